@@ -1,0 +1,355 @@
+"""The ``shiftadd`` command: a thin layer over tested library functions.
+
+Every subcommand parses its flags, calls one library function and prints the result (a
+table, or JSON with ``--json``). Bad input ends in one line on stderr naming the field and
+the allowed values, and exit status 2; a failed check (a simulation mismatch, a lint
+warning) in exit status 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from .errors import InputError, ShiftaddError
+
+__all__ = ["main", "build_parser"]
+
+
+# -- argument types ------------------------------------------------------------------------
+def _positive_int(flag: str):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not an integer "
+                                             "(allowed: an integer >= 1)") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"{flag}: {value} is out of range "
+                                             "(allowed: an integer >= 1)")
+        return value
+    return parse
+
+
+def _nonneg_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--seed: {text!r} is not an integer") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"--seed: {value} is out of range "
+                                         "(allowed: an integer >= 0)")
+    return value
+
+
+def _positive_float(flag: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not a number") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{flag}: {value} is out of range "
+                                             "(allowed: a number > 0)")
+        return value
+    return parse
+
+
+def _fraction(flag: str):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not a number") from None
+        if not 0.0 <= value <= 1.0:
+            raise argparse.ArgumentTypeError(f"{flag}: {value} is out of range "
+                                             "(allowed: a number from 0 to 1)")
+        return value
+    return parse
+
+
+def _gemm(text: str) -> tuple[int, int, int]:
+    parts = text.split(",")
+    try:
+        dims = tuple(int(p) for p in parts)
+    except ValueError:
+        dims = ()
+    if len(dims) != 3 or min(dims) < 1:
+        raise argparse.ArgumentTypeError(f"--gemm: {text!r} is not M,N,K "
+                                         "(allowed: three integers >= 1, e.g. 64,16,256)")
+    return dims
+
+
+# -- output helpers ------------------------------------------------------------------------
+def _emit(args, data: dict, lines: list[str]) -> None:
+    if getattr(args, "json", False):
+        json.dump(data, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write("\n".join(lines) + "\n")
+
+
+def _fmt(value, digits: int = 4) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+# -- commands ------------------------------------------------------------------------------
+def cmd_doctor(args) -> int:
+    from .rtl_gen.tools import doctor
+
+    statuses = doctor(args.liberty)
+    lines = []
+    for s in statuses:
+        mark = "found  " if s.found else "missing"
+        detail = " ".join(x for x in (s.version or "", s.path or "", s.note) if x)
+        lines.append(f"{mark} {s.name}: {detail}".rstrip())
+        if not s.found and s.fix:
+            lines.append(f"        fix: {s.fix}")
+    _emit(args, {"tools": [s.to_dict() for s in statuses]}, lines)
+    return 0
+
+
+def cmd_gen(args) -> int:
+    from .design import load_design
+    from .rtl_gen.emit import write_rtl
+
+    design = load_design(args.design)
+    v_path, j_path = write_rtl(design, args.out)
+    result = {"design": design.name, "verilog": str(v_path), "manifest": str(j_path)}
+    lines = [f"wrote {v_path}", f"wrote {j_path}"]
+    status = 0
+    if not args.no_lint:
+        from .rtl_gen.lint import lint_verilog
+
+        lint = lint_verilog(v_path, design.name)
+        result["lint"] = {"ok": lint.ok, "warnings": list(lint.warnings),
+                          "command": " ".join(lint.command[:3] + ("...",))}
+        lines.append("verilator --lint-only -Wall: " + ("clean" if lint.ok else "WARNINGS"))
+        lines += [f"  {w}" for w in lint.warnings[:20]]
+        status = 0 if lint.ok else 1
+    _emit(args, result, lines)
+    return status
+
+
+def cmd_sim(args) -> int:
+    from .design import load_design
+    from .sim.runner import simulate
+
+    design = load_design(args.design)
+    report = simulate(design, vectors=args.vectors, seed=args.seed, simulator=args.simulator,
+                      stall=args.stall, gemm=args.gemm)
+    d = report.to_dict()
+    lines = [
+        f"design {report.design} on {report.simulator}: "
+        + ("PASS" if report.passed else "FAIL"),
+        f"  vectors checked     {report.vectors} ({report.dot_products} dot products)",
+        f"  mismatches          {report.mismatches} (missing {report.missing}, "
+        f"extra {report.extra})",
+        f"  cycles checked      {report.cycle_checked} against the analytic model, "
+        f"{report.cycle_mismatches} differ",
+        f"  simulated cycles    {report.sim_cycles}",
+        f"  throughput          {report.dot_products_per_second:,.0f} checked dot products/s "
+        f"({report.cycles_per_second:,.0f} cycles/s in the simulator)",
+        f"  build               {report.build_seconds:.1f} s ({report.build_dir})",
+    ]
+    if report.gemm:
+        g = report.gemm
+        lines.append(f"  GEMM {g['gemm']}: product " + ("matches" if g["gemm_matches"] else
+                                                        "DIFFERS")
+                     + f", cycles simulated {g['gemm_cycles_sim']} vs model "
+                       f"{g['gemm_cycles_model']}")
+    for m in report.first_mismatches:
+        lines.append(f"  mismatch: {m}")
+    _emit(args, d, lines)
+    return 0 if report.passed else 1
+
+
+def cmd_synth(args) -> int:
+    from ._io import write_json
+    from .design import load_design
+    from .rtl_gen.synth import synthesize
+
+    design = load_design(args.design)
+    r = synthesize(design, liberty=args.liberty, clock_ns=args.clock_ns,
+                   data_activity=args.activity, effort=args.effort, workdir=args.workdir)
+    d = r.to_dict()
+    if args.out:
+        write_json(args.out, d)
+    lines = [
+        f"design {r.design}: {r.cells} cells ({r.sequential_cells} sequential), "
+        f"area {r.area:,.1f} {r.area_unit} ({r.area_ge:,.0f} GE), ABC effort {r.effort}",
+        f"  liberty            {r.liberty or 'none (generic gates)'}",
+        f"  clock              {r.clock_ns} ns",
+    ]
+    if r.critical_path_ns is not None:
+        lines.append(f"  critical path      {r.critical_path_ns:.3f} ns -> fmax "
+                     f"{_fmt(r.fmax_mhz)} MHz (slack {r.slack_ns:+.3f} ns; "
+                     f"{r.critical_path['startpoint']} -> {r.critical_path['endpoint']})")
+    if r.power_mw is not None:
+        p = r.power_mw
+        lines.append(f"  power              {p['total']:.4g} mW (internal {p['internal']:.3g}, "
+                     f"switching {p['switching']:.3g}, leakage {p['leakage']:.3g}) at data "
+                     f"activity {args.activity} toggles/cycle, weights held")
+        lines.append(f"  energy             {r.energy_per_cycle_pj:.4g} pJ/cycle, "
+                     f"{_fmt(r.energy_per_op_pj)} pJ/op ({r.ops_per_cycle} ops/cycle)")
+    top = list(r.cell_types.items())[:8]
+    lines.append("  cells              " + ", ".join(f"{t} {n}" for t, n in top))
+    lines += [f"  note: {n}" for n in r.notes]
+    _emit(args, d, lines)
+    return 0
+
+
+def cmd_model(args) -> int:
+    from .design import load_design
+    from .models.cost import estimate
+    from .models.cycles import gemm_cycles
+
+    design = load_design(args.design)
+    cost = estimate(design, args.units, data_activity=args.activity)
+    d = {"design": design.to_dict(), "latency_cycles": design.latency,
+         "initiation_interval": design.initiation_interval,
+         "ops_per_cycle": design.ops_per_cycle, "cost": cost.to_dict()}
+    lines = [
+        f"design {design.name} ({design.arch}): latency {design.latency} cycles, one vector "
+        f"every {design.initiation_interval} cycle(s), {design.ops_per_cycle} ops/cycle",
+        f"  area               {cost.area:,.1f} {cost.area_unit} (unit table {cost.table})",
+        f"  energy             {cost.energy_per_cycle_pj:.4g} pJ/cycle, "
+        f"{cost.energy_per_op_pj:.4g} pJ/op at data activity {cost.data_activity}",
+        f"  power              {cost.power_mw:.4g} mW at {cost.clock_ns} ns",
+        f"  efficiency         {cost.tops_per_watt:.3g} TOPS/W, {cost.gops_per_mm2:,.1f} GOPS/mm^2",
+    ]
+    if args.gemm:
+        g = gemm_cycles(design, *args.gemm)
+        d["gemm"] = {"M": args.gemm[0], "N": args.gemm[1], "K": args.gemm[2],
+                     **g.__dict__,
+                     "latency_ns": g.cycles * design.clock_ns,
+                     "energy_pj": g.cycles * cost.energy_per_cycle_pj}
+        lines.append(f"  GEMM {args.gemm}: {g.cycles} cycles ({g.tiles} tiles, "
+                     f"{g.weight_writes} weight writes), utilization {g.utilization:.1%}, "
+                     f"{g.cycles * design.clock_ns / 1000:.3g} us, "
+                     f"{g.cycles * cost.energy_per_cycle_pj / 1e6:.3g} uJ")
+    if args.breakdown:
+        for row in cost.breakdown:
+            lines.append(f"    {row['part']:<40} {row['unit']:<10} {row['count']:>9g} "
+                         f"{row['area']:>12,.0f} {row['energy_per_cycle_pj']:>9.3f} pJ")
+    _emit(args, d, lines)
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    from .models.calibrate import calibrate
+
+    path = calibrate(args.liberty, name=args.name, out=args.out,
+                     progress=None if args.json else
+                     (lambda label: print(f"  synthesizing {label}", file=sys.stderr)))
+    _emit(args, {"table": str(path)}, [f"wrote {path}"])
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    summary = run_demo(args.out, vectors=args.vectors, liberty=args.liberty,
+                       quick=args.quick, log=lambda s: print(s, file=sys.stderr))
+    _emit(args, summary, [f"results table: {summary['csv']}", f"plot: {summary['plot']}"])
+    return 0 if summary["passed"] else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="shiftadd",
+        description="Design and judge binary and shift-add neural-network accelerators.")
+    parser.add_argument("--version", action="version",
+                        version=f"shiftadd {__import__('shiftadd').__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    p = sub.add_parser("doctor", help="report the tools shiftadd uses and how to fix missing ones")
+    p.add_argument("--liberty", help="liberty file to check (default: $SHIFTADD_LIBERTY)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("gen", help="generate Verilog and a manifest from a design file")
+    p.add_argument("design", help="design file (.toml or .yaml)")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--no-lint", action="store_true", help="skip verilator --lint-only -Wall")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_gen)
+
+    p = sub.add_parser("sim", help="simulate the RTL and check it against the golden model")
+    p.add_argument("design")
+    p.add_argument("--vectors", type=_positive_int("--vectors"), default=10000)
+    p.add_argument("--seed", type=_nonneg_int, default=0)
+    p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
+    p.add_argument("--stall", action="store_true",
+                   help="random input gaps and output backpressure")
+    p.add_argument("--gemm", type=_gemm, metavar="M,N,K",
+                   help="run one tiled GEMM instead of random vectors")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sim)
+
+    p = sub.add_parser("synth", help="synthesize with yosys; timing and power with OpenSTA")
+    p.add_argument("design")
+    p.add_argument("--liberty", help="liberty file (default: $SHIFTADD_LIBERTY; 'none' for "
+                                     "generic gates)")
+    p.add_argument("--clock-ns", type=_positive_float("--clock-ns"),
+                   help="clock period (default: the design's clock_ns)")
+    p.add_argument("--activity", type=_fraction("--activity"), default=0.5,
+                   help="data toggles per cycle for power (default 0.5)")
+    p.add_argument("--effort", choices=("auto", "high", "fast"), default="auto")
+    p.add_argument("--workdir", help="keep scripts, logs and netlist in this folder")
+    p.add_argument("--out", help="also write the report as JSON to this file")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_synth)
+
+    p = sub.add_parser("model", help="analytic cycles, area and energy")
+    p.add_argument("design")
+    p.add_argument("--gemm", type=_gemm, metavar="M,N,K")
+    p.add_argument("--units", default="ihp-sg13g2", help="unit table name or file")
+    p.add_argument("--activity", type=_fraction("--activity"), default=0.5)
+    p.add_argument("--breakdown", action="store_true", help="list every part's cost")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_model)
+
+    p = sub.add_parser("calibrate", help="measure the unit cost table on a liberty")
+    p.add_argument("--liberty", help="liberty file (default: $SHIFTADD_LIBERTY)")
+    p.add_argument("--name", default="ihp-sg13g2", help="table name (default ihp-sg13g2)")
+    p.add_argument("--out", help="write here instead of models/data/units_<name>.toml")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("demo", help="the main job: generate, simulate, synthesize and model "
+                                    "the three adder-tree modes")
+    p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
+    p.add_argument("--vectors", type=_positive_int("--vectors"), default=100000)
+    p.add_argument("--liberty", help="liberty file (default: $SHIFTADD_LIBERTY)")
+    p.add_argument("--quick", action="store_true", help="small designs, for a smoke test")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
+    from .workloads.cli import add_workload_parser
+
+    add_workload_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ShiftaddError as exc:
+        print(f"shiftadd {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("shiftadd: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

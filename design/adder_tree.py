@@ -1,0 +1,311 @@
+"""The adder-tree array: N neurons, each a K-input dot product reduced by a balanced tree.
+
+Three arithmetic modes share one structure (the PE arithmetic is a policy, see
+:mod:`shiftadd.hw.arith`):
+
+``xnor``
+    binary activations and weights, XNOR then popcount (XNOR-Net). A bit 1 encodes +1 and a
+    bit 0 encodes -1; the array outputs the popcount of matches ``p``, from which the +-1 dot
+    product is ``2 p - K``.
+``addsub``
+    binary weights (bit 1 = +1, bit 0 = -1), integer activations (BinaryConnect).
+``mac``
+    integer weights and activations: the multiplier-adder tree baseline.
+
+With ``threshold = true`` each neuron ends in a compare with a per-neuron threshold ``T``
+(folded batch norm, REFERENCE.md section 4): ``y = [acc >= T]``, or ``y = [acc <= T]`` when
+the neuron's ``flip`` bit is set (negative batch-norm scale). The array then outputs one bit
+per neuron instead of the accumulator.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import ClassVar, Literal
+
+from ..errors import InputError
+from .base import Design, check_int, range_width, signed_width
+
+__all__ = ["AdderTreeDesign", "TreePlan", "plan_tree", "register_slots"]
+
+Mode = Literal["xnor", "addsub", "mac"]
+
+# Per-mode defaults of the width/signedness fields, and which fields a mode fixes.
+_MODE_DEFAULTS = {
+    "xnor": {"act_bits": 1, "weight_bits": 1, "act_signed": False, "weight_signed": False},
+    "addsub": {"act_bits": 8, "weight_bits": 1, "act_signed": True, "weight_signed": False},
+    "mac": {"act_bits": 8, "weight_bits": 8, "act_signed": True, "weight_signed": True},
+}
+_MODE_FIXED = {
+    "xnor": ("act_bits", "weight_bits", "act_signed", "weight_signed"),
+    "addsub": ("weight_bits", "weight_signed"),
+    "mac": (),
+}
+
+
+def _int_range(bits: int, signed: bool) -> tuple[int, int]:
+    if signed:
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1
+
+
+def register_slots(stages: int, layers: int) -> tuple[int, ...]:
+    """Spread ``stages`` pipeline registers evenly over ``layers`` logic layers.
+
+    Returns the sorted indices ``i`` of the layers that are followed by a register
+    (``0 <= i < layers``). Layer 0 computes the per-lane terms (XNOR, product); layer ``j``
+    is the ``j``-th level of adders.
+    """
+    if not 0 <= stages <= layers:
+        raise ValueError(f"stages={stages} not in [0, {layers}]")
+    return tuple(math.ceil((i + 1) * layers / (stages + 1)) - 1 for i in range(stages))
+
+
+@dataclasses.dataclass(frozen=True)
+class TreePlan:
+    """Node ranges of a balanced binary adder tree, level by level.
+
+    ``levels[0]`` are the leaves; ``levels[j]`` pairs neighbours of ``levels[j-1]`` (an odd
+    last node passes through unchanged); ``levels[-1]`` has one node, the sum.
+    """
+
+    levels: tuple[tuple[tuple[int, int], ...], ...]
+
+    @property
+    def depth(self) -> int:
+        return len(self.levels) - 1
+
+    @property
+    def root(self) -> tuple[int, int]:
+        return self.levels[-1][0]
+
+    def adders(self) -> list[tuple[int, int, int]]:
+        """``(level, result width, result signed)`` of every two-input adder in the tree."""
+        out = []
+        for j in range(1, len(self.levels)):
+            below = self.levels[j - 1]
+            for i in range(len(below) // 2):
+                lo, hi = self.levels[j][i]
+                width, signed = range_width(lo, hi)
+                out.append((j, width, int(signed)))
+        return out
+
+
+def plan_tree(leaf_ranges) -> TreePlan:
+    """Plan a balanced binary tree over leaves with the given ``(lo, hi)`` ranges."""
+    level = tuple(tuple(r) for r in leaf_ranges)
+    if not level:
+        raise ValueError("a tree needs at least one leaf")
+    levels = [level]
+    while len(level) > 1:
+        nxt = [(level[i][0] + level[i + 1][0], level[i][1] + level[i + 1][1])
+               for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = tuple(nxt)
+        levels.append(level)
+    return TreePlan(tuple(levels))
+
+
+@dataclasses.dataclass(frozen=True)
+class AdderTreeDesign(Design):
+    """An array of ``n`` neurons, each reducing ``k`` products with a balanced adder tree.
+
+    Parameters
+    ----------
+    name : str
+        Verilog module name.
+    mode : {"xnor", "addsub", "mac"}
+        PE arithmetic (see the module docstring).
+    k : int
+        Inputs per neuron (the reduction dimension K), 1 to 16384.
+    n : int
+        Neurons (outputs per input vector, N), 1 to 1024.
+    act_bits, act_signed : int, bool
+        Activation width and signedness (``addsub``, ``mac``); ``xnor`` fixes 1 bit.
+    weight_bits, weight_signed : int, bool
+        Weight width and signedness (``mac``); ``xnor`` and ``addsub`` fix 1 bit.
+    threshold : bool
+        End each neuron with the folded batch-norm compare and output one bit per neuron.
+    pipeline_stages : int
+        Registers inside the datapath besides the input and output registers, 0 to
+        :attr:`max_pipeline_stages`, spread evenly over the product layer and the tree levels.
+    clock_ns : float
+        Target clock period, used by synthesis and the analytic model.
+    """
+
+    arch: ClassVar[str] = "adder_tree"
+    name: str = "adder_tree"
+    mode: Mode = "xnor"
+    k: int = 64
+    n: int = 4
+    act_bits: int | None = None
+    act_signed: bool | None = None
+    weight_bits: int | None = None
+    weight_signed: bool | None = None
+    threshold: bool = False
+    pipeline_stages: int = 0
+    clock_ns: float = 10.0
+
+    def __post_init__(self):
+        mode = self.mode
+        if mode in _MODE_DEFAULTS:
+            for key, default in _MODE_DEFAULTS[mode].items():
+                value = getattr(self, key)
+                if value is None:
+                    object.__setattr__(self, key, default)
+                elif key in _MODE_FIXED[mode] and value != default:
+                    raise InputError(f"mode '{mode}' fixes it to {default!r}, got {value!r}",
+                                     field=key, allowed=[default])
+        super().__post_init__()
+
+    def _validate(self) -> None:
+        check_int("k", self.k, 1, 16384)
+        check_int("n", self.n, 1, 1024)
+        if self.mode != "xnor":
+            check_int("act_bits", self.act_bits, 2, 16)
+        if self.mode == "mac":
+            check_int("weight_bits", self.weight_bits, 2, 16)
+        check_int("pipeline_stages", self.pipeline_stages, 0, self.max_pipeline_stages)
+        if not 0.05 <= self.clock_ns <= 1e6:
+            raise InputError(f"{self.clock_ns} is out of range", field="clock_ns",
+                             allowed="a period in ns from 0.05 to 1e6")
+
+    # -- value ranges ---------------------------------------------------------------------
+    @property
+    def act_range(self) -> tuple[int, int]:
+        """Range of one activation as the ports carry it (xnor: a bit)."""
+        return _int_range(self.act_bits, self.act_signed)
+
+    @property
+    def weight_range(self) -> tuple[int, int]:
+        """Range of one weight as the ports carry it (xnor, addsub: a bit)."""
+        return _int_range(self.weight_bits, self.weight_signed)
+
+    @property
+    def product_range(self) -> tuple[int, int]:
+        """Range of one lane's true contribution to the dot product."""
+        alo, ahi = self.act_range
+        if self.mode == "xnor":
+            return 0, 1
+        if self.mode == "addsub":
+            return min(alo, -ahi), max(ahi, -alo)
+        wlo, whi = self.weight_range
+        corners = [alo * wlo, alo * whi, ahi * wlo, ahi * whi]
+        return min(corners), max(corners)
+
+    @property
+    def acc_range(self) -> tuple[int, int]:
+        """Range of the dot product (the accumulator output)."""
+        lo, hi = self.product_range
+        return self.k * lo, self.k * hi
+
+    @property
+    def acc_width(self) -> int:
+        return range_width(*self.acc_range)[0]
+
+    @property
+    def acc_signed(self) -> bool:
+        return range_width(*self.acc_range)[1]
+
+    @property
+    def threshold_width(self) -> int:
+        """Width of the signed threshold field: it reaches at least one beyond each end of
+        the accumulator range, so a neuron can be forced to always 1 or always 0."""
+        lo, hi = self.acc_range
+        return signed_width(lo - 1, hi + 1)
+
+    @property
+    def threshold_range(self) -> tuple[int, int]:
+        """Every threshold the port can carry; the datapath is exact for all of them."""
+        return _int_range(self.threshold_width, True)
+
+    # -- datapath as built ----------------------------------------------------------------
+    @property
+    def term_range(self) -> tuple[int, int]:
+        """Range of one tree leaf as the hardware forms it.
+
+        ``addsub`` forms ``w ? a : ~a`` (one's complement, no incrementer per lane) and adds
+        the count of -1 weights once per neuron, in the offset leaf.
+        """
+        if self.mode == "addsub":
+            alo, ahi = self.act_range
+            if self.act_signed:
+                return alo, ahi
+            return -(1 << self.act_bits), (1 << self.act_bits) - 1
+        return self.product_range
+
+    @property
+    def has_offset_leaf(self) -> bool:
+        """Whether each neuron's tree has one more leaf, loaded with the weights.
+
+        It carries the count of -1 weights (``addsub``) minus the threshold (``threshold``),
+        so the compare becomes a sign test and every weight-dependent value enters the
+        pipeline at its first stage.
+        """
+        return self.mode == "addsub" or self.threshold
+
+    @property
+    def offset_range(self) -> tuple[int, int]:
+        lo = hi = 0
+        if self.mode == "addsub":
+            hi += self.k
+        if self.threshold:
+            tlo, thi = self.threshold_range
+            lo -= thi
+            hi -= tlo
+        return lo, hi
+
+    @property
+    def leaf_ranges(self) -> tuple[tuple[int, int], ...]:
+        leaves = (self.term_range,) * self.k
+        if self.has_offset_leaf:
+            leaves += (self.offset_range,)
+        return leaves
+
+    @property
+    def tree(self) -> TreePlan:
+        return plan_tree(self.leaf_ranges)
+
+    @property
+    def logic_layers(self) -> int:
+        """The product layer plus the adder levels."""
+        return self.tree.depth + 1
+
+    @property
+    def max_pipeline_stages(self) -> int:
+        """One register after every logic layer."""
+        return self.logic_layers
+
+    @property
+    def register_slots(self) -> tuple[int, ...]:
+        return register_slots(self.pipeline_stages, self.logic_layers)
+
+    @property
+    def latency(self) -> int:
+        """Cycles from a vector's handshake to its result's valid: input register,
+        ``pipeline_stages`` datapath registers, output register."""
+        return self.pipeline_stages + 2
+
+    @property
+    def initiation_interval(self) -> int:
+        """Cycles between accepted vectors at full rate."""
+        return 1
+
+    @property
+    def output_bits_per_neuron(self) -> int:
+        return 1 if self.threshold else self.acc_width
+
+    @property
+    def ops_per_cycle(self) -> int:
+        """Operations per cycle at full rate, counting a multiply-accumulate (or an
+        XNOR-accumulate, or an add/sub) as two operations, the usual convention."""
+        return 2 * self.k * self.n
+
+    @property
+    def weight_storage_bits(self) -> int:
+        bits = self.n * self.k * self.weight_bits
+        if self.has_offset_leaf:
+            bits += self.n * range_width(*self.offset_range)[0]
+        return bits

@@ -1,0 +1,164 @@
+"""Common machinery of the design dataclasses: field coercion, validation, hashing.
+
+Each design family is one frozen dataclass deriving from :class:`Design`. Its fields are the
+parameters a user writes in the design file; everything else is a property. Validation
+messages always name the field and the allowed values, so the loader, the CLI and the Python
+API report bad input the same way.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+import typing
+from typing import Any, ClassVar, Literal
+
+from ..errors import InputError
+
+__all__ = ["Design", "signed_width", "range_width", "check_int", "check_choice"]
+
+
+def signed_width(lo: int, hi: int) -> int:
+    """Bits of the smallest two's complement signed shape holding ``[lo, hi]``."""
+    width = 1
+    while not (-(1 << (width - 1)) <= lo and hi <= (1 << (width - 1)) - 1):
+        width += 1
+    return width
+
+
+def range_width(lo: int, hi: int) -> tuple[int, bool]:
+    """``(width, signed)`` of the smallest shape holding ``[lo, hi]``: unsigned when ``lo >= 0``."""
+    if lo > hi:
+        raise ValueError(f"empty range [{lo}, {hi}]")
+    if lo >= 0:
+        return max(1, hi.bit_length()), False
+    return signed_width(lo, hi), True
+
+
+def check_int(field: str, value: int, lo: int | None = None, hi: int | None = None) -> None:
+    """Raise :class:`InputError` unless ``lo <= value <= hi``."""
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        if lo is not None and hi is not None:
+            allowed = f"an integer from {lo} to {hi}"
+        elif lo is not None:
+            allowed = f"an integer >= {lo}"
+        else:
+            allowed = f"an integer <= {hi}"
+        raise InputError(f"{value} is out of range", field=field, allowed=allowed)
+
+
+def check_choice(field: str, value: Any, choices) -> None:
+    if value not in choices:
+        raise InputError(f"{value!r} is not allowed", field=field, allowed=list(choices))
+
+
+def _coerce(field: str, value: Any, annotation: Any) -> Any:
+    """Check ``value`` against a field annotation; return it converted where lossless."""
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Union or (origin is not None and str(origin) == "<class 'types.UnionType'>"):
+        if value is None and type(None) in args:
+            return None
+        inner = [a for a in args if a is not type(None)]
+        if len(inner) == 1:
+            return _coerce(field, value, inner[0])
+    if origin is Literal:
+        if value not in args:
+            raise InputError(f"{value!r} is not allowed", field=field, allowed=list(args))
+        return value
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise InputError(f"expected true or false, got {value!r}", field=field,
+                             allowed="true, false")
+        return value
+    if annotation is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                return int(value)
+            raise InputError(f"expected an integer, got {value!r}", field=field)
+        return value
+    if annotation is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise InputError(f"expected a number, got {value!r}", field=field)
+        return float(value)
+    if annotation is str:
+        if not isinstance(value, str):
+            raise InputError(f"expected a string, got {value!r}", field=field)
+        return value
+    if origin in (tuple, list) and args:
+        if not isinstance(value, (list, tuple)):
+            raise InputError(f"expected a list, got {value!r}", field=field)
+        elem = args[0]
+        return tuple(_coerce(f"{field}[{i}]", v, elem) for i, v in enumerate(value))
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Design:
+    """Base of every design dataclass.
+
+    Subclasses set the class variable ``arch`` and declare their parameters as dataclass
+    fields with defaults; they validate invariants in ``_validate`` (called from
+    ``__post_init__``) and expose derived values as properties.
+    """
+
+    arch: ClassVar[str] = ""
+    name: str = "design"
+
+    def __post_init__(self):
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            coerced = _coerce(f.name, value, hints[f.name])
+            if coerced is not value:
+                object.__setattr__(self, f.name, coerced)
+        if not self.name or not self.name.replace("_", "a").isalnum() or self.name[0].isdigit():
+            raise InputError(f"{self.name!r} is not a valid module name", field="name",
+                             allowed="letters, digits and '_', not starting with a digit")
+        self._validate()
+
+    def _validate(self) -> None:
+        """Check invariants across fields; raise :class:`InputError` naming the field."""
+
+    @classmethod
+    def from_dict(cls, params: dict[str, Any], *, source: str | None = None) -> Design:
+        """Build the design from a mapping of field values, rejecting unknown fields."""
+        names = [f.name for f in dataclasses.fields(cls)]
+        for key in params:
+            if key not in names:
+                close = difflib.get_close_matches(key, names, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise InputError(f"unknown field for arch '{cls.arch}'{hint}", field=key,
+                                 allowed=names, source=source)
+        try:
+            return cls(**params)
+        except InputError as exc:
+            if source and exc.source is None:
+                raise InputError(str(exc), source=source) from None
+            raise
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved parameters, with ``arch`` first; what the manifest and hash record."""
+        out: dict[str, Any] = {"arch": self.arch}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = list(value) if isinstance(value, tuple) else value
+        return out
+
+    def replace(self, **changes) -> Design:
+        """A copy with some fields changed, validated again."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def design_hash(self) -> str:
+        """Short hash of the resolved parameters and the package version.
+
+        Build directories are keyed by it, so a changed parameter or a new release never
+        reuses a stale simulator build.
+        """
+        from .. import __version__
+
+        text = json.dumps({"v": __version__, **self.to_dict()}, sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:12]

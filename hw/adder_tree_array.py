@@ -1,0 +1,173 @@
+"""The adder-tree array: ``n`` neurons sharing one activation vector per cycle.
+
+Dataflow, one vector per cycle at full rate::
+
+    act stream -> input register -> per neuron: k lane terms (policy) + offset leaf
+               -> balanced adder tree (pipeline registers as the design asks)
+               -> [threshold sign test] -> output register -> result stream
+
+Weights live in registers written through the ``weights`` stream, one neuron per
+transfer; a write takes effect for every vector accepted after it. Everything that depends on
+the weights (lane terms, offset leaf) is consumed in the first pipeline stage, and the flip
+bit travels down the pipeline with its vector, so rewriting weights while vectors are in
+flight never mixes old and new weights in one result.
+
+Backpressure is a global stall: the whole pipeline advances when the output register is
+empty or being read, so ``act.ready = ~result.valid | result.ready``.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Signal, signed
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..design.adder_tree import AdderTreeDesign
+from .adder_tree import AdderTree
+from .arith import arithmetic_for, shape_of_range
+from .threshold import FoldedThreshold
+
+__all__ = ["AdderTreeArray", "weight_write_layout"]
+
+
+def weight_write_layout(design: AdderTreeDesign, weight_shape) -> data.StructLayout:
+    """Payload of one weight write: the neuron index, its ``k`` weights and, with
+    ``threshold``, its threshold and flip bit."""
+    fields = {
+        "neuron": max(1, (design.n - 1).bit_length()),
+        "values": data.ArrayLayout(weight_shape, design.k),
+    }
+    if design.threshold:
+        fields["threshold"] = signed(design.threshold_width)
+        fields["flip"] = 1
+    return data.StructLayout(fields)
+
+
+class AdderTreeArray(wiring.Component):
+    """``n`` neurons, each a ``k``-input dot product reduced by a balanced adder tree.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        The validated design; every width and the pipeline come from it.
+
+    Members
+    -------
+    act : In(stream.Signature(ArrayLayout(act_shape, k)))
+        Activation vectors, one per transfer.
+    weights : In(stream.Signature(weight_write_layout))
+        Weight writes, one neuron per transfer; always ready.
+    result : Out(stream.Signature(ArrayLayout(acc_shape or 1, n)))
+        Per neuron, the dot product, or with ``threshold`` the output bit.
+    """
+
+    def __init__(self, *, design: AdderTreeDesign):
+        if not isinstance(design, AdderTreeDesign):
+            raise TypeError(f"Design must be an AdderTreeDesign, not {design!r}")
+        self._design = design
+        self._arith = arithmetic_for(design)
+        out_shape = 1 if design.threshold else shape_of_range(*design.acc_range)
+        super().__init__({
+            "act": In(stream.Signature(data.ArrayLayout(self._arith.act_shape, design.k))),
+            "weights": In(stream.Signature(weight_write_layout(design, self._arith.weight_shape))),
+            "result": Out(stream.Signature(data.ArrayLayout(out_shape, design.n))),
+        })
+
+    @property
+    def design(self) -> AdderTreeDesign:
+        return self._design
+
+    @property
+    def arithmetic(self):
+        return self._arith
+
+    @property
+    def latency(self) -> int:
+        return self._design.latency
+
+    def elaborate(self, platform):
+        m = Module()
+        d = self._design
+        arith = self._arith
+        slots = d.register_slots
+
+        advance = Signal()
+        m.d.comb += [
+            advance.eq(~self.result.valid | self.result.ready),
+            self.act.ready.eq(advance),
+            self.weights.ready.eq(1),
+        ]
+
+        act_reg = Signal(self.act.payload.shape(), reset_less=True)
+        act_valid = Signal()
+        with m.If(advance):
+            m.d.sync += [act_reg.eq(self.act.payload), act_valid.eq(self.act.valid)]
+
+        # The valid bit follows the data through every datapath register.
+        valid = act_valid
+        for slot in slots:
+            staged = Signal(name=f"valid_after_layer{slot}")
+            with m.If(advance):
+                m.d.sync += staged.eq(valid)
+            valid = staged
+
+        wp = self.weights.payload
+        load_offset = None
+        if d.has_offset_leaf:
+            # Shared by all neurons: computed once at the write port, stored per neuron.
+            minus_ones = arith.load_offset(m, wp.values.as_value())
+            load_offset = Signal(shape_of_range(*d.offset_range))
+            if not d.threshold:
+                m.d.comb += load_offset.eq(minus_ones)
+            else:
+                # offset = minus_ones - T, both operands at the offset's own width.
+                subtrahend = Signal(load_offset.shape(), name="threshold_ext")
+                m.d.comb += subtrahend.eq(wp.threshold)
+                if minus_ones is None:
+                    m.d.comb += load_offset.eq(-subtrahend)
+                else:
+                    minuend = Signal(load_offset.shape(), name="minus_ones_ext")
+                    m.d.comb += [minuend.eq(minus_ones), load_offset.eq(minuend - subtrahend)]
+
+        for n in range(d.n):
+            w_reg = Signal(wp.values.shape(), name=f"w{n}", reset_less=True)
+            write = self.weights.valid & (wp.neuron == n)
+            with m.If(write):
+                m.d.sync += w_reg.eq(wp.values)
+
+            tree = AdderTree(count=d.k, term_range=arith.term_range,
+                             offset_range=d.offset_range if d.has_offset_leaf else None,
+                             register_after=slots)
+            m.submodules[f"neuron{n}"] = tree
+            m.d.comb += tree.en.eq(advance)
+            for i in range(d.k):
+                m.d.comb += tree.terms[i].eq(arith.term(act_reg[i], w_reg[i]))
+            if load_offset is not None:
+                offset_reg = Signal.like(load_offset, name=f"offset{n}", reset_less=True)
+                with m.If(write):
+                    m.d.sync += offset_reg.eq(load_offset)
+                m.d.comb += tree.offset.eq(offset_reg)
+
+            if d.threshold:
+                flip_reg = Signal(name=f"flip{n}", reset_less=True)
+                with m.If(write):
+                    m.d.sync += flip_reg.eq(wp.flip)
+                flip = flip_reg
+                for slot in slots:
+                    staged = Signal(name=f"flip{n}_after_layer{slot}", reset_less=True)
+                    with m.If(advance):
+                        m.d.sync += staged.eq(flip)
+                    flip = staged
+                m.submodules[f"threshold{n}"] = compare = FoldedThreshold(
+                    diff_range=tree.plan.root)
+                m.d.comb += [compare.diff.eq(tree.total), compare.flip.eq(flip)]
+                outcome = compare.fire
+            else:
+                outcome = tree.total
+
+            with m.If(advance):
+                m.d.sync += self.result.payload[n].eq(outcome)
+
+        with m.If(advance):
+            m.d.sync += self.result.valid.eq(valid)
+        return m

@@ -1,0 +1,254 @@
+"""``shiftadd calibrate``: measure the unit table's building blocks on a liberty.
+
+Each block is a small Amaranth component, synthesized with the same flow as the designs
+(:func:`shiftadd.rtl_gen.synth.synthesize_verilog`) and measured with OpenSTA at the
+calibration clock and data activity. Per-bit and per-lane costs come from blocks wide
+enough that port effects are negligible, and linear fits over several widths separate the
+per-bit cost of adders and multipliers from their fixed cost.
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from pathlib import Path
+
+import numpy as np
+from amaranth.hdl import Module, Signal, signed
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from .._io import atomic_write
+from ..errors import ToolError
+from ..hw.adder_tree import AdderTree
+from ..rtl_gen.emit import component_verilog, port_list
+from ..rtl_gen.synth import synthesize_verilog
+from ..rtl_gen.tools import find_sta, resolve_liberty
+from .cost import _tree_adders
+from .units import DATA_DIR
+
+__all__ = ["calibrate", "CALIBRATION_CLOCK_NS", "CALIBRATION_ACTIVITY"]
+
+CALIBRATION_CLOCK_NS = 10.0
+CALIBRATION_ACTIVITY = 0.5
+LANES = 64
+
+
+class _Register(wiring.Component):
+    def __init__(self, *, width: int, enable: bool):
+        self._enable = enable
+        members = {"d": In(width), "q": Out(width)}
+        if enable:
+            members["en"] = In(1)
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        reg = Signal(len(self.d), reset_less=True)
+        if self._enable:
+            with m.If(self.en):
+                m.d.sync += reg.eq(self.d)
+        else:
+            m.d.sync += reg.eq(self.d)
+        m.d.comb += self.q.eq(reg)
+        return m
+
+
+class _Adder(wiring.Component):
+    def __init__(self, *, width: int):
+        super().__init__({"a": In(signed(width)), "b": In(signed(width)),
+                          "s": Out(signed(width + 1))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.s.eq(self.a + self.b)
+        return m
+
+
+class _Multiplier(wiring.Component):
+    def __init__(self, *, a_bits: int, w_bits: int):
+        super().__init__({"a": In(signed(a_bits)), "w": In(signed(w_bits)),
+                          "p": Out(signed(a_bits + w_bits))})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.d.comb += self.p.eq(self.a * self.w)
+        return m
+
+
+class _Lanes(wiring.Component):
+    def __init__(self, *, op: str, lanes: int):
+        self._op = op
+        members = {"a": In(lanes), "b": In(lanes), "y": Out(lanes)}
+        if op == "mux2":
+            members["s"] = In(lanes)
+        super().__init__(members)
+
+    def elaborate(self, platform):
+        m = Module()
+        a, b = self.a, self.b
+        if self._op == "xnor2":
+            m.d.comb += self.y.eq(~(a ^ b))
+        elif self._op == "xor2":
+            m.d.comb += self.y.eq(a ^ b)
+        elif self._op == "and2":
+            m.d.comb += self.y.eq(a & b)
+        else:
+            m.d.comb += self.y.eq((a & self.s) | (b & ~self.s))
+        return m
+
+
+def _measure(component, name: str, *, clocked: bool, liberty, activity: float,
+             hold_enable: bool = False, static_ports: tuple[str, ...] = (),
+             workdir: Path | None = None) -> dict:
+    """Area (um^2), dynamic energy per cycle (pJ) and leakage (mW) of one block."""
+    ports = port_list(component, clocked=clocked)
+    rules = [("en", 0.0, 1.0 if not hold_enable else 0.0), ("rst", 0.0, 0.0),
+             *[(p, 0.0, 0.5) for p in static_ports], ("*", activity, 0.5)]
+    r = synthesize_verilog(component_verilog(component, name), name, ports=ports,
+                           activity_rules=rules, ops_per_cycle=None, liberty=liberty,
+                           clock_ns=CALIBRATION_CLOCK_NS, data_activity=activity,
+                           effort="high", workdir=workdir)
+    if r.power_mw is None:
+        raise ToolError(f"no power figure for calibration block {name}: {r.notes}")
+    leak = r.power_mw["leakage"]
+    dynamic = (r.power_mw["total"] - leak) * CALIBRATION_CLOCK_NS
+    return {"area": r.area, "energy": dynamic, "leakage_mw": leak}
+
+
+def _fit_bits_count(bits, counts, results) -> dict:
+    """Least-squares ``cost = per_bit * bits + fixed * count`` for area, energy, leakage."""
+    design = np.array([bits, counts], float).T
+
+    def fit(values):
+        coef, *_ = np.linalg.lstsq(design, np.asarray(values, float), rcond=None)
+        return float(coef[0]), float(coef[1])
+
+    ab, af = fit([r["area"] for r in results])
+    eb, ef = fit([r["energy"] for r in results])
+    lb = float(np.sum([r["leakage_mw"] for r in results]) / np.sum(bits))
+    return {"area_per_bit": ab, "area_fixed": af, "energy_per_bit": eb, "energy_fixed": ef,
+            "leakage_mw_per_bit": lb}
+
+
+def _linear_fit(x: list[float], y: list[float]) -> tuple[float, float]:
+    slope, intercept = np.polyfit(np.asarray(x, float), np.asarray(y, float), 1)
+    return float(slope), float(intercept)
+
+
+def calibrate(liberty=None, *, name: str | None = None, out: str | os.PathLike | None = None,
+              workdir: str | os.PathLike | None = None, progress=None) -> Path:
+    """Synthesize and measure every unit block on ``liberty`` and write the unit table.
+
+    Returns the path of the table written (default ``models/data/units_<name>.toml``).
+    """
+    lib = resolve_liberty(liberty)
+    if lib is None:
+        raise ToolError("calibration needs a liberty file: pass --liberty or set "
+                        "SHIFTADD_LIBERTY")
+    if find_sta() is None:
+        raise ToolError("calibration needs OpenSTA (sta) for power: "
+                        "sudo apt-get install -y opensta")
+    name = name or "ihp-sg13g2"
+    a = CALIBRATION_ACTIVITY
+    work = Path(workdir) if workdir else None
+    steps = []
+
+    def step(label, fn):
+        steps.append(label)
+        if progress:
+            progress(label)
+        return fn()
+
+    def measure(comp, label, clocked, activity=a, hold=False, static=()):
+        sub = (work / label) if work else None
+        return step(label, lambda: _measure(comp, label, clocked=clocked, liberty=lib,
+                                            activity=activity, hold_enable=hold,
+                                            static_ports=static, workdir=sub))
+
+    units: dict[str, dict] = {}
+    for unit, enable in (("dff", False), ("dffe", True)):
+        held = measure(_Register(width=LANES, enable=enable), f"{unit}_held", True, 0.0, True)
+        toggling = measure(_Register(width=LANES, enable=enable), f"{unit}_toggling", True)
+        units[unit] = {
+            "area": toggling["area"] / LANES,
+            "energy_clock": held["energy"] / LANES,
+            "energy_data": max(0.0, toggling["energy"] - held["energy"]) / LANES,
+            "leakage_mw": toggling["leakage_mw"] / LANES,
+        }
+    widths = [4, 8, 16, 32]
+    adders = [measure(_Adder(width=w), f"adder{w}", False) for w in widths]
+    bits = [w + 1 for w in widths]
+    ab, af = _linear_fit(bits, [r["area"] for r in adders])
+    eb, ef = _linear_fit(bits, [r["energy"] for r in adders])
+    lb, _ = _linear_fit(bits, [r["leakage_mw"] for r in adders])
+    units["adder"] = {"area_per_bit": ab, "area_fixed": af, "energy_per_bit": eb,
+                      "energy_fixed": ef, "leakage_mw_per_bit": lb,
+                      "fit_widths": widths}
+    # Adders inside reduction trees see less activity than free-standing ones (upper sum
+    # bits of random terms change less often), so trees are calibrated in place.
+    trees = [(16, 1), (64, 1), (16, 4), (16, 8), (8, 16), (32, 2)]
+    tree_bits, tree_counts, tree_results = [], [], []
+    for count, width in trees:
+        term_range = (0, 1) if width == 1 else (-(1 << (width - 1)), (1 << (width - 1)) - 1)
+        tree = AdderTree(count=count, term_range=term_range)
+        c, b = _tree_adders(tree.plan)
+        tree_counts.append(c)
+        tree_bits.append(b)
+        tree_results.append(measure(tree, f"tree{count}x{width}", False))
+    units["tree_adder"] = {**_fit_bits_count(tree_bits, tree_counts, tree_results),
+                           "fit_trees": [list(t) for t in trees]}
+    # Multipliers with the weight operand held, as in the arrays.
+    shapes = [(4, 4), (8, 4), (4, 8), (8, 8), (6, 6), (3, 5)]
+    mults = [measure(_Multiplier(a_bits=x, w_bits=y), f"mult{x}x{y}", False, static=("w",))
+             for x, y in shapes]
+    design = np.array([[x * y, x + y, 1.0] for x, y in shapes], float)
+
+    def fit3(values):
+        coef, *_ = np.linalg.lstsq(design, np.asarray(values, float), rcond=None)
+        return [float(c) for c in coef]
+
+    app, aio, afix = fit3([r["area"] for r in mults])
+    epp, eio, efix = fit3([r["energy"] for r in mults])
+    lpp = float(np.mean([r["leakage_mw"] / (x * y) for r, (x, y) in zip(mults, shapes)]))
+    units["mult"] = {"area_per_pp": app, "area_per_io": aio, "area_fixed": afix,
+                     "energy_per_pp": epp, "energy_per_io": eio, "energy_fixed": efix,
+                     "leakage_mw_per_pp": lpp, "fit_shapes": [list(s) for s in shapes]}
+    # In the arrays one input of an XNOR/XOR lane and the select of a mux are weights or
+    # configuration, held while data streams; the calibration holds them too.
+    static_inputs = {"xnor2": ("b",), "xor2": ("b",), "and2": (), "mux2": ("s",)}
+    for op in ("xnor2", "xor2", "and2", "mux2"):
+        r = measure(_Lanes(op=op, lanes=LANES), op, False, static=static_inputs[op])
+        units[op] = {"area": r["area"] / LANES, "energy": r["energy"] / LANES,
+                     "leakage_mw": r["leakage_mw"] / LANES}
+
+    from ..rtl_gen.tools import find_yosys, tool_versions
+
+    meta = {
+        "name": name,
+        "source": f"shiftadd calibrate --liberty {lib.name}",
+        "liberty": lib.name,
+        "created": datetime.date.today().isoformat(),
+        "clock_ns": CALIBRATION_CLOCK_NS,
+        "data_activity": a,
+        "area_unit": "um^2",
+        "energy_unit": "pJ",
+        "method": "each unit synthesized alone with yosys+abc on the liberty; OpenSTA "
+                  "report_power with data inputs toggling at data_activity per cycle; "
+                  "per-bit costs from 64-lane blocks (xnor2/xor2 with input b held, mux2 "
+                  "with its select held); adder, tree-adder and multiplier costs from "
+                  "least-squares fits over the listed widths",
+        "yosys": (find_yosys() or ("", "?"))[1],
+        "sta": (find_sta() or ("", "?"))[1],
+        "shiftadd": tool_versions()["shiftadd"],
+    }
+    path = Path(out) if out else DATA_DIR / f"units_{name}.toml"
+    atomic_write(path, _to_toml(meta, units))
+    return path
+
+
+def _to_toml(meta: dict, units: dict) -> str:
+    import tomli_w
+
+    return ("# Unit costs measured by `shiftadd calibrate`; regenerate, do not edit by hand.\n"
+            + tomli_w.dumps({"meta": meta, **units}))

@@ -1,0 +1,192 @@
+"""Analytic area and energy: count building blocks, price them with a unit table.
+
+A design's bill of materials (:func:`bill_of_materials`) lists every flip-flop, adder,
+multiplier and gate lane it is built from, derived from the same frozen dataclass (and the
+same adder-tree plan) the generator uses. :func:`estimate` prices the list with a
+:class:`~shiftadd.models.units.UnitTable` calibrated by synthesizing those blocks.
+
+Energy is per cycle while streaming at full rate: flip-flops pay their clock energy every
+cycle and their data energy when their contents change; datapath logic pays its energy in
+proportion to the data activity; logic that only changes when weights are loaded (the load
+port, the weight registers' inputs) is counted as idle, as in the synthesis power
+measurement (:func:`shiftadd.rtl_gen.synth.activity_profile`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+from ..design import AdderTreeDesign
+from ..design.adder_tree import plan_tree
+from ..design.base import range_width
+from .units import UnitTable, load_unit_table
+
+__all__ = ["Item", "bill_of_materials", "CostEstimate", "estimate"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Item:
+    """``count`` instances of ``unit`` in ``part`` of a design.
+
+    ``bits`` is the summed result width (adders) or partial products (multipliers); ``io``
+    the summed operand bits (multipliers). ``active`` parts toggle with the streamed data.
+    """
+
+    unit: str
+    part: str
+    count: float
+    bits: float = 0.0
+    io: float = 0.0
+    active: bool = True
+
+
+@functools.singledispatch
+def bill_of_materials(design) -> list[Item]:
+    """The building blocks of ``design``."""
+    raise TypeError(f"no cost model for {type(design).__name__}")
+
+
+def _tree_adders(plan) -> tuple[int, int]:
+    adders = plan.adders()
+    return len(adders), sum(width for _, width, _ in adders)
+
+
+@bill_of_materials.register
+def _(design: AdderTreeDesign) -> list[Item]:
+    d = design
+    k, n = d.k, d.n
+    plan = d.tree
+    count, bits = _tree_adders(plan)
+    items = [
+        Item("dffe", "input register", k * d.act_bits + 1),
+        Item("dffe", "output register", n * d.output_bits_per_neuron + 1),
+        Item("dffe", "weight registers", n * k * d.weight_bits, active=False),
+        Item("tree_adder", "adder trees", n * count, bits=n * bits),
+    ]
+    # Pipeline registers: every node of a registered level, the valid bit and, with a
+    # threshold, the flip bit of each neuron.
+    for slot in d.register_slots:
+        widths = sum(range_width(lo, hi)[0] for lo, hi in plan.levels[slot])
+        items.append(Item("dffe", f"pipeline register after layer {slot}",
+                          n * widths + 1 + (n if d.threshold else 0)))
+    term_width = range_width(*d.term_range)[0]
+    if d.mode == "xnor":
+        items.append(Item("xnor2", "lane XNORs", n * k))
+    elif d.mode == "addsub":
+        items.append(Item("xor2", "lane conditional inverters", n * k * term_width))
+    else:
+        items.append(Item("mult", "lane multipliers", n * k, bits=n * k * d.act_bits * d.weight_bits,
+                          io=n * k * (d.act_bits + d.weight_bits)))
+    if d.has_offset_leaf:
+        offset_width = range_width(*d.offset_range)[0]
+        items.append(Item("dffe", "offset registers", n * offset_width, active=False))
+        if d.mode == "addsub":
+            c, b = _tree_adders(plan_tree([(0, 1)] * k))
+            items.append(Item("tree_adder", "load port: count of -1 weights", c, bits=b,
+                              active=False))
+        if d.threshold:
+            items.append(Item("adder", "load port: offset - threshold", 1, bits=offset_width,
+                              active=False))
+    if d.threshold:
+        root_width = range_width(*plan.root)[0]
+        items.append(Item("dffe", "flip registers", n, active=False))
+        items.append(Item("and2", "threshold zero detect", n * max(0, root_width - 1)))
+        items.append(Item("mux2", "threshold select", n))
+    index_bits = max(1, (n - 1).bit_length())
+    items.append(Item("and2", "load port: neuron decode", n * index_bits, active=False))
+    return items
+
+
+@dataclasses.dataclass
+class CostEstimate:
+    """Area and energy of a design from its bill of materials.
+
+    Attributes
+    ----------
+    area : float
+        In ``area_unit``.
+    energy_per_cycle_pj, energy_per_op_pj : float
+        While streaming at full rate with the given data activity.
+    power_mw : float
+        ``energy_per_cycle_pj / clock_ns`` plus nothing else (leakage is inside).
+    breakdown : list of dict
+        Per item: part, unit, count, area, energy per cycle.
+    """
+
+    design: str
+    table: str
+    area: float
+    area_unit: str
+    energy_per_cycle_pj: float
+    energy_per_op_pj: float
+    leakage_mw: float
+    power_mw: float
+    clock_ns: float
+    data_activity: float
+    ops_per_cycle: int
+    breakdown: list
+
+    @property
+    def tops_per_watt(self) -> float:
+        # ops / pJ = 1e12 ops / J; TOPS/W = ops per pJ
+        return 1.0 / self.energy_per_op_pj if self.energy_per_op_pj else 0.0
+
+    @property
+    def gops_per_mm2(self) -> float:
+        gops = self.ops_per_cycle / self.clock_ns  # ops per ns = GOPS
+        return gops / (self.area * 1e-6) if self.area_unit == "um^2" and self.area else 0.0
+
+    def to_dict(self) -> dict:
+        out = dataclasses.asdict(self)
+        out["tops_per_watt"] = self.tops_per_watt
+        out["gops_per_mm2"] = self.gops_per_mm2
+        return out
+
+
+def _price(item: Item, table: UnitTable, scale: float) -> tuple[float, float, float]:
+    """``(area, dynamic energy per cycle, leakage mW)`` of one item; ``scale`` is the data
+    activity relative to the table's calibration activity."""
+    u = table[item.unit]
+    act = scale if item.active else 0.0
+    if item.unit in ("dff", "dffe"):
+        return (item.count * u["area"], item.count * (u["energy_clock"] + act * u["energy_data"]),
+                item.count * u["leakage_mw"])
+    if item.unit in ("adder", "tree_adder"):
+        return (item.bits * u["area_per_bit"] + item.count * u["area_fixed"],
+                act * (item.bits * u["energy_per_bit"] + item.count * u["energy_fixed"]),
+                item.bits * u["leakage_mw_per_bit"])
+    if item.unit == "mult":
+        return (item.bits * u["area_per_pp"] + item.io * u["area_per_io"]
+                + item.count * u["area_fixed"],
+                act * (item.bits * u["energy_per_pp"] + item.io * u["energy_per_io"]
+                       + item.count * u["energy_fixed"]),
+                item.bits * u["leakage_mw_per_pp"])
+    return item.count * u["area"], act * item.count * u["energy"], item.count * u["leakage_mw"]
+
+
+def estimate(design, table: UnitTable | str | None = None, *, data_activity: float = 0.5,
+             clock_ns: float | None = None) -> CostEstimate:
+    """Area and energy of ``design`` priced with a unit table (default: the calibrated
+    IHP SG13G2 table)."""
+    table = load_unit_table() if table is None else \
+        (load_unit_table(table) if not isinstance(table, UnitTable) else table)
+    clock_ns = float(design.clock_ns if clock_ns is None else clock_ns)
+    scale = data_activity / table.calibration_activity
+    area = energy = leakage = 0.0
+    rows = []
+    for item in bill_of_materials(design):
+        a, e, leak = _price(item, table, scale)
+        area += a
+        energy += e
+        leakage += leak
+        rows.append({"part": item.part, "unit": item.unit, "count": item.count,
+                     "bits": item.bits, "active": item.active, "area": a,
+                     "energy_per_cycle_pj": e + leak * clock_ns})
+    energy += leakage * clock_ns  # mW * ns = pJ
+    ops = design.ops_per_cycle
+    return CostEstimate(design=design.name, table=table.name, area=area,
+                        area_unit=table.area_unit, energy_per_cycle_pj=energy,
+                        energy_per_op_pj=energy / ops, leakage_mw=leakage,
+                        power_mw=energy / clock_ns, clock_ns=clock_ns,
+                        data_activity=data_activity, ops_per_cycle=ops, breakdown=rows)

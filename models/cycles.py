@@ -1,0 +1,100 @@
+"""Analytic cycle models. Every figure here is checked against RTL simulation.
+
+Cycle 0 is the first cycle in which input is presented; a transfer presented at cycle ``c``
+with no stall completes its handshake in cycle ``c``; a result is counted at the cycle its
+``valid`` is high. A workload's cycle count is the index of the cycle after its last result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import numpy as np
+
+from ..design import AdderTreeDesign
+from ..errors import InputError
+
+__all__ = ["GemmCycles", "stream_output_cycles", "gemm_cycles", "gemm_cycles_batch",
+           "check_gemm"]
+
+
+def check_gemm(m: int, n: int, k: int) -> tuple[int, int, int]:
+    """Validate GEMM dimensions (``Y[M, N] = X[M, K] @ W[N, K].T``)."""
+    for name, v in (("M", m), ("N", n), ("K", k)):
+        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+            raise InputError(f"{v!r} is not a positive integer", field=f"gemm.{name}",
+                             allowed="an integer >= 1")
+    return int(m), int(n), int(k)
+
+
+@dataclasses.dataclass(frozen=True)
+class GemmCycles:
+    """Cycles of one GEMM on a design, and how they arise.
+
+    Attributes
+    ----------
+    cycles : int
+        Cycles until the last result is out.
+    transfers : int
+        Input transfers (weight writes plus activation vectors), one per cycle.
+    tiles : int
+        Weight tiles loaded.
+    weight_writes : int
+        Weight-write transfers.
+    macs : int
+        Useful multiply-accumulates, ``M * N * K``.
+    utilization : float
+        ``macs`` over the array's multiply-accumulate slots in ``cycles``.
+    """
+
+    cycles: int
+    transfers: int
+    tiles: int
+    weight_writes: int
+    macs: int
+    utilization: float
+
+
+@functools.singledispatch
+def stream_output_cycles(design, input_positions: np.ndarray) -> np.ndarray:
+    """Cycle of each result for inputs presented at ``input_positions`` at full rate."""
+    raise TypeError(f"no cycle model for {type(design).__name__}")
+
+
+@stream_output_cycles.register
+def _(design: AdderTreeDesign, input_positions):
+    # Fully pipelined: every accepted vector leaves exactly `latency` cycles later.
+    return np.asarray(input_positions, dtype=np.int64) + design.latency
+
+
+def gemm_cycles(design, m: int, n: int, k: int) -> GemmCycles:
+    """Cycles of ``Y[M, N] = X[M, K] @ W[N, K].T`` with the design's tiling schedule."""
+    m, n, k = check_gemm(m, n, k)
+    r = gemm_cycles_batch(design, m, n, k)
+    return GemmCycles(cycles=int(r["cycles"]), transfers=int(r["transfers"]),
+                      tiles=int(r["tiles"]), weight_writes=int(r["weight_writes"]),
+                      macs=int(r["macs"]), utilization=float(r["utilization"]))
+
+
+@functools.singledispatch
+def gemm_cycles_batch(design, m, n, k) -> dict[str, np.ndarray]:
+    """:func:`gemm_cycles` vectorized over arrays of GEMM shapes (for sweeps)."""
+    raise TypeError(f"no cycle model for {type(design).__name__}")
+
+
+@gemm_cycles_batch.register
+def _(design: AdderTreeDesign, m, n, k):
+    m, n, k = (np.asarray(v, dtype=np.int64) for v in (m, n, k))
+    # Weight-stationary tiles: for each K-tile and N-tile, write the tile's weight rows (one
+    # neuron per cycle), then stream all M activation vectors; partial sums of K-tiles are
+    # added outside the array. Tiles follow back to back: a weight write only affects
+    # vectors accepted after it, so nothing waits for the pipeline to drain.
+    k_tiles = -(-k // design.k)
+    n_tiles = -(-n // design.n)
+    weight_writes = k_tiles * n
+    transfers = weight_writes + k_tiles * n_tiles * m
+    cycles = transfers + design.latency
+    macs = m * n * k
+    return {"cycles": cycles, "transfers": transfers, "tiles": k_tiles * n_tiles,
+            "weight_writes": weight_writes, "macs": macs,
+            "utilization": macs / (cycles * design.k * design.n)}

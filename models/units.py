@@ -1,0 +1,116 @@
+"""Unit cost tables: area, energy and leakage of the building blocks the models count.
+
+A table is a TOML data file in ``models/data/`` with its provenance in ``[meta]``. The
+calibrated tables are written by ``shiftadd calibrate --liberty L``, which synthesizes each
+building block on the liberty and measures it with OpenSTA (see
+:mod:`shiftadd.models.calibrate`); nothing in them is typed in by hand.
+
+Units and their meaning:
+
+``dff``, ``dffe``
+    one flip-flop bit without / with a load enable. ``energy_clock`` is the energy per cycle
+    with the data held, ``energy_data`` the extra energy per cycle when the data toggles at
+    the calibration activity.
+``adder``
+    a two-input adder, linear in its result width: ``area = area_per_bit * bits +
+    area_fixed``, same for energy (per addition at the calibration activity).
+``tree_adder``
+    an adder inside a reduction tree, same form as ``adder``, calibrated on whole trees
+    (inner adders see less switching than free-standing ones).
+``mult``
+    a signed multiplier with its weight operand held, linear in partial products and
+    operand bits: ``area = area_per_pp * a*w + area_per_io * (a+w) + area_fixed``, same for
+    energy.
+``xnor2``, ``xor2``, ``and2``, ``mux2``
+    one gate-level lane (per bit), energy per operation at the calibration activity.
+
+All energies are pJ, areas in the table's ``area_unit`` (um^2), leakage in mW.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from ..errors import InputError
+
+__all__ = ["UnitTable", "load_unit_table", "available_tables", "DATA_DIR", "DEFAULT_TABLE"]
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DEFAULT_TABLE = "ihp-sg13g2"
+
+_REQUIRED = {
+    "dff": ("area", "energy_clock", "energy_data", "leakage_mw"),
+    "dffe": ("area", "energy_clock", "energy_data", "leakage_mw"),
+    "adder": ("area_per_bit", "area_fixed", "energy_per_bit", "energy_fixed",
+              "leakage_mw_per_bit"),
+    "tree_adder": ("area_per_bit", "area_fixed", "energy_per_bit", "energy_fixed",
+                   "leakage_mw_per_bit"),
+    "mult": ("area_per_pp", "area_per_io", "area_fixed", "energy_per_pp", "energy_per_io",
+             "energy_fixed", "leakage_mw_per_pp"),
+    "xnor2": ("area", "energy", "leakage_mw"),
+    "xor2": ("area", "energy", "leakage_mw"),
+    "and2": ("area", "energy", "leakage_mw"),
+    "mux2": ("area", "energy", "leakage_mw"),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class UnitTable:
+    """Costs of the building blocks, with where they came from."""
+
+    name: str
+    meta: dict
+    units: dict
+
+    @property
+    def area_unit(self) -> str:
+        return self.meta.get("area_unit", "um^2")
+
+    @property
+    def calibration_activity(self) -> float:
+        return float(self.meta["data_activity"])
+
+    def __getitem__(self, unit: str) -> dict:
+        return self.units[unit]
+
+    def validate(self, source: str) -> UnitTable:
+        for unit, keys in _REQUIRED.items():
+            if unit not in self.units:
+                raise InputError(f"missing unit [{unit}]", field=unit,
+                                 allowed=sorted(_REQUIRED), source=source)
+            for key in keys:
+                value = self.units[unit].get(key)
+                if not isinstance(value, (int, float)):
+                    raise InputError(f"missing or non-numeric {key!r}", field=f"{unit}.{key}",
+                                     source=source)
+        if "data_activity" not in self.meta:
+            raise InputError("missing", field="meta.data_activity", source=source)
+        return self
+
+
+def available_tables() -> list[str]:
+    return sorted(p.stem.removeprefix("units_") for p in DATA_DIR.glob("units_*.toml"))
+
+
+def load_unit_table(name_or_path: str | os.PathLike = DEFAULT_TABLE) -> UnitTable:
+    """A unit table by name (``models/data/units_<name>.toml``) or by path."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = DATA_DIR / f"units_{name_or_path}.toml"
+        if not path.is_file():
+            raise InputError(f"unknown unit table {str(name_or_path)!r}", field="--units",
+                             allowed=available_tables())
+    if not path.is_file():
+        raise InputError("no such unit table file", source=str(path))
+    try:
+        data = tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"not valid TOML: {exc}", source=str(path)) from None
+    meta = data.pop("meta", {})
+    return UnitTable(name=meta.get("name", path.stem), meta=meta, units=data).validate(str(path))

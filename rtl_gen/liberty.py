@@ -1,0 +1,161 @@
+"""A small reader for Liberty (.lib) files: cells, areas, pin functions, SRAM macros.
+
+Enough to pick tie cells and a buffer for synthesis, to express a liberty area in NAND2
+equivalents, and to read SRAM macro area, timing and power for buffer models. It is not a
+general Liberty parser: it tracks brace depth and reads the simple attributes it needs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import re
+from pathlib import Path
+
+from ..errors import InputError
+
+__all__ = ["LibertyPin", "LibertyCell", "Liberty", "read_liberty"]
+
+_GROUP = re.compile(r"^\s*(\w+)\s*\((.*)\)\s*\{")
+_ATTR = re.compile(r"^\s*(\w+)\s*:\s*\"?([^\";]*)\"?\s*;")
+
+
+@dataclasses.dataclass
+class LibertyPin:
+    name: str
+    direction: str = ""
+    function: str = ""
+    capacitance: float = 0.0
+
+
+@dataclasses.dataclass
+class LibertyCell:
+    name: str
+    area: float = 0.0
+    dont_use: bool = False
+    leakage: float = 0.0
+    pins: dict = dataclasses.field(default_factory=dict)
+    is_sequential: bool = False
+    is_memory: bool = False
+
+    @property
+    def inputs(self) -> list[LibertyPin]:
+        return [p for p in self.pins.values() if p.direction == "input"]
+
+    @property
+    def outputs(self) -> list[LibertyPin]:
+        return [p for p in self.pins.values() if p.direction == "output"]
+
+
+@dataclasses.dataclass
+class Liberty:
+    path: Path
+    name: str
+    cells: dict
+    units: dict
+
+    def tie_cells(self) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+        """``((cell, pin) for constant 1, (cell, pin) for constant 0)``, or None each."""
+        hi = lo = None
+        for cell in self.cells.values():
+            if cell.dont_use or len(cell.pins) != 1:
+                continue
+            pin = next(iter(cell.pins.values()))
+            if pin.direction == "output" and pin.function.strip() == "1" and hi is None:
+                hi = (cell.name, pin.name)
+            if pin.direction == "output" and pin.function.strip() == "0" and lo is None:
+                lo = (cell.name, pin.name)
+        return hi, lo
+
+    def buffers(self) -> list[LibertyCell]:
+        """Non-inverting single-input combinational cells, smallest first."""
+        out = []
+        for cell in self.cells.values():
+            if cell.dont_use or cell.is_sequential or len(cell.inputs) != 1 \
+                    or len(cell.outputs) != 1:
+                continue
+            fn = cell.outputs[0].function.replace(" ", "").strip("()")
+            if fn == cell.inputs[0].name:
+                out.append(cell)
+        return sorted(out, key=lambda c: c.area)
+
+    def nand2_area(self) -> float:
+        """Area of the smallest two-input NAND (the gate-equivalent unit)."""
+        for cell in sorted(self.cells.values(), key=lambda c: c.area):
+            if cell.dont_use or len(cell.inputs) != 2 or len(cell.outputs) != 1:
+                continue
+            a, b = (p.name for p in cell.inputs)
+            fn = cell.outputs[0].function.replace(" ", "")
+            if fn in {f"!({a}&{b})", f"!({b}&{a})", f"!({a}*{b})", f"!({b}*{a})",
+                      f"({a}&{b})'", f"({a}*{b})'", f"!({a}{b})"}:
+                return cell.area
+        raise InputError("no two-input NAND cell found", source=str(self.path))
+
+
+@functools.lru_cache(maxsize=16)
+def _read(path: str, mtime: float) -> Liberty:
+    text = Path(path).read_text(errors="replace")
+    cells: dict[str, LibertyCell] = {}
+    units: dict[str, str] = {}
+    lib_name = ""
+    stack: list[tuple[str, str]] = []
+    cell: LibertyCell | None = None
+    pin: LibertyPin | None = None
+    for raw in text.splitlines():
+        line = raw.split("/*")[0] if "/*" in raw and "*/" in raw else raw
+        g = _GROUP.match(line)
+        if g:
+            kind, name = g.group(1), g.group(2).split(",")[0].strip().strip('"')
+            stack.append((kind, name))
+            if kind == "library":
+                lib_name = name
+            elif kind == "cell" and len(stack) == 2:
+                cell = cells.setdefault(name, LibertyCell(name))
+            elif kind == "pin" and cell is not None and stack[-2][0] == "cell":
+                pin = cell.pins.setdefault(name, LibertyPin(name))
+            elif kind in ("ff", "latch", "statetable") and cell is not None:
+                cell.is_sequential = True
+            elif kind == "memory" and cell is not None:
+                cell.is_memory = True
+            if line.rstrip().endswith("}"):  # one-line group
+                stack.pop()
+            continue
+        a = _ATTR.match(line)
+        if a and stack:
+            key, value = a.group(1), a.group(2).strip()
+            where = stack[-1][0]
+            if where == "library" and key.endswith("_unit"):
+                units[key] = value
+            elif where == "cell" and cell is not None:
+                if key == "area":
+                    cell.area = float(value)
+                elif key == "dont_use":
+                    cell.dont_use = value.lower() == "true"
+                elif key == "cell_leakage_power":
+                    cell.leakage = float(value)
+            elif where == "pin" and pin is not None:
+                if key == "direction":
+                    pin.direction = value
+                elif key == "function":
+                    pin.function = value
+                elif key == "capacitance":
+                    pin.capacitance = float(value)
+        for _ in range(line.count("}")):
+            if stack:
+                kind, _name = stack.pop()
+                if kind == "cell":
+                    cell = None
+                elif kind == "pin":
+                    pin = None
+    if not cells:
+        raise InputError("no cells found: is this a Liberty file?", source=path)
+    return Liberty(path=Path(path), name=lib_name, cells=cells, units=units)
+
+
+def read_liberty(path: str | os.PathLike) -> Liberty:
+    """Read (and cache) a liberty file."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError("no such liberty file", source=str(p))
+    return _read(str(p.resolve()), p.stat().st_mtime)

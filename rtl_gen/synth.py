@@ -1,0 +1,366 @@
+"""Synthesis with Yosys and timing/power with OpenSTA.
+
+With a liberty file: ``synth -flatten``, flip-flop mapping and ABC technology mapping to the
+library (with a delay target and drive/load constraints so ABC buffers and sizes), tie
+cells for constants, area from the library; then OpenSTA for the critical path (hence
+fmax) and power at a stated switching activity.
+
+Without a liberty file: ``synth -flatten`` and ABC mapping to generic two-input gates;
+area in gate equivalents (GE) defined as Yosys' CMOS transistor count over 4 (a two-input
+NAND has 4 transistors); no timing or power, and the report says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import functools
+import json
+import os
+import re
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from .._io import atomic_write
+from ..design import AdderTreeDesign
+from ..errors import InputError, ToolError
+from .emit import generate_verilog, port_list
+from .liberty import read_liberty
+from .tools import APT_HINT, find_sta, find_yosys, resolve_liberty
+
+__all__ = ["SynthResult", "synthesize", "activity_profile", "DEFAULT_DATA_ACTIVITY"]
+
+DEFAULT_DATA_ACTIVITY = 0.5
+
+
+@dataclasses.dataclass
+class SynthResult:
+    """Area, timing and power of one synthesized design.
+
+    ``area`` is in ``area_unit``: um^2 with a liberty, GE (gate equivalents) without.
+    Power figures are in mW at ``clock_ns``; ``energy_per_op_pj`` divides the energy of one
+    cycle by the design's operations per cycle.
+    """
+
+    design: str
+    liberty: str | None
+    area: float
+    area_unit: str
+    area_ge: float
+    cells: int
+    cell_types: dict
+    sequential_cells: int
+    clock_ns: float
+    critical_path_ns: float | None = None
+    fmax_mhz: float | None = None
+    slack_ns: float | None = None
+    critical_path: dict | None = None
+    power_mw: dict | None = None
+    activity: dict | None = None
+    energy_per_cycle_pj: float | None = None
+    energy_per_op_pj: float | None = None
+    ops_per_cycle: int | None = None
+    effort: str = "high"
+    generic_gates: int | None = None
+    tools: dict = dataclasses.field(default_factory=dict)
+    seconds: dict = dataclasses.field(default_factory=dict)
+    notes: list = dataclasses.field(default_factory=list)
+    netlist: str | None = None
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@functools.singledispatch
+def activity_profile(design, data_activity: float) -> list[tuple[str, float, float]]:
+    """Switching activity of the input ports while the design streams data.
+
+    Returns ``(port glob, toggles per cycle, fraction of time high)`` rules, first match wins.
+    """
+    raise TypeError(f"no activity profile for {type(design).__name__}")
+
+
+@activity_profile.register
+def _(design: AdderTreeDesign, data_activity: float):
+    # Streaming at full rate: a new random activation vector every cycle, weights static
+    # (loaded once per tile, which is rare next to the vectors), output always read.
+    return [
+        ("act__payload*", data_activity, 0.5),
+        ("act__valid", 0.0, 1.0),
+        ("weights__*", 0.0, 0.0),
+        ("result__ready", 0.0, 1.0),
+        ("rst", 0.0, 0.0),
+        ("*", 0.0, 0.0),
+    ]
+
+
+def _run(cmd: list[str], cwd: Path, timeout: float | None = None) -> str:
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        tail = (proc.stdout + proc.stderr)[-3000:]
+        raise ToolError(f"{Path(cmd[0]).name} failed (exit {proc.returncode}):\n{tail}")
+    return proc.stdout + proc.stderr
+
+
+EFFORTS = ("auto", "high", "fast")
+# ABC's default liberty script (&dch, &nf, then sizing) ran for over 20 minutes on an array of
+# 64 8x8 multipliers (36k generic gates) where the fast script (map, then buffering and
+# sizing) took seconds, and on adder trees the fast script's area was within 4%. "auto" is
+# the fast script except on small multiplier-free designs.
+AUTO_FAST_GATES = 20_000
+
+
+def _yosys_generic(top: str, verilog: Path, checkpoint: Path, stat_json: Path,
+                   rtl_stat_json: Path) -> str:
+    return "\n".join([f"read_verilog {verilog}", f"prep -top {top} -flatten",
+                      f"tee -q -o {rtl_stat_json} stat -json",
+                      f"synth -top {top} -flatten", f"tee -q -o {stat_json} stat -json",
+                      f"write_rtlil {checkpoint}"]) + "\n"
+
+
+def _yosys_map(checkpoint: Path, liberty: Path | None, clock_ns: float, constr: Path | None,
+               netlist: Path, stat_json: Path, fast: bool) -> str:
+    lines = [f"read_rtlil {checkpoint}"]
+    abc = "abc -fast" if fast else "abc"
+    if liberty is not None:
+        lib = read_liberty(liberty)
+        (hi, lo) = lib.tie_cells()
+        lines += [f"dfflibmap -liberty {liberty}",
+                  f"{abc} -liberty {liberty} -D {int(round(clock_ns * 1000))}"
+                  + (f" -constr {constr}" if constr else ""),
+                  "setundef -zero"]
+        if hi and lo:
+            lines.append(f"hilomap -singleton -hicell {hi[0]} {hi[1]} -locell {lo[0]} {lo[1]}")
+        lines += ["opt_clean -purge", f"tee -q -o {stat_json} stat -json -liberty {liberty}"]
+    else:
+        # Plain D flip-flops (enables and resets become gates) so every cell has a CMOS
+        # transistor cost in Yosys' table.
+        lines += ["dfflegalize -cell $_DFF_P_ x",
+                  f"{abc} -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX", "opt_clean -purge",
+                  f"tee -q -o {stat_json} stat -json -tech cmos"]
+    lines.append(f"write_verilog -noattr -noexpr -nohex -nodec {netlist}")
+    return "\n".join(lines) + "\n"
+
+
+def _parse_stat(path: Path, top: str, liberty, count_only: bool = False):
+    """``(area, ge, cells, cell types, sequential cells)`` from Yosys' ``stat -json``."""
+    text = path.read_text()
+    data = json.loads(text[text.index("{"):])
+    mod = data["modules"].get(f"\\{top}") or next(iter(data["modules"].values()))
+    types = {k: int(v) for k, v in mod.get("num_cells_by_type", {}).items()}
+    cells = int(mod.get("num_cells", sum(types.values())))
+    if count_only:
+        return None, None, cells, types, None
+    if liberty is not None:
+        lib = read_liberty(liberty)
+        area = float(mod.get("area", sum(lib.cells[t].area * n for t, n in types.items()
+                                            if t in lib.cells)))
+        seq = sum(n for t, n in types.items() if t in lib.cells and lib.cells[t].is_sequential)
+        ge = area / lib.nand2_area()
+    else:
+        transistors = float(data.get("design", {}).get("estimated_num_transtistors",
+                                                       mod.get("estimated_num_transtistors", 0))
+                            or mod.get("estimated_num_transistors", 0))
+        if not transistors:
+            raise ToolError("yosys stat -tech cmos reported no transistor count")
+        area = ge = transistors / 4.0
+        seq = sum(n for t, n in types.items() if "DFF" in t.upper())
+    return area, ge, cells, types, seq
+
+
+_ARRIVAL = re.compile(r"^\s*(-?[\d.]+)\s+data arrival time", re.M)
+_SLACK = re.compile(r"^\s*(-?[\d.]+)\s+slack \((MET|VIOLATED)\)", re.M)
+_POINT = re.compile(r"^(Startpoint|Endpoint):\s*(\S+)", re.M)
+_POWER = re.compile(r"^(Sequential|Combinational|Macro|Pad|Total)\s+([-\d.eE+]+)\s+([-\d.eE+]+)"
+                    r"\s+([-\d.eE+]+)\s+([-\d.eE+]+)", re.M)
+
+
+def _sta_script(top: str, netlist: Path, liberty: Path, clock_ns: float, ports: list[dict],
+                rules: list[tuple[str, float, float]], load_pf: float, driver: str | None) -> str:
+    clocked = any(p["name"] == "clk" for p in ports)
+    lines = [f"read_liberty {liberty}", f"read_verilog {netlist}", f"link_design {top}",
+             # A combinational block gets a virtual clock: it sets the period that turns
+             # toggles per cycle into power.
+             f"create_clock -name clk -period {clock_ns}" + (" [get_ports clk]" if clocked else ""),
+             "set_input_delay 0 -clock clk " + ("[delete_from_list [all_inputs] [get_ports clk]]"
+                                                if clocked else "[all_inputs]"),
+             "set_output_delay 0 -clock clk [all_outputs]",
+             f"set_load {load_pf} [all_outputs]"]
+    if driver:
+        lines.append(f"set_driving_cell -lib_cell {driver} " +
+                     ("[delete_from_list [all_inputs] [get_ports clk]]" if clocked
+                      else "[all_inputs]"))
+    lines += ["report_checks -path_delay max -digits 4"]
+    for port in ports:
+        if port["direction"] != "input" or port["name"] == "clk":
+            continue
+        for pattern, activity, duty in rules:
+            if fnmatch.fnmatch(port["name"], pattern):
+                lines.append(f"set_power_activity -input_ports [get_ports {{{port['name']}*}}] "
+                             f"-activity {activity} -duty {duty}")
+                break
+    lines += ["report_power -digits 6", "exit"]
+    return "\n".join(lines) + "\n"
+
+
+def synthesize(design, *, liberty: str | os.PathLike | None = None,
+               clock_ns: float | None = None, data_activity: float = DEFAULT_DATA_ACTIVITY,
+               effort: str = "auto", workdir: str | os.PathLike | None = None,
+               timeout: float | None = None) -> SynthResult:
+    """Synthesize ``design`` and, with a liberty and OpenSTA, time it and estimate its power.
+
+    Parameters
+    ----------
+    design : Design
+    liberty : path, optional
+        Standard-cell library; default from ``SHIFTADD_LIBERTY``; none -> generic gates.
+    clock_ns : float, optional
+        Clock period for the delay target, timing and power (default: the design's).
+    data_activity : float
+        Toggles per cycle of the data inputs while streaming (0 to 1; random data is 0.5).
+    effort : {"auto", "high", "fast"}
+        ABC mapping script: "high" is ABC's default, "fast" its fast script; "auto" uses
+        "fast" above 60,000 generic gates.
+    workdir : path, optional
+        Keep scripts, logs and the netlist there (default: a temporary folder).
+    """
+    from ..hw import interface_of
+
+    rtl = generate_verilog(design)
+    ports = port_list(interface_of(design))
+    return synthesize_verilog(
+        rtl.verilog, design.name, ports=ports,
+        activity_rules=activity_profile(design, _check_activity(data_activity)),
+        ops_per_cycle=getattr(design, "ops_per_cycle", None), liberty=liberty,
+        clock_ns=float(design.clock_ns if clock_ns is None else clock_ns),
+        data_activity=data_activity, effort=effort, workdir=workdir, timeout=timeout)
+
+
+def _check_activity(value: float) -> float:
+    if not 0.0 <= value <= 1.0:
+        raise InputError(f"{value} is out of range", field="--activity",
+                         allowed="toggles per cycle from 0 to 1")
+    return value
+
+
+def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
+                       activity_rules: list[tuple[str, float, float]],
+                       ops_per_cycle: int | None, liberty=None, clock_ns: float = 10.0,
+                       data_activity: float = DEFAULT_DATA_ACTIVITY, effort: str = "auto",
+                       workdir=None, timeout: float | None = None) -> SynthResult:
+    """Synthesize Verilog text whose top module is ``top`` (see :func:`synthesize`).
+
+    ``ports`` lists the top's ports (:func:`shiftadd.rtl_gen.emit.port_list`);
+    ``activity_rules`` gives their switching activity as ``(glob, toggles/cycle, duty)``.
+    """
+    lib_path = resolve_liberty(liberty)
+    if not 0.05 <= clock_ns <= 1e6:
+        raise InputError(f"{clock_ns} is out of range", field="--clock-ns",
+                         allowed="a period in ns from 0.05 to 1e6")
+    _check_activity(data_activity)
+    if effort not in EFFORTS:
+        raise InputError(f"{effort!r} is not allowed", field="--effort", allowed=EFFORTS)
+    yosys = find_yosys()
+    if yosys is None:
+        raise ToolError(f"yosys (with abc) not found for synthesis: {APT_HINT}")
+    notes: list[str] = []
+    tools = {"yosys": yosys[1]}
+    seconds: dict[str, float] = {}
+
+    with tempfile.TemporaryDirectory(prefix="shiftadd-synth-") as tmp:
+        work = Path(workdir) if workdir else Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        source = work / f"{top}.v"
+        source.write_text(verilog)
+        checkpoint, generic_json = work / "generic.il", work / "generic_stat.json"
+        rtl_json = work / "rtl_stat.json"
+        t0 = time.perf_counter()
+        (work / "generic.ys").write_text(_yosys_generic(top, source, checkpoint, generic_json,
+                                                        rtl_json))
+        _run([yosys[0], "-q", "-l", str(work / "yosys_generic.log"), "-s",
+              str(work / "generic.ys")], work, timeout)
+        generic_gates = _parse_stat(generic_json, top, None, count_only=True)[2]
+        rtl_types = _parse_stat(rtl_json, top, None, count_only=True)[3]
+        has_multiplier = "$mul" in rtl_types
+        fast = effort == "fast" or (effort == "auto" and (generic_gates > AUTO_FAST_GATES
+                                                          or has_multiplier))
+
+        constr = driver = None
+        load_pf = 0.0
+        if lib_path is not None:
+            lib = read_liberty(lib_path)
+            buffers = lib.buffers()
+            # A mid-size buffer drives the inputs; outputs see four buffer input pins.
+            driver = buffers[min(2, len(buffers) - 1)].name if buffers else None
+            load_pf = 4 * (buffers[0].inputs[0].capacitance if buffers else 0.005) or 0.02
+            if driver:
+                constr = work / "abc.constr"
+                constr.write_text(f"set_driving_cell {driver}\nset_load {load_pf}\n")
+        else:
+            notes.append("no liberty: area in gate equivalents (CMOS transistors / 4), "
+                         "no timing or power; pass --liberty or set SHIFTADD_LIBERTY")
+        netlist, stat_json = work / f"{top}_netlist.v", work / "stat.json"
+        (work / "map.ys").write_text(_yosys_map(checkpoint, lib_path, clock_ns, constr,
+                                                netlist, stat_json, fast))
+        _run([yosys[0], "-q", "-l", str(work / "yosys_map.log"), "-s", str(work / "map.ys")],
+             work, timeout)
+        seconds["yosys"] = time.perf_counter() - t0
+        area, ge, cells, types, seq = _parse_stat(stat_json, top, lib_path)
+        result = SynthResult(
+            design=top, liberty=str(lib_path) if lib_path else None, area=area,
+            area_unit="um^2" if lib_path else "GE", area_ge=ge, cells=cells,
+            cell_types=dict(sorted(types.items(), key=lambda kv: -kv[1])),
+            sequential_cells=seq, clock_ns=clock_ns, tools=tools, seconds=seconds,
+            notes=notes, ops_per_cycle=ops_per_cycle, effort="fast" if fast else "high",
+            generic_gates=generic_gates)
+
+        sta = find_sta()
+        if lib_path is not None and sta is None:
+            notes.append(f"OpenSTA (sta) not found: no timing or power ({APT_HINT})")
+        if lib_path is not None and sta is not None:
+            tools["sta"] = sta[1]
+            sta_script = work / "sta.tcl"
+            sta_script.write_text(_sta_script(top, netlist, lib_path, clock_ns, ports,
+                                              activity_rules, load_pf, driver))
+            t0 = time.perf_counter()
+            out = _run([sta[0], "-no_splash", "-exit", str(sta_script)], work, timeout)
+            seconds["sta"] = time.perf_counter() - t0
+            atomic_write(work / "sta.log", out)
+            _fill_sta(result, out, activity_rules, data_activity)
+        if workdir:
+            result.netlist = str(netlist)
+    return result
+
+
+def _fill_sta(result: SynthResult, out: str, rules, data_activity: float) -> None:
+    arrival = _ARRIVAL.search(out)
+    slack = _SLACK.search(out)
+    if arrival and slack:
+        s = float(slack.group(1))
+        result.slack_ns = s
+        result.critical_path_ns = result.clock_ns - s
+        result.fmax_mhz = 1000.0 / result.critical_path_ns if result.critical_path_ns > 0 else None
+        points = dict(_POINT.findall(out))
+        result.critical_path = {"startpoint": points.get("Startpoint"),
+                                "endpoint": points.get("Endpoint"),
+                                "arrival_ns": float(arrival.group(1))}
+    else:
+        result.notes.append("OpenSTA reported no constrained path")
+    groups = {m.group(1): [float(m.group(i)) * 1e3 for i in range(2, 6)]
+              for m in _POWER.finditer(out)}
+    if "Total" in groups:
+        internal, switching, leakage, total = groups["Total"]
+        result.power_mw = {"internal": internal, "switching": switching, "leakage": leakage,
+                           "total": total,
+                           "sequential": groups.get("Sequential", [0, 0, 0, 0])[3],
+                           "combinational": groups.get("Combinational", [0, 0, 0, 0])[3]}
+        result.activity = {"data_inputs_toggles_per_cycle": data_activity,
+                           "rules": [list(r) for r in rules],
+                           "note": "OpenSTA propagates input activity through the netlist"}
+        result.energy_per_cycle_pj = total * result.clock_ns  # mW * ns = pJ
+        if result.ops_per_cycle:
+            result.energy_per_op_pj = result.energy_per_cycle_pj / result.ops_per_cycle
+    else:
+        result.notes.append("OpenSTA reported no power")

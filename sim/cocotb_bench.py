@@ -1,0 +1,172 @@
+"""The cocotb test that runs inside the simulator process.
+
+Roles are kept apart, as in cocotb's matrix_multiplier example:
+
+* :class:`HarnessDriver` turns a chunk's transfers into the harness's stimulus memory and
+  starts it;
+* :class:`HarnessMonitor` dumps and decodes the recorded output transfers;
+* the reference model is the bench's golden expectation (:mod:`shiftadd.sim.benches`);
+* :class:`~shiftadd.sim.plan.Checker` compares them.
+
+The runner (:mod:`shiftadd.sim.runner`) passes the job as a JSON file named by the
+``SHIFTADD_SIM_JOB`` environment variable and reads back the report this test writes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import cocotb
+import numpy as np
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles, RisingEdge
+
+from ..design import design_from_dict
+from ..hw import interface_of
+from .benches import bench_for
+from .harness import HarnessSpec, decode_records, encode_entries
+from .plan import Checker
+
+JOB_ENV = "SHIFTADD_SIM_JOB"
+
+
+class HarnessDriver:
+    """Writes a chunk into the harness's stimulus memory and plays it."""
+
+    def __init__(self, dut, spec: HarnessSpec, workdir: Path):
+        self.dut, self.spec, self.workdir = dut, spec, workdir
+
+    def write_ready_patterns(self, rng: np.random.Generator | None, ready_rate: float) -> None:
+        for out in self.spec.outputs:
+            if rng is None:
+                pattern = np.ones(self.spec.ready_depth, bool)
+            else:
+                pattern = rng.random(self.spec.ready_depth) < ready_rate
+            text = "\n".join("1" if p else "0" for p in pattern) + "\n"
+            (self.workdir / f"ready_{out.name}.bin").write_text(text)
+
+    def load(self, chunk, bubbles) -> None:
+        (self.workdir / "stim.hex").write_bytes(encode_entries(self.spec, chunk, bubbles))
+
+    async def play(self, chunk, bubbles, max_cycles: int, drain: int) -> None:
+        dut = self.dut
+        entries = chunk.entries + (int(bubbles.sum()) if bubbles is not None else 0)
+        dut.n_entries.value = entries
+        dut.max_cycles.value = max_cycles
+        dut.n_drain.value = drain
+        for out in self.spec.outputs:
+            getattr(dut, f"n_expect_{out.name}").value = chunk.expected[out.name].count
+        dut.load.value = 1
+        await RisingEdge(dut.clk)
+        dut.load.value = 0
+        dut.start.value = 1
+        await RisingEdge(dut.clk)
+        dut.start.value = 0
+        await RisingEdge(dut.done)
+
+
+class HarnessMonitor:
+    """Dumps the harness's record memories and decodes them into transfers."""
+
+    def __init__(self, dut, spec: HarnessSpec, workdir: Path):
+        self.dut, self.spec, self.workdir = dut, spec, workdir
+
+    async def collect(self):
+        dut = self.dut
+        for out in self.spec.outputs:
+            path = self.workdir / f"rec_{out.name}.hex"
+            if path.exists():
+                path.unlink()
+        dut.dump.value = 1
+        await RisingEdge(dut.clk)
+        dut.dump.value = 0
+        await RisingEdge(dut.clk)
+        recorded = {}
+        for out in self.spec.outputs:
+            path = self.workdir / f"rec_{out.name}.hex"
+            text = path.read_bytes() if path.exists() else b""
+            recorded[out.name] = decode_records(self.spec, out.name, text)
+        return recorded, int(dut.cycles.value), bool(dut.timeout.value)
+
+
+@cocotb.test()
+async def shiftadd_bench(dut):
+    """Play the job's chunks through the harness and check every output."""
+    job = json.loads(Path(os.environ[JOB_ENV]).read_text())
+    workdir = Path(job["workdir"])
+    design = design_from_dict(job["design"])
+    spec = HarnessSpec.from_component(interface_of(design), design.name,
+                                      depth=job["depth"])
+    bench = bench_for(design)
+    rng = np.random.default_rng(job["seed"])
+    stall = bool(job.get("stall"))
+    driver = HarnessDriver(dut, spec, workdir)
+    monitor = HarnessMonitor(dut, spec, workdir)
+    checker = Checker()
+    extra: dict = {}
+
+    cocotb.start_soon(Clock(dut.clk, 10, unit="ns").start())
+    for name in ("load", "start", "dump"):
+        getattr(dut, name).value = 0
+    dut.rst.value = 1
+    await ClockCycles(dut.clk, 3)
+    dut.rst.value = 0
+    await RisingEdge(dut.clk)
+
+    driver.write_ready_patterns(rng if stall else None, ready_rate=0.7)
+    if job.get("gemm"):
+        chunks = [bench.gemm(rng, *job["gemm"])]
+    else:
+        chunks = bench.chunks(rng, job["vectors"], max_entries=spec.depth // (2 if stall else 1),
+                              model_cycles=not stall)
+    t0 = time.perf_counter()
+    timing = {"plan": 0.0, "encode": 0.0, "simulate": 0.0, "collect": 0.0, "check": 0.0}
+    total_cycles = 0
+    timeouts = 0
+    chunks = iter(chunks)
+    while True:
+        t0_plan = time.perf_counter()
+        chunk = next(chunks, None)
+        timing["plan"] += time.perf_counter() - t0_plan
+        if chunk is None:
+            break
+        bubbles = rng.random(chunk.entries) < 0.2 if stall else None
+        slack = 4 if stall else 1
+        max_cycles = slack * (chunk.entries + 1) * 2 + 1000
+        t1 = time.perf_counter()
+        driver.load(chunk, bubbles)
+        t2 = time.perf_counter()
+        await driver.play(chunk, bubbles, max_cycles=max_cycles, drain=8)
+        t3 = time.perf_counter()
+        recorded, cycles, timeout = await monitor.collect()
+        t4 = time.perf_counter()
+        timing["encode"] += t2 - t1
+        timing["simulate"] += t3 - t2
+        timing["collect"] += t4 - t3
+        total_cycles += cycles
+        timeouts += int(timeout)
+        checker.check(chunk, recorded)
+        if chunk.finish is not None:
+            extra.update(chunk.finish(recorded))
+        timing["check"] += time.perf_counter() - t4
+    wall = time.perf_counter() - t0
+
+    report = checker.report.to_dict()
+    report.update(extra)
+    report.update({
+        "timeouts": timeouts,
+        "sim_cycles": total_cycles,
+        "bench_seconds": wall,
+        "sim_seconds": timing["simulate"],
+        "timing": timing,
+        "outputs_per_neuron": getattr(design, "n", 1),
+    })
+    if extra.get("gemm_matches") is False or \
+            extra.get("gemm_cycles_sim", 0) != extra.get("gemm_cycles_model", 0):
+        report["passed"] = False
+    report["passed"] = bool(report["passed"] and not timeouts)
+    Path(job["report"]).write_text(json.dumps(report, indent=2))
+    assert report["passed"], f"bench failed: {json.dumps(report)[:2000]}"

@@ -1,0 +1,231 @@
+"""Build a design's RTL for a simulator and run its cocotb bench.
+
+One build directory per content hash (design Verilog + harness + simulator flags), under
+``$SHIFTADD_CACHE`` (default ``~/.cache/shiftadd``), so a design built once is reused by
+every later run and a changed design never reuses a stale build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+from ..errors import InputError, ToolError
+from ..hw import interface_of
+from ..rtl_gen.emit import generate_verilog
+from ..rtl_gen.tools import find_iverilog, setup_verilator
+from .harness import HARNESS_TOP, HarnessSpec, harness_verilog, verilator_public_config
+
+__all__ = ["SimReport", "simulate", "cache_root", "SIMULATORS"]
+
+SIMULATORS = ("verilator", "icarus")
+_VERILATOR_ARGS = ("-O3", "-Wno-fatal", "--x-assign", "fast", "--x-initial", "fast")
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("SHIFTADD_CACHE", Path.home() / ".cache" / "shiftadd"))
+
+
+@dataclasses.dataclass
+class SimReport:
+    """What a bench run checked and how fast.
+
+    ``vectors`` counts input vectors whose outputs were checked; ``dot_products`` counts the
+    per-neuron results among them (``vectors * n`` for an adder-tree array).
+    """
+
+    design: str
+    simulator: str
+    passed: bool
+    vectors: int
+    dot_products: int
+    mismatches: int
+    missing: int
+    extra: int
+    cycle_checked: int
+    cycle_mismatches: int
+    sim_cycles: int
+    timeouts: int
+    bench_seconds: float
+    sim_seconds: float
+    build_seconds: float
+    first_mismatches: list
+    build_dir: str
+    timing: dict = dataclasses.field(default_factory=dict)
+    gemm: dict | None = None
+
+    @property
+    def dot_products_per_second(self) -> float:
+        return self.dot_products / self.bench_seconds if self.bench_seconds else 0.0
+
+    @property
+    def cycles_per_second(self) -> float:
+        return self.sim_cycles / self.sim_seconds if self.sim_seconds else 0.0
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["dot_products_per_second"] = self.dot_products_per_second
+        d["cycles_per_second"] = self.cycles_per_second
+        return d
+
+
+class _FastVerilator:
+    """cocotb's Verilator runner without ``--public-flat-rw``: only the harness's control
+    ports are made public (by a control file), which keeps Verilator's optimizations."""
+
+    def __new__(cls):
+        from cocotb_tools.runner import Verilator
+
+        class FastVerilator(Verilator):
+            def _build_command(self):
+                cmds = super()._build_command()
+                cmds[0] = [arg for arg in cmds[0] if arg != "--public-flat-rw"]
+                return cmds
+
+        return FastVerilator()
+
+
+def _runner(simulator: str):
+    if simulator == "verilator":
+        setup_verilator()
+        return _FastVerilator()
+    if simulator == "icarus":
+        if find_iverilog() is None:
+            raise ToolError("Icarus Verilog not found: sudo apt-get install -y iverilog")
+        from cocotb_tools.runner import get_runner
+
+        return get_runner("icarus")
+    raise InputError(f"unknown simulator {simulator!r}", field="--simulator",
+                     allowed=SIMULATORS)
+
+
+@contextlib.contextmanager
+def _locked(directory: Path):
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _build(design, simulator: str, depth: int, build_root: Path | None) -> tuple[Path, float, object]:
+    component = interface_of(design)
+    rtl = generate_verilog(design)
+    spec = HarnessSpec.from_component(component, design.name, depth=depth)
+    harness = harness_verilog(spec)
+    vlt = verilator_public_config(spec)
+    args = _VERILATOR_ARGS if simulator == "verilator" else ()
+    key = hashlib.sha256("\0".join([rtl.verilog, harness, vlt, simulator, *args]).encode())
+    root = build_root if build_root is not None else cache_root() / "sim"
+    build_dir = root / f"{design.name}-{simulator}-{key.hexdigest()[:16]}"
+    runner = _runner(simulator)
+    t0 = time.perf_counter()
+    with _locked(build_dir):
+        stamp = build_dir / ".built"
+        src = build_dir / "src"
+        src.mkdir(exist_ok=True)
+        (src / f"{design.name}.v").write_text(rtl.verilog)
+        (src / "harness.v").write_text(harness)
+        sources = [src / f"{design.name}.v", src / "harness.v"]
+        if simulator == "verilator":
+            (src / "public.vlt").write_text(vlt)
+            sources.append(src / "public.vlt")
+        if not stamp.exists():
+            log = build_dir / "build.log"
+            try:
+                runner.build(sources=[str(s) for s in sources], hdl_toplevel=HARNESS_TOP,
+                             build_dir=str(build_dir / "sim_build"), build_args=list(args),
+                             timescale=("1ns", "1ps"), log_file=str(log))
+            except (RuntimeError, SystemExit) as exc:
+                tail = log.read_text()[-3000:] if log.exists() else ""
+                raise ToolError(f"{simulator} build failed ({exc}); log {log}:\n{tail}") from None
+            stamp.write_text(json.dumps(design.to_dict()))
+    return build_dir, time.perf_counter() - t0, runner
+
+
+def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "verilator",
+             stall: bool = False, gemm: tuple[int, int, int] | None = None,
+             depth: int = 1 << 16, build_root: str | os.PathLike | None = None) -> SimReport:
+    """Build ``design`` (cached) and check it against its golden model in simulation.
+
+    Parameters
+    ----------
+    design : Design
+    vectors : int
+        Input vectors to check (random plus edge cases).
+    seed : int
+        Seed of all random stimulus.
+    simulator : {"verilator", "icarus"}
+    stall : bool
+        Insert random input gaps and output backpressure (cycle counts are then not
+        compared with the model, which assumes full rate).
+    gemm : (M, N, K), optional
+        Instead of random vectors, run one tiled GEMM and compare the whole product and the
+        cycle count with the analytic model.
+    depth : int
+        Harness memory depth (transfers per chunk), a power of two.
+    build_root : path, optional
+        Where build directories go (default: the cache).
+    """
+    if simulator not in SIMULATORS:
+        raise InputError(f"unknown simulator {simulator!r}", field="--simulator",
+                         allowed=SIMULATORS)
+    if not isinstance(vectors, int) or vectors < 1:
+        raise InputError(f"{vectors!r} is not a positive integer", field="--vectors",
+                         allowed="an integer >= 1")
+    if depth < 64 or depth & (depth - 1):
+        raise InputError(f"{depth} is not a power of two >= 64", field="depth")
+    build_dir, build_seconds, runner = _build(
+        design, simulator, depth, None if build_root is None else Path(build_root))
+    with tempfile.TemporaryDirectory(prefix="run-", dir=build_dir) as run_dir:
+        run_dir = Path(run_dir)
+        report_path = run_dir / "report.json"
+        job = {"design": design.to_dict(), "vectors": vectors, "seed": seed, "stall": stall,
+               "gemm": list(gemm) if gemm else None, "depth": depth,
+               "workdir": str(run_dir), "report": str(report_path)}
+        job_path = run_dir / "job.json"
+        job_path.write_text(json.dumps(job))
+        plusargs = [f"+stim={run_dir / 'stim.hex'}"]
+        spec_outputs = HarnessSpec.from_component(interface_of(design), design.name,
+                                                  depth=depth).outputs
+        for out in spec_outputs:
+            plusargs += [f"+rec_{out.name}={run_dir / f'rec_{out.name}.hex'}",
+                         f"+ready_{out.name}={run_dir / f'ready_{out.name}.bin'}"]
+        log = run_dir / "sim.log"
+        try:
+            runner.test(test_module="shiftadd.sim.cocotb_bench", hdl_toplevel=HARNESS_TOP,
+                        hdl_toplevel_lang="verilog", build_dir=str(build_dir / "sim_build"),
+                        test_dir=str(run_dir), plusargs=plusargs, seed=seed,
+                        extra_env={"SHIFTADD_SIM_JOB": str(job_path)},
+                        results_xml=str(run_dir / "results.xml"), log_file=str(log))
+        except (RuntimeError, SystemExit) as exc:
+            if not report_path.exists():
+                tail = log.read_text()[-3000:] if log.exists() else ""
+                raise ToolError(f"simulation did not complete ({exc}); log tail:\n{tail}") from None
+        if not report_path.exists():
+            tail = log.read_text()[-3000:] if log.exists() else ""
+            raise ToolError(f"simulation wrote no report; log tail:\n{tail}")
+        r = json.loads(report_path.read_text())
+        keep_log = build_dir / "last_sim.log"
+        if log.exists():
+            shutil.copyfile(log, keep_log)
+    gemm_info = {k: r[k] for k in ("gemm", "gemm_matches", "gemm_cycles_sim",
+                                    "gemm_cycles_model", "gemm_utilization") if k in r} or None
+    return SimReport(
+        design=design.name, simulator=simulator, passed=bool(r["passed"]), vectors=r["vectors"],
+        dot_products=r["vectors"] * r["outputs_per_neuron"], mismatches=r["mismatches"],
+        missing=r["missing"], extra=r["extra"], cycle_checked=r["cycle_checked"],
+        cycle_mismatches=r["cycle_mismatches"], sim_cycles=r["sim_cycles"],
+        timeouts=r["timeouts"], bench_seconds=r["bench_seconds"], sim_seconds=r["sim_seconds"],
+        build_seconds=build_seconds, first_mismatches=r["first_mismatches"],
+        build_dir=str(build_dir), timing=r.get("timing", {}), gemm=gemm_info)

@@ -1,0 +1,543 @@
+"""Model hyper-parameters read from a Hugging Face ``config.json`` or a built-in preset.
+
+:func:`load_model_config` turns the family-specific keys of a ``config.json``
+(``hidden_size``/``n_embd``, ``intermediate_size``/``ffn_dim``/``n_inner``...) into one
+:class:`ModelConfig`; :func:`weight_manifest` lists the linear-layer weight tensors that
+config implies, with the names they carry in a Hugging Face checkpoint.
+
+Presets live as ``config.json``-style files in ``workloads/data/models/``; a preset is named
+by its file stem (``llama-2-7b``) or by its Hugging Face id (``meta-llama/Llama-2-7b-hf``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+
+__all__ = ["ModelConfig", "WeightSpec", "FAMILIES", "load_model_config", "config_from_dict",
+           "list_presets", "weight_manifest", "write_config"]
+
+# model_type -> canonical family. Families sharing a row layout share a canonical name only
+# when their checkpoints also share tensor names.
+FAMILIES: dict[str, str] = {
+    "llama": "llama", "mistral": "mistral", "qwen2": "qwen2", "qwen3": "qwen3",
+    "gemma": "gemma", "gemma2": "gemma2", "mixtral": "mixtral", "opt": "opt", "gpt2": "gpt2",
+    "phi": "phi", "phi3": "phi3", "bert": "bert",
+}
+# Families built like Llama: separate q/k/v/o projections and a gated MLP.
+_LLAMA_LIKE = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "mixtral"}
+# Fallback when a config.json lacks model_type but names its architecture.
+_ARCH_PREFIX = {"Llama": "llama", "Mistral": "mistral", "Mixtral": "mixtral", "Qwen2": "qwen2",
+                "Qwen3": "qwen3", "Gemma2": "gemma2", "Gemma": "gemma", "OPT": "opt",
+                "GPT2": "gpt2", "Phi3": "phi3", "Phi": "phi", "Bert": "bert"}
+
+_PRESET_DIR = "data/models"
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """The shape-relevant hyper-parameters of a transformer.
+
+    Attributes
+    ----------
+    name : str
+        Display name (preset name or the ``config.json``'s ``_name_or_path``).
+    family : str
+        Canonical family, a value of :data:`FAMILIES`.
+    hidden_size, intermediate_size, num_layers, num_heads, num_kv_heads, head_dim, vocab_size : int
+        As in Hugging Face; ``intermediate_size`` is per expert for MoE models.
+    mlp : str
+        ``"gated"`` (gate, up, down) or ``"plain"`` (fc1, fc2).
+    num_experts, experts_per_token : int
+        MoE routing; 0 for dense models.
+    tie_word_embeddings : bool
+        The output head reuses the token embedding matrix.
+    word_embed_proj_dim : int
+        Width of the embeddings (OPT-350M projects 512 <-> 1024); equals ``hidden_size``
+        elsewhere.
+    max_position_embeddings : int or None
+        Trained context length, when the config states it.
+    sliding_window : int or None
+        Attention window (Mistral-7B-v0.1: 4096); None for full attention.
+    encoder : bool
+        Bidirectional encoder (BERT): no decode phase.
+    source : str or None
+        The file the config came from, for error messages.
+    """
+
+    name: str
+    family: str
+    hidden_size: int
+    intermediate_size: int
+    num_layers: int
+    num_heads: int
+    num_kv_heads: int
+    head_dim: int
+    vocab_size: int
+    mlp: str = "gated"
+    num_experts: int = 0
+    experts_per_token: int = 0
+    tie_word_embeddings: bool = False
+    word_embed_proj_dim: int = 0
+    max_position_embeddings: int | None = None
+    sliding_window: int | None = None
+    encoder: bool = False
+    source: str | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        if self.family not in FAMILIES.values():
+            raise InputError(f"unknown model family {self.family!r}", field="model_type",
+                             allowed=sorted(set(FAMILIES)), source=self.source)
+        for key in ("hidden_size", "intermediate_size", "num_layers", "num_heads",
+                    "num_kv_heads", "head_dim", "vocab_size"):
+            _require_positive(getattr(self, key), key, self.source)
+        if self.word_embed_proj_dim == 0:
+            object.__setattr__(self, "word_embed_proj_dim", self.hidden_size)
+        _require_positive(self.word_embed_proj_dim, "word_embed_proj_dim", self.source)
+        if self.mlp not in ("gated", "plain"):
+            raise InputError(f"unknown MLP kind {self.mlp!r}", field="mlp",
+                             allowed=["gated", "plain"], source=self.source)
+        if self.num_heads % self.num_kv_heads:
+            raise InputError(f"num_attention_heads={self.num_heads} is not a multiple of "
+                             f"num_key_value_heads={self.num_kv_heads}",
+                             field="num_key_value_heads", source=self.source)
+        if self.num_experts < 0 or not 0 <= self.experts_per_token <= self.num_experts:
+            raise InputError(f"experts_per_token={self.experts_per_token} must lie in "
+                             f"1..num_experts={self.num_experts}", field="num_experts_per_tok",
+                             source=self.source)
+        if self.num_experts and self.experts_per_token == 0:
+            raise InputError("an MoE model needs experts_per_token >= 1",
+                             field="num_experts_per_tok", source=self.source)
+        for key in ("max_position_embeddings", "sliding_window"):
+            value = getattr(self, key)
+            if value is not None:
+                _require_positive(value, key, self.source)
+
+    @property
+    def q_dim(self) -> int:
+        """Width of the query projection output, ``num_heads * head_dim``."""
+        return self.num_heads * self.head_dim
+
+    @property
+    def kv_dim(self) -> int:
+        """Width of the key (and value) projection output, ``num_kv_heads * head_dim``."""
+        return self.num_kv_heads * self.head_dim
+
+    @property
+    def queries_per_kv(self) -> int:
+        """Query heads sharing one key/value head (1 without grouped-query attention)."""
+        return self.num_heads // self.num_kv_heads
+
+    @property
+    def is_moe(self) -> bool:
+        return self.num_experts > 0
+
+    def to_hf_dict(self) -> dict[str, Any]:
+        """The config as a Hugging Face ``config.json`` dictionary of its family.
+
+        ``load_model_config`` of the result gives back an equal :class:`ModelConfig`.
+        """
+        d: dict[str, Any] = {"_name_or_path": self.name, "model_type": self.family}
+        if self.family == "gpt2":
+            d.update(n_embd=self.hidden_size, n_layer=self.num_layers, n_head=self.num_heads,
+                     n_inner=self.intermediate_size, vocab_size=self.vocab_size,
+                     n_positions=self.max_position_embeddings or 1024)
+            return d
+        d.update(hidden_size=self.hidden_size, num_hidden_layers=self.num_layers,
+                 num_attention_heads=self.num_heads, vocab_size=self.vocab_size,
+                 tie_word_embeddings=self.tie_word_embeddings)
+        if self.family == "opt":
+            d.update(ffn_dim=self.intermediate_size,
+                     word_embed_proj_dim=self.word_embed_proj_dim)
+        else:
+            d["intermediate_size"] = self.intermediate_size
+        if self.family not in ("opt", "bert"):
+            d.update(num_key_value_heads=self.num_kv_heads, head_dim=self.head_dim)
+        if self.max_position_embeddings is not None:
+            d["max_position_embeddings"] = self.max_position_embeddings
+        if self.family in _LLAMA_LIKE:
+            d["sliding_window"] = self.sliding_window
+        if self.is_moe:
+            d.update(num_local_experts=self.num_experts,
+                     num_experts_per_tok=self.experts_per_token)
+        return d
+
+    def replace(self, **changes) -> ModelConfig:
+        """A copy with some fields changed (validated again)."""
+        values = asdict(self)
+        values.update(changes)
+        return ModelConfig(**values)
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """One linear-layer weight tensor a config implies.
+
+    Attributes
+    ----------
+    name : str
+        GEMM name (``"q_proj"``, ``"expert_down_proj"``, ``"lm_head"``...), as in the GEMM table.
+    layer : int
+        Decoder layer index; -1 before the first layer, ``num_layers`` after the last.
+    shape : tuple of int
+        Logical ``(out_features, in_features)`` = ``(N, K)``.
+    candidates : tuple of str
+        Tensor names to look for, preferred first (checkpoints differ in prefixes and in
+        whether a tied head is stored).
+    transposed : bool
+        The checkpoint stores the matrix as ``(in_features, out_features)`` (GPT-2 Conv1D).
+    expert : int
+        Expert index for MoE expert weights, -1 otherwise.
+    """
+
+    name: str
+    layer: int
+    shape: tuple[int, int]
+    candidates: tuple[str, ...]
+    transposed: bool = False
+    expert: int = -1
+
+    @property
+    def tensor(self) -> str:
+        """The preferred tensor name."""
+        return self.candidates[0]
+
+    @property
+    def stored_shape(self) -> tuple[int, int]:
+        """Shape as stored in the checkpoint."""
+        return self.shape[::-1] if self.transposed else self.shape
+
+
+def _require_positive(value, key, source):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"must be a positive integer, got {value!r}", field=key, source=source)
+
+
+class _Reader:
+    """Reads keys of one raw config with errors that name the key and the file."""
+
+    _MISSING = object()
+
+    def __init__(self, raw: Mapping[str, Any], source: str | None):
+        self.raw = raw
+        self.source = source
+
+    def int(self, key: str, default=_MISSING) -> int | None:
+        value = self.raw.get(key)
+        if value is None:  # absent or JSON null
+            if default is self._MISSING:
+                raise InputError("missing key", field=key, source=self.source)
+            return default
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        _require_positive(value, key, self.source)
+        return value
+
+    def bool(self, key: str, default: bool) -> bool:
+        value = self.raw.get(key)
+        if value is None:
+            return default
+        if not isinstance(value, bool):
+            raise InputError(f"must be true or false, got {value!r}", field=key,
+                             source=self.source)
+        return value
+
+
+def _family_of(raw: Mapping[str, Any], source: str | None) -> str:
+    model_type = raw.get("model_type")
+    if model_type is None:
+        for arch in raw.get("architectures") or []:
+            for prefix, fam in _ARCH_PREFIX.items():
+                if isinstance(arch, str) and arch.startswith(prefix):
+                    return fam
+        raise InputError("missing key", field="model_type", source=source)
+    if model_type not in FAMILIES:
+        raise InputError(f"unsupported model family {model_type!r}", field="model_type",
+                         allowed=sorted(FAMILIES), source=source)
+    return FAMILIES[model_type]
+
+
+def config_from_dict(raw: Mapping[str, Any], *, name: str | None = None,
+                     source: str | None = None) -> ModelConfig:
+    """Build a :class:`ModelConfig` from a ``config.json`` dictionary.
+
+    Parameters
+    ----------
+    raw : Mapping
+        The parsed ``config.json``.
+    name : str, optional
+        Display name; defaults to ``_name_or_path`` or the family.
+    source : str, optional
+        Where ``raw`` came from, named in error messages.
+
+    Raises
+    ------
+    InputError
+        Unknown family, a missing or non-positive key; the message names the key and source.
+    """
+    if not isinstance(raw, Mapping):
+        raise InputError("expected a JSON object", source=source)
+    family = _family_of(raw, source)
+    r = _Reader(raw, source)
+    name = name or raw.get("_name_or_path") or family
+    common: dict[str, Any] = {"name": str(name), "family": family, "source": source}
+
+    if family == "gpt2":
+        hidden = r.int("n_embd")
+        heads = r.int("n_head")
+        return ModelConfig(
+            **common, hidden_size=hidden, intermediate_size=r.int("n_inner", 4 * hidden),
+            num_layers=r.int("n_layer"), num_heads=heads, num_kv_heads=heads,
+            head_dim=_head_dim(hidden, heads, "n_head", source), vocab_size=r.int("vocab_size"),
+            mlp="plain", tie_word_embeddings=r.bool("tie_word_embeddings", True),
+            max_position_embeddings=r.int("n_positions", None))
+
+    hidden = r.int("hidden_size")
+    heads = r.int("num_attention_heads")
+    layers = r.int("num_hidden_layers")
+    vocab = r.int("vocab_size")
+    max_pos = r.int("max_position_embeddings", None)
+    if family == "opt":
+        return ModelConfig(
+            **common, hidden_size=hidden, intermediate_size=r.int("ffn_dim"), num_layers=layers,
+            num_heads=heads, num_kv_heads=heads,
+            head_dim=_head_dim(hidden, heads, "num_attention_heads", source), vocab_size=vocab,
+            mlp="plain", tie_word_embeddings=r.bool("tie_word_embeddings", True),
+            word_embed_proj_dim=r.int("word_embed_proj_dim", hidden),
+            max_position_embeddings=max_pos)
+    if family == "bert":
+        return ModelConfig(
+            **common, hidden_size=hidden, intermediate_size=r.int("intermediate_size"),
+            num_layers=layers, num_heads=heads, num_kv_heads=heads,
+            head_dim=_head_dim(hidden, heads, "num_attention_heads", source), vocab_size=vocab,
+            mlp="plain", tie_word_embeddings=r.bool("tie_word_embeddings", True),
+            max_position_embeddings=max_pos, encoder=True)
+
+    # Llama-like, phi and phi3: explicit kv heads (optional) and head_dim (optional).
+    kv_heads = r.int("num_key_value_heads", heads)
+    head_dim = r.int("head_dim", None) or _head_dim(hidden, heads, "num_attention_heads", source)
+    window = r.int("sliding_window", None)
+    if raw.get("use_sliding_window") is False:  # Qwen2 states a window but disables it
+        window = None
+    tied_default = family in ("gemma", "gemma2")
+    return ModelConfig(
+        **common, hidden_size=hidden, intermediate_size=r.int("intermediate_size"),
+        num_layers=layers, num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim,
+        vocab_size=vocab, mlp="plain" if family == "phi" else "gated",
+        num_experts=r.int("num_local_experts") if family == "mixtral" else 0,
+        experts_per_token=r.int("num_experts_per_tok") if family == "mixtral" else 0,
+        tie_word_embeddings=r.bool("tie_word_embeddings", tied_default),
+        max_position_embeddings=max_pos,
+        sliding_window=window if family in _LLAMA_LIKE else None)
+
+
+def _head_dim(hidden: int, heads: int, heads_key: str, source) -> int:
+    if hidden % heads:
+        raise InputError(f"hidden size {hidden} is not a multiple of {heads} heads and no "
+                         "head_dim is given", field=heads_key, source=source)
+    return hidden // heads
+
+
+def _preset_files() -> dict[str, Any]:
+    folder = resources.files(__package__).joinpath(_PRESET_DIR)
+    return {p.name[:-5]: p for p in folder.iterdir() if p.name.endswith(".json")}
+
+
+def list_presets() -> list[str]:
+    """Names of the built-in model presets (``"llama-2-7b"``, ``"opt-125m"``...)."""
+    return sorted(_preset_files())
+
+
+def _normalize(name: str) -> str:
+    name = name.strip().lower().rsplit("/", 1)[-1]
+    for suffix in ("-hf",):
+        name = name.removesuffix(suffix)
+    return name.removeprefix("meta-")
+
+
+def _find_preset(name: str):
+    files = _preset_files()
+    key = _normalize(name)
+    if key in files:
+        return key, files[key]
+    for stem, path in files.items():  # match the Hugging Face id the preset records
+        hf_id = json.loads(path.read_text()).get("_name_or_path", "")
+        if hf_id and _normalize(hf_id) == key:
+            return stem, path
+    return None, None
+
+
+def load_model_config(name_or_path: str | os.PathLike | Mapping[str, Any]) -> ModelConfig:
+    """Load a model's hyper-parameters.
+
+    Parameters
+    ----------
+    name_or_path : str, path or Mapping
+        A preset name (see :func:`list_presets`; Hugging Face ids such as
+        ``"meta-llama/Llama-2-7b-hf"`` also match), a ``config.json`` file, a checkpoint
+        folder holding ``config.json``, or an already parsed dictionary.
+
+    Returns
+    -------
+    ModelConfig
+
+    Raises
+    ------
+    InputError
+        Unknown preset, unreadable JSON, unknown family or a missing key; the message names
+        the key and the file.
+    """
+    if isinstance(name_or_path, ModelConfig):
+        return name_or_path
+    if isinstance(name_or_path, Mapping):
+        return config_from_dict(name_or_path)
+    path = Path(name_or_path)
+    if path.is_dir():
+        path = path / "config.json"
+        if not path.is_file():
+            raise InputError("folder has no config.json", field="config",
+                             source=str(path.parent))
+    if path.is_file():
+        raw = _read_json(path)
+        fallback = path.parent.name if path.name == "config.json" else path.stem
+        name = raw.get("_name_or_path") if isinstance(raw, Mapping) else None
+        return config_from_dict(raw, source=str(path), name=name or fallback or None)
+    stem, preset = _find_preset(str(name_or_path))
+    if preset is None:
+        raise InputError(f"no preset or config.json named {str(name_or_path)!r}",
+                         field="model", allowed=list_presets())
+    return config_from_dict(json.loads(preset.read_text()), name=stem,
+                            source=f"preset {stem}")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise InputError(f"invalid JSON: {exc}", source=str(path)) from None
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror}", source=str(path)) from None
+
+
+def write_config(path: str | os.PathLike, config: ModelConfig | Mapping[str, Any]) -> Path:
+    """Write ``config`` as a Hugging Face ``config.json`` (atomically); return the path."""
+    from .._io import write_json
+
+    data = config.to_hf_dict() if isinstance(config, ModelConfig) else dict(config)
+    return write_json(path, data)
+
+
+def _alternatives(name: str, prefixes: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(p + name for p in prefixes)
+
+
+def weight_manifest(config: ModelConfig, *, include_head: bool = True) -> list[WeightSpec]:
+    """The linear-layer weight tensors ``config`` implies, in execution order.
+
+    Parameters
+    ----------
+    config : ModelConfig
+    include_head : bool
+        Include the output head (and OPT's embedding projections).
+
+    Returns
+    -------
+    list of WeightSpec
+        One entry per tensor (MoE: one per expert), with Hugging Face tensor names.
+    """
+    c = config
+    h, f = c.hidden_size, c.intermediate_size
+    specs: list[WeightSpec] = []
+
+    def add(name, layer, shape, names, transposed=False, expert=-1):
+        specs.append(WeightSpec(name, layer, tuple(shape), tuple(names), transposed, expert))
+
+    if c.family in _LLAMA_LIKE or c.family in ("phi", "phi3"):
+        pre = ("model.layers.{i}.",)
+        for i in range(c.num_layers):
+            p = [s.format(i=i) for s in pre]
+            if c.family == "phi3":
+                add("qkv_proj", i, (c.q_dim + 2 * c.kv_dim, h),
+                    [x + "self_attn.qkv_proj.weight" for x in p])
+            else:
+                for proj, n_out in (("q_proj", c.q_dim), ("k_proj", c.kv_dim),
+                                    ("v_proj", c.kv_dim)):
+                    add(proj, i, (n_out, h), [x + f"self_attn.{proj}.weight" for x in p])
+            o_name = "dense" if c.family == "phi" else "o_proj"
+            add("o_proj", i, (h, c.q_dim), [x + f"self_attn.{o_name}.weight" for x in p])
+            if c.is_moe:
+                add("router", i, (c.num_experts, h),
+                    [x + "block_sparse_moe.gate.weight" for x in p])
+                for e in range(c.num_experts):
+                    ex = [x + f"block_sparse_moe.experts.{e}." for x in p]
+                    add("expert_gate_proj", i, (f, h), [x + "w1.weight" for x in ex], expert=e)
+                    add("expert_up_proj", i, (f, h), [x + "w3.weight" for x in ex], expert=e)
+                    add("expert_down_proj", i, (h, f), [x + "w2.weight" for x in ex], expert=e)
+            elif c.family == "phi":
+                add("fc1", i, (f, h), [x + "mlp.fc1.weight" for x in p])
+                add("fc2", i, (h, f), [x + "mlp.fc2.weight" for x in p])
+            elif c.family == "phi3":
+                add("gate_up_proj", i, (2 * f, h), [x + "mlp.gate_up_proj.weight" for x in p])
+                add("down_proj", i, (h, f), [x + "mlp.down_proj.weight" for x in p])
+            else:
+                add("gate_proj", i, (f, h), [x + "mlp.gate_proj.weight" for x in p])
+                add("up_proj", i, (f, h), [x + "mlp.up_proj.weight" for x in p])
+                add("down_proj", i, (h, f), [x + "mlp.down_proj.weight" for x in p])
+        embed = ("model.embed_tokens.weight",)
+        head_in = h
+    elif c.family == "opt":
+        # Checkpoints saved from OPTModel lack the "model." prefix.
+        pre = ("model.decoder.", "decoder.")
+        for i in range(c.num_layers):
+            p = _alternatives(f"layers.{i}.", pre)
+            for proj in ("q_proj", "k_proj", "v_proj"):
+                add(proj, i, (h, h), [x + f"self_attn.{proj}.weight" for x in p])
+            add("o_proj", i, (h, h), [x + "self_attn.out_proj.weight" for x in p])
+            add("fc1", i, (f, h), [x + "fc1.weight" for x in p])
+            add("fc2", i, (h, f), [x + "fc2.weight" for x in p])
+        embed = _alternatives("embed_tokens.weight", pre)
+        head_in = c.word_embed_proj_dim
+        if include_head and c.word_embed_proj_dim != h:
+            d = c.word_embed_proj_dim
+            specs.insert(0, WeightSpec("project_in", -1, (h, d),
+                                       _alternatives("project_in.weight", pre)))
+            add("project_out", c.num_layers, (d, h), _alternatives("project_out.weight", pre))
+    elif c.family == "gpt2":
+        pre = ("h.{i}.", "transformer.h.{i}.")
+        for i in range(c.num_layers):
+            p = [s.format(i=i) for s in pre]
+            # GPT-2's Conv1D stores (in_features, out_features).
+            add("qkv_proj", i, (3 * h, h), [x + "attn.c_attn.weight" for x in p], True)
+            add("o_proj", i, (h, h), [x + "attn.c_proj.weight" for x in p], True)
+            add("fc1", i, (f, h), [x + "mlp.c_fc.weight" for x in p], True)
+            add("fc2", i, (h, f), [x + "mlp.c_proj.weight" for x in p], True)
+        embed = ("wte.weight", "transformer.wte.weight")
+        head_in = h
+    elif c.family == "bert":
+        pre = ("bert.encoder.layer.{i}.", "encoder.layer.{i}.")
+        for i in range(c.num_layers):
+            p = [s.format(i=i) for s in pre]
+            for proj, key in (("q_proj", "query"), ("k_proj", "key"), ("v_proj", "value")):
+                add(proj, i, (h, h), [x + f"attention.self.{key}.weight" for x in p])
+            add("o_proj", i, (h, h), [x + "attention.output.dense.weight" for x in p])
+            add("fc1", i, (f, h), [x + "intermediate.dense.weight" for x in p])
+            add("fc2", i, (h, f), [x + "output.dense.weight" for x in p])
+        if include_head:
+            add("mlm_transform", c.num_layers, (h, h), ["cls.predictions.transform.dense.weight"])
+        embed = ("bert.embeddings.word_embeddings.weight", "embeddings.word_embeddings.weight")
+        head_in = h
+    else:  # pragma: no cover - FAMILIES and this function are kept in step
+        raise InputError(f"no weight layout for family {c.family!r}", field="model_type")
+
+    if include_head:
+        own = ("cls.predictions.decoder.weight",) if c.family == "bert" else ("lm_head.weight",)
+        names = embed + own if c.tie_word_embeddings else own
+        add("lm_head", c.num_layers, (c.vocab_size, head_in), names)
+    return specs
