@@ -12,6 +12,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..design.adder_tree import plan_tree
+from ._util import validating
 from .arith import shape_of_range
 
 __all__ = ["AdderTree", "Popcount"]
@@ -45,19 +46,20 @@ class AdderTree(wiring.Component):
     def __init__(self, *, count: int, term_range: tuple[int, int],
                  offset_range: tuple[int, int] | None = None,
                  register_after: tuple[int, ...] = ()):
-        if not isinstance(count, int) or count < 1:
-            raise TypeError(f"Term count must be a positive integer, not {count!r}")
-        if term_range[0] > term_range[1]:
-            raise ValueError(f"Term range must be (lo, hi) with lo <= hi, not {term_range!r}")
-        leaves = [tuple(term_range)] * count
-        if offset_range is not None:
-            leaves.append(tuple(offset_range))
-        self._plan = plan_tree(leaves)
-        register_after = tuple(sorted(register_after))
-        if any(not 0 <= r <= self._plan.depth for r in register_after) or \
-                len(set(register_after)) != len(register_after):
-            raise ValueError(f"Register layers must be distinct and within 0..{self._plan.depth}, "
-                             f"not {register_after!r}")
+        with validating(self):
+            if not isinstance(count, int) or count < 1:
+                raise TypeError(f"Term count must be a positive integer, not {count!r}")
+            if term_range[0] > term_range[1]:
+                raise ValueError(f"Term range must be (lo, hi) with lo <= hi, not {term_range!r}")
+            leaves = [tuple(term_range)] * count
+            if offset_range is not None:
+                leaves.append(tuple(offset_range))
+            self._plan = plan_tree(leaves)
+            register_after = tuple(sorted(register_after))
+            if any(not 0 <= r <= self._plan.depth for r in register_after) or \
+                    len(set(register_after)) != len(register_after):
+                raise ValueError(f"Register layers must be distinct and within "
+                                 f"0..{self._plan.depth}, not {register_after!r}")
         self._count = count
         self._term_range = tuple(term_range)
         self._offset_range = None if offset_range is None else tuple(offset_range)
@@ -133,8 +135,9 @@ class Popcount(wiring.Component):
     """
 
     def __init__(self, *, width: int):
-        if not isinstance(width, int) or width < 1:
-            raise TypeError(f"Width must be a positive integer, not {width!r}")
+        with validating(self):
+            if not isinstance(width, int) or width < 1:
+                raise TypeError(f"Width must be a positive integer, not {width!r}")
         self._width = width
         super().__init__({"bits": In(width), "count": Out(shape_of_range(0, width))})
 

@@ -13,7 +13,9 @@ bit travels down the pipeline with its vector, so rewriting weights while vector
 flight never mixes old and new weights in one result.
 
 Backpressure is a global stall: the whole pipeline advances when the output register is
-empty or being read, so ``act.ready = ~result.valid | result.ready``.
+empty or being read, so ``act.ready = weights.ready = ~result.valid | result.ready``. Weight
+writes wait during a stall because the vector held in the input register still reads the
+weights.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..design.adder_tree import AdderTreeDesign
+from ._util import validating
 from .adder_tree import AdderTree
 from .arith import arithmetic_for, shape_of_range
 from .threshold import FoldedThreshold
@@ -56,14 +59,15 @@ class AdderTreeArray(wiring.Component):
     act : In(stream.Signature(ArrayLayout(act_shape, k)))
         Activation vectors, one per transfer.
     weights : In(stream.Signature(weight_write_layout))
-        Weight writes, one neuron per transfer; always ready.
+        Weight writes, one neuron per transfer; ready whenever the pipeline advances.
     result : Out(stream.Signature(ArrayLayout(acc_shape or 1, n)))
         Per neuron, the dot product, or with ``threshold`` the output bit.
     """
 
     def __init__(self, *, design: AdderTreeDesign):
-        if not isinstance(design, AdderTreeDesign):
-            raise TypeError(f"Design must be an AdderTreeDesign, not {design!r}")
+        with validating(self):
+            if not isinstance(design, AdderTreeDesign):
+                raise TypeError(f"Design must be an AdderTreeDesign, not {design!r}")
         self._design = design
         self._arith = arithmetic_for(design)
         out_shape = 1 if design.threshold else shape_of_range(*design.acc_range)
@@ -95,7 +99,8 @@ class AdderTreeArray(wiring.Component):
         m.d.comb += [
             advance.eq(~self.result.valid | self.result.ready),
             self.act.ready.eq(advance),
-            self.weights.ready.eq(1),
+            # A stalled vector still reads the weights, so writes wait for the pipeline too.
+            self.weights.ready.eq(advance),
         ]
 
         act_reg = Signal(self.act.payload.shape(), reset_less=True)
@@ -131,7 +136,7 @@ class AdderTreeArray(wiring.Component):
 
         for n in range(d.n):
             w_reg = Signal(wp.values.shape(), name=f"w{n}", reset_less=True)
-            write = self.weights.valid & (wp.neuron == n)
+            write = self.weights.valid & self.weights.ready & (wp.neuron == n)
             with m.If(write):
                 m.d.sync += w_reg.eq(wp.values)
 

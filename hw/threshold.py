@@ -12,6 +12,7 @@ from amaranth.hdl import C, Module, Mux
 from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
+from ._util import validating
 from .arith import shape_of_range
 
 __all__ = ["FoldedThreshold"]
@@ -34,8 +35,10 @@ class FoldedThreshold(wiring.Component):
 
     def __init__(self, *, diff_range: tuple[int, int]):
         lo, hi = diff_range
-        if lo > hi:
-            raise ValueError(f"Difference range must be (lo, hi) with lo <= hi, not {diff_range!r}")
+        with validating(self):
+            if lo > hi:
+                raise ValueError(f"Difference range must be (lo, hi) with lo <= hi, "
+                                 f"not {diff_range!r}")
         self._diff_range = (lo, hi)
         super().__init__({
             "diff": In(shape_of_range(lo, hi)),

@@ -116,8 +116,28 @@ def _yosys_generic(top: str, verilog: Path, checkpoint: Path, stat_json: Path,
                    rtl_stat_json: Path) -> str:
     return "\n".join([f"read_verilog {verilog}", f"prep -top {top} -flatten",
                       f"tee -q -o {rtl_stat_json} stat -json",
-                      f"synth -top {top} -flatten", f"tee -q -o {stat_json} stat -json",
+                      # -noabc: the mapping run below is the only ABC pass (faster, and
+                      # on a 256-multiplier array 3% smaller than mapping twice).
+                      f"synth -top {top} -flatten -noabc", f"tee -q -o {stat_json} stat -json",
                       f"write_rtlil {checkpoint}"]) + "\n"
+
+
+def _abc_script(fast: bool, delay_ps: int, sizing: bool) -> str:
+    """ABC script for liberty mapping, written out rather than left to Yosys' defaults.
+
+    Yosys' scripts with a delay target add ``retime -o``, which tripled the run time on a
+    multiplier array and left dangling nodes on which ABC's ``buffer`` failed; ``topo``
+    before buffering avoids that failure as well.
+    """
+    if fast:
+        steps = ["strash", "dretime", f"map,-D,{delay_ps}"]
+    else:
+        steps = ["strash", "&get,-n", "&fraig,-x", "&put", "scorr", "dc2", "dretime", "strash",
+                 "&get,-n", "&dch,-f", f"&nf,-D,{delay_ps}", "&put"]
+    if sizing:
+        steps += ["topo", "buffer", f"upsize,-D,{delay_ps}", f"dnsize,-D,{delay_ps}",
+                  "stime,-p"]
+    return "+" + ";".join(steps)
 
 
 def _yosys_map(checkpoint: Path, liberty: Path | None, clock_ns: float, constr: Path | None,
@@ -127,8 +147,9 @@ def _yosys_map(checkpoint: Path, liberty: Path | None, clock_ns: float, constr: 
     if liberty is not None:
         lib = read_liberty(liberty)
         (hi, lo) = lib.tie_cells()
+        script = _abc_script(fast, int(round(clock_ns * 1000)), sizing=constr is not None)
         lines += [f"dfflibmap -liberty {liberty}",
-                  f"{abc} -liberty {liberty} -D {int(round(clock_ns * 1000))}"
+                  f"abc -script {script} -liberty {liberty}"
                   + (f" -constr {constr}" if constr else ""),
                   "setundef -zero"]
         if hi and lo:

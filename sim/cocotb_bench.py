@@ -133,6 +133,10 @@ async def shiftadd_bench(dut):
         timing["plan"] += time.perf_counter() - t0_plan
         if chunk is None:
             break
+        if job.get("fault") == "expected" and not checker.report.vectors:
+            # Bench self-test: a wrong expectation must surface as a mismatch.
+            values = next(iter(chunk.expected.values())).values
+            values.reshape(values.shape[0], -1)[values.shape[0] // 2, 0] ^= 1
         bubbles = rng.random(chunk.entries) < 0.2 if stall else None
         slack = 4 if stall else 1
         max_cycles = slack * (chunk.entries + 1) * 2 + 1000

@@ -155,7 +155,8 @@ def _build(design, simulator: str, depth: int, build_root: Path | None) -> tuple
 
 def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "verilator",
              stall: bool = False, gemm: tuple[int, int, int] | None = None,
-             depth: int = 1 << 16, build_root: str | os.PathLike | None = None) -> SimReport:
+             depth: int = 1 << 16, build_root: str | os.PathLike | None = None,
+             fault: str | None = None) -> SimReport:
     """Build ``design`` (cached) and check it against its golden model in simulation.
 
     Parameters
@@ -176,6 +177,8 @@ def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "ve
         Harness memory depth (transfers per chunk), a power of two.
     build_root : path, optional
         Where build directories go (default: the cache).
+    fault : {"expected"}, optional
+        Self-test of the bench: corrupt one expected value, so the run must fail.
     """
     if simulator not in SIMULATORS:
         raise InputError(f"unknown simulator {simulator!r}", field="--simulator",
@@ -183,6 +186,8 @@ def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "ve
     if not isinstance(vectors, int) or vectors < 1:
         raise InputError(f"{vectors!r} is not a positive integer", field="--vectors",
                          allowed="an integer >= 1")
+    if fault not in (None, "expected"):
+        raise InputError(f"unknown fault {fault!r}", field="fault", allowed=["expected"])
     if depth < 64 or depth & (depth - 1):
         raise InputError(f"{depth} is not a power of two >= 64", field="depth")
     build_dir, build_seconds, runner = _build(
@@ -191,7 +196,7 @@ def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "ve
         run_dir = Path(run_dir)
         report_path = run_dir / "report.json"
         job = {"design": design.to_dict(), "vectors": vectors, "seed": seed, "stall": stall,
-               "gemm": list(gemm) if gemm else None, "depth": depth,
+               "gemm": list(gemm) if gemm else None, "depth": depth, "fault": fault,
                "workdir": str(run_dir), "report": str(report_path)}
         job_path = run_dir / "job.json"
         job_path.write_text(json.dumps(job))

@@ -128,6 +128,13 @@ def _bits(match: re.Match) -> int:
     return bits
 
 
+def _nonzero_scales(scales: np.ndarray) -> np.ndarray:
+    """Scales with zeros replaced by 1: an all-zero group, or one so tiny (denormal) that
+    its step underflows to 0, would otherwise divide by zero."""
+    scales = np.asarray(scales, dtype=np.float32)
+    return np.where(scales > 0, scales, np.float32(1)).astype(np.float32)
+
+
 @register_format(r"int(?P<bits>\d+)", "symmetric k-bit integers, scale per row or group")
 def quantize_int_symmetric(w: np.ndarray, match: re.Match, *, group_size: int | None = None,
                            scale_bits: int = 16) -> QuantizedTensor:
@@ -138,7 +145,7 @@ def quantize_int_symmetric(w: np.ndarray, match: re.Match, *, group_size: int | 
     g, gs = group_view(w, group_size)
     amax = np.max(np.abs(g), axis=2)
     # An all-zero group keeps scale 1 so that its codes are 0 rather than 0/0.
-    scales = np.where(amax > 0, amax / np.float32(qmax), np.float32(1)).astype(np.float32)
+    scales = _nonzero_scales(amax / np.float32(qmax))
     codes = np.clip(np.rint(g / scales[:, :, None]), -qmax, qmax).astype(np.int8)
     deq = codes * scales[:, :, None]
     return QuantizedTensor(
@@ -161,7 +168,7 @@ def quantize_int_asymmetric(w: np.ndarray, match: re.Match, *, group_size: int |
     lo = np.minimum(np.min(g, axis=2), 0)
     hi = np.maximum(np.max(g, axis=2), 0)
     span = hi - lo
-    scales = np.where(span > 0, span / np.float32(levels), np.float32(1)).astype(np.float32)
+    scales = _nonzero_scales(span / np.float32(levels))
     zeros = np.clip(np.rint(-lo / scales), 0, levels)
     codes = np.clip(np.rint(g / scales[:, :, None]) + zeros[:, :, None], 0, levels)
     deq = (codes - zeros[:, :, None]) * scales[:, :, None]

@@ -1,0 +1,168 @@
+"""``shiftadd demo``: the three adder-tree modes from design to silicon numbers.
+
+For XNOR-popcount, add/sub (binary weights, int8 activations) and multiply-accumulate
+(int8 x int8) arrays of the same size: generate and lint the Verilog, check it against the
+golden model under cocotb and Verilator, synthesize it (IHP SG13G2 when a liberty is given,
+generic gate equivalents otherwise), run the analytic model, and write a results table and
+a plot of area and energy per operation.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from ._io import atomic_path, write_json
+from .design import AdderTreeDesign
+from .errors import ToolError
+from .models.cost import estimate
+from .models.cycles import gemm_cycles
+from .rtl_gen.emit import write_rtl
+from .rtl_gen.lint import lint_verilog
+from .rtl_gen.synth import synthesize
+from .rtl_gen.tools import resolve_liberty
+from .sim.runner import simulate
+
+__all__ = ["demo_designs", "run_demo", "DEMO_GEMM"]
+
+# A decode-phase projection of a small transformer layer: one token, 256 -> 1024.
+DEMO_GEMM = (1, 1024, 256)
+
+
+def demo_designs(quick: bool = False) -> list[AdderTreeDesign]:
+    """The three designs of the demo (``quick``: small ones for a smoke test)."""
+    k, n = (32, 2) if quick else (256, 4)
+    common = dict(k=k, n=n, pipeline_stages=2, clock_ns=5.0)
+    return [
+        AdderTreeDesign(name=f"demo_xnor_k{k}", mode="xnor", **common),
+        AdderTreeDesign(name=f"demo_addsub_k{k}", mode="addsub", act_bits=8, **common),
+        AdderTreeDesign(name=f"demo_mac_k{k}", mode="mac", act_bits=8, weight_bits=8, **common),
+    ]
+
+
+def run_demo(out: str | Path, *, vectors: int = 100_000, liberty=None, quick: bool = False,
+             log=print) -> dict:
+    """Run the demo into folder ``out``; return a summary (paths, pass/fail, rows)."""
+    out = Path(out)
+    lib = resolve_liberty(liberty)
+    rows = []
+    passed = True
+    for design in demo_designs(quick):
+        row: dict = {"design": design.name, "mode": design.mode, "k": design.k, "n": design.n,
+                     "act_bits": design.act_bits, "weight_bits": design.weight_bits,
+                     "clock_ns": design.clock_ns, "latency_cycles": design.latency,
+                     "ops_per_cycle": design.ops_per_cycle}
+        log(f"[{design.name}] generate Verilog")
+        t0 = time.perf_counter()
+        v_path, _ = write_rtl(design, out / "rtl")
+        row["gen_seconds"] = time.perf_counter() - t0
+        lint = lint_verilog(v_path, design.name)
+        row["lint_clean"] = lint.ok
+        passed &= lint.ok
+
+        log(f"[{design.name}] simulate {vectors} vectors (cocotb + Verilator)")
+        sim = simulate(design, vectors=vectors, seed=1)
+        row.update(vectors_checked=sim.vectors, mismatches=sim.mismatches + sim.missing
+                   + sim.extra, cycle_mismatches=sim.cycle_mismatches,
+                   sim_dot_products_per_s=sim.dot_products_per_second,
+                   sim_build_seconds=sim.build_seconds)
+        passed &= sim.passed
+
+        log(f"[{design.name}] synthesize"
+            + (f" on {lib.name}" if lib else " (no liberty: generic gate equivalents)"))
+        try:
+            t0 = time.perf_counter()
+            syn = synthesize(design, liberty=lib if lib else "none",
+                             workdir=out / "synth" / design.name)
+            row["synth_seconds"] = time.perf_counter() - t0
+            write_json(out / "synth" / f"{design.name}.json", syn.to_dict())
+            row.update(synth_area=syn.area, area_unit=syn.area_unit, synth_cells=syn.cells,
+                       fmax_mhz=syn.fmax_mhz, synth_power_mw=(syn.power_mw or {}).get("total"),
+                       synth_energy_per_op_pj=syn.energy_per_op_pj)
+        except ToolError as exc:
+            log(f"  synthesis skipped: {exc}")
+            row.update(synth_area=None, area_unit=None, fmax_mhz=None,
+                       synth_energy_per_op_pj=None)
+
+        cost = estimate(design)
+        g = gemm_cycles(design, *DEMO_GEMM)
+        row.update(model_area_um2=cost.area, model_energy_per_op_pj=cost.energy_per_op_pj,
+                   model_tops_per_w=cost.tops_per_watt, model_gops_per_mm2=cost.gops_per_mm2,
+                   gemm=f"{DEMO_GEMM[0]}x{DEMO_GEMM[1]}x{DEMO_GEMM[2]}",
+                   gemm_cycles=g.cycles, gemm_utilization=g.utilization)
+        if row.get("area_unit") == "um^2":
+            row["synth_area_per_lane_um2"] = row["synth_area"] / (design.k * design.n)
+            row["model_area_error"] = cost.area / row["synth_area"] - 1
+            if row.get("synth_energy_per_op_pj"):
+                row["model_energy_error"] = (cost.energy_per_op_pj
+                                             / row["synth_energy_per_op_pj"] - 1)
+        rows.append(row)
+        log(f"  lint {'clean' if lint.ok else 'WARNINGS'}; sim "
+            f"{'PASS' if sim.passed else 'FAIL'} ({sim.vectors} vectors); area "
+            f"{row.get('synth_area') or 0:,.0f} {row.get('area_unit') or ''}; model "
+            f"{cost.energy_per_op_pj:.3g} pJ/op")
+
+    csv_path = out / "demo_results.csv"
+    _write_csv(csv_path, rows)
+    plot_path = out / "demo_area_energy.png"
+    _plot(rows, plot_path)
+    summary = {"passed": bool(passed), "csv": str(csv_path), "plot": str(plot_path),
+               "liberty": str(lib) if lib else None, "rows": rows}
+    write_json(out / "demo_summary.json", json.loads(json.dumps(summary, default=str)))
+    return summary
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
+    import pandas as pd
+
+    with atomic_path(path) as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6g")
+
+
+def _plot(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    modes = [r["mode"] for r in rows]
+    x = np.arange(len(rows))
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    have_synth = all(r.get("area_unit") == "um^2" for r in rows)
+    width = 0.38
+    lanes = [r["k"] * r["n"] for r in rows]
+    ax = axes[0]
+    model_area = [r["model_area_um2"] / l for r, l in zip(rows, lanes)]
+    if have_synth:
+        ax.bar(x - width / 2, [r["synth_area"] / l for r, l in zip(rows, lanes)], width,
+               label="synthesized (IHP SG13G2)")
+        ax.bar(x + width / 2, model_area, width, label="analytic model")
+    else:
+        ax.bar(x, model_area, width, label="analytic model")
+    ax.set_ylabel("area per lane (um^2)")
+    ax.set_title("Area per multiply-accumulate lane")
+    ax.set_yscale("log")
+    ax = axes[1]
+    model_e = [r["model_energy_per_op_pj"] for r in rows]
+    if have_synth and all(r.get("synth_energy_per_op_pj") for r in rows):
+        ax.bar(x - width / 2, [r["synth_energy_per_op_pj"] for r in rows], width,
+               label="OpenSTA, data activity 0.5")
+        ax.bar(x + width / 2, model_e, width, label="analytic model")
+    else:
+        ax.bar(x, model_e, width, label="analytic model")
+    ax.set_ylabel("energy per operation (pJ)")
+    ax.set_title("Energy per operation (2 ops per lane per cycle)")
+    ax.set_yscale("log")
+    k, n = rows[0]["k"], rows[0]["n"]
+    for ax in axes:
+        ax.set_xticks(x, [f"{m}\n(K={k}, N={n})" for m in modes])
+        ax.legend(fontsize=8)
+        ax.grid(axis="y", alpha=0.3, which="both")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    with atomic_path(path.with_suffix(".svg")) as tmp:
+        fig.savefig(tmp, format="svg")
+    plt.close(fig)
