@@ -18,53 +18,33 @@ __all__ = ["main", "build_parser"]
 
 
 # -- argument types ------------------------------------------------------------------------
-def _positive_int(flag: str):
+def _int_at_least(flag: str, minimum: int):
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not an integer "
-                                             "(allowed: an integer >= 1)") from None
-        if value < 1:
+                                             f"(allowed: an integer >= {minimum})") from None
+        if value < minimum:
             raise argparse.ArgumentTypeError(f"{flag}: {value} is out of range "
-                                             "(allowed: an integer >= 1)")
+                                             f"(allowed: an integer >= {minimum})")
         return value
     return parse
 
 
-def _nonneg_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--seed: {text!r} is not an integer") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"--seed: {value} is out of range "
-                                         "(allowed: an integer >= 0)")
-    return value
+def _number_in(flag: str, lo: float, hi: float | None = None, *, lo_open: bool = False):
+    allowed = (f"a number > {lo:g}" if lo_open else f"a number >= {lo:g}") if hi is None \
+        else f"a number from {lo:g} to {hi:g}"
 
-
-def _positive_float(flag: str):
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not a number") from None
-        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not a number "
+                                             f"(allowed: {allowed})") from None
+        if not (value > lo if lo_open else value >= lo) or (hi is not None and value > hi):
             raise argparse.ArgumentTypeError(f"{flag}: {value} is out of range "
-                                             "(allowed: a number > 0)")
-        return value
-    return parse
-
-
-def _fraction(flag: str):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not a number") from None
-        if not 0.0 <= value <= 1.0:
-            raise argparse.ArgumentTypeError(f"{flag}: {value} is out of range "
-                                             "(allowed: a number from 0 to 1)")
+                                             f"(allowed: {allowed})")
         return value
     return parse
 
@@ -283,8 +263,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("sim", help="simulate the RTL and check it against the golden model")
     p.add_argument("design")
-    p.add_argument("--vectors", type=_positive_int("--vectors"), default=10000)
-    p.add_argument("--seed", type=_nonneg_int, default=0)
+    p.add_argument("--vectors", type=_int_at_least("--vectors", 1), default=10000)
+    p.add_argument("--seed", type=_int_at_least("--seed", 0), default=0)
     p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
     p.add_argument("--stall", action="store_true",
                    help="random input gaps and output backpressure")
@@ -297,9 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("design")
     p.add_argument("--liberty", help="liberty file (default: $SHIFTADD_LIBERTY; 'none' for "
                                      "generic gates)")
-    p.add_argument("--clock-ns", type=_positive_float("--clock-ns"),
+    p.add_argument("--clock-ns", type=_number_in("--clock-ns", 0, lo_open=True),
                    help="clock period (default: the design's clock_ns)")
-    p.add_argument("--activity", type=_fraction("--activity"), default=0.5,
+    p.add_argument("--activity", type=_number_in("--activity", 0, 1), default=0.5,
                    help="data toggles per cycle for power (default 0.5)")
     p.add_argument("--effort", choices=("auto", "high", "fast"), default="auto")
     p.add_argument("--workdir", help="keep scripts, logs and netlist in this folder")
@@ -311,7 +291,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("design")
     p.add_argument("--gemm", type=_gemm, metavar="M,N,K")
     p.add_argument("--units", default="ihp-sg13g2", help="unit table name or file")
-    p.add_argument("--activity", type=_fraction("--activity"), default=0.5)
+    p.add_argument("--activity", type=_number_in("--activity", 0, 1), default=0.5)
     p.add_argument("--breakdown", action="store_true", help="list every part's cost")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_model)
@@ -326,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", help="the main job: generate, simulate, synthesize and model "
                                     "the three adder-tree modes")
     p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
-    p.add_argument("--vectors", type=_positive_int("--vectors"), default=100000)
+    p.add_argument("--vectors", type=_int_at_least("--vectors", 1), default=100000)
     p.add_argument("--liberty", help="liberty file (default: $SHIFTADD_LIBERTY)")
     p.add_argument("--quick", action="store_true", help="small designs, for a smoke test")
     p.add_argument("--json", action="store_true")

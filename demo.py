@@ -130,31 +130,26 @@ def _plot(rows: list[dict], path: Path) -> None:
     modes = [r["mode"] for r in rows]
     x = np.arange(len(rows))
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-    have_synth = all(r.get("area_unit") == "um^2" for r in rows)
     width = 0.38
     lanes = [r["k"] * r["n"] for r in rows]
-    ax = axes[0]
-    model_area = [r["model_area_um2"] / l for r, l in zip(rows, lanes)]
-    if have_synth:
-        ax.bar(x - width / 2, [r["synth_area"] / l for r, l in zip(rows, lanes)], width,
-               label="synthesized (IHP SG13G2)")
-        ax.bar(x + width / 2, model_area, width, label="analytic model")
-    else:
-        ax.bar(x, model_area, width, label="analytic model")
-    ax.set_ylabel("area per lane (um^2)")
-    ax.set_title("Area per multiply-accumulate lane")
-    ax.set_yscale("log")
-    ax = axes[1]
-    model_e = [r["model_energy_per_op_pj"] for r in rows]
-    if have_synth and all(r.get("synth_energy_per_op_pj") for r in rows):
-        ax.bar(x - width / 2, [r["synth_energy_per_op_pj"] for r in rows], width,
-               label="OpenSTA, data activity 0.5")
-        ax.bar(x + width / 2, model_e, width, label="analytic model")
-    else:
-        ax.bar(x, model_e, width, label="analytic model")
-    ax.set_ylabel("energy per operation (pJ)")
-    ax.set_title("Energy per operation (2 ops per lane per cycle)")
-    ax.set_yscale("log")
+
+    def bars(ax, measured, measured_label, model, ylabel, title):
+        if all(v is not None for v in measured):
+            ax.bar(x - width / 2, measured, width, label=measured_label)
+            ax.bar(x + width / 2, model, width, label="analytic model")
+        else:
+            ax.bar(x, model, width, label="analytic model")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.set_yscale("log")
+
+    um2 = [r.get("area_unit") == "um^2" for r in rows]
+    bars(axes[0], [r["synth_area"] / l if ok else None for r, l, ok in zip(rows, lanes, um2)],
+         "synthesized (IHP SG13G2)", [r["model_area_um2"] / l for r, l in zip(rows, lanes)],
+         "area per lane (um^2)", "Area per multiply-accumulate lane")
+    bars(axes[1], [r.get("synth_energy_per_op_pj") for r in rows],
+         "OpenSTA, data activity 0.5", [r["model_energy_per_op_pj"] for r in rows],
+         "energy per operation (pJ)", "Energy per operation (2 ops per lane per cycle)")
     k, n = rows[0]["k"], rows[0]["n"]
     for ax in axes:
         ax.set_xticks(x, [f"{m}\n(K={k}, N={n})" for m in modes])

@@ -29,7 +29,7 @@ def lint_verilog(source: str | os.PathLike, top: str, *, is_text: bool = False) 
             path = Path(tmp) / f"{top}.v"
             path.write_text(str(source))
         else:
-            path = Path(source)
+            path = Path(source).resolve()
         cmd = [exe, "--lint-only", "-Wall", "--top-module", top, str(path)]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp)
     messages = [line for line in (proc.stdout + proc.stderr).splitlines()

@@ -291,7 +291,8 @@ def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
     seconds: dict[str, float] = {}
 
     with tempfile.TemporaryDirectory(prefix="shiftadd-synth-") as tmp:
-        work = Path(workdir) if workdir else Path(tmp)
+        # Absolute: the tools run with this folder as their working directory.
+        work = Path(workdir).resolve() if workdir else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         source = work / f"{top}.v"
         source.write_text(verilog)

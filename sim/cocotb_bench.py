@@ -49,7 +49,7 @@ class HarnessDriver:
             (self.workdir / f"ready_{out.name}.bin").write_text(text)
 
     def load(self, chunk, bubbles) -> None:
-        (self.workdir / "stim.hex").write_bytes(encode_entries(self.spec, chunk, bubbles))
+        (self.workdir / "stim.bin").write_bytes(encode_entries(self.spec, chunk, bubbles))
 
     async def play(self, chunk, bubbles, max_cycles: int, drain: int) -> None:
         dut = self.dut
@@ -77,7 +77,7 @@ class HarnessMonitor:
     async def collect(self):
         dut = self.dut
         for out in self.spec.outputs:
-            path = self.workdir / f"rec_{out.name}.hex"
+            path = self.workdir / f"rec_{out.name}.bin"
             if path.exists():
                 path.unlink()
         dut.dump.value = 1
@@ -86,9 +86,9 @@ class HarnessMonitor:
         await RisingEdge(dut.clk)
         recorded = {}
         for out in self.spec.outputs:
-            path = self.workdir / f"rec_{out.name}.hex"
-            text = path.read_bytes() if path.exists() else b""
-            recorded[out.name] = decode_records(self.spec, out.name, text)
+            path = self.workdir / f"rec_{out.name}.bin"
+            raw = path.read_bytes() if path.exists() else b""
+            recorded[out.name] = decode_records(self.spec, out.name, raw)
         return recorded, int(dut.cycles.value), bool(dut.timeout.value)
 
 

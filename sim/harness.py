@@ -2,10 +2,12 @@
 
 Driving a design from Python one signal per cycle caps a cocotb bench at some tens of
 thousands of cycles per second. The harness instead holds a whole chunk of transfers in a
-simulated memory (loaded with ``$readmemh``), presents them on the design's input streams
-at full speed while honouring ``ready``, and records every output handshake with its cycle
-number in another memory (saved with ``$writememh``). cocotb loads a chunk, starts it,
-waits for ``done`` and reads the records; packing and checking happen in bulk in NumPy.
+simulated memory (loaded from a binary file with ``$fread``), presents them on the design's
+input streams at full speed while honouring ``ready``, and records every output handshake
+with its cycle number in another memory (written with ``$fwrite("%u")``). cocotb loads a
+chunk, starts it, waits for ``done`` and reads the records; packing and checking happen in
+bulk in NumPy. Binary files rather than ``$readmemh`` text: parsing hex cost more than
+simulating.
 
 It is generated from the component's stream members, so it fits every design family:
 
@@ -22,7 +24,7 @@ import dataclasses
 import numpy as np
 
 from .amaranth_play import stream_ports
-from .packing import bits_to_hex, hex_to_bits, layout_width, pack, unpack
+from .packing import bits_to_records, layout_width, pack, unpack, words_to_bits
 from .plan import Chunk, Recorded
 
 __all__ = ["HarnessSpec", "harness_verilog", "HARNESS_TOP", "encode_entries", "decode_records",
@@ -115,15 +117,16 @@ def harness_verilog(spec: HarnessSpec) -> str:
     add(f"  localparam DEPTH = {spec.depth};")
     add(f"  reg [{ew - 1}:0] stim [0:DEPTH-1];")
     add("  reg [8*1024-1:0] stim_file;")
+    add("  integer fd, i, status;")
     for out in spec.outputs:
         add(f"  reg [{spec.record_bits(out) - 1}:0] rec_{out.name} [0:DEPTH-1];")
         add(f"  reg ready_{out.name} [0:{spec.ready_depth - 1}];")
         add(f"  reg [8*1024-1:0] rec_file_{out.name}, ready_file_{out.name};")
     add("  initial begin")
-    add('    if (!$value$plusargs("stim=%s", stim_file)) stim_file = "stim.hex";')
+    add('    if (!$value$plusargs("stim=%s", stim_file)) stim_file = "stim.bin";')
     for out in spec.outputs:
         add(f'    if (!$value$plusargs("rec_{out.name}=%s", rec_file_{out.name})) '
-            f'rec_file_{out.name} = "rec_{out.name}.hex";')
+            f'rec_file_{out.name} = "rec_{out.name}.bin";')
         add(f'    if (!$value$plusargs("ready_{out.name}=%s", ready_file_{out.name})) '
             f'ready_file_{out.name} = "ready_{out.name}.bin";')
     add("  end")
@@ -158,14 +161,19 @@ def harness_verilog(spec: HarnessSpec) -> str:
     add(f"  wire outputs_met = {met};")
     add("  always @(posedge clk) begin")
     add("    if (load) begin")
-    add("      $readmemh(stim_file, stim);")
+    add('      fd = $fopen(stim_file, "rb");')
+    add("      status = $fread(stim, fd);")
+    add("      $fclose(fd);")
     for out in spec.outputs:
         add(f"      $readmemb(ready_file_{out.name}, ready_{out.name});")
     add("    end")
+    add("    if (dump) begin")
     for out in spec.outputs:
-        add(f"    if (dump && n_records_{out.name} != 0)")
-        add(f"      $writememh(rec_file_{out.name}, rec_{out.name}, 0, "
-            f"(n_records_{out.name} > DEPTH ? DEPTH : n_records_{out.name}) - 1);")
+        add(f'      fd = $fopen(rec_file_{out.name}, "wb");')
+        add(f"      for (i = 0; i < n_records_{out.name} && i < DEPTH; i = i + 1)")
+        add(f'        $fwrite(fd, "%u", rec_{out.name}[i]);')
+        add("      $fclose(fd);")
+    add("    end")
     add("    if (rst || start) begin")
     add("      ptr <= 0; cycles <= 0; done <= 0; timeout <= 0; draining <= 0; drain_left <= 0;")
     add("      running <= start && !rst;")
@@ -208,7 +216,7 @@ def verilator_public_config(spec: HarnessSpec) -> str:
 
 
 def encode_entries(spec: HarnessSpec, chunk: Chunk, bubbles: np.ndarray | None = None) -> bytes:
-    """``$readmemh`` text of a chunk's transfers (the driver's half of the bench).
+    """Stimulus-memory image of a chunk's transfers (the driver's half of the bench).
 
     With ``bubbles`` (one flag per transfer), an empty entry precedes each flagged transfer.
     """
@@ -216,29 +224,30 @@ def encode_entries(spec: HarnessSpec, chunk: Chunk, bubbles: np.ndarray | None =
     layouts = {s.name: s.layout for s in spec.inputs}
     pw, sw = spec.payload_bits, spec.select_bits
     blocks = []
+    row_bits = -(-spec.entry_bits // 8) * 8  # whole bytes: no padding copy later
     for burst in chunk.bursts:
         bits = pack(layouts[burst.stream], burst.values, burst.count)
-        block = np.zeros((burst.count, spec.entry_bits), bool)
+        block = np.zeros((burst.count, row_bits), bool)
         block[:, :bits.shape[1]] = bits
         sel = (index[burst.stream] >> np.arange(sw)) & 1
         block[:, pw:pw + sw] = sel.astype(bool)
         blocks.append(block)
-    entries = np.concatenate(blocks, axis=0) if blocks else np.zeros((0, spec.entry_bits), bool)
+    entries = np.concatenate(blocks, axis=0) if blocks else np.zeros((0, row_bits), bool)
     if bubbles is not None and bubbles.any():
-        bubble_rows = np.zeros((int(bubbles.sum()), spec.entry_bits), bool)
-        bubble_rows[:, -1] = True
+        bubble_rows = np.zeros((int(bubbles.sum()), row_bits), bool)
+        bubble_rows[:, spec.entry_bits - 1] = True
         at = np.flatnonzero(bubbles)
         entries = np.insert(entries, at, bubble_rows, axis=0)
     if entries.shape[0] > spec.depth:
         raise ValueError(f"chunk has {entries.shape[0]} entries, harness depth is {spec.depth}")
-    return bits_to_hex(entries)
+    return bits_to_records(entries)
 
 
-def decode_records(spec: HarnessSpec, name: str, text: bytes) -> Recorded:
-    """Recorded transfers of output stream ``name`` from its ``$writememh`` text
+def decode_records(spec: HarnessSpec, name: str, raw: bytes) -> Recorded:
+    """Recorded transfers of output stream ``name`` from the harness's record file
     (the monitor's half of the bench)."""
     out = next(o for o in spec.outputs if o.name == name)
-    bits = hex_to_bits(text, spec.record_bits(out))
+    bits = words_to_bits(raw, spec.record_bits(out))
     values = np.asarray(unpack(out.layout, bits[:, :out.width]))
     cycles = unpack(CYCLE_BITS, bits[:, out.width:])
     return Recorded(values=values, cycles=cycles.astype(np.int64))

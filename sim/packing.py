@@ -17,8 +17,8 @@ import numpy as np
 from amaranth.hdl import Shape
 from amaranth.lib import data
 
-__all__ = ["layout_width", "pack", "unpack", "bits_to_hex", "hex_to_bits", "bits_to_ints",
-           "ints_to_bits"]
+__all__ = ["layout_width", "pack", "unpack", "bits_to_records", "words_to_bits",
+           "bits_to_ints", "ints_to_bits"]
 
 
 def layout_width(layout) -> int:
@@ -30,23 +30,43 @@ def _is_plain(layout) -> bool:
     return not isinstance(layout, data.Layout)
 
 
+def _uint_type(width: int):
+    for t in ("<u1", "<u2", "<u4", "<u8"):
+        if np.dtype(t).itemsize * 8 >= width:
+            return np.dtype(t)
+    raise ValueError(f"plain fields wider than 64 bits are not supported ({width})")
+
+
 def ints_to_bits(values: np.ndarray, width: int) -> np.ndarray:
     """Two's complement bits of integers: shape ``values.shape + (width,)``, LSB first."""
-    v = np.asarray(values, dtype=np.int64)
+    v = np.asarray(values)
     if width > 63:
         raise ValueError(f"plain fields wider than 63 bits are not supported ({width})")
-    return ((v[..., None] >> np.arange(width, dtype=np.int64)) & 1).astype(bool)
+    if width == 1:
+        return (v & 1).astype(bool)[..., None]
+    t = _uint_type(width)
+    # Integer -> unsigned casts wrap modulo 2**bits: exactly two's complement truncation.
+    src = v if np.issubdtype(v.dtype, np.integer) else v.astype(np.int64)
+    octets = src.astype(t).view(np.uint8).reshape(*v.shape, t.itemsize)
+    return np.unpackbits(octets, axis=-1, bitorder="little")[..., :width].view(bool)
 
 
 def bits_to_ints(bits: np.ndarray, signed: bool) -> np.ndarray:
     """Integers from bits (last axis, LSB first), two's complement when ``signed``."""
+    bits = np.asarray(bits, dtype=bool)
     width = bits.shape[-1]
     if width > 63:
         raise ValueError(f"plain fields wider than 63 bits are not supported ({width})")
-    weights = np.left_shift(np.int64(1), np.arange(width, dtype=np.int64))
-    v = (bits.astype(np.int64) * weights).sum(axis=-1)
-    if signed and width:
-        v = np.where(bits[..., -1], v - (np.int64(1) << width), v)
+    if width == 0:
+        return np.zeros(bits.shape[:-1], np.int64)
+    t = _uint_type(width)
+    pad = t.itemsize * 8 - width
+    if pad:
+        bits = np.concatenate([bits, np.zeros(bits.shape[:-1] + (pad,), bool)], axis=-1)
+    octets = np.packbits(bits, axis=-1, bitorder="little")
+    v = np.ascontiguousarray(octets).view(t)[..., 0].astype(np.int64)
+    if signed:
+        v = np.where(v >= (1 << (width - 1)), v - (np.int64(1) << width), v)
     return v
 
 
@@ -106,74 +126,25 @@ def unpack(layout, bits: np.ndarray):
     raise TypeError(f"unsupported layout {layout!r}")
 
 
-_HEX_LUT = np.array([f"{i:02x}" for i in range(256)], dtype="S2")
-
-
-def bits_to_hex(bits: np.ndarray) -> bytes:
-    """``$readmemh`` text: one line per row, most significant digit first."""
+def bits_to_records(bits: np.ndarray) -> bytes:
+    """Rows of bits as the bytes ``$fread`` loads into a memory: each row (one memory word)
+    in ``ceil(width / 8)`` bytes, most significant byte first."""
     bits = np.asarray(bits, dtype=bool)
     n, width = bits.shape
     pad = (-width) % 8
-    msb_first = np.concatenate([np.zeros((n, pad), bool), bits[:, ::-1]], axis=1)
-    octets = np.packbits(msb_first, axis=1)
-    if octets.shape[1] == 0:
-        octets = np.zeros((n, 1), np.uint8)
-    lines = _HEX_LUT[octets].view(f"S{2 * octets.shape[1]}").ravel()
-    return b"\n".join(lines) + b"\n" if n else b""
+    if pad:  # zero bits above the most significant one
+        bits = np.concatenate([bits, np.zeros((n, pad), bool)], axis=1)
+    little = np.packbits(bits, axis=1, bitorder="little")  # byte 0 holds bits 0..7
+    return np.ascontiguousarray(little[:, ::-1]).tobytes()
 
 
-def hex_to_bits(text: bytes, width: int) -> np.ndarray:
-    """Rows of a ``$writememh`` file as bits ``(rows, width)``, LSB first.
-
-    Comment lines (``//``) and address markers (``@``) are skipped; ``x``/``z`` digits raise.
-    """
-    fast = _fixed_width_rows(text)
-    if fast is not None:
-        return _nibbles_to_bits(fast, width)
-    words = [w for w in (line.strip() for line in text.splitlines())
-             if w and not w.startswith((b"//", b"@"))]
-    if not words:
-        return np.zeros((0, width), bool)
-    digits = len(words[0])
-    if any(len(w) != digits for w in words):
-        raise ValueError("rows of unequal length in memory dump")
-    raw = np.frombuffer(b"".join(words), dtype=np.uint8).reshape(len(words), digits)
-    return _nibbles_to_bits(raw, width)
-
-
-# ASCII code -> nibble value; 255 marks anything that is not a hex digit (x, z, ...).
-_NIBBLE = np.full(256, 255, np.uint8)
-for _i, _c in enumerate(b"0123456789abcdef"):
-    _NIBBLE[_c] = _i
-    _NIBBLE[bytes([_c]).upper()[0]] = _i
-
-
-def _fixed_width_rows(text: bytes) -> np.ndarray | None:
-    """The data rows as a ``(rows, digits)`` byte matrix when, after leading comment lines,
-    every line has the same length (what ``$writememh`` produces); else None."""
-    start = 0
-    while text.startswith(b"//", start):
-        end = text.find(b"\n", start)
-        if end < 0:
-            return None
-        start = end + 1
-    body = text[start:]
-    line = body.find(b"\n")
-    if line <= 0 or len(body) % (line + 1):
-        return None
-    rows = np.frombuffer(body, np.uint8).reshape(-1, line + 1)
-    if (rows[:, -1] != ord("\n")).any():
-        return None
-    return rows[:, :-1]
-
-
-def _nibbles_to_bits(raw: np.ndarray, width: int) -> np.ndarray:
-    nibbles = _NIBBLE[raw]
-    if (nibbles == 255).any():
-        raise ValueError("memory dump contains x, z or non-hex digits")
-    rows, digits = nibbles.shape
-    bits = np.unpackbits(nibbles[:, :, None], axis=2)[:, :, 4:].reshape(rows, digits * 4)
-    bits = bits[:, ::-1].astype(bool)  # LSB first
-    if bits.shape[1] < width:
-        bits = np.concatenate([bits, np.zeros((rows, width - bits.shape[1]), bool)], axis=1)
+def words_to_bits(raw: bytes, width: int) -> np.ndarray:
+    """Rows written with ``$fwrite(fd, "%u", word)``: each row is ``ceil(width / 32)``
+    little-endian 32-bit words, least significant word first; returns bits LSB first."""
+    words = -(-width // 32)
+    if len(raw) % (4 * words):
+        raise ValueError(f"record file of {len(raw)} bytes is not a whole number of "
+                         f"{4 * words}-byte records")
+    octets = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 4 * words)
+    bits = np.unpackbits(octets, axis=1, bitorder="little").astype(bool)
     return bits[:, :width]

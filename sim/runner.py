@@ -200,11 +200,11 @@ def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "ve
                "workdir": str(run_dir), "report": str(report_path)}
         job_path = run_dir / "job.json"
         job_path.write_text(json.dumps(job))
-        plusargs = [f"+stim={run_dir / 'stim.hex'}"]
+        plusargs = [f"+stim={run_dir / 'stim.bin'}"]
         spec_outputs = HarnessSpec.from_component(interface_of(design), design.name,
                                                   depth=depth).outputs
         for out in spec_outputs:
-            plusargs += [f"+rec_{out.name}={run_dir / f'rec_{out.name}.hex'}",
+            plusargs += [f"+rec_{out.name}={run_dir / f'rec_{out.name}.bin'}",
                          f"+ready_{out.name}={run_dir / f'ready_{out.name}.bin'}"]
         log = run_dir / "sim.log"
         try:

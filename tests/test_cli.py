@@ -124,3 +124,13 @@ def test_console_script_runs_in_a_subprocess(design, tmp_path):
 def test_workload_command_is_wired(capsys):
     code, out, _ = run(capsys, "workload", "show", "llama-2-7b", "--phase", "decode", "--json")
     assert code == 0 and "q_proj" in out
+
+
+@pytest.mark.synth
+def test_relative_paths_work(design, capsys, need_yosys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SHIFTADD_LIBERTY", raising=False)
+    code, out, _ = run(capsys, "gen", design, "--out", "rtl", "--json")
+    assert code == 0 and json.loads(out)["lint"]["ok"]
+    code, out, _ = run(capsys, "synth", design, "--workdir", "work", "--json")
+    assert code == 0 and (tmp_path / "work" / "yosys_map.log").is_file()

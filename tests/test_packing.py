@@ -5,8 +5,8 @@ from amaranth.lib import data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shiftadd.sim.packing import (bits_to_hex, bits_to_ints, hex_to_bits, ints_to_bits, pack,
-                                  unpack)
+from shiftadd.sim.packing import (bits_to_ints, bits_to_records, ints_to_bits, pack, unpack,
+                                  words_to_bits)
 
 LAYOUT = data.StructLayout({
     "index": unsigned(3),
@@ -36,20 +36,21 @@ def test_field_positions_follow_the_layout():
     assert bits[0].sum() == 3
 
 
-@given(st.integers(1, 40), st.integers(0, 2**31))
-@settings(max_examples=30, deadline=None)
-def test_hex_round_trip(width, seed):
-    rng = np.random.default_rng(seed)
-    bits = rng.random((17, width)) < 0.5
-    text = bits_to_hex(bits)
-    assert np.array_equal(hex_to_bits(text, width), bits)
-    # a $writememh-style header and upper-case digits parse the same
-    assert np.array_equal(hex_to_bits(b"// memory dump\n" + text.upper(), width), bits)
+def test_fread_image_is_big_endian_per_word():
+    # a 12-bit word 0xABC is stored in 2 bytes, most significant first: 0x0A 0xBC
+    bits = ints_to_bits(np.array([0xABC, 0x001]), 12)
+    assert bits_to_records(bits) == bytes([0x0A, 0xBC, 0x00, 0x01])
 
 
-def test_hex_rejects_unknown_values():
-    with pytest.raises(ValueError, match="x, z"):
-        hex_to_bits(b"0f\n1x\n", 8)
+def test_fwrite_u_records_are_little_endian_words():
+    # a 40-bit record takes two 32-bit words, least significant word first
+    value = 0x12_3456_789A
+    raw = (value & 0xFFFFFFFF).to_bytes(4, "little") + (value >> 32).to_bytes(4, "little")
+    bits = words_to_bits(raw * 3, 40)
+    assert bits.shape == (3, 40)
+    assert int("".join("1" if b else "0" for b in bits[0][::-1]), 2) == value
+    with pytest.raises(ValueError, match="whole number"):
+        words_to_bits(raw[:-1], 40)
 
 
 def test_twos_complement():
