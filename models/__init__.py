@@ -1,1 +1,12 @@
-"""models"""
+"""Golden models, analytic cycle, area and energy models, unit tables.
+
+Generic entry points dispatch on the design dataclass: :func:`cycles.gemm_cycles`,
+:func:`cycles.gemm_cycles_batch`, :func:`cycles.stream_output_cycles`,
+:func:`cost.bill_of_materials`, :func:`cost.estimate`. A design family registers its
+implementations in its own module, imported below so the registrations exist whenever any
+part of :mod:`shiftadd.models` is used.
+"""
+
+from . import cost, cycles, golden  # noqa: F401  (adder_tree registrations live in these)
+
+# Design families' model modules (each registers golden, cycle and cost models):

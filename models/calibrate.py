@@ -76,6 +76,20 @@ class _Multiplier(wiring.Component):
         return m
 
 
+class _Compressor(wiring.Component):
+    """A row of 3:2 compressors (full adders kept in carry-save form)."""
+
+    def __init__(self, *, lanes: int):
+        super().__init__({"x": In(lanes), "y": In(lanes), "z": In(lanes),
+                          "s": Out(lanes), "c": Out(lanes)})
+
+    def elaborate(self, platform):
+        m = Module()
+        x, y, z = self.x, self.y, self.z
+        m.d.comb += [self.s.eq(x ^ y ^ z), self.c.eq((x & y) | (x & z) | (y & z))]
+        return m
+
+
 class _Lanes(wiring.Component):
     def __init__(self, *, op: str, lanes: int):
         self._op = op
@@ -214,6 +228,9 @@ def calibrate(liberty=None, *, name: str | None = None, out: str | os.PathLike |
     units["mult"] = {"area_per_pp": app, "area_per_io": aio, "area_fixed": afix,
                      "energy_per_pp": epp, "energy_per_io": eio, "energy_fixed": efix,
                      "leakage_mw_per_pp": lpp, "fit_shapes": [list(s) for s in shapes]}
+    r = measure(_Compressor(lanes=LANES), "csa", False)
+    units["csa"] = {"area": r["area"] / LANES, "energy": r["energy"] / LANES,
+                    "leakage_mw": r["leakage_mw"] / LANES}
     # In the arrays one input of an XNOR/XOR lane and the select of a mux are weights or
     # configuration, held while data streams; the calibration holds them too.
     static_inputs = {"xnor2": ("b",), "xor2": ("b",), "and2": (), "mux2": ("s",)}

@@ -21,8 +21,11 @@ Units and their meaning:
     a signed multiplier with its weight operand held, linear in partial products and
     operand bits: ``area = area_per_pp * a*w + area_per_io * (a+w) + area_fixed``, same for
     energy.
+``csa``
+    one bit of a 3:2 compressor (carry-save full adder), all three inputs toggling.
 ``xnor2``, ``xor2``, ``and2``, ``mux2``
-    one gate-level lane (per bit), energy per operation at the calibration activity.
+    one gate-level lane (per bit), energy per operation at the calibration activity; one
+    input of ``xnor2``/``xor2`` and the select of ``mux2`` held (weights, configuration).
 
 All energies are pJ, areas in the table's ``area_unit`` (um^2), leakage in mW.
 """
@@ -49,6 +52,7 @@ _REQUIRED = {
                    "leakage_mw_per_bit"),
     "mult": ("area_per_pp", "area_per_io", "area_fixed", "energy_per_pp", "energy_per_io",
              "energy_fixed", "leakage_mw_per_pp"),
+    "csa": ("area", "energy", "leakage_mw"),
     "xnor2": ("area", "energy", "leakage_mw"),
     "xor2": ("area", "energy", "leakage_mw"),
     "and2": ("area", "energy", "leakage_mw"),
