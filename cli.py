@@ -240,6 +240,43 @@ def cmd_demo(args) -> int:
     return 0 if summary["passed"] else 1
 
 
+def cmd_sweep(args) -> int:
+    from .models.pareto import pareto_front
+    from .models.plots import plot_results
+    from .models.sweep import load_sweep_spec, run_sweep
+
+    spec = load_sweep_spec(args.spec, workload=args.workload, phase=args.phase,
+                           batch=args.batch)
+    result = run_sweep(spec, args.out, scheduler=args.scheduler, workers=args.workers,
+                       csv=args.csv, progress=not args.json)
+    import pandas as pd
+
+    points = pd.read_parquet(f"{args.out}/points.parquet")
+    front = pareto_front(points, [("area_mm2", "min"), ("energy_per_token_uj", "min")])
+    result["pareto_points"] = len(front)
+    result["plots"] = [] if args.no_plots else plot_results(args.out, "pareto")
+    lines = [f"{result['points']:,} design points x {len(spec.layers)} GEMMs "
+             f"({result['evaluations']:,} evaluations) in {result['seconds']:.1f} s "
+             f"({result['computed_chunks']} of {result['chunks']} chunks computed)",
+             f"  results   {args.out}/points.parquet, {args.out}/layers.parquet",
+             f"  Pareto front (area, energy per token): {len(front)} points"]
+    for _, r in front.drop_duplicates(["area_mm2", "energy_per_token_uj"]).head(8).iterrows():
+        lines.append(f"    point {r['point']:>7}  {r['arch']:<11} {r.get('mode', '')!s:<7} "
+                     f"{r['area_mm2']:9.3f} mm^2  {r['energy_per_token_uj']:12.1f} uJ/token  "
+                     f"{r['tokens_per_s']:8.2f} tokens/s")
+    lines += [f"  plot      {p}" for p in result["plots"]]
+    _emit(args, result, lines)
+    return 0
+
+
+def cmd_plot(args) -> int:
+    from .models.plots import plot_results
+
+    paths = plot_results(args.results, args.kind, args.out, top=args.top)
+    _emit(args, {"files": paths}, [f"wrote {p}" for p in paths])
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shiftadd",
@@ -311,6 +348,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small designs, for a smoke test")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("sweep", help="evaluate a design-space sweep over an LLM workload")
+    p.add_argument("spec", help="sweep spec (.toml or .yaml)")
+    p.add_argument("--workload", help="preset, config.json or workload file (overrides the spec)")
+    p.add_argument("--phase", choices=("prefill", "decode"))
+    p.add_argument("--batch", type=_int_at_least("--batch", 1))
+    p.add_argument("--out", required=True, help="output folder (an interrupted sweep resumes)")
+    p.add_argument("--scheduler", help="Dask distributed scheduler address (default: local "
+                                       "processes)")
+    p.add_argument("--workers", type=_int_at_least("--workers", 1),
+                   help="local worker processes (default: CPU count)")
+    p.add_argument("--csv", action="store_true", help="also write CSV files")
+    p.add_argument("--no-plots", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("plot", help="plot sweep results")
+    p.add_argument("results", help="a sweep output folder")
+    p.add_argument("--kind", required=True, choices=("pareto", "breakdown", "roofline",
+                                                      "layers"))
+    p.add_argument("--out", help="output file stem (default RESULTS/plot_KIND); .png and .svg")
+    p.add_argument("--top", type=_int_at_least("--top", 1), default=12,
+                   help="designs shown in breakdown and layer plots")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_plot)
 
     from .workloads.cli import add_workload_parser
 

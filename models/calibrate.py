@@ -25,6 +25,7 @@ from ..rtl_gen.emit import component_verilog, port_list
 from ..rtl_gen.synth import synthesize_verilog
 from ..rtl_gen.tools import find_sta, resolve_liberty
 from .cost import _tree_adders
+from .memory import extract_sram_table
 from .units import DATA_DIR
 
 __all__ = ["calibrate", "CALIBRATION_CLOCK_NS", "CALIBRATION_ACTIVITY"]
@@ -261,6 +262,10 @@ def calibrate(liberty=None, *, name: str | None = None, out: str | os.PathLike |
     }
     path = Path(out) if out else DATA_DIR / f"units_{name}.toml"
     atomic_write(path, _to_toml(meta, units))
+    # The SRAM macros of the same PDK, when they sit beside the standard-cell liberty.
+    if any(lib.parent.glob("RM_IHPSG13_1P_*.lib")):
+        step("SRAM macros", lambda: extract_sram_table(
+            lib.parent, name, None if out is None else Path(out).with_name(f"sram_{name}.toml")))
     return path
 
 

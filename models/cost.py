@@ -22,7 +22,7 @@ from ..design.adder_tree import plan_tree
 from ..design.base import range_width
 from .units import UnitTable, load_unit_table
 
-__all__ = ["Item", "bill_of_materials", "CostEstimate", "estimate"]
+__all__ = ["Item", "bill_of_materials", "CostEstimate", "CostTerms", "cost_terms", "estimate"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -144,39 +144,71 @@ class CostEstimate:
         return out
 
 
-def _price(item: Item, table: UnitTable, scale: float) -> tuple[float, float, float]:
-    """``(area, dynamic energy per cycle, leakage mW)`` of one item; ``scale`` is the data
-    activity relative to the table's calibration activity."""
+def _price(item: Item, table: UnitTable) -> tuple[float, float, float, float]:
+    """``(area, clock energy per cycle, data energy per cycle at the calibration activity,
+    leakage mW)`` of one item. Idle items (weights held) pay no data energy."""
     u = table[item.unit]
-    act = scale if item.active else 0.0
+    on = 1.0 if item.active else 0.0
     if item.unit in ("dff", "dffe"):
-        return (item.count * u["area"], item.count * (u["energy_clock"] + act * u["energy_data"]),
-                item.count * u["leakage_mw"])
+        return (item.count * u["area"], item.count * u["energy_clock"],
+                on * item.count * u["energy_data"], item.count * u["leakage_mw"])
     if item.unit in ("adder", "tree_adder"):
-        return (item.bits * u["area_per_bit"] + item.count * u["area_fixed"],
-                act * (item.bits * u["energy_per_bit"] + item.count * u["energy_fixed"]),
+        return (item.bits * u["area_per_bit"] + item.count * u["area_fixed"], 0.0,
+                on * (item.bits * u["energy_per_bit"] + item.count * u["energy_fixed"]),
                 item.bits * u["leakage_mw_per_bit"])
     if item.unit == "mult":
         return (item.bits * u["area_per_pp"] + item.io * u["area_per_io"]
-                + item.count * u["area_fixed"],
-                act * (item.bits * u["energy_per_pp"] + item.io * u["energy_per_io"]
-                       + item.count * u["energy_fixed"]),
+                + item.count * u["area_fixed"], 0.0,
+                on * (item.bits * u["energy_per_pp"] + item.io * u["energy_per_io"]
+                      + item.count * u["energy_fixed"]),
                 item.bits * u["leakage_mw_per_pp"])
-    return item.count * u["area"], act * item.count * u["energy"], item.count * u["leakage_mw"]
+    return item.count * u["area"], 0.0, on * item.count * u["energy"], item.count * u["leakage_mw"]
+
+
+@dataclasses.dataclass(frozen=True)
+class CostTerms:
+    """A design's cost in terms that scale separately.
+
+    Energy per cycle at data activity ``a`` is ``energy_clock + a / calibration_activity *
+    energy_data``, plus ``leakage_mw * clock_ns``; an idle cycle (waiting for memory) costs
+    ``energy_clock`` plus leakage.
+    """
+
+    area: float
+    energy_clock: float
+    energy_data: float
+    leakage_mw: float
+    calibration_activity: float
+
+
+def cost_terms(design, table: UnitTable | str | None = None) -> CostTerms:
+    """Area and the separately scaling energy terms of ``design`` (see :class:`CostTerms`)."""
+    table = _table(table)
+    area = e_clock = e_data = leak = 0.0
+    for item in bill_of_materials(design):
+        a, c, d, lk = _price(item, table)
+        area, e_clock, e_data, leak = area + a, e_clock + c, e_data + d, leak + lk
+    return CostTerms(area, e_clock, e_data, leak, table.calibration_activity)
+
+
+def _table(table) -> UnitTable:
+    if table is None:
+        return load_unit_table()
+    return table if isinstance(table, UnitTable) else load_unit_table(table)
 
 
 def estimate(design, table: UnitTable | str | None = None, *, data_activity: float = 0.5,
              clock_ns: float | None = None) -> CostEstimate:
     """Area and energy of ``design`` priced with a unit table (default: the calibrated
     IHP SG13G2 table)."""
-    table = load_unit_table() if table is None else \
-        (load_unit_table(table) if not isinstance(table, UnitTable) else table)
+    table = _table(table)
     clock_ns = float(design.clock_ns if clock_ns is None else clock_ns)
     scale = data_activity / table.calibration_activity
     area = energy = leakage = 0.0
     rows = []
     for item in bill_of_materials(design):
-        a, e, leak = _price(item, table, scale)
+        a, e_clock, e_data, leak = _price(item, table)
+        e = e_clock + scale * e_data
         area += a
         energy += e
         leakage += leak

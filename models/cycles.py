@@ -84,17 +84,16 @@ def gemm_cycles_batch(design, m, n, k) -> dict[str, np.ndarray]:
 
 @gemm_cycles_batch.register
 def _(design: AdderTreeDesign, m, n, k):
-    m, n, k = (np.asarray(v, dtype=np.int64) for v in (m, n, k))
     # Weight-stationary tiles: for each K-tile and N-tile, write the tile's weight rows (one
     # neuron per cycle), then stream all M activation vectors; partial sums of K-tiles are
     # added outside the array. Tiles follow back to back: a weight write only affects
-    # vectors accepted after it, so nothing waits for the pipeline to drain.
-    k_tiles = -(-k // design.k)
-    n_tiles = -(-n // design.n)
-    weight_writes = k_tiles * n
-    transfers = weight_writes + k_tiles * n_tiles * m
-    cycles = transfers + design.latency
+    # vectors accepted after it, so nothing waits for the pipeline to drain. The formula
+    # lives in models/perf.py, shared with the vectorized sweep kernel.
+    from .perf import adder_tree_cycles
+
+    m, n, k = (np.asarray(v, dtype=np.int64) for v in (m, n, k))
+    c = adder_tree_cycles(design.k, design.n, design.latency, m, n, k)
     macs = m * n * k
-    return {"cycles": cycles, "transfers": transfers, "tiles": k_tiles * n_tiles,
-            "weight_writes": weight_writes, "macs": macs,
-            "utilization": macs / (cycles * design.k * design.n)}
+    return {"cycles": c["cycles"], "transfers": c["transfers"], "tiles": c["tiles"],
+            "weight_writes": c["weight_writes"], "macs": macs,
+            "utilization": macs / (c["cycles"] * design.k * design.n)}

@@ -1,0 +1,561 @@
+"""Design-space sweeps: a declarative spec, evaluated in vectorized chunks, resumable,
+locally or on a Dask cluster.
+
+Spec (TOML or YAML)::
+
+    name = "binary-vs-int8"
+
+    [workload]
+    spec = "llama-2-7b"       # preset, config.json, or workload file
+    phase = "decode"          # prefill | decode
+    batch = 1
+    context = 4096            # decode: tokens in the KV cache; prefill: use seq
+    include_act_act = true    # attention score/value GEMMs too
+
+    [[engines]]
+    arch = "adder_tree"
+    mode = ["xnor", "addsub", "mac"]
+    k = {start = 64, stop = 256, factor = 2}     # 64, 128, 256
+    n = [4, 16]
+    pipeline_stages = 2
+    clock_ns = [5.0, 10.0]                       # system parameters may be swept too:
+    act_buffer_kib = [32, 128]                   # act/weight/out_buffer_kib, dram_gbps,
+    dram_gbps = 25.6                             # activity, units (unit table name)
+
+Every value is a scalar, a list, or a range ``{start, stop, step}`` / ``{start, stop,
+factor}`` (stop included). Design fields (the family's dataclass fields) are *structural*:
+each combination is one design, validated before any work. System fields scale the
+evaluation and are broadcast in NumPy. Points are the product of both.
+
+Results: ``points.parquet`` (one row per design point: whole-model figures) and
+``layers.parquet`` (one row per design point and distinct GEMM of the model; layers with the
+same shape are evaluated once and carry their count). Each chunk of points is written
+atomically under ``chunks/`` as soon as it is computed, so an interrupted sweep, run again,
+skips finished chunks; the final files are written atomically at the end.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import itertools
+import json
+import math
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._io import atomic_path, write_json
+from ..design import ARCHES, read_design_file
+from ..errors import InputError
+from .cost import cost_terms
+from .memory import DRAM_PJ_PER_BIT, DRAM_SOURCE, buffer_for
+from .perf import KERNELS, TRAFFIC_KEYS, design_vector
+from .units import available_tables, load_unit_table
+
+__all__ = ["SweepSpec", "load_sweep_spec", "parse_sweep_spec", "run_sweep", "evaluate_chunk",
+           "SYSTEM_DEFAULTS"]
+
+SYSTEM_DEFAULTS = {
+    "clock_ns": None,          # None: the design's own clock_ns
+    "act_buffer_kib": 64.0,
+    "weight_buffer_kib": 64.0,
+    "out_buffer_kib": 32.0,
+    "dram_gbps": 25.6,         # one DDR4-3200 channel
+    "activity": 0.5,
+    "units": "ihp-sg13g2",
+}
+_WORKLOAD_KEYS = {"spec", "phase", "batch", "seq", "context", "include_act_act"}
+_TOP_KEYS = {"name", "workload", "engines", "options"}
+_OPTION_KEYS = {"skip_invalid", "chunk_size", "dram_pj_per_bit", "sram"}
+
+
+def _expand(path: str, value) -> list:
+    """A scalar, list or range table as a list of values."""
+    if isinstance(value, dict):
+        keys = set(value)
+        if not ({"start", "stop"} <= keys and keys <= {"start", "stop", "step", "factor"}) \
+                or ("step" in keys) == ("factor" in keys):
+            raise InputError("a range needs start, stop and one of step or factor", field=path,
+                             allowed="{start, stop, step} or {start, stop, factor}")
+        start, stop = value["start"], value["stop"]
+        out = []
+        if "step" in value:
+            step = value["step"]
+            if not step or (stop - start) / step < 0:
+                raise InputError(f"step {step} never reaches stop {stop}", field=path)
+            x = start
+            while (x <= stop) if step > 0 else (x >= stop):
+                out.append(x)
+                x = x + step
+        else:
+            factor = value["factor"]
+            if not factor or factor <= 1 or start <= 0:
+                raise InputError("a geometric range needs start > 0 and factor > 1", field=path)
+            x = start
+            while x <= stop * (1 + 1e-12):
+                out.append(x)
+                x = x * factor
+        values = out
+    elif isinstance(value, list):
+        values = list(value)
+    else:
+        values = [value]
+    if not values:
+        raise InputError("empty: gives no design points", field=path,
+                         allowed="a value, a non-empty list or a non-empty range")
+    return values
+
+
+@dataclasses.dataclass
+class EngineBlock:
+    arch: str
+    designs: list            # structural designs (validated)
+    system: dict             # name -> 1-D array of the system product (length Y)
+    fields: list             # design field names swept (for the output columns)
+
+    @property
+    def points(self) -> int:
+        return len(self.designs) * len(next(iter(self.system.values())))
+
+
+@dataclasses.dataclass
+class SweepSpec:
+    name: str
+    workload: dict
+    layers: pd.DataFrame     # distinct GEMMs: name, M, N, K, count, kind
+    tokens: int
+    blocks: list
+    options: dict
+    digest: str
+
+    @property
+    def points(self) -> int:
+        return sum(b.points for b in self.blocks)
+
+
+def load_sweep_spec(path: str | os.PathLike, **workload_overrides) -> SweepSpec:
+    """Read and validate a sweep spec file (TOML or YAML)."""
+    return parse_sweep_spec(read_design_file(path), source=str(path), **workload_overrides)
+
+
+def _number(path, value, lo=None, lo_open=False, hi=None):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InputError(f"expected a number, got {value!r}", field=path)
+    if lo is not None and (value <= lo if lo_open else value < lo) or \
+            (hi is not None and value > hi):
+        raise InputError(f"{value} is out of range", field=path,
+                         allowed=f"a number {'>' if lo_open else '>='} {lo}"
+                         + (f" and <= {hi}" if hi is not None else ""))
+    return float(value)
+
+
+def parse_sweep_spec(data: dict, *, source: str | None = None, workload: str | None = None,
+                     phase: str | None = None, batch: int | None = None) -> SweepSpec:
+    """Validate a spec mapping, expand it, resolve the workload; raise before any work."""
+    from ..workloads import resolve_workload
+
+    if not isinstance(data, dict):
+        raise InputError("a sweep spec must be a table", source=source)
+    for key in data:
+        if key not in _TOP_KEYS:
+            raise InputError("unknown key", field=key, allowed=sorted(_TOP_KEYS), source=source)
+    wl = dict(data.get("workload") or {})
+    for key in wl:
+        if key not in _WORKLOAD_KEYS:
+            raise InputError("unknown key", field=f"workload.{key}",
+                             allowed=sorted(_WORKLOAD_KEYS), source=source)
+    if workload is not None:
+        wl["spec"] = workload
+    if phase is not None:
+        wl["phase"] = phase
+    if batch is not None:
+        wl["batch"] = batch
+    if "spec" not in wl:
+        raise InputError("missing: name a preset, config.json or workload file (or pass "
+                         "--workload)", field="workload.spec", source=source)
+    wl.setdefault("phase", "decode")
+    wl.setdefault("batch", 1)
+    wl.setdefault("include_act_act", True)
+    if wl["phase"] not in ("prefill", "decode"):
+        raise InputError(f"{wl['phase']!r} is not allowed", field="workload.phase",
+                         allowed=["prefill", "decode"], source=source)
+    if isinstance(wl["batch"], bool) or not isinstance(wl["batch"], int) or wl["batch"] < 1:
+        raise InputError(f"{wl['batch']!r} is not a positive integer", field="workload.batch",
+                         source=source)
+    table = resolve_workload(wl["spec"], phase=wl["phase"], batch=wl["batch"],
+                             seq=wl.get("seq"), context=wl.get("context"))
+    if not wl["include_act_act"]:
+        table = table[table["kind"] != "act x act"]
+    if table.empty:
+        raise InputError("the workload has no GEMMs", field="workload.spec", source=source)
+    layers = (table.groupby(["name", "M", "N", "K", "kind"], sort=False, as_index=False)
+              ["count"].sum())
+    weight_rows = table[table["kind"] == "act x weight"]
+    tokens = int(weight_rows["M"].max()) if not weight_rows.empty else int(table["M"].max())
+
+    options = dict(data.get("options") or {})
+    for key in options:
+        if key not in _OPTION_KEYS:
+            raise InputError("unknown option", field=f"options.{key}",
+                             allowed=sorted(_OPTION_KEYS), source=source)
+    options.setdefault("skip_invalid", False)
+    options.setdefault("chunk_size", 20_000)
+    options.setdefault("dram_pj_per_bit", DRAM_PJ_PER_BIT)
+    options.setdefault("sram", "ihp-sg13g2")
+    _number("options.chunk_size", options["chunk_size"], lo=1)
+    _number("options.dram_pj_per_bit", options["dram_pj_per_bit"], lo=0)
+
+    engines = data.get("engines")
+    if not isinstance(engines, list) or not engines:
+        raise InputError("missing or empty: give at least one [[engines]] table",
+                         field="engines", source=source)
+    blocks = []
+    for i, engine in enumerate(engines):
+        blocks.append(_parse_engine(f"engines[{i}]", engine, options, source))
+    name = str(data.get("name", "sweep"))
+    digest = hashlib.sha256(json.dumps({"data": data, "workload": wl},
+                                       sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return SweepSpec(name=name, workload=wl, layers=layers.reset_index(drop=True),
+                     tokens=tokens, blocks=blocks, options=options, digest=digest)
+
+
+def _parse_engine(where: str, engine, options, source) -> EngineBlock:
+    if not isinstance(engine, dict) or "arch" not in engine:
+        raise InputError("each engine needs an arch", field=f"{where}.arch",
+                         allowed=sorted(ARCHES), source=source)
+    arch = engine["arch"]
+    if arch not in ARCHES:
+        raise InputError(f"unknown engine {arch!r}", field=f"{where}.arch",
+                         allowed=sorted(ARCHES), source=source)
+    if arch not in KERNELS:
+        raise InputError(f"engine {arch!r} has no workload model yet", field=f"{where}.arch",
+                         allowed=sorted(KERNELS), source=source)
+    cls = ARCHES[arch]
+    design_fields = [f.name for f in dataclasses.fields(cls)]
+    structural, system = {}, {}
+    for key, value in engine.items():
+        if key == "arch":
+            continue
+        path = f"{where}.{key}"
+        if key in SYSTEM_DEFAULTS:
+            system[key] = _expand(path, value)
+        elif key in design_fields:
+            structural[key] = _expand(path, value)
+        else:
+            raise InputError("unknown field", field=path,
+                             allowed=sorted(set(design_fields) | set(SYSTEM_DEFAULTS)) ,
+                             source=source)
+    for key, default in SYSTEM_DEFAULTS.items():
+        system.setdefault(key, [default])
+    for v in system["act_buffer_kib"] + system["weight_buffer_kib"] + system["out_buffer_kib"]:
+        _number(f"{where}.*_buffer_kib", v, lo=0)
+    for v in system["dram_gbps"]:
+        _number(f"{where}.dram_gbps", v, lo=0, lo_open=True)
+    for v in system["activity"]:
+        _number(f"{where}.activity", v, lo=0, hi=1)
+    for v in system["clock_ns"]:
+        if v is not None:
+            _number(f"{where}.clock_ns", v, lo=0.05)
+    for v in system["units"]:
+        if v not in available_tables():
+            raise InputError(f"unknown unit table {v!r}", field=f"{where}.units",
+                             allowed=available_tables(), source=source)
+    # Structural designs, each validated now, before any evaluation.
+    names = list(structural)
+    designs = []
+    for combo in itertools.product(*(structural[n] for n in names)):
+        params = dict(zip(names, combo))
+        params.setdefault("name", f"{arch}_sweep")
+        try:
+            designs.append(cls.from_dict(params))
+        except InputError as exc:
+            if options["skip_invalid"]:
+                continue
+            raise InputError(f"impossible combination {dict(zip(names, combo))}: {exc} "
+                             "(set options.skip_invalid = true to drop such points)",
+                             field=where, source=source) from None
+    if not designs:
+        raise InputError("no valid design in this engine's ranges", field=where, source=source)
+    sys_names = list(SYSTEM_DEFAULTS)
+    product = list(itertools.product(*(system[n] for n in sys_names)))
+    columns = {n: np.array([p[i] for p in product], dtype=object if n in ("units", "clock_ns")
+                           else float) for i, n in enumerate(sys_names)}
+    return EngineBlock(arch=arch, designs=designs, system=columns, fields=names)
+
+
+# -- evaluation ----------------------------------------------------------------------------
+@functools.lru_cache(maxsize=100_000)
+def _design_numbers(design, table: str) -> dict:
+    vec = design_vector(design)
+    terms = cost_terms(design, table)
+    return {**vec, "area_logic_um2": terms.area, "e_clock_pj": terms.energy_clock,
+            "e_data_pj": terms.energy_data, "leak_mw": terms.leakage_mw,
+            "cal_activity": terms.calibration_activity, "design_clock_ns": design.clock_ns,
+            "ops_per_cycle": design.ops_per_cycle}
+
+
+def _buffer_arrays(cap_kib: np.ndarray, word_bits: np.ndarray, sram: str) -> dict:
+    keys = np.stack([np.round(np.asarray(cap_kib, float) * 8192).astype(np.int64),
+                     np.asarray(word_bits, dtype=np.int64)], axis=1)
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    bufs = [buffer_for(int(c), int(w), sram) for c, w in uniq]
+    take = lambda attr: np.array([getattr(b, attr) for b in bufs], float)[inverse.ravel()]
+    return {"area": take("area_um2"), "read": take("read_pj_per_bit"),
+            "write": take("write_pj_per_bit"), "leak": take("leakage_mw")}
+
+
+def evaluate_chunk(spec: SweepSpec, start: int, stop: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Points ``[start, stop)`` of the sweep: ``(points, layers)`` tables."""
+    L = spec.layers
+    m = L["M"].to_numpy(np.int64)[None, :]
+    n = L["N"].to_numpy(np.int64)[None, :]
+    k = L["K"].to_numpy(np.int64)[None, :]
+    count = L["count"].to_numpy(np.int64)[None, :]
+    point_frames, layer_frames = [], []
+    offset = 0
+    for b, block in enumerate(spec.blocks):
+        lo, hi = max(start, offset), min(stop, offset + block.points)
+        if lo < hi:
+            pts, lyr = _evaluate_block(spec, block, lo - offset, hi - offset, offset, m, n, k,
+                                       count)
+            point_frames.append(pts)
+            layer_frames.append(lyr)
+        offset += block.points
+    return (pd.concat(point_frames, ignore_index=True),
+            pd.concat(layer_frames, ignore_index=True))
+
+
+def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
+    Y = len(block.system["activity"])
+    idx = np.arange(lo, hi)
+    s_idx, y_idx = idx // Y, idx % Y
+    # Per distinct (design, unit table): the design's numbers, then indexed per point.
+    table_names, table_idx = np.unique(block.system["units"][y_idx].astype(str),
+                                       return_inverse=True)
+    pairs, inverse = np.unique(np.stack([s_idx, table_idx.ravel()], axis=1), axis=0,
+                               return_inverse=True)
+    rows = [_design_numbers(block.designs[s], str(table_names[t])) for s, t in pairs]
+    inverse = inverse.ravel()
+    vec = {key: np.array([r[key] for r in rows], float)[inverse][:, None] for key in rows[0]}
+    sysv = {key: block.system[key][y_idx] for key in block.system}
+    override = np.array([c is not None for c in sysv["clock_ns"]])
+    clock = np.where(override, np.where(override, sysv["clock_ns"], 0).astype(float),
+                     vec["design_clock_ns"][:, 0])[:, None]
+    act_cap = (sysv["act_buffer_kib"] * 8192)[:, None]
+    w_cap = (sysv["weight_buffer_kib"] * 8192)[:, None]
+    o_cap = (sysv["out_buffer_kib"] * 8192)[:, None]
+    out = KERNELS[block.arch](vec, m, n, k, act_cap, w_cap, o_cap)
+    cycles = out["cycles"].astype(float)
+    # Buffers: word widths follow the array's ports.
+    sram = spec.options["sram"]
+    bufs = {}
+    for name, cap_key, word in (("act", "act_buffer_kib", vec["tile_k"] * vec["act_bits"]),
+                                ("weight", "weight_buffer_kib",
+                                 vec["tile_k"] * vec["weight_bits"]),
+                                ("out", "out_buffer_kib", vec["tile_n"] * vec["psum_bits"])):
+        bufs[name] = _buffer_arrays(sysv[cap_key], word[:, 0], sram)
+    dram_bits = (out["dram_read_bits"] + out["dram_write_bits"]).astype(float)
+    gbps = sysv["dram_gbps"][:, None]
+    compute_ns = cycles * clock
+    memory_ns = dram_bits / (8.0 * gbps)
+    latency_ns = np.maximum(compute_ns, memory_ns)
+    elapsed_cycles = latency_ns / clock
+    activity = sysv["activity"][:, None]
+    e_active = vec["e_clock_pj"] + activity / vec["cal_activity"] * vec["e_data_pj"]
+    leak_mw = vec["leak_mw"] + sum(bufs[b]["leak"][:, None] for b in bufs)
+    e_compute = cycles * e_active
+    e_idle = (elapsed_cycles - cycles) * vec["e_clock_pj"]
+    e_leak = leak_mw * latency_ns
+    e_sram = sum(out[f"{b}_buf_read_bits"] * bufs[b]["read"][:, None]
+                 + out[f"{b}_buf_write_bits"] * bufs[b]["write"][:, None] for b in bufs)
+    e_dram = dram_bits * spec.options["dram_pj_per_bit"]
+    macs = (m * n * k).astype(float)
+    cf = count.astype(float)
+    layer_energy = (e_compute + e_idle + e_leak + e_sram + e_dram) * cf
+    area_um2 = vec["area_logic_um2"][:, 0] + sum(bufs[b]["area"] for b in bufs)
+
+    tot = lambda a: (a * cf).sum(axis=1)
+    energy = layer_energy.sum(axis=1)
+    lat = tot(latency_ns)
+    ops = 2.0 * tot(macs * np.ones_like(cycles))
+    slots = tot(cycles * vec["lanes"])
+    mem_bound = tot(np.where(memory_ns > compute_ns, latency_ns, 0.0))
+    points = pd.DataFrame({"point": offset + idx, "arch": block.arch})
+    uniq_s, s_inv = np.unique(s_idx, return_inverse=True)
+    for f in block.fields:
+        points[f] = np.array([getattr(block.designs[s], f) for s in uniq_s],
+                             dtype=object)[s_inv.ravel()]
+    for key in SYSTEM_DEFAULTS:
+        points[key] = clock[:, 0] if key == "clock_ns" else sysv[key]
+    points = points.assign(
+        area_logic_mm2=vec["area_logic_um2"][:, 0] * 1e-6,
+        area_mm2=area_um2 * 1e-6,
+        cycles=tot(cycles), latency_us=lat * 1e-3,
+        energy_uj=energy * 1e-6, energy_per_token_uj=energy * 1e-6 / spec.tokens,
+        energy_compute_uj=tot(e_compute) * 1e-6, energy_idle_uj=tot(e_idle + e_leak) * 1e-6,
+        energy_sram_uj=tot(e_sram) * 1e-6, energy_dram_uj=tot(e_dram) * 1e-6,
+        tokens_per_s=spec.tokens / (lat * 1e-9),
+        tops_per_w=ops / energy, tops_per_mm2=ops / lat * 1e-3 / (area_um2 * 1e-6),
+        peak_tops=vec["ops_per_cycle"][:, 0] / clock[:, 0] * 1e-3,
+        utilization=tot(macs) / slots, memory_bound_fraction=mem_bound / lat,
+        dram_mb_per_token=tot(dram_bits) / 8e6 / spec.tokens)
+    P, Lc = cycles.shape
+    layers = pd.DataFrame({
+        "point": np.repeat(offset + idx, Lc),
+        "gemm": np.tile(spec.layers["name"].to_numpy(), P),
+        "kind": np.tile(spec.layers["kind"].to_numpy(), P),
+        "M": np.broadcast_to(m, (P, Lc)).ravel(), "N": np.broadcast_to(n, (P, Lc)).ravel(),
+        "K": np.broadcast_to(k, (P, Lc)).ravel(), "count": np.broadcast_to(count, (P, Lc)).ravel(),
+        "cycles": cycles.ravel(), "latency_us": (latency_ns * cf).ravel() * 1e-3,
+        "energy_uj": layer_energy.ravel() * 1e-6,
+        "memory_bound": (memory_ns > compute_ns).ravel(),
+        "intensity_ops_per_byte": (2 * macs / (dram_bits / 8)).ravel(),
+        "achieved_tops": (2 * macs / latency_ns * 1e-3).ravel(),
+    })
+    return points, layers
+
+
+# -- running -------------------------------------------------------------------------------
+def _chunks(spec: SweepSpec) -> list[tuple[int, int]]:
+    size = int(spec.options["chunk_size"])
+    return [(i, min(i + size, spec.points)) for i in range(0, spec.points, size)]
+
+
+def _chunk_paths(out: Path, index: int) -> tuple[Path, Path]:
+    return (out / "chunks" / f"points_{index:05d}.parquet",
+            out / "chunks" / f"layers_{index:05d}.parquet")
+
+
+def _write_chunk(out: Path, index: int, points: pd.DataFrame, layers: pd.DataFrame) -> None:
+    p_path, l_path = _chunk_paths(out, index)
+    # layers first: a chunk counts as done only once its points file exists
+    with atomic_path(l_path) as tmp:
+        layers.to_parquet(tmp, index=False)
+    with atomic_path(p_path) as tmp:
+        points.to_parquet(tmp, index=False)
+
+
+def _chunk_done(out: Path, index: int) -> bool:
+    p_path, l_path = _chunk_paths(out, index)
+    if not (p_path.is_file() and l_path.is_file()):
+        return False
+    try:
+        import pyarrow.parquet as pq
+
+        pq.read_metadata(p_path)
+        pq.read_metadata(l_path)
+    except Exception:  # noqa: BLE001 - any unreadable file is redone
+        return False
+    return True
+
+
+def _eval_task(spec: SweepSpec, index: int, start: int, stop: int):
+    points, layers = evaluate_chunk(spec, start, stop)
+    return index, points, layers
+
+
+def run_sweep(spec: SweepSpec, out: str | os.PathLike, *, scheduler: str | None = None,
+              workers: int | None = None, csv: bool = False, progress: bool = True,
+              client=None, on_chunk: Callable[[int], None] | None = None) -> dict:
+    """Evaluate ``spec`` into folder ``out``; resume from finished chunks.
+
+    Parameters
+    ----------
+    scheduler : str, optional
+        Address of a Dask distributed scheduler; chunks then run on its workers (a worker
+        lost mid-sweep only delays its chunk: Dask runs it again elsewhere, and finished
+        chunks are already on disk).
+    workers : int, optional
+        Local worker processes (default: the CPU count, at most the chunk count).
+    client : dask.distributed.Client, optional
+        An existing client instead of ``scheduler``.
+    """
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    meta_path = out / "sweep.json"
+    meta = {"name": spec.name, "digest": spec.digest, "points": spec.points,
+            "workload": spec.workload, "tokens": spec.tokens,
+            "layers": spec.layers.to_dict(orient="records"),
+            "options": {k: v for k, v in spec.options.items()}, "dram_source": DRAM_SOURCE,
+            "unit_tables": sorted({str(u) for b in spec.blocks for u in b.system["units"]})}
+    if meta_path.exists():
+        old = json.loads(meta_path.read_text())
+        if old.get("digest") != spec.digest:
+            raise InputError("the output folder holds a different sweep; choose another "
+                             "--out or delete it", field="--out", source=str(out))
+    else:
+        write_json(meta_path, json.loads(json.dumps(meta, default=str)))
+    chunks = _chunks(spec)
+    todo = [(i, a, b) for i, (a, b) in enumerate(chunks) if not _chunk_done(out, i)]
+    t0 = time.perf_counter()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(chunks), initial=len(chunks) - len(todo), unit="chunk",
+                   desc=f"sweep {spec.name}", file=__import__("sys").stderr)
+
+    def done(index, points, layers):
+        _write_chunk(out, index, points, layers)
+        if bar:
+            bar.update(1)
+        if on_chunk:
+            on_chunk(index)
+
+    if todo:
+        if client is not None or scheduler:
+            _run_dask(spec, todo, done, client, scheduler)
+        else:
+            n_workers = min(workers or os.cpu_count() or 1, len(todo))
+            if n_workers <= 1:
+                for i, a, b in todo:
+                    done(*_eval_task(spec, i, a, b))
+            else:
+                from concurrent.futures import ProcessPoolExecutor, as_completed
+
+                with ProcessPoolExecutor(max_workers=n_workers) as pool:
+                    futures = [pool.submit(_eval_task, spec, i, a, b) for i, a, b in todo]
+                    for f in as_completed(futures):
+                        done(*f.result())
+    if bar:
+        bar.close()
+    points = pd.concat([pd.read_parquet(_chunk_paths(out, i)[0]) for i in range(len(chunks))],
+                       ignore_index=True)
+    layers = pd.concat([pd.read_parquet(_chunk_paths(out, i)[1]) for i in range(len(chunks))],
+                       ignore_index=True)
+    with atomic_path(out / "points.parquet") as tmp:
+        points.to_parquet(tmp, index=False)
+    with atomic_path(out / "layers.parquet") as tmp:
+        layers.to_parquet(tmp, index=False)
+    if csv:
+        with atomic_path(out / "points.csv") as tmp:
+            points.to_csv(tmp, index=False)
+        with atomic_path(out / "layers.csv") as tmp:
+            layers.to_csv(tmp, index=False)
+    elapsed = time.perf_counter() - t0
+    return {"out": str(out), "points": len(points), "layer_rows": len(layers),
+            "chunks": len(chunks), "computed_chunks": len(todo), "seconds": elapsed,
+            "evaluations": len(points) * len(spec.layers)}
+
+
+def _run_dask(spec, todo, done, client, scheduler) -> None:
+    from dask.distributed import Client, as_completed
+
+    own = client is None
+    if own:
+        client = Client(scheduler)
+    try:
+        spec_future = client.scatter(spec, broadcast=True)
+        futures = [client.submit(_eval_task, spec_future, i, a, b, pure=False, retries=3)
+                   for i, a, b in todo]
+        for f in as_completed(futures):
+            done(*f.result())
+    finally:
+        if own:
+            client.close()
