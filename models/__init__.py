@@ -7,6 +7,6 @@ implementations in its own module, imported below so the registrations exist whe
 part of :mod:`shiftadd.models` is used.
 """
 
-from . import cost, cycles, golden  # noqa: F401  (adder_tree registrations live in these)
+from . import cost, cycles, golden, perf  # noqa: F401  (adder_tree registrations live in these)
 
 # Design families' model modules (each registers golden, cycle and cost models):
