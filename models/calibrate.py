@@ -26,7 +26,7 @@ from ..rtl_gen.synth import synthesize_verilog
 from ..rtl_gen.tools import find_sta, resolve_liberty
 from .cost import _tree_adders
 from .memory import extract_sram_table
-from .units import DATA_DIR
+from .units import DATA_DIR, load_unit_table
 
 __all__ = ["calibrate", "CALIBRATION_CLOCK_NS", "CALIBRATION_ACTIVITY"]
 
@@ -262,6 +262,11 @@ def calibrate(liberty=None, *, name: str | None = None, out: str | os.PathLike |
     }
     path = Path(out) if out else DATA_DIR / f"units_{name}.toml"
     atomic_write(path, _to_toml(meta, units))
+    if out is None and name == "ihp-sg13g2":
+        # The Horowitz 45 nm table derives its non-cited units from this one.
+        from .technology import horowitz_table, write_unit_table
+
+        write_unit_table(horowitz_table(load_unit_table(path)))
     # The SRAM macros of the same PDK, when they sit beside the standard-cell liberty.
     if any(lib.parent.glob("RM_IHPSG13_1P_*.lib")):
         step("SRAM macros", lambda: extract_sram_table(

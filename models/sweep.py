@@ -300,12 +300,22 @@ def _design_numbers(design, table: str) -> dict:
             "ops_per_cycle": design.ops_per_cycle}
 
 
+def _factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of the distinct ``(a, b)`` integer pairs and the pairs themselves (hashing:
+    sorting a million keys per chunk cost more than the model)."""
+    a = np.asarray(a, dtype=np.int64)
+    b = np.asarray(b, dtype=np.int64)
+    codes, uniq = pd.factorize(a * (int(b.max(initial=0)) + 1) + b)
+    first = np.zeros(len(uniq), np.int64)
+    first[codes[::-1]] = np.arange(len(codes))[::-1]
+    return codes, np.stack([a[first], b[first]], axis=1)
+
+
 def _buffer_arrays(cap_kib: np.ndarray, word_bits: np.ndarray, sram: str) -> dict:
-    keys = np.stack([np.round(np.asarray(cap_kib, float) * 8192).astype(np.int64),
-                     np.asarray(word_bits, dtype=np.int64)], axis=1)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    inverse, uniq = _factorize_pairs(np.round(np.asarray(cap_kib, float) * 8192),
+                                     np.asarray(word_bits))
     bufs = [buffer_for(int(c), int(w), sram) for c, w in uniq]
-    take = lambda attr: np.array([getattr(b, attr) for b in bufs], float)[inverse.ravel()]
+    take = lambda attr: np.array([getattr(b, attr) for b in bufs], float)[inverse]
     return {"area": take("area_um2"), "read": take("read_pj_per_bit"),
             "write": take("write_pj_per_bit"), "leak": take("leakage_mw")}
 
@@ -336,12 +346,9 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     idx = np.arange(lo, hi)
     s_idx, y_idx = idx // Y, idx % Y
     # Per distinct (design, unit table): the design's numbers, then indexed per point.
-    table_names, table_idx = np.unique(block.system["units"][y_idx].astype(str),
-                                       return_inverse=True)
-    pairs, inverse = np.unique(np.stack([s_idx, table_idx.ravel()], axis=1), axis=0,
-                               return_inverse=True)
+    table_idx, table_names = pd.factorize(block.system["units"][y_idx].astype(str))
+    inverse, pairs = _factorize_pairs(s_idx, table_idx)
     rows = [_design_numbers(block.designs[s], str(table_names[t])) for s, t in pairs]
-    inverse = inverse.ravel()
     vec = {key: np.array([r[key] for r in rows], float)[inverse][:, None] for key in rows[0]}
     sysv = {key: block.system[key][y_idx] for key in block.system}
     override = np.array([c is not None for c in sysv["clock_ns"]])
@@ -386,11 +393,16 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     ops = 2.0 * tot(macs * np.ones_like(cycles))
     slots = tot(cycles * vec["lanes"])
     mem_bound = tot(np.where(memory_ns > compute_ns, latency_ns, 0.0))
-    points = pd.DataFrame({"point": offset + idx, "arch": block.arch})
-    uniq_s, s_inv = np.unique(s_idx, return_inverse=True)
+    points = pd.DataFrame({"point": offset + idx,
+                           "arch": pd.Categorical([block.arch] * len(idx))})
+    s_inv, uniq_s = pd.factorize(s_idx)
     for f in block.fields:
-        points[f] = np.array([getattr(block.designs[s], f) for s in uniq_s],
-                             dtype=object)[s_inv.ravel()]
+        values = [getattr(block.designs[s], f) for s in uniq_s]
+        if isinstance(values[0], str):
+            codes, cats = pd.factorize(np.array(values, dtype=object))
+            points[f] = pd.Categorical.from_codes(codes[s_inv], cats)
+        else:
+            points[f] = np.array(values)[s_inv]
     for key in SYSTEM_DEFAULTS:
         points[key] = clock[:, 0] if key == "clock_ns" else sysv[key]
     points = points.assign(
@@ -406,10 +418,11 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
         utilization=tot(macs) / slots, memory_bound_fraction=mem_bound / lat,
         dram_mb_per_token=tot(dram_bits) / 8e6 / spec.tokens)
     P, Lc = cycles.shape
+    gemm_codes = np.tile(np.arange(Lc), P)
     layers = pd.DataFrame({
         "point": np.repeat(offset + idx, Lc),
-        "gemm": np.tile(spec.layers["name"].to_numpy(), P),
-        "kind": np.tile(spec.layers["kind"].to_numpy(), P),
+        "gemm": pd.Categorical.from_codes(gemm_codes, spec.layers["name"].to_numpy()),
+        "kind": pd.Categorical(spec.layers["kind"].to_numpy()[gemm_codes]),
         "M": np.broadcast_to(m, (P, Lc)).ravel(), "N": np.broadcast_to(n, (P, Lc)).ravel(),
         "K": np.broadcast_to(k, (P, Lc)).ravel(), "count": np.broadcast_to(count, (P, Lc)).ravel(),
         "cycles": cycles.ravel(), "latency_us": (latency_ns * cf).ravel() * 1e-3,
