@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from .errors import InputError, ShiftaddError
 
@@ -231,12 +232,38 @@ def cmd_calibrate(args) -> int:
     return 0
 
 
+def cmd_validate(args) -> int:
+    from .models.validation import validation_report
+
+    paths = args.designs or sorted(
+        str(p) for p in Path(__file__).resolve().parent.joinpath("examples").iterdir()
+        if p.suffix in (".toml", ".yaml", ".yml"))
+    command = "shiftadd validate " + " ".join(
+        (["--out", args.out] if args.out else []) + (["--json-out", args.json_out]
+                                                      if args.json_out else []))
+    rows = validation_report(paths, liberty=args.liberty, out_md=args.out,
+                             out_json=args.json_out, command=command.strip(),
+                             progress=None if args.json else
+                             (lambda src: print(f"  validating {src}", file=sys.stderr)))
+    lines = [f"{r.design:28s} cycles {r.cycles_error:+d}  area {100 * r.area_error:+6.1f}%  "
+             f"energy {100 * r.energy_error:+6.1f}%  {'ok' if r.passed else 'OUT OF TARGET'}"
+             for r in rows]
+    if args.out:
+        lines.append(f"wrote {args.out}")
+    _emit(args, {"rows": [r.to_dict() for r in rows]}, lines)
+    return 0 if all(r.passed for r in rows) else 1
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
     summary = run_demo(args.out, vectors=args.vectors, liberty=args.liberty,
                        quick=args.quick, log=lambda s: print(s, file=sys.stderr))
-    _emit(args, summary, [f"results table: {summary['csv']}", f"plot: {summary['plot']}"])
+    sweep = summary["sweep"]
+    _emit(args, summary, [f"results table: {summary['csv']}", f"plot: {summary['plot']}",
+                          f"sweep: {sweep['points']:,} points in {sweep['seconds']:.1f} s, "
+                          f"Pareto front {sweep['pareto_points']} points: {sweep['results']}"]
+          + [f"sweep plot: {p}" for p in sweep["plots"]])
     return 0 if summary["passed"] else 1
 
 
@@ -318,7 +345,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="clock period (default: the design's clock_ns)")
     p.add_argument("--activity", type=_number_in("--activity", 0, 1), default=0.5,
                    help="data toggles per cycle for power (default 0.5)")
-    p.add_argument("--effort", choices=("auto", "high", "fast"), default="auto")
+    p.add_argument("--effort", choices=("fast", "high"), default="fast",
+                   help="ABC mapping script (default fast; see rtl_gen.synth.EFFORTS)")
     p.add_argument("--workdir", help="keep scripts, logs and netlist in this folder")
     p.add_argument("--out", help="also write the report as JSON to this file")
     p.add_argument("--json", action="store_true")
@@ -339,6 +367,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="write here instead of models/data/units_<name>.toml")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_calibrate)
+
+    p = sub.add_parser("validate", help="analytic cycles, area and energy vs RTL simulation, "
+                                        "synthesis and OpenSTA with simulated activity")
+    p.add_argument("designs", nargs="*", help="design files (default: the examples catalog)")
+    p.add_argument("--liberty", help="liberty file (default: $SHIFTADD_LIBERTY)")
+    p.add_argument("--out", help="write the Markdown table here (e.g. docs/validation.md)")
+    p.add_argument("--json-out", help="write the rows as JSON here")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("demo", help="the main job: generate, simulate, synthesize and model "
                                     "the three adder-tree modes")

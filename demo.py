@@ -107,10 +107,41 @@ def run_demo(out: str | Path, *, vectors: int = 100_000, liberty=None, quick: bo
     _write_csv(csv_path, rows)
     plot_path = out / "demo_area_energy.png"
     _plot(rows, plot_path)
+    sweep = run_demo_sweep(out / "sweep", quick=quick, log=log)
     summary = {"passed": bool(passed), "csv": str(csv_path), "plot": str(plot_path),
-               "liberty": str(lib) if lib else None, "rows": rows}
+               "liberty": str(lib) if lib else None, "rows": rows, "sweep": sweep}
     write_json(out / "demo_summary.json", json.loads(json.dumps(summary, default=str)))
     return summary
+
+
+DEMO_SWEEP = Path(__file__).resolve().parent / "examples" / "sweeps" / "demo_llama.toml"
+
+
+def run_demo_sweep(out: Path, *, quick: bool = False, log=print) -> dict:
+    """The demo's last stage: the design-space sweep of every engine over the layers of
+    Llama-2-7B decoding one token, its Pareto front and plots."""
+    from .models.pareto import pareto_front
+    from .models.plots import plot_results
+    from .models.sweep import load_sweep_spec, run_sweep
+
+    import pandas as pd
+
+    spec = load_sweep_spec(DEMO_SWEEP)
+    log(f"[sweep] {spec.points:,} design points x {len(spec.layers)} GEMMs of "
+        f"{spec.name} (local processes)")
+    result = run_sweep(spec, out, workers=1 if quick else None, progress=False)
+    points = pd.read_parquet(out / "points.parquet")
+    front = pareto_front(points, [("area_mm2", "min"), ("energy_per_token_uj", "min")])
+    plots = [p for kind in ("pareto", "breakdown", "roofline")
+             for p in plot_results(out, kind)]
+    best = front.sort_values("energy_per_token_uj").iloc[0]
+    log(f"  {result['points']:,} points in {result['seconds']:.1f} s; Pareto front "
+        f"{len(front)} points; lowest energy {best['energy_per_token_uj']:.1f} uJ/token "
+        f"({best['arch']}, {best['area_mm2']:.2f} mm^2)")
+    return {"points": int(result["points"]), "seconds": float(result["seconds"]),
+            "pareto_points": int(len(front)), "plots": plots,
+            "results": str(out / "points.parquet"),
+            "pareto_archs": sorted(map(str, front["arch"].unique()))}
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:

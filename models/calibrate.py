@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +22,7 @@ from amaranth.lib.wiring import In, Out
 from .._io import atomic_write
 from ..errors import ToolError
 from ..hw.adder_tree import AdderTree
+from ..rtl_gen.activity import random_stimulus_activity
 from ..rtl_gen.emit import component_verilog, port_list
 from ..rtl_gen.synth import synthesize_verilog
 from ..rtl_gen.tools import find_sta, resolve_liberty
@@ -33,6 +35,7 @@ __all__ = ["calibrate", "CALIBRATION_CLOCK_NS", "CALIBRATION_ACTIVITY"]
 CALIBRATION_CLOCK_NS = 10.0
 CALIBRATION_ACTIVITY = 0.5
 LANES = 64
+SIM_CYCLES = 2000  # random-data cycles of each block's gate-level simulation
 
 
 class _Register(wiring.Component):
@@ -113,22 +116,70 @@ class _Lanes(wiring.Component):
         return m
 
 
-def _measure(component, name: str, *, clocked: bool, liberty, activity: float,
-             hold_enable: bool = False, static_ports: tuple[str, ...] = (),
-             workdir: Path | None = None) -> dict:
-    """Area (um^2), dynamic energy per cycle (pJ) and leakage (mW) of one block."""
-    ports = port_list(component, clocked=clocked)
+class _Registered(wiring.Component):
+    """``block`` between registers: every input and output passes a flip-flop, as inside
+    the arrays, so the block sees realistic drivers and loads."""
+
+    def __init__(self, block):
+        self._block = block
+        super().__init__({name: (In if m.flow == wiring.In else Out)(m.shape)
+                          for name, m in block.signature.members.items()})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.block = block = self._block
+        for name, member in block.signature.members.items():
+            reg = Signal(member.shape, name=f"{name}_reg", reset_less=True)
+            if member.flow == wiring.In:
+                m.d.sync += reg.eq(getattr(self, name))
+                m.d.comb += getattr(block, name).eq(reg)
+            else:
+                m.d.sync += reg.eq(getattr(block, name))
+                m.d.comb += getattr(self, name).eq(reg)
+        return m
+
+
+def _measure(block, name: str, *, liberty, activity: float, hold_enable: bool = False,
+             static_ports: tuple[str, ...] = (), workdir: Path | None = None,
+             simulated: bool = True) -> dict:
+    """One block between registers: area, dynamic energy per cycle (pJ) and leakage (mW) of
+    its combinational logic, and the same for the flip-flops (``seq_*``)."""
+    wrapped = _Registered(block)
+    ports = port_list(wrapped, clocked=True)
     rules = [("en", 0.0, 1.0 if not hold_enable else 0.0), ("rst", 0.0, 0.0),
              *[(p, 0.0, 0.5) for p in static_ports], ("*", activity, 0.5)]
-    r = synthesize_verilog(component_verilog(component, name), name, ports=ports,
-                           activity_rules=rules, ops_per_cycle=None, liberty=liberty,
-                           clock_ns=CALIBRATION_CLOCK_NS, data_activity=activity,
-                           effort="high", workdir=workdir)
+    verilog = component_verilog(wrapped, name)
+    with tempfile.TemporaryDirectory(prefix="shiftadd-cal-") as tmp:
+        work = Path(workdir) if workdir else Path(tmp)
+        r = synthesize_verilog(verilog, name, ports=ports, activity_rules=rules,
+                               ops_per_cycle=None, liberty=liberty,
+                               clock_ns=CALIBRATION_CLOCK_NS, data_activity=activity,
+                               workdir=work)
+        if simulated:
+            # The same kind of activity the validation measures on whole designs: a
+            # zero-delay gate-level simulation with random data, every pin annotated.
+            held = {"rst": 0, "en": 0 if hold_enable else 1}
+            toggling = () if activity == 0.0 else ("*",)
+            names = [p["name"] for p in ports if p["direction"] == "input"]
+            toggling = tuple(n for n in names if n not in held and n not in static_ports
+                             and toggling)
+            sim_activity = random_stimulus_activity(
+                r.netlist, name, ports, liberty=liberty, cycles=SIM_CYCLES,
+                toggling=toggling, held=held, workdir=work / "sim")
+            r = synthesize_verilog(verilog, name, ports=ports, activity_rules=rules,
+                                   ops_per_cycle=None, liberty=liberty,
+                                   clock_ns=CALIBRATION_CLOCK_NS, data_activity=activity,
+                                   workdir=work, activity=sim_activity)
     if r.power_mw is None:
         raise ToolError(f"no power figure for calibration block {name}: {r.notes}")
-    leak = r.power_mw["leakage"]
-    dynamic = (r.power_mw["total"] - leak) * CALIBRATION_CLOCK_NS
-    return {"area": r.area, "energy": dynamic, "leakage_mw": leak}
+    g = r.power_mw["groups"]
+    comb, seq = g.get("Combinational"), g.get("Sequential")
+    return {"area": r.area - r.sequential_area,
+            "energy": (comb["total"] - comb["leakage"]) * CALIBRATION_CLOCK_NS,
+            "leakage_mw": comb["leakage"],
+            "seq_area": r.sequential_area,
+            "seq_energy": (seq["total"] - seq["leakage"]) * CALIBRATION_CLOCK_NS,
+            "seq_leakage_mw": seq["leakage"]}
 
 
 def _fit_bits_count(bits, counts, results) -> dict:
@@ -175,24 +226,36 @@ def calibrate(liberty=None, *, name: str | None = None, out: str | os.PathLike |
             progress(label)
         return fn()
 
-    def measure(comp, label, clocked, activity=a, hold=False, static=()):
+    def measure(comp, label, clocked=None, activity=a, hold=False, static=()):
         sub = (work / label) if work else None
-        return step(label, lambda: _measure(comp, label, clocked=clocked, liberty=lib,
-                                            activity=activity, hold_enable=hold,
-                                            static_ports=static, workdir=sub))
+        return step(label, lambda: _measure(comp, label, liberty=lib, activity=activity,
+                                            hold_enable=hold, static_ports=static,
+                                            workdir=sub))
 
     units: dict[str, dict] = {}
-    for unit, enable in (("dff", False), ("dffe", True)):
-        held = measure(_Register(width=LANES, enable=enable), f"{unit}_held", True, 0.0, True)
-        toggling = measure(_Register(width=LANES, enable=enable), f"{unit}_toggling", True)
-        units[unit] = {
-            "area": toggling["area"] / LANES,
-            "energy_clock": held["energy"] / LANES,
-            "energy_data": max(0.0, toggling["energy"] - held["energy"]) / LANES,
-            "leakage_mw": toggling["leakage_mw"] / LANES,
-        }
+    # Flip-flops: a register bank between the input and output registers makes three banks
+    # in a chain; the sequential power divides evenly. The enable of ``dffe`` is a mux in
+    # this library (no enable flip-flop), found in the combinational group.
+    banks = 3 * LANES
+    plain_held = measure(_Register(width=LANES, enable=False), "dff_held", activity=0.0)
+    plain = measure(_Register(width=LANES, enable=False), "dff_toggling")
+    units["dff"] = {
+        "area": plain["seq_area"] / banks,
+        "energy_clock": plain_held["seq_energy"] / banks,
+        "energy_data": max(0.0, plain["seq_energy"] - plain_held["seq_energy"]) / banks,
+        "leakage_mw": plain["seq_leakage_mw"] / banks,
+    }
+    en_held = measure(_Register(width=LANES, enable=True), "dffe_held", activity=0.0, hold=True)
+    en = measure(_Register(width=LANES, enable=True), "dffe_toggling")
+    units["dffe"] = {
+        "area": units["dff"]["area"] + en["area"] / LANES,
+        "energy_clock": units["dff"]["energy_clock"] + en_held["energy"] / LANES,
+        "energy_data": units["dff"]["energy_data"]
+        + max(0.0, en["energy"] - en_held["energy"]) / LANES,
+        "leakage_mw": units["dff"]["leakage_mw"] + en["leakage_mw"] / LANES,
+    }
     widths = [4, 8, 16, 32]
-    adders = [measure(_Adder(width=w), f"adder{w}", False) for w in widths]
+    adders = [measure(_Adder(width=w), f"adder{w}") for w in widths]
     bits = [w + 1 for w in widths]
     ab, af = _linear_fit(bits, [r["area"] for r in adders])
     eb, ef = _linear_fit(bits, [r["energy"] for r in adders])
@@ -210,12 +273,12 @@ def calibrate(liberty=None, *, name: str | None = None, out: str | os.PathLike |
         c, b = _tree_adders(tree.plan)
         tree_counts.append(c)
         tree_bits.append(b)
-        tree_results.append(measure(tree, f"tree{count}x{width}", False))
+        tree_results.append(measure(tree, f"tree{count}x{width}"))
     units["tree_adder"] = {**_fit_bits_count(tree_bits, tree_counts, tree_results),
                            "fit_trees": [list(t) for t in trees]}
     # Multipliers with the weight operand held, as in the arrays.
     shapes = [(4, 4), (8, 4), (4, 8), (8, 8), (6, 6), (3, 5)]
-    mults = [measure(_Multiplier(a_bits=x, w_bits=y), f"mult{x}x{y}", False, static=("w",))
+    mults = [measure(_Multiplier(a_bits=x, w_bits=y), f"mult{x}x{y}", static=("w",))
              for x, y in shapes]
     design = np.array([[x * y, x + y, 1.0] for x, y in shapes], float)
 
@@ -229,14 +292,14 @@ def calibrate(liberty=None, *, name: str | None = None, out: str | os.PathLike |
     units["mult"] = {"area_per_pp": app, "area_per_io": aio, "area_fixed": afix,
                      "energy_per_pp": epp, "energy_per_io": eio, "energy_fixed": efix,
                      "leakage_mw_per_pp": lpp, "fit_shapes": [list(s) for s in shapes]}
-    r = measure(_Compressor(lanes=LANES), "csa", False)
+    r = measure(_Compressor(lanes=LANES), "csa")
     units["csa"] = {"area": r["area"] / LANES, "energy": r["energy"] / LANES,
                     "leakage_mw": r["leakage_mw"] / LANES}
     # In the arrays one input of an XNOR/XOR lane and the select of a mux are weights or
     # configuration, held while data streams; the calibration holds them too.
     static_inputs = {"xnor2": ("b",), "xor2": ("b",), "and2": (), "mux2": ("s",)}
     for op in ("xnor2", "xor2", "and2", "mux2"):
-        r = measure(_Lanes(op=op, lanes=LANES), op, False, static=static_inputs[op])
+        r = measure(_Lanes(op=op, lanes=LANES), op, static=static_inputs[op])
         units[op] = {"area": r["area"] / LANES, "energy": r["energy"] / LANES,
                      "leakage_mw": r["leakage_mw"] / LANES}
 
@@ -251,8 +314,12 @@ def calibrate(liberty=None, *, name: str | None = None, out: str | os.PathLike |
         "data_activity": a,
         "area_unit": "um^2",
         "energy_unit": "pJ",
-        "method": "each unit synthesized alone with yosys+abc on the liberty; OpenSTA "
-                  "report_power with data inputs toggling at data_activity per cycle; "
+        "method": "each unit synthesized between input and output registers with yosys+abc "
+                  "on the liberty; OpenSTA report_power (combinational group for logic, "
+                  "sequential group for flip-flops) with every cell pin's switching "
+                  f"activity from a zero-delay gate-level simulation ({SIM_CYCLES} cycles, "
+                  "Verilator) of uniformly random data (each data bit toggles with "
+                  "probability data_activity per cycle), held inputs at random constants; "
                   "per-bit costs from 64-lane blocks (xnor2/xor2 with input b held, mux2 "
                   "with its select held); adder, tree-adder and multiplier costs from "
                   "least-squares fits over the listed widths",

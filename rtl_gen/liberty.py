@@ -38,6 +38,7 @@ class LibertyCell:
     pins: dict = dataclasses.field(default_factory=dict)
     is_sequential: bool = False
     is_memory: bool = False
+    ff: dict | None = None   # flip-flop: variables and clocked_on/next_state/clear/preset
 
     @property
     def inputs(self) -> list[LibertyPin]:
@@ -116,6 +117,9 @@ def _read(path: str, mtime: float) -> Liberty:
                 pin = cell.pins.setdefault(name, LibertyPin(name))
             elif kind in ("ff", "latch", "statetable") and cell is not None:
                 cell.is_sequential = True
+                if kind == "ff":
+                    variables = [v.strip().strip('"') for v in g.group(2).split(",")]
+                    cell.ff = {"vars": variables}
             elif kind == "memory" and cell is not None:
                 cell.is_memory = True
             if line.rstrip().endswith("}"):  # one-line group
@@ -134,6 +138,8 @@ def _read(path: str, mtime: float) -> Liberty:
                     cell.dont_use = value.lower() == "true"
                 elif key == "cell_leakage_power":
                     cell.leakage = float(value)
+            elif where == "ff" and cell is not None and cell.ff is not None:
+                cell.ff[key] = value
             elif where == "pin" and pin is not None:
                 if key == "direction":
                     pin.direction = value

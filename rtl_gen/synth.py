@@ -62,8 +62,9 @@ class SynthResult:
     energy_per_cycle_pj: float | None = None
     energy_per_op_pj: float | None = None
     ops_per_cycle: int | None = None
-    effort: str = "high"
+    effort: str = "fast"
     generic_gates: int | None = None
+    sequential_area: float | None = None
     tools: dict = dataclasses.field(default_factory=dict)
     seconds: dict = dataclasses.field(default_factory=dict)
     notes: list = dataclasses.field(default_factory=list)
@@ -104,18 +105,18 @@ def _run(cmd: list[str], cwd: Path, timeout: float | None = None) -> str:
     return proc.stdout + proc.stderr
 
 
-EFFORTS = ("auto", "high", "fast")
-# ABC's default liberty script (&dch, &nf, then sizing) ran for over 20 minutes on an array of
-# 64 8x8 multipliers (36k generic gates) where the fast script (map, then buffering and
-# sizing) took seconds, and on adder trees the fast script's area was within 4%. "auto" is
-# the fast script except on small multiplier-free designs.
-AUTO_FAST_GATES = 20_000
+EFFORTS = ("fast", "high", "auto")
+# ABC's default liberty script (&dch, &nf, then sizing: "high") ran for over 20 minutes on an
+# array of 64 8x8 multipliers where the fast script (map, then buffering and sizing) took
+# seconds; on adder trees the fast script's area was within 4% of it. The two also differ in
+# power (an 8x8 multiplier: 2.9 pJ/cycle "high", 1.2 pJ/cycle "fast", same area within 3%),
+# so every design and every calibration block uses one script: "fast" by default. "auto" is
+# accepted as a synonym of "fast".
+DEFAULT_EFFORT = "fast"
 
 
-def _yosys_generic(top: str, verilog: Path, checkpoint: Path, stat_json: Path,
-                   rtl_stat_json: Path) -> str:
-    return "\n".join([f"read_verilog {verilog}", f"prep -top {top} -flatten",
-                      f"tee -q -o {rtl_stat_json} stat -json",
+def _yosys_generic(top: str, verilog: Path, checkpoint: Path, stat_json: Path) -> str:
+    return "\n".join([f"read_verilog {verilog}", f"hierarchy -check -top {top}",
                       # -noabc: the mapping run below is the only ABC pass (faster, and
                       # on a 256-multiplier array 3% smaller than mapping twice).
                       f"synth -top {top} -flatten -noabc", f"tee -q -o {stat_json} stat -json",
@@ -154,7 +155,10 @@ def _yosys_map(checkpoint: Path, liberty: Path | None, clock_ns: float, constr: 
                   "setundef -zero"]
         if hi and lo:
             lines.append(f"hilomap -singleton -hicell {hi[0]} {hi[1]} -locell {lo[0]} {lo[1]}")
-        lines += ["opt_clean -purge", f"tee -q -o {stat_json} stat -json -liberty {liberty}"]
+        # splitnets: a wire whose bits alias other nets (e.g. constant bits tied to one tie
+        # cell) is written as "assign {a[3], a[1]} = ...", which OpenSTA cannot parse.
+        lines += ["splitnets", "opt_clean -purge",
+                  f"tee -q -o {stat_json} stat -json -liberty {liberty}"]
     else:
         # Plain D flip-flops (enables and resets become gates) so every cell has a CMOS
         # transistor cost in Yosys' table.
@@ -199,7 +203,8 @@ _POWER = re.compile(r"^(Sequential|Combinational|Macro|Pad|Total)\s+([-\d.eE+]+)
 
 
 def _sta_script(top: str, netlist: Path, liberty: Path, clock_ns: float, ports: list[dict],
-                rules: list[tuple[str, float, float]], load_pf: float, driver: str | None) -> str:
+                rules: list[tuple[str, float, float]], load_pf: float, driver: str | None,
+                activity=None) -> str:
     clocked = any(p["name"] == "clk" for p in ports)
     lines = [f"read_liberty {liberty}", f"read_verilog {netlist}", f"link_design {top}",
              # A combinational block gets a virtual clock: it sets the period that turns
@@ -217,19 +222,24 @@ def _sta_script(top: str, netlist: Path, liberty: Path, clock_ns: float, ports: 
     for port in ports:
         if port["direction"] != "input" or port["name"] == "clk":
             continue
-        for pattern, activity, duty in rules:
+        for pattern, toggles, duty in rules:
             if fnmatch.fnmatch(port["name"], pattern):
                 lines.append(f"set_power_activity -input_ports [get_ports {{{port['name']}*}}] "
-                             f"-activity {activity} -duty {duty}")
+                             f"-activity {toggles} -duty {duty}")
                 break
+    if activity is not None:
+        from .activity import sta_annotation
+
+        inputs = [p["name"] for p in ports if p["direction"] == "input" and p["name"] != "clk"]
+        lines.append(sta_annotation(activity, inputs))
     lines += ["report_power -digits 6", "exit"]
     return "\n".join(lines) + "\n"
 
 
 def synthesize(design, *, liberty: str | os.PathLike | None = None,
                clock_ns: float | None = None, data_activity: float = DEFAULT_DATA_ACTIVITY,
-               effort: str = "auto", workdir: str | os.PathLike | None = None,
-               timeout: float | None = None) -> SynthResult:
+               effort: str = DEFAULT_EFFORT, workdir: str | os.PathLike | None = None,
+               timeout: float | None = None, activity=None) -> SynthResult:
     """Synthesize ``design`` and, with a liberty and OpenSTA, time it and estimate its power.
 
     Parameters
@@ -241,12 +251,16 @@ def synthesize(design, *, liberty: str | os.PathLike | None = None,
         Clock period for the delay target, timing and power (default: the design's).
     data_activity : float
         Toggles per cycle of the data inputs while streaming (0 to 1; random data is 0.5).
-    effort : {"auto", "high", "fast"}
-        ABC mapping script: "high" is ABC's default, "fast" its fast script; "auto" uses
-        "fast" above 60,000 generic gates.
+    effort : {"fast", "high"}
+        ABC mapping script: "fast" (default) its fast script, "high" ABC's default script
+        (slower, delay-driven; see ``EFFORTS``). "auto" is a synonym of "fast".
     workdir : path, optional
         Keep scripts, logs and the netlist there (default: a temporary folder).
+    activity : SwitchingActivity, optional
+        Switching activity from simulation (:func:`shiftadd.rtl_gen.activity.measure_activity`)
+        annotated on registers and ports, overriding ``data_activity``.
     """
+    from .. import models  # noqa: F401  (design families register activity_profile there)
     from ..hw import interface_of
 
     rtl = generate_verilog(design)
@@ -256,7 +270,8 @@ def synthesize(design, *, liberty: str | os.PathLike | None = None,
         activity_rules=activity_profile(design, _check_activity(data_activity)),
         ops_per_cycle=getattr(design, "ops_per_cycle", None), liberty=liberty,
         clock_ns=float(design.clock_ns if clock_ns is None else clock_ns),
-        data_activity=data_activity, effort=effort, workdir=workdir, timeout=timeout)
+        data_activity=data_activity, effort=effort, workdir=workdir, timeout=timeout,
+        activity=activity)
 
 
 def _check_activity(value: float) -> float:
@@ -269,8 +284,10 @@ def _check_activity(value: float) -> float:
 def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
                        activity_rules: list[tuple[str, float, float]],
                        ops_per_cycle: int | None, liberty=None, clock_ns: float = 10.0,
-                       data_activity: float = DEFAULT_DATA_ACTIVITY, effort: str = "auto",
-                       workdir=None, timeout: float | None = None) -> SynthResult:
+                       data_activity: float = DEFAULT_DATA_ACTIVITY,
+                       effort: str = DEFAULT_EFFORT,
+                       workdir=None, timeout: float | None = None,
+                       activity=None) -> SynthResult:
     """Synthesize Verilog text whose top module is ``top`` (see :func:`synthesize`).
 
     ``ports`` lists the top's ports (:func:`shiftadd.rtl_gen.emit.port_list`);
@@ -295,19 +312,21 @@ def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
         work = Path(workdir).resolve() if workdir else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         source = work / f"{top}.v"
+        # A workdir holding the netlist of this very source and scripts is reused as it is
+        # (e.g. to rerun OpenSTA with simulated activity on the netlist that was simulated).
+        same_source = source.exists() and source.read_text() == verilog
         source.write_text(verilog)
         checkpoint, generic_json = work / "generic.il", work / "generic_stat.json"
-        rtl_json = work / "rtl_stat.json"
         t0 = time.perf_counter()
-        (work / "generic.ys").write_text(_yosys_generic(top, source, checkpoint, generic_json,
-                                                        rtl_json))
-        _run([yosys[0], "-q", "-l", str(work / "yosys_generic.log"), "-s",
-              str(work / "generic.ys")], work, timeout)
+        generic_script = _yosys_generic(top, source, checkpoint, generic_json)
+        same_source = same_source and (work / "generic.ys").exists() \
+            and (work / "generic.ys").read_text() == generic_script and generic_json.exists()
+        (work / "generic.ys").write_text(generic_script)
+        if not same_source:
+            _run([yosys[0], "-q", "-l", str(work / "yosys_generic.log"), "-s",
+                  str(work / "generic.ys")], work, timeout)
         generic_gates = _parse_stat(generic_json, top, None, count_only=True)[2]
-        rtl_types = _parse_stat(rtl_json, top, None, count_only=True)[3]
-        has_multiplier = "$mul" in rtl_types
-        fast = effort == "fast" or (effort == "auto" and (generic_gates > AUTO_FAST_GATES
-                                                          or has_multiplier))
+        fast = effort != "high"
 
         constr = driver = None
         load_pf = 0.0
@@ -324,10 +343,15 @@ def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
             notes.append("no liberty: area in gate equivalents (CMOS transistors / 4), "
                          "no timing or power; pass --liberty or set SHIFTADD_LIBERTY")
         netlist, stat_json = work / f"{top}_netlist.v", work / "stat.json"
-        (work / "map.ys").write_text(_yosys_map(checkpoint, lib_path, clock_ns, constr,
-                                                netlist, stat_json, fast))
-        _run([yosys[0], "-q", "-l", str(work / "yosys_map.log"), "-s", str(work / "map.ys")],
-             work, timeout)
+        map_script = _yosys_map(checkpoint, lib_path, clock_ns, constr, netlist, stat_json, fast)
+        reuse = same_source and netlist.exists() and stat_json.exists() \
+            and (work / "map.ys").exists() and (work / "map.ys").read_text() == map_script
+        (work / "map.ys").write_text(map_script)
+        if reuse:
+            notes.append(f"reused the netlist in {work} (same source and scripts)")
+        else:
+            _run([yosys[0], "-q", "-l", str(work / "yosys_map.log"), "-s",
+                  str(work / "map.ys")], work, timeout)
         seconds["yosys"] = time.perf_counter() - t0
         area, ge, cells, types, seq = _parse_stat(stat_json, top, lib_path)
         result = SynthResult(
@@ -337,6 +361,10 @@ def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
             sequential_cells=seq, clock_ns=clock_ns, tools=tools, seconds=seconds,
             notes=notes, ops_per_cycle=ops_per_cycle, effort="fast" if fast else "high",
             generic_gates=generic_gates)
+        if lib_path is not None:
+            lib = read_liberty(lib_path)
+            result.sequential_area = sum(lib.cells[t].area * n for t, n in types.items()
+                                         if t in lib.cells and lib.cells[t].is_sequential)
 
         sta = find_sta()
         if lib_path is not None and sta is None:
@@ -345,12 +373,18 @@ def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
             tools["sta"] = sta[1]
             sta_script = work / "sta.tcl"
             sta_script.write_text(_sta_script(top, netlist, lib_path, clock_ns, ports,
-                                              activity_rules, load_pf, driver))
+                                              activity_rules, load_pf, driver, activity))
             t0 = time.perf_counter()
             out = _run([sta[0], "-no_splash", "-exit", str(sta_script)], work, timeout)
             seconds["sta"] = time.perf_counter() - t0
             atomic_write(work / "sta.log", out)
             _fill_sta(result, out, activity_rules, data_activity)
+            if activity is not None and result.activity is not None:
+                m = re.search(r"shiftadd: annotated (\d+) pins", out)
+                result.activity.update(
+                    source="simulation (SAIF)",
+                    annotated_pins=int(m.group(1)) if m else 0,
+                    simulated_cycles=activity.cycles)
         if workdir:
             result.netlist = str(netlist)
     return result
@@ -377,7 +411,9 @@ def _fill_sta(result: SynthResult, out: str, rules, data_activity: float) -> Non
         result.power_mw = {"internal": internal, "switching": switching, "leakage": leakage,
                            "total": total,
                            "sequential": groups.get("Sequential", [0, 0, 0, 0])[3],
-                           "combinational": groups.get("Combinational", [0, 0, 0, 0])[3]}
+                           "combinational": groups.get("Combinational", [0, 0, 0, 0])[3],
+                           "groups": {g: dict(zip(("internal", "switching", "leakage", "total"),
+                                                  v)) for g, v in groups.items()}}
         result.activity = {"data_inputs_toggles_per_cycle": data_activity,
                            "rules": [list(r) for r in rules],
                            "note": "OpenSTA propagates input activity through the netlist"}

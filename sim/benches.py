@@ -183,12 +183,26 @@ class AdderTreeBench:
                         bursts.append(self._weight_burst(rows, w, t, f))
                         position += rewrite
             values = np.concatenate(outputs, axis=0)
-            cycles = stream_output_cycles(d, np.concatenate(act_positions)) if model_cycles else None
+            cycles = self.output_cycles(bursts, np.concatenate(act_positions)) \
+                if model_cycles else None
             yield Chunk(bursts, {"result": Expectation(values, cycles)}, label=f"chunk{index}")
             remaining -= sent
             first = False
             index += 1
 
+
+    def output_cycles(self, bursts: list[Burst], act_positions: np.ndarray) -> np.ndarray:
+        """The analytic model's cycle of every result of ``bursts`` played back to back
+        (``act_positions``: the transfer index of each activation vector). A family whose
+        cycles depend on the data overrides this."""
+        return stream_output_cycles(self.design, act_positions)
+
+    def gemm_model(self, x: np.ndarray, n: int, k: int):
+        """The analytic model of the tiled GEMM of activations ``x`` (``M x K``) against
+        ``n`` weight rows (:class:`~shiftadd.models.cycles.GemmCycles`)."""
+        from ..models.cycles import gemm_cycles
+
+        return gemm_cycles(self.design, x.shape[0], n, k)
 
     def pad_values(self) -> tuple[int, int]:
         """Activation and weight that contribute nothing when padding a partial K tile.
@@ -208,7 +222,7 @@ class AdderTreeBench:
         K-tiles up on the host, compares the whole product with a direct NumPy GEMM, and
         compares the simulated cycle count with the model's.
         """
-        from ..models.cycles import check_gemm, gemm_cycles
+        from ..models.cycles import check_gemm
 
         d = self.design
         m, n, k = check_gemm(m, n, k)
@@ -220,8 +234,9 @@ class AdderTreeBench:
         t_cols, f_cols = self.random_thresholds(rng, w) if d.threshold else (None, None)
         act_pad, weight_pad = self.pad_values()
         k_tiles, n_tiles = -(-k // d.k), -(-n // d.n)
-        # What the array holds: rows not rewritten by a tile keep their previous contents.
-        state_w = np.full((d.n, d.k), weight_pad, np.int64)
+        # What the array holds: rows not rewritten by a tile keep their previous contents,
+        # and rows never written hold the registers' initial value, 0.
+        state_w = np.zeros((d.n, d.k), np.int64)
         state_t = np.zeros(d.n, np.int64)
         state_f = np.zeros(d.n, bool)
         bursts, outputs, positions, tiles = [], [], [], []
@@ -245,8 +260,8 @@ class AdderTreeBench:
                 outputs.append(adder_tree_reference(d, x_tile, state_w, state_t, state_f).outputs)
                 tiles.append((n0, n1))
         values = np.concatenate(outputs, axis=0)
-        cycles = stream_output_cycles(d, np.concatenate(positions))
-        model = gemm_cycles(d, m, n, k)
+        cycles = self.output_cycles(bursts, np.concatenate(positions))
+        model = self.gemm_model(x, n, k)
         whole = dot_products(d.mode, x, w)
         if d.threshold:
             whole = threshold_compare(whole, t_cols, f_cols).astype(np.int64)

@@ -139,7 +139,7 @@ async def shiftadd_bench(dut):
             values.reshape(values.shape[0], -1)[values.shape[0] // 2, 0] ^= 1
         bubbles = rng.random(chunk.entries) < 0.2 if stall else None
         slack = 4 if stall else 1
-        max_cycles = slack * (chunk.entries + 1) * 2 + 1000
+        max_cycles = slack * ((chunk.cycles or chunk.entries) + 1) * 2 + 1000
         t1 = time.perf_counter()
         driver.load(chunk, bubbles)
         t2 = time.perf_counter()

@@ -61,6 +61,9 @@ class Chunk:
     expected: dict[str, Expectation]
     label: str = ""
     finish: Callable[[dict[str, Recorded]], dict] | None = None
+    #: Cycles the chunk takes at full rate when a transfer can occupy the design for more
+    #: than one cycle (the players size their time-outs by it); None: one per transfer.
+    cycles: int | None = None
 
     @property
     def entries(self) -> int:

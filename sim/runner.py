@@ -79,24 +79,37 @@ class SimReport:
 
 class _FastVerilator:
     """cocotb's Verilator runner without ``--public-flat-rw``: only the harness's control
-    ports are made public (by a control file), which keeps Verilator's optimizations."""
+    ports are made public (by a control file), which keeps Verilator's optimizations.
+    With ``saif``, the model is built to write a SAIF switching-activity file."""
 
-    def __new__(cls):
+    def __new__(cls, saif: bool = False, quick_compile: bool = False):
         from cocotb_tools.runner import Verilator
 
         class FastVerilator(Verilator):
             def _build_command(self):
                 cmds = super()._build_command()
                 cmds[0] = [arg for arg in cmds[0] if arg != "--public-flat-rw"]
+                if saif:
+                    cmds[0] = [a for a in cmds[0] if a != "--trace"]
+                    # Netlist nets and cell instances are named _1234_: trace them too.
+                    cmds[0][1:1] = ["--trace-saif", "--trace-underscore"]
+                    cmds[1] = [("VM_TRACE=1" if a.startswith("VM_TRACE=") else a)
+                               for a in cmds[1]]
+                if quick_compile:
+                    # Gate-level models are large and run few cycles: compile time dominates.
+                    cmds[1] = cmds[1] + ["OPT_FAST=-O0", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0"]
                 return cmds
 
         return FastVerilator()
 
 
-def _runner(simulator: str):
+def _runner(simulator: str, saif: bool = False, quick_compile: bool = False):
     if simulator == "verilator":
         setup_verilator()
-        return _FastVerilator()
+        return _FastVerilator(saif, quick_compile)
+    if saif:
+        raise InputError("switching activity (SAIF) needs Verilator", field="--simulator",
+                         allowed=["verilator"])
     if simulator == "icarus":
         if find_iverilog() is None:
             raise ToolError("Icarus Verilog not found: sudo apt-get install -y iverilog")
@@ -118,23 +131,30 @@ def _locked(directory: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _build(design, simulator: str, depth: int, build_root: Path | None) -> tuple[Path, float, object]:
+def _build(design, simulator: str, depth: int, build_root: Path | None,
+           saif: bool = False, netlist: tuple[str, str] | None = None
+           ) -> tuple[Path, float, object]:
     component = interface_of(design)
-    rtl = generate_verilog(design)
+    # The design under test: its RTL, or a gate-level netlist and the cell models it needs.
+    dut_text = generate_verilog(design).verilog if netlist is None else \
+        netlist[0] + "\n" + netlist[1]
     spec = HarnessSpec.from_component(component, design.name, depth=depth)
     harness = harness_verilog(spec)
     vlt = verilator_public_config(spec)
     args = _VERILATOR_ARGS if simulator == "verilator" else ()
-    key = hashlib.sha256("\0".join([rtl.verilog, harness, vlt, simulator, *args]).encode())
+    if netlist is not None and simulator == "verilator":
+        args = args + ("-Wno-lint", "-Wno-style", "-Wno-UNOPTFLAT")
+    kind = ("-gates" if netlist is not None else "") + ("-saif" if saif else "")
+    key = hashlib.sha256("\0".join([dut_text, harness, vlt, simulator, *args, kind]).encode())
     root = build_root if build_root is not None else cache_root() / "sim"
-    build_dir = root / f"{design.name}-{simulator}-{key.hexdigest()[:16]}"
-    runner = _runner(simulator)
+    build_dir = root / f"{design.name}-{simulator}{kind}-{key.hexdigest()[:16]}"
+    runner = _runner(simulator, saif, quick_compile=netlist is not None)
     t0 = time.perf_counter()
     with _locked(build_dir):
         stamp = build_dir / ".built"
         src = build_dir / "src"
         src.mkdir(exist_ok=True)
-        (src / f"{design.name}.v").write_text(rtl.verilog)
+        (src / f"{design.name}.v").write_text(dut_text)
         (src / "harness.v").write_text(harness)
         sources = [src / f"{design.name}.v", src / "harness.v"]
         if simulator == "verilator":
@@ -149,6 +169,8 @@ def _build(design, simulator: str, depth: int, build_root: Path | None) -> tuple
             except (RuntimeError, SystemExit) as exc:
                 tail = log.read_text()[-3000:] if log.exists() else ""
                 raise ToolError(f"{simulator} build failed ({exc}); log {log}:\n{tail}") from None
+            if simulator == "verilator" and not (build_dir / "sim_build" / HARNESS_TOP).exists():
+                raise ToolError(f"the Verilator build produced no simulator; see {log}")
             stamp.write_text(json.dumps(design.to_dict()))
     return build_dir, time.perf_counter() - t0, runner
 
@@ -156,7 +178,8 @@ def _build(design, simulator: str, depth: int, build_root: Path | None) -> tuple
 def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "verilator",
              stall: bool = False, gemm: tuple[int, int, int] | None = None,
              depth: int = 1 << 16, build_root: str | os.PathLike | None = None,
-             fault: str | None = None) -> SimReport:
+             fault: str | None = None, saif: str | os.PathLike | None = None,
+             netlist: str | os.PathLike | None = None, liberty=None) -> SimReport:
     """Build ``design`` (cached) and check it against its golden model in simulation.
 
     Parameters
@@ -179,6 +202,12 @@ def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "ve
         Where build directories go (default: the cache).
     fault : {"expected"}, optional
         Self-test of the bench: corrupt one expected value, so the run must fail.
+    saif : path, optional
+        Also record the design's switching activity (every signal bit's toggle count and
+        time at 0 and 1) into this SAIF file (Verilator only; a separate, traced build).
+    netlist : path, optional
+        Simulate this gate-level netlist of the design (from :func:`shiftadd.rtl_gen.synth.
+        synthesize` with a workdir) instead of its RTL; ``liberty`` gives the cells.
     """
     if simulator not in SIMULATORS:
         raise InputError(f"unknown simulator {simulator!r}", field="--simulator",
@@ -190,8 +219,26 @@ def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "ve
         raise InputError(f"unknown fault {fault!r}", field="fault", allowed=["expected"])
     if depth < 64 or depth & (depth - 1):
         raise InputError(f"{depth} is not a power of two >= 64", field="depth")
+    gates = None
+    if netlist is not None:
+        import re as _re
+
+        from ..rtl_gen.cells import cell_models
+        from ..rtl_gen.tools import resolve_liberty
+
+        lib = resolve_liberty(liberty)
+        if lib is None:
+            raise InputError("a gate-level simulation needs the liberty of its cells",
+                             field="--liberty")
+        text = Path(netlist).read_text()
+        used = set(_re.findall(r"^\s*(\w+)\s+\S+\s*\(", text, _re.M)) - {"module"}
+        from ..rtl_gen.liberty import read_liberty
+
+        used &= set(read_liberty(lib).cells)
+        gates = (text, cell_models(lib, used))
     build_dir, build_seconds, runner = _build(
-        design, simulator, depth, None if build_root is None else Path(build_root))
+        design, simulator, depth, None if build_root is None else Path(build_root),
+        saif=saif is not None, netlist=gates)
     with tempfile.TemporaryDirectory(prefix="run-", dir=build_dir) as run_dir:
         run_dir = Path(run_dir)
         report_path = run_dir / "report.json"
@@ -207,8 +254,10 @@ def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "ve
             plusargs += [f"+rec_{out.name}={run_dir / f'rec_{out.name}.bin'}",
                          f"+ready_{out.name}={run_dir / f'ready_{out.name}.bin'}"]
         log = run_dir / "sim.log"
+        test_args = ["--trace", "--trace-file", str(Path(saif).resolve())] if saif else []
         try:
             runner.test(test_module="shiftadd.sim.cocotb_bench", hdl_toplevel=HARNESS_TOP,
+                        test_args=test_args,
                         hdl_toplevel_lang="verilog", build_dir=str(build_dir / "sim_build"),
                         test_dir=str(run_dir), plusargs=plusargs, seed=seed,
                         extra_env={"SHIFTADD_SIM_JOB": str(job_path)},

@@ -1,0 +1,248 @@
+"""Fidelity of the analytic models against the RTL, synthesis and OpenSTA.
+
+For one design, :func:`validate_design` runs a tiled GEMM four ways and compares:
+
+* **cycles**: the analytic model's cycle count of the GEMM against the cycles the RTL took
+  in a cocotb + Verilator simulation (checked bit-exactly against the golden model). The
+  target is zero error.
+* **area**: the model's area (bill of materials priced with the calibrated unit table,
+  :func:`shiftadd.models.cost.cost_terms`) against the yosys + ABC netlist on the liberty.
+  Target: within 10 %.
+* **energy**: the model's energy for that GEMM, as the sweep computes it (cycles x energy per
+  active cycle at the data activity, clock energy for idle cycles, leakage x time), against
+  OpenSTA's power x time with the switching activity of every cell pin taken from a
+  gate-level simulation of the same GEMM on the synthesized netlist (which is also checked
+  against the golden model). Target: within 25 %.
+
+:func:`validation_report` runs a list of design files and writes the table as Markdown
+(``docs/validation.md``, with the command that rebuilds it) and JSON.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from ..errors import InputError
+
+__all__ = ["ValidationRow", "validation_gemm", "validate_design", "validation_report",
+           "AREA_TOLERANCE", "ENERGY_TOLERANCE", "MODEL_DATA_ACTIVITY"]
+
+AREA_TOLERANCE = 0.10
+ENERGY_TOLERANCE = 0.25
+# The bench drives uniformly random data: every data input bit toggles with probability
+# 1/2 per transfer, the model's "random data" activity.
+MODEL_DATA_ACTIVITY = 0.5
+
+
+@dataclasses.dataclass
+class ValidationRow:
+    """One design's model-versus-implementation figures (errors are model / measured - 1)."""
+
+    design: str
+    arch: str
+    source: str
+    gemm: tuple
+    rtl_passed: bool
+    cycles_model: int
+    cycles_sim: int
+    area_model_um2: float
+    area_synth_um2: float
+    energy_model_pj: float
+    energy_sta_pj: float
+    gate_level_passed: bool
+    simulated_cycles: float
+    annotated_pins: int
+    clock_ns: float
+    seconds: float
+    notes: list = dataclasses.field(default_factory=list)
+
+    @property
+    def cycles_error(self) -> int:
+        return self.cycles_model - self.cycles_sim
+
+    @property
+    def area_error(self) -> float:
+        return self.area_model_um2 / self.area_synth_um2 - 1.0
+
+    @property
+    def energy_error(self) -> float:
+        return self.energy_model_pj / self.energy_sta_pj - 1.0
+
+    @property
+    def passed(self) -> bool:
+        return (self.rtl_passed and self.gate_level_passed and self.cycles_error == 0
+                and abs(self.area_error) <= AREA_TOLERANCE
+                and abs(self.energy_error) <= ENERGY_TOLERANCE and self.annotated_pins > 0)
+
+    def to_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d.update(cycles_error=self.cycles_error, area_error=self.area_error,
+                 energy_error=self.energy_error, passed=self.passed)
+        return d
+
+
+@functools.singledispatch
+def validation_gemm(design) -> tuple[int, int, int]:
+    """The GEMM ``(M, N, K)`` a design is validated on.
+
+    Default: 256 activation rows (so streaming dominates the weight loads), one and a half
+    N-tiles (a partial tile) and one K-tile, from the design's workload vector. A family
+    whose GEMMs have other constraints registers its own.
+    """
+    from .perf import design_vector
+
+    v = design_vector(design)
+    tile_n, tile_k = int(v["tile_n"]), int(v["tile_k"])
+    return 256, tile_n + max(1, tile_n // 2), tile_k
+
+
+def _model_energy_pj(design, gemm_cycles: int, total_cycles: float, clock_ns: float,
+                     data_activity: float) -> float:
+    """The sweep's energy formula for a run of ``total_cycles`` of which ``gemm_cycles``
+    stream data."""
+    from .cost import cost_terms
+
+    t = cost_terms(design)
+    e_active = t.energy_clock + data_activity / t.calibration_activity * t.energy_data
+    idle = max(total_cycles - gemm_cycles, 0.0)
+    return gemm_cycles * e_active + idle * t.energy_clock + t.leakage_mw * total_cycles * clock_ns
+
+
+def validate_design(design, *, liberty, source: str = "", seed: int = 0,
+                    workdir: str | os.PathLike | None = None,
+                    data_activity: float = MODEL_DATA_ACTIVITY) -> ValidationRow:
+    """Compare the analytic cycles, area and energy of ``design`` with RTL simulation,
+    synthesis and OpenSTA power under gate-level simulated activity (see the module).
+
+    Parameters
+    ----------
+    design : Design
+    liberty : path
+        Standard-cell liberty (required: area and power need real cells).
+    source : str
+        Where the design came from (shown in the table).
+    seed : int
+        Seed of the GEMM's random data.
+    workdir : path, optional
+        Keep the synthesis files there (default: a temporary folder).
+    data_activity : float
+        The model's data activity (toggles per bit per transfer; random data: 0.5).
+    """
+    from .. import models  # noqa: F401  (families register their models)
+    from ..rtl_gen.activity import measure_activity
+    from ..rtl_gen.synth import synthesize
+    from ..rtl_gen.tools import resolve_liberty
+    from ..sim.runner import simulate
+    from .cost import cost_terms
+
+    lib = resolve_liberty(liberty)
+    if lib is None:
+        raise InputError("validation compares with synthesis on real cells: give a liberty",
+                         field="--liberty", allowed="a .lib path or SHIFTADD_LIBERTY")
+    t0 = time.perf_counter()
+    gemm = tuple(int(x) for x in validation_gemm(design))
+    notes: list[str] = []
+    rtl = simulate(design, gemm=gemm, seed=seed)
+    if not rtl.gemm:
+        raise InputError(f"the {design.arch} bench has no GEMM mode", field="arch")
+    with tempfile.TemporaryDirectory(prefix="shiftadd-validate-") as tmp:
+        work = Path(workdir) if workdir else Path(tmp)
+        mapped = synthesize(design, liberty=lib, workdir=work)
+        activity, gates = measure_activity(design, netlist=mapped.netlist, liberty=lib,
+                                           gemm=gemm, seed=seed)
+        powered = synthesize(design, liberty=lib, workdir=work, activity=activity)
+    if powered.area != mapped.area:
+        notes.append("the second synthesis differs from the simulated netlist")
+    if not powered.power_mw:
+        raise InputError("OpenSTA reported no power", field="--liberty")
+    clock_ns = float(design.clock_ns)
+    energy_sta = powered.power_mw["total"] * clock_ns * activity.cycles
+    cycles_sim = int(rtl.gemm["gemm_cycles_sim"])
+    cycles_model = int(rtl.gemm["gemm_cycles_model"])
+    energy_model = _model_energy_pj(design, cycles_model, activity.cycles, clock_ns,
+                                    data_activity)
+    return ValidationRow(
+        design=design.name, arch=design.arch, source=source, gemm=gemm,
+        rtl_passed=bool(rtl.passed and rtl.gemm.get("gemm_matches", False)),
+        cycles_model=cycles_model, cycles_sim=cycles_sim,
+        area_model_um2=cost_terms(design).area, area_synth_um2=mapped.area,
+        energy_model_pj=energy_model, energy_sta_pj=energy_sta,
+        gate_level_passed=bool(gates.passed), simulated_cycles=activity.cycles,
+        annotated_pins=int(powered.activity.get("annotated_pins", 0)
+                           if powered.activity else 0),
+        clock_ns=clock_ns, seconds=time.perf_counter() - t0, notes=notes)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:+.1f}%"
+
+
+def markdown_table(rows: list[ValidationRow], *, command: str, liberty: str,
+                   versions: dict) -> str:
+    ok = sum(r.passed for r in rows)
+    lines = [
+        "# Model fidelity (generated)",
+        "",
+        f"Rebuild with `{command}`. Generated by `shiftadd.models.validation`; do not edit.",
+        "",
+        f"Liberty: `{Path(liberty).name}`. Tools: "
+        + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) + ".",
+        "",
+        "Each design runs the tiled GEMM in the `gemm` column. *Cycles*: the analytic model vs "
+        "the RTL in cocotb + Verilator (bit-exact against the golden model); target 0. "
+        f"*Area*: model vs the yosys/ABC netlist; target within {AREA_TOLERANCE:.0%}. "
+        "*Energy*: the sweep's energy formula for that GEMM at random-data activity "
+        f"({MODEL_DATA_ACTIVITY}) vs OpenSTA power x time with every cell pin annotated from a "
+        "gate-level simulation of the same GEMM on the netlist (itself checked against the "
+        f"golden model); target within {ENERGY_TOLERANCE:.0%}. Errors are model / measured - 1.",
+        "",
+        "| design | arch | gemm (M,N,K) | cycles model | cycles RTL | error | area model um2 "
+        "| area synth um2 | error | energy model nJ | energy STA nJ | error | gate-level | pass |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r.design} | {r.arch} | {','.join(map(str, r.gemm))} | {r.cycles_model} "
+            f"| {r.cycles_sim} | {r.cycles_error} | {r.area_model_um2:,.0f} "
+            f"| {r.area_synth_um2:,.0f} | {_pct(r.area_error)} | {r.energy_model_pj / 1e3:.2f} "
+            f"| {r.energy_sta_pj / 1e3:.2f} | {_pct(r.energy_error)} "
+            f"| {'ok' if r.gate_level_passed else 'MISMATCH'} | {'yes' if r.passed else 'NO'} |")
+    lines += ["", f"{ok} of {len(rows)} designs within all targets."]
+    notes = [(r.design, n) for r in rows for n in r.notes]
+    if notes:
+        lines += ["", "Notes:", ""] + [f"- {d}: {n}" for d, n in notes]
+    return "\n".join(lines) + "\n"
+
+
+def validation_report(paths: list[str | os.PathLike], *, liberty, out_md=None, out_json=None,
+                      command: str = "shiftadd validate", progress=None) -> list[ValidationRow]:
+    """Validate every design file in ``paths``; write the Markdown and JSON tables."""
+    from .._io import atomic_write
+    from ..design import load_design
+    from ..rtl_gen.tools import resolve_liberty, tool_versions
+
+    lib = resolve_liberty(liberty)
+    if lib is None:
+        raise InputError("validation compares with synthesis on real cells: give a liberty",
+                         field="--liberty", allowed="a .lib path or SHIFTADD_LIBERTY")
+    designs = [(str(p), load_design(p)) for p in paths]  # every file validated before work
+    rows = []
+    for source, design in designs:
+        if progress:
+            progress(source)
+        rows.append(validate_design(design, liberty=lib, source=source))
+    versions = {k: v for k, v in tool_versions().items() if v}
+    if out_md:
+        atomic_write(Path(out_md), markdown_table(rows, command=command, liberty=str(lib),
+                                                  versions=versions))
+    if out_json:
+        atomic_write(Path(out_json), json.dumps(
+            {"liberty": str(lib), "tools": versions, "rows": [r.to_dict() for r in rows]},
+            indent=1, default=str) + "\n")
+    return rows
