@@ -21,6 +21,7 @@ from typing import Any
 from ..errors import InputError
 from .adder_tree import AdderTreeDesign
 from .base import Design
+from .shiftadd import ShiftAddDesign
 
 __all__ = ["Design", "AdderTreeDesign", "ARCHES", "register_arch", "design_from_dict",
            "load_design", "read_design_file"]
@@ -35,6 +36,13 @@ def register_arch(cls: type[Design]) -> type[Design]:
 
 
 register_arch(AdderTreeDesign)
+register_arch(ShiftAddDesign)
+from .systolic import SystolicDesign  # noqa: E402
+register_arch(SystolicDesign)
+from .matrix2d import Matrix2DDesign  # noqa: E402
+register_arch(Matrix2DDesign)
+from .threshold import ThresholdDesign  # noqa: E402
+register_arch(ThresholdDesign)
 
 
 def design_from_dict(params: dict[str, Any], *, source: str | None = None) -> Design:

@@ -21,6 +21,7 @@ per neuron instead of the accumulator.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import ClassVar, Literal
 
@@ -133,6 +134,12 @@ class AdderTreeDesign(Design):
         :attr:`max_pipeline_stages`, spread evenly over the product layer and the tree levels.
     clock_ns : float
         Target clock period, used by synthesis and the analytic model.
+    carry_save_accumulate, shared_encoder_same_bitweight, digit_sparse : bool
+        Bit-weight options of the ``mac`` tree (OPT1, OPT2, OPT3+OPT4 of the HPCA 2025
+        paper; see :mod:`shiftadd.design.bitweight`). The first two combine; ``digit_sparse``
+        stands alone. None works with ``threshold``.
+    digit_group : int, optional
+        ``digit_sparse``: lanes per sparse encoder (default 4); must divide ``k``.
     """
 
     arch: ClassVar[str] = "adder_tree"
@@ -147,8 +154,14 @@ class AdderTreeDesign(Design):
     threshold: bool = False
     pipeline_stages: int = 0
     clock_ns: float = 10.0
+    carry_save_accumulate: bool = False
+    shared_encoder_same_bitweight: bool = False
+    digit_sparse: bool = False
+    digit_group: int | None = None
 
     def __post_init__(self):
+        if self.digit_sparse is True and self.digit_group is None:
+            object.__setattr__(self, "digit_group", 4)
         mode = self.mode
         if mode in _MODE_DEFAULTS:
             for key, default in _MODE_DEFAULTS[mode].items():
@@ -167,10 +180,63 @@ class AdderTreeDesign(Design):
             check_int("act_bits", self.act_bits, 2, 16)
         if self.mode == "mac":
             check_int("weight_bits", self.weight_bits, 2, 16)
+        self._validate_bitweight()
         check_int("pipeline_stages", self.pipeline_stages, 0, self.max_pipeline_stages)
         if not 0.05 <= self.clock_ns <= 1e6:
             raise InputError(f"{self.clock_ns} is out of range", field="clock_ns",
                              allowed="a period in ns from 0.05 to 1e6")
+
+    def _validate_bitweight(self) -> None:
+        from .bitweight import OPTION_FIELDS
+
+        chosen = [f for f in OPTION_FIELDS if getattr(self, f)]
+        if chosen and self.mode != "mac":
+            raise InputError(f"the bit-weight options need mode 'mac', not {self.mode!r}",
+                             field=chosen[0], allowed=[False])
+        if chosen and not (self.act_signed and self.weight_signed):
+            field = "act_signed" if not self.act_signed else "weight_signed"
+            raise InputError("the bit-weight options take signed operands (an unsigned b-bit "
+                             "code fits a signed b+1-bit field)", field=field, allowed=[True])
+        if chosen and self.act_bits % 2:
+            raise InputError(f"the bit-weight options split activations into radix-4 digits "
+                             f"and need an even width, not {self.act_bits}", field="act_bits",
+                             allowed=list(range(2, 17, 2)))
+        if chosen and self.threshold:
+            raise InputError("the bit-weight options output dot products; the folded "
+                             "threshold is available on the plain tree", field="threshold",
+                             allowed=[False])
+        if self.digit_sparse:
+            for other in ("carry_save_accumulate", "shared_encoder_same_bitweight"):
+                if getattr(self, other):
+                    raise InputError("digit_sparse already shares one EN-T encoder per group, "
+                                     "works bit weight by bit weight and accumulates in "
+                                     "carry-save form", field=other, allowed=[False])
+            check_int("digit_group", self.digit_group, 1, self.k)
+            if self.k % self.digit_group:
+                raise InputError(f"{self.digit_group} does not divide k = {self.k}",
+                                 field="digit_group",
+                                 allowed=[g for g in range(1, min(self.k, 64) + 1)
+                                          if self.k % g == 0])
+        elif self.digit_group is not None:
+            raise InputError("only with digit_sparse = true", field="digit_group",
+                             allowed="leave it out")
+
+    @functools.cached_property
+    def bitweight(self):
+        """The :class:`~shiftadd.design.bitweight.BitWeightPlan` of the options, or None."""
+        from .bitweight import bitweight_plan
+
+        return bitweight_plan(self)
+
+    def to_dict(self):
+        """The resolved parameters; option fields at their defaults are left out, so a plain
+        design's manifest and hash are what they were before the options existed."""
+        out = super().to_dict()
+        for key in ("carry_save_accumulate", "shared_encoder_same_bitweight", "digit_sparse",
+                    "digit_group"):
+            if not out.get(key):
+                out.pop(key, None)
+        return out
 
     # -- value ranges ---------------------------------------------------------------------
     @property
@@ -270,7 +336,10 @@ class AdderTreeDesign(Design):
 
     @property
     def logic_layers(self) -> int:
-        """The product layer plus the adder levels."""
+        """The product layer plus the adder levels (with bit-weight options, see
+        :attr:`shiftadd.design.bitweight.BitWeightPlan.logic_layers`)."""
+        if self.bitweight is not None:
+            return self.bitweight.logic_layers
         return self.tree.depth + 1
 
     @property
@@ -285,7 +354,11 @@ class AdderTreeDesign(Design):
     @property
     def latency(self) -> int:
         """Cycles from a vector's handshake to its result's valid: input register,
-        ``pipeline_stages`` datapath registers, output register."""
+        ``pipeline_stages`` datapath registers, output register. ``digit_sparse``: the
+        latency of a vector that takes one cycle (one more for the per-bit-weight flush);
+        each further cycle of the vector adds one."""
+        if self.digit_sparse:
+            return self.pipeline_stages + 3
         return self.pipeline_stages + 2
 
     @property
@@ -300,7 +373,15 @@ class AdderTreeDesign(Design):
     @property
     def ops_per_cycle(self) -> int:
         """Operations per cycle at full rate, counting a multiply-accumulate (or an
-        XNOR-accumulate, or an add/sub) as two operations, the usual convention."""
+        XNOR-accumulate, or an add/sub) as two operations, the usual convention.
+
+        ``digit_sparse`` depends on the data: this is the rate for independent, uniformly
+        random activation codes (:func:`shiftadd.models.bitweight.expected_vector_cycles`),
+        a float."""
+        if self.digit_sparse:
+            from ..models.bitweight import expected_vector_cycles
+
+            return 2 * self.k * self.n / expected_vector_cycles(self)
         return 2 * self.k * self.n
 
     @property

@@ -12,6 +12,7 @@ from .adder_tree import AdderTree, Popcount
 from .adder_tree_array import AdderTreeArray
 from .arith import AddSub, Mac, PEArithmetic, XnorPopcount, arithmetic_for
 from .threshold import FoldedThreshold
+from .shiftadd_engine import ShiftAddDesign, ShiftAddEngine
 
 __all__ = ["build_component", "interface_of", "AdderTree", "Popcount", "AdderTreeArray", "FoldedThreshold",
            "PEArithmetic", "XnorPopcount", "AddSub", "Mac", "arithmetic_for"]
@@ -34,4 +35,17 @@ def build_component(design):
 
 @build_component.register
 def _(design: AdderTreeDesign):
+    if design.digit_sparse:  # multi-cycle per vector: its own top (hw/adder_tree_sparse.py)
+        from .adder_tree_sparse import DigitSparseArray
+
+        return DigitSparseArray(design=design)
     return AdderTreeArray(design=design)
+
+
+build_component.register(ShiftAddDesign, lambda design: ShiftAddEngine(design=design))
+from .systolic import SystolicDesign, systolic_array  # noqa: E402
+build_component.register(SystolicDesign, systolic_array)
+from .matrix2d import Matrix2DArray, Matrix2DDesign  # noqa: E402
+build_component.register(Matrix2DDesign, lambda design: Matrix2DArray(design=design))
+from .threshold_array import ThresholdArray, ThresholdDesign  # noqa: E402
+build_component.register(ThresholdDesign, lambda design: ThresholdArray(design=design))

@@ -26,7 +26,6 @@ from amaranth.lib.wiring import In, Out
 
 from ..design.adder_tree import AdderTreeDesign
 from ._util import validating
-from .adder_tree import AdderTree
 from .arith import arithmetic_for, shape_of_range
 from .threshold import FoldedThreshold
 
@@ -134,24 +133,24 @@ class AdderTreeArray(wiring.Component):
                     minuend = Signal(load_offset.shape(), name="minus_ones_ext")
                     m.d.comb += [minuend.eq(minus_ones), load_offset.eq(minuend - subtrahend)]
 
+        # Logic on the vector shared by all neurons (encoders), per the policy.
+        shared = arith.shared(m, act_reg)
         for n in range(d.n):
             w_reg = Signal(wp.values.shape(), name=f"w{n}", reset_less=True)
             write = self.weights.valid & self.weights.ready & (wp.neuron == n)
             with m.If(write):
                 m.d.sync += w_reg.eq(wp.values)
 
-            tree = AdderTree(count=d.k, term_range=arith.term_range,
-                             offset_range=d.offset_range if d.has_offset_leaf else None,
-                             register_after=slots)
-            m.submodules[f"neuron{n}"] = tree
-            m.d.comb += tree.en.eq(advance)
-            for i in range(d.k):
-                m.d.comb += tree.terms[i].eq(arith.term(act_reg[i], w_reg[i]))
+            offset_reg = None
             if load_offset is not None:
                 offset_reg = Signal.like(load_offset, name=f"offset{n}", reset_less=True)
                 with m.If(write):
                     m.d.sync += offset_reg.eq(load_offset)
-                m.d.comb += tree.offset.eq(offset_reg)
+            # The policy builds the neuron's datapath (default: lane terms and an adder tree).
+            total, total_range = arith.neuron(
+                m, name=f"neuron{n}", shared=shared, weights=w_reg, k=d.k, offset=offset_reg,
+                offset_range=d.offset_range if d.has_offset_leaf else None,
+                register_after=slots, en=advance)
 
             if d.threshold:
                 flip_reg = Signal(name=f"flip{n}", reset_less=True)
@@ -164,11 +163,11 @@ class AdderTreeArray(wiring.Component):
                         m.d.sync += staged.eq(flip)
                     flip = staged
                 m.submodules[f"threshold{n}"] = compare = FoldedThreshold(
-                    diff_range=tree.plan.root)
-                m.d.comb += [compare.diff.eq(tree.total), compare.flip.eq(flip)]
+                    diff_range=total_range)
+                m.d.comb += [compare.diff.eq(total), compare.flip.eq(flip)]
                 outcome = compare.fire
             else:
-                outcome = tree.total
+                outcome = total
 
             with m.If(advance):
                 m.d.sync += self.result.payload[n].eq(outcome)

@@ -66,6 +66,34 @@ class PEArithmetic(abc.ABC):
     def term(self, act: Value, weight: Value) -> Value:
         """The tree leaf of one lane, an expression fitting :attr:`term_shape`."""
 
+    def shared(self, m: Module, act: Value):
+        """Logic built once per array on the registered activation vector ``act`` and used by
+        every neuron (e.g. digit encoders), built into ``m``; the result is handed to
+        :meth:`neuron`. The default shares nothing and hands the lanes on."""
+        return act
+
+    def neuron(self, m: Module, *, name: str, shared, weights: Value, k: int,
+               offset: Value | None, offset_range, register_after: tuple[int, ...],
+               en: Value) -> tuple[Value, tuple[int, int]]:
+        """Build one neuron's datapath into ``m``: ``k`` lanes of ``shared`` against
+        ``weights`` (plus the ``offset`` leaf), with pipeline registers after the logic
+        layers ``register_after``, advancing when ``en`` is high.
+
+        Returns ``(total, total_range)``. The default sums the lane terms of :meth:`term`
+        with a balanced :class:`~shiftadd.hw.adder_tree.AdderTree` (submodule ``name``).
+        """
+        from .adder_tree import AdderTree
+
+        tree = AdderTree(count=k, term_range=self.term_range, offset_range=offset_range,
+                         register_after=register_after)
+        m.submodules[name] = tree
+        m.d.comb += tree.en.eq(en)
+        for i in range(k):
+            m.d.comb += tree.terms[i].eq(self.term(shared[i], weights[i]))
+        if offset is not None:
+            m.d.comb += tree.offset.eq(offset)
+        return tree.total, tree.plan.root
+
     def load_offset(self, m: Module, weights: Value) -> Value | None:
         """Per-neuron constant computed from a row of weights (all ``k`` weight bits as one
         value) at load time, built into module ``m``; ``None`` when the policy has none."""
@@ -138,6 +166,10 @@ class Mac(PEArithmetic):
 
 def arithmetic_for(design) -> PEArithmetic:
     """The policy a design's ``mode`` names."""
+    if getattr(design, "bitweight", None) is not None and not design.digit_sparse:
+        from .adder_tree_options import BitWeightMac  # bit-weight options of the mac tree
+
+        return BitWeightMac(design=design)
     if design.mode == "xnor":
         return XnorPopcount()
     if design.mode == "addsub":

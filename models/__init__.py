@@ -10,3 +10,7 @@ part of :mod:`shiftadd.models` is used.
 from . import cost, cycles, golden, perf  # noqa: F401  (adder_tree registrations live in these)
 
 # Design families' model modules (each registers golden, cycle and cost models):
+from . import shiftadd_engine  # noqa: F401,E402  (arch = "shiftadd")
+from . import threshold  # noqa: F401,E402  (arch = "threshold")
+from . import systolic  # noqa: F401,E402  (arch = "systolic", "matrix2d")
+from . import bitweight  # noqa: F401,E402  (adder_tree bit-weight options)

@@ -31,6 +31,9 @@ class Item:
 
     ``bits`` is the summed result width (adders) or partial products (multipliers); ``io``
     the summed operand bits (multipliers). ``active`` parts toggle with the streamed data.
+    ``price``, for a unit the table does not calibrate (a characterized custom cell given as
+    parameters), is its cost per instance: ``area``, ``energy`` (per cycle at the
+    calibration activity), ``leakage_mw`` and optionally ``energy_clock``.
     """
 
     unit: str
@@ -39,6 +42,7 @@ class Item:
     bits: float = 0.0
     io: float = 0.0
     active: bool = True
+    price: dict | None = None
 
 
 @functools.singledispatch
@@ -147,8 +151,12 @@ class CostEstimate:
 def _price(item: Item, table: UnitTable) -> tuple[float, float, float, float]:
     """``(area, clock energy per cycle, data energy per cycle at the calibration activity,
     leakage mW)`` of one item. Idle items (weights held) pay no data energy."""
-    u = table[item.unit]
     on = 1.0 if item.active else 0.0
+    if item.price is not None:
+        p = item.price
+        return (item.count * p["area"], item.count * p.get("energy_clock", 0.0),
+                on * item.count * p["energy"], item.count * p["leakage_mw"])
+    u = table[item.unit]
     if item.unit in ("dff", "dffe"):
         return (item.count * u["area"], item.count * u["energy_clock"],
                 on * item.count * u["energy_data"], item.count * u["leakage_mw"])

@@ -59,13 +59,18 @@ def _(design: AdderTreeDesign) -> dict[str, float]:
             "lanes": design.k * design.n}
 
 
-def adder_tree_cycles(tile_k, tile_n, latency, m, n, k):
-    """Weight-stationary tiles, back to back (see :mod:`shiftadd.models.cycles`)."""
+def adder_tree_cycles(tile_k, tile_n, latency, m, n, k, vector_cycles=1):
+    """Weight-stationary tiles, back to back (see :mod:`shiftadd.models.cycles`).
+
+    ``vector_cycles``: cycles one activation vector occupies the array (1 at full rate;
+    ``digit_sparse`` designs, :mod:`shiftadd.models.bitweight`: the mean over the vectors,
+    exact given the data, or an expectation)."""
     k_tiles = -(-k // tile_k)
     n_tiles = -(-n // tile_n)
     weight_writes = k_tiles * n
     transfers = weight_writes + k_tiles * n_tiles * m
-    return {"cycles": transfers + latency, "transfers": transfers,
+    busy = weight_writes + k_tiles * n_tiles * m * vector_cycles
+    return {"cycles": busy + latency, "transfers": transfers,
             "tiles": k_tiles * n_tiles, "weight_writes": weight_writes,
             "k_tiles": k_tiles, "n_tiles": n_tiles}
 
@@ -80,7 +85,8 @@ def _adder_tree_kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_
     Partial sums of K-tiles accumulate in the output buffer when an ``M x tile_n`` block
     fits, else they go to DRAM and back.
     """
-    c = adder_tree_cycles(v["tile_k"], v["tile_n"], v["latency"], m, n, k)
+    c = adder_tree_cycles(v["tile_k"], v["tile_n"], v["latency"], m, n, k,
+                          v.get("vector_cycles", 1))
     k_tiles, n_tiles = c["k_tiles"], c["n_tiles"]
     ab, wb, pb, ob = v["act_bits"], v["weight_bits"], v["psum_bits"], v["out_bits"]
     weights = n * k * wb

@@ -166,7 +166,9 @@ async def shiftadd_bench(dut):
         "bench_seconds": wall,
         "sim_seconds": timing["simulate"],
         "timing": timing,
-        "outputs_per_neuron": getattr(design, "n", 1),
+        # Results per output transfer: neurons of an adder tree, columns of a grid engine.
+        "outputs_per_neuron": getattr(design, "outputs_per_transfer",
+                                      getattr(design, "n", 1)),
     })
     if extra.get("gemm_matches") is False or \
             extra.get("gemm_cycles_sim", 0) != extra.get("gemm_cycles_model", 0):

@@ -1,0 +1,148 @@
+"""Benchmark: the 16 x 16 int8 output-stationary systolic array, end to end.
+
+(a) full flow, wall time per stage: Amaranth elaboration + Verilog emission, ``verilator
+    --lint-only -Wall``, the Verilator build of the cocotb bench, simulation of 100 random
+    GEMM tiles (a 160 x 160 x K GEMM: 10 x 10 tiles, every result and the cycle count
+    checked), and Yosys + ABC synthesis with OpenSTA timing and power on the liberty in
+    ``SHIFTADD_LIBERTY``;
+(b) checked multiply-accumulates per second through cocotb on Verilator (random tiles with
+    the edge cases first, every result compared with the golden model and every result's
+    cycle with the cycle model), with the bench's own time split (plan, encode, simulate,
+    collect, check);
+(c) analytic-model throughput: design points x GEMM layers evaluated per second on one core
+    by the sweep kernel (``register_kernel("systolic")``).
+
+Run (from the repository root)::
+
+    SHIFTADD_LIBERTY=../shared/pdk/ihp-sg13g2/sg13g2_stdcell_typ_1p20V_25C.lib \\
+        .venv/bin/python bench/bench_systolic.py [--skip-synth] [--steps 200000]
+
+Writes JSON to ``--out`` (default ``bench/results/bench_systolic.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from shiftadd._io import write_json
+from shiftadd.design import load_design
+from shiftadd.models.perf import KERNELS, design_vector
+from shiftadd.rtl_gen.emit import generate_verilog
+from shiftadd.rtl_gen.lint import lint_verilog
+from shiftadd.rtl_gen.synth import synthesize
+from shiftadd.rtl_gen.tools import resolve_liberty
+from shiftadd.sim.runner import simulate
+
+REPO = Path(__file__).resolve().parent.parent
+DESIGN = REPO / "examples" / "systolic_os_int8_16x16.toml"
+
+
+def flow(design, skip_synth: bool, tile_k: int) -> dict:
+    out = {}
+    t0 = time.perf_counter()
+    rtl = generate_verilog(design)
+    out["generate_seconds"] = time.perf_counter() - t0
+    out["verilog_lines"] = rtl.verilog.count("\n")
+    t0 = time.perf_counter()
+    lint = lint_verilog(rtl.verilog, design.name, is_text=True)
+    out["lint_seconds"] = time.perf_counter() - t0
+    out["lint_clean"] = lint.ok
+    m, n = 10 * design.rows, 10 * design.cols  # 100 output tiles
+    with tempfile.TemporaryDirectory() as tmp:  # a fresh Verilator build, timed
+        t0 = time.perf_counter()
+        sim = simulate(design, gemm=(m, n, tile_k), seed=1, build_root=tmp)
+        out["simulate_total_seconds"] = time.perf_counter() - t0
+    out["sim_build_seconds"] = sim.build_seconds
+    out["sim_run_seconds"] = sim.bench_seconds
+    out["gemm"] = sim.gemm
+    out["sim_passed"] = sim.passed
+    out["tiles"] = 100
+    if not skip_synth:
+        t0 = time.perf_counter()
+        syn = synthesize(design, liberty=resolve_liberty(None) or "none")
+        out["synth_seconds"] = time.perf_counter() - t0
+        out["synth"] = {"area": syn.area, "area_unit": syn.area_unit, "cells": syn.cells,
+                        "fmax_mhz": syn.fmax_mhz, "power_mw": (syn.power_mw or {}).get("total"),
+                        "liberty": syn.liberty, "effort": syn.effort,
+                        "breakdown_seconds": syn.seconds}
+    return out
+
+
+def throughput(design, steps: int) -> dict:
+    t0 = time.perf_counter()
+    sim = simulate(design, vectors=steps, seed=2)
+    wall = time.perf_counter() - t0
+    macs = steps * design.rows * design.cols  # every step is R x C MACs, all checked
+    return {"steps": steps, "macs": macs, "passed": sim.passed,
+            "build_seconds": sim.build_seconds,
+            "results_checked": sim.vectors * design.cols,
+            "cycle_checked": sim.cycle_checked, "sim_cycles": sim.sim_cycles,
+            "bench_seconds": sim.bench_seconds, "wall_seconds_incl_startup": wall,
+            "checked_macs_per_second": macs / sim.bench_seconds,
+            "cycles_per_second": sim.cycles_per_second, "timing": sim.timing}
+
+
+def model_throughput(design, points: int = 256, layers: int = 4096, reps: int = 5) -> dict:
+    """Evaluations of the sweep kernel: ``points`` design points (array sizes, both
+    dataflows) x ``layers`` random GEMM shapes, on one core."""
+    rng = np.random.default_rng(0)
+    vecs = []
+    for i in range(points):
+        size = 4 << (i % 4)
+        d = design.replace(rows=size, cols=size, dataflow="os" if i % 2 else "ws",
+                           k_max=None if i % 2 == 0 else 4096)
+        vecs.append(design_vector(d))
+    v = {key: np.array([[r[key]] for r in vecs], float) for key in vecs[0]}
+    m, n, k = (rng.integers(1, 8192, (1, layers)).astype(float) for _ in range(3))
+    cap = np.full((points, 1), 8 * 2 ** 20 * 8.0)
+    best = float("inf")
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        KERNELS["systolic"](v, m, n, k, cap, cap, cap)
+        best = min(best, time.perf_counter() - t0)
+    return {"points": points, "layers": layers, "best_seconds": best,
+            "evaluations_per_second": points * layers / best}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--skip-synth", action="store_true")
+    ap.add_argument("--steps", type=int, default=200_000,
+                    help="K steps streamed for the MACs/s figure")
+    ap.add_argument("--tile-k", type=int, default=64, help="K of the 100-tile GEMM")
+    ap.add_argument("--out", default="bench/results/bench_systolic.json")
+    args = ap.parse_args(argv)
+    design = load_design(DESIGN)
+    result = {"benchmark": "systolic", "design": design.to_dict(),
+              "command": "bench/bench_systolic.py " + " ".join(argv or sys.argv[1:])}
+    result["model"] = model_throughput(design)
+    print(f"(c) analytic model: {result['model']['evaluations_per_second']:,.0f} "
+          "point x layer evaluations/s")
+    result["flow"] = flow(design, args.skip_synth, args.tile_k)
+    result["throughput"] = throughput(design, args.steps)
+    t = result["throughput"]
+    print(f"(b) {t['checked_macs_per_second'] / 1e6:.2f} M checked MACs/s "
+          f"({t['macs']:,} MACs in {t['bench_seconds']:.2f} s; split "
+          + ", ".join(f"{k} {v:.2f} s" for k, v in t["timing"].items()) + ")")
+    f = result["flow"]
+    result["load_average"] = os.getloadavg()
+    print(f"(a) generate {f['generate_seconds']:.1f} s, lint {f['lint_seconds']:.1f} s, "
+          f"Verilator build {f['sim_build_seconds']:.1f} s, 100 tiles "
+          f"{f['sim_run_seconds']:.2f} s (passed {f['sim_passed']})"
+          + (f", synthesis {f['synth_seconds']:.0f} s, {f['synth']['area']:,.0f} "
+             f"{f['synth']['area_unit']}, fmax {f['synth']['fmax_mhz']:.0f} MHz"
+             if "synth" in f else ""))
+    write_json(args.out, result)
+    ok = f["lint_clean"] and f["sim_passed"] and t["passed"]
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,286 @@
+"""Benchmark: plain-MAC engines against their bit-weight-dimension options (HPCA 2025).
+
+For every engine the plain-MAC version and each bit-weight option are synthesized on the
+IHP SG13G2 liberty (Yosys + ABC, fast script) at their own best clock, found by a short
+clock sweep timed by OpenSTA (:func:`shiftadd.rtl_gen.clock_sweep.clock_sweep`: a relaxed
+target, then 0.85 x the critical path reached, while it keeps shrinking), then powered by
+OpenSTA at that clock with the stated activity: data inputs toggle 0.5 times per cycle at
+full rate (uniformly random codes), weights held (loaded once per tile), output always read.
+A ``digit_sparse`` array holds a vector for several cycles, so its activation ports toggle
+``0.5 / E[cycles per vector]`` per cycle; it is reported twice, for uniformly random int8
+codes and for clipped normal codes with sigma 20 (the paper's "normal inputs"), the
+throughput being the expected vectors per cycle of each (exact for independent lanes).
+
+Engines: the multiplier-adder tree (``adder_tree``, ``mode = "mac"``, K x N lanes) and, as
+far as the other designs offer options, the systolic array (``os``, ``ws``) and the 2D
+matrix, each plain and with ``carry_save_accumulate``.
+
+Metrics: area (um^2), fmax, power (mW) at fmax, GOPS = ops/cycle x fmax (a MAC is two
+ops), GOPS/mm^2 and GOPS/W, and the ratios to the engine's plain version beside the
+paper's (REFERENCE.md section 1; SMIC 28 nm, the paper's transformed engine as a whole).
+
+Run (from the repository root; the wall time is recorded in the JSON)::
+
+    SHIFTADD_LIBERTY=../shared/pdk/ihp-sg13g2/sg13g2_stdcell_typ_1p20V_25C.lib \\
+        nice -n 10 .venv/bin/python bench/compare_bitweight.py
+
+Writes ``bench/results/compare_bitweight.{json,csv,md,png,svg}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from shiftadd._io import atomic_path, atomic_write, write_json
+from shiftadd.design import AdderTreeDesign, design_from_dict
+from shiftadd.models.bitweight import expected_vector_cycles
+from shiftadd.rtl_gen.clock_sweep import clock_sweep, retime
+from shiftadd.rtl_gen.synth import DEFAULT_DATA_ACTIVITY, activity_profile
+from shiftadd.rtl_gen.tools import resolve_liberty
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+# The paper's headline ratios (transformed engine / plain-MAC engine), REFERENCE.md sec. 1.
+PAPER = {"adder_tree": (1.56, 1.49), "systolic_os": (1.27, 1.04), "systolic_ws": (1.27, 1.04),
+         "matrix2d": (1.44, 1.20), "cube3d": (1.28, 1.56)}
+
+TREE_OPTIONS = {
+    "plain MAC": {},
+    "OPT1 carry-save": {"carry_save_accumulate": True},
+    "OPT2 same bit weight": {"shared_encoder_same_bitweight": True},
+    "OPT1+OPT2": {"carry_save_accumulate": True, "shared_encoder_same_bitweight": True},
+    "OPT3+4 digit sparse": {"digit_sparse": True},
+}
+
+
+def normal_histogram(design, sigma: float) -> np.ndarray:
+    """Probabilities of the activation codes for round(N(0, sigma^2)) clipped to the range."""
+    lo, hi = design.act_range
+    codes = np.arange(lo, hi + 1, dtype=float)
+    cdf = lambda x: 0.5 * (1.0 + np.vectorize(math.erf)(x / (sigma * math.sqrt(2.0))))
+    upper = np.where(codes == hi, 1.0, cdf(codes + 0.5))
+    lower = np.where(codes == lo, 0.0, cdf(codes - 0.5))
+    return upper - lower
+
+
+def engines(args) -> list[tuple[str, str, object]]:
+    """``(engine, option label, design)`` of every configuration compared."""
+    out = []
+    for label, opts in TREE_OPTIONS.items():
+        out.append(("adder_tree", label, AdderTreeDesign(
+            name=f"tree_{len(out)}", mode="mac", k=args.k, n=args.n, **opts)))
+    if args.tree_only:
+        return out
+    for engine, base in (("systolic_os", {"arch": "systolic", "dataflow": "os"}),
+                         ("systolic_ws", {"arch": "systolic", "dataflow": "ws"}),
+                         ("matrix2d", {"arch": "matrix2d"})):
+        for label, opts in (("plain MAC", {}),
+                            ("OPT1 carry-save", {"carry_save_accumulate": True})):
+            try:
+                design = design_from_dict({**base, "rows": args.rows, "cols": args.rows,
+                                           "name": f"{engine}_{len(out)}", **opts})
+            except Exception as exc:  # the other family's options may not exist yet
+                print(f"skip {engine} {label}: {exc}", file=sys.stderr)
+                continue
+            out.append((engine, label, design))
+    return out
+
+
+def row_of(engine, label, design, sweep, result, ops_per_cycle, note=""):
+    power = result.power_mw["total"]
+    fmax = sweep.fmax_mhz
+    gops = ops_per_cycle * fmax / 1000.0
+    return {"engine": engine, "option": label, "design": design.name,
+            "params": design.to_dict(), "area_um2": result.area,
+            "sequential_area_um2": result.sequential_area, "cells": result.cells,
+            "clock_ns": sweep.clock_ns, "fmax_mhz": fmax,
+            "slack_ns": result.slack_ns, "power_mw": power,
+            "power_leakage_mw": result.power_mw["leakage"],
+            "ops_per_cycle": ops_per_cycle, "gops": gops,
+            "gops_per_mm2": gops / (result.area * 1e-6),
+            "gops_per_w": gops / (power * 1e-3),
+            "energy_per_op_pj": power * sweep.clock_ns / ops_per_cycle,
+            "sweep_points": [[p.target_ns, p.critical_path_ns, p.area] for p in sweep.points],
+            "synth_seconds": sweep.seconds, "note": note}
+
+
+def run(args) -> dict:
+    liberty = resolve_liberty(args.liberty)
+    if liberty is None:
+        raise SystemExit("set SHIFTADD_LIBERTY to the IHP SG13G2 liberty (or --liberty)")
+    rows = []
+    t_start = time.perf_counter()
+    for engine, label, design in engines(args):
+        t0 = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix="compare-bitweight-") as tmp:
+            # The netlists stay until the design is done (digit_sparse is timed twice).
+            workdir = Path(args.workdir or tmp) / design.name
+            sweep = clock_sweep(design, liberty=liberty, start_ns=args.start_ns,
+                                max_points=args.points, data_activity=DEFAULT_DATA_ACTIVITY,
+                                workdir=workdir)
+            if not getattr(design, "digit_sparse", False):
+                rows.append(row_of(engine, label, design, sweep, sweep.best,
+                                   design.ops_per_cycle))
+            else:
+                for dist, hist in (("uniform codes", None),
+                                   ("normal codes, sigma 20", normal_histogram(design, 20.0))):
+                    cycles = expected_vector_cycles(design, hist)
+                    rules = [(g, DEFAULT_DATA_ACTIVITY / cycles if g == "act__payload*" else t,
+                              d) for g, t, d in activity_profile(design, DEFAULT_DATA_ACTIVITY)]
+                    result = retime(sweep.best, design, sweep.clock_ns, liberty=liberty,
+                                    activity_rules=rules)
+                    rows.append(row_of(engine, f"{label} ({dist})", design, sweep, result,
+                                       2 * design.k * design.n / cycles,
+                                       note=f"{cycles:.3f} expected cycles per vector"))
+        print(f"{engine:12s} {label:28s} area {sweep.best.area:10.0f} um2  "
+              f"fmax {sweep.fmax_mhz:6.1f} MHz  power {rows[-1]['power_mw']:8.3f} mW  "
+              f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+    base = {}
+    for r in rows:
+        if r["option"] == "plain MAC":
+            base[r["engine"]] = r
+    for r in rows:
+        b = base.get(r["engine"])
+        r["area_eff_ratio"] = r["gops_per_mm2"] / b["gops_per_mm2"] if b else None
+        r["energy_eff_ratio"] = r["gops_per_w"] / b["gops_per_w"] if b else None
+        paper = PAPER.get(r["engine"])
+        r["paper_area_eff_ratio"], r["paper_energy_eff_ratio"] = paper if paper else (None, None)
+    return {"liberty": str(liberty), "k": args.k, "n": args.n, "rows_cols": args.rows,
+            "points": args.points, "start_ns": args.start_ns,
+            "activity": "data inputs 0.5 toggles/cycle at full rate, weights held",
+            "wall_seconds": time.perf_counter() - t_start, "results": rows}
+
+
+COLUMNS = ("engine", "option", "area_um2", "fmax_mhz", "power_mw", "gops", "gops_per_mm2",
+           "gops_per_w", "area_eff_ratio", "paper_area_eff_ratio", "energy_eff_ratio",
+           "paper_energy_eff_ratio")
+
+
+def fmt(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return f"{v:.3g}" if abs(v) < 100 else f"{v:.0f}"
+    return str(v)
+
+
+def markdown(report: dict) -> str:
+    head = ["engine", "option", "area um^2", "fmax MHz", "power mW", "GOPS", "GOPS/mm^2",
+            "GOPS/W", "area eff. x", "paper", "energy eff. x", "paper"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in report["results"]:
+        lines.append("| " + " | ".join(fmt(r[c]) for c in COLUMNS) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_csv(report: dict, path: Path) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    cols = list(COLUMNS) + ["clock_ns", "energy_per_op_pj", "cells", "sequential_area_um2",
+                            "note"]
+    w.writerow(cols)
+    for r in report["results"]:
+        w.writerow([r[c] for c in cols])
+    atomic_write(path, buf.getvalue())
+
+
+def plot(report: dict, stem: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in report["results"] if r["option"] != "plain MAC"]
+    labels = [f"{r['engine']}\n{r['option']}" for r in rows]
+    x = np.arange(len(rows))
+    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(rows)), 4.8))
+    ax.bar(x - 0.2, [r["area_eff_ratio"] for r in rows], 0.4, label="area efficiency (ours)")
+    ax.bar(x + 0.2, [r["energy_eff_ratio"] for r in rows], 0.4, label="energy efficiency (ours)")
+    ax.scatter(x - 0.2, [r["paper_area_eff_ratio"] for r in rows], marker="_", s=300,
+               color="k", label="paper (engine)", zorder=3)
+    ax.scatter(x + 0.2, [r["paper_energy_eff_ratio"] for r in rows], marker="_", s=300,
+               color="k", zorder=3)
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set_xticks(x, labels, fontsize=7, rotation=30, ha="right")
+    ax.set_ylabel("ratio to the engine's plain-MAC version")
+    ax.set_title(f"Bit-weight options on IHP SG13G2, each at its own best clock "
+                 f"(tree K={report['k']}, N={report['n']})", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    for ext in ("png", "svg"):
+        with atomic_path(stem.with_suffix(f".{ext}")) as tmp:
+            fig.savefig(tmp, format=ext, dpi=120)
+    plt.close(fig)
+
+
+def activity_check(args) -> dict:
+    """Energy per cycle of small trees (K = 8, N = 2, 10 ns) with OpenSTA's vectorless
+    activity against activity from a gate-level simulation of the bench's random traffic
+    (:func:`shiftadd.rtl_gen.activity.measure_activity`; zero-delay, so no glitches)."""
+    from shiftadd.rtl_gen.activity import measure_activity
+    from shiftadd.rtl_gen.synth import synthesize
+
+    liberty = resolve_liberty(args.liberty)
+    rows = []
+    t_start = time.perf_counter()
+    for label, opts in TREE_OPTIONS.items():
+        design = AdderTreeDesign(name=f"act_{len(rows)}", mode="mac", k=8, n=2, **opts)
+        with tempfile.TemporaryDirectory(prefix="compare-bitweight-act-") as tmp:
+            vectorless = synthesize(design, liberty=liberty, clock_ns=10.0, workdir=tmp)
+            activity, report = measure_activity(design, netlist=vectorless.netlist,
+                                                liberty=liberty, vectors=2000)
+            simulated = synthesize(design, liberty=liberty, clock_ns=10.0, activity=activity)
+        rows.append({"option": label, "area_um2": vectorless.area,
+                     "vectorless_pj_per_cycle": vectorless.energy_per_cycle_pj,
+                     "simulated_pj_per_cycle": simulated.energy_per_cycle_pj,
+                     "gate_level_sim_passed": report.passed,
+                     "annotated_pins": simulated.activity.get("annotated_pins")})
+        print(rows[-1], file=sys.stderr, flush=True)
+    for r in rows:
+        for key in ("vectorless_pj_per_cycle", "simulated_pj_per_cycle"):
+            r[key.replace("pj_per_cycle", "ratio_to_plain")] = r[key] / rows[0][key]
+    return {"liberty": str(liberty), "k": 8, "n": 2, "clock_ns": 10.0, "vectors": 2000,
+            "wall_seconds": time.perf_counter() - t_start, "results": rows}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--liberty")
+    ap.add_argument("--k", type=int, default=16, help="tree lanes per neuron (K)")
+    ap.add_argument("--n", type=int, default=4, help="tree neurons (N)")
+    ap.add_argument("--rows", type=int, default=4, help="systolic / 2D-matrix side")
+    ap.add_argument("--points", type=int, default=2, help="synthesis runs per clock sweep")
+    ap.add_argument("--start-ns", type=float, default=10.0, help="first (relaxed) target")
+    ap.add_argument("--tree-only", action="store_true")
+    ap.add_argument("--workdir", help="keep synthesis files here")
+    ap.add_argument("--out", default=str(RESULTS / "compare_bitweight"))
+    ap.add_argument("--activity-check", action="store_true",
+                    help="only compare vectorless and simulated activity on small trees")
+    args = ap.parse_args(argv)
+    if args.activity_check:
+        report = activity_check(args)
+        write_json(Path(args.out + "_activity").with_suffix(".json"), report)
+        return 0
+    report = run(args)
+    stem = Path(args.out)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    write_json(stem.with_suffix(".json"), report)
+    write_csv(report, stem.with_suffix(".csv"))
+    atomic_write(stem.with_suffix(".md"), markdown(report))
+    plot(report, stem)
+    print(markdown(report))
+    print(f"wall time {report['wall_seconds']:.0f} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

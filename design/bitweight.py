@@ -1,0 +1,231 @@
+"""Derived structure of the bit-weight options of the multiplier-adder tree (``mac`` mode).
+
+The options (HPCA 2025, REFERENCE.md section 1) rewrite each lane's multiply as a sum over
+the radix-4 digits of the activation, ``a * w = sum_j d_j * w * 4**j`` with
+``d_j * w`` in ``{0, +-w, +-2w}``, and move work between the lanes and logic shared by all
+neurons:
+
+``carry_save_accumulate`` (OPT1)
+    radix-4 Booth digits; every lane's partial products go into one carry-save (3:2) tree
+    per neuron, with a single carry-propagate adder at its root.
+``shared_encoder_same_bitweight`` (OPT2)
+    EN-T digits (sign and magnitude, digits {0, +1, +2, -1}); one encoder per lane shared by
+    all neurons; each neuron sums the partial products of one bit weight first (narrow
+    adders), then shifts the four sums by 0/2/4/6 and adds them once. With
+    ``carry_save_accumulate`` as well, the same-bit-weight sums stay in carry-save form.
+``digit_sparse`` (OPT3 + OPT4)
+    EN-T digits; per group of ``digit_group`` lanes, one encoder lists the nonzero digits of
+    the current bit weight and broadcasts one per cycle to the group's PE in every neuron
+    (a mux and a carry-save accumulator); the group sums are resolved, shifted and added
+    once per bit weight outside the PEs. Cycles depend on the data.
+
+A negative digit selects ``~sel`` and adds one more ``1`` at the digit's weight (two's
+complement without an incrementer). Those ones depend only on the activation, so their sum
+is formed once for all neurons by the shared encoder logic. In carry-save form every
+partial product is a ``B``-bit two's complement number whose sign bit is inverted, which
+makes it unsigned at the price of a constant ``-2**(B-1)`` at its weight; the constants of
+all partial products add up to one number, folded into the shared correction row.
+
+:func:`bitweight_plan` derives everything the generator, the golden model and the cost model
+need from a design; :attr:`shiftadd.design.AdderTreeDesign.bitweight` caches it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from .base import signed_width
+from .carry_save import CsaPlan, full_mask, plan_csa
+
+__all__ = ["OPTION_FIELDS", "BitWeightPlan", "bitweight_plan", "booth_digits", "ent_digits"]
+
+OPTION_FIELDS = ("carry_save_accumulate", "shared_encoder_same_bitweight", "digit_sparse")
+
+
+def booth_digits(bits: int, signed: bool) -> int:
+    """Radix-4 Booth digits of a ``bits``-wide operand (unsigned: of ``bits + 1`` signed)."""
+    return math.ceil((bits if signed else bits + 1) / 2)
+
+
+def ent_digits(bits: int, signed: bool) -> int:
+    """EN-T digits: the magnitude has ``bits - 1`` bits plus one (``-2**(b-1)``) when signed,
+    and a carry may leave the top 2-bit chunk of an unsigned operand."""
+    return math.ceil((bits if signed else bits + 1) / 2)
+
+
+@dataclasses.dataclass(frozen=True)
+class BitWeightPlan:
+    """Everything derived from a design's bit-weight options.
+
+    Attributes
+    ----------
+    options : tuple of str
+        The option fields set, in :data:`OPTION_FIELDS` order.
+    encoder : {"booth", "ent"}
+        Activation digit encoding.
+    digits : int
+        Radix-4 digits per activation (``D``).
+    select_range : tuple of int
+        Range of a selected multiple ``sel`` in ``{0, w, 2w}`` as a two's complement number.
+    select_width : int
+        Bits of ``sel`` and of a partial-product row before shifting (``B``).
+    width : int
+        Result width (the accumulator's); carry-save arithmetic is modulo ``2**width``.
+    carry_save, same_bitweight, sparse : bool
+        The options.
+    csa : CsaPlan or None
+        Carry-save tree of one neuron (``carry_save``), leaves in :attr:`leaf_lanes` order.
+    leaf_lanes : tuple of (int, int)
+        ``(lane, digit)`` of each CSA leaf; ``(-1, -1)`` is the shared correction row.
+    correction_constant : int
+        Sum of the partial products' sign constants modulo ``2**width``.
+    group, groups, pe_width : int
+        ``digit_sparse``: lanes per encoder, encoders, carry-save accumulator width.
+    flush_csa : CsaPlan or None
+        ``digit_sparse``: tree over the groups' (sum, carry) pairs of one neuron.
+    """
+
+    options: tuple[str, ...]
+    encoder: str
+    digits: int
+    select_range: tuple[int, int]
+    select_width: int
+    pp_range: tuple[int, int]
+    width: int
+    carry_save: bool
+    same_bitweight: bool
+    sparse: bool
+    k: int
+    csa: CsaPlan | None = None
+    leaf_lanes: tuple[tuple[int, int], ...] = ()
+    correction_constant: int = 0
+    group: int = 0
+    groups: int = 0
+    pe_width: int = 0
+    flush_csa: CsaPlan | None = None
+    negative_digits: tuple[bool, ...] = ()
+
+    @property
+    def correction_width(self) -> int:
+        """Bits of the shared correction row that are not always 0."""
+        top = self.correction_constant + self.negsum_range[1]
+        return self.width if top >= (1 << self.width) else max(1, top.bit_length())
+
+    @property
+    def negsum_lane_range(self) -> tuple[int, int]:
+        """Range of one lane's negative digits weighted by ``4**j`` (a leaf of the shared
+        count); digits that can never be negative are left out."""
+        return 0, sum(4 ** j for j in range(self.digits) if self.negative_digits[j])
+
+    @property
+    def negsum_range(self) -> tuple[int, int]:
+        """Range of the shared count of negative digits, weighted by ``4**j``."""
+        return 0, self.k * self.negsum_lane_range[1]
+
+    @property
+    def row_range(self) -> tuple[int, int]:
+        """Range of one partial-product row as a signed ``select_width``-bit number
+        (``sel`` or ``~sel``)."""
+        b = self.select_width
+        return -(1 << (b - 1)), (1 << (b - 1)) - 1
+
+    @property
+    def bitweight_tree(self):
+        """``shared_encoder_same_bitweight`` without carry save: the adder tree of one bit
+        weight (``k`` rows and the shared count of negative digits)."""
+        from .adder_tree import plan_tree
+
+        return plan_tree([self.row_range] * self.k + [(0, self.k)])
+
+    @property
+    def combine_ranges(self) -> tuple[tuple[int, int], ...]:
+        lo, hi = self.bitweight_tree.root
+        return tuple((lo * 4 ** j, hi * 4 ** j) for j in range(self.digits))
+
+    @property
+    def combine_tree(self):
+        """The adder tree adding the shifted same-bit-weight sums once."""
+        from .adder_tree import plan_tree
+
+        return plan_tree(self.combine_ranges)
+
+    @property
+    def logic_layers(self) -> int:
+        """Layers a pipeline register may follow (see :func:`register_slots`).
+
+        Carry save: digit select, the CSA levels, the carry-propagate adder. Plain same bit
+        weight: digit select, the bit-weight tree's levels, the combining tree's levels.
+        Digit sparse: one, the resolved group sum before it is shifted and accumulated.
+        """
+        if self.sparse:
+            return 1
+        if self.carry_save:
+            return 1 + self.csa.depth + 1
+        return 1 + self.bitweight_tree.depth + self.combine_tree.depth
+
+
+def bitweight_plan(design) -> BitWeightPlan | None:
+    """The :class:`BitWeightPlan` of an adder-tree design, or None without options."""
+    opts = tuple(f for f in OPTION_FIELDS if getattr(design, f))
+    if not opts:
+        return None
+    carry_save = design.carry_save_accumulate
+    same = design.shared_encoder_same_bitweight
+    sparse = design.digit_sparse
+    encoder = "booth" if carry_save and not same else "ent"
+    a_bits, a_signed = design.act_bits, design.act_signed
+    digits = booth_digits(a_bits, a_signed) if encoder == "booth" else ent_digits(a_bits, a_signed)
+    wlo, whi = design.weight_range
+    select_range = (min(0, 2 * wlo), max(0, 2 * whi))
+    select_width = signed_width(*select_range)
+    corners = [d * w for d in (-2, 2) for w in (wlo, whi)]
+    pp_range = (min(corners), max(corners))
+    width = design.acc_width
+    k = design.k
+    common = dict(options=opts, encoder=encoder, digits=digits, select_range=select_range,
+                  select_width=select_width, pp_range=pp_range, width=width,
+                  carry_save=carry_save, same_bitweight=same, sparse=sparse, k=k,
+                  negative_digits=_negative_digits(encoder, a_bits, a_signed, digits))
+    if sparse:
+        group = design.digit_group
+        groups = k // group
+        # Wide enough for one bit weight's sum over all k lanes: the groups' carry-save
+        # pairs are then added modulo 2**pe_width and the result is exact.
+        pe_width = signed_width(k * pp_range[0], k * pp_range[1])
+        flush = plan_csa([full_mask(pe_width)] * (2 * groups), pe_width)
+        return BitWeightPlan(**common, group=group, groups=groups, pe_width=pe_width,
+                             flush_csa=flush)
+    if not carry_save:
+        return BitWeightPlan(**common)
+    row = full_mask(select_width)
+    if same:
+        lanes = [(i, j) for j in range(digits) for i in range(k)]
+        partition = [list(range(j * k, (j + 1) * k)) for j in range(digits)]
+    else:
+        lanes = [(i, j) for i in range(k) for j in range(digits)]
+        partition = None
+    constant = -k * sum(1 << (select_width - 1 + 2 * j) for j in range(digits)) % (1 << width)
+    partial = BitWeightPlan(**common, correction_constant=constant)
+    masks = [row << (2 * j) for _, j in lanes] + [full_mask(partial.correction_width)]
+    lanes.append((-1, -1))
+    csa = plan_csa(masks, width, partition)
+    return dataclasses.replace(partial, csa=csa, leaf_lanes=tuple(lanes))
+
+
+def _negative_digits(encoder: str, bits: int, signed: bool, digits: int) -> tuple[bool, ...]:
+    """Per digit position, whether any code of the operand range has a negative digit
+    there (e.g. the top Booth digit of an unsigned code never is)."""
+    import numpy as np
+
+    from ..workloads.digits import booth_encode, ent_encode
+
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    codes = np.arange(lo, hi + 1)
+    if encoder == "booth":
+        d = booth_encode(codes, bits, signed)
+    else:
+        negative, mag = ent_encode(codes, bits, signed)
+        d = np.where(negative[:, None], -mag.astype(np.int64), mag)
+    assert d.shape[1] == digits
+    return tuple(bool(x) for x in (d < 0).any(axis=0))

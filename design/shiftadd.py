@@ -1,0 +1,359 @@
+"""The ShiftAddLLM shift-add engine: LUT-GEMM with binary-coded weights and shift scales.
+
+A layer ``Y = X @ W.T`` with BCQ weights ``W_int = sum_i alpha_i * (2 B_i - 1)``
+(:mod:`shiftadd.workloads.bcq`, :mod:`shiftadd.models.lutgemm`) is computed without a
+multiplier:
+
+1. a **LUT builder** turns a group of ``mu`` activations into the ``2**mu``-entry table
+   ``T[key] = sum_j (2 key_j - 1) x_j`` with the incremental construction
+   ``T[key] = T[key - 2**s] + 2 x_s`` and stores it in one of ``lut_slots`` table slots
+   (flip-flops). The table is built once and shared by every output column (every output
+   row of the layer, not only the ``columns`` processed together);
+2. per weight transfer, for each of ``columns`` output rows and each of the ``q`` bit planes,
+   a **lookup PE** indexes the table with the ``mu`` plane bits of the row;
+3. each looked-up value is multiplied by its scale as **shifts**: one per APoT term
+   (``terms``; 1 = a single power of two), by barrel shifters whose amounts come with the
+   weights (``shifter = "barrel"``) or by wiring when the design fixes the scales
+   (``shifter = "constant"``);
+4. the shifted terms of all planes are summed by an adder tree and **accumulated** over up
+   to ``acc_groups`` consecutive weight transfers; the transfer flagged ``last`` emits the
+   ``columns`` sums on the result stream.
+
+Dataflow: the activations (tables) are stationary and the weights stream, one transfer per
+cycle, as in LUT-GEMM for LLM decoding: each table is reused by all ``N`` output rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar, Literal
+
+from ..errors import InputError
+from .adder_tree import TreePlan, plan_tree, register_slots
+from .base import Design, check_int, range_width
+
+__all__ = ["ShiftAddDesign"]
+
+Shifter = Literal["barrel", "constant"]
+
+MAX_MU = 8          # 256-entry tables; wider tables dwarf the datapath in flip-flops
+MAX_RESULT_BITS = 62  # result fields are unpacked into int64 by the bench
+
+
+def _int_range(bits: int, signed: bool) -> tuple[int, int]:
+    if signed:
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1
+
+
+@dataclasses.dataclass(frozen=True)
+class ShiftAddDesign(Design):
+    """A LUT-and-shift engine for binary-coded weights (ShiftAddLLM).
+
+    Parameters
+    ----------
+    name : str
+        Verilog module name.
+    mu : int
+        Activations per table (LUT width), 1 to 8: tables have ``2**mu`` entries.
+    q : int
+        Bit planes per weight (BCQ bits), 1 to 4.
+    terms : int
+        Signed power-of-two terms per scale (APoT ``t``), 1 to 4; 1 is a single power of two.
+    shift_bits : int
+        Width of a shift amount with ``shifter = "barrel"``, 1 to 5: shifts 0 to
+        ``2**shift_bits - 1``, the quantizer's ``shift_bits``.
+    act_bits : int
+        Width of a signed (two's complement) activation, 2 to 16.
+    columns : int
+        Output rows processed per weight transfer (the engine's parallel outputs), 1 to 256.
+    scale_rows : int, optional
+        Consecutive columns sharing one scale set in a transfer (the quantizer's row group,
+        or a divisor of it); divides ``columns``. Default: ``columns`` (one set per transfer).
+    lut_slots : int
+        Tables held at once, 1 to 16; a weight transfer names the slot it reads.
+    acc_groups : int, optional
+        Most weight transfers accumulated into one result (sizes the accumulator),
+        1 to 65536. Default: ``lut_slots``.
+    shifter : {"barrel", "constant"}
+        ``"barrel"``: every transfer carries the scales' shift amounts and signs, applied by
+        barrel shifters (mux2 stages). ``"constant"``: the scales are fixed by
+        ``const_shifts`` / ``const_signs`` (the same for every block), so the shifts are
+        wiring and the transfers carry only bit planes.
+    const_shifts, const_signs : list of list of int, optional
+        ``shifter = "constant"``: per plane, ``terms`` shift amounts (0 to 31) and signs
+        (-1, 0, +1); plane ``i``'s scale is ``sum_t sign * 2**shift``. Default: plane ``i``
+        has the single term ``+2**(q - 1 - i)`` (uniform odd-integer weights).
+    pipeline_stages : int
+        Registers inside the lookup/shift/sum datapath besides the input and output
+        registers, 0 to :attr:`max_pipeline_stages`.
+    clock_ns : float
+        Target clock period for synthesis and the analytic model.
+    """
+
+    arch: ClassVar[str] = "shiftadd"
+    name: str = "shiftadd"
+    mu: int = 4
+    q: int = 3
+    terms: int = 3
+    shift_bits: int = 4
+    act_bits: int = 8
+    columns: int = 8
+    scale_rows: int | None = None
+    lut_slots: int = 1
+    acc_groups: int | None = None
+    shifter: Shifter = "barrel"
+    const_shifts: tuple[tuple[int, ...], ...] | None = None
+    const_signs: tuple[tuple[int, ...], ...] | None = None
+    pipeline_stages: int = 0
+    clock_ns: float = 10.0
+
+    def __post_init__(self):
+        if self.scale_rows is None:
+            object.__setattr__(self, "scale_rows", self.columns)
+        if self.acc_groups is None:
+            object.__setattr__(self, "acc_groups", self.lut_slots)
+        q, t = self.q, self.terms
+        if self.shifter == "constant" and all(isinstance(v, int) and v >= 1 for v in (q, t)):
+            # Defaults need valid q and terms; bad ones are reported by the field checks.
+            if self.const_shifts is None:
+                object.__setattr__(self, "const_shifts",
+                                   tuple((q - 1 - i,) + (0,) * (t - 1) for i in range(q)))
+            if self.const_signs is None:
+                object.__setattr__(self, "const_signs",
+                                   tuple((1,) + (0,) * (t - 1) for _ in range(q)))
+        super().__post_init__()
+
+    def _validate(self) -> None:
+        check_int("mu", self.mu, 1, MAX_MU)
+        check_int("q", self.q, 1, 4)
+        check_int("terms", self.terms, 1, 4)
+        check_int("shift_bits", self.shift_bits, 1, 5)
+        check_int("act_bits", self.act_bits, 2, 16)
+        check_int("columns", self.columns, 1, 256)
+        check_int("scale_rows", self.scale_rows, 1, self.columns)
+        if self.columns % self.scale_rows:
+            raise InputError(f"{self.scale_rows} does not divide columns={self.columns}",
+                             field="scale_rows",
+                             allowed=[d for d in range(1, self.columns + 1)
+                                      if self.columns % d == 0])
+        check_int("lut_slots", self.lut_slots, 1, 16)
+        check_int("acc_groups", self.acc_groups, 1, 65536)
+        if self.shifter == "constant":
+            self._validate_constant_scales()
+        elif self.const_shifts is not None or self.const_signs is not None:
+            field = "const_shifts" if self.const_shifts is not None else "const_signs"
+            raise InputError("only used with shifter = 'constant'", field=field,
+                             allowed="leave it out with shifter = 'barrel'")
+        check_int("pipeline_stages", self.pipeline_stages, 0, self.max_pipeline_stages)
+        if not 0.05 <= self.clock_ns <= 1e6:
+            raise InputError(f"{self.clock_ns} is out of range", field="clock_ns",
+                             allowed="a period in ns from 0.05 to 1e6")
+        if self.acc_width > MAX_RESULT_BITS:
+            raise InputError(f"the accumulator would need {self.acc_width} bits",
+                             field="acc_groups",
+                             allowed=f"values keeping the accumulator within "
+                                     f"{MAX_RESULT_BITS} bits (fewer groups, narrower "
+                                     f"activations or fewer shift bits)")
+
+    def _validate_constant_scales(self) -> None:
+        q, t = self.q, self.terms
+        for field, table, lo, hi in (("const_shifts", self.const_shifts, 0, 31),
+                                     ("const_signs", self.const_signs, -1, 1)):
+            if len(table) != q or any(len(row) != t for row in table):
+                raise InputError(f"expected {q} lists (one per plane) of {t} values",
+                                 field=field, allowed=f"a {q} x {t} list of integers")
+            for i, row in enumerate(table):
+                for j, v in enumerate(row):
+                    if not lo <= v <= hi:
+                        raise InputError(f"{v} is out of range", field=f"{field}[{i}][{j}]",
+                                         allowed=f"an integer from {lo} to {hi}")
+        if not any(s for row in self.const_signs for s in row):
+            raise InputError("every term is 0: the engine would compute nothing",
+                             field="const_signs", allowed="at least one nonzero sign")
+
+    # -- operand ranges ---------------------------------------------------------------------
+    @property
+    def act_range(self) -> tuple[int, int]:
+        return _int_range(self.act_bits, True)
+
+    @property
+    def entries(self) -> int:
+        """Table entries, ``2**mu``."""
+        return 1 << self.mu
+
+    @property
+    def lut_range(self) -> tuple[int, int]:
+        """Range of a table entry ``sum_j (+-x_j)`` over ``mu`` activations."""
+        lo, hi = self.act_range
+        amax = max(-lo, hi)
+        return -self.mu * amax, self.mu * amax
+
+    @property
+    def lut_width(self) -> int:
+        return range_width(*self.lut_range)[0]
+
+    @property
+    def max_shift(self) -> int:
+        """Largest shift amount the datapath applies."""
+        if self.shifter == "constant":
+            return max(s for row in self.const_shifts for s in row)
+        return (1 << self.shift_bits) - 1
+
+    @property
+    def shift_range(self) -> tuple[int, int]:
+        """Range of the shift field (barrel) or of the constant shifts."""
+        return 0, self.max_shift
+
+    @property
+    def scale_sets(self) -> int:
+        """Scale sets per weight transfer: ``columns // scale_rows``."""
+        return self.columns // self.scale_rows
+
+    @property
+    def active_terms(self) -> tuple[tuple[int, int, int, int], ...]:
+        """``(plane, term, shift, sign)`` of every term the datapath forms per column.
+
+        Barrel: all ``q * terms`` terms (shift and sign come with the weights; reported as
+        ``max_shift`` and 0). Constant: only the terms with a nonzero sign.
+        """
+        if self.shifter == "barrel":
+            return tuple((i, j, self.max_shift, 0) for i in range(self.q)
+                         for j in range(self.terms))
+        return tuple((i, j, self.const_shifts[i][j], self.const_signs[i][j])
+                     for i in range(self.q) for j in range(self.terms)
+                     if self.const_signs[i][j])
+
+    def leaf_range_of(self, shift: int, sign: int) -> tuple[int, int]:
+        """Range of one plane-tree leaf as built: the shifted lookup, or its one's
+        complement (``~v = -v - 1``) for a negative term; barrel leaves may be either or 0."""
+        lo, hi = self.lut_range
+        slo, shi = lo << shift, hi << shift
+        if sign > 0:
+            return slo, shi
+        if sign < 0:
+            return -shi - 1, -slo - 1
+        return min(slo, -shi - 1, 0), max(shi, -slo - 1, 0)
+
+    @property
+    def leaf_ranges(self) -> tuple[tuple[int, int], ...]:
+        """Range of every term leaf of a column's plane tree, in :attr:`active_terms` order."""
+        return tuple(self.leaf_range_of(s, g) for _, _, s, g in self.active_terms)
+
+    @property
+    def leaf_range(self) -> tuple[int, int]:
+        """One range covering every term leaf."""
+        ranges = self.leaf_ranges
+        return min(r[0] for r in ranges), max(r[1] for r in ranges)
+
+    @property
+    def offset_range(self) -> tuple[int, int] | None:
+        """Range of the extra leaf counting negative terms (restores ``~v`` to ``-v``);
+        None when no term can be negative."""
+        if self.shifter == "barrel":
+            return 0, self.q * self.terms
+        negatives = sum(1 for *_, g in self.active_terms if g < 0)
+        return (negatives, negatives) if negatives else None
+
+    @property
+    def tree(self) -> TreePlan:
+        """The per-column adder tree over the plane terms (plus the offset leaf)."""
+        leaves = list(self.leaf_ranges)
+        if self.offset_range is not None:
+            leaves.append(self.offset_range)
+        return plan_tree(leaves)
+
+    @property
+    def plane_sum_range(self) -> tuple[int, int]:
+        """Range of one transfer's true contribution ``sum_i alpha_i * T[key_i]`` per column."""
+        lo, hi = self.lut_range
+        total_lo = total_hi = 0
+        for _, _, shift, sign in self.active_terms:
+            if sign == 0 and self.shifter == "barrel":
+                total_lo += lo << shift
+                total_hi += hi << shift
+            else:
+                a, b = sorted((sign * (lo << shift), sign * (hi << shift)))
+                total_lo += a
+                total_hi += b
+        return total_lo, total_hi
+
+    @property
+    def acc_range(self) -> tuple[int, int]:
+        """Range of a result: up to ``acc_groups`` transfers accumulated."""
+        lo, hi = self.plane_sum_range
+        return self.acc_groups * lo, self.acc_groups * hi
+
+    @property
+    def acc_width(self) -> int:
+        return range_width(*self.acc_range)[0]
+
+    @property
+    def accumulates(self) -> bool:
+        """Whether results accumulate over transfers (``acc_groups > 1``): the transfers
+        then carry ``last`` and the engine has accumulator registers."""
+        return self.acc_groups > 1
+
+    # -- pipeline -----------------------------------------------------------------------------
+    @property
+    def logic_layers(self) -> int:
+        """The lookup/shift layer plus the plane tree's adder levels."""
+        return self.tree.depth + 1
+
+    @property
+    def max_pipeline_stages(self) -> int:
+        return self.logic_layers
+
+    @property
+    def register_slots(self) -> tuple[int, ...]:
+        return register_slots(self.pipeline_stages, self.logic_layers)
+
+    @property
+    def latency(self) -> int:
+        """Cycles from a ``last`` weight transfer's handshake (any transfer without
+        accumulation) to its result's valid: input register, ``pipeline_stages`` datapath
+        registers, output register (accumulate)."""
+        return self.pipeline_stages + 2
+
+    @property
+    def initiation_interval(self) -> int:
+        """Cycles between accepted weight transfers at full rate."""
+        return 1
+
+    # -- throughput and storage ---------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        """Outputs per result transfer (``columns``), as the simulation report counts them."""
+        return self.columns
+
+    @property
+    def weights_per_cycle(self) -> int:
+        """Weights (all ``q`` planes of one element) consumed per weight transfer."""
+        return self.columns * self.mu
+
+    @property
+    def ops_per_cycle(self) -> int:
+        """Operations per cycle at full rate, a weight x activation product counting as a
+        multiply and an add (2 ops), as for the multiplier arrays of equal throughput."""
+        return 2 * self.weights_per_cycle
+
+    @property
+    def slot_bits(self) -> int:
+        return max(1, (self.lut_slots - 1).bit_length())
+
+    @property
+    def scale_bits_per_transfer(self) -> int:
+        """Shift and sign bits per weight transfer (0 for constant scales)."""
+        if self.shifter == "constant":
+            return 0
+        return self.scale_sets * self.q * self.terms * (self.shift_bits + 2)
+
+    @property
+    def weight_transfer_bits(self) -> int:
+        """Payload bits of one weight transfer: slot, last, keys and scales."""
+        return ((self.slot_bits if self.lut_slots > 1 else 0) + int(self.accumulates)
+                + self.columns * self.q * self.mu + self.scale_bits_per_transfer)
+
+    @property
+    def lut_storage_bits(self) -> int:
+        return self.lut_slots * self.entries * self.lut_width

@@ -1,0 +1,448 @@
+"""Grids of accumulating PEs: the systolic array (output- or weight-stationary).
+
+An ``R x C`` array of processing elements computes integer GEMM tiles. Every PE runs the
+same arithmetic policy (see :mod:`shiftadd.hw.systolic_arith`):
+
+``mac``
+    integer activations and weights (any widths from 2 to 16 bits, signed or not);
+``addsub``
+    binary weights, bit 1 = +1 and bit 0 = -1 (BinaryConnect); integer activations;
+``ternary``
+    weights in {-1, 0, +1} as a 2-bit two's complement code: ``0b01`` = +1, ``0b00`` = 0,
+    ``0b11`` = -1. Bit 0 says "non-zero", bit 1 "negative"; ``0b10`` is not a weight (the
+    golden model rejects it, the hardware reads it as 0).
+
+``carry_save_accumulate`` (OPT1 of the HPCA 2025 paper, REFERENCE.md section 1) keeps every
+accumulator as a carry-save pair ``(sum, carry)`` modulo ``2**acc_width``: a 3:2 compressor
+tree reduces the new partial products and the registered pair to the next pair, so no carry
+propagates inside a PE. With ``mac`` the activation is radix-4 Booth encoded and each digit
+selects ``0, +-w, +-2w``; with ``addsub``/``ternary`` the single term ``+-a`` enters the tree
+(``-a`` as ``~a`` with the 1 injected in the carry's free bit 0). The pair is resolved by one
+carry-propagate adder per column where results leave the array.
+
+Dataflows (``dataflow``):
+
+``os`` (output-stationary)
+    PE ``(i, j)`` accumulates ``Y[i, j]`` over a tile's reduction length; activations move
+    right, weights move down, both skewed in by the array; results drain down the columns.
+``ws`` (weight-stationary)
+    PE ``(i, j)`` holds ``W[j, k0 + i]``; activations move right (skewed in), partial sums
+    move down and leave the bottom of each column, de-skewed into one row per transfer.
+
+The accumulator is exact by default: wide enough for ``k_max`` products (os) or ``rows``
+products (ws). A narrower ``acc_bits`` is an error unless ``wrap = true`` asks for
+two's complement wrap-around explicitly (results are then modulo ``2**acc_bits``, and the
+golden model wraps the same way).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar, Literal
+
+from ..errors import InputError
+from .base import Design, check_int, range_width
+
+__all__ = ["GridDesign", "SystolicDesign", "CsaPlan", "plan_csa", "MAX_ACC_BITS"]
+
+Mode = Literal["mac", "addsub", "ternary"]
+
+# Accumulators stay within NumPy's int64 and the harness's 63-bit plain fields.
+MAX_ACC_BITS = 62
+
+_MODE_DEFAULTS = {
+    "mac": {"weight_bits": 8, "weight_signed": True},
+    "addsub": {"weight_bits": 1, "weight_signed": False},
+    "ternary": {"weight_bits": 2, "weight_signed": True},
+}
+_MODE_FIXED = {"mac": (), "addsub": ("weight_bits", "weight_signed"),
+               "ternary": ("weight_bits", "weight_signed")}
+
+
+def _int_range(bits: int, signed: bool) -> tuple[int, int]:
+    if signed:
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1
+
+
+@dataclasses.dataclass(frozen=True)
+class CsaPlan:
+    """A carry-save (3:2 compressor) reduction of ``rows`` equal-width rows to two.
+
+    ``steps[i] = (x, y, z)`` compresses rows ``x, y, z`` (indices into the growing list of
+    rows: the inputs first, then each step appends its sum and its carry, in that order).
+    Injection bit ``i`` goes into the free bit 0 of the carry of step
+    :meth:`inject_step` ``(i)``, one of the last steps, so the result's carry has no bit
+    that is always 0. The last step's sum and carry are the result.
+    """
+
+    rows: int
+    injections: int
+    steps: tuple[tuple[int, int, int], ...]
+
+    @property
+    def compressors(self) -> int:
+        return len(self.steps)
+
+    def inject_step(self, i: int) -> int:
+        """The step whose carry takes injection bit ``i``."""
+        return len(self.steps) - self.injections + i
+
+    @property
+    def depth(self) -> int:
+        """3:2 levels on the longest path."""
+        level = [0] * self.rows
+        for x, y, z in self.steps:
+            d = max(level[x], level[y], level[z]) + 1
+            level += [d, d]
+        return level[-1] if self.steps else 0
+
+
+def plan_csa(rows: int, injections: int = 0) -> CsaPlan:
+    """Plan a Wallace-style 3:2 reduction of ``rows`` rows (at least 3).
+
+    Level by level the rows are taken in triples from the front; each triple's sum and carry
+    go to the front of the next level and the one or two rows left over follow them. The RTL
+    (:class:`shiftadd.hw.csa.CarrySaveTree`) and the golden model
+    (:func:`shiftadd.models.systolic.csa_reduce`) both follow this plan, so their carry-save
+    pairs agree bit for bit, not only in value.
+    """
+    if rows < 3:
+        raise ValueError(f"a carry-save tree needs at least 3 rows, not {rows}")
+    if injections > rows - 2:
+        raise ValueError(f"{injections} injection bits do not fit the {rows - 2} free carry "
+                         f"slots of a {rows}-row tree")
+    level = list(range(rows))
+    count = rows
+    steps = []
+    while len(level) > 2:
+        nxt = []
+        full = len(level) // 3 * 3
+        for i in range(0, full, 3):
+            steps.append((level[i], level[i + 1], level[i + 2]))
+            nxt += [count, count + 1]
+            count += 2
+        level = nxt + level[full:]
+    return CsaPlan(rows=rows, injections=injections, steps=tuple(steps))
+
+
+def csa_masks(row_masks, plan: CsaPlan, width: int) -> tuple[int, int]:
+    """Bit positions of the result's sum and carry that can be nonzero, from those of the
+    rows (``row_masks``, one int per row): a sum bit exists where any row has one, a carry
+    bit above each position where two or more meet, and bit 0 of an injected carry."""
+    full = (1 << width) - 1
+    masks = [int(x) & full for x in row_masks]
+    injected = {plan.inject_step(i) for i in range(plan.injections)}
+    for i, (x, y, z) in enumerate(plan.steps):
+        a, b, c = masks[x], masks[y], masks[z]
+        carry = (((a & b) | (a & c) | (b & c)) << 1) & full
+        masks += [a | b | c, carry | (1 if i in injected else 0)]
+    return masks[-2], masks[-1]
+
+
+def accumulator_masks(term_masks, plan: CsaPlan, width: int) -> tuple[int, int]:
+    """Bits of a carry-save accumulator (sum, carry) that can be nonzero when it feeds back
+    into its own tree after the terms: the fixed point of :func:`csa_masks` from all bits
+    (bits that can never be set are not built as registers)."""
+    full = (1 << width) - 1
+    acc = (full, full)
+    while True:
+        nxt = csa_masks([*term_masks, *acc], plan, width)
+        if nxt == acc:
+            return acc
+        acc = (nxt[0] & acc[0], nxt[1] & acc[1])
+
+
+@dataclasses.dataclass(frozen=True)
+class GridDesign(Design):
+    """Fields and derived values shared by the grid engines (systolic, 2D matrix).
+
+    Parameters
+    ----------
+    name : str
+        Verilog module name.
+    rows, cols : int
+        Array size ``R x C``, 1 to 64 each.
+    mode : {"mac", "addsub", "ternary"}
+        PE arithmetic (see the module docstring).
+    act_bits, act_signed : int, bool
+        Activation width (2 to 16) and signedness.
+    weight_bits, weight_signed : int, bool
+        Weight width (2 to 16) and signedness for ``mac``; ``addsub`` fixes 1 bit unsigned,
+        ``ternary`` 2 bits signed.
+    acc_bits : int, optional
+        Accumulator width; default: exact for :attr:`reduction_length` products.
+    wrap : bool
+        Allow ``acc_bits`` narrower than exact: results wrap modulo ``2**acc_bits``.
+    k_max : int, optional
+        Output-stationary arrays: the longest reduction a tile accumulates before it
+        drains (default 4096); longer GEMM reductions are split into tiles of ``k_max`` and
+        added on the host.
+    carry_save_accumulate : bool
+        OPT1: Booth partial products (``mac``) and a carry-save accumulator, no
+        carry-propagate adder in the PE.
+    clock_ns : float
+        Target clock period, used by synthesis and the analytic model.
+    """
+
+    rows: int = 4
+    cols: int = 4
+    mode: Mode = "mac"
+    act_bits: int = 8
+    act_signed: bool = True
+    weight_bits: int | None = None
+    weight_signed: bool | None = None
+    acc_bits: int | None = None
+    wrap: bool = False
+    k_max: int | None = None
+    carry_save_accumulate: bool = False
+    clock_ns: float = 10.0
+
+    #: whether the design accumulates over a tile's K inside the PEs (os, matrix2d)
+    output_stationary: ClassVar[bool] = True
+    DEFAULT_K_MAX: ClassVar[int] = 4096
+
+    def __post_init__(self):
+        mode = self.mode
+        if mode in _MODE_DEFAULTS:
+            for key, default in _MODE_DEFAULTS[mode].items():
+                value = getattr(self, key)
+                if value is None:
+                    object.__setattr__(self, key, default)
+                elif key in _MODE_FIXED[mode] and value != default:
+                    raise InputError(f"mode '{mode}' fixes it to {default!r}, got {value!r}",
+                                     field=key, allowed=[default])
+        if self.k_max is None and self.is_output_stationary:
+            object.__setattr__(self, "k_max", self.DEFAULT_K_MAX)
+        super().__post_init__()
+
+    @property
+    def is_output_stationary(self) -> bool:
+        return self.output_stationary
+
+    def _validate(self) -> None:
+        check_int("rows", self.rows, 1, 64)
+        check_int("cols", self.cols, 1, 64)
+        check_int("act_bits", self.act_bits, 2, 16)
+        if self.mode == "mac":
+            check_int("weight_bits", self.weight_bits, 2, 16)
+        if self.is_output_stationary:
+            check_int("k_max", self.k_max, 1, 1 << 20)
+        elif self.k_max is not None:
+            raise InputError("only output-stationary arrays accumulate a tile's reduction in "
+                             "the PEs; a weight-stationary column sums `rows` products",
+                             field="k_max", allowed="unset (or use dataflow = 'os')")
+        exact = self.exact_acc_width
+        if exact > MAX_ACC_BITS:
+            raise InputError(f"the exact accumulator needs {exact} bits, more than "
+                             f"{MAX_ACC_BITS}", field="k_max",
+                             allowed="a smaller k_max, or narrower operands")
+        if self.acc_bits is not None:
+            # Wrap-around is for the accumulated sum: one product must still fit, so every
+            # operand bit matters.
+            check_int("acc_bits", self.acc_bits, self.product_width, MAX_ACC_BITS)
+            if self.acc_bits < exact and not self.wrap:
+                raise InputError(
+                    f"{self.acc_bits} bits cannot hold {self.reduction_length} products "
+                    f"exactly (range {self.exact_acc_range}); set wrap = true to accept "
+                    f"wrap-around modulo 2**{self.acc_bits}",
+                    field="acc_bits", allowed=f"an integer from {exact} to {MAX_ACC_BITS}")
+        if not 0.05 <= self.clock_ns <= 1e6:
+            raise InputError(f"{self.clock_ns} is out of range", field="clock_ns",
+                             allowed="a period in ns from 0.05 to 1e6")
+
+    # -- operand and value ranges -------------------------------------------------------
+    @property
+    def act_range(self) -> tuple[int, int]:
+        """Range of one activation code on the ports."""
+        return _int_range(self.act_bits, self.act_signed)
+
+    @property
+    def weight_range(self) -> tuple[int, int]:
+        """Range of one weight *code* on the ports (addsub: a bit; ternary: -1..1)."""
+        if self.mode == "ternary":
+            return -1, 1
+        return _int_range(self.weight_bits, self.weight_signed)
+
+    @property
+    def weight_value_range(self) -> tuple[int, int]:
+        """Range of the number a weight code stands for."""
+        return (-1, 1) if self.mode in ("addsub", "ternary") else self.weight_range
+
+    @property
+    def product_range(self) -> tuple[int, int]:
+        alo, ahi = self.act_range
+        wlo, whi = self.weight_value_range
+        corners = [alo * wlo, alo * whi, ahi * wlo, ahi * whi]
+        if self.mode == "addsub":  # no zero weight
+            return min(alo, -ahi), max(ahi, -alo)
+        return min(corners), max(corners)
+
+    @property
+    def product_width(self) -> int:
+        """Bits of one product (the narrowest accumulator, even with ``wrap``)."""
+        return range_width(*self.product_range)[0]
+
+    @property
+    def reduction_length(self) -> int:
+        """Products one accumulator sums: ``k_max`` (output-stationary) or ``rows`` (ws)."""
+        return self.k_max if self.is_output_stationary else self.rows
+
+    @property
+    def exact_acc_range(self) -> tuple[int, int]:
+        lo, hi = self.product_range
+        return self.reduction_length * lo, self.reduction_length * hi
+
+    @property
+    def exact_acc_width(self) -> int:
+        return range_width(*self.exact_acc_range)[0]
+
+    @property
+    def acc_width(self) -> int:
+        """``W``: bits of every accumulator (and of each half of a carry-save pair)."""
+        return self.acc_bits if self.acc_bits is not None else self.exact_acc_width
+
+    @property
+    def acc_signed(self) -> bool:
+        """Results are two's complement when any product can be negative."""
+        return self.product_range[0] < 0
+
+    @property
+    def wraps(self) -> bool:
+        """Whether results may wrap modulo ``2**acc_width``."""
+        return self.acc_width < self.exact_acc_width
+
+    @property
+    def result_range(self) -> tuple[int, int]:
+        """Every value a result can take as the port carries it."""
+        return _int_range(self.acc_width, self.acc_signed)
+
+    # -- datapath as built --------------------------------------------------------------
+    @property
+    def booth(self) -> bool:
+        """Radix-4 Booth partial products (``mac`` with ``carry_save_accumulate``)."""
+        return self.carry_save_accumulate and self.mode == "mac"
+
+    @property
+    def booth_digits(self) -> int:
+        """Radix-4 Booth digits per activation: ``ceil(b/2)``, or ``ceil((b+1)/2)`` for an
+        unsigned code (as :func:`shiftadd.workloads.digits.booth_digit_count`)."""
+        return (self.act_bits + (0 if self.act_signed else 1) + 1) // 2
+
+    @property
+    def csa_plan(self) -> CsaPlan | None:
+        """The PE's 3:2 reduction with ``carry_save_accumulate``: the terms (Booth partial
+        products, or ``+-a``) followed by the accumulator's sum and carry."""
+        if not self.carry_save_accumulate:
+            return None
+        terms = self.booth_digits if self.booth else 1
+        # One bit of weight 1: the +1 of a ones'-complement term (Booth row 0, or -a).
+        return plan_csa(terms + 2, 1)
+
+    @property
+    def csa_term_masks(self) -> tuple[int, ...]:
+        """Bits each carry-save term row can have set: Booth row ``j`` (signed, shifted by
+        ``2j``) from bit ``2j`` up, the single ``+-a`` term everywhere."""
+        w = self.acc_width
+        full = (1 << w) - 1
+        if self.booth:
+            return tuple(full & ~((1 << (2 * j)) - 1) for j in range(self.booth_digits)
+                         if 2 * j < w)
+        return (full,)
+
+    @property
+    def acc_masks(self) -> tuple[int, int]:
+        """Output-stationary carry-save accumulator: bits of (sum, carry) that exist."""
+        plan = self.csa_plan
+        return accumulator_masks(self.csa_term_masks, plan, self.acc_width)
+
+    @property
+    def psum_masks(self) -> tuple[tuple[int, int], ...]:
+        """Weight-stationary carry-save partial sums: bits of (sum, carry) each array row
+        passes down (the top row adds its terms to nothing)."""
+        plan, out, prev = self.csa_plan, [], (0, 0)
+        for _ in range(self.rows):
+            prev = csa_masks([*self.csa_term_masks, *prev], plan, self.acc_width)
+            out.append(prev)
+        return tuple(out)
+
+    @property
+    def value_bits(self) -> int:
+        """Bits of one accumulator or partial sum in flight (doubled in carry-save form)."""
+        return self.acc_width * (2 if self.carry_save_accumulate else 1)
+
+    @property
+    def initiation_interval(self) -> int:
+        return 1
+
+    @property
+    def ops_per_cycle(self) -> int:
+        """Two operations (multiply and add) per PE per cycle at full rate."""
+        return 2 * self.rows * self.cols
+
+    @property
+    def outputs_per_transfer(self) -> int:
+        """Results in one transfer of the result stream (a row of a tile)."""
+        return self.cols
+
+    # -- output-stationary schedule (overridden where it differs) -----------------------
+    #: operands reach PE (i, j) after i + j cycles (systolic) rather than all at once
+    skewed: ClassVar[bool] = True
+
+    @property
+    def skew_max(self) -> int:
+        """Largest operand delay (cycles) from the input register to a PE."""
+        return self.rows + self.cols - 2 if self.skewed else 0
+
+    @property
+    def last_spacing(self) -> int:
+        """Output-stationary: fewest cycles between two tiles' last steps, so a tile's
+        results have drained from a row's drain registers before the next tile's results
+        are loaded there; the input holds a tile's last step until then."""
+        # PE (i, j) loads its drain register skew(i, j) cycles after the last step and
+        # physical row i's drain register is free skew_max + 1 + i cycles after it
+        # (docs/systolic.md): skew(i, j) = i + j leaves skew_max + 1, no skew leaves R.
+        return self.skew_max + 1 + (0 if self.skewed else self.rows - 1)
+
+    @property
+    def latency(self) -> int:
+        """Output-stationary: cycles from a tile's last step handshake to its first result
+        row (``R`` rows follow on consecutive cycles); weight-stationary: from an
+        activation vector's handshake to its result row."""
+        return self.skew_max + 3
+
+
+@dataclasses.dataclass(frozen=True)
+class SystolicDesign(GridDesign):
+    """An ``R x C`` systolic array, output- or weight-stationary.
+
+    Parameters
+    ----------
+    dataflow : {"os", "ws"}
+        Output-stationary (a tile's K steps stream through, results drain) or
+        weight-stationary (a K-tile of weights is held, activation vectors stream).
+
+    See :class:`GridDesign` for the other fields.
+    """
+
+    arch: ClassVar[str] = "systolic"
+    name: str = "systolic"
+    dataflow: Literal["os", "ws"] = "os"
+
+    @property
+    def is_output_stationary(self) -> bool:
+        return self.dataflow == "os"
+
+    @property
+    def weight_write_wait(self) -> int:
+        """Weight-stationary: a write to array row ``i`` is accepted at least
+        ``i + weight_write_wait`` cycles after the last activation vector, once every
+        vector in flight has passed row ``i``."""
+        return self.cols
+
+    @property
+    def latency(self) -> int:
+        if self.dataflow == "ws":
+            # input register, R + C - 1 PE and de-skew stages, output register
+            return self.rows + self.cols + 1
+        return super().latency

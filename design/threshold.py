@@ -1,0 +1,198 @@
+"""Threshold-logic PE arrays for binary layers (TULIP-style).
+
+A *threshold neuron* computes ``y = [sum_i w_i x_i >= T]`` over a few binary inputs with
+small fixed integer weights (``neuron_weights``, at least one weight 2) and a threshold ``T``
+set per evaluation; it holds its output in its own register. Reprogrammed, the same neuron is
+AND, OR, majority, a full adder's carry and, with the weight-2 input fed the inverted carry,
+its sum (REFERENCE.md section 3).
+
+A *PE* is a cluster of ``neurons`` such neurons whose inputs are multiplexed from a constant,
+every neuron's register, the PE's ``memory_bits``-bit local memory and its ``data_bits``-bit
+data register, each with a programmable inversion. ``pes`` PEs run the same instruction
+stream (SIMD) on different data. The array has one input stream of *steps* (an instruction
+and, for loading steps, ``data_bits`` fresh input bits per PE) and one output stream of
+results (one bit per PE).
+
+A binary layer ``y = [popcount(XNOR(x, w)) >= T]`` (or ``<= T``, optional max-pool as OR) is
+compiled by :func:`shiftadd.models.threshold.schedule` into a program of neuron
+configurations and multiplexer selections: XNOR with a known weight bit is the input's
+inversion, the popcount is a carry-save reduction by full adders made of neurons, the compare
+a bit-serial chain of threshold gates. All PEs compute the same output neuron (same weights,
+so same instructions) for different input vectors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar
+
+from ..errors import InputError
+from .base import Design, check_int
+
+__all__ = ["ThresholdDesign"]
+
+
+@dataclasses.dataclass(frozen=True)
+class ThresholdDesign(Design):
+    """A SIMD array of PEs, each a small network of programmable threshold neurons.
+
+    Parameters
+    ----------
+    name : str
+        Verilog module name.
+    k : int
+        Fan-in K of the binary layer the program is compiled for (1 to 16384). The hardware
+        runs any fan-in whose program fits the local memory; ``k`` is what the bench, the
+        cycle model and the cost model use by default.
+    pes : int
+        SIMD processing elements P (1 to 4096): input vectors processed in parallel.
+    neurons : int
+        Threshold neurons per PE N (2 to 16).
+    neuron_weights : list of int
+        Fixed input weights of every neuron, each 1 to 8, at most 9 inputs; at least three
+        weight-1 inputs and one weight-2 input (a full adder's carry and sum).
+    memory_bits : int
+        Local memory per PE L (1 to 256 bits), for intermediate bits of the schedule.
+    data_bits : int
+        Input bits per PE loaded by one step D (1 to 64).
+    vectors : int
+        Input vectors each PE processes per program run V (1 to 64); consecutive vectors
+        overlap, so one vector's carry ripple hides behind the next one's reduction.
+    pool : int
+        Max-pool window (1 to 8, dividing ``vectors``): the output is the OR of ``pool``
+        consecutive vectors' outputs.
+    separate_neuron : bool
+        Emit the neuron as a separate Verilog module (``<name>_tl_neuron``) instantiated by
+        the array, so it can be swapped for a characterized cell; otherwise it is flattened.
+    clock_ns : float
+        Target clock period for synthesis and the model.
+    """
+
+    arch: ClassVar[str] = "threshold"
+    name: str = "threshold"
+    k: int = 64
+    pes: int = 4
+    neurons: int = 4
+    neuron_weights: tuple[int, ...] = (2, 1, 1, 1)
+    memory_bits: int = 24
+    data_bits: int = 6
+    vectors: int = 1
+    pool: int = 1
+    separate_neuron: bool = True
+    clock_ns: float = 10.0
+
+    def _validate(self) -> None:
+        check_int("k", self.k, 1, 16384)
+        check_int("pes", self.pes, 1, 4096)
+        check_int("neurons", self.neurons, 2, 16)
+        w = self.neuron_weights
+        if not 2 <= len(w) <= 9 or any(not 1 <= x <= 8 for x in w):
+            raise InputError(f"{list(w)} is not allowed", field="neuron_weights",
+                             allowed="2 to 9 integer weights from 1 to 8")
+        if sum(1 for x in w if x == 1) < 3 or 2 not in w:
+            raise InputError(f"{list(w)} cannot form a full adder", field="neuron_weights",
+                             allowed="at least three weights 1 and one weight 2, "
+                                     "e.g. [2, 1, 1, 1]")
+        check_int("memory_bits", self.memory_bits, 1, 256)
+        check_int("data_bits", self.data_bits, 1, 64)
+        check_int("vectors", self.vectors, 1, 64)
+        check_int("pool", self.pool, 1, 8)
+        if self.vectors % self.pool:
+            raise InputError(f"pool {self.pool} does not divide vectors {self.vectors}",
+                             field="pool", allowed=[d for d in range(1, 9)
+                                                    if self.vectors % d == 0])
+        if self.pool > len(w):
+            raise InputError(f"an OR of {self.pool} outputs needs {self.pool} neuron inputs",
+                             field="pool", allowed=f"1 to {len(w)} (the neuron's fan-in)")
+        if not 0.05 <= self.clock_ns <= 1e6:
+            raise InputError(f"{self.clock_ns} is out of range", field="clock_ns",
+                             allowed="a period in ns from 0.05 to 1e6")
+        # The program for k must fit the local memory.
+        self.program_for(self.k)
+
+    # -- the neuron -------------------------------------------------------------------------
+    @property
+    def fan_in(self) -> int:
+        """Inputs per neuron F."""
+        return len(self.neuron_weights)
+
+    @property
+    def weight_sum(self) -> int:
+        return sum(self.neuron_weights)
+
+    @property
+    def threshold_bits(self) -> int:
+        """Width of a neuron's threshold: 0 (always fires) to ``weight_sum + 1`` (never)."""
+        return (self.weight_sum + 1).bit_length()
+
+    # -- the PE -------------------------------------------------------------------------------
+    @property
+    def sources(self) -> int:
+        """Inputs of each neuron-input multiplexer: constant 0, N neuron registers, L memory
+        bits, D data bits (in that order: the source index of the instruction)."""
+        return 1 + self.neurons + self.memory_bits + self.data_bits
+
+    @property
+    def select_bits(self) -> int:
+        return max(1, (self.sources - 1).bit_length())
+
+    @property
+    def address_bits(self) -> int:
+        return max(1, (self.memory_bits - 1).bit_length())
+
+    @property
+    def instruction_bits(self) -> int:
+        """Bits of one step's instruction (everything but the data)."""
+        per_neuron = 1 + self.threshold_bits + self.fan_in * (self.select_bits + 1) + 1 + \
+            self.address_bits
+        return 1 + self.neurons * per_neuron + 1 + self.select_bits + 1
+
+    @property
+    def step_bits(self) -> int:
+        return self.instruction_bits + self.pes * self.data_bits
+
+    # -- the program --------------------------------------------------------------------------
+    def program_for(self, k: int | None = None):
+        """The compiled schedule (:class:`shiftadd.models.threshold.Program`) for fan-in
+        ``k`` (default: the design's); raises :class:`InputError` naming ``memory_bits``
+        when it needs more local memory than the design has."""
+        from ..models.threshold import schedule
+
+        return schedule(self, self.k if k is None else k)
+
+    @property
+    def outputs_per_run(self) -> int:
+        return self.vectors // self.pool
+
+    @property
+    def program_steps(self) -> int:
+        """Steps (cycles at full rate) of one program run for fan-in ``k``."""
+        return self.program_for().steps
+
+    @property
+    def latency(self) -> int:
+        """Cycles from an emitting step's handshake to its result's valid: the step register,
+        then the result register."""
+        return 2
+
+    @property
+    def initiation_interval(self) -> int:
+        """Cycles between the starts of consecutive program runs (groups of ``pes *
+        vectors`` input vectors) at full rate; one step is accepted per cycle."""
+        return self.program_steps
+
+    @property
+    def n(self) -> int:
+        """Binary neuron outputs per result transfer (one per PE)."""
+        return self.pes
+
+    @property
+    def evaluations_per_cycle(self) -> float:
+        """Binary-layer outputs (before pooling) per cycle at full rate."""
+        return self.pes * self.vectors / self.program_steps
+
+    @property
+    def ops_per_cycle(self) -> float:
+        """Operations per cycle at full rate, counting an XNOR-accumulate of one input as two
+        operations (the adder-tree array's convention)."""
+        return 2 * self.k * self.evaluations_per_cycle

@@ -1,0 +1,20 @@
+"""The systolic array's top-level component for a :class:`SystolicDesign`.
+
+``dataflow = "os"``: :class:`~shiftadd.hw.systolic_os.OutputStationaryArray`;
+``dataflow = "ws"``: :class:`~shiftadd.hw.systolic_ws.WeightStationaryArray`.
+"""
+
+from __future__ import annotations
+
+from ..design.systolic import SystolicDesign
+from .systolic_os import OutputStationaryArray
+from .systolic_ws import WeightStationaryArray
+
+__all__ = ["systolic_array"]
+
+
+def systolic_array(design: SystolicDesign):
+    """The top-level component of a systolic design."""
+    if design.dataflow == "ws":
+        return WeightStationaryArray(design=design)
+    return OutputStationaryArray(design=design)

@@ -1,0 +1,147 @@
+"""The weight-stationary systolic array (dataflow ``ws``).
+
+PE ``(i, j)`` holds ``W[n0 + j, k0 + i]`` of the current weight tile. Activation vectors
+(one K-tile's ``rows`` values per transfer) are skewed in, row ``i`` by ``i`` cycles, and hop
+right one PE per cycle; partial sums hop down, so the bottom of column ``j`` holds the dot
+product ``Y[m, n0 + j]`` ``rows + j`` cycles after the vector entered. With
+``carry_save_accumulate`` the partial sums travel as carry-save pairs (twice the wires) and
+one carry-propagate adder per column resolves them at the bottom edge. Column ``j`` is then
+delayed ``cols - 1 - j`` more cycles, so one transfer carries a whole result row::
+
+    act stream -> input register -> skew -> PE rows (activations right, sums down)
+               -> [CPA per column] -> de-skew -> result register -> result stream
+
+Weights are written one array row per transfer (``{row, values}``) straight into the PE
+registers. Vectors in flight must keep the weights they were accepted with, so a write to
+row ``i`` is held (``ready`` low) until ``i + cols`` cycles after the last accepted vector,
+when every earlier vector has passed row ``i``; a vector accepted in or after the cycle of a
+write sees the new weights. Writes in row order therefore wait ``cols - 1`` cycles once after
+a burst of vectors and then go one per cycle.
+
+Backpressure is a global stall: everything advances when the result register is empty or
+being read.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Module, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..design.systolic import SystolicDesign
+from ._util import validating
+from .systolic_arith import grid_arithmetic_for
+from .systolic_os import delay, result_layout
+from .systolic_pe import resolve, ws_pe
+
+__all__ = ["WeightStationaryArray", "ws_weight_layout"]
+
+
+def ws_weight_layout(design: SystolicDesign, weight_shape) -> data.StructLayout:
+    """One weight write: array row ``row`` (the tile's reduction index ``k - k0``) and its
+    ``cols`` weights. A row index of ``rows`` or more writes nothing."""
+    return data.StructLayout({
+        "row": max(1, (design.rows - 1).bit_length()),
+        "values": data.ArrayLayout(weight_shape, design.cols),
+    })
+
+
+class WeightStationaryArray(wiring.Component):
+    """A weight-stationary ``rows x cols`` systolic array.
+
+    Parameters
+    ----------
+    design : SystolicDesign
+        With ``dataflow = "ws"``.
+
+    Members
+    -------
+    act : In(stream.Signature(ArrayLayout(act_shape, rows)))
+        One activation vector (a K-tile of one row of X) per transfer, never held.
+    weights : In(stream.Signature(ws_weight_layout))
+        One array row of weights per transfer; held as described above.
+    result : Out(stream.Signature(ArrayLayout(result shape, cols)))
+        ``Y[m, n0:n0 + cols]`` for each vector, ``design.latency`` cycles after it.
+    """
+
+    def __init__(self, *, design: SystolicDesign):
+        with validating(self):
+            if not isinstance(design, SystolicDesign) or design.dataflow != "ws":
+                raise TypeError(f"Design must be a SystolicDesign with dataflow 'ws', not "
+                                f"{design!r}")
+        self._design = design
+        self._arith = grid_arithmetic_for(design)
+        super().__init__({
+            "act": In(stream.Signature(data.ArrayLayout(self._arith.act_shape, design.rows))),
+            "weights": In(stream.Signature(ws_weight_layout(design, self._arith.weight_shape))),
+            "result": Out(stream.Signature(result_layout(design))),
+        })
+
+    @property
+    def design(self) -> SystolicDesign:
+        return self._design
+
+    @property
+    def arithmetic(self):
+        return self._arith
+
+    def elaborate(self, platform):
+        m = Module()
+        d = self._design
+        R, C, W, cs = d.rows, d.cols, d.acc_width, d.carry_save_accumulate
+        act, weights, result = self.act, self.weights, self.result
+
+        advance = Signal()
+        m.d.comb += advance.eq(~result.valid | result.ready)
+
+        # Cycles of advance since the last accepted vector, saturating where every write
+        # is allowed.
+        top = R - 1 + d.weight_write_wait
+        quiet = Signal(range(top + 1), init=top)
+        row = weights.payload.row
+        m.d.comb += [
+            act.ready.eq(advance),
+            weights.ready.eq(advance & (quiet >= row + d.weight_write_wait)),
+        ]
+        act_accept = act.valid & act.ready
+        with m.If(advance):
+            with m.If(act_accept):
+                m.d.sync += quiet.eq(1)
+            with m.Elif(quiet != top):
+                m.d.sync += quiet.eq(quiet + 1)
+
+        in_act = Signal(act.payload.shape(), reset_less=True)
+        in_valid = Signal()
+        with m.If(advance):
+            m.d.sync += [in_act.eq(act.payload), in_valid.eq(act_accept)]
+
+        write = weights.valid & weights.ready
+        w_regs = []
+        for i in range(R):
+            regs = Signal(weights.payload.values.shape(), name=f"w_row{i}", reset_less=True)
+            with m.If(write & (row == i)):
+                m.d.sync += regs.eq(weights.payload.values)
+            w_regs.append(regs)
+
+        act_edge = [delay(m, in_act[i], i, advance, f"act_row{i}") for i in range(R)]
+        psums = [[None] * C for _ in range(R)]
+        act_pass = [[None] * C for _ in range(R)]
+        for i in range(R):
+            for j in range(C):
+                a = act_edge[i] if j == 0 else act_pass[i][j - 1]
+                psums[i][j], _ = ws_pe(m, self._arith, cs, W, a, w_regs[i][j],
+                                       None if i == 0 else psums[i - 1][j], advance,
+                                       name=f"pe{i}_{j}")
+                if j < C - 1:
+                    act_pass[i][j] = Signal.like(a, name=f"act_{i}_{j}", reset_less=True)
+                    with m.If(advance):
+                        m.d.sync += act_pass[i][j].eq(a)
+
+        valid = delay(m, in_valid, R + C - 1, advance, "valid", reset=True)
+        with m.If(advance):
+            m.d.sync += result.valid.eq(valid)
+            for j in range(C):
+                y = resolve(m, psums[R - 1][j], W, cs, name=f"cpa{j}")
+                m.d.sync += result.payload[j].eq(
+                    delay(m, y, C - 1 - j, advance, f"deskew{j}"))
+        return m

@@ -1,0 +1,215 @@
+"""The threshold-logic PE array (``arch = "threshold"``): SIMD PEs of threshold neurons.
+
+Dataflow, one step per cycle at full rate::
+
+    step stream -> step register (instruction, broadcast to all PEs)
+                -> per PE: data register (loaded by steps with ``load``)
+                   neuron-input multiplexers over {0, neuron registers, local memory,
+                   data register}, each with a programmable inversion
+                -> N threshold neurons (output registers), local memory stores
+                -> emit multiplexer -> result register -> result stream (one bit per PE)
+
+A step is accepted into the step register (and its data into the data registers) in one
+cycle and executed in the next: the neurons enabled by the instruction evaluate their
+multiplexed inputs against their thresholds and register the outcome, each store copies a
+neuron's register (as it was before this step) into a local-memory bit, and an emitting step
+registers one source bit per PE as a result. Nothing is read before the program writes it,
+so runs need no reset between them.
+
+Backpressure is a global stall, as in the adder-tree array: the step register and the PEs'
+state advance when the result register is empty or being read.
+"""
+
+from __future__ import annotations
+
+from amaranth.hdl import Array, C, Cat, Module, Signal
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..design.threshold import ThresholdDesign
+from ._util import validating
+from .threshold_neuron import ThresholdNeuron, neuron_instance
+
+__all__ = ["ThresholdArray", "ThresholdPE", "instruction_layout", "step_layout",
+           "neuron_module_name"]
+
+
+def instruction_layout(design: ThresholdDesign) -> data.StructLayout:
+    """One step's instruction as the PEs execute it.
+
+    Per neuron ``en`` (evaluate),
+    ``t`` (threshold), ``src``/``inv`` (source select and inversion of each input),
+    ``store``/``addr`` (copy the neuron's register into local memory); ``emit``,
+    ``emit_src``, ``emit_inv``: put one source bit per PE on the result stream.
+    """
+    N, F, sw = design.neurons, design.fan_in, design.select_bits
+    return data.StructLayout({
+        "en": data.ArrayLayout(1, N),
+        "t": data.ArrayLayout(design.threshold_bits, N),
+        "src": data.ArrayLayout(data.ArrayLayout(sw, F), N),
+        "inv": data.ArrayLayout(data.ArrayLayout(1, F), N),
+        "store": data.ArrayLayout(1, N),
+        "addr": data.ArrayLayout(design.address_bits, N),
+        "emit": 1,
+        "emit_src": sw,
+        "emit_inv": 1,
+    })
+
+
+def step_layout(design: ThresholdDesign) -> data.StructLayout:
+    """Payload of the step stream: ``load`` (load the data registers from this step's
+    data), the instruction, and ``data_bits`` input bits per PE."""
+    fields = {"load": 1, **dict(instruction_layout(design).members)}
+    fields["data"] = data.ArrayLayout(data.ArrayLayout(1, design.data_bits), design.pes)
+    return data.StructLayout(fields)
+
+
+def neuron_module_name(design: ThresholdDesign) -> str:
+    """Verilog module name of the design's neuron when emitted separately."""
+    return f"{design.name}_tl_neuron"
+
+
+class ThresholdPE(wiring.Component):
+    """One PE: ``neurons`` threshold neurons, their input multiplexers, local memory.
+
+    Parameters
+    ----------
+    design : ThresholdDesign
+    neuron_module : str, optional
+        Instantiate the neurons as this separately emitted Verilog module instead of
+        elaborating :class:`ThresholdNeuron` here (Verilog only: Amaranth cannot simulate it).
+
+    Members
+    -------
+    instr : In(instruction_layout)
+        The instruction in execution.
+    data : In(data_bits)
+        The PE's data register.
+    commit : In(1)
+        The instruction executes this cycle (state updates at the clock edge).
+    value : Out(1)
+        The emit multiplexer's output.
+    """
+
+    def __init__(self, *, design: ThresholdDesign, neuron_module: str | None = None):
+        with validating(self):
+            if not isinstance(design, ThresholdDesign):
+                raise TypeError(f"Design must be a ThresholdDesign, not {design!r}")
+        self._design = design
+        self._neuron_module = neuron_module
+        super().__init__({"instr": In(instruction_layout(design)), "data": In(design.data_bits),
+                          "commit": In(1), "value": Out(1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        d = self._design
+        ins = self.instr
+        regs = [Signal(name=f"n{n}_y") for n in range(d.neurons)]
+        memory = Signal(d.memory_bits, name="memory")
+        # Source order fixes the select encoding (ThresholdDesign.sources).
+        sources = Array([C(0, 1), *regs, *[memory[a] for a in range(d.memory_bits)],
+                         *[self.data[i] for i in range(d.data_bits)]])
+        for n in range(d.neurons):
+            x = Signal(d.fan_in, name=f"n{n}_x")
+            for i in range(d.fan_in):
+                m.d.comb += x[i].eq(sources[ins.src[n][i]] ^ ins.inv[n][i])
+            en = Signal(name=f"n{n}_en")
+            m.d.comb += en.eq(self.commit & ins.en[n])
+            if self._neuron_module is None:
+                neuron = ThresholdNeuron(weights=d.neuron_weights,
+                                         threshold_bits=d.threshold_bits)
+                m.submodules[f"neuron{n}"] = neuron
+                m.d.comb += [neuron.x.eq(x), neuron.t.eq(ins.t[n]), neuron.en.eq(en),
+                             regs[n].eq(neuron.y)]
+            else:
+                m.submodules[f"neuron{n}"] = neuron_instance(
+                    self._neuron_module, x=x, t=ins.t[n], en=en, y=regs[n])
+        # A store copies the neuron's register; the highest neuron wins a shared address.
+        for a in range(d.memory_bits):
+            for n in range(d.neurons):
+                with m.If(self.commit & ins.store[n] & (ins.addr[n] == a)):
+                    m.d.sync += memory[a].eq(regs[n])
+        m.d.comb += self.value.eq(sources[ins.emit_src] ^ ins.emit_inv)
+        return m
+
+
+class ThresholdArray(wiring.Component):
+    """``pes`` SIMD PEs of threshold neurons driven by one instruction stream.
+
+    Parameters
+    ----------
+    design : ThresholdDesign
+    neuron_cell : bool, optional
+        Instantiate the neuron as a separate Verilog module (:attr:`separate_modules`);
+        default ``design.separate_neuron``. Amaranth simulation needs ``False``.
+
+    Members
+    -------
+    step : In(stream.Signature(step_layout))
+        One instruction (and data bits per PE) per transfer.
+    result : Out(stream.Signature(ArrayLayout(1, pes)))
+        One bit per PE for every emitting step.
+    """
+
+    def __init__(self, *, design: ThresholdDesign, neuron_cell: bool | None = None):
+        with validating(self):
+            if not isinstance(design, ThresholdDesign):
+                raise TypeError(f"Design must be a ThresholdDesign, not {design!r}")
+        self._design = design
+        self._neuron_cell = design.separate_neuron if neuron_cell is None else bool(neuron_cell)
+        super().__init__({
+            "step": In(stream.Signature(step_layout(design))),
+            "result": Out(stream.Signature(data.ArrayLayout(1, design.pes))),
+        })
+
+    @property
+    def design(self) -> ThresholdDesign:
+        return self._design
+
+    @property
+    def latency(self) -> int:
+        return self._design.latency
+
+    @property
+    def separate_modules(self) -> dict:
+        """Verilog modules the array instantiates but does not contain: the neuron, for a
+        user to swap with a characterized cell (empty when the neuron is flattened)."""
+        if not self._neuron_cell:
+            return {}
+        d = self._design
+        return {neuron_module_name(d): ThresholdNeuron(weights=d.neuron_weights,
+                                                       threshold_bits=d.threshold_bits)}
+
+    def elaborate(self, platform):
+        m = Module()
+        d = self._design
+        advance = Signal()
+        m.d.comb += [advance.eq(~self.result.valid | self.result.ready),
+                     self.step.ready.eq(advance)]
+
+        instr = Signal(instruction_layout(d), name="instr", reset_less=True)
+        exec_valid = Signal()
+        payload = self.step.payload
+        with m.If(advance):
+            m.d.sync += exec_valid.eq(self.step.valid)
+            m.d.sync += [instr[name].eq(payload[name]) for name, _ in instruction_layout(d)]
+        commit = Signal()
+        m.d.comb += commit.eq(advance & exec_valid)
+
+        module = neuron_module_name(d) if self._neuron_cell else None
+        values = []
+        for p in range(d.pes):
+            dreg = Signal(d.data_bits, name=f"data{p}", reset_less=True)
+            with m.If(advance & self.step.valid & payload.load):
+                m.d.sync += dreg.eq(payload.data[p])
+            pe = ThresholdPE(design=d, neuron_module=module)
+            m.submodules[f"pe{p}"] = pe
+            m.d.comb += [pe.instr.eq(instr), pe.data.eq(dreg), pe.commit.eq(commit)]
+            values.append(pe.value)
+
+        with m.If(advance):
+            m.d.sync += self.result.valid.eq(exec_valid & instr.emit)
+        # The result holds between emits (less toggling on the output).
+        with m.If(commit & instr.emit):
+            m.d.sync += self.result.payload.eq(Cat(*values))
+        return m
