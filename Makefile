@@ -26,10 +26,12 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-# Debian packages: yosys (synthesis, with abc), opensta (command `sta`), iverilog.
+# Debian packages: yosys (synthesis, with abc), opensta (command `sta`), iverilog, and
+# ccache (optional: Verilator builds share their compiled runtime objects through it).
 tools:
 	@missing=""; \
 	command -v yosys >/dev/null 2>&1 || missing="$$missing yosys"; \
+	command -v ccache >/dev/null 2>&1 || missing="$$missing ccache"; \
 	command -v sta >/dev/null 2>&1 || missing="$$missing opensta"; \
 	command -v iverilog >/dev/null 2>&1 || missing="$$missing iverilog"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \

@@ -35,6 +35,13 @@ WORKLOAD = {"spec": "llama-2-7b", "phase": "decode", "batch": 1, "context": 4096
 ENGINES = {
     "adder_tree": {"mode": ["xnor", "addsub", "mac"], "k": [32, 64, 128, 256, 512],
                    "n": [4, 8, 16, 32, 64], "pipeline_stages": [0, 2]},
+    "systolic": {"dataflow": ["os", "ws"], "mode": ["mac", "addsub", "ternary"],
+                 "rows": [8, 16, 32], "cols": [8, 16, 32], "k_max": 16384,
+                 "carry_save_accumulate": [False, True]},
+    "matrix2d": {"mode": ["mac", "addsub", "ternary"], "rows": [8, 16, 32],
+                 "cols": [8, 16, 32], "k_max": 16384, "carry_save_accumulate": [False, True]},
+    "shiftadd": {"mu": [4, 8], "q": [2, 3, 4], "terms": [1, 2, 3], "columns": [8, 16, 32]},
+    "threshold": {"k": [64, 256], "pes": [8, 32, 128], "neurons": [4], "memory_bits": 64},
 }
 SYSTEM = {"clock_ns": [2.5, 5.0, 10.0], "act_buffer_kib": [16, 32, 64, 128],
           "weight_buffer_kib": [64, 128, 256, 512], "out_buffer_kib": [16, 32],

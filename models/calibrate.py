@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from amaranth.lib.wiring import In, Out
 from .._io import atomic_write
 from ..errors import ToolError
 from ..hw.adder_tree import AdderTree
-from ..rtl_gen.activity import random_stimulus_activity
+from ..rtl_gen.activity import StimulusBlock, random_stimulus_activity
 from ..rtl_gen.emit import component_verilog, port_list
 from ..rtl_gen.synth import synthesize_verilog
 from ..rtl_gen.tools import find_sta, resolve_liberty
@@ -139,47 +140,67 @@ class _Registered(wiring.Component):
         return m
 
 
-def _measure(block, name: str, *, liberty, activity: float, hold_enable: bool = False,
-             static_ports: tuple[str, ...] = (), workdir: Path | None = None,
-             simulated: bool = True) -> dict:
-    """One block between registers: area, dynamic energy per cycle (pJ) and leakage (mW) of
-    its combinational logic, and the same for the flip-flops (``seq_*``)."""
-    wrapped = _Registered(block)
-    ports = port_list(wrapped, clocked=True)
-    rules = [("en", 0.0, 1.0 if not hold_enable else 0.0), ("rst", 0.0, 0.0),
-             *[(p, 0.0, 0.5) for p in static_ports], ("*", activity, 0.5)]
-    verilog = component_verilog(wrapped, name)
+_PLACEHOLDER = {key: 1.0 for key in ("area", "energy", "leakage_mw", "seq_area", "seq_energy",
+                                     "seq_leakage_mw")}
+
+
+def _measure_blocks(planned: dict[str, tuple], *, liberty, workdir: Path | None = None,
+                    progress=None) -> dict[str, dict]:
+    """Measure blocks ``{label: (component, activity, hold_enable, static_ports)}``.
+
+    Each block sits between registers (:class:`_Registered`) and is synthesized with the
+    designs' flow. One zero-delay gate-level simulation of all the netlists together (a
+    single Verilator build) gives every cell pin's switching activity under uniformly random
+    data (held inputs at random constants, the enable low for ``hold_enable``), the same
+    kind of activity :func:`shiftadd.models.validation.validate_design` measures on whole
+    designs; OpenSTA then reports the power of each block with it. Returns per label: area,
+    dynamic energy per cycle (pJ) and leakage (mW) of the combinational logic, and the same
+    for the flip-flops (``seq_*``).
+    """
     with tempfile.TemporaryDirectory(prefix="shiftadd-cal-") as tmp:
-        work = Path(workdir) if workdir else Path(tmp)
-        r = synthesize_verilog(verilog, name, ports=ports, activity_rules=rules,
-                               ops_per_cycle=None, liberty=liberty,
-                               clock_ns=CALIBRATION_CLOCK_NS, data_activity=activity,
-                               workdir=work)
-        if simulated:
-            # The same kind of activity the validation measures on whole designs: a
-            # zero-delay gate-level simulation with random data, every pin annotated.
-            held = {"rst": 0, "en": 0 if hold_enable else 1}
-            toggling = () if activity == 0.0 else ("*",)
-            names = [p["name"] for p in ports if p["direction"] == "input"]
-            toggling = tuple(n for n in names if n not in held and n not in static_ports
-                             and toggling)
-            sim_activity = random_stimulus_activity(
-                r.netlist, name, ports, liberty=liberty, cycles=SIM_CYCLES,
-                toggling=toggling, held=held, workdir=work / "sim")
-            r = synthesize_verilog(verilog, name, ports=ports, activity_rules=rules,
-                                   ops_per_cycle=None, liberty=liberty,
-                                   clock_ns=CALIBRATION_CLOCK_NS, data_activity=activity,
-                                   workdir=work, activity=sim_activity)
-    if r.power_mw is None:
-        raise ToolError(f"no power figure for calibration block {name}: {r.notes}")
-    g = r.power_mw["groups"]
-    comb, seq = g.get("Combinational"), g.get("Sequential")
-    return {"area": r.area - r.sequential_area,
-            "energy": (comb["total"] - comb["leakage"]) * CALIBRATION_CLOCK_NS,
-            "leakage_mw": comb["leakage"],
-            "seq_area": r.sequential_area,
-            "seq_energy": (seq["total"] - seq["leakage"]) * CALIBRATION_CLOCK_NS,
-            "seq_leakage_mw": seq["leakage"]}
+        root = Path(workdir) if workdir else Path(tmp)
+        jobs = {}
+        for label, (comp, activity, hold, static) in planned.items():
+            if progress:
+                progress(f"synthesize {label}")
+            wrapped = _Registered(comp)
+            ports = port_list(wrapped, clocked=True)
+            rules = [("en", 0.0, 1.0 if not hold else 0.0), ("rst", 0.0, 0.0),
+                     *[(p, 0.0, 0.5) for p in static], ("*", activity, 0.5)]
+            verilog = component_verilog(wrapped, label)
+            kwargs = dict(ports=ports, activity_rules=rules, ops_per_cycle=None,
+                          liberty=liberty, clock_ns=CALIBRATION_CLOCK_NS,
+                          data_activity=activity, workdir=root / label)
+            r = synthesize_verilog(verilog, label, **kwargs)
+            held = {"rst": 0, "en": 0 if hold else 1}
+            toggling = tuple(p["name"] for p in ports if p["direction"] == "input"
+                             and p["name"] not in held and p["name"] not in static
+                             and activity > 0)
+            jobs[label] = (verilog, kwargs, StimulusBlock(netlist=r.netlist, top=label,
+                                                          ports=ports, toggling=toggling,
+                                                          held=held))
+        if progress:
+            progress(f"gate-level simulation of {len(jobs)} blocks")
+        activities = random_stimulus_activity([job[2] for job in jobs.values()],
+                                              liberty=liberty, cycles=SIM_CYCLES,
+                                              workdir=root / "sim")
+        results = {}
+        for label, (verilog, kwargs, _) in jobs.items():
+            if progress:
+                progress(f"power of {label}")
+            r = synthesize_verilog(verilog, label, **kwargs, activity=activities[label])
+            if r.power_mw is None:
+                raise ToolError(f"no power figure for calibration block {label}: {r.notes}")
+            g = r.power_mw["groups"]
+            comb, seq = g.get("Combinational"), g.get("Sequential")
+            results[label] = {
+                "area": r.area - r.sequential_area,
+                "energy": (comb["total"] - comb["leakage"]) * CALIBRATION_CLOCK_NS,
+                "leakage_mw": comb["leakage"],
+                "seq_area": r.sequential_area,
+                "seq_energy": (seq["total"] - seq["leakage"]) * CALIBRATION_CLOCK_NS,
+                "seq_leakage_mw": seq["leakage"]}
+    return results
 
 
 def _fit_bits_count(bits, counts, results) -> dict:
@@ -202,36 +223,9 @@ def _linear_fit(x: list[float], y: list[float]) -> tuple[float, float]:
     return float(slope), float(intercept)
 
 
-def calibrate(liberty=None, *, name: str | None = None, out: str | os.PathLike | None = None,
-              workdir: str | os.PathLike | None = None, progress=None) -> Path:
-    """Synthesize and measure every unit block on ``liberty`` and write the unit table.
-
-    Returns the path of the table written (default ``models/data/units_<name>.toml``).
-    """
-    lib = resolve_liberty(liberty)
-    if lib is None:
-        raise ToolError("calibration needs a liberty file: pass --liberty or set "
-                        "SHIFTADD_LIBERTY")
-    if find_sta() is None:
-        raise ToolError("calibration needs OpenSTA (sta) for power: "
-                        "sudo apt-get install -y opensta")
-    name = name or "ihp-sg13g2"
-    a = CALIBRATION_ACTIVITY
-    work = Path(workdir) if workdir else None
-    steps = []
-
-    def step(label, fn):
-        steps.append(label)
-        if progress:
-            progress(label)
-        return fn()
-
-    def measure(comp, label, clocked=None, activity=a, hold=False, static=()):
-        sub = (work / label) if work else None
-        return step(label, lambda: _measure(comp, label, liberty=lib, activity=activity,
-                                            hold_enable=hold, static_ports=static,
-                                            workdir=sub))
-
+def _units(measure, a: float) -> dict[str, dict]:
+    """The unit table from block measurements: ``measure(component, label, activity=,
+    hold=, static=)`` returns a block's figures (see :func:`_measure_blocks`)."""
     units: dict[str, dict] = {}
     # Flip-flops: a register bank between the input and output registers makes three banks
     # in a chain; the sequential power divides evenly. The enable of ``dffe`` is a mux in
@@ -303,6 +297,38 @@ def calibrate(liberty=None, *, name: str | None = None, out: str | os.PathLike |
         units[op] = {"area": r["area"] / LANES, "energy": r["energy"] / LANES,
                      "leakage_mw": r["leakage_mw"] / LANES}
 
+    return units
+
+def calibrate(liberty=None, *, name: str | None = None, out: str | os.PathLike | None = None,
+              workdir: str | os.PathLike | None = None, progress=None) -> Path:
+    """Synthesize and measure every unit block on ``liberty`` and write the unit table.
+
+    Returns the path of the table written (default ``models/data/units_<name>.toml``).
+    """
+    lib = resolve_liberty(liberty)
+    if lib is None:
+        raise ToolError("calibration needs a liberty file: pass --liberty or set "
+                        "SHIFTADD_LIBERTY")
+    if find_sta() is None:
+        raise ToolError("calibration needs OpenSTA (sta) for power: "
+                        "sudo apt-get install -y opensta")
+    name = name or "ihp-sg13g2"
+    a = CALIBRATION_ACTIVITY
+    work = Path(workdir) if workdir else None
+    planned: dict[str, tuple] = {}
+
+    def plan(comp, label, activity=a, hold=False, static=()):
+        planned[label] = (comp, activity, hold, tuple(static))
+        return _PLACEHOLDER
+
+    # Plan the blocks, measure them all (one gate-level simulation for all), then compute.
+    _units(plan, a)
+    results = _measure_blocks(planned, liberty=lib, workdir=work, progress=progress)
+    with warnings.catch_warnings():
+        # The second pass builds the same components only to name them: never elaborated.
+        warnings.filterwarnings("ignore", message=".*created but never used")
+        units = _units(lambda comp, label, **kw: results[label], a)
+
     from ..rtl_gen.tools import find_yosys, tool_versions
 
     meta = {
@@ -336,8 +362,10 @@ def calibrate(liberty=None, *, name: str | None = None, out: str | os.PathLike |
         write_unit_table(horowitz_table(load_unit_table(path)))
     # The SRAM macros of the same PDK, when they sit beside the standard-cell liberty.
     if any(lib.parent.glob("RM_IHPSG13_1P_*.lib")):
-        step("SRAM macros", lambda: extract_sram_table(
-            lib.parent, name, None if out is None else Path(out).with_name(f"sram_{name}.toml")))
+        if progress:
+            progress("SRAM macros")
+        extract_sram_table(lib.parent, name,
+                           None if out is None else Path(out).with_name(f"sram_{name}.toml"))
     return path
 
 

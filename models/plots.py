@@ -79,9 +79,11 @@ def plot_results(folder: str | Path, kind: str, out: str | Path | None = None,
             f"batch {meta['workload']['batch']}"
     if kind == "pareto":
         fig, ax = plt.subplots(figsize=(7.5, 5))
-        group = points["mode"] if "mode" in points else points["arch"]
-        keys = (points["arch"].astype(str) + (" " + group.astype(str) if "mode" in points
-                                               else "")).to_numpy()
+        # Engine, and its PE arithmetic where the engine has modes (other engines: none).
+        keys = points["arch"].astype(str).to_numpy(dtype=object)
+        if "mode" in points:
+            mode = points["mode"].astype(object)
+            keys = np.where(mode.notna(), keys + " " + mode.astype(str), keys)
         for key in sorted(set(keys)):
             sel = keys == key
             ax.scatter(points.loc[sel, "area_mm2"], points.loc[sel, "energy_per_token_uj"],

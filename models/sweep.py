@@ -238,6 +238,8 @@ def _parse_engine(where: str, engine, options, source) -> EngineBlock:
                          allowed=sorted(KERNELS), source=source)
     cls = ARCHES[arch]
     design_fields = [f.name for f in dataclasses.fields(cls)]
+    sequence_fields = {f.name for f in dataclasses.fields(cls)
+                       if isinstance(f.default, (tuple, list))}
     structural, system = {}, {}
     for key, value in engine.items():
         if key == "arch":
@@ -246,6 +248,9 @@ def _parse_engine(where: str, engine, options, source) -> EngineBlock:
         if key in SYSTEM_DEFAULTS:
             system[key] = _expand(path, value)
         elif key in design_fields:
+            if key in sequence_fields and isinstance(value, list) \
+                    and not any(isinstance(v, (list, tuple)) for v in value):
+                value = [value]  # one value of a sequence-valued field, not a list of them
             structural[key] = _expand(path, value)
         else:
             raise InputError("unknown field", field=path,
@@ -362,10 +367,14 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     # Buffers: word widths follow the array's ports.
     sram = spec.options["sram"]
     bufs = {}
-    for name, cap_key, word in (("act", "act_buffer_kib", vec["tile_k"] * vec["act_bits"]),
-                                ("weight", "weight_buffer_kib",
-                                 vec["tile_k"] * vec["weight_bits"]),
-                                ("out", "out_buffer_kib", vec["tile_n"] * vec["psum_bits"])):
+    # Buffer word widths: the family's own port widths when it states them (design_vector's
+    # *_word_bits), else a K-tile of activations/weights and an N-tile of partial sums.
+    words = {"act": vec.get("act_word_bits", vec["tile_k"] * vec["act_bits"]),
+             "weight": vec.get("weight_word_bits", vec["tile_k"] * vec["weight_bits"]),
+             "out": vec.get("out_word_bits", vec["tile_n"] * vec["psum_bits"])}
+    for name, cap_key, word in (("act", "act_buffer_kib", words["act"]),
+                                ("weight", "weight_buffer_kib", words["weight"]),
+                                ("out", "out_buffer_kib", words["out"])):
         bufs[name] = _buffer_arrays(sysv[cap_key], word[:, 0], sram)
     dram_bits = (out["dram_read_bits"] + out["dram_write_bits"]).astype(float)
     gbps = sysv["dram_gbps"][:, None]
@@ -398,6 +407,8 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     s_inv, uniq_s = pd.factorize(s_idx)
     for f in block.fields:
         values = [getattr(block.designs[s], f) for s in uniq_s]
+        if isinstance(values[0], (tuple, list)):  # e.g. a neuron's weight set
+            values = [",".join(map(str, v)) for v in values]
         if isinstance(values[0], str):
             codes, cats = pd.factorize(np.array(values, dtype=object))
             points[f] = pd.Categorical.from_codes(codes[s_inv], cats)

@@ -103,12 +103,12 @@ def validation_gemm(design) -> tuple[int, int, int]:
 
 
 def _model_energy_pj(design, gemm_cycles: int, total_cycles: float, clock_ns: float,
-                     data_activity: float) -> float:
+                     data_activity: float, units=None) -> float:
     """The sweep's energy formula for a run of ``total_cycles`` of which ``gemm_cycles``
     stream data."""
     from .cost import cost_terms
 
-    t = cost_terms(design)
+    t = cost_terms(design, units)
     e_active = t.energy_clock + data_activity / t.calibration_activity * t.energy_data
     idle = max(total_cycles - gemm_cycles, 0.0)
     return gemm_cycles * e_active + idle * t.energy_clock + t.leakage_mw * total_cycles * clock_ns
@@ -116,7 +116,7 @@ def _model_energy_pj(design, gemm_cycles: int, total_cycles: float, clock_ns: fl
 
 def validate_design(design, *, liberty, source: str = "", seed: int = 0,
                     workdir: str | os.PathLike | None = None,
-                    data_activity: float = MODEL_DATA_ACTIVITY) -> ValidationRow:
+                    data_activity: float = MODEL_DATA_ACTIVITY, units=None) -> ValidationRow:
     """Compare the analytic cycles, area and energy of ``design`` with RTL simulation,
     synthesis and OpenSTA power under gate-level simulated activity (see the module).
 
@@ -133,6 +133,8 @@ def validate_design(design, *, liberty, source: str = "", seed: int = 0,
         Keep the synthesis files there (default: a temporary folder).
     data_activity : float
         The model's data activity (toggles per bit per transfer; random data: 0.5).
+    units : str or UnitTable, optional
+        The model's unit table (default: the calibrated IHP SG13G2 table).
     """
     from .. import models  # noqa: F401  (families register their models)
     from ..rtl_gen.activity import measure_activity
@@ -166,12 +168,12 @@ def validate_design(design, *, liberty, source: str = "", seed: int = 0,
     cycles_sim = int(rtl.gemm["gemm_cycles_sim"])
     cycles_model = int(rtl.gemm["gemm_cycles_model"])
     energy_model = _model_energy_pj(design, cycles_model, activity.cycles, clock_ns,
-                                    data_activity)
+                                    data_activity, units)
     return ValidationRow(
         design=design.name, arch=design.arch, source=source, gemm=gemm,
         rtl_passed=bool(rtl.passed and rtl.gemm.get("gemm_matches", False)),
         cycles_model=cycles_model, cycles_sim=cycles_sim,
-        area_model_um2=cost_terms(design).area, area_synth_um2=mapped.area,
+        area_model_um2=cost_terms(design, units).area, area_synth_um2=mapped.area,
         energy_model_pj=energy_model, energy_sta_pj=energy_sta,
         gate_level_passed=bool(gates.passed), simulated_cycles=activity.cycles,
         annotated_pins=int(powered.activity.get("annotated_pins", 0)
@@ -232,17 +234,24 @@ def validation_report(paths: list[str | os.PathLike], *, liberty, out_md=None, o
         raise InputError("validation compares with synthesis on real cells: give a liberty",
                          field="--liberty", allowed="a .lib path or SHIFTADD_LIBERTY")
     designs = [(str(p), load_design(p)) for p in paths]  # every file validated before work
-    rows = []
-    for source, design in designs:
+    versions = {k: v for k, v in tool_versions().items() if v}
+    rows: list[ValidationRow] = []
+
+    def write(pending: int) -> None:
+        # Rewritten (atomically) after every design, so a long run shows its progress.
+        if out_md:
+            text = markdown_table(rows, command=command, liberty=str(lib), versions=versions)
+            if pending:
+                text += f"\n({pending} more design(s) still being validated.)\n"
+            atomic_write(Path(out_md), text)
+        if out_json:
+            atomic_write(Path(out_json), json.dumps(
+                {"liberty": str(lib), "tools": versions, "pending": pending,
+                 "rows": [r.to_dict() for r in rows]}, indent=1, default=str) + "\n")
+
+    for i, (source, design) in enumerate(designs):
         if progress:
             progress(source)
         rows.append(validate_design(design, liberty=lib, source=source))
-    versions = {k: v for k, v in tool_versions().items() if v}
-    if out_md:
-        atomic_write(Path(out_md), markdown_table(rows, command=command, liberty=str(lib),
-                                                  versions=versions))
-    if out_json:
-        atomic_write(Path(out_json), json.dumps(
-            {"liberty": str(lib), "tools": versions, "rows": [r.to_dict() for r in rows]},
-            indent=1, default=str) + "\n")
+        write(len(designs) - i - 1)
     return rows

@@ -17,7 +17,8 @@ import re
 import tempfile
 from pathlib import Path
 
-__all__ = ["SwitchingActivity", "read_saif", "measure_activity", "sta_annotation"]
+__all__ = ["SwitchingActivity", "read_saif", "measure_activity", "sta_annotation",
+           "StimulusBlock", "random_stimulus_activity"]
 
 BENCH_CLOCK_NS = 10.0  # the cocotb bench's clock (shiftadd.sim.cocotb_bench)
 
@@ -128,7 +129,7 @@ def sta_annotation(activity: SwitchingActivity, input_ports: list[str]) -> str:
 
     Names with an instance path (``_5620_/A``, from a gate-level simulation that traced
     inside every cell) are pins; other names are nets of the design's top, whose every pin
-    gets the net's activity. OpenSTA 2.0.17 does not propagate an activity set on one pin
+    gets the net's activity (only from an RTL run: a gate-level run's pins cover every net). OpenSTA 2.0.17 does not propagate an activity set on one pin
     to the pins it drives, so the annotation is only complete from a gate-level run.
     """
     lines = ["# switching activity from simulation (SAIF)", "set shiftadd_annotated 0"]
@@ -150,6 +151,10 @@ def sta_annotation(activity: SwitchingActivity, input_ports: list[str]) -> str:
     lines.append("    incr shiftadd_annotated")
     lines.append("  }")
     lines.append("}")
+    if pins:
+        # A gate-level run traced inside every cell: its pins already carry every net's
+        # activity, and matching net names one pattern at a time is quadratic in OpenSTA.
+        nets = []
     lines.append("foreach {net a d} {")
     lines += [f"  {item}" for item in nets]
     lines.append("} {")
@@ -164,59 +169,76 @@ def sta_annotation(activity: SwitchingActivity, input_ports: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def random_stimulus_activity(netlist: str | os.PathLike, top: str, ports: list[dict], *,
-                             liberty, cycles: int = 2000, toggling: tuple[str, ...] = ("*",),
-                             held: dict[str, int] | None = None, seed: int = 1,
-                             workdir: str | os.PathLike | None = None) -> SwitchingActivity:
-    """Switching activity of a gate-level netlist driven by uniformly random data.
+@dataclasses.dataclass(frozen=True)
+class StimulusBlock:
+    """One gate-level netlist for :func:`random_stimulus_activity`: its file, top module,
+    ports (:func:`shiftadd.rtl_gen.emit.port_list`), the input ports that take new random
+    data every cycle, and inputs held at given values (other inputs: random constants)."""
 
-    A generated Verilog testbench clocks ``top`` for ``cycles`` cycles (reset released at the
-    start). Input ports named in ``held`` stay at the given value; the other inputs matching
-    a glob of ``toggling`` take a new uniformly random value every cycle (each bit toggles
-    with probability 1/2); the rest stay at a random constant. Verilator runs it and records
-    a SAIF file of every cell pin. Used to calibrate unit blocks with the same kind of
-    activity as :func:`measure_activity` gives whole designs.
+    netlist: str
+    top: str
+    ports: list
+    toggling: tuple = ()
+    held: dict = dataclasses.field(default_factory=dict)
+
+
+def random_stimulus_activity(blocks: list[StimulusBlock], *, liberty, cycles: int = 2000,
+                             seed: int = 1, workdir: str | os.PathLike | None = None
+                             ) -> dict[str, SwitchingActivity]:
+    """Switching activity of gate-level netlists driven by uniformly random data.
+
+    A generated Verilog testbench instantiates every block's top and clocks them together for
+    ``cycles`` cycles with the reset released; ``toggling`` inputs take a new uniformly
+    random value every cycle (each bit toggles with probability 1/2), ``held`` inputs keep
+    their value and the other inputs a random constant. One Verilator build (cell models
+    generated from ``liberty``, optimization off: the models are large and run few cycles)
+    records a SAIF file of every cell pin. Returns the activity per block top.
     """
-    import fnmatch
     import subprocess
 
     from .cells import cell_models
     from .liberty import read_liberty
     from .tools import setup_verilator
 
-    held = dict(held or {})
     exe, _ = setup_verilator()
-    text = Path(netlist).read_text()
-    used = set(re.findall(r"^\s*(\w+)\s+\S+\s*\(", text, re.M)) & set(read_liberty(liberty).cells)
-    decls, conns, per_cycle, init = [], [], [], []
-    for i, p in enumerate(ports):
-        name, width = p["name"], int(p["width"])
-        rng = f"[{width - 1}:0] " if width > 1 else ""
-        conns.append(f".{name}({name})")
-        if p["direction"] != "input":
-            decls.append(f"  wire {rng}{name};")
-            continue
-        decls.append(f"  reg {rng}{name};")
-        if name == "clk":
-            init.append("    clk = 1'b0;")
-        elif name in held:
-            init.append(f"    {name} = {width}'d{int(held[name])};")
-        else:
-            words = -(-width // 32)
-            value = "{" + ", ".join("$urandom" for _ in range(words)) + "}"
-            init.append(f"    {name} = {value};")
-            if any(fnmatch.fnmatchcase(name, g) for g in toggling):
-                per_cycle.append(f"      {name} = {value};")
+    cell_names = set(read_liberty(liberty).cells)
+    texts, used, decls, instances, per_cycle, init = [], set(), [], [], [], []
+    for b in blocks:
+        text = Path(b.netlist).read_text()
+        texts.append(text)
+        used |= set(re.findall(r"^\s*(\w+)\s+\S+\s*\(", text, re.M)) & cell_names
+        conns = []
+        for p in b.ports:
+            name, width = p["name"], int(p["width"])
+            sig = f"{b.top}__{name}"
+            rng = f"[{width - 1}:0] " if width > 1 else ""
+            conns.append(f".{name}({'clk' if name == 'clk' else sig})")
+            if name == "clk":
+                continue
+            if p["direction"] != "input":
+                decls.append(f"  wire {rng}{sig};")
+                continue
+            decls.append(f"  reg {rng}{sig};")
+            if name in b.held:
+                init.append(f"    {sig} = {width}'d{int(b.held[name])};")
+                continue
+            value = "{" + ", ".join("$urandom" for _ in range(-(-width // 32))) + "}"
+            init.append(f"    {sig} = {value};")
+            if name in b.toggling:
+                per_cycle.append(f"      {sig} = {value};")
+        instances.append(f"  {b.top} u_{b.top} ({', '.join(conns)});")
     tb = "\n".join([
         "`timescale 1ns/1ps",
         "module calib_tb;",
+        "  reg clk;",
         *decls,
-        f"  {top} dut ({', '.join(conns)});",
+        *instances,
         "  integer i;",
         "  initial begin",
-        f"    $dumpfile(\"activity.saif\");",
+        '    $dumpfile("activity.saif");',
         "    $dumpvars(0, calib_tb);",
         f"    i = $urandom({int(seed)});",
+        "    clk = 1'b0;",
         *init,
         f"    for (i = 0; i < {int(cycles)}; i = i + 1) begin",
         "      #1;",
@@ -233,20 +255,25 @@ def random_stimulus_activity(netlist: str | os.PathLike, top: str, ports: list[d
         work.mkdir(parents=True, exist_ok=True)
         (work / "calib_tb.v").write_text(tb)
         (work / "cells.v").write_text(cell_models(liberty, used))
-        (work / "netlist.v").write_text(text)
-        env = dict(os.environ)
+        (work / "netlists.v").write_text("\n".join(texts))
         cmd = [exe, "--binary", "--timing", "--trace-saif", "--trace-underscore", "-Wno-fatal",
                "-Wno-lint", "-Wno-style", "-Wno-UNOPTFLAT", "--top-module", "calib_tb",
-               # The wheel's verilated.mk leaves the C++20 coroutine flags (--timing) empty.
                "-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0",
-               "-CFLAGS", "-std=c++20 -fcoroutines",
-               "-Mdir", "obj", "calib_tb.v", "netlist.v", "cells.v"]
-        build = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True)
+               # The wheel's verilated.mk leaves the C++20 coroutine flags (--timing) empty.
+               "-CFLAGS", "-std=c++20 -fcoroutines", "-j", str(min(4, os.cpu_count() or 1)),
+               "-Mdir", "obj", "calib_tb.v", "netlists.v", "cells.v"]
+        build = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
         if build.returncode:
-            raise RuntimeError(f"Verilator build of the calibration bench failed:\n"
-                               f"{build.stderr[-3000:]}")
-        run = subprocess.run([str(work / "obj" / "Vcalib_tb")], cwd=work, env=env,
-                             capture_output=True, text=True)
+            raise RuntimeError("Verilator build of the activity bench failed:\n"
+                               + build.stderr[-3000:])
+        run = subprocess.run([str(work / "obj" / "Vcalib_tb")], cwd=work, capture_output=True,
+                             text=True)
         if run.returncode:
-            raise RuntimeError(f"calibration bench failed:\n{run.stderr[-3000:]}")
-        return read_saif(work / "activity.saif", scope=("calib_tb", "dut"), clock_ns=10.0)
+            raise RuntimeError(f"activity bench failed:\n{run.stderr[-3000:]}")
+        whole = read_saif(work / "activity.saif", scope=("calib_tb",), clock_ns=10.0)
+    out = {}
+    for b in blocks:
+        prefix = f"u_{b.top}/"
+        out[b.top] = SwitchingActivity(cycles=whole.cycles, nets={
+            name[len(prefix):]: v for name, v in whole.nets.items() if name.startswith(prefix)})
+    return out

