@@ -217,12 +217,37 @@ def parse_sweep_spec(data: dict, *, source: str | None = None, workload: str | N
                          field="engines", source=source)
     blocks = []
     for i, engine in enumerate(engines):
-        blocks.append(_parse_engine(f"engines[{i}]", engine, options, source))
+        block = _parse_engine(f"engines[{i}]", engine, options, source)
+        blocks.append(_check_on_layers(f"engines[{i}]", block, layers, options, source))
     name = str(data.get("name", "sweep"))
     digest = hashlib.sha256(json.dumps({"data": data, "workload": wl},
                                        sort_keys=True, default=str).encode()).hexdigest()[:16]
     return SweepSpec(name=name, workload=wl, layers=layers.reset_index(drop=True),
                      tokens=tokens, blocks=blocks, options=options, digest=digest)
+
+
+def _check_on_layers(where: str, block: EngineBlock, layers, options, source) -> EngineBlock:
+    """Run every design's kernel once on the workload's GEMMs, so a design that cannot run
+    a layer (e.g. a threshold program needing more local memory than the design has) is an
+    error now, or dropped with ``skip_invalid``, rather than a failure mid-sweep."""
+    m, n, k = (layers[c].to_numpy(np.int64)[None, :] for c in ("M", "N", "K"))
+    big = np.array([[float(1 << 40)]])
+    kept = []
+    for design in block.designs:
+        vec = {key: np.array([[float(val)]]) for key, val in design_vector(design).items()}
+        try:
+            KERNELS[block.arch](vec, m, n, k, big, big, big)
+        except InputError as exc:
+            if options["skip_invalid"]:
+                continue
+            raise InputError(f"design {design.to_dict()} cannot run this workload: {exc} "
+                             "(set options.skip_invalid = true to drop such points)",
+                             field=where, source=source) from None
+        kept.append(design)
+    if not kept:
+        raise InputError("no design in this engine's ranges can run the workload", field=where,
+                         source=source)
+    return dataclasses.replace(block, designs=kept)
 
 
 def _parse_engine(where: str, engine, options, source) -> EngineBlock:

@@ -199,7 +199,7 @@ def test_sequence_valued_fields_sweep_as_values():
     base = {"name": "tl", "workload": {"spec": "opt-125m", "phase": "decode", "batch": 1,
                                        "context": 64}}
     one = parse_sweep_spec({**base, "engines": [
-        {"arch": "threshold", "k": 64, "neuron_weights": [2, 1, 1, 1]}]})
+        {"arch": "threshold", "k": 64, "memory_bits": 64, "neuron_weights": [2, 1, 1, 1]}]})
     assert one.points == 1
     two = parse_sweep_spec({**base, "engines": [
         {"arch": "threshold", "k": 64, "memory_bits": 64,
@@ -207,3 +207,18 @@ def test_sequence_valued_fields_sweep_as_values():
     assert two.points == 2
     points, _ = evaluate_chunk(two, 0, two.points)
     assert sorted(points["neuron_weights"].astype(str)) == ["2,1,1,1", "2,2,1,1,1"]
+
+
+def test_designs_that_cannot_run_the_workload_fail_before_any_work():
+    """A threshold program for the workload's K needs more local memory than the design has:
+    an error naming the engine at parse time, or the design dropped with skip_invalid."""
+    from shiftadd.models.sweep import parse_sweep_spec
+
+    base = {"name": "tl", "workload": {"spec": "opt-125m", "phase": "decode", "batch": 1,
+                                       "context": 64},
+            "engines": [{"arch": "threshold", "k": 64, "memory_bits": [16, 64]}]}
+    with pytest.raises(InputError, match="cannot run this workload") as info:
+        parse_sweep_spec(base)
+    assert info.value.field == "engines[0]"
+    spec = parse_sweep_spec({**base, "options": {"skip_invalid": True}})
+    assert [d.memory_bits for d in spec.blocks[0].designs] == [64]
