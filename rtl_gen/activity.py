@@ -146,7 +146,10 @@ def sta_annotation(activity: SwitchingActivity, input_ports: list[str]) -> str:
     lines.append("foreach {pin a d} {")
     lines += [f"  {item}" for item in pins]
     lines.append("} {")
-    lines.append("  foreach p [get_pins -quiet $pin] {")
+    # A direct lookup by full name: get_pins matches a pattern against every instance,
+    # which made annotating a large netlist quadratic.
+    lines.append("  set p [sta::find_pin $pin]")
+    lines.append('  if {$p != "NULL"} {')
     lines.append("    sta::set_power_pin_activity $p $a $d")
     lines.append("    incr shiftadd_annotated")
     lines.append("  }")
