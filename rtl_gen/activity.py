@@ -143,9 +143,9 @@ def sta_annotation(activity: SwitchingActivity, input_ports: list[str]) -> str:
                          f"-activity {rate:.6g} -duty {duty:.6g}")
         else:
             nets.append(f"{{{name}}} {rate:.6g} {duty:.6g}")
-    lines.append("foreach {pin a d} {")
-    lines += [f"  {item}" for item in pins]
-    lines.append("} {")
+    # Each list on one line: OpenSTA reads a script line by line and re-parses the command
+    # so far after every line, which is quadratic in a list spread over many lines.
+    lines.append("foreach {pin a d} {" + " ".join(pins) + "} {")
     # A direct lookup by full name: get_pins matches a pattern against every instance,
     # which made annotating a large netlist quadratic.
     lines.append("  set p [sta::find_pin $pin]")
@@ -158,9 +158,7 @@ def sta_annotation(activity: SwitchingActivity, input_ports: list[str]) -> str:
         # A gate-level run traced inside every cell: its pins already carry every net's
         # activity, and matching net names one pattern at a time is quadratic in OpenSTA.
         nets = []
-    lines.append("foreach {net a d} {")
-    lines += [f"  {item}" for item in nets]
-    lines.append("} {")
+    lines.append("foreach {net a d} {" + " ".join(nets) + "} {")
     lines.append("  foreach n [get_nets -quiet $net] {")
     lines.append("    foreach p [get_pins -quiet -of_objects $n] {")
     lines.append("      sta::set_power_pin_activity $p $a $d")
