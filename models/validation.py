@@ -48,6 +48,7 @@ class ValidationRow:
     arch: str
     source: str
     gemm: tuple
+    design_hash: str
     rtl_passed: bool
     cycles_model: int
     cycles_sim: int
@@ -171,6 +172,7 @@ def validate_design(design, *, liberty, source: str = "", seed: int = 0,
                                     data_activity, units)
     return ValidationRow(
         design=design.name, arch=design.arch, source=source, gemm=gemm,
+        design_hash=design.design_hash,
         rtl_passed=bool(rtl.passed and rtl.gemm.get("gemm_matches", False)),
         cycles_model=cycles_model, cycles_sim=cycles_sim,
         area_model_um2=cost_terms(design, units).area, area_synth_um2=mapped.area,
@@ -224,10 +226,16 @@ def markdown_table(rows: list[ValidationRow], *, command: str, liberty: str,
 
 def validation_report(paths: list[str | os.PathLike], *, liberty, out_md=None, out_json=None,
                       command: str = "shiftadd validate", progress=None) -> list[ValidationRow]:
-    """Validate every design file in ``paths``; write the Markdown and JSON tables."""
+    """Validate every design file in ``paths``; write the Markdown and JSON tables.
+
+    With an existing ``out_json`` from the same liberty, tools and unit table, rows of
+    designs whose parameters are unchanged are reused (an interrupted run resumes); delete
+    the JSON file to validate everything again after changing the models' code.
+    """
     from .._io import atomic_write
     from ..design import load_design
-    from ..rtl_gen.tools import resolve_liberty, tool_versions
+    from ..rtl_gen.tools import (find_sta, find_yosys, resolve_liberty, tool_versions,
+                                 verilator_version)
 
     lib = resolve_liberty(liberty)
     if lib is None:
@@ -235,6 +243,30 @@ def validation_report(paths: list[str | os.PathLike], *, liberty, out_md=None, o
                          field="--liberty", allowed="a .lib path or SHIFTADD_LIBERTY")
     designs = [(str(p), load_design(p)) for p in paths]  # every file validated before work
     versions = {k: v for k, v in tool_versions().items() if v}
+    versions.update(yosys=(find_yosys() or ("", "missing"))[1],
+                    opensta=(find_sta() or ("", "missing"))[1],
+                    verilator=verilator_version())
+    from .units import DATA_DIR
+
+    import hashlib
+
+    versions["unit_table_sha256"] = hashlib.sha256(
+        (DATA_DIR / "units_ihp-sg13g2.toml").read_bytes()).hexdigest()[:16]
+    # Rows of an earlier run with the same design, liberty and tools are reused, so an
+    # interrupted validation resumes where it stopped.
+    done: dict[str, ValidationRow] = {}
+    if out_json and Path(out_json).is_file():
+        try:
+            old = json.loads(Path(out_json).read_text())
+        except ValueError:
+            old = {}
+        if old.get("liberty") == str(lib) and old.get("tools") == versions:
+            fields = {f.name for f in dataclasses.fields(ValidationRow)}
+            for r in old.get("rows", []):
+                if "design_hash" in r:
+                    r = {k: v for k, v in r.items() if k in fields}
+                    r["gemm"] = tuple(r["gemm"])
+                    done[r["design_hash"]] = ValidationRow(**r)
     rows: list[ValidationRow] = []
 
     def write(pending: int) -> None:
@@ -252,6 +284,8 @@ def validation_report(paths: list[str | os.PathLike], *, liberty, out_md=None, o
     for i, (source, design) in enumerate(designs):
         if progress:
             progress(source)
-        rows.append(validate_design(design, liberty=lib, source=source))
+        reused = done.get(design.design_hash)
+        rows.append(reused if reused is not None and reused.source == source
+                    else validate_design(design, liberty=lib, source=source))
         write(len(designs) - i - 1)
     return rows
