@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..errors import InputError
+from ..errors import InputError, ShiftaddError
 
 __all__ = ["ValidationRow", "validation_gemm", "validate_design", "validation_report",
            "AREA_TOLERANCE", "ENERGY_TOLERANCE", "MODEL_DATA_ACTIVITY"]
@@ -268,24 +268,33 @@ def validation_report(paths: list[str | os.PathLike], *, liberty, out_md=None, o
                     r["gemm"] = tuple(r["gemm"])
                     done[r["design_hash"]] = ValidationRow(**r)
     rows: list[ValidationRow] = []
+    failures: list[tuple[str, str]] = []
 
     def write(pending: int) -> None:
         # Rewritten (atomically) after every design, so a long run shows its progress.
         if out_md:
             text = markdown_table(rows, command=command, liberty=str(lib), versions=versions)
+            if failures:
+                text += "\nCould not be validated:\n\n" + "".join(
+                    f"- `{src}`: {msg}\n" for src, msg in failures)
             if pending:
                 text += f"\n({pending} more design(s) still being validated.)\n"
             atomic_write(Path(out_md), text)
         if out_json:
             atomic_write(Path(out_json), json.dumps(
                 {"liberty": str(lib), "tools": versions, "pending": pending,
-                 "rows": [r.to_dict() for r in rows]}, indent=1, default=str) + "\n")
+                 "failures": failures, "rows": [r.to_dict() for r in rows]},
+                indent=1, default=str) + "\n")
 
     for i, (source, design) in enumerate(designs):
         if progress:
             progress(source)
         reused = done.get(design.design_hash)
-        rows.append(reused if reused is not None and reused.source == source
-                    else validate_design(design, liberty=lib, source=source))
+        try:
+            rows.append(reused if reused is not None and reused.source == source
+                        else validate_design(design, liberty=lib, source=source))
+        except (ShiftaddError, RuntimeError, ValueError) as exc:
+            # One design's failure is reported and does not stop the others.
+            failures.append((source, str(exc).splitlines()[0][:300]))
         write(len(designs) - i - 1)
     return rows

@@ -119,7 +119,8 @@ def measure_activity(design, *, vectors: int = 4000, seed: int = 0, netlist=None
         path = Path(tmp) / "activity.saif"
         report = simulate(design, vectors=vectors, seed=seed, saif=path, build_root=build_root,
                           netlist=netlist, liberty=liberty, gemm=gemm,
-                          depth=max(64, 1 << max(0, (vectors + 1024).bit_length())))
+                          depth=(1 << 16) if gemm else
+                          max(64, 1 << max(0, (vectors + 1024).bit_length())))
         activity = read_saif(path)
     return activity, report
 
