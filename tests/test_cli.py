@@ -134,3 +134,14 @@ def test_relative_paths_work(design, capsys, need_yosys, tmp_path, monkeypatch):
     assert code == 0 and json.loads(out)["lint"]["ok"]
     code, out, _ = run(capsys, "synth", design, "--workdir", "work", "--json")
     assert code == 0 and (tmp_path / "work" / "yosys_map.log").is_file()
+
+
+def test_validate_bad_input_exits_2_without_output(design, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("SHIFTADD_LIBERTY", raising=False)
+    out = tmp_path / "validation.md"
+    code, _, err = run(capsys, "validate", design, "--out", out)
+    assert code == 2 and "field '--liberty'" in err and "Traceback" not in err
+    code, _, err = run(capsys, "validate", tmp_path / "missing.toml", "--liberty",
+                       tmp_path / "none.lib", "--out", out)
+    assert code == 2 and "Traceback" not in err
+    assert not out.exists()
