@@ -7,7 +7,7 @@ golden model, the analytic area model and the RTL agree on every width.
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Signal, Value
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -15,7 +15,40 @@ from ..design.adder_tree import plan_tree
 from ._util import validating
 from .arith import shape_of_range
 
-__all__ = ["AdderTree", "Popcount"]
+__all__ = ["AdderTree", "Popcount", "build_tree"]
+
+
+def build_tree(m: Module, plan, leaves: list, register_after: tuple[int, ...], en) -> Value:
+    """Build the adder tree of ``plan`` (:func:`shiftadd.design.adder_tree.plan_tree`) over
+    ``leaves`` into module ``m``, with registers after the logic layers ``register_after``
+    (0: the leaves, ``j``: adder level ``j``) advancing when ``en`` is high; returns the
+    root. Every node is exactly as wide as its range."""
+    level = list(leaves)
+    for depth, ranges in enumerate(plan.levels):
+        if depth > 0:
+            below, below_ranges, level = level, plan.levels[depth - 1], []
+            for i, (lo, hi) in enumerate(ranges):
+                node = Signal(shape_of_range(lo, hi), name=f"l{depth}_n{i}")
+                if 2 * i + 1 < len(below):
+                    (alo, ahi), (blo, bhi) = below_ranges[2 * i], below_ranges[2 * i + 1]
+                    # Both operands at one common width: the adder is then exactly as wide
+                    # as its operands (plus carry), which Verilator -Wall accepts.
+                    common = shape_of_range(min(alo, blo), max(ahi, bhi))
+                    a = Signal(common, name=f"l{depth}_n{i}_a")
+                    b = Signal(common, name=f"l{depth}_n{i}_b")
+                    m.d.comb += [a.eq(below[2 * i]), b.eq(below[2 * i + 1]), node.eq(a + b)]
+                else:
+                    m.d.comb += node.eq(below[2 * i])
+                level.append(node)
+        if depth in register_after:
+            staged = []
+            for i, (lo, hi) in enumerate(ranges):
+                reg = Signal(shape_of_range(lo, hi), name=f"r{depth}_n{i}", reset_less=True)
+                with m.If(en):
+                    m.d.sync += reg.eq(level[i])
+                staged.append(reg)
+            level = staged
+    return level[0]
 
 
 class AdderTree(wiring.Component):
@@ -94,34 +127,8 @@ class AdderTree(wiring.Component):
         level = [self.terms[i] for i in range(self._count)]
         if self._offset_range is not None:
             level.append(self.offset)
-        for depth, ranges in enumerate(self._plan.levels):
-            if depth > 0:
-                below = level
-                level = []
-                below_ranges = self._plan.levels[depth - 1]
-                for i, (lo, hi) in enumerate(ranges):
-                    node = Signal(shape_of_range(lo, hi), name=f"l{depth}_n{i}")
-                    if 2 * i + 1 < len(below):
-                        (alo, ahi), (blo, bhi) = below_ranges[2 * i], below_ranges[2 * i + 1]
-                        # Both operands at one common width: the adder is then exactly as
-                        # wide as its operands (plus carry), which Verilator -Wall accepts.
-                        common = shape_of_range(min(alo, blo), max(ahi, bhi))
-                        a = Signal(common, name=f"l{depth}_n{i}_a")
-                        b = Signal(common, name=f"l{depth}_n{i}_b")
-                        m.d.comb += [a.eq(below[2 * i]), b.eq(below[2 * i + 1]),
-                                     node.eq(a + b)]
-                    else:
-                        m.d.comb += node.eq(below[2 * i])
-                    level.append(node)
-            if depth in self._register_after:
-                staged = []
-                for i, (lo, hi) in enumerate(ranges):
-                    reg = Signal(shape_of_range(lo, hi), name=f"r{depth}_n{i}", reset_less=True)
-                    with m.If(self.en):
-                        m.d.sync += reg.eq(level[i])
-                    staged.append(reg)
-                level = staged
-        m.d.comb += self.total.eq(level[0])
+        m.d.comb += self.total.eq(build_tree(m, self._plan, level, self._register_after,
+                                             self.en))
         return m
 
 

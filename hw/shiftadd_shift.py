@@ -26,7 +26,7 @@ from amaranth.lib.wiring import In, Out
 
 from ._util import validating
 from ..design.adder_tree import plan_tree
-from .adder_tree import Popcount
+from .adder_tree import Popcount, build_tree
 from .arith import shape_of_range
 
 __all__ = ["BarrelShifter", "TermTree", "ScalePolicy", "BarrelScales", "ConstantScales",
@@ -152,32 +152,9 @@ class TermTree(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        levels = self._plan.levels
-        level = [getattr(self, f"leaf{k}") for k in range(len(levels[0]))]
-        for depth, ranges in enumerate(levels):
-            if depth > 0:
-                below, below_ranges, level = level, levels[depth - 1], []
-                for i, (lo, hi) in enumerate(ranges):
-                    node = Signal(shape_of_range(lo, hi), name=f"l{depth}_n{i}")
-                    if 2 * i + 1 < len(below):
-                        (alo, ahi), (blo, bhi) = below_ranges[2 * i], below_ranges[2 * i + 1]
-                        common = shape_of_range(min(alo, blo), max(ahi, bhi))
-                        a = Signal(common, name=f"l{depth}_n{i}_a")
-                        b = Signal(common, name=f"l{depth}_n{i}_b")
-                        m.d.comb += [a.eq(below[2 * i]), b.eq(below[2 * i + 1]),
-                                     node.eq(a + b)]
-                    else:
-                        m.d.comb += node.eq(below[2 * i])
-                    level.append(node)
-            if depth in self._register_after:
-                staged = []
-                for i, (lo, hi) in enumerate(ranges):
-                    reg = Signal(shape_of_range(lo, hi), name=f"r{depth}_n{i}", reset_less=True)
-                    with m.If(self.en):
-                        m.d.sync += reg.eq(level[i])
-                    staged.append(reg)
-                level = staged
-        m.d.comb += self.total.eq(level[0])
+        leaves = [getattr(self, f"leaf{k}") for k in range(len(self._plan.levels[0]))]
+        m.d.comb += self.total.eq(build_tree(m, self._plan, leaves, self._register_after,
+                                             self.en))
         return m
 
 
