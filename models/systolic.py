@@ -30,6 +30,7 @@ from .cost import Item, bill_of_materials
 from .cycles import gemm_cycles_batch
 from .perf import design_vector, register_kernel
 from .golden import check_operand, dot_products
+from .validation import validation_gemm
 
 __all__ = ["to_bits", "from_bits", "weight_values", "wrap", "tile_reference",
            "gemm_reference", "booth_digits", "csa_terms", "csa_reduce", "resolve",
@@ -554,3 +555,11 @@ def _(design: GridDesign, data_activity: float):
         ("rst", 0.0, 0.0),
         ("*", 0.0, 0.0),
     ]
+
+
+@validation_gemm.register
+def _(design: GridDesign) -> tuple[int, int, int]:
+    # A few row blocks, one and a half column blocks and a short reduction (several K-tiles
+    # for WS): the default's K of a whole k_max would not fit the harness memory.
+    return 4 * design.rows + design.rows // 2, design.cols + design.cols // 2, \
+        2 * design.rows + 3
