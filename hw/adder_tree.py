@@ -18,24 +18,25 @@ from .arith import shape_of_range
 __all__ = ["AdderTree", "Popcount", "build_tree"]
 
 
-def build_tree(m: Module, plan, leaves: list, register_after: tuple[int, ...], en) -> Value:
+def build_tree(m: Module, plan, leaves: list, register_after: tuple[int, ...], en,
+               prefix: str = "") -> Value:
     """Build the adder tree of ``plan`` (:func:`shiftadd.design.adder_tree.plan_tree`) over
     ``leaves`` into module ``m``, with registers after the logic layers ``register_after``
     (0: the leaves, ``j``: adder level ``j``) advancing when ``en`` is high; returns the
-    root. Every node is exactly as wide as its range."""
+    root. Every node is exactly as wide as its range; signal names start with ``prefix``."""
     level = list(leaves)
     for depth, ranges in enumerate(plan.levels):
         if depth > 0:
             below, below_ranges, level = level, plan.levels[depth - 1], []
             for i, (lo, hi) in enumerate(ranges):
-                node = Signal(shape_of_range(lo, hi), name=f"l{depth}_n{i}")
+                node = Signal(shape_of_range(lo, hi), name=f"{prefix}l{depth}_n{i}")
                 if 2 * i + 1 < len(below):
                     (alo, ahi), (blo, bhi) = below_ranges[2 * i], below_ranges[2 * i + 1]
                     # Both operands at one common width: the adder is then exactly as wide
                     # as its operands (plus carry), which Verilator -Wall accepts.
                     common = shape_of_range(min(alo, blo), max(ahi, bhi))
-                    a = Signal(common, name=f"l{depth}_n{i}_a")
-                    b = Signal(common, name=f"l{depth}_n{i}_b")
+                    a = Signal(common, name=f"{prefix}l{depth}_n{i}_a")
+                    b = Signal(common, name=f"{prefix}l{depth}_n{i}_b")
                     m.d.comb += [a.eq(below[2 * i]), b.eq(below[2 * i + 1]), node.eq(a + b)]
                 else:
                     m.d.comb += node.eq(below[2 * i])
@@ -43,7 +44,8 @@ def build_tree(m: Module, plan, leaves: list, register_after: tuple[int, ...], e
         if depth in register_after:
             staged = []
             for i, (lo, hi) in enumerate(ranges):
-                reg = Signal(shape_of_range(lo, hi), name=f"r{depth}_n{i}", reset_less=True)
+                reg = Signal(shape_of_range(lo, hi), name=f"{prefix}r{depth}_n{i}",
+                             reset_less=True)
                 with m.If(en):
                     m.d.sync += reg.eq(level[i])
                 staged.append(reg)

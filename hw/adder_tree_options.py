@@ -27,7 +27,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..design.adder_tree import AdderTreeDesign, plan_tree
 from ._util import validating
-from .adder_tree import AdderTree, Popcount
+from .adder_tree import AdderTree, Popcount, build_tree
 from .arith import Mac, shape_of_range
 from .booth import DIGIT_LAYOUT, booth_digits, ent_codes, ent_digit, select_row
 from .csa import reduce_rows, runs_value
@@ -58,36 +58,11 @@ def lane_digits(m: Module, act: Value, design: AdderTreeDesign, name: str) -> li
 
 
 def sum_tree(m: Module, leaves: list[Value], ranges, register_after=(), en: Value = None,
-             name: str = "sum") -> Signal:
+             name: str = "sum") -> Value:
     """Balanced adder tree over leaves of different ranges (``plan_tree``), every node at its
     exact width, registers after the listed levels (1-based) when ``en`` is high."""
-    plan = plan_tree(ranges)
-    level = list(leaves)
-    for depth in range(1, len(plan.levels)):
-        below, level = level, []
-        below_ranges = plan.levels[depth - 1]
-        for i, (lo, hi) in enumerate(plan.levels[depth]):
-            node = Signal(shape_of_range(lo, hi), name=f"{name}_l{depth}_n{i}")
-            if 2 * i + 1 < len(below):
-                (alo, ahi), (blo, bhi) = below_ranges[2 * i], below_ranges[2 * i + 1]
-                # Both operands at one common width (as in AdderTree): the adder is as wide
-                # as its operands plus the carry, which Verilator -Wall accepts.
-                common = shape_of_range(min(alo, blo), max(ahi, bhi))
-                a = Signal(common, name=f"{name}_l{depth}_n{i}_a")
-                b = Signal(common, name=f"{name}_l{depth}_n{i}_b")
-                m.d.comb += [a.eq(below[2 * i]), b.eq(below[2 * i + 1]), node.eq(a + b)]
-            else:
-                m.d.comb += node.eq(below[2 * i])
-            level.append(node)
-        if depth in register_after:
-            staged = []
-            for i, node in enumerate(level):
-                reg = Signal(node.shape(), name=f"{name}_r{depth}_n{i}", reset_less=True)
-                with m.If(en):
-                    m.d.sync += reg.eq(node)
-                staged.append(reg)
-            level = staged
-    return level[0]
+    return build_tree(m, plan_tree(ranges), leaves, tuple(register_after), en,
+                      prefix=f"{name}_")
 
 
 class BitWeightNeuron(wiring.Component):
