@@ -26,7 +26,7 @@ import math
 from typing import ClassVar, Literal
 
 from ..errors import InputError
-from .base import Design, check_int, range_width, signed_width
+from .base import Design, check_int, int_range, range_width, signed_width
 
 __all__ = ["AdderTreeDesign", "TreePlan", "plan_tree", "register_slots"]
 
@@ -43,12 +43,6 @@ _MODE_FIXED = {
     "addsub": ("weight_bits", "weight_signed"),
     "mac": (),
 }
-
-
-def _int_range(bits: int, signed: bool) -> tuple[int, int]:
-    if signed:
-        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return 0, (1 << bits) - 1
 
 
 def register_slots(stages: int, layers: int) -> tuple[int, ...]:
@@ -242,12 +236,12 @@ class AdderTreeDesign(Design):
     @property
     def act_range(self) -> tuple[int, int]:
         """Range of one activation as the ports carry it (xnor: a bit)."""
-        return _int_range(self.act_bits, self.act_signed)
+        return int_range(self.act_bits, self.act_signed)
 
     @property
     def weight_range(self) -> tuple[int, int]:
         """Range of one weight as the ports carry it (xnor, addsub: a bit)."""
-        return _int_range(self.weight_bits, self.weight_signed)
+        return int_range(self.weight_bits, self.weight_signed)
 
     @property
     def product_range(self) -> tuple[int, int]:
@@ -285,7 +279,7 @@ class AdderTreeDesign(Design):
     @property
     def threshold_range(self) -> tuple[int, int]:
         """Every threshold the port can carry; the datapath is exact for all of them."""
-        return _int_range(self.threshold_width, True)
+        return int_range(self.threshold_width, True)
 
     # -- datapath as built ----------------------------------------------------------------
     @property

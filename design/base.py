@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Literal
 
 from ..errors import InputError
 
-__all__ = ["Design", "signed_width", "range_width", "check_int", "check_choice"]
+__all__ = ["Design", "signed_width", "range_width", "int_range", "check_int", "check_choice"]
 
 
 def signed_width(lo: int, hi: int) -> int:
@@ -35,6 +35,13 @@ def range_width(lo: int, hi: int) -> tuple[int, bool]:
     if lo >= 0:
         return max(1, hi.bit_length()), False
     return signed_width(lo, hi), True
+
+
+def int_range(bits: int, signed: bool) -> tuple[int, int]:
+    """``(lo, hi)`` of a ``bits``-bit integer, two's complement when ``signed``."""
+    if signed:
+        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
+    return 0, (1 << bits) - 1
 
 
 def check_int(field: str, value: int, lo: int | None = None, hi: int | None = None) -> None:

@@ -30,7 +30,7 @@ from typing import ClassVar, Literal
 
 from ..errors import InputError
 from .adder_tree import TreePlan, plan_tree, register_slots
-from .base import Design, check_int, range_width
+from .base import Design, check_int, int_range, range_width
 
 __all__ = ["ShiftAddDesign"]
 
@@ -38,12 +38,6 @@ Shifter = Literal["barrel", "constant"]
 
 MAX_MU = 8          # 256-entry tables; wider tables dwarf the datapath in flip-flops
 MAX_RESULT_BITS = 62  # result fields are unpacked into int64 by the bench
-
-
-def _int_range(bits: int, signed: bool) -> tuple[int, int]:
-    if signed:
-        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return 0, (1 << bits) - 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,7 +169,7 @@ class ShiftAddDesign(Design):
     # -- operand ranges ---------------------------------------------------------------------
     @property
     def act_range(self) -> tuple[int, int]:
-        return _int_range(self.act_bits, True)
+        return int_range(self.act_bits, True)
 
     @property
     def entries(self) -> int:

@@ -41,7 +41,7 @@ import dataclasses
 from typing import ClassVar, Literal
 
 from ..errors import InputError
-from .base import Design, check_int, range_width
+from .base import Design, check_int, int_range, range_width
 
 __all__ = ["GridDesign", "SystolicDesign", "CsaPlan", "plan_csa", "MAX_ACC_BITS"]
 
@@ -57,12 +57,6 @@ _MODE_DEFAULTS = {
 }
 _MODE_FIXED = {"mac": (), "addsub": ("weight_bits", "weight_signed"),
                "ternary": ("weight_bits", "weight_signed")}
-
-
-def _int_range(bits: int, signed: bool) -> tuple[int, int]:
-    if signed:
-        return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
-    return 0, (1 << bits) - 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -255,14 +249,14 @@ class GridDesign(Design):
     @property
     def act_range(self) -> tuple[int, int]:
         """Range of one activation code on the ports."""
-        return _int_range(self.act_bits, self.act_signed)
+        return int_range(self.act_bits, self.act_signed)
 
     @property
     def weight_range(self) -> tuple[int, int]:
         """Range of one weight *code* on the ports (addsub: a bit; ternary: -1..1)."""
         if self.mode == "ternary":
             return -1, 1
-        return _int_range(self.weight_bits, self.weight_signed)
+        return int_range(self.weight_bits, self.weight_signed)
 
     @property
     def weight_value_range(self) -> tuple[int, int]:
@@ -315,7 +309,7 @@ class GridDesign(Design):
     @property
     def result_range(self) -> tuple[int, int]:
         """Every value a result can take as the port carries it."""
-        return _int_range(self.acc_width, self.acc_signed)
+        return int_range(self.acc_width, self.acc_signed)
 
     # -- datapath as built --------------------------------------------------------------
     @property
