@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -235,9 +236,11 @@ def cmd_calibrate(args) -> int:
 def cmd_validate(args) -> int:
     from .models.validation import validation_report
 
+    catalog = Path(__file__).resolve().parent / "examples"
+    # Relative to the working directory when below it: the table shows where designs are.
     paths = args.designs or sorted(
-        str(p) for p in Path(__file__).resolve().parent.joinpath("examples").iterdir()
-        if p.suffix in (".toml", ".yaml", ".yml"))
+        os.path.relpath(p) if p.is_relative_to(Path.cwd()) else str(p)
+        for p in catalog.iterdir() if p.suffix in (".toml", ".yaml", ".yml"))
     command = "shiftadd validate " + " ".join(
         (["--out", args.out] if args.out else []) + (["--json-out", args.json_out]
                                                       if args.json_out else []))

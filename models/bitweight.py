@@ -372,11 +372,11 @@ def bitweight_bill(design: AdderTreeDesign) -> list[Item]:
                   Item("and2", "Booth encoders", k * plan.digits * 4)]
     else:
         items += _ent_encoder_items(d, k)
-    # Partial-product selectors: AND-OR of w and 2w, then the conditional inversion.
+    # Partial-product selectors: per bit an AND-OR of w and 2w, then the conditional
+    # inversion (hw.booth.select_row), calibrated as one unit: synthesis merges the three
+    # gates into an AOI22 and an XNOR.
     pps = n * k * plan.digits
-    items += [Item("mux2", "partial-product selectors (w or 2w)", pps * b),
-              Item("and2", "partial-product selectors (zero)", pps * b),
-              Item("xor2", "partial-product selectors (invert)", pps * b)]
+    items.append(Item("booth_sel", "partial-product selectors", pps * b))
     slots = d.register_slots
     if plan.carry_save:
         # Shared: the weighted count of negative digits plus the constants, one row.
@@ -432,8 +432,8 @@ def _sparse_items(d: AdderTreeDesign, plan) -> list[Item]:
         Item("dffe", "flush tags (valid, bit weight, last)", 2 + sel_bits),
         # PEs: one per group and neuron.
         Item("and2", "PE lane mux (one-hot AND-OR)", n * groups * g * d.weight_bits),
-        Item("mux2", "PE w / 2w select", n * groups * b),
-        Item("xor2", "PE conditional inversion", n * groups * b),
+        Item("booth_sel", "PE partial-product selectors (w / 2w, inversion)",
+             n * groups * b),
         Item("csa", "PE carry-save accumulators", n * groups * pw),
         Item("mux2", "PE accumulator start/hold", n * groups * 2 * pw),
         Item("dffe", "PE (sum, carry) registers", n * groups * 2 * pw),

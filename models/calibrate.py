@@ -95,6 +95,38 @@ class _Compressor(wiring.Component):
         return m
 
 
+class _BoothSelect(wiring.Component):
+    """Booth partial-product selector rows exactly as the adder-tree options build them
+    (:func:`shiftadd.hw.booth.select_row`): per bit ``(one & w[i] | two & w[i-1]) ^ neg``.
+    The weights are held (static ports); each digit's three wires drive one row of
+    ``weight_bits + 1`` bits and toggle as independent random bits."""
+
+    def __init__(self, *, rows: int, weight_bits: int):
+        self._rows, self._wb = rows, weight_bits
+        super().__init__({"w": In(rows * weight_bits), "one": In(rows), "two": In(rows),
+                          "neg": In(rows), "y": Out(rows * (weight_bits + 1))})
+
+    @property
+    def bits(self) -> int:
+        return self._rows * (self._wb + 1)
+
+    def elaborate(self, platform):
+        from amaranth.hdl import Cat
+        from amaranth.lib import data
+
+        from ..hw.booth import DIGIT_LAYOUT, select_row
+
+        m = Module()
+        wb = self._wb
+        rows = []
+        for j in range(self._rows):
+            weight = self.w[j * wb:(j + 1) * wb].as_signed()
+            digit = data.View(DIGIT_LAYOUT, Cat(self.one[j], self.two[j], self.neg[j]))
+            rows.append(select_row(m, weight, digit, name=f"row{j}"))
+        m.d.comb += self.y.eq(Cat(*rows))
+        return m
+
+
 class _Lanes(wiring.Component):
     def __init__(self, *, op: str, lanes: int):
         self._op = op
@@ -289,6 +321,11 @@ def _units(measure, a: float) -> dict[str, dict]:
     r = measure(_Compressor(lanes=LANES), "csa")
     units["csa"] = {"area": r["area"] / LANES, "energy": r["energy"] / LANES,
                     "leakage_mw": r["leakage_mw"] / LANES}
+    selector = _BoothSelect(rows=8, weight_bits=8)
+    r = measure(selector, "booth_sel", static=("w",))
+    units["booth_sel"] = {"area": r["area"] / selector.bits,
+                          "energy": r["energy"] / selector.bits,
+                          "leakage_mw": r["leakage_mw"] / selector.bits}
     # In the arrays one input of an XNOR/XOR lane and the select of a mux are weights or
     # configuration, held while data streams; the calibration holds them too.
     static_inputs = {"xnor2": ("b",), "xor2": ("b",), "and2": (), "mux2": ("s",)}
@@ -347,8 +384,9 @@ def calibrate(liberty=None, *, name: str | None = None, out: str | os.PathLike |
                   "Verilator) of uniformly random data (each data bit toggles with "
                   "probability data_activity per cycle), held inputs at random constants; "
                   "per-bit costs from 64-lane blocks (xnor2/xor2 with input b held, mux2 "
-                  "with its select held); adder, tree-adder and multiplier costs from "
-                  "least-squares fits over the listed widths",
+                  "with its select held; booth_sel from 8 rows of 9 selector bits, weights "
+                  "held); adder, tree-adder and multiplier costs from least-squares fits "
+                  "over the listed widths",
         "yosys": (find_yosys() or ("", "?"))[1],
         "sta": (find_sta() or ("", "?"))[1],
         "shiftadd": tool_versions()["shiftadd"],

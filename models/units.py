@@ -26,6 +26,9 @@ Units and their meaning:
 ``xnor2``, ``xor2``, ``and2``, ``mux2``
     one gate-level lane (per bit), energy per operation at the calibration activity; one
     input of ``xnor2``/``xor2`` and the select of ``mux2`` held (weights, configuration).
+``booth_sel``
+    one bit of a Booth partial-product selector, ``(one & w[i] | two & w[i-1]) ^ neg``
+    (:func:`shiftadd.hw.booth.select_row`), weights held, digit wires toggling.
 
 All energies are pJ, areas in the table's ``area_unit`` (um^2), leakage in mW.
 """
@@ -57,6 +60,7 @@ _REQUIRED = {
     "xor2": ("area", "energy", "leakage_mw"),
     "and2": ("area", "energy", "leakage_mw"),
     "mux2": ("area", "energy", "leakage_mw"),
+    "booth_sel": ("area", "energy", "leakage_mw"),
 }
 
 

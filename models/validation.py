@@ -31,6 +31,7 @@ from pathlib import Path
 from ..errors import InputError, ShiftaddError
 
 __all__ = ["ValidationRow", "validation_gemm", "validate_design", "validation_report",
+           "remodel",
            "AREA_TOLERANCE", "ENERGY_TOLERANCE", "MODEL_DATA_ACTIVITY"]
 
 AREA_TOLERANCE = 0.10
@@ -183,6 +184,25 @@ def validate_design(design, *, liberty, source: str = "", seed: int = 0,
         clock_ns=clock_ns, seconds=time.perf_counter() - t0, notes=notes)
 
 
+def remodel(row: ValidationRow, design, *, data_activity: float = MODEL_DATA_ACTIVITY,
+            units=None) -> ValidationRow:
+    """``row`` with the model's area and energy recomputed for ``design`` (whose measured
+    columns it holds) from the current models and unit table.
+
+    The model's cycles stay as the bench computed them: the digit-sparse option's cycles
+    depend on the GEMM's data, which only the bench has.
+    """
+    from .cost import cost_terms
+
+    if row.design_hash != design.design_hash:
+        raise ValueError(f"row of {row.design} ({row.design_hash}) is not of design "
+                         f"{design.name} ({design.design_hash})")
+    return dataclasses.replace(
+        row, area_model_um2=cost_terms(design, units).area,
+        energy_model_pj=_model_energy_pj(design, row.cycles_model, row.simulated_cycles,
+                                         row.clock_ns, data_activity, units))
+
+
 def _pct(x: float) -> str:
     return f"{100 * x:+.1f}%"
 
@@ -228,9 +248,10 @@ def validation_report(paths: list[str | os.PathLike], *, liberty, out_md=None, o
                       command: str = "shiftadd validate", progress=None) -> list[ValidationRow]:
     """Validate every design file in ``paths``; write the Markdown and JSON tables.
 
-    With an existing ``out_json`` from the same liberty, tools and unit table, rows of
-    designs whose parameters are unchanged are reused (an interrupted run resumes); delete
-    the JSON file to validate everything again after changing the models' code.
+    With an existing ``out_json`` from the same liberty and tools, the measured columns of
+    designs whose parameters and validation GEMM are unchanged are reused (an interrupted
+    run resumes) and their model columns recomputed; delete the JSON file to measure
+    everything again.
     """
     from .._io import atomic_write
     from ..design import load_design
@@ -252,15 +273,19 @@ def validation_report(paths: list[str | os.PathLike], *, liberty, out_md=None, o
 
     versions["unit_table_sha256"] = hashlib.sha256(
         (DATA_DIR / "units_ihp-sg13g2.toml").read_bytes()).hexdigest()[:16]
-    # Rows of an earlier run with the same design, liberty and tools are reused, so an
-    # interrupted validation resumes where it stopped.
+    # The measured columns (RTL cycles, synthesized area, OpenSTA energy) of an earlier run
+    # with the same design, GEMM, liberty and tools are reused, so an interrupted validation
+    # resumes where it stopped; the model's area and energy are always recomputed from the
+    # current models and unit table, which take milliseconds.
+    measured_with = {k: v for k, v in versions.items() if k != "unit_table_sha256"}
     done: dict[str, ValidationRow] = {}
     if out_json and Path(out_json).is_file():
         try:
             old = json.loads(Path(out_json).read_text())
         except ValueError:
             old = {}
-        if old.get("liberty") == str(lib) and old.get("tools") == versions:
+        old_tools = {k: v for k, v in old.get("tools", {}).items() if k != "unit_table_sha256"}
+        if old.get("liberty") == str(lib) and old_tools == measured_with:
             fields = {f.name for f in dataclasses.fields(ValidationRow)}
             for r in old.get("rows", []):
                 if "design_hash" in r:
@@ -291,8 +316,10 @@ def validation_report(paths: list[str | os.PathLike], *, liberty, out_md=None, o
             progress(source)
         reused = done.get(design.design_hash)
         try:
-            rows.append(reused if reused is not None and reused.source == source
-                        else validate_design(design, liberty=lib, source=source))
+            if reused is not None and reused.gemm == tuple(validation_gemm(design)):
+                rows.append(dataclasses.replace(remodel(reused, design), source=source))
+            else:
+                rows.append(validate_design(design, liberty=lib, source=source))
         except (ShiftaddError, RuntimeError, ValueError) as exc:
             # One design's failure is reported and does not stop the others.
             failures.append((source, str(exc).splitlines()[0][:300]))

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from shiftadd.design import AdderTreeDesign
+from shiftadd.design import AdderTreeDesign, load_design
 from shiftadd.errors import InputError, ToolError
 from shiftadd.rtl_gen.activity import read_saif, sta_annotation
 from shiftadd.rtl_gen.cells import cell_models, liberty_expr_to_verilog
@@ -135,3 +135,50 @@ def test_calibration_blocks_measured_with_simulated_activity(liberty, need_yosys
         log = (tmp_path / label / "sta.log").read_text()
         annotated = int(re.search(r"annotated (\d+) pins", log).group(1))
         assert annotated > 10, label
+
+
+def test_validation_report_reuses_measurements_and_recomputes_the_model(tmp_path,
+                                                                        monkeypatch):
+    """A rerun keeps the measured columns of unchanged designs (same design, GEMM, liberty,
+    tools) and recomputes the model's columns; a changed GEMM is measured again."""
+    import json
+
+    from shiftadd.models import validation
+    from shiftadd.models.cost import cost_terms
+
+    lib = tmp_path / "cells.lib"
+    lib.write_text("library (x) { }\n")
+    design_file = tmp_path / "d.toml"
+    design_file.write_text('arch = "adder_tree"\nname = "re"\nmode = "xnor"\nk = 16\nn = 2\n')
+    measured = []
+
+    def fake_validate(design, *, liberty, source=""):
+        measured.append(design.name)
+        return validation.ValidationRow(
+            design=design.name, arch=design.arch, source=source,
+            gemm=tuple(validation.validation_gemm(design)), design_hash=design.design_hash,
+            rtl_passed=True, cycles_model=100, cycles_sim=100, area_model_um2=1.0,
+            area_synth_um2=2000.0, energy_model_pj=1.0, energy_sta_pj=50.0,
+            gate_level_passed=True, simulated_cycles=120.0, annotated_pins=10, clock_ns=10.0,
+            seconds=1.0)
+
+    monkeypatch.setattr(validation, "validate_design", fake_validate)
+    out = tmp_path / "v.json"
+    validation.validation_report([design_file], liberty=lib, out_json=out)
+    assert measured == ["re"]
+    first = json.loads(out.read_text())["rows"][0]
+    assert first["area_model_um2"] == 1.0  # as the (fake) measurement returned it
+    # Stale model columns in the file: the rerun measures nothing and recomputes them.
+    rows = validation.validation_report([design_file], liberty=lib, out_json=out)
+    assert measured == ["re"]
+    design = load_design(design_file)
+    assert rows[0].area_synth_um2 == 2000.0 and rows[0].energy_sta_pj == 50.0
+    assert rows[0].area_model_um2 == pytest.approx(cost_terms(design).area)
+    assert rows[0].energy_model_pj == pytest.approx(validation._model_energy_pj(
+        design, 100, 120.0, 10.0, validation.MODEL_DATA_ACTIVITY))
+    # A row measured on another GEMM is measured again.
+    data = json.loads(out.read_text())
+    data["rows"][0]["gemm"] = [1, 2, 3]
+    out.write_text(json.dumps(data))
+    validation.validation_report([design_file], liberty=lib, out_json=out)
+    assert measured == ["re", "re"]
