@@ -22,7 +22,8 @@ from ..design.adder_tree import plan_tree
 from ..design.base import range_width
 from .units import UnitTable, load_unit_table
 
-__all__ = ["Item", "bill_of_materials", "CostEstimate", "CostTerms", "cost_terms", "estimate"]
+__all__ = ["Item", "bill_of_materials", "CostEstimate", "CostTerms", "cost_terms", "estimate",
+           "gemm_energy_pj"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +35,23 @@ class Item:
     ``price``, for a unit the table does not calibrate (a characterized custom cell given as
     parameters), is its cost per instance: ``area``, ``energy`` (per cycle at the
     calibration activity), ``leakage_mw`` and optionally ``energy_clock``.
+
+    What the data energy scales with (``per``):
+
+    ``"cycle"``
+        every streaming cycle (the default);
+    ``"mac"``
+        useful multiply-accumulates: the part is quiet in a lane that carries padding (zero
+        operands) of a partial tile, so its data energy per cycle at full utilization is
+        divided by ``macs``, the MAC lanes of the whole array, into an energy per MAC;
+    ``"output"``
+        output elements leaving the array: ``count`` is then the number of units switched
+        per output element (e.g. register bits times the drain hops), ``rate`` the output
+        elements per cycle at full rate (used by :func:`estimate`).
+
+    ``toggle`` scales the data energy by the part's switching relative to random data (an
+    accumulator's upper bits change less often than random bits). A part with
+    ``structural=False`` only carries energy (its area, clock and leakage are another item).
     """
 
     unit: str
@@ -43,6 +61,19 @@ class Item:
     io: float = 0.0
     active: bool = True
     price: dict | None = None
+    per: str = "cycle"
+    macs: float = 0.0
+    rate: float = 0.0
+    toggle: float = 1.0
+    structural: bool = True
+
+    def __post_init__(self):
+        if self.per not in ("cycle", "mac", "output"):
+            raise ValueError(f"Item.per must be 'cycle', 'mac' or 'output', not {self.per!r}")
+        if self.per == "mac" and self.macs <= 0:
+            raise ValueError(f"{self.part}: a per-MAC part needs macs > 0")
+        if not 0.0 <= self.toggle <= 2.0:
+            raise ValueError(f"{self.part}: toggle must be in [0, 2], not {self.toggle}")
 
 
 @functools.singledispatch
@@ -149,8 +180,18 @@ class CostEstimate:
 
 
 def _price(item: Item, table: UnitTable) -> tuple[float, float, float, float]:
-    """``(area, clock energy per cycle, data energy per cycle at the calibration activity,
-    leakage mW)`` of one item. Idle items (weights held) pay no data energy."""
+    """``(area, clock energy per cycle, data energy at the calibration activity, leakage
+    mW)`` of one item; the data energy is per cycle, per MAC or per output element as
+    ``item.per`` says. Idle items (weights held) pay no data energy."""
+    a, c, d, lk = _price_counts(item, table)
+    if item.per == "mac":
+        d /= item.macs
+    if not item.structural:
+        a = c = lk = 0.0
+    return a, c, d * item.toggle, lk
+
+
+def _price_counts(item: Item, table: UnitTable) -> tuple[float, float, float, float]:
     on = 1.0 if item.active else 0.0
     if item.price is not None:
         p = item.price
@@ -179,7 +220,9 @@ class CostTerms:
 
     Energy per cycle at data activity ``a`` is ``energy_clock + a / calibration_activity *
     energy_data``, plus ``leakage_mw * clock_ns``; an idle cycle (waiting for memory) costs
-    ``energy_clock`` plus leakage.
+    ``energy_clock`` plus leakage. Parts that switch only for useful work add ``a /
+    calibration_activity`` times ``energy_mac`` per multiply-accumulate and
+    ``energy_output`` per output element leaving the array (:func:`gemm_energy_pj`).
     """
 
     area: float
@@ -187,16 +230,33 @@ class CostTerms:
     energy_data: float
     leakage_mw: float
     calibration_activity: float
+    energy_mac: float = 0.0
+    energy_output: float = 0.0
 
 
 def cost_terms(design, table: UnitTable | str | None = None) -> CostTerms:
     """Area and the separately scaling energy terms of ``design`` (see :class:`CostTerms`)."""
     table = _table(table)
-    area = e_clock = e_data = leak = 0.0
+    area = e_clock = leak = 0.0
+    data = {"cycle": 0.0, "mac": 0.0, "output": 0.0}
     for item in bill_of_materials(design):
         a, c, d, lk = _price(item, table)
-        area, e_clock, e_data, leak = area + a, e_clock + c, e_data + d, leak + lk
-    return CostTerms(area, e_clock, e_data, leak, table.calibration_activity)
+        area, e_clock, leak = area + a, e_clock + c, leak + lk
+        data[item.per] += d
+    return CostTerms(area, e_clock, data["cycle"], leak, table.calibration_activity,
+                     energy_mac=data["mac"], energy_output=data["output"])
+
+
+def gemm_energy_pj(terms: CostTerms, *, gemm_cycles, total_cycles, macs, outputs, clock_ns,
+                   data_activity):
+    """Energy (pJ) of a run of ``total_cycles`` of which ``gemm_cycles`` stream data,
+    doing ``macs`` useful multiply-accumulates and draining ``outputs`` output elements
+    (NumPy arrays broadcast). The sweep and the validation both use this formula."""
+    scale = data_activity / terms.calibration_activity
+    idle = total_cycles - gemm_cycles
+    return (gemm_cycles * (terms.energy_clock + scale * terms.energy_data)
+            + scale * (macs * terms.energy_mac + outputs * terms.energy_output)
+            + idle * terms.energy_clock + terms.leakage_mw * total_cycles * clock_ns)
 
 
 def _table(table) -> UnitTable:
@@ -216,7 +276,9 @@ def estimate(design, table: UnitTable | str | None = None, *, data_activity: flo
     rows = []
     for item in bill_of_materials(design):
         a, e_clock, e_data, leak = _price(item, table)
-        e = e_clock + scale * e_data
+        # Full rate: every MAC lane busy, outputs leaving at the part's stated rate.
+        per_cycle = {"cycle": 1.0, "mac": item.macs, "output": item.rate}[item.per]
+        e = e_clock + scale * e_data * per_cycle
         area += a
         energy += e
         leakage += leak

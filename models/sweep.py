@@ -325,7 +325,8 @@ def _design_numbers(design, table: str) -> dict:
     vec = design_vector(design)
     terms = cost_terms(design, table)
     return {**vec, "area_logic_um2": terms.area, "e_clock_pj": terms.energy_clock,
-            "e_data_pj": terms.energy_data, "leak_mw": terms.leakage_mw,
+            "e_data_pj": terms.energy_data, "e_mac_pj": terms.energy_mac,
+            "e_out_pj": terms.energy_output, "leak_mw": terms.leakage_mw,
             "cal_activity": terms.calibration_activity, "design_clock_ns": design.clock_ns,
             "ops_per_cycle": design.ops_per_cycle}
 
@@ -408,9 +409,13 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     latency_ns = np.maximum(compute_ns, memory_ns)
     elapsed_cycles = latency_ns / clock
     activity = sysv["activity"][:, None]
-    e_active = vec["e_clock_pj"] + activity / vec["cal_activity"] * vec["e_data_pj"]
+    scale = activity / vec["cal_activity"]
     leak_mw = vec["leak_mw"] + sum(bufs[b]["leak"][:, None] for b in bufs)
-    e_compute = cycles * e_active
+    # As cost.gemm_energy_pj: per streaming cycle, per useful MAC, per output drained (one
+    # drain per output element and K-tile).
+    e_compute = (cycles * (vec["e_clock_pj"] + scale * vec["e_data_pj"])
+                 + scale * (m * n * k * vec["e_mac_pj"]
+                            + m * n * np.ceil(k / vec["tile_k"]) * vec["e_out_pj"]))
     e_idle = (elapsed_cycles - cycles) * vec["e_clock_pj"]
     e_leak = leak_mw * latency_ns
     e_sram = sum(out[f"{b}_buf_read_bits"] * bufs[b]["read"][:, None]

@@ -104,16 +104,19 @@ def validation_gemm(design) -> tuple[int, int, int]:
     return 256, tile_n + max(1, tile_n // 2), tile_k
 
 
-def _model_energy_pj(design, gemm_cycles: int, total_cycles: float, clock_ns: float,
+def _model_energy_pj(design, gemm, gemm_cycles: int, total_cycles: float, clock_ns: float,
                      data_activity: float, units=None) -> float:
-    """The sweep's energy formula for a run of ``total_cycles`` of which ``gemm_cycles``
-    stream data."""
-    from .cost import cost_terms
+    """The sweep's energy formula for GEMM ``(M, N, K)`` run in ``total_cycles`` of which
+    ``gemm_cycles`` stream data."""
+    from .cost import cost_terms, gemm_energy_pj
+    from .perf import design_vector
 
-    t = cost_terms(design, units)
-    e_active = t.energy_clock + data_activity / t.calibration_activity * t.energy_data
-    idle = max(total_cycles - gemm_cycles, 0.0)
-    return gemm_cycles * e_active + idle * t.energy_clock + t.leakage_mw * total_cycles * clock_ns
+    m, n, k = gemm
+    tile_k = int(design_vector(design)["tile_k"])
+    return float(gemm_energy_pj(
+        cost_terms(design, units), gemm_cycles=gemm_cycles,
+        total_cycles=max(total_cycles, gemm_cycles), macs=m * n * k,
+        outputs=m * n * -(-k // tile_k), clock_ns=clock_ns, data_activity=data_activity))
 
 
 def validate_design(design, *, liberty, source: str = "", seed: int = 0,
@@ -169,7 +172,7 @@ def validate_design(design, *, liberty, source: str = "", seed: int = 0,
     energy_sta = powered.power_mw["total"] * clock_ns * activity.cycles
     cycles_sim = int(rtl.gemm["gemm_cycles_sim"])
     cycles_model = int(rtl.gemm["gemm_cycles_model"])
-    energy_model = _model_energy_pj(design, cycles_model, activity.cycles, clock_ns,
+    energy_model = _model_energy_pj(design, gemm, cycles_model, activity.cycles, clock_ns,
                                     data_activity, units)
     return ValidationRow(
         design=design.name, arch=design.arch, source=source, gemm=gemm,
@@ -199,8 +202,9 @@ def remodel(row: ValidationRow, design, *, data_activity: float = MODEL_DATA_ACT
                          f"{design.name} ({design.design_hash})")
     return dataclasses.replace(
         row, area_model_um2=cost_terms(design, units).area,
-        energy_model_pj=_model_energy_pj(design, row.cycles_model, row.simulated_cycles,
-                                         row.clock_ns, data_activity, units))
+        energy_model_pj=_model_energy_pj(design, row.gemm, row.cycles_model,
+                                         row.simulated_cycles, row.clock_ns, data_activity,
+                                         units))
 
 
 def _pct(x: float) -> str:

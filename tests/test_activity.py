@@ -175,7 +175,7 @@ def test_validation_report_reuses_measurements_and_recomputes_the_model(tmp_path
     assert rows[0].area_synth_um2 == 2000.0 and rows[0].energy_sta_pj == 50.0
     assert rows[0].area_model_um2 == pytest.approx(cost_terms(design).area)
     assert rows[0].energy_model_pj == pytest.approx(validation._model_energy_pj(
-        design, 100, 120.0, 10.0, validation.MODEL_DATA_ACTIVITY))
+        design, rows[0].gemm, 100, 120.0, 10.0, validation.MODEL_DATA_ACTIVITY))
     # A row measured on another GEMM is measured again.
     data = json.loads(out.read_text())
     data["rows"][0]["gemm"] = [1, 2, 3]
