@@ -17,13 +17,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 
+import numpy as np
+
 from ..design import AdderTreeDesign
 from ..design.adder_tree import plan_tree
 from ..design.base import range_width
 from .units import UnitTable, load_unit_table
 
 __all__ = ["Item", "bill_of_materials", "CostEstimate", "CostTerms", "cost_terms", "estimate",
-           "gemm_energy_pj"]
+           "gemm_energy_pj", "output_drains"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -245,6 +247,12 @@ def cost_terms(design, table: UnitTable | str | None = None) -> CostTerms:
         data[item.per] += d
     return CostTerms(area, e_clock, data["cycle"], leak, table.calibration_activity,
                      energy_mac=data["mac"], energy_output=data["output"])
+
+
+def output_drains(m, n, k, tile_k):
+    """Output elements leaving the array for GEMM ``(m, n, k)``: each output once per
+    K-tile of ``tile_k`` (NumPy arrays broadcast)."""
+    return m * n * np.ceil(np.asarray(k, dtype=float) / tile_k)
 
 
 def gemm_energy_pj(terms: CostTerms, *, gemm_cycles, total_cycles, macs, outputs, clock_ns,

@@ -53,7 +53,7 @@ import pandas as pd
 from .._io import atomic_path, write_json
 from ..design import ARCHES, read_design_file
 from ..errors import InputError
-from .cost import cost_terms
+from .cost import CostTerms, cost_terms, gemm_energy_pj, output_drains
 from .memory import DRAM_PJ_PER_BIT, DRAM_SOURCE, buffer_for
 from .perf import KERNELS, TRAFFIC_KEYS, design_vector
 from .units import available_tables, load_unit_table
@@ -411,11 +411,15 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     activity = sysv["activity"][:, None]
     scale = activity / vec["cal_activity"]
     leak_mw = vec["leak_mw"] + sum(bufs[b]["leak"][:, None] for b in bufs)
-    # As cost.gemm_energy_pj: per streaming cycle, per useful MAC, per output drained (one
-    # drain per output element and K-tile).
-    e_compute = (cycles * (vec["e_clock_pj"] + scale * vec["e_data_pj"])
-                 + scale * (m * n * k * vec["e_mac_pj"]
-                            + m * n * np.ceil(k / vec["tile_k"]) * vec["e_out_pj"]))
+    # The streaming part of cost.gemm_energy_pj (idle cycles and leakage are columns of
+    # their own): per cycle, per useful MAC, per output drained.
+    streaming = CostTerms(area=vec["area_logic_um2"], energy_clock=vec["e_clock_pj"],
+                          energy_data=vec["e_data_pj"], leakage_mw=0.0,
+                          calibration_activity=vec["cal_activity"],
+                          energy_mac=vec["e_mac_pj"], energy_output=vec["e_out_pj"])
+    e_compute = gemm_energy_pj(streaming, gemm_cycles=cycles, total_cycles=cycles,
+                               macs=m * n * k, outputs=output_drains(m, n, k, vec["tile_k"]),
+                               clock_ns=clock, data_activity=activity)
     e_idle = (elapsed_cycles - cycles) * vec["e_clock_pj"]
     e_leak = leak_mw * latency_ns
     e_sram = sum(out[f"{b}_buf_read_bits"] * bufs[b]["read"][:, None]

@@ -108,7 +108,7 @@ def _model_energy_pj(design, gemm, gemm_cycles: int, total_cycles: float, clock_
                      data_activity: float, units=None) -> float:
     """The sweep's energy formula for GEMM ``(M, N, K)`` run in ``total_cycles`` of which
     ``gemm_cycles`` stream data."""
-    from .cost import cost_terms, gemm_energy_pj
+    from .cost import cost_terms, gemm_energy_pj, output_drains
     from .perf import design_vector
 
     m, n, k = gemm
@@ -116,7 +116,8 @@ def _model_energy_pj(design, gemm, gemm_cycles: int, total_cycles: float, clock_
     return float(gemm_energy_pj(
         cost_terms(design, units), gemm_cycles=gemm_cycles,
         total_cycles=max(total_cycles, gemm_cycles), macs=m * n * k,
-        outputs=m * n * -(-k // tile_k), clock_ns=clock_ns, data_activity=data_activity))
+        outputs=output_drains(m, n, k, tile_k), clock_ns=clock_ns,
+        data_activity=data_activity))
 
 
 def validate_design(design, *, liberty, source: str = "", seed: int = 0,
