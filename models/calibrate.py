@@ -10,6 +10,7 @@ per-bit cost of adders and multipliers from their fixed cost.
 from __future__ import annotations
 
 import datetime
+import gc
 import os
 import tempfile
 import warnings
@@ -25,6 +26,7 @@ from ..errors import ToolError
 from ..hw.adder_tree import AdderTree
 from ..rtl_gen.activity import StimulusBlock, random_stimulus_activity
 from ..rtl_gen.emit import component_verilog, port_list
+from ..rtl_gen.liberty import read_liberty
 from ..rtl_gen.synth import synthesize_verilog
 from ..rtl_gen.tools import find_sta, resolve_liberty
 from .cost import _tree_adders
@@ -36,6 +38,8 @@ __all__ = ["calibrate", "CALIBRATION_CLOCK_NS", "CALIBRATION_ACTIVITY"]
 CALIBRATION_CLOCK_NS = 10.0
 CALIBRATION_ACTIVITY = 0.5
 LANES = 64
+FANOUTS = (4, 8, 12, 16, 24, 32, 48, 64, 128)  # loads per net of the fan-out blocks
+FANOUT_NETS = 4
 SIM_CYCLES = 2000  # random-data cycles of each block's gate-level simulation
 
 
@@ -127,6 +131,27 @@ class _BoothSelect(wiring.Component):
         return m
 
 
+class _Fanout(wiring.Component):
+    """``nets`` wires each driving ``loads`` two-input gates: ``y[i, j] = a[i] & b[j]``.
+
+    The ``a`` wires (behind their input registers) have fan-out ``loads``; the ``b`` wires
+    fan-out ``nets``, kept small so that only the ``a`` wires need buffering. Measures how
+    many buffers synthesis inserts on a wire of a given fan-out (shared select lines,
+    broadcast data and reset nets in the arrays)."""
+
+    def __init__(self, *, nets: int, loads: int):
+        self._nets, self._loads = nets, loads
+        super().__init__({"a": In(nets), "b": In(loads), "y": Out(nets * loads)})
+
+    def elaborate(self, platform):
+        from amaranth.hdl import Cat
+
+        m = Module()
+        m.d.comb += self.y.eq(Cat(*(self.a[i] & self.b[j] for i in range(self._nets)
+                                    for j in range(self._loads))))
+        return m
+
+
 class _Lanes(wiring.Component):
     def __init__(self, *, op: str, lanes: int):
         self._op = op
@@ -173,7 +198,7 @@ class _Registered(wiring.Component):
 
 
 _PLACEHOLDER = {key: 1.0 for key in ("area", "energy", "leakage_mw", "seq_area", "seq_energy",
-                                     "seq_leakage_mw")}
+                                     "seq_leakage_mw", "buffers", "buffer_area")}
 
 
 def _measure_blocks(planned: dict[str, tuple], *, liberty, workdir: Path | None = None,
@@ -216,6 +241,7 @@ def _measure_blocks(planned: dict[str, tuple], *, liberty, workdir: Path | None 
         activities = random_stimulus_activity([job[2] for job in jobs.values()],
                                               liberty=liberty, cycles=SIM_CYCLES,
                                               workdir=root / "sim")
+        buffer_cells = {c.name: c.area for c in read_liberty(liberty).buffers()}
         results = {}
         for label, (verilog, kwargs, _) in jobs.items():
             if progress:
@@ -231,7 +257,10 @@ def _measure_blocks(planned: dict[str, tuple], *, liberty, workdir: Path | None 
                 "leakage_mw": comb["leakage"],
                 "seq_area": r.sequential_area,
                 "seq_energy": (seq["total"] - seq["leakage"]) * CALIBRATION_CLOCK_NS,
-                "seq_leakage_mw": seq["leakage"]}
+                "seq_leakage_mw": seq["leakage"],
+                "buffers": sum(n for t, n in r.cell_types.items() if t in buffer_cells),
+                "buffer_area": sum(n * buffer_cells[t] for t, n in r.cell_types.items()
+                                   if t in buffer_cells)}
     return results
 
 
@@ -255,9 +284,45 @@ def _linear_fit(x: list[float], y: list[float]) -> tuple[float, float]:
     return float(slope), float(intercept)
 
 
-def _units(measure, a: float) -> dict[str, dict]:
+def _fanout_unit(blocks: dict[int, dict]) -> dict:
+    """Buffers per net against fan-out, and the cost of one buffer, from fan-out blocks
+    ``{fanout: figures}``.
+
+    Synthesis buffers a net in steps (none up to some fan-out, then about one buffer per
+    ``loads_per_buffer`` further loads), so the table keeps the measured points and the
+    models interpolate between them (:func:`shiftadd.models.cost.buffers_per_net`),
+    continuing with the slope of the buffered points beyond the largest. A buffer's area is
+    the buffer cells' own area; its energy and leakage come from a least-squares split of
+    the blocks' logic into a part per load gate and a part per buffer.
+    """
+    fanouts = sorted(blocks)
+    per_net = [blocks[f]["buffers"] / FANOUT_NETS for f in fanouts]
+    buffered = [(f, b) for f, b in zip(fanouts, per_net) if b > 0]
+    if len(buffered) < 2:
+        raise ToolError("synthesis buffered fewer than two of the fan-out calibration blocks "
+                        f"(buffers per net {dict(zip(fanouts, per_net))}); the liberty has "
+                        "no usable buffer cell or the fan-outs are too small")
+    slope, _ = _linear_fit([f for f, _ in buffered], [b for _, b in buffered])
+    if slope <= 0:
+        raise ToolError("buffers per net do not grow with fan-out in the calibration blocks "
+                        f"({dict(zip(fanouts, per_net))})")
+    total = sum(blocks[f]["buffers"] for f in fanouts)
+    design = np.array([[FANOUT_NETS * f, blocks[f]["buffers"]] for f in fanouts], float)
+
+    def per_buffer(key):
+        coef, *_ = np.linalg.lstsq(design, np.array([blocks[f][key] for f in fanouts], float),
+                                   rcond=None)
+        return max(0.0, float(coef[1]))
+
+    return {"area": sum(blocks[f]["buffer_area"] for f in fanouts) / total,
+            "energy": per_buffer("energy"), "leakage_mw": per_buffer("leakage_mw"),
+            "loads_per_buffer": 1.0 / slope, "fanouts": fanouts, "buffers_per_net": per_net}
+
+
+def _units(measure, a: float, planning: bool = False) -> dict[str, dict]:
     """The unit table from block measurements: ``measure(component, label, activity=,
-    hold=, static=)`` returns a block's figures (see :func:`_measure_blocks`)."""
+    hold=, static=)`` returns a block's figures (see :func:`_measure_blocks`); with
+    ``planning`` it only records the blocks (its figures are placeholders)."""
     units: dict[str, dict] = {}
     # Flip-flops: a register bank between the input and output registers makes three banks
     # in a chain; the sequential power divides evenly. The enable of ``dffe`` is a mux in
@@ -326,6 +391,10 @@ def _units(measure, a: float) -> dict[str, dict]:
     units["booth_sel"] = {"area": r["area"] / selector.bits,
                           "energy": r["energy"] / selector.bits,
                           "leakage_mw": r["leakage_mw"] / selector.bits}
+    fanout_blocks = {f: measure(_Fanout(nets=FANOUT_NETS, loads=f), f"fanout{f}")
+                     for f in FANOUTS}
+    if not planning:
+        units["fanout_buf"] = _fanout_unit(fanout_blocks)
     # In the arrays one input of an XNOR/XOR lane and the select of a mux are weights or
     # configuration, held while data streams; the calibration holds them too.
     static_inputs = {"xnor2": ("b",), "xor2": ("b",), "and2": (), "mux2": ("s",)}
@@ -359,12 +428,13 @@ def calibrate(liberty=None, *, name: str | None = None, out: str | os.PathLike |
         return _PLACEHOLDER
 
     # Plan the blocks, measure them all (one gate-level simulation for all), then compute.
-    _units(plan, a)
+    _units(plan, a, planning=True)
     results = _measure_blocks(planned, liberty=lib, workdir=work, progress=progress)
     with warnings.catch_warnings():
         # The second pass builds the same components only to name them: never elaborated.
         warnings.filterwarnings("ignore", message=".*created but never used")
         units = _units(lambda comp, label, **kw: results[label], a)
+        gc.collect()  # components in reference cycles warn when collected: do it here
 
     from ..rtl_gen.tools import find_yosys, tool_versions
 

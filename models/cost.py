@@ -25,15 +25,16 @@ from ..design.base import range_width
 from .units import UnitTable, load_unit_table
 
 __all__ = ["Item", "bill_of_materials", "CostEstimate", "CostTerms", "cost_terms", "estimate",
-           "gemm_energy_pj", "output_drains"]
+           "gemm_energy_pj", "output_drains", "buffers_per_net"]
 
 
 @dataclasses.dataclass(frozen=True)
 class Item:
     """``count`` instances of ``unit`` in ``part`` of a design.
 
-    ``bits`` is the summed result width (adders) or partial products (multipliers); ``io``
-    the summed operand bits (multipliers). ``active`` parts toggle with the streamed data.
+    ``bits`` is the summed result width (adders), partial products (multipliers) or the
+    fan-out of each of ``count`` nets (``fanout_buf``: the buffers synthesis puts on them);
+    ``io`` the summed operand bits (multipliers). ``active`` parts toggle with the streamed data.
     ``price``, for a unit the table does not calibrate (a characterized custom cell given as
     parameters), is its cost per instance: ``area``, ``energy`` (per cycle at the
     calibration activity), ``leakage_mw`` and optionally ``energy_clock``.
@@ -181,6 +182,16 @@ class CostEstimate:
         return out
 
 
+def buffers_per_net(unit: dict, fanout) -> np.ndarray | float:
+    """Buffers synthesis inserts on a net driving ``fanout`` gate inputs, by the calibrated
+    ``fanout_buf`` unit: interpolated between its measured fan-outs, none below the first,
+    ``1 / loads_per_buffer`` per further load beyond the last."""
+    xs, ys = unit["fanouts"], unit["buffers_per_net"]
+    f = np.asarray(fanout, float)
+    out = np.interp(f, xs, ys, left=0.0) + np.maximum(f - xs[-1], 0.0) / unit["loads_per_buffer"]
+    return float(out) if out.ndim == 0 else out
+
+
 def _price(item: Item, table: UnitTable) -> tuple[float, float, float, float]:
     """``(area, clock energy per cycle, data energy at the calibration activity, leakage
     mW)`` of one item; the data energy is per cycle, per MAC or per output element as
@@ -200,6 +211,9 @@ def _price_counts(item: Item, table: UnitTable) -> tuple[float, float, float, fl
         return (item.count * p["area"], item.count * p.get("energy_clock", 0.0),
                 on * item.count * p["energy"], item.count * p["leakage_mw"])
     u = table[item.unit]
+    if item.unit == "fanout_buf":
+        n = item.count * buffers_per_net(u, item.bits)
+        return n * u["area"], 0.0, on * n * u["energy"], n * u["leakage_mw"]
     if item.unit in ("dff", "dffe"):
         return (item.count * u["area"], item.count * u["energy_clock"],
                 on * item.count * u["energy_data"], item.count * u["leakage_mw"])

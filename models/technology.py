@@ -106,7 +106,8 @@ def horowitz_table(base: UnitTable | None = None) -> UnitTable:
                          energy_per_io=0.0, energy_fixed=efix,
                          source="Horowitz ISSCC 2014 (8 b and 32 b multiply)")
     units["mult"].pop("fit_shapes", None)
-    for unit in ("dff", "dffe", "csa", "xnor2", "xor2", "and2", "mux2", "booth_sel"):
+    for unit in ("dff", "dffe", "csa", "xnor2", "xor2", "and2", "mux2", "booth_sel",
+                 "fanout_buf"):
         units[unit]["source"] = ("derived: ihp-sg13g2 calibrated value scaled classically "
                                  "130 nm / 1.2 V -> 45 nm / 0.9 V (not in Horowitz)")
     meta = dict(scaled.meta)

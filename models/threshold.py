@@ -1106,16 +1106,42 @@ def program_activity(design: ThresholdDesign, k: int | None = None, *, runs: int
 
 
 def _at_activity(unit: str, part: str, count: float, toggles_per_input: float,
-                 inputs: int = 1) -> list[Item]:
+                 bits: float = 0.0) -> list[Item]:
     """``count`` units whose data inputs toggle ``toggles_per_input`` times per cycle on
     average: the table prices a unit at the calibration activity (0.5 per input), so the
     share ``a = toggles / 0.5`` of them is priced active and the rest held (same area and
-    clock energy). ``a`` is capped at 1."""
+    clock energy). ``a`` is capped at 1. ``bits`` is passed on (a net's fan-out for
+    ``fanout_buf``)."""
     a = min(max(toggles_per_input / 0.5, 0.0), 1.0)
-    items = [Item(unit, part, count * a)]
+    items = [Item(unit, part, count * a, bits=bits)]
     if a < 1.0:
-        items.append(Item(unit, f"{part} (held share)", count * (1.0 - a), active=False))
+        items.append(Item(unit, f"{part} (held share)", count * (1.0 - a), bits=bits,
+                          active=False))
     return items
+
+
+def threshold_fanout_nets(design: ThresholdDesign) -> list[tuple[str, int, int, str]]:
+    """The array's nets of high fan-out, ``(name, nets, fan-out, activity key)``, from its
+    structure (:class:`shiftadd.hw.threshold_array.ThresholdPE`): the instruction is decoded
+    once and drives every PE; a PE's register, memory and data bits feed every neuron
+    input's source multiplexer. The activity key names the :func:`program_activity` rate the
+    net toggles at (``None``: held, as the reset)."""
+    d = design
+    P, N, F, L, D = d.pes, d.neurons, d.fan_in, d.memory_bits, d.data_bits
+    inputs = N * F + 1                      # neuron inputs and the emit multiplexer
+    return [
+        ("one-hot source selects", inputs * d.sources, P, "instruction"),
+        ("store address decodes", N * L, P, "instruction"),
+        ("per-neuron instruction fields (threshold, inversions, enable)",
+         N * (d.threshold_bits + F + 1) + 1, P, "instruction"),
+        # Each source bit feeds every neuron input's multiplexer and the emit multiplexer;
+        # a memory or data bit also its own hold multiplexer, a neuron's register every
+        # memory bit's write multiplexer.
+        ("local memory bits", P * L, inputs + 1, "mem"),
+        ("data register bits", P * D, inputs + 1, "data"),
+        ("neuron outputs", P * N, inputs + L, "reg"),
+        ("reset", 1, P * (N + L + 1) + 2, None),
+    ]
 
 
 def threshold_bom(design: ThresholdDesign, cell: str | CellPreset | None = None,
@@ -1159,6 +1185,10 @@ def threshold_bom(design: ThresholdDesign, cell: str | CellPreset | None = None,
         *_at_activity("and2", "local memory write select", P * L * N, r_instr),
         *_at_activity("dffe", "result register", P + 1, 0.5 * prog.outputs / prog.steps),
     ]
+    # Buffers synthesis puts on the nets of high fan-out (a fifth of a large array's cells).
+    for part, nets, fanout, rate in threshold_fanout_nets(d):
+        items += _at_activity("fanout_buf", f"fan-out buffers: {part}", nets,
+                              act[rate] if rate else 0.0, bits=fanout)
     return items
 
 

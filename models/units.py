@@ -29,6 +29,11 @@ Units and their meaning:
 ``booth_sel``
     one bit of a Booth partial-product selector, ``(one & w[i] | two & w[i-1]) ^ neg``
     (:func:`shiftadd.hw.booth.select_row`), weights held, digit wires toggling.
+``fanout_buf``
+    one buffer that synthesis inserts on a net of high fan-out; ``fanouts`` and
+    ``buffers_per_net`` are the buffers measured on nets of those fan-outs (each net
+    driving that many gates), ``loads_per_buffer`` the further loads per buffer beyond the
+    largest. Energy per cycle with the net toggling at the calibration activity.
 
 All energies are pJ, areas in the table's ``area_unit`` (um^2), leakage in mW.
 """
@@ -61,6 +66,7 @@ _REQUIRED = {
     "and2": ("area", "energy", "leakage_mw"),
     "mux2": ("area", "energy", "leakage_mw"),
     "booth_sel": ("area", "energy", "leakage_mw"),
+    "fanout_buf": ("area", "energy", "leakage_mw", "loads_per_buffer"),
 }
 
 
@@ -93,6 +99,13 @@ class UnitTable:
                 if not isinstance(value, (int, float)):
                     raise InputError(f"missing or non-numeric {key!r}", field=f"{unit}.{key}",
                                      source=source)
+        fo = self.units["fanout_buf"]
+        points = (fo.get("fanouts"), fo.get("buffers_per_net"))
+        if not all(isinstance(p, list) and p and all(isinstance(x, (int, float)) for x in p)
+                   for p in points) or len(points[0]) != len(points[1]) \
+                or sorted(points[0]) != points[0]:
+            raise InputError("needs equally long lists 'fanouts' (ascending) and "
+                             "'buffers_per_net'", field="fanout_buf.fanouts", source=source)
         if "data_activity" not in self.meta:
             raise InputError("missing", field="meta.data_activity", source=source)
         return self

@@ -182,3 +182,23 @@ def test_validation_report_reuses_measurements_and_recomputes_the_model(tmp_path
     out.write_text(json.dumps(data))
     validation.validation_report([design_file], liberty=lib, out_json=out)
     assert measured == ["re", "re"]
+
+
+def test_fanout_calibration_counts_the_buffers_synthesis_inserts(liberty, need_yosys, need_sta,
+                                                                 tmp_path):
+    """Fan-out blocks: no buffer on nets of 4 loads, more on 32 than on 16; the unit built
+    from them prices a buffer at a buffer cell's area and interpolates its measurements."""
+    from shiftadd.models.calibrate import FANOUT_NETS, _Fanout, _fanout_unit, _measure_blocks
+    from shiftadd.models.cost import buffers_per_net
+    from shiftadd.rtl_gen.liberty import read_liberty
+
+    fanouts = (4, 16, 32)
+    planned = {f"fo{f}": (_Fanout(nets=FANOUT_NETS, loads=f), 0.5, False, ()) for f in fanouts}
+    got = _measure_blocks(planned, liberty=liberty, workdir=tmp_path)
+    counts = [got[f"fo{f}"]["buffers"] for f in fanouts]
+    assert counts[0] == 0 < counts[1] < counts[2]
+    unit = _fanout_unit({f: got[f"fo{f}"] for f in fanouts})
+    assert unit["area"] in {c.area for c in read_liberty(liberty).buffers()}
+    assert unit["energy"] > 0
+    for f, n in zip(fanouts, counts):
+        assert buffers_per_net(unit, f) == pytest.approx(n / FANOUT_NETS)

@@ -81,3 +81,57 @@ def test_unit_table_validation(tmp_path):
     bad.write_text('[meta]\ndata_activity = 0.5\n[dff]\narea = 1.0\n')
     with pytest.raises(InputError, match="dff.energy_clock"):
         load_unit_table(bad)
+
+
+def test_fanout_buffers_follow_the_calibrated_points():
+    """Buffers per net: none below the first measured fan-out, the measured values at the
+    measured fan-outs, linear in between and one per ``loads_per_buffer`` beyond."""
+    from shiftadd.models.cost import buffers_per_net
+
+    unit = {"fanouts": [4, 8, 16, 32], "buffers_per_net": [0.0, 0.0, 1.0, 3.0],
+            "loads_per_buffer": 8.0}
+    assert buffers_per_net(unit, 2) == 0.0
+    assert buffers_per_net(unit, 8) == 0.0
+    assert buffers_per_net(unit, 12) == pytest.approx(0.5)
+    assert buffers_per_net(unit, 32) == pytest.approx(3.0)
+    assert buffers_per_net(unit, 48) == pytest.approx(5.0)
+    got = buffers_per_net(unit, np.array([8, 16, 48]))
+    assert np.allclose(got, [0.0, 1.0, 5.0])
+    # The calibrated table: a net of fan-out 4 is left alone, one of 594 (a reset) is not.
+    fo = load_unit_table("ihp-sg13g2")["fanout_buf"]
+    assert buffers_per_net(fo, 4) == 0.0 and 40 < buffers_per_net(fo, 594) < 100
+
+
+def test_unit_table_rejects_bad_fanout_points(tmp_path):
+    import tomli_w
+
+    t = load_unit_table("ihp-sg13g2")
+    units = {k: dict(v) for k, v in t.units.items()}
+    units["fanout_buf"]["buffers_per_net"] = units["fanout_buf"]["buffers_per_net"][:-1]
+    bad = tmp_path / "t.toml"
+    bad.write_text(tomli_w.dumps({"meta": t.meta, **units}))
+    with pytest.raises(InputError, match="fanout_buf.fanouts"):
+        load_unit_table(bad)
+
+
+def test_threshold_array_prices_buffers_on_its_broadcast_nets():
+    """The instruction's decoded selects drive every PE: with 16 PEs they are buffered, with
+    4 not; a PE's memory bits feed every neuron input whatever the PE count."""
+    from shiftadd.design.threshold import ThresholdDesign
+    from shiftadd.models.cost import _price
+    from shiftadd.models.threshold import threshold_bom, threshold_fanout_nets
+
+    table = load_unit_table("ihp-sg13g2")
+
+    def buffer_area(design, part):
+        return sum(_price(i, table)[0] for i in threshold_bom(design)
+                   if i.unit == "fanout_buf" and part in i.part)
+
+    small = ThresholdDesign(name="fo4", k=64, pes=4, memory_bits=16)
+    large = small.replace(name="fo16", pes=16)
+    nets = {name: (n, f) for name, n, f, _ in threshold_fanout_nets(large)}
+    assert nets["one-hot source selects"] == (17 * large.sources, 16)
+    assert nets["local memory bits"] == (16 * 16, 4 * 4 + 2)
+    assert buffer_area(small, "selects") == 0 < buffer_area(large, "selects")
+    per_pe = buffer_area(large, "memory bits") / 16
+    assert per_pe == pytest.approx(buffer_area(small, "memory bits") / 4) and per_pe > 0

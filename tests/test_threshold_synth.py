@@ -30,3 +30,23 @@ def test_array_synthesizes_with_the_modelled_flip_flops(need_yosys, need_sta, li
     assert r.sequential_cells == flops + neurons
     assert r.area == pytest.approx(estimate(d).area, rel=0.3)   # model: 10-20 % low
     assert 0 < r.critical_path_ns < d.clock_ns and r.power_mw["total"] > 0
+
+
+def test_modelled_fanout_buffers_match_the_netlist(need_yosys, liberty):
+    """The buffers the model prices on the array's broadcast nets (decoded selects shared by
+    16 PEs, memory and data bits feeding every neuron input, the reset) are about the
+    buffers ABC inserts."""
+    from shiftadd.models.cost import buffers_per_net
+    from shiftadd.models.units import load_unit_table
+    from shiftadd.models.threshold import threshold_bom
+    from shiftadd.rtl_gen.liberty import read_liberty
+
+    d = ThresholdDesign(name="syn_tl_fanout", k=16, pes=16, memory_bits=8, data_bits=4)
+    r = synthesize(d, liberty=liberty)
+    buffer_cells = {c.name for c in read_liberty(liberty).buffers()}
+    synthesized = sum(n for cell, n in r.cell_types.items() if cell in buffer_cells)
+    unit = load_unit_table("ihp-sg13g2")["fanout_buf"]
+    modelled = sum(i.count * buffers_per_net(unit, i.bits) for i in threshold_bom(d)
+                   if i.unit == "fanout_buf")
+    assert synthesized > 300                       # broadcast nets are buffered
+    assert modelled == pytest.approx(synthesized, rel=0.2)
