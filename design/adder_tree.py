@@ -103,8 +103,23 @@ def plan_tree(leaf_ranges) -> TreePlan:
     return TreePlan(tuple(levels))
 
 
+class PipelinedDatapath:
+    """Mixin of the designs whose datapath is ``logic_layers`` layers of logic with
+    ``pipeline_stages`` registers placed among them (:func:`register_slots`)."""
+
+    @property
+    def max_pipeline_stages(self) -> int:
+        """One register after every logic layer."""
+        return self.logic_layers
+
+    @property
+    def register_slots(self) -> tuple[int, ...]:
+        """Logic layers after which a datapath register sits."""
+        return register_slots(self.pipeline_stages, self.logic_layers)
+
+
 @dataclasses.dataclass(frozen=True)
-class AdderTreeDesign(Design):
+class AdderTreeDesign(PipelinedDatapath, Design):
     """An array of ``n`` neurons, each reducing ``k`` products with a balanced adder tree.
 
     Parameters
@@ -335,15 +350,6 @@ class AdderTreeDesign(Design):
         if self.bitweight is not None:
             return self.bitweight.logic_layers
         return self.tree.depth + 1
-
-    @property
-    def max_pipeline_stages(self) -> int:
-        """One register after every logic layer."""
-        return self.logic_layers
-
-    @property
-    def register_slots(self) -> tuple[int, ...]:
-        return register_slots(self.pipeline_stages, self.logic_layers)
 
     @property
     def latency(self) -> int:

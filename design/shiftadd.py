@@ -29,7 +29,7 @@ import dataclasses
 from typing import ClassVar, Literal
 
 from ..errors import InputError
-from .adder_tree import TreePlan, plan_tree, register_slots
+from .adder_tree import PipelinedDatapath, TreePlan, plan_tree
 from .base import Design, check_int, int_range, range_width
 
 __all__ = ["ShiftAddDesign"]
@@ -41,7 +41,7 @@ MAX_RESULT_BITS = 62  # result fields are unpacked into int64 by the bench
 
 
 @dataclasses.dataclass(frozen=True)
-class ShiftAddDesign(Design):
+class ShiftAddDesign(PipelinedDatapath, Design):
     """A LUT-and-shift engine for binary-coded weights (ShiftAddLLM).
 
     Parameters
@@ -293,14 +293,6 @@ class ShiftAddDesign(Design):
     def logic_layers(self) -> int:
         """The lookup/shift layer plus the plane tree's adder levels."""
         return self.tree.depth + 1
-
-    @property
-    def max_pipeline_stages(self) -> int:
-        return self.logic_layers
-
-    @property
-    def register_slots(self) -> tuple[int, ...]:
-        return register_slots(self.pipeline_stages, self.logic_layers)
 
     @property
     def latency(self) -> int:

@@ -12,7 +12,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..design.adder_tree import plan_tree
-from ._util import validating
+from ._util import checked_register_after, validating
 from .arith import shape_of_range
 
 __all__ = ["AdderTree", "Popcount", "build_tree"]
@@ -90,11 +90,7 @@ class AdderTree(wiring.Component):
             if offset_range is not None:
                 leaves.append(tuple(offset_range))
             self._plan = plan_tree(leaves)
-            register_after = tuple(sorted(register_after))
-            if any(not 0 <= r <= self._plan.depth for r in register_after) or \
-                    len(set(register_after)) != len(register_after):
-                raise ValueError(f"Register layers must be distinct and within "
-                                 f"0..{self._plan.depth}, not {register_after!r}")
+            register_after = checked_register_after(register_after, self._plan.depth)
         self._count = count
         self._term_range = tuple(term_range)
         self._offset_range = None if offset_range is None else tuple(offset_range)

@@ -25,7 +25,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..design.adder_tree import AdderTreeDesign
-from ._util import validating
+from ._util import delay_through, output_advance, register_input, validating
 from .arith import arithmetic_for, shape_of_range
 from .threshold import FoldedThreshold
 
@@ -94,26 +94,10 @@ class AdderTreeArray(wiring.Component):
         arith = self._arith
         slots = d.register_slots
 
-        advance = Signal()
-        m.d.comb += [
-            advance.eq(~self.result.valid | self.result.ready),
-            self.act.ready.eq(advance),
-            # A stalled vector still reads the weights, so writes wait for the pipeline too.
-            self.weights.ready.eq(advance),
-        ]
-
-        act_reg = Signal(self.act.payload.shape(), reset_less=True)
-        act_valid = Signal()
-        with m.If(advance):
-            m.d.sync += [act_reg.eq(self.act.payload), act_valid.eq(self.act.valid)]
-
+        advance = output_advance(m, self.result, ready=(self.act, self.weights))
+        act_reg, act_valid = register_input(m, self.act, advance)
         # The valid bit follows the data through every datapath register.
-        valid = act_valid
-        for slot in slots:
-            staged = Signal(name=f"valid_after_layer{slot}")
-            with m.If(advance):
-                m.d.sync += staged.eq(valid)
-            valid = staged
+        valid = delay_through(m, slots, advance, valid=act_valid)
 
         wp = self.weights.payload
         load_offset = None

@@ -33,7 +33,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..design.adder_tree import AdderTreeDesign
-from ._util import validating
+from ._util import output_advance, validating
 from .adder_tree_array import weight_write_layout
 from .arith import shape_of_range
 from .booth import DIGIT_LAYOUT, ent_codes, select_row
@@ -109,8 +109,7 @@ class DigitSparseArray(wiring.Component):
         pw, w = plan.pe_width, plan.width
         probes = self.probes
 
-        advance = Signal()
-        m.d.comb += advance.eq(~self.result.valid | self.result.ready)
+        advance = output_advance(m, self.result)
 
         # -- encoders at the port and the encoded input register -----------------------------
         codes = [Signal(2 * dd, name=f"codes{i}", reset_less=True) for i in range(k)]

@@ -18,7 +18,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..design.carry_save import carry_mask
 from ..design.systolic import plan_csa
-from ._util import validating
+from ._util import checked_register_after, validating
 
 __all__ = ["extend", "compress_3_2", "reduce_carry_save", "CarrySaveTree", "bit_row",
            "value_bits", "row_value", "reduce_bit_rows", "masked", "runs_value", "compress_runs",
@@ -401,11 +401,7 @@ class CarrySaveReduction(wiring.Component):
 
     def __init__(self, *, plan, register_after: tuple[int, ...] = ()):
         with validating(self):
-            register_after = tuple(sorted(register_after))
-            if any(not 0 <= r <= plan.depth for r in register_after) or \
-                    len(set(register_after)) != len(register_after):
-                raise ValueError(f"Register levels must be distinct and within "
-                                 f"0..{plan.depth}, not {register_after!r}")
+            register_after = checked_register_after(register_after, plan.depth, "levels")
         self._plan = plan
         self._register_after = register_after
         super().__init__({"rows": In(data.ArrayLayout(plan.width, len(plan.leaves))),

@@ -29,7 +29,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..design.shiftadd import ShiftAddDesign
-from ._util import validating
+from ._util import delay_through, output_advance, register_input, validating
 from .arith import shape_of_range
 from .shiftadd_lut import LutBuilder, LutLookup, mux_tree
 from .shiftadd_shift import TermTree, scales_for
@@ -113,18 +113,10 @@ class ShiftAddEngine(wiring.Component):
         d = self._design
         slots = d.register_slots
 
-        advance = Signal()
-        m.d.comb += [
-            advance.eq(~self.result.valid | self.result.ready),
-            self.act.ready.eq(advance),
-            self.weights.ready.eq(advance),
-        ]
+        advance = output_advance(m, self.result, ready=(self.act, self.weights))
 
         # -- tables: input register, builder, slots ----------------------------------------
-        act_reg = Signal(self.act.payload.shape(), reset_less=True)
-        act_valid = Signal()
-        with m.If(advance):
-            m.d.sync += [act_reg.eq(self.act.payload), act_valid.eq(self.act.valid)]
+        act_reg, act_valid = register_input(m, self.act, advance)
         m.submodules.builder = builder = LutBuilder(mu=d.mu, act_shape=_act_shape(d))
         m.d.comb += builder.x.eq(act_reg.values)
         tables = []
@@ -174,12 +166,7 @@ class ShiftAddEngine(wiring.Component):
         acc_shape = shape_of_range(*d.acc_range)
         if not d.accumulates:
             # One transfer per result: no accumulators, every transfer emits its sums.
-            valid = w_valid
-            for slot in slots:
-                v = Signal(name=f"valid_after_layer{slot}")
-                with m.If(advance):
-                    m.d.sync += v.eq(valid)
-                valid = v
+            valid = delay_through(m, slots, advance, valid=w_valid)
             with m.If(advance):
                 m.d.sync += self.result.valid.eq(valid)
                 for c, total in enumerate(totals):
@@ -189,13 +176,7 @@ class ShiftAddEngine(wiring.Component):
             return m
 
         # valid and last follow the data through every datapath register.
-        valid, last = w_valid, w_reg.last
-        for slot in slots:
-            v = Signal(name=f"valid_after_layer{slot}")
-            l = Signal(name=f"last_after_layer{slot}", reset_less=True)
-            with m.If(advance):
-                m.d.sync += [v.eq(valid), l.eq(last)]
-            valid, last = v, l
+        valid, last = delay_through(m, slots, advance, valid=w_valid, last=w_reg.last)
 
         # -- accumulators ---------------------------------------------------------------------
         fresh = Signal(init=1)   # the next transfer starts a new sum

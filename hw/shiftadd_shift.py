@@ -24,7 +24,7 @@ from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, Value, signed, 
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from ._util import validating
+from ._util import checked_register_after, validating
 from ..design.adder_tree import plan_tree
 from .adder_tree import Popcount, build_tree
 from .arith import shape_of_range
@@ -131,11 +131,7 @@ class TermTree(wiring.Component):
             if not ranges or any(len(r) != 2 or r[0] > r[1] for r in ranges):
                 raise ValueError(f"Leaf ranges must be (lo, hi) pairs, not {leaf_ranges!r}")
             self._plan = plan_tree(ranges)
-            register_after = tuple(sorted(register_after))
-            if any(not 0 <= r <= self._plan.depth for r in register_after) or \
-                    len(set(register_after)) != len(register_after):
-                raise ValueError(f"Register layers must be distinct and within "
-                                 f"0..{self._plan.depth}, not {register_after!r}")
+            register_after = checked_register_after(register_after, self._plan.depth)
         self._register_after = register_after
         members = {f"leaf{k}": In(shape_of_range(*r)) for k, r in enumerate(ranges)}
         members["en"] = In(1)

@@ -35,7 +35,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..design.systolic import GridDesign
-from ._util import validating
+from ._util import output_advance, validating
 from .arith import shape_of_range
 from .systolic_arith import grid_arithmetic_for
 from .systolic_pe import gather, os_pe, resolve, spread
@@ -116,8 +116,7 @@ class OutputStationaryArray(wiring.Component):
         skewed = d.skewed
         feed, result = self.feed, self.result
 
-        advance = Signal()
-        m.d.comb += advance.eq(~result.valid | result.ready)
+        advance = output_advance(m, result)
 
         # A tile's last step waits until the previous tile's results have left the drain
         # registers it would load (last_spacing cycles of advance since the previous last).

@@ -29,7 +29,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..design.systolic import SystolicDesign
-from ._util import validating
+from ._util import output_advance, validating
 from .systolic_arith import grid_arithmetic_for
 from .systolic_os import delay, result_layout
 from .systolic_pe import resolve, ws_pe
@@ -91,8 +91,7 @@ class WeightStationaryArray(wiring.Component):
         R, C, W, cs = d.rows, d.cols, d.acc_width, d.carry_save_accumulate
         act, weights, result = self.act, self.weights, self.result
 
-        advance = Signal()
-        m.d.comb += advance.eq(~result.valid | result.ready)
+        advance = output_advance(m, result)
 
         # Cycles of advance since the last accepted vector, saturating where every write
         # is allowed.

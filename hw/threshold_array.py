@@ -27,7 +27,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..design.threshold import ThresholdDesign
-from ._util import validating
+from ._util import output_advance, validating
 from .threshold_neuron import ThresholdNeuron, neuron_instance
 
 __all__ = ["ThresholdArray", "ThresholdPE", "instruction_layout", "step_layout",
@@ -183,9 +183,7 @@ class ThresholdArray(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         d = self._design
-        advance = Signal()
-        m.d.comb += [advance.eq(~self.result.valid | self.result.ready),
-                     self.step.ready.eq(advance)]
+        advance = output_advance(m, self.result, ready=(self.step,))
 
         instr = Signal(instruction_layout(d), name="instr", reset_less=True)
         exec_valid = Signal()

@@ -24,7 +24,7 @@ from ..design.shiftadd import ShiftAddDesign
 from ..models.cycles import gemm_cycles, stream_output_cycles
 from ..models.lutgemm import dense_reference, dequantize_int, lut_gemm
 from ..models.shiftadd_engine import accumulate, constant_scales, engine_scales, transfer_sums
-from .benches import bench_for
+from .benches import bench_for, biased_operands
 from .plan import Burst, Chunk, Expectation
 
 __all__ = ["ShiftAddBench", "SOURCE_MODEL", "SOURCE_MATRIX"]
@@ -47,14 +47,8 @@ class ShiftAddBench:
                    cols: int | None = None) -> np.ndarray:
         """Activations, a quarter of the rows biased towards one end of the range."""
         lo, hi = self.design.act_range
-        cols = self.design.mu if cols is None else cols
-        x = rng.integers(lo, hi + 1, size=(count, cols), dtype=np.int64)
-        biased = rng.random(count) < 0.25
-        if biased.any():
-            end = np.where(rng.random(int(biased.sum())) < 0.5, lo, hi)[:, None]
-            keep = rng.random((int(biased.sum()), cols)) < 0.8
-            x[biased] = np.where(keep, end, x[biased])
-        return x
+        return biased_operands(rng, lo, hi, count, self.design.mu if cols is None else cols,
+                               dtype=np.int64)
 
     def edge_act(self) -> np.ndarray:
         """All lowest, all highest, zeros, alternating ends, all -1."""

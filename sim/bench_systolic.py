@@ -17,7 +17,7 @@ from ..design.systolic import GridDesign, SystolicDesign
 from ..models.cycles import check_gemm, gemm_cycles
 from ..models.systolic import (gemm_reference, os_output_cycles, tile_reference,
                                ws_accept_cycles)
-from .benches import _small_int, bench_for
+from .benches import _small_int, bench_for, biased_operands
 from .plan import Burst, Chunk, Expectation
 
 __all__ = ["GridBench"]
@@ -39,14 +39,7 @@ class GridBench:
     # -- operands ------------------------------------------------------------------------
     def random_act(self, rng: np.random.Generator, count: int, cols: int) -> np.ndarray:
         lo, hi = self.design.act_range
-        x = rng.integers(lo, hi + 1, size=(count, cols), dtype=_small_int(lo, hi))
-        # A quarter of the rows lean to one end, so sums reach their extremes.
-        biased = rng.random(count) < 0.25
-        if biased.any():
-            end = np.where(rng.random(int(biased.sum())) < 0.5, lo, hi)[:, None]
-            keep = rng.random((int(biased.sum()), cols)) < 0.8
-            x[biased] = np.where(keep, end, x[biased])
-        return x
+        return biased_operands(rng, lo, hi, count, cols)
 
     def random_weights(self, rng: np.random.Generator, count: int, cols: int) -> np.ndarray:
         lo, hi = self.design.weight_range

@@ -28,6 +28,20 @@ def _small_int(lo: int, hi: int):
     return np.int64
 
 
+def biased_operands(rng: np.random.Generator, lo: int, hi: int, count: int, cols: int,
+                    dtype=None) -> np.ndarray:
+    """Uniform integers in ``[lo, hi]``, shape ``(count, cols)``, a quarter of the rows
+    leaning to one end (80% of their entries at ``lo`` or ``hi``) so sums reach their
+    extremes. ``dtype`` defaults to the narrowest type holding the range."""
+    x = rng.integers(lo, hi + 1, size=(count, cols), dtype=dtype or _small_int(lo, hi))
+    biased = rng.random(count) < 0.25
+    if biased.any():
+        end = np.where(rng.random(int(biased.sum())) < 0.5, lo, hi)[:, None]
+        keep = rng.random((int(biased.sum()), cols)) < 0.8
+        x[biased] = np.where(keep, end, x[biased])
+    return x
+
+
 @functools.singledispatch
 def bench_for(design):
     """The bench of ``design``'s family."""
@@ -51,15 +65,7 @@ class AdderTreeBench:
     def random_act(self, rng: np.random.Generator, count: int,
                    cols: int | None = None) -> np.ndarray:
         lo, hi = self.design.act_range
-        cols = self.design.k if cols is None else cols
-        x = rng.integers(lo, hi + 1, size=(count, cols), dtype=_small_int(lo, hi))
-        # A quarter of the vectors are biased towards one end, so sums reach their extremes.
-        biased = rng.random(count) < 0.25
-        if biased.any():
-            end = np.where(rng.random(int(biased.sum())) < 0.5, lo, hi)[:, None]
-            keep = rng.random((int(biased.sum()), cols)) < 0.8
-            x[biased] = np.where(keep, end, x[biased])
-        return x
+        return biased_operands(rng, lo, hi, count, self.design.k if cols is None else cols)
 
     def random_weights(self, rng: np.random.Generator, rows: int,
                        cols: int | None = None) -> np.ndarray:
