@@ -34,7 +34,8 @@ class Item:
 
     ``bits`` is the summed result width (adders), partial products (multipliers) or the
     fan-out of each of ``count`` nets (``fanout_buf``: the buffers synthesis puts on them);
-    ``io`` the summed operand bits (multipliers). ``active`` parts toggle with the streamed data.
+    ``io`` the summed operand bits (multipliers). ``active`` parts toggle with the streamed
+    data.
     ``price``, for a unit the table does not calibrate (a characterized custom cell given as
     parameters), is its cost per instance: ``area``, ``energy`` (per cycle at the
     calibration activity), ``leakage_mw`` and optionally ``energy_clock``.
@@ -188,7 +189,8 @@ def buffers_per_net(unit: dict, fanout) -> np.ndarray | float:
     ``1 / loads_per_buffer`` per further load beyond the last."""
     xs, ys = unit["fanouts"], unit["buffers_per_net"]
     f = np.asarray(fanout, float)
-    out = np.interp(f, xs, ys, left=0.0) + np.maximum(f - xs[-1], 0.0) / unit["loads_per_buffer"]
+    beyond = np.maximum(f - xs[-1], 0.0) / unit["loads_per_buffer"]
+    out = np.interp(f, xs, ys, left=0.0) + beyond
     return float(out) if out.ndim == 0 else out
 
 

@@ -1185,7 +1185,7 @@ def threshold_bom(design: ThresholdDesign, cell: str | CellPreset | None = None,
         *_at_activity("and2", "local memory write select", P * L * N, r_instr),
         *_at_activity("dffe", "result register", P + 1, 0.5 * prog.outputs / prog.steps),
     ]
-    # Buffers synthesis puts on the nets of high fan-out (a fifth of a large array's cells).
+    # Buffers synthesis puts on the nets of high fan-out (a tenth of the pooled array's cells).
     for part, nets, fanout, rate in threshold_fanout_nets(d):
         items += _at_activity("fanout_buf", f"fan-out buffers: {part}", nets,
                               act[rate] if rate else 0.0, bits=fanout)

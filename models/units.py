@@ -106,6 +106,9 @@ class UnitTable:
                 or sorted(points[0]) != points[0]:
             raise InputError("needs equally long lists 'fanouts' (ascending) and "
                              "'buffers_per_net'", field="fanout_buf.fanouts", source=source)
+        if fo["loads_per_buffer"] <= 0:
+            raise InputError("must be positive", field="fanout_buf.loads_per_buffer",
+                             source=source)
         if "data_activity" not in self.meta:
             raise InputError("missing", field="meta.data_activity", source=source)
         return self

@@ -112,6 +112,11 @@ def test_unit_table_rejects_bad_fanout_points(tmp_path):
     bad.write_text(tomli_w.dumps({"meta": t.meta, **units}))
     with pytest.raises(InputError, match="fanout_buf.fanouts"):
         load_unit_table(bad)
+    units = {k: dict(v) for k, v in t.units.items()}
+    units["fanout_buf"]["loads_per_buffer"] = 0.0
+    bad.write_text(tomli_w.dumps({"meta": t.meta, **units}))
+    with pytest.raises(InputError, match="fanout_buf.loads_per_buffer"):
+        load_unit_table(bad)
 
 
 def test_threshold_array_prices_buffers_on_its_broadcast_nets():
