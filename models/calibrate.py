@@ -241,7 +241,7 @@ def _measure_blocks(planned: dict[str, tuple], *, liberty, workdir: Path | None 
         activities = random_stimulus_activity([job[2] for job in jobs.values()],
                                               liberty=liberty, cycles=SIM_CYCLES,
                                               workdir=root / "sim")
-        buffer_cells = {c.name: c.area for c in read_liberty(liberty).buffers()}
+        lib = read_liberty(liberty)
         results = {}
         for label, (verilog, kwargs, _) in jobs.items():
             if progress:
@@ -258,22 +258,22 @@ def _measure_blocks(planned: dict[str, tuple], *, liberty, workdir: Path | None 
                 "seq_area": r.sequential_area,
                 "seq_energy": (seq["total"] - seq["leakage"]) * CALIBRATION_CLOCK_NS,
                 "seq_leakage_mw": seq["leakage"],
-                "buffers": sum(n for t, n in r.cell_types.items() if t in buffer_cells),
-                "buffer_area": sum(n * buffer_cells[t] for t, n in r.cell_types.items()
-                                   if t in buffer_cells)}
+                **dict(zip(("buffers", "buffer_area"), lib.buffer_usage(r.cell_types)))}
     return results
+
+
+def _least_squares(columns, values) -> list[float]:
+    """Coefficients ``c`` minimizing ``|columns @ c - values|`` (one column per cost part)."""
+    coef, *_ = np.linalg.lstsq(np.asarray(columns, float), np.asarray(values, float),
+                               rcond=None)
+    return [float(c) for c in coef]
 
 
 def _fit_bits_count(bits, counts, results) -> dict:
     """Least-squares ``cost = per_bit * bits + fixed * count`` for area, energy, leakage."""
-    design = np.array([bits, counts], float).T
-
-    def fit(values):
-        coef, *_ = np.linalg.lstsq(design, np.asarray(values, float), rcond=None)
-        return float(coef[0]), float(coef[1])
-
-    ab, af = fit([r["area"] for r in results])
-    eb, ef = fit([r["energy"] for r in results])
+    columns = np.array([bits, counts], float).T
+    ab, af = _least_squares(columns, [r["area"] for r in results])
+    eb, ef = _least_squares(columns, [r["energy"] for r in results])
     lb = float(np.sum([r["leakage_mw"] for r in results]) / np.sum(bits))
     return {"area_per_bit": ab, "area_fixed": af, "energy_per_bit": eb, "energy_fixed": ef,
             "leakage_mw_per_bit": lb}
@@ -307,12 +307,10 @@ def _fanout_unit(blocks: dict[int, dict]) -> dict:
         raise ToolError("buffers per net do not grow with fan-out in the calibration blocks "
                         f"({dict(zip(fanouts, per_net))})")
     total = sum(blocks[f]["buffers"] for f in fanouts)
-    design = np.array([[FANOUT_NETS * f, blocks[f]["buffers"]] for f in fanouts], float)
+    columns = [[FANOUT_NETS * f, blocks[f]["buffers"]] for f in fanouts]
 
     def per_buffer(key):
-        coef, *_ = np.linalg.lstsq(design, np.array([blocks[f][key] for f in fanouts], float),
-                                   rcond=None)
-        return max(0.0, float(coef[1]))
+        return max(0.0, _least_squares(columns, [blocks[f][key] for f in fanouts])[1])
 
     return {"area": sum(blocks[f]["buffer_area"] for f in fanouts) / total,
             "energy": per_buffer("energy"), "leakage_mw": per_buffer("leakage_mw"),
@@ -371,14 +369,9 @@ def _units(measure, a: float, planning: bool = False) -> dict[str, dict]:
     shapes = [(4, 4), (8, 4), (4, 8), (8, 8), (6, 6), (3, 5)]
     mults = [measure(_Multiplier(a_bits=x, w_bits=y), f"mult{x}x{y}", static=("w",))
              for x, y in shapes]
-    design = np.array([[x * y, x + y, 1.0] for x, y in shapes], float)
-
-    def fit3(values):
-        coef, *_ = np.linalg.lstsq(design, np.asarray(values, float), rcond=None)
-        return [float(c) for c in coef]
-
-    app, aio, afix = fit3([r["area"] for r in mults])
-    epp, eio, efix = fit3([r["energy"] for r in mults])
+    columns = [[x * y, x + y, 1.0] for x, y in shapes]
+    app, aio, afix = _least_squares(columns, [r["area"] for r in mults])
+    epp, eio, efix = _least_squares(columns, [r["energy"] for r in mults])
     lpp = float(np.mean([r["leakage_mw"] / (x * y) for r, (x, y) in zip(mults, shapes)]))
     units["mult"] = {"area_per_pp": app, "area_per_io": aio, "area_fixed": afix,
                      "energy_per_pp": epp, "energy_per_io": eio, "energy_fixed": efix,

@@ -81,6 +81,12 @@ class Liberty:
                 out.append(cell)
         return sorted(out, key=lambda c: c.area)
 
+    def buffer_usage(self, cell_types: dict[str, int]) -> tuple[int, float]:
+        """``(count, area)`` of the buffer cells in a netlist's ``{cell type: count}``."""
+        area = {c.name: c.area for c in self.buffers()}
+        used = {t: n for t, n in cell_types.items() if t in area}
+        return sum(used.values()), sum(n * area[t] for t, n in used.items())
+
     def nand2_area(self) -> float:
         """Area of the smallest two-input NAND (the gate-equivalent unit)."""
         for cell in sorted(self.cells.values(), key=lambda c: c.area):
