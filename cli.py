@@ -228,7 +228,7 @@ def cmd_calibrate(args) -> int:
 
     path = calibrate(args.liberty, name=args.name, out=args.out,
                      progress=None if args.json else
-                     (lambda label: print(f"  synthesizing {label}", file=sys.stderr)))
+                     (lambda label: print(f"  {label}", file=sys.stderr)))
     _emit(args, {"table": str(path)}, [f"wrote {path}"])
     return 0
 

@@ -16,16 +16,9 @@ from amaranth.lib.wiring import In, Out
 
 from ._util import validating
 from .adder_tree import AdderTree
-from .arith import shape_of_range
+from .arith import _shape_range, shape_of_range
 
 __all__ = ["LutBuilder", "LutLookup", "mux_tree", "entry_range", "table_range"]
-
-
-def _shape_range(shape: Shape) -> tuple[int, int]:
-    shape = Shape.cast(shape)
-    if shape.signed:
-        return -(1 << (shape.width - 1)), (1 << (shape.width - 1)) - 1
-    return 0, (1 << shape.width) - 1
 
 
 def entry_range(key: int, mu: int, act_range: tuple[int, int]) -> tuple[int, int]:

@@ -409,7 +409,6 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     latency_ns = np.maximum(compute_ns, memory_ns)
     elapsed_cycles = latency_ns / clock
     activity = sysv["activity"][:, None]
-    scale = activity / vec["cal_activity"]
     leak_mw = vec["leak_mw"] + sum(bufs[b]["leak"][:, None] for b in bufs)
     # The streaming part of cost.gemm_energy_pj (idle cycles and leakage are columns of
     # their own): per cycle, per useful MAC, per output drained.

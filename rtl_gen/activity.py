@@ -17,6 +17,8 @@ import re
 import tempfile
 from pathlib import Path
 
+from ..errors import ToolError
+
 __all__ = ["SwitchingActivity", "read_saif", "measure_activity", "sta_annotation",
            "StimulusBlock", "random_stimulus_activity"]
 
@@ -266,12 +268,12 @@ def random_stimulus_activity(blocks: list[StimulusBlock], *, liberty, cycles: in
                "-Mdir", "obj", "calib_tb.v", "netlists.v", "cells.v"]
         build = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
         if build.returncode:
-            raise RuntimeError("Verilator build of the activity bench failed:\n"
+            raise ToolError("Verilator build of the activity bench failed:\n"
                                + build.stderr[-3000:])
         run = subprocess.run([str(work / "obj" / "Vcalib_tb")], cwd=work, capture_output=True,
                              text=True)
         if run.returncode:
-            raise RuntimeError(f"activity bench failed:\n{run.stderr[-3000:]}")
+            raise ToolError(f"activity bench failed:\n{run.stderr[-3000:]}")
         whole = read_saif(work / "activity.saif", scope=("calib_tb",), clock_ns=10.0)
     out = {}
     for b in blocks:
