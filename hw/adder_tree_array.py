@@ -140,12 +140,7 @@ class AdderTreeArray(wiring.Component):
                 flip_reg = Signal(name=f"flip{n}", reset_less=True)
                 with m.If(write):
                     m.d.sync += flip_reg.eq(wp.flip)
-                flip = flip_reg
-                for slot in slots:
-                    staged = Signal(name=f"flip{n}_after_layer{slot}", reset_less=True)
-                    with m.If(advance):
-                        m.d.sync += staged.eq(flip)
-                    flip = staged
+                flip = delay_through(m, slots, advance, **{f"flip{n}": flip_reg})
                 m.submodules[f"threshold{n}"] = compare = FoldedThreshold(
                     diff_range=total_range)
                 m.d.comb += [compare.diff.eq(total), compare.flip.eq(flip)]
