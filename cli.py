@@ -14,7 +14,8 @@ import os
 import sys
 from pathlib import Path
 
-from .errors import InputError, ShiftaddError
+from ._version import __version__
+from .errors import ShiftaddError
 
 __all__ = ["main", "build_parser"]
 
@@ -224,7 +225,7 @@ def cmd_model(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from .models.calibrate import calibrate
+    from .flows.calibrate import calibrate
 
     path = calibrate(args.liberty, name=args.name, out=args.out,
                      progress=None if args.json else
@@ -234,7 +235,7 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .models.validation import validation_report
+    from .flows.validate import validation_report
 
     catalog = Path(__file__).resolve().parent / "examples"
     # Relative to the working directory when below it: the table shows where designs are.
@@ -258,7 +259,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .demo import run_demo
+    from .flows.demo import run_demo
 
     summary = run_demo(args.out, vectors=args.vectors, liberty=args.liberty,
                        quick=args.quick, log=lambda s: print(s, file=sys.stderr))
@@ -312,7 +313,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="shiftadd",
         description="Design and judge binary and shift-add neural-network accelerators.")
     parser.add_argument("--version", action="version",
-                        version=f"shiftadd {__import__('shiftadd').__version__}")
+                        version=f"shiftadd {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 

@@ -20,7 +20,6 @@ import resource
 import sys
 import tempfile
 import time
-from pathlib import Path
 
 from shiftadd._io import write_json
 from shiftadd.demo import demo_designs

@@ -18,10 +18,8 @@ Writes JSON to ``--out`` (default ``bench/results/sim_throughput.json``).
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
-from pathlib import Path
 
 from shiftadd._io import write_json
 from shiftadd.design import AdderTreeDesign

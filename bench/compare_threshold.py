@@ -35,12 +35,10 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import math
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 from shiftadd._io import atomic_path, atomic_write, write_json
 from shiftadd.design import AdderTreeDesign

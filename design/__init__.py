@@ -18,49 +18,87 @@ import os
 from pathlib import Path
 from typing import Any
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
 from ..errors import InputError
+from ..families import arches, family
 from .adder_tree import AdderTreeDesign
 from .base import Design
+from .matrix2d import Matrix2DDesign
 from .shiftadd import ShiftAddDesign
+from .systolic import GridDesign, SystolicDesign
+from .threshold import ThresholdDesign
 
-__all__ = ["Design", "AdderTreeDesign", "ARCHES", "register_arch", "design_from_dict",
+__all__ = ["Design", "AdderTreeDesign", "GridDesign", "SystolicDesign", "Matrix2DDesign",
+           "ShiftAddDesign", "ThresholdDesign", "design_class", "design_from_dict",
            "load_design", "read_design_file"]
 
-ARCHES: dict[str, type[Design]] = {}
 
+def design_class(arch: str) -> type[Design]:
+    """The design dataclass of family ``arch`` (:mod:`shiftadd.families`).
 
-def register_arch(cls: type[Design]) -> type[Design]:
-    """Make a design class loadable by its ``arch`` name."""
-    ARCHES[cls.arch] = cls
-    return cls
-
-
-register_arch(AdderTreeDesign)
-register_arch(ShiftAddDesign)
-from .systolic import SystolicDesign  # noqa: E402
-register_arch(SystolicDesign)
-from .matrix2d import Matrix2DDesign  # noqa: E402
-register_arch(Matrix2DDesign)
-from .threshold import ThresholdDesign  # noqa: E402
-register_arch(ThresholdDesign)
+    Raises
+    ------
+    InputError
+        No family of that name (naming the field ``arch`` and the registered names).
+    """
+    return family(arch).design_class
 
 
 def design_from_dict(params: dict[str, Any], *, source: str | None = None) -> Design:
-    """Build and validate a design from a mapping that has an ``arch`` key."""
+    """Build and validate a design from a mapping that has an ``arch`` key.
+
+    Parameters
+    ----------
+    params : dict
+        ``arch`` and the family's fields, as a design file holds them.
+    source : str, optional
+        Where the mapping came from (named in error messages).
+
+    Returns
+    -------
+    Design
+        The validated, frozen design.
+
+    Raises
+    ------
+    InputError
+        A missing or unknown ``arch``, an unknown field, a value of the wrong type or out
+        of range: the message names the field and the allowed values.
+    """
     if not isinstance(params, dict):
         raise InputError("a design must be a table of fields", source=source)
     params = dict(params)
     arch = params.pop("arch", None)
     if arch is None:
-        raise InputError("missing", field="arch", allowed=sorted(ARCHES), source=source)
-    if arch not in ARCHES:
-        raise InputError(f"unknown arch {arch!r}", field="arch", allowed=sorted(ARCHES),
-                         source=source)
-    return ARCHES[arch].from_dict(params, source=source)
+        raise InputError("missing", field="arch", allowed=arches(), source=source)
+    try:
+        cls = design_class(arch)
+    except InputError as exc:
+        raise InputError(str(exc), source=source) from None
+    return cls.from_dict(params, source=source)
 
 
 def read_design_file(path: str | os.PathLike) -> dict[str, Any]:
-    """Parse a TOML (``.toml``) or YAML (``.yaml``/``.yml``) design file into a mapping."""
+    """Parse a TOML (``.toml``) or YAML (``.yaml``/``.yml``) design file into a mapping.
+
+    Parameters
+    ----------
+    path : path-like
+
+    Returns
+    -------
+    dict
+        The file's top-level table.
+
+    Raises
+    ------
+    InputError
+        No such file, an unknown suffix, or text that does not parse.
+    """
     path = Path(path)
     if not path.is_file():
         raise InputError("no such file", source=str(path))
@@ -68,15 +106,11 @@ def read_design_file(path: str | os.PathLike) -> dict[str, Any]:
     text = path.read_bytes()
     if suffix == ".toml":
         try:
-            import tomllib
-        except ModuleNotFoundError:  # Python 3.10
-            import tomli as tomllib
-        try:
             return tomllib.loads(text.decode())
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"not valid TOML: {exc}", source=str(path)) from None
     if suffix in (".yaml", ".yml"):
-        import yaml
+        import yaml  # deferred for start-up time: most design files are TOML
 
         try:
             data = yaml.safe_load(text)
@@ -88,5 +122,20 @@ def read_design_file(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def load_design(path: str | os.PathLike) -> Design:
-    """Read, validate and return the design described by a TOML or YAML file."""
+    """Read, validate and return the design described by a TOML or YAML file.
+
+    Parameters
+    ----------
+    path : path-like
+        A design file (``arch`` and the family's fields).
+
+    Returns
+    -------
+    Design
+
+    Raises
+    ------
+    InputError
+        Bad file or bad field (see :func:`design_from_dict`).
+    """
     return design_from_dict(read_design_file(path), source=str(path))

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from typing import ClassVar, Literal
 
 from ..errors import InputError
 from .base import Design, check_int, int_range, range_width, signed_width
+from .bitweight import OPTION_FIELDS, BitWeightPlan, bitweight_plan, expected_vector_cycles
+from .tree import PipelinedDatapath, TreePlan, plan_tree
 
-__all__ = ["AdderTreeDesign", "TreePlan", "plan_tree", "register_slots"]
+__all__ = ["AdderTreeDesign"]
 
 Mode = Literal["xnor", "addsub", "mac"]
 
@@ -43,79 +44,6 @@ _MODE_FIXED = {
     "addsub": ("weight_bits", "weight_signed"),
     "mac": (),
 }
-
-
-def register_slots(stages: int, layers: int) -> tuple[int, ...]:
-    """Spread ``stages`` pipeline registers evenly over ``layers`` logic layers.
-
-    Returns the sorted indices ``i`` of the layers that are followed by a register
-    (``0 <= i < layers``). Layer 0 computes the per-lane terms (XNOR, product); layer ``j``
-    is the ``j``-th level of adders.
-    """
-    if not 0 <= stages <= layers:
-        raise ValueError(f"stages={stages} not in [0, {layers}]")
-    return tuple(math.ceil((i + 1) * layers / (stages + 1)) - 1 for i in range(stages))
-
-
-@dataclasses.dataclass(frozen=True)
-class TreePlan:
-    """Node ranges of a balanced binary adder tree, level by level.
-
-    ``levels[0]`` are the leaves; ``levels[j]`` pairs neighbours of ``levels[j-1]`` (an odd
-    last node passes through unchanged); ``levels[-1]`` has one node, the sum.
-    """
-
-    levels: tuple[tuple[tuple[int, int], ...], ...]
-
-    @property
-    def depth(self) -> int:
-        return len(self.levels) - 1
-
-    @property
-    def root(self) -> tuple[int, int]:
-        return self.levels[-1][0]
-
-    def adders(self) -> list[tuple[int, int, int]]:
-        """``(level, result width, result signed)`` of every two-input adder in the tree."""
-        out = []
-        for j in range(1, len(self.levels)):
-            below = self.levels[j - 1]
-            for i in range(len(below) // 2):
-                lo, hi = self.levels[j][i]
-                width, signed = range_width(lo, hi)
-                out.append((j, width, int(signed)))
-        return out
-
-
-def plan_tree(leaf_ranges) -> TreePlan:
-    """Plan a balanced binary tree over leaves with the given ``(lo, hi)`` ranges."""
-    level = tuple(tuple(r) for r in leaf_ranges)
-    if not level:
-        raise ValueError("a tree needs at least one leaf")
-    levels = [level]
-    while len(level) > 1:
-        nxt = [(level[i][0] + level[i + 1][0], level[i][1] + level[i + 1][1])
-               for i in range(0, len(level) - 1, 2)]
-        if len(level) % 2:
-            nxt.append(level[-1])
-        level = tuple(nxt)
-        levels.append(level)
-    return TreePlan(tuple(levels))
-
-
-class PipelinedDatapath:
-    """Mixin of the designs whose datapath is ``logic_layers`` layers of logic with
-    ``pipeline_stages`` registers placed among them (:func:`register_slots`)."""
-
-    @property
-    def max_pipeline_stages(self) -> int:
-        """One register after every logic layer."""
-        return self.logic_layers
-
-    @property
-    def register_slots(self) -> tuple[int, ...]:
-        """Logic layers after which a datapath register sits."""
-        return register_slots(self.pipeline_stages, self.logic_layers)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -196,8 +124,6 @@ class AdderTreeDesign(PipelinedDatapath, Design):
                              allowed="a period in ns from 0.05 to 1e6")
 
     def _validate_bitweight(self) -> None:
-        from .bitweight import OPTION_FIELDS
-
         chosen = [f for f in OPTION_FIELDS if getattr(self, f)]
         if chosen and self.mode != "mac":
             raise InputError(f"the bit-weight options need mode 'mac', not {self.mode!r}",
@@ -231,10 +157,8 @@ class AdderTreeDesign(PipelinedDatapath, Design):
                              allowed="leave it out")
 
     @functools.cached_property
-    def bitweight(self):
+    def bitweight(self) -> BitWeightPlan | None:
         """The :class:`~shiftadd.design.bitweight.BitWeightPlan` of the options, or None."""
-        from .bitweight import bitweight_plan
-
         return bitweight_plan(self)
 
     def to_dict(self):
@@ -376,11 +300,9 @@ class AdderTreeDesign(PipelinedDatapath, Design):
         XNOR-accumulate, or an add/sub) as two operations, the usual convention.
 
         ``digit_sparse`` depends on the data: this is the rate for independent, uniformly
-        random activation codes (:func:`shiftadd.models.bitweight.expected_vector_cycles`),
+        random activation codes (:func:`shiftadd.design.bitweight.expected_vector_cycles`),
         a float."""
         if self.digit_sparse:
-            from ..models.bitweight import expected_vector_cycles
-
             return 2 * self.k * self.n / expected_vector_cycles(self)
         return 2 * self.k * self.n
 

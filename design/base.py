@@ -15,6 +15,7 @@ import json
 import typing
 from typing import Any, ClassVar, Literal
 
+from .._version import __version__
 from ..errors import InputError
 
 __all__ = ["Design", "signed_width", "range_width", "int_range", "check_int", "check_choice"]
@@ -165,7 +166,5 @@ class Design:
         Build directories are keyed by it, so a changed parameter or a new release never
         reuses a stale simulator build.
         """
-        from .. import __version__
-
         text = json.dumps({"v": __version__, **self.to_dict()}, sort_keys=True)
         return hashlib.sha256(text.encode()).hexdigest()[:12]

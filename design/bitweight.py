@@ -34,11 +34,17 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from math import comb
 
+import numpy as np
+
+from ..workloads.digits import booth_encode, ent_encode
 from .base import signed_width
 from .carry_save import CsaPlan, full_mask, plan_csa
+from .tree import TreePlan, plan_tree
 
-__all__ = ["OPTION_FIELDS", "BitWeightPlan", "bitweight_plan", "booth_digits", "ent_digits"]
+__all__ = ["OPTION_FIELDS", "BitWeightPlan", "bitweight_plan", "booth_digits", "ent_digits",
+           "expected_vector_cycles"]
 
 OPTION_FIELDS = ("carry_save_accumulate", "shared_encoder_same_bitweight", "digit_sparse")
 
@@ -131,11 +137,9 @@ class BitWeightPlan:
         return -(1 << (b - 1)), (1 << (b - 1)) - 1
 
     @property
-    def bitweight_tree(self):
+    def bitweight_tree(self) -> TreePlan:
         """``shared_encoder_same_bitweight`` without carry save: the adder tree of one bit
         weight (``k`` rows and the shared count of negative digits)."""
-        from .adder_tree import plan_tree
-
         return plan_tree([self.row_range] * self.k + [(0, self.k)])
 
     @property
@@ -144,10 +148,8 @@ class BitWeightPlan:
         return tuple((lo * 4 ** j, hi * 4 ** j) for j in range(self.digits))
 
     @property
-    def combine_tree(self):
+    def combine_tree(self) -> TreePlan:
         """The adder tree adding the shifted same-bit-weight sums once."""
-        from .adder_tree import plan_tree
-
         return plan_tree(self.combine_ranges)
 
     @property
@@ -216,10 +218,6 @@ def bitweight_plan(design) -> BitWeightPlan | None:
 def _negative_digits(encoder: str, bits: int, signed: bool, digits: int) -> tuple[bool, ...]:
     """Per digit position, whether any code of the operand range has a negative digit
     there (e.g. the top Booth digit of an unsigned code never is)."""
-    import numpy as np
-
-    from ..workloads.digits import booth_encode, ent_encode
-
     lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
     codes = np.arange(lo, hi + 1)
     if encoder == "booth":
@@ -229,3 +227,31 @@ def _negative_digits(encoder: str, bits: int, signed: bool, digits: int) -> tupl
         d = np.where(negative[:, None], -mag.astype(np.int64), mag)
     assert d.shape[1] == digits
     return tuple(bool(x) for x in (d < 0).any(axis=0))
+
+
+def expected_vector_cycles(design, histogram=None) -> float:
+    """Expected cycles per vector of a ``digit_sparse`` design when every lane draws its code
+    independently from ``histogram`` (counts per code from the range's low end, as
+    :func:`shiftadd.workloads.digits.code_histogram` returns; default uniform).
+
+    Exact for independent lanes: per bit weight, a group's nonzero digits are binomial, the
+    step count is their maximum over the groups, and ``E[max(1, S)] = E[S] + P(S = 0)``.
+    """
+    plan = design.bitweight
+    if plan is None or not plan.sparse:
+        raise ValueError(f"design {design.name!r} is not digit_sparse")
+    lo, hi = design.act_range
+    codes = np.arange(lo, hi + 1)
+    p_code = np.ones(codes.size) if histogram is None else np.asarray(histogram, float)
+    p_code = p_code / p_code.sum()
+    _, digits = ent_encode(codes, design.act_bits, design.act_signed)
+    p_nz = p_code @ (digits != 0)                       # per bit weight
+    g, groups = plan.group, plan.groups
+    t = np.arange(g + 1)
+    expected = 0.0
+    for p in p_nz:
+        pmf = np.array([comb(g, i) * p ** i * (1 - p) ** (g - i) for i in t])
+        cdf = np.cumsum(pmf)
+        expected += float(np.sum(1.0 - cdf[:-1] ** groups))
+    p_zero = float(p_code[codes == 0].sum()) if (codes == 0).any() else 0.0
+    return expected + p_zero ** design.k

@@ -32,12 +32,34 @@ from ..errors import InputError
 from .adder_tree import PipelinedDatapath, TreePlan, plan_tree
 from .base import Design, check_int, int_range, range_width
 
-__all__ = ["ShiftAddDesign"]
+__all__ = ["ShiftAddDesign", "entry_range", "table_range", "barrel_stage_widths"]
 
 Shifter = Literal["barrel", "constant"]
 
 MAX_MU = 8          # 256-entry tables; wider tables dwarf the datapath in flip-flops
 MAX_RESULT_BITS = 62  # result fields are unpacked into int64 by the bench
+
+
+def entry_range(key: int, mu: int, act_range: tuple[int, int]) -> tuple[int, int]:
+    """Exact range of table entry ``T[key]``: input ``j`` counts ``+x_j`` when key bit ``j``
+    is set, else ``-x_j``."""
+    lo, hi = act_range
+    ones = bin(key).count("1")
+    return ones * lo - (mu - ones) * hi, ones * hi - (mu - ones) * lo
+
+
+def table_range(mu: int, act_range: tuple[int, int]) -> tuple[int, int]:
+    """One range holding every table entry: ``[-mu * amax, mu * amax]``."""
+    lo, hi = act_range
+    amax = max(-lo, hi)
+    return -mu * amax, mu * amax
+
+
+def barrel_stage_widths(value_width: int, bits: int) -> tuple[int, ...]:
+    """Output width of every stage of a ``bits``-stage barrel shifter of a ``value_width``-bit
+    value (stage ``j`` shifts by ``2**j``; a stage of width ``w`` is ``w`` mux2 nodes, the
+    lowest bits of a shifted-in zero aside)."""
+    return tuple(value_width + (1 << (j + 1)) - 1 for j in range(bits))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,9 +201,16 @@ class ShiftAddDesign(PipelinedDatapath, Design):
     @property
     def lut_range(self) -> tuple[int, int]:
         """Range of a table entry ``sum_j (+-x_j)`` over ``mu`` activations."""
-        lo, hi = self.act_range
-        amax = max(-lo, hi)
-        return -self.mu * amax, self.mu * amax
+        return table_range(self.mu, self.act_range)
+
+    def entry_range(self, key: int) -> tuple[int, int]:
+        """Exact range of table entry ``T[key]`` (what the builder's signal holds)."""
+        return entry_range(key, self.mu, self.act_range)
+
+    @property
+    def barrel_stage_widths(self) -> tuple[int, ...]:
+        """``shifter = "barrel"``: output width of every stage of one term's shifter."""
+        return barrel_stage_widths(range_width(*self.lut_range)[0], self.shift_bits)
 
     @property
     def lut_width(self) -> int:

@@ -14,7 +14,7 @@ and, for loading steps, ``data_bits`` fresh input bits per PE) and one output st
 results (one bit per PE).
 
 A binary layer ``y = [popcount(XNOR(x, w)) >= T]`` (or ``<= T``, optional max-pool as OR) is
-compiled by :func:`shiftadd.models.threshold.schedule` into a program of neuron
+compiled by :func:`shiftadd.design.threshold_program.schedule` into a program of neuron
 configurations and multiplexer selections: XNOR with a known weight bit is the input's
 inversion, the popcount is a carry-save reduction by full adders made of neurons, the compare
 a bit-serial chain of threshold gates. All PEs compute the same output neuron (same weights,
@@ -28,6 +28,7 @@ from typing import ClassVar
 
 from ..errors import InputError
 from .base import Design, check_int
+from .threshold_program import Program, schedule
 
 __all__ = ["ThresholdDesign"]
 
@@ -151,13 +152,22 @@ class ThresholdDesign(Design):
     def step_bits(self) -> int:
         return self.instruction_bits + self.pes * self.data_bits
 
-    # -- the program --------------------------------------------------------------------------
-    def program_for(self, k: int | None = None):
-        """The compiled schedule (:class:`shiftadd.models.threshold.Program`) for fan-in
-        ``k`` (default: the design's); raises :class:`InputError` naming ``memory_bits``
-        when it needs more local memory than the design has."""
-        from ..models.threshold import schedule
+    @property
+    def step_field_widths(self) -> dict[str, int]:
+        """Bits of one element of each field of a step (the instruction fields, then the
+        input bits): a field holds one such element per neuron, neuron input or PE as the
+        step stream's payload layout (:func:`shiftadd.hw.threshold_array.step_layout`)
+        arranges them; the widths add up to :attr:`step_bits`."""
+        sw = self.select_bits
+        return {"load": 1, "en": 1, "t": self.threshold_bits, "src": sw, "inv": 1,
+                "store": 1, "addr": self.address_bits, "emit": 1, "emit_src": sw,
+                "emit_inv": 1, "data": 1}
 
+    # -- the program --------------------------------------------------------------------------
+    def program_for(self, k: int | None = None) -> Program:
+        """The compiled schedule (:class:`~shiftadd.design.threshold_program.Program`) for
+        fan-in ``k`` (default: the design's); raises :class:`InputError` naming
+        ``memory_bits`` when it needs more local memory than the design has."""
         return schedule(self, self.k if k is None else k)
 
     @property

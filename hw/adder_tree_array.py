@@ -27,7 +27,8 @@ from amaranth.lib.wiring import In, Out
 from ..design.adder_tree import AdderTreeDesign
 from ._util import delay_through, output_advance, register_input, validating
 from .arith import arithmetic_for, shape_of_range
-from .threshold import FoldedThreshold
+from .bitweight import BitWeightMac
+from .folded_threshold import FoldedThreshold
 
 __all__ = ["AdderTreeArray", "weight_write_layout"]
 
@@ -68,7 +69,9 @@ class AdderTreeArray(wiring.Component):
             if not isinstance(design, AdderTreeDesign):
                 raise TypeError(f"Design must be an AdderTreeDesign, not {design!r}")
         self._design = design
-        self._arith = arithmetic_for(design)
+        # The bit-weight options (OPT1, OPT2) replace the mac lane arithmetic.
+        self._arith = BitWeightMac(design=design) if design.bitweight is not None \
+            else arithmetic_for(design)
         out_shape = 1 if design.threshold else shape_of_range(*design.acc_range)
         super().__init__({
             "act": In(stream.Signature(data.ArrayLayout(self._arith.act_shape, design.k))),

@@ -13,7 +13,8 @@ from amaranth.hdl import Cat, Const, Module, Mux, Shape, Value, signed, unsigned
 
 from ..design.base import range_width
 
-__all__ = ["PEArithmetic", "XnorPopcount", "AddSub", "Mac", "arithmetic_for", "shape_of_range"]
+__all__ = ["PEArithmetic", "XnorPopcount", "AddSub", "Mac", "arithmetic_for", "shape_of_range",
+           "shape_range"]
 
 
 def shape_of_range(lo: int, hi: int) -> Shape:
@@ -22,7 +23,8 @@ def shape_of_range(lo: int, hi: int) -> Shape:
     return signed(width) if is_signed else unsigned(width)
 
 
-def _shape_range(shape: Shape) -> tuple[int, int]:
+def shape_range(shape: Shape) -> tuple[int, int]:
+    """``(lo, hi)`` of every value of an Amaranth shape."""
     if shape.signed:
         return -(1 << (shape.width - 1)), (1 << (shape.width - 1)) - 1
     return 0, (1 << shape.width) - 1
@@ -155,8 +157,8 @@ class Mac(PEArithmetic):
     def __init__(self, *, act_bits, act_signed, weight_bits, weight_signed):
         a = signed(act_bits) if act_signed else unsigned(act_bits)
         w = signed(weight_bits) if weight_signed else unsigned(weight_bits)
-        alo, ahi = _shape_range(a)
-        wlo, whi = _shape_range(w)
+        alo, ahi = shape_range(a)
+        wlo, whi = shape_range(w)
         corners = (alo * wlo, alo * whi, ahi * wlo, ahi * whi)
         super().__init__(act_shape=a, weight_shape=w, term_range=(min(corners), max(corners)))
 
@@ -166,10 +168,6 @@ class Mac(PEArithmetic):
 
 def arithmetic_for(design) -> PEArithmetic:
     """The policy a design's ``mode`` names."""
-    if getattr(design, "bitweight", None) is not None and not design.digit_sparse:
-        from .adder_tree_options import BitWeightMac  # bit-weight options of the mac tree
-
-        return BitWeightMac(design=design)
     if design.mode == "xnor":
         return XnorPopcount()
     if design.mode == "addsub":

@@ -16,24 +16,10 @@ from amaranth.lib.wiring import In, Out
 
 from ._util import validating
 from .adder_tree import AdderTree
-from .arith import _shape_range, shape_of_range
+from ..design.shiftadd import entry_range, table_range
+from .arith import shape_of_range, shape_range
 
-__all__ = ["LutBuilder", "LutLookup", "mux_tree", "entry_range", "table_range"]
-
-
-def entry_range(key: int, mu: int, act_range: tuple[int, int]) -> tuple[int, int]:
-    """Exact range of ``T[key]``: input ``j`` counts ``+x_j`` when key bit ``j`` is set,
-    else ``-x_j``."""
-    lo, hi = act_range
-    ones = bin(key).count("1")
-    return ones * lo - (mu - ones) * hi, ones * hi - (mu - ones) * lo
-
-
-def table_range(mu: int, act_range: tuple[int, int]) -> tuple[int, int]:
-    """One range holding every entry: ``[-mu * amax, mu * amax]``."""
-    lo, hi = act_range
-    amax = max(-lo, hi)
-    return -mu * amax, mu * amax
+__all__ = ["LutBuilder", "LutLookup", "mux_tree"]
 
 
 def mux_tree(m: Module, values: list, select, shape, name: str) -> Signal:
@@ -83,7 +69,7 @@ class LutBuilder(wiring.Component):
             act_shape = Shape.cast(act_shape)
         self._mu = mu
         self._act_shape = act_shape
-        self._act_range = _shape_range(act_shape)
+        self._act_range = shape_range(act_shape)
         self._entry_shape = shape_of_range(*table_range(mu, self._act_range))
         super().__init__({
             "x": In(data.ArrayLayout(act_shape, mu)),
@@ -118,7 +104,7 @@ class LutBuilder(wiring.Component):
             m.d.comb += doubled.eq(self.x[s] << 1)
             for key in range(1 << s, 1 << (s + 1)):
                 below = entries[key - (1 << s)]
-                blo, bhi = _shape_range(below.shape())
+                blo, bhi = shape_range(below.shape())
                 # Both operands at one common width, so the adder is that width plus carry;
                 # the entry keeps its exact range (the sum is an identity, it always fits).
                 common = shape_of_range(min(blo, 2 * alo), max(bhi, 2 * ahi))

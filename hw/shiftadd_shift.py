@@ -25,7 +25,8 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ._util import checked_register_after, validating
-from ..design.adder_tree import plan_tree
+from ..design.shiftadd import barrel_stage_widths
+from ..design.tree import plan_tree
 from .adder_tree import Popcount, build_tree
 from .arith import shape_of_range
 
@@ -73,8 +74,7 @@ class BarrelShifter(wiring.Component):
     @property
     def stage_widths(self) -> tuple[int, ...]:
         """Output width of every stage (its count of mux2 nodes)."""
-        w = self._value_shape.width
-        return tuple(w + (1 << (j + 1)) - 1 for j in range(self._bits))
+        return barrel_stage_widths(self._value_shape.width, self._bits)
 
     def elaborate(self, platform):
         m = Module()

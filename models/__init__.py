@@ -1,16 +1,10 @@
-"""Golden models, analytic cycle, area and energy models, unit tables.
+"""Golden models, analytic cycle, area and energy models, unit tables, sweeps and plots.
 
-Generic entry points dispatch on the design dataclass: :func:`cycles.gemm_cycles`,
-:func:`cycles.gemm_cycles_batch`, :func:`cycles.stream_output_cycles`,
-:func:`cost.bill_of_materials`, :func:`cost.estimate`. A design family registers its
-implementations in its own module, imported below so the registrations exist whenever any
-part of :mod:`shiftadd.models` is used.
+Generic entry points take any design and call its family's model (:mod:`shiftadd.families`):
+:func:`cycles.gemm_cycles`, :func:`cycles.gemm_cycles_batch`, :func:`cost.bill_of_materials`,
+:func:`cost.estimate`, :func:`perf.design_vector`. Each family's own models live in a
+subpackage: :mod:`.adder_tree`, :mod:`.grid` (systolic and 2D matrix), :mod:`.shiftadd`,
+:mod:`.threshold`.
+
+Nothing in this package imports Amaranth or cocotb: a sweep worker needs only NumPy.
 """
-
-from . import cost, cycles, golden, perf  # noqa: F401  (adder_tree registrations live in these)
-
-# Design families' model modules (each registers golden, cycle and cost models):
-from . import shiftadd_engine  # noqa: F401,E402  (arch = "shiftadd")
-from . import threshold  # noqa: F401,E402  (arch = "threshold")
-from . import systolic  # noqa: F401,E402  (arch = "systolic", "matrix2d")
-from . import bitweight  # noqa: F401,E402  (adder_tree bit-weight options)

@@ -9,23 +9,20 @@ Energy is per cycle while streaming at full rate: flip-flops pay their clock ene
 cycle and their data energy when their contents change; datapath logic pays its energy in
 proportion to the data activity; logic that only changes when weights are loaded (the load
 port, the weight registers' inputs) is counted as idle, as in the synthesis power
-measurement (:func:`shiftadd.rtl_gen.synth.activity_profile`).
+measurement (each family's ``activity_profile``).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import numpy as np
 
-from ..design import AdderTreeDesign
-from ..design.adder_tree import plan_tree
-from ..design.base import range_width
+from ..families import family_of
 from .units import UnitTable, load_unit_table
 
 __all__ = ["Item", "bill_of_materials", "CostEstimate", "CostTerms", "cost_terms", "estimate",
-           "gemm_energy_pj", "output_drains", "buffers_per_net"]
+           "gemm_energy_pj", "output_drains", "buffers_per_net", "price", "unit_table"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,61 +77,9 @@ class Item:
             raise ValueError(f"{self.part}: toggle must be in [0, 2], not {self.toggle}")
 
 
-@functools.singledispatch
 def bill_of_materials(design) -> list[Item]:
-    """The building blocks of ``design``."""
-    raise TypeError(f"no cost model for {type(design).__name__}")
-
-
-def _tree_adders(plan) -> tuple[int, int]:
-    adders = plan.adders()
-    return len(adders), sum(width for _, width, _ in adders)
-
-
-@bill_of_materials.register
-def _(design: AdderTreeDesign) -> list[Item]:
-    d = design
-    k, n = d.k, d.n
-    plan = d.tree
-    count, bits = _tree_adders(plan)
-    items = [
-        Item("dffe", "input register", k * d.act_bits + 1),
-        Item("dffe", "output register", n * d.output_bits_per_neuron + 1),
-        Item("dffe", "weight registers", n * k * d.weight_bits, active=False),
-        Item("tree_adder", "adder trees", n * count, bits=n * bits),
-    ]
-    # Pipeline registers: every node of a registered level, the valid bit and, with a
-    # threshold, the flip bit of each neuron.
-    for slot in d.register_slots:
-        widths = sum(range_width(lo, hi)[0] for lo, hi in plan.levels[slot])
-        items.append(Item("dffe", f"pipeline register after layer {slot}",
-                          n * widths + 1 + (n if d.threshold else 0)))
-    term_width = range_width(*d.term_range)[0]
-    if d.mode == "xnor":
-        items.append(Item("xnor2", "lane XNORs", n * k))
-    elif d.mode == "addsub":
-        items.append(Item("xor2", "lane conditional inverters", n * k * term_width))
-    else:
-        items.append(Item("mult", "lane multipliers", n * k, bits=n * k * d.act_bits * d.weight_bits,
-                          io=n * k * (d.act_bits + d.weight_bits)))
-    if d.has_offset_leaf:
-        offset_width = range_width(*d.offset_range)[0]
-        items.append(Item("dffe", "offset registers", n * offset_width, active=False))
-        if d.mode == "addsub":
-            c, b = _tree_adders(plan_tree([(0, 1)] * k))
-            items.append(Item("tree_adder", "load port: count of -1 weights", c, bits=b,
-                              active=False))
-        if d.threshold:
-            items.append(Item("adder", "load port: offset - threshold", 1, bits=offset_width,
-                              active=False))
-    if d.threshold:
-        root_width = range_width(*plan.root)[0]
-        items.append(Item("dffe", "flip registers", n, active=False))
-        items.append(Item("and2", "threshold zero detect", n * max(0, root_width - 1)))
-        items.append(Item("mux2", "threshold select", n))
-    index_bits = max(1, (n - 1).bit_length())
-    items.append(Item("and2", "load port: neuron decode", n * index_bits, active=False))
-    return items
+    """The building blocks of ``design``: its family's cost model."""
+    return family_of(design).get("bill_of_materials")(design)
 
 
 @dataclasses.dataclass
@@ -194,11 +139,11 @@ def buffers_per_net(unit: dict, fanout) -> np.ndarray | float:
     return float(out) if out.ndim == 0 else out
 
 
-def _price(item: Item, table: UnitTable) -> tuple[float, float, float, float]:
+def price(item: Item, table: UnitTable) -> tuple[float, float, float, float]:
     """``(area, clock energy per cycle, data energy at the calibration activity, leakage
     mW)`` of one item; the data energy is per cycle, per MAC or per output element as
     ``item.per`` says. Idle items (weights held) pay no data energy."""
-    a, c, d, lk = _price_counts(item, table)
+    a, c, d, lk = _unit_counts(item, table)
     if item.per == "mac":
         d /= item.macs
     if not item.structural:
@@ -206,7 +151,7 @@ def _price(item: Item, table: UnitTable) -> tuple[float, float, float, float]:
     return a, c, d * item.toggle, lk
 
 
-def _price_counts(item: Item, table: UnitTable) -> tuple[float, float, float, float]:
+def _unit_counts(item: Item, table: UnitTable) -> tuple[float, float, float, float]:
     on = 1.0 if item.active else 0.0
     if item.price is not None:
         p = item.price
@@ -254,11 +199,11 @@ class CostTerms:
 
 def cost_terms(design, table: UnitTable | str | None = None) -> CostTerms:
     """Area and the separately scaling energy terms of ``design`` (see :class:`CostTerms`)."""
-    table = _table(table)
+    table = unit_table(table)
     area = e_clock = leak = 0.0
     data = {"cycle": 0.0, "mac": 0.0, "output": 0.0}
     for item in bill_of_materials(design):
-        a, c, d, lk = _price(item, table)
+        a, c, d, lk = price(item, table)
         area, e_clock, leak = area + a, e_clock + c, leak + lk
         data[item.per] += d
     return CostTerms(area, e_clock, data["cycle"], leak, table.calibration_activity,
@@ -283,7 +228,8 @@ def gemm_energy_pj(terms: CostTerms, *, gemm_cycles, total_cycles, macs, outputs
             + idle * terms.energy_clock + terms.leakage_mw * total_cycles * clock_ns)
 
 
-def _table(table) -> UnitTable:
+def unit_table(table=None) -> UnitTable:
+    """A unit table: ``table`` itself, the table of that name or file, or the default."""
     if table is None:
         return load_unit_table()
     return table if isinstance(table, UnitTable) else load_unit_table(table)
@@ -293,13 +239,13 @@ def estimate(design, table: UnitTable | str | None = None, *, data_activity: flo
              clock_ns: float | None = None) -> CostEstimate:
     """Area and energy of ``design`` priced with a unit table (default: the calibrated
     IHP SG13G2 table)."""
-    table = _table(table)
+    table = unit_table(table)
     clock_ns = float(design.clock_ns if clock_ns is None else clock_ns)
     scale = data_activity / table.calibration_activity
     area = energy = leakage = 0.0
     rows = []
     for item in bill_of_materials(design):
-        a, e_clock, e_data, leak = _price(item, table)
+        a, e_clock, e_data, leak = price(item, table)
         # Full rate: every MAC lane busy, outputs leaving at the part's stated rate.
         per_cycle = {"cycle": 1.0, "mac": item.macs, "output": item.rate}[item.per]
         e = e_clock + scale * e_data * per_cycle

@@ -8,14 +8,13 @@ with no stall completes its handshake in cycle ``c``; a result is counted at the
 from __future__ import annotations
 
 import dataclasses
-import functools
+
 import numpy as np
 
-from ..design import AdderTreeDesign
 from ..errors import InputError
+from ..families import family_of
 
-__all__ = ["GemmCycles", "stream_output_cycles", "gemm_cycles", "gemm_cycles_batch",
-           "check_gemm"]
+__all__ = ["GemmCycles", "gemm_cycles", "gemm_cycles_batch", "check_gemm"]
 
 
 def check_gemm(m: int, n: int, k: int) -> tuple[int, int, int]:
@@ -55,18 +54,6 @@ class GemmCycles:
     utilization: float
 
 
-@functools.singledispatch
-def stream_output_cycles(design, input_positions: np.ndarray) -> np.ndarray:
-    """Cycle of each result for inputs presented at ``input_positions`` at full rate."""
-    raise TypeError(f"no cycle model for {type(design).__name__}")
-
-
-@stream_output_cycles.register
-def _(design: AdderTreeDesign, input_positions):
-    # Fully pipelined: every accepted vector leaves exactly `latency` cycles later.
-    return np.asarray(input_positions, dtype=np.int64) + design.latency
-
-
 def gemm_cycles(design, m: int, n: int, k: int) -> GemmCycles:
     """Cycles of ``Y[M, N] = X[M, K] @ W[N, K].T`` with the design's tiling schedule."""
     m, n, k = check_gemm(m, n, k)
@@ -76,24 +63,7 @@ def gemm_cycles(design, m: int, n: int, k: int) -> GemmCycles:
                       macs=int(r["macs"]), utilization=float(r["utilization"]))
 
 
-@functools.singledispatch
 def gemm_cycles_batch(design, m, n, k) -> dict[str, np.ndarray]:
-    """:func:`gemm_cycles` vectorized over arrays of GEMM shapes (for sweeps)."""
-    raise TypeError(f"no cycle model for {type(design).__name__}")
-
-
-@gemm_cycles_batch.register
-def _(design: AdderTreeDesign, m, n, k):
-    # Weight-stationary tiles: for each K-tile and N-tile, write the tile's weight rows (one
-    # neuron per cycle), then stream all M activation vectors; partial sums of K-tiles are
-    # added outside the array. Tiles follow back to back: a weight write only affects
-    # vectors accepted after it, so nothing waits for the pipeline to drain. The formula
-    # lives in models/perf.py, shared with the vectorized sweep kernel.
-    from .perf import adder_tree_cycles
-
-    m, n, k = (np.asarray(v, dtype=np.int64) for v in (m, n, k))
-    c = adder_tree_cycles(design.k, design.n, design.latency, m, n, k)
-    macs = m * n * k
-    return {"cycles": c["cycles"], "transfers": c["transfers"], "tiles": c["tiles"],
-            "weight_writes": c["weight_writes"], "macs": macs,
-            "utilization": macs / (c["cycles"] * design.k * design.n)}
+    """:func:`gemm_cycles` vectorized over arrays of GEMM shapes: the design's family's
+    cycle model."""
+    return family_of(design).get("gemm_cycles")(design, m, n, k)

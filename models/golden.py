@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 
-from ..design import AdderTreeDesign
 from ..errors import InputError
 
-__all__ = ["AdderTreeResult", "adder_tree_reference", "dot_products", "threshold_compare",
-           "xnor_dot", "check_operand"]
+__all__ = ["check_operand", "exact_matmul", "dot_products", "threshold_compare", "xnor_dot"]
 
 
 def check_operand(name: str, values, lo: int, hi: int, shape: tuple[int | None, ...]) -> np.ndarray:
@@ -29,28 +26,7 @@ def check_operand(name: str, values, lo: int, hi: int, shape: tuple[int | None, 
     return arr
 
 
-@dataclasses.dataclass(frozen=True)
-class AdderTreeResult:
-    """Reference outputs of an adder-tree array for a batch of vectors.
-
-    Attributes
-    ----------
-    acc : ndarray of int64, shape (vectors, n)
-        Dot products (xnor: popcount of matches).
-    fire : ndarray of bool, shape (vectors, n), or None
-        Threshold outputs when the design has ``threshold``.
-    """
-
-    acc: np.ndarray
-    fire: np.ndarray | None
-
-    @property
-    def outputs(self) -> np.ndarray:
-        """What the RTL's result port carries: ``fire`` with a threshold, else ``acc``."""
-        return self.acc if self.fire is None else self.fire.astype(np.int64)
-
-
-def _exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``a @ b.T`` for integer matrices, exactly, through floating-point BLAS.
 
     BLAS is far faster than NumPy's integer matmul, and exact while every partial sum is an
@@ -86,45 +62,15 @@ def _xnor_matches(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     return out
 
 
-def adder_tree_reference(design: AdderTreeDesign, act, weights, thresholds=None,
-                         flips=None) -> AdderTreeResult:
-    """What an adder-tree array computes for activation vectors ``act``.
-
-    Parameters
-    ----------
-    design : AdderTreeDesign
-    act : array_like of int, shape (vectors, k)
-        Activations as the port carries them (xnor: bits, 1 = +1).
-    weights : array_like of int, shape (n, k)
-        Weights as the port carries them (xnor, addsub: bits, 1 = +1).
-    thresholds : array_like of int, shape (n,), optional
-        Required when the design has ``threshold``.
-    flips : array_like of bool, shape (n,), optional
-        Per neuron, compare ``acc <= T`` instead of ``acc >= T``; default all False.
-    """
-    x = check_operand("act", act, *design.act_range, (None, design.k))
-    w = check_operand("weights", weights, *design.weight_range, (design.n, design.k))
-    acc = dot_products(design.mode, x, w)
-    fire = None
-    if design.threshold:
-        if thresholds is None:
-            raise InputError("required when the design has threshold = true", field="thresholds")
-        t = check_operand("thresholds", thresholds, *design.threshold_range, (design.n,))
-        f = np.zeros(design.n, bool) if flips is None else \
-            check_operand("flips", flips, 0, 1, (design.n,)).astype(bool)
-        fire = threshold_compare(acc, t, f)
-    return AdderTreeResult(acc=acc, fire=fire)
-
-
 def dot_products(mode: str, x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``acc[v, n]`` of activations ``x[v, k]`` against weights ``w[n, k]`` in a PE
     arithmetic ``mode`` (operands as the ports carry them, already validated)."""
     if mode == "xnor":
         return _xnor_matches(x, w)
     if mode == "addsub":
-        return _exact_matmul(x, 2 * w - 1)
+        return exact_matmul(x, 2 * w - 1)
     if mode == "mac":
-        return _exact_matmul(x, w)
+        return exact_matmul(x, w)
     raise ValueError(f"unknown mode {mode!r}")
 
 

@@ -41,7 +41,6 @@ import functools
 import hashlib
 import itertools
 import json
-import math
 import os
 import time
 from collections.abc import Callable
@@ -51,12 +50,13 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_path, write_json
-from ..design import ARCHES, read_design_file
+from ..design import read_design_file
 from ..errors import InputError
+from ..families import arches, family
 from .cost import CostTerms, cost_terms, gemm_energy_pj, output_drains
 from .memory import DRAM_PJ_PER_BIT, DRAM_SOURCE, buffer_for
-from .perf import KERNELS, TRAFFIC_KEYS, design_vector
-from .units import available_tables, load_unit_table
+from .perf import design_vector, kernel_for
+from .units import available_tables
 
 __all__ = ["SweepSpec", "load_sweep_spec", "parse_sweep_spec", "run_sweep", "evaluate_chunk",
            "SYSTEM_DEFAULTS"]
@@ -236,7 +236,7 @@ def _check_on_layers(where: str, block: EngineBlock, layers, options, source) ->
     for design in block.designs:
         vec = {key: np.array([[float(val)]]) for key, val in design_vector(design).items()}
         try:
-            KERNELS[block.arch](vec, m, n, k, big, big, big)
+            kernel_for(block.arch)(vec, m, n, k, big, big, big)
         except InputError as exc:
             if options["skip_invalid"]:
                 continue
@@ -253,15 +253,18 @@ def _check_on_layers(where: str, block: EngineBlock, layers, options, source) ->
 def _parse_engine(where: str, engine, options, source) -> EngineBlock:
     if not isinstance(engine, dict) or "arch" not in engine:
         raise InputError("each engine needs an arch", field=f"{where}.arch",
-                         allowed=sorted(ARCHES), source=source)
+                         allowed=arches(), source=source)
     arch = engine["arch"]
-    if arch not in ARCHES:
+    if arch not in arches():
         raise InputError(f"unknown engine {arch!r}", field=f"{where}.arch",
-                         allowed=sorted(ARCHES), source=source)
-    if arch not in KERNELS:
-        raise InputError(f"engine {arch!r} has no workload model yet", field=f"{where}.arch",
-                         allowed=sorted(KERNELS), source=source)
-    cls = ARCHES[arch]
+                         allowed=arches(), source=source)
+    fam = family(arch)
+    if not fam.has("kernel"):
+        raise InputError(f"engine {arch!r} has no workload model: {fam.lacks['kernel']}",
+                         field=f"{where}.arch",
+                         allowed=[a for a in arches() if family(a).has("kernel")],
+                         source=source)
+    cls = fam.design_class
     design_fields = [f.name for f in dataclasses.fields(cls)]
     sequence_fields = {f.name for f in dataclasses.fields(cls)
                        if isinstance(f.default, (tuple, list))}
@@ -388,7 +391,7 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     act_cap = (sysv["act_buffer_kib"] * 8192)[:, None]
     w_cap = (sysv["weight_buffer_kib"] * 8192)[:, None]
     o_cap = (sysv["out_buffer_kib"] * 8192)[:, None]
-    out = KERNELS[block.arch](vec, m, n, k, act_cap, w_cap, o_cap)
+    out = kernel_for(block.arch)(vec, m, n, k, act_cap, w_cap, o_cap)
     cycles = out["cycles"].astype(float)
     # Buffers: word widths follow the array's ports.
     sram = spec.options["sram"]

@@ -1,10 +1,11 @@
 """Switching activity from simulation, for OpenSTA power.
 
 The cocotb bench records a SAIF file (every signal bit's toggle count and time at 0 and 1)
-from a Verilator model (:func:`shiftadd.sim.runner.simulate` with ``saif=``). Run on the
-synthesized gate-level netlist (``netlist=``, with cell models generated from the liberty),
-the SAIF has the activity of every pin of every cell, and :func:`sta_annotation` hands all of
-them to OpenSTA with ``sta::set_power_pin_activity`` (OpenSTA 2.0.17's ``set_power_activity
+from a Verilator model (:func:`shiftadd.sim.runner.simulate` with ``saif=``;
+:func:`shiftadd.flows.activity.measure_activity` runs it). Run on the synthesized gate-level
+netlist (``netlist=``, with cell models generated from the liberty), the SAIF has the
+activity of every pin of every cell, and :func:`sta_annotation` hands all of them to
+OpenSTA with ``sta::set_power_pin_activity`` (OpenSTA 2.0.17's ``set_power_activity
 -pins`` is broken: its Tcl calls an undefined helper; and an activity set on one pin is not
 propagated to the pins it drives, so partial, register-only annotation has no effect there).
 """
@@ -14,13 +15,17 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+import subprocess
 import tempfile
 from pathlib import Path
 
 from ..errors import ToolError
+from .cells import cell_models
+from .liberty import read_liberty
+from .tools import setup_verilator
 
-__all__ = ["SwitchingActivity", "read_saif", "measure_activity", "sta_annotation",
-           "StimulusBlock", "random_stimulus_activity"]
+__all__ = ["SwitchingActivity", "read_saif", "sta_annotation", "StimulusBlock",
+           "random_stimulus_activity", "BENCH_CLOCK_NS"]
 
 BENCH_CLOCK_NS = 10.0  # the cocotb bench's clock (shiftadd.sim.cocotb_bench)
 
@@ -107,26 +112,6 @@ def read_saif(path: str | os.PathLike, scope: tuple[str, ...] = ("shiftadd_harne
         name: (tc / cycles, t1 / duration) for name, (tc, t1) in nets.items()})
 
 
-def measure_activity(design, *, vectors: int = 4000, seed: int = 0, netlist=None,
-                     liberty=None, build_root=None, gemm=None) -> tuple[SwitchingActivity, object]:
-    """Run the design's bench with SAIF recording; ``(activity, simulation report)``.
-
-    With ``netlist`` (and its ``liberty``) the gate-level netlist is simulated, which both
-    checks it against the golden model and gives the activity of every cell pin. With
-    ``gemm = (M, N, K)`` the bench runs that tiled GEMM instead of random traffic.
-    """
-    from ..sim.runner import simulate
-
-    with tempfile.TemporaryDirectory(prefix="shiftadd-saif-") as tmp:
-        path = Path(tmp) / "activity.saif"
-        report = simulate(design, vectors=vectors, seed=seed, saif=path, build_root=build_root,
-                          netlist=netlist, liberty=liberty, gemm=gemm,
-                          depth=(1 << 16) if gemm else
-                          max(64, 1 << max(0, (vectors + 1024).bit_length())))
-        activity = read_saif(path)
-    return activity, report
-
-
 def sta_annotation(activity: SwitchingActivity, input_ports: list[str]) -> str:
     """OpenSTA Tcl setting the simulated activity of ports, cell pins and nets.
 
@@ -198,12 +183,6 @@ def random_stimulus_activity(blocks: list[StimulusBlock], *, liberty, cycles: in
     generated from ``liberty``, optimization off: the models are large and run few cycles)
     records a SAIF file of every cell pin. Returns the activity per block top.
     """
-    import subprocess
-
-    from .cells import cell_models
-    from .liberty import read_liberty
-    from .tools import setup_verilator
-
     exe, _ = setup_verilator()
     cell_names = set(read_liberty(liberty).cells)
     texts, used, decls, instances, per_cycle, init = [], set(), [], [], [], []

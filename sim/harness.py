@@ -9,7 +9,8 @@ chunk, starts it, waits for ``done`` and reads the records; packing and checking
 bulk in NumPy. Binary files rather than ``$readmemh`` text: parsing hex cost more than
 simulating.
 
-It is generated from the component's stream members, so it fits every design family:
+It is generated from the design's stream members as its Verilog manifest records them
+(:meth:`HarnessSpec.from_manifest`), so it fits every design family:
 
 * entry = ``{bubble, stream select, payload}``; ``bubble`` holds all ``valid`` low for a
   cycle (to test gaps in the input);
@@ -23,7 +24,6 @@ import dataclasses
 
 import numpy as np
 
-from .amaranth_play import stream_ports
 from .packing import bits_to_records, layout_width, pack, unpack, words_to_bits
 from .plan import Chunk, Recorded
 
@@ -36,9 +36,11 @@ CYCLE_BITS = 32
 
 @dataclasses.dataclass(frozen=True)
 class StreamInfo:
+    """One stream of the design under test: name, payload width and layout description."""
+
     name: str
     width: int
-    layout: object
+    layout: dict
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,20 +54,31 @@ class HarnessSpec:
     ready_depth: int = 1 << 10
 
     @classmethod
-    def from_component(cls, component, dut: str, *, depth: int = 1 << 16,
-                       ready_depth: int = 1 << 10) -> HarnessSpec:
-        ins, outs = stream_ports(component)
+    def from_manifest(cls, manifest: dict, *, depth: int = 1 << 16,
+                      ready_depth: int = 1 << 10) -> HarnessSpec:
+        """The harness of a design from its Verilog manifest
+        (:attr:`shiftadd.rtl_gen.emit.GeneratedRTL.manifest`): its top, its stream members
+        in signature order and their payload layouts.
+
+        Raises
+        ------
+        ValueError
+            The top has no input or no output stream, or members that are not streams.
+        """
+        streams = manifest["streams"]
+        ins = {n: s for n, s in streams.items() if s["direction"] == "input"}
+        outs = {n: s for n, s in streams.items() if s["direction"] == "output"}
         if not ins or not outs:
             raise ValueError("the harness needs at least one input and one output stream")
-        extra = [name for name, m in component.signature.members.items()
-                 if name not in ins and name not in outs]
+        extra = sorted({p["name"].split("__")[0] for p in manifest["ports"]
+                        if p["name"] not in ("clk", "rst")} - set(streams))
         if extra:
             raise ValueError(f"the harness only drives streams; unsupported members: {extra}")
-        mk = lambda d: tuple(StreamInfo(n, layout_width(p.payload.shape()), p.payload.shape())
-                             for n, p in d.items())
+        mk = lambda d: tuple(StreamInfo(n, layout_width(s["payload"]), s["payload"])
+                             for n, s in d.items())
         if depth & (depth - 1) or ready_depth & (ready_depth - 1):
             raise ValueError("memory depths must be powers of two")
-        return cls(dut=dut, inputs=mk(ins), outputs=mk(outs), depth=depth,
+        return cls(dut=manifest["top"], inputs=mk(ins), outputs=mk(outs), depth=depth,
                    ready_depth=ready_depth)
 
     @property
@@ -157,7 +170,7 @@ def harness_verilog(spec: HarnessSpec) -> str:
     add(f"  wire accepted = have && (bubble || {ready_terms});")
     met = " && ".join(f"(n_records_{o.name} + {{31'd0, {o.name}_fire}} >= n_expect_{o.name})"
                       for o in spec.outputs)
-    add(f"  wire inputs_done = (ptr + {{31'd0, accepted}}) >= n_entries;")
+    add("  wire inputs_done = (ptr + {31'd0, accepted}) >= n_entries;")
     add(f"  wire outputs_met = {met};")
     add("  always @(posedge clk) begin")
     add("    if (load) begin")
@@ -249,5 +262,6 @@ def decode_records(spec: HarnessSpec, name: str, raw: bytes) -> Recorded:
     out = next(o for o in spec.outputs if o.name == name)
     bits = words_to_bits(raw, spec.record_bits(out))
     values = np.asarray(unpack(out.layout, bits[:, :out.width]))
-    cycles = unpack(CYCLE_BITS, bits[:, out.width:])
+    cycles = unpack({"kind": "int", "width": CYCLE_BITS, "signed": False},
+                    bits[:, out.width:])
     return Recorded(values=values, cycles=cycles.astype(np.int64))

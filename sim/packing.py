@@ -1,10 +1,13 @@
-"""Vectorized conversion between NumPy values and the bits of Amaranth data layouts.
+"""Vectorized conversion between NumPy values and the bits of stream payload layouts.
 
-A stream payload's layout (an Amaranth shape, :class:`~amaranth.lib.data.ArrayLayout` or
-:class:`~amaranth.lib.data.StructLayout`, nested freely) fixes where every field sits. The
-driver packs whole batches of payloads into bit matrices, and the monitor unpacks recorded
-bit matrices, from that one definition, so the bench can never disagree with the RTL about
-bit positions.
+A stream payload's layout fixes where every field sits. It is given either as the
+description the Verilog manifest records (:func:`shiftadd.rtl_gen.emit.describe_layout`:
+``{"kind": "int", "width", "signed"}``, ``{"kind": "array", "length", "element"}`` or
+``{"kind": "struct", "width", "fields": [{"name", "offset", ...}]}``, nested freely) or as
+the Amaranth shape or layout itself, which is converted to that description. The driver
+packs whole batches of payloads into bit matrices, and the monitor unpacks recorded bit
+matrices, from that one definition, so the bench can never disagree with the RTL about bit
+positions.
 
 Values: a plain shape takes an integer array of shape ``(n,)``; an ``ArrayLayout`` of length
 ``L`` an array of shape ``(n, L, ...)``; a ``StructLayout`` a dict of field values. Bit
@@ -14,20 +17,22 @@ matrices are boolean arrays of shape ``(n, width)``, least significant bit first
 from __future__ import annotations
 
 import numpy as np
-from amaranth.hdl import Shape
-from amaranth.lib import data
+
+from ..rtl_gen.emit import describe_layout
 
 __all__ = ["layout_width", "pack", "unpack", "bits_to_records", "words_to_bits",
-           "bits_to_ints", "ints_to_bits"]
+           "bits_to_ints", "ints_to_bits", "as_description"]
+
+
+def as_description(layout) -> dict:
+    """The description of a layout: itself when it is one, else the description of the
+    Amaranth shape or layout (:func:`~shiftadd.rtl_gen.emit.describe_layout`)."""
+    return layout if isinstance(layout, dict) else describe_layout(layout)
 
 
 def layout_width(layout) -> int:
-    """Width in bits of a shape or layout."""
-    return Shape.cast(layout).width
-
-
-def _is_plain(layout) -> bool:
-    return not isinstance(layout, data.Layout)
+    """Width in bits of a shape, layout or layout description."""
+    return int(as_description(layout)["width"])
 
 
 def _uint_type(width: int):
@@ -72,58 +77,61 @@ def bits_to_ints(bits: np.ndarray, signed: bool) -> np.ndarray:
 
 def pack(layout, values, n: int | None = None) -> np.ndarray:
     """Bits of ``n`` payloads of ``layout``: boolean array ``(n, width)``, LSB first."""
-    if _is_plain(layout):
-        shape = Shape.cast(layout)
+    return _pack(as_description(layout), values, n)
+
+
+def _pack(d: dict, values, n: int | None) -> np.ndarray:
+    kind = d["kind"]
+    if kind == "int":
         v = np.asarray(values, dtype=np.int64)
         if n is None:
             n = v.shape[0]
-        return ints_to_bits(np.broadcast_to(v, (n,)), shape.width)
-    if isinstance(layout, data.ArrayLayout):
-        v = np.asarray(values) if _is_plain(layout.elem_shape) else values
-        if _is_plain(layout.elem_shape):
-            v = v.astype(np.int64, copy=False)
+        return ints_to_bits(np.broadcast_to(v, (n,)), d["width"])
+    if kind == "array":
+        elem, length = d["element"], d["length"]
+        if elem["kind"] == "int":
+            v = np.asarray(values).astype(np.int64, copy=False)
             if n is None:
                 n = v.shape[0]
-            v = np.broadcast_to(v, (n, layout.length))
-            width = Shape.cast(layout.elem_shape).width
-            return ints_to_bits(v, width).reshape(n, layout.length * width)
+            v = np.broadcast_to(v, (n, length))
+            return ints_to_bits(v, elem["width"]).reshape(n, length * elem["width"])
         if n is None:
             n = np.asarray(values).shape[0]
-        parts = [pack(layout.elem_shape, np.asarray(values)[:, i], n) for i in range(layout.length)]
+        parts = [_pack(elem, np.asarray(values)[:, i], n) for i in range(length)]
         return np.concatenate(parts, axis=1) if parts else np.zeros((n, 0), bool)
-    if isinstance(layout, data.StructLayout):
+    if kind == "struct":
         if n is None:
             n = next(np.asarray(v).shape[0] for v in values.values() if np.ndim(v) > 0)
-        out = np.zeros((n, layout.size), bool)
-        missing = set(dict(layout.members)) - set(values)
+        out = np.zeros((n, d["width"]), bool)
+        missing = {f["name"] for f in d["fields"]} - set(values)
         if missing:
             raise KeyError(f"missing payload fields {sorted(missing)}")
-        for name, field in layout:
-            width = Shape.cast(field.shape).width
-            out[:, field.offset:field.offset + width] = pack(field.shape, values[name], n)
+        for f in d["fields"]:
+            lo = f["offset"]
+            out[:, lo:lo + f["width"]] = _pack(f, values[f["name"]], n)
         return out
-    raise TypeError(f"unsupported layout {layout!r}")
+    raise TypeError(f"unsupported layout {d!r}")
 
 
 def unpack(layout, bits: np.ndarray):
     """Values of a batch of payloads from their bits; the inverse of :func:`pack`."""
-    bits = np.asarray(bits, dtype=bool)
-    if _is_plain(layout):
-        shape = Shape.cast(layout)
-        return bits_to_ints(bits, shape.signed)
-    if isinstance(layout, data.ArrayLayout):
-        width = Shape.cast(layout.elem_shape).width
-        n = bits.shape[0]
-        if _is_plain(layout.elem_shape):
-            signed = Shape.cast(layout.elem_shape).signed
-            return bits_to_ints(bits.reshape(n, layout.length, width), signed)
-        return [unpack(layout.elem_shape, bits[:, i * width:(i + 1) * width])
-                for i in range(layout.length)]
-    if isinstance(layout, data.StructLayout):
-        return {name: unpack(field.shape,
-                             bits[:, field.offset:field.offset + Shape.cast(field.shape).width])
-                for name, field in layout}
-    raise TypeError(f"unsupported layout {layout!r}")
+    return _unpack(as_description(layout), np.asarray(bits, dtype=bool))
+
+
+def _unpack(d: dict, bits: np.ndarray):
+    kind = d["kind"]
+    if kind == "int":
+        return bits_to_ints(bits, d["signed"])
+    if kind == "array":
+        elem, length = d["element"], d["length"]
+        width, n = elem["width"], bits.shape[0]
+        if elem["kind"] == "int":
+            return bits_to_ints(bits.reshape(n, length, width), elem["signed"])
+        return [_unpack(elem, bits[:, i * width:(i + 1) * width]) for i in range(length)]
+    if kind == "struct":
+        return {f["name"]: _unpack(f, bits[:, f["offset"]:f["offset"] + f["width"]])
+                for f in d["fields"]}
+    raise TypeError(f"unsupported layout {d!r}")
 
 
 def bits_to_records(bits: np.ndarray) -> bytes:

@@ -13,15 +13,17 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
 from pathlib import Path
 
 from ..errors import InputError, ToolError
-from ..hw import interface_of
-from ..rtl_gen.emit import generate_verilog
-from ..rtl_gen.tools import find_iverilog, setup_verilator
+from ..rtl_gen.cells import cell_models
+from ..rtl_gen.emit import GeneratedRTL, generate_verilog
+from ..rtl_gen.liberty import read_liberty
+from ..rtl_gen.tools import find_iverilog, resolve_liberty, setup_verilator
 from .harness import HARNESS_TOP, HarnessSpec, harness_verilog, verilator_public_config
 
 __all__ = ["SimReport", "simulate", "cache_root", "SIMULATORS"]
@@ -131,14 +133,11 @@ def _locked(directory: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _build(design, simulator: str, depth: int, build_root: Path | None,
-           saif: bool = False, netlist: tuple[str, str] | None = None
-           ) -> tuple[Path, float, object]:
-    component = interface_of(design)
+def _build(design, rtl: GeneratedRTL, spec: HarnessSpec, simulator: str,
+           build_root: Path | None, saif: bool = False,
+           netlist: tuple[str, str] | None = None) -> tuple[Path, float, object]:
     # The design under test: its RTL, or a gate-level netlist and the cell models it needs.
-    dut_text = generate_verilog(design).verilog if netlist is None else \
-        netlist[0] + "\n" + netlist[1]
-    spec = HarnessSpec.from_component(component, design.name, depth=depth)
+    dut_text = rtl.verilog if netlist is None else netlist[0] + "\n" + netlist[1]
     harness = harness_verilog(spec)
     vlt = verilator_public_config(spec)
     args = _VERILATOR_ARGS if simulator == "verilator" else ()
@@ -221,36 +220,32 @@ def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "ve
         raise InputError(f"{depth} is not a power of two >= 64", field="depth")
     gates = None
     if netlist is not None:
-        import re as _re
-
-        from ..rtl_gen.cells import cell_models
-        from ..rtl_gen.tools import resolve_liberty
-
         lib = resolve_liberty(liberty)
         if lib is None:
             raise InputError("a gate-level simulation needs the liberty of its cells",
                              field="--liberty")
         text = Path(netlist).read_text()
-        used = set(_re.findall(r"^\s*(\w+)\s+\S+\s*\(", text, _re.M)) - {"module"}
-        from ..rtl_gen.liberty import read_liberty
-
+        used = set(re.findall(r"^\s*(\w+)\s+\S+\s*\(", text, re.M)) - {"module"}
         used &= set(read_liberty(lib).cells)
         gates = (text, cell_models(lib, used))
+    # The design is elaborated once: the harness and the bench read its interface from the
+    # manifest.
+    rtl = generate_verilog(design)
+    spec = HarnessSpec.from_manifest(rtl.manifest, depth=depth)
     build_dir, build_seconds, runner = _build(
-        design, simulator, depth, None if build_root is None else Path(build_root),
+        design, rtl, spec, simulator, None if build_root is None else Path(build_root),
         saif=saif is not None, netlist=gates)
     with tempfile.TemporaryDirectory(prefix="run-", dir=build_dir) as run_dir:
         run_dir = Path(run_dir)
         report_path = run_dir / "report.json"
-        job = {"design": design.to_dict(), "vectors": vectors, "seed": seed, "stall": stall,
-               "gemm": list(gemm) if gemm else None, "depth": depth, "fault": fault,
-               "workdir": str(run_dir), "report": str(report_path)}
+        job = {"design": design.to_dict(), "manifest": rtl.manifest, "vectors": vectors,
+               "seed": seed, "stall": stall, "gemm": list(gemm) if gemm else None,
+               "depth": depth, "fault": fault, "workdir": str(run_dir),
+               "report": str(report_path)}
         job_path = run_dir / "job.json"
         job_path.write_text(json.dumps(job))
         plusargs = [f"+stim={run_dir / 'stim.bin'}"]
-        spec_outputs = HarnessSpec.from_component(interface_of(design), design.name,
-                                                  depth=depth).outputs
-        for out in spec_outputs:
+        for out in spec.outputs:
             plusargs += [f"+rec_{out.name}={run_dir / f'rec_{out.name}.bin'}",
                          f"+ready_{out.name}={run_dir / f'ready_{out.name}.bin'}"]
         log = run_dir / "sim.log"

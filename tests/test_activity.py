@@ -92,7 +92,7 @@ def test_saif_rates_are_per_cycle_and_scoped(tmp_path):
 
 
 def test_validation_needs_a_liberty(monkeypatch):
-    from shiftadd.models.validation import validate_design
+    from shiftadd.flows.validate import validate_design
 
     monkeypatch.delenv("SHIFTADD_LIBERTY", raising=False)
     with pytest.raises(InputError, match="liberty"):
@@ -102,7 +102,7 @@ def test_validation_needs_a_liberty(monkeypatch):
 def test_validation_of_a_small_array(liberty, need_yosys, need_sta, tmp_path):
     """Cycles exact; the gate-level netlist passes the golden model; every pin annotated;
     the model's area and energy near synthesis and OpenSTA."""
-    from shiftadd.models.validation import validate_design
+    from shiftadd.flows.validate import validate_design
 
     design = AdderTreeDesign(name="val_xnor", mode="xnor", k=32, n=4, pipeline_stages=1)
     row = validate_design(design, liberty=liberty, workdir=tmp_path / "w")
@@ -116,22 +116,23 @@ def test_validation_of_a_small_array(liberty, need_yosys, need_sta, tmp_path):
 def test_calibration_blocks_measured_with_simulated_activity(liberty, need_yosys, need_sta,
                                                               tmp_path):
     """One gate-level simulation for several blocks; their power follows their activity."""
-    from shiftadd.models.calibrate import _Adder, _measure_blocks, _Register
+    from shiftadd.flows.calibrate import CalibrationBlock, measure_blocks
+    from shiftadd.hw.calibration import Adder, Register
 
-    planned = {
-        "cal_adder8": (_Adder(width=8), 0.5, False, ()),
-        "cal_reg_toggling": (_Register(width=16, enable=False), 0.5, False, ()),
-        "cal_reg_held": (_Register(width=16, enable=False), 0.0, False, ()),
-    }
-    got = _measure_blocks(planned, liberty=liberty, workdir=tmp_path)
-    assert set(got) == set(planned)
+    planned = [
+        CalibrationBlock("cal_adder8", lambda: Adder(width=8), 0.5),
+        CalibrationBlock("cal_reg_toggling", lambda: Register(width=16, enable=False), 0.5),
+        CalibrationBlock("cal_reg_held", lambda: Register(width=16, enable=False), 0.0),
+    ]
+    got = measure_blocks(planned, liberty=liberty, workdir=tmp_path)
+    assert set(got) == {b.label for b in planned}
     assert got["cal_adder8"]["area"] > 0 and got["cal_adder8"]["energy"] > 0
     # Same netlist, data held vs toggling: clock energy only vs clock and data energy.
     held, toggling = got["cal_reg_held"], got["cal_reg_toggling"]
     assert held["seq_area"] == toggling["seq_area"]
     assert 0 < held["seq_energy"] < toggling["seq_energy"]
     # Every block's power came from the simulation (OpenSTA's log says how many pins).
-    for label in planned:
+    for label in got:
         log = (tmp_path / label / "sta.log").read_text()
         annotated = int(re.search(r"annotated (\d+) pins", log).group(1))
         assert annotated > 10, label
@@ -143,7 +144,7 @@ def test_validation_report_reuses_measurements_and_recomputes_the_model(tmp_path
     tools) and recomputes the model's columns; a changed GEMM is measured again."""
     import json
 
-    from shiftadd.models import validation
+    from shiftadd.flows import validate as validation
     from shiftadd.models.cost import cost_terms
 
     lib = tmp_path / "cells.lib"
@@ -188,16 +189,19 @@ def test_fanout_calibration_counts_the_buffers_synthesis_inserts(liberty, need_y
                                                                  tmp_path):
     """Fan-out blocks: no buffer on nets of 4 loads, more on 32 than on 16; the unit built
     from them prices a buffer at a buffer cell's area and interpolates its measurements."""
-    from shiftadd.models.calibrate import FANOUT_NETS, _Fanout, _fanout_unit, _measure_blocks
+    from shiftadd.flows.calibrate import (FANOUT_NETS, CalibrationBlock, fanout_unit,
+                                          measure_blocks)
+    from shiftadd.hw.calibration import Fanout
     from shiftadd.models.cost import buffers_per_net
     from shiftadd.rtl_gen.liberty import read_liberty
 
     fanouts = (4, 16, 32)
-    planned = {f"fo{f}": (_Fanout(nets=FANOUT_NETS, loads=f), 0.5, False, ()) for f in fanouts}
-    got = _measure_blocks(planned, liberty=liberty, workdir=tmp_path)
+    planned = [CalibrationBlock(f"fo{f}", lambda f=f: Fanout(nets=FANOUT_NETS, loads=f))
+               for f in fanouts]
+    got = measure_blocks(planned, liberty=liberty, workdir=tmp_path)
     counts = [got[f"fo{f}"]["buffers"] for f in fanouts]
     assert counts[0] == 0 < counts[1] < counts[2]
-    unit = _fanout_unit({f: got[f"fo{f}"] for f in fanouts})
+    unit = fanout_unit({f: got[f"fo{f}"] for f in fanouts})
     assert unit["area"] in {c.area for c in read_liberty(liberty).buffers()}
     assert unit["energy"] > 0
     for f, n in zip(fanouts, counts):

@@ -13,10 +13,10 @@ from amaranth.sim import Simulator
 
 from shiftadd.design import AdderTreeDesign
 from shiftadd.hw import build_component
-from shiftadd.hw.adder_tree_options import BitWeightMac
+from shiftadd.hw.bitweight import BitWeightMac
 from shiftadd.hw.booth import BoothEncoder, EntEncoder
-from shiftadd.models import bitweight as bw
-from shiftadd.models.golden import adder_tree_reference
+from shiftadd.models.adder_tree import bitweight as bw_golden
+from shiftadd.models.adder_tree.golden import adder_tree_reference
 from shiftadd.sim.amaranth_play import play_amaranth
 from shiftadd.sim.benches import bench_for
 from shiftadd.sim.plan import Burst, Checker, Chunk, Expectation
@@ -68,7 +68,7 @@ def test_encoders_match_golden_digits_exhaustively(bits):
     codes = np.arange(-(1 << (bits - 1)), 1 << (bits - 1))
     design = AdderTreeDesign(mode="mac", k=1, n=1, act_bits=bits, weight_bits=4,
                              shared_encoder_same_bitweight=True)
-    neg_gold, codes_gold = bw.ent_codes(design, codes[:, None])
+    neg_gold, codes_gold = bw_golden.ent_codes(design, codes[:, None])
     booth_gold = booth_encode(codes, bits, True)
     seen = []
 
@@ -142,10 +142,10 @@ def test_golden_intermediates_match_the_neuron(option):
     for v, (x, w) in enumerate(zip(act, weights)):
         assert got[v]["total"] == int(x @ w)
         if design.bitweight.carry_save:
-            s, c = bw.carry_save_pair(design, x[None], w[None])
+            s, c = bw_golden.carry_save_pair(design, x[None], w[None])
             assert got[v]["pair"] == (int(s[0, 0]), int(c[0, 0])), v
         else:
-            assert got[v]["sums"] == bw.bitweight_sums(design, x[None], w[None])[0, 0].tolist()
+            assert got[v]["sums"] == bw_golden.bitweight_sums(design, x[None], w[None])[0, 0].tolist()
 
 
 @pytest.mark.parametrize("group,stages", [(2, 0), (3, 1)])
@@ -158,7 +158,7 @@ def test_digit_sparse_flushes_match_the_trace(group, stages):
     bench = bench_for(design)
     act = np.concatenate([bench.edge_act(), bench.random_act(rng, 30)])
     weights = bench.random_weights(rng, design.n)
-    trace = bw.digit_sparse_trace(design, act, weights)
+    trace = bw_golden.digit_sparse_trace(design, act, weights)
     plan = design.bitweight
     dut = build_component(design)
     flushes, accepted = [], []
@@ -208,7 +208,7 @@ def test_digit_sparse_flushes_match_the_trace(group, stages):
     assert len(flushes) == len(expected)
     for got, want in zip(flushes, expected):
         assert got == want
-    assert np.array_equal(trace["group_sums"], bw.bitweight_sums(design, act, weights))
+    assert np.array_equal(trace["group_sums"], bw_golden.bitweight_sums(design, act, weights))
 
 
 @pytest.mark.parametrize("params", [

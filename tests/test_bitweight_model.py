@@ -6,7 +6,9 @@ import pytest
 
 from shiftadd.design import AdderTreeDesign, design_from_dict
 from shiftadd.errors import InputError
-from shiftadd.models import bitweight as bw
+from shiftadd.design import bitweight as bw_design
+from shiftadd.models.adder_tree import bitweight as bw_golden
+from shiftadd.models.adder_tree import cycles as bw_cycles
 from shiftadd.models.cost import bill_of_materials, cost_terms
 from shiftadd.models.cycles import gemm_cycles
 from shiftadd.models.perf import design_vector, kernel_for
@@ -55,19 +57,19 @@ def test_golden_forms_add_up_to_the_dot_product(opts):
     w = rng.integers(-128, 128, (3, 32))
     w[0] = -128
     exact = x @ w.T
-    digits = bw.signed_digits(d, x)
+    digits = bw_golden.signed_digits(d, x)
     assert np.array_equal(digits @ (4 ** np.arange(digits.shape[-1])), x)
-    rows, neg = bw.partial_product_rows(d, x, w)
+    rows, neg = bw_golden.partial_product_rows(d, x, w)
     scale = 4 ** np.arange(rows.shape[-1])
     assert np.array_equal(((rows + neg[:, None]) * scale).sum(axis=(2, 3)), exact)
-    assert np.array_equal((bw.bitweight_sums(d, x, w) * scale).sum(-1), exact)
+    assert np.array_equal((bw_golden.bitweight_sums(d, x, w) * scale).sum(-1), exact)
     plan = d.bitweight
     if plan.carry_save:
-        s, c = bw.carry_save_pair(d, x, w)
-        assert np.array_equal(bw.resolve(s.astype(np.int64) + c.astype(np.int64), plan.width),
+        s, c = bw_golden.carry_save_pair(d, x, w)
+        assert np.array_equal(bw_golden.resolve(s.astype(np.int64) + c.astype(np.int64), plan.width),
                               exact)
     if plan.sparse:
-        trace = bw.digit_sparse_trace(d, x, w)
+        trace = bw_golden.digit_sparse_trace(d, x, w)
         assert np.array_equal((trace["group_sums"] * scale).sum(-1), exact)
         assert trace["cycles"][1] == 1 and trace["cycles"][0] == 4   # zeros; -128: 4 lanes
 
@@ -78,13 +80,13 @@ def test_digit_sparse_cycles_count_nonzero_digits():
     x[1, 0] = 1                 # one digit: one cycle
     x[2, :4] = 5                # 5 = 1 + 1*4: two bit weights, four lanes each
     x[3, :] = -128              # top digit only, four lanes per group
-    assert bw.digit_sparse_vector_cycles(d, x).tolist() == [1, 1, 8, 4]
+    assert bw_cycles.digit_sparse_vector_cycles(d, x).tolist() == [1, 1, 8, 4]
     # The GEMM model is the sweep formula with the data's mean vector cycles.
     # K = 11 on k = 8: two K-tiles (the second has 3 real lanes, padded with zeros), three
     # N-tiles for N = 5; -128 takes 4 cycles per vector in the first tile, 3 in the second.
     for fill, tile_cycles in ((0, 1 + 1), (-128, 4 + 3)):
         x = np.full((6, 11), fill)
-        assert bw.digit_sparse_gemm_cycles(d, x, 5) == 2 * 5 + 3 * 6 * tile_cycles + d.latency
+        assert bw_cycles.digit_sparse_gemm_cycles(d, x, 5) == 2 * 5 + 3 * 6 * tile_cycles + d.latency
 
 
 @pytest.mark.parametrize("group", [1, 4, 8])
@@ -96,8 +98,8 @@ def test_expected_vector_cycles_match_sampling(group):
     for h in (None, hist):
         p = None if h is None else h / h.sum()
         x = rng.choice(np.arange(lo, hi + 1), size=(40000, d.k), p=p)
-        sampled = bw.digit_sparse_vector_cycles(d, x).mean()
-        assert bw.expected_vector_cycles(d, h) == pytest.approx(sampled, rel=0.01)
+        sampled = bw_cycles.digit_sparse_vector_cycles(d, x).mean()
+        assert bw_design.expected_vector_cycles(d, h) == pytest.approx(sampled, rel=0.01)
 
 
 @pytest.mark.parametrize("opts", [{}] + OPTIONS, ids=str)
@@ -126,12 +128,13 @@ def test_bill_of_materials_and_activity(opts):
     # Per-neuron datapaths dominate; the encoders are shared, so doubling N less than doubles.
     assert 1.5 * a4 < a8 < 2 * a4
     rules = dict((g, t) for g, t, _ in activity_profile(d, 0.5))
-    expected = 0.5 / bw.expected_vector_cycles(d) if d.digit_sparse else 0.5
+    expected = 0.5 / bw_design.expected_vector_cycles(d) if d.digit_sparse else 0.5
     assert rules["act__payload*"] == pytest.approx(expected)
 
 
 def test_clock_sweep_and_retime(need_yosys, need_sta, liberty, tmp_path):
-    from shiftadd.rtl_gen.clock_sweep import clock_sweep, retime
+    from shiftadd.flows.clock_sweep import clock_sweep
+    from shiftadd.rtl_gen.synth import retime
 
     d = AdderTreeDesign(name="cs_tiny", mode="mac", k=2, n=1, act_bits=4, weight_bits=4,
                         carry_save_accumulate=True)

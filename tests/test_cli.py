@@ -1,7 +1,6 @@
 """The shiftadd command: every subcommand, its JSON output, and its error paths."""
 
 import json
-import os
 import subprocess
 import sys
 

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shiftadd.design import AdderTreeDesign, design_from_dict, load_design
-from shiftadd.design.adder_tree import plan_tree, register_slots
+from shiftadd.design.tree import plan_tree, register_slots
 from shiftadd.design.base import range_width, signed_width
 from shiftadd.errors import InputError
 

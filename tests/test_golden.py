@@ -5,7 +5,8 @@ from hypothesis import strategies as st
 
 from shiftadd.design import AdderTreeDesign
 from shiftadd.errors import InputError
-from shiftadd.models.golden import adder_tree_reference, dot_products, xnor_dot
+from shiftadd.models.adder_tree.golden import adder_tree_reference
+from shiftadd.models.golden import dot_products, xnor_dot
 
 
 def loop_reference(design, x, w, t=None, f=None):

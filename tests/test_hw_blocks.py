@@ -8,7 +8,8 @@ from amaranth.sim import Simulator
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shiftadd.hw import AdderTree, FoldedThreshold, Popcount
+from shiftadd.hw.adder_tree import AdderTree, Popcount
+from shiftadd.hw.folded_threshold import FoldedThreshold
 
 
 def run_comb(component, cases, inputs, output):

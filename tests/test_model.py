@@ -8,7 +8,8 @@ from hypothesis import strategies as st
 from shiftadd.design import AdderTreeDesign
 from shiftadd.errors import InputError
 from shiftadd.models.cost import bill_of_materials, estimate
-from shiftadd.models.cycles import gemm_cycles, gemm_cycles_batch, stream_output_cycles
+from shiftadd.models.adder_tree.cycles import stream_output_cycles
+from shiftadd.models.cycles import gemm_cycles, gemm_cycles_batch
 from shiftadd.models.units import available_tables, load_unit_table
 
 
@@ -123,13 +124,13 @@ def test_threshold_array_prices_buffers_on_its_broadcast_nets():
     """The instruction's decoded selects drive every PE: with 16 PEs they are buffered, with
     4 not; a PE's memory bits feed every neuron input whatever the PE count."""
     from shiftadd.design.threshold import ThresholdDesign
-    from shiftadd.models.cost import _price
-    from shiftadd.models.threshold import threshold_bom, threshold_fanout_nets
+    from shiftadd.models.cost import price
+    from shiftadd.models.threshold.cost import threshold_bom, threshold_fanout_nets
 
     table = load_unit_table("ihp-sg13g2")
 
     def buffer_area(design, part):
-        return sum(_price(i, table)[0] for i in threshold_bom(design)
+        return sum(price(i, table)[0] for i in threshold_bom(design)
                    if i.unit == "fanout_buf" and part in i.part)
 
     small = ThresholdDesign(name="fo4", k=64, pes=4, memory_bits=16)

@@ -14,7 +14,8 @@ from amaranth.sim import Simulator
 
 from shiftadd.design import ShiftAddDesign
 from shiftadd.hw import build_component
-from shiftadd.hw.shiftadd_lut import LutBuilder, LutLookup, table_range
+from shiftadd.design.shiftadd import table_range
+from shiftadd.hw.shiftadd_lut import LutBuilder, LutLookup
 from shiftadd.hw.shiftadd_shift import BarrelShifter, TermTree
 from shiftadd.models.lutgemm import build_luts
 from shiftadd.sim.amaranth_play import play_amaranth

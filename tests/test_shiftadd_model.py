@@ -7,7 +7,10 @@ import pytest
 from shiftadd import InputError
 from shiftadd.design import AdderTreeDesign, ShiftAddDesign, design_from_dict
 from shiftadd.models import lutgemm as lg
-from shiftadd.models import shiftadd_engine as se
+from shiftadd.models.shiftadd import cost as sa_cost
+from shiftadd.models.shiftadd import cycles as sa_cycles
+from shiftadd.models.shiftadd import golden as sa_golden
+from shiftadd.models.shiftadd import study as sa_study
 from shiftadd.models.cost import bill_of_materials, estimate
 from shiftadd.models.cycles import gemm_cycles
 from shiftadd.sim.benches import bench_for
@@ -64,16 +67,16 @@ def test_engine_scales_reproduce_the_layer():
     res = bcq_quantize(w, 3, mu=8, group_rows=16, apot_terms=2, iters=3)
     x = rng.integers(-128, 128, size=(3, 64))
     d = ShiftAddDesign(mu=4, q=3, terms=3, columns=8, scale_rows=8)
-    sh, sg = se.engine_scales(d, res.shifts, res.signs, 32, 64)
+    sh, sg = sa_golden.engine_scales(d, res.shifts, res.signs, 32, 64)
     assert sh.shape == (3, 4, 16, 3)
     np.testing.assert_array_equal(lg.lut_gemm(x, res.planes, sh, sg, mu=4),
                                   lg.lut_gemm_bcq(x, res))
     with pytest.raises(InputError) as info:
-        se.engine_scales(ShiftAddDesign(mu=4, q=3, columns=6, scale_rows=3),
+        sa_golden.engine_scales(ShiftAddDesign(mu=4, q=3, columns=6, scale_rows=3),
                          res.shifts, res.signs, 32, 64)
     assert info.value.field == "scale_rows"
     with pytest.raises(InputError) as info:
-        se.engine_scales(ShiftAddDesign(mu=4, q=3, terms=1), res.shifts, res.signs, 32, 64)
+        sa_golden.engine_scales(ShiftAddDesign(mu=4, q=3, terms=1), res.shifts, res.signs, 32, 64)
     assert info.value.field == "terms"
 
 
@@ -90,13 +93,13 @@ def test_transfer_sums_equal_the_dense_dot_product(shifter):
     if shifter == "constant":
         sh = np.broadcast_to(np.asarray(d.const_shifts)[None, None], sh.shape)
         sg = np.broadcast_to(np.asarray(d.const_signs)[None, None], sg.shape)
-    got = se.transfer_sums(d, loads, table_of, keys, sh, sg)
+    got = sa_golden.transfer_sums(d, loads, table_of, keys, sh, sg)
     bits = 2 * ((keys[..., None] >> np.arange(d.mu)) & 1) - 1          # (W, cols, q, mu)
     alpha = lg.alpha_int_from_terms(sh, sg)[:, np.arange(d.columns) // d.scale_rows]
     w_int = (bits * alpha[..., None]).sum(axis=2)                          # (W, cols, mu)
     want = np.einsum("wj,wcj->wc", loads[table_of], w_int)
     np.testing.assert_array_equal(got, want)
-    np.testing.assert_array_equal(se.accumulate(got, [3, 1, 36]),
+    np.testing.assert_array_equal(sa_golden.accumulate(got, [3, 1, 36]),
                                   [got[:3].sum(0), got[3], got[4:].sum(0)])
 
 
@@ -110,7 +113,7 @@ def test_gemm_cycles_closed_form():
     assert g.transfers == 3 * groups * (1 + tiles)
     assert g.cycles == g.transfers + d.latency
     assert g.macs == 3 * 20 * 17 and 0 < g.utilization < 1
-    batch = se.gemm_cycles_batch(d, np.array([3, 1]), np.array([20, 4096]), np.array([17, 4096]))
+    batch = sa_cycles.gemm_cycles_batch(d, np.array([3, 1]), np.array([20, 4096]), np.array([17, 4096]))
     assert list(batch["cycles"]) == [g.cycles, 1024 * (1 + 512) + d.latency]
 
 
@@ -124,7 +127,7 @@ def test_bill_of_materials_follows_the_design():
     assert items["table slots"].count == 161 - 15 and not items["table slots"].active
     # per lookup tree, node bits = widest entry below it - 1 (no bit 0 mux, sign copies
     # merged): levels of 8, 4, 2, 1 nodes, the one over T[0] 10 bits, the others 9
-    assert se.lookup_mux2(d) == 139
+    assert sa_cost.lookup_mux2(d) == 139
     assert items["lookup PEs (2**mu:1 muxes)"].count == 16 * 3 * 139
     assert "barrel shifters" in items and "accumulators" not in items
     c = {i.part for i in bill_of_materials(ShiftAddDesign(mu=4, q=3, terms=1,
@@ -134,7 +137,7 @@ def test_bill_of_materials_follows_the_design():
     assert {"accumulators", "accumulator registers", "table slot select (shared)"} <= a
     e4, e8 = estimate(ShiftAddDesign(mu=4, columns=16)), estimate(ShiftAddDesign(mu=8))
     assert e8.energy_per_cycle_pj > e4.energy_per_cycle_pj > 0
-    assert se.lut_build_energy(ShiftAddDesign(mu=8)) > se.lut_build_energy(ShiftAddDesign()) > 0
+    assert sa_cost.lut_build_energy(ShiftAddDesign(mu=8)) > sa_cost.lut_build_energy(ShiftAddDesign()) > 0
 
 
 def test_activity_profile_streams_weights_and_holds_tables():
@@ -160,20 +163,20 @@ def test_op_counts_equal_the_golden_models_counts():
     q, n, k, mu, t = 3, 24, 40, 4, 2
     signs = np.ones((q, n // 8, k // 8, t), np.int8)
     want = lg.lut_gemm_ops(5, (q, n, k), signs, mu)
-    got = se.shiftadd_op_counts(5, n, k, q=q, mu=mu, terms=t)
+    got = sa_study.shiftadd_op_counts(5, n, k, q=q, mu=mu, terms=t)
     for key, value in got.items():
         assert int(value) == want[key], key
 
 
 def test_layer_energy_by_operation_counts():
-    u = se.PAPER_45NM
-    df = se.layer_energy_ops(_table(), q=2, mu=4, terms=3, dram_pj_per_bit=10.0)
+    u = sa_study.PAPER_45NM
+    df = sa_study.layer_energy_ops(_table(), q=2, mu=4, terms=3, dram_pj_per_bit=10.0)
     macs = 2 * 64 * 32 + 2 * (2 * 32 * 96)         # linear layers only: no head, no act x act
     assert df.attrs["macs"] == macs
     fp16 = df.loc["fp16"]
     assert fp16["mult"] == pytest.approx(macs * u.fp16_mult)
     assert fp16["dram_weights"] == pytest.approx((64 * 32 + 2 * 32 * 96) * 16 * 10.0)
-    ops = [se.shiftadd_op_counts(2, n, k, q=2, mu=4, terms=3) for n, k in ((64, 32), (32, 96))]
+    ops = [sa_study.shiftadd_op_counts(2, n, k, q=2, mu=4, terms=3) for n, k in ((64, 32), (32, 96))]
     lookups = ops[0]["lookups"] + 2 * ops[1]["lookups"]
     sa = df.loc["shiftadd"]
     assert sa["lookup"] == pytest.approx(lookups * u.lookup)
@@ -182,27 +185,27 @@ def test_layer_energy_by_operation_counts():
     bits = 2 + 2 * (3 * 4 + 4) / (32 * 4) + 8 * 3 / (64 * 32 + 2 * 32 * 96)
     assert sa["weight_bits"] == pytest.approx(bits)
     assert sa["vs_fp16"] == pytest.approx(1 - sa["total"] / fp16["total"])
-    assert se.layer_energy_ops(_table(), scope="all").attrs["macs"] > macs
+    assert sa_study.layer_energy_ops(_table(), scope="all").attrs["macs"] > macs
     with pytest.raises(InputError):
-        se.layer_energy_ops(_table(), scope="attention")
+        sa_study.layer_energy_ops(_table(), scope="attention")
 
 
 def test_layer_energy_from_the_engines():
     d = ShiftAddDesign(mu=4, q=3, terms=3, columns=16)
     b = AdderTreeDesign(mode="mac", k=4, n=16)
-    ihp = se.layer_energy_hw(_table(), d, b)
+    ihp = sa_study.layer_energy_hw(_table(), d, b)
     assert list(ihp.index) == ["fp16", "shiftadd", "int8"] and "vs_fp16" in ihp
     # Horowitz's FP16 MAC scaled from 45 nm / 0.9 V to 130 nm / 1.2 V
     assert ihp.loc["fp16", "compute_per_mac_pj"] == pytest.approx(1.5 * 130 / 45 * (1.2 / 0.9) ** 2)
-    h = se.layer_energy_hw(_table(), d, b, unit_table="horowitz-45nm")
+    h = sa_study.layer_energy_hw(_table(), d, b, unit_table="horowitz-45nm")
     assert list(h.index) == ["fp16", "shiftadd", "int8"]
     assert h.loc["fp16", "compute_per_mac_pj"] == pytest.approx(1.5)
-    no_fp16 = se.layer_energy_hw(_table(), d, b, fp16_mac_pj=0.0)
+    no_fp16 = sa_study.layer_energy_hw(_table(), d, b, fp16_mac_pj=0.0)
     assert list(no_fp16.index) == ["shiftadd", "int8"] and "vs_int8" in no_fp16
     # same DRAM traffic whatever the node; compute scales with the unit table
     assert h.loc["shiftadd", "memory"] == pytest.approx(ihp.loc["shiftadd", "memory"])
     assert h.loc["shiftadd", "compute"] < ihp.loc["shiftadd", "compute"]
-    per_cycle = se.engine_energy_per_cycle(d)
+    per_cycle = sa_study.engine_energy_per_cycle(d)
     assert per_cycle["lookup"] > 0 and per_cycle["shift"] > 0 and per_cycle["mult"] == 0
 
 

@@ -33,7 +33,7 @@ def test_energy_matches_opensta_with_simulated_activity(design, need_yosys, need
                                                         liberty, tmp_path):
     """The validation's energy target (OpenSTA with gate-level simulated switching rather
     than the vectorless estimate, which misjudges the datapath's activity)."""
-    from shiftadd.models.validation import ENERGY_TOLERANCE, validate_design
+    from shiftadd.flows.validate import ENERGY_TOLERANCE, validate_design
 
     row = validate_design(design, liberty=liberty, workdir=tmp_path)
     assert row.rtl_passed and row.gate_level_passed and row.cycles_error == 0

@@ -1,6 +1,5 @@
 """Yosys synthesis and OpenSTA timing/power on the IHP SG13G2 liberty (and without one)."""
 
-import json
 
 import pytest
 

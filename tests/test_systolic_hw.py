@@ -16,7 +16,7 @@ from shiftadd.design import design_from_dict
 from shiftadd.hw import build_component
 from shiftadd.hw.systolic_arith import grid_arithmetic_for
 from shiftadd.hw.systolic_pe import AccumulatorPE, PartialSumPE
-from shiftadd.models import systolic as gm
+from shiftadd.models.grid import golden as grid_golden
 from shiftadd.sim.amaranth_play import play_amaranth
 from shiftadd.sim.benches import bench_for
 from shiftadd.sim.plan import Checker
@@ -90,22 +90,22 @@ def test_carry_save_os_pe_equals_plain_mac_pe_exhaustively(name):
     got_cs, digits = _run_os_pe(cs_design, True, acts, weights, lasts)
     got_plain, _ = _run_os_pe(plain, False, acts, weights, lasts)
 
-    s, c = gm.pe_trace(cs_design, acts, weights, lasts)
+    s, c = grid_golden.pe_trace(cs_design, acts, weights, lasts)
     assert [tuple(p) for p in got_cs] == list(zip(s.tolist(), c.tolist()))  # bit for bit
-    value_cs = gm.resolve(cs_design, np.array([p[0] for p in got_cs], np.uint64),
+    value_cs = grid_golden.resolve(cs_design, np.array([p[0] for p in got_cs], np.uint64),
                           np.array([p[1] for p in got_cs], np.uint64))
-    value_plain = gm.from_bits(np.array(got_plain, np.uint64), width, cs_design.acc_signed)
+    value_plain = grid_golden.from_bits(np.array(got_plain, np.uint64), width, cs_design.acc_signed)
     assert np.array_equal(value_cs, value_plain)
     # and both are the running sum, wrapped, restarting after each last step
     expect, run = [], 0
-    wv = gm.weight_values(cs_design, weights)
+    wv = grid_golden.weight_values(cs_design, weights)
     for a, w, last in zip(acts, wv, lasts):
         run = 0 if last else run + int(a) * int(w)
         expect.append(run)
     assert cs_design.wraps  # the width above is narrower than exact
-    assert np.array_equal(value_plain, gm.wrap(cs_design, np.array(expect)))
+    assert np.array_equal(value_plain, grid_golden.wrap(cs_design, np.array(expect)))
     if cs_design.booth:
-        assert np.array_equal(np.array(digits), gm.booth_digits(cs_design, acts))
+        assert np.array_equal(np.array(digits), grid_golden.booth_digits(cs_design, acts))
 
 
 @pytest.mark.parametrize("name", ["mac4s", "mac3u", "addsub3u", "ternary4s", "ternary3u"])
@@ -144,16 +144,16 @@ def test_carry_save_ws_pe_adds_to_any_incoming_pair(name):
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
-    rows, bits = gm.csa_terms(design, pairs[:, 0], pairs[:, 1])
-    es, ec = gm.csa_reduce(design, np.concatenate([rows, ps[:, None], pc[:, None]], axis=1),
+    rows, bits = grid_golden.csa_terms(design, pairs[:, 0], pairs[:, 1])
+    es, ec = grid_golden.csa_reduce(design, np.concatenate([rows, ps[:, None], pc[:, None]], axis=1),
                            bits)
     assert got == list(zip(es.tolist(), ec.tolist()))
-    resolved = gm.resolve(design, np.array([g[0] for g in got], np.uint64),
+    resolved = grid_golden.resolve(design, np.array([g[0] for g in got], np.uint64),
                           np.array([g[1] for g in got], np.uint64))
     mask = (1 << width) - 1
-    expect = (ps + pc + gm.to_bits(pairs[:, 0] * gm.weight_values(design, pairs[:, 1]),
+    expect = (ps + pc + grid_golden.to_bits(pairs[:, 0] * grid_golden.weight_values(design, pairs[:, 1]),
                                    width)) & np.uint64(mask)
-    assert np.array_equal(gm.to_bits(resolved, width), expect)
+    assert np.array_equal(grid_golden.to_bits(resolved, width), expect)
     assert np.array_equal(np.array(got_plain, np.uint64), expect)
 
 

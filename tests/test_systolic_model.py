@@ -12,10 +12,12 @@ import pytest
 from shiftadd.design import design_from_dict, load_design
 from shiftadd.errors import InputError
 from shiftadd.models import cost
-from shiftadd.models import systolic as gm
+from shiftadd.models.grid import cost as grid_cost
+from shiftadd.models.grid import cycles as grid_cycles
+from shiftadd.models.grid import golden as grid_golden
 from shiftadd.models.cost import bill_of_materials, cost_terms, estimate
 from shiftadd.models.cycles import gemm_cycles, gemm_cycles_batch
-from shiftadd.models.perf import KERNELS, TRAFFIC_KEYS, design_vector
+from shiftadd.models.perf import TRAFFIC_KEYS, design_vector, kernel_for
 from shiftadd.models.sweep import evaluate_chunk, parse_sweep_spec
 from shiftadd.rtl_gen.synth import activity_profile
 
@@ -76,20 +78,20 @@ def test_golden_tiles_and_wrap():
     d = sys(rows=3, cols=2, k_max=64)
     x = rng.integers(-128, 128, (5, 70))
     w = rng.integers(-128, 128, (4, 70))
-    assert np.array_equal(gm.gemm_reference(d, x, w), x @ w.T)
+    assert np.array_equal(grid_golden.gemm_reference(d, x, w), x @ w.T)
     # -128 x -128 over k_max steps is the largest sum and fits exactly
     full = np.full((1, 64), -128)
-    assert gm.tile_reference(d, full, full)[0, 0] == 64 * 2 ** 14
+    assert grid_golden.tile_reference(d, full, full)[0, 0] == 64 * 2 ** 14
     narrow = sys(k_max=64, acc_bits=17, wrap=True)
-    got = gm.gemm_reference(narrow, x, w)
+    got = grid_golden.gemm_reference(narrow, x, w)
     tiles = sum(((x[:, k0:k0 + 64] @ w[:, k0:k0 + 64].T + 2 ** 16) % 2 ** 17) - 2 ** 16
                 for k0 in (0, 64))
     assert np.array_equal(got, tiles)
     t = sys(mode="ternary")
     with pytest.raises(InputError):
-        gm.tile_reference(t, np.ones((1, 2), int), np.array([[2, 0]]))
+        grid_golden.tile_reference(t, np.ones((1, 2), int), np.array([[2, 0]]))
     a = sys(mode="addsub")
-    assert gm.tile_reference(a, np.array([[3, 5]]), np.array([[1, 0]]))[0, 0] == -2
+    assert grid_golden.tile_reference(a, np.array([[3, 5]]), np.array([[1, 0]]))[0, 0] == -2
 
 
 def test_carry_save_trace_resolves_to_the_running_sum():
@@ -99,15 +101,15 @@ def test_carry_save_trace_resolves_to_the_running_sum():
         lo, hi = d.weight_range
         a = rng.integers(-128, 128, (200, 3))
         w = rng.integers(lo, hi + 1, (200, 3))
-        s, c = gm.pe_trace(d, a, w)
-        run = np.cumsum(a * gm.weight_values(d, w), axis=0)
-        assert np.array_equal(gm.resolve(d, s, c), run)
+        s, c = grid_golden.pe_trace(d, a, w)
+        run = np.cumsum(a * grid_golden.weight_values(d, w), axis=0)
+        assert np.array_equal(grid_golden.resolve(d, s, c), run)
 
 
 def test_booth_digits_recompose_the_activation():
     d = sys(carry_save_accumulate=True)
     a = np.arange(-128, 128)
-    digits = gm.booth_digits(d, a).astype(np.int64)
+    digits = grid_golden.booth_digits(d, a).astype(np.int64)
     assert set(np.unique(digits)) <= {-2, -1, 0, 1, 2}
     assert np.array_equal(digits @ (4 ** np.arange(digits.shape[1])), a)
 
@@ -137,7 +139,7 @@ def test_closed_form_equals_event_model_and_sweep_kernel(params):
         if d.is_output_stationary:
             kc = -(-k // d.k_max)
             steps = [min(d.k_max, k - i * d.k_max) for i in range(kc)] * (mt * nt)
-            event = int(gm.os_output_cycles(d, np.array(steps))[-1]) + 1
+            event = int(grid_cycles.os_output_cycles(d, np.array(steps))[-1]) + 1
         else:
             is_write, rows = [], []
             for k0 in range(0, k, R):
@@ -145,14 +147,14 @@ def test_closed_form_equals_event_model_and_sweep_kernel(params):
                 for _ in range(nt):
                     is_write += [True] * r + [False] * m
                     rows += list(range(r)) + [0] * m
-            h = gm.ws_accept_cycles(d, np.array(is_write), np.array(rows))
+            h = grid_cycles.ws_accept_cycles(d, np.array(is_write), np.array(rows))
             event = int(h[~np.array(is_write)][-1]) + d.latency + 1
         assert want == event, (m, n, k)
     vec = design_vector(d)
     P = {key: np.array([[float(v)]]) for key, v in vec.items()}
     m, n, k = (np.array([[s[i] for s in shapes]], float) for i in range(3))
     big = np.array([[1e12]])
-    out = KERNELS[d.arch](P, m, n, k, big, big, big)
+    out = kernel_for(d.arch)(P, m, n, k, big, big, big)
     assert set(TRAFFIC_KEYS) <= set(out)
     assert np.array_equal(out["cycles"][0], [gemm_cycles(d, *s).cycles for s in shapes])
     batch = gemm_cycles_batch(d, m[0].astype(int), n[0].astype(int), k[0].astype(int))
@@ -164,13 +166,13 @@ def test_kernel_traffic_counts():
     P = {key: np.array([[float(v)]]) for key, v in design_vector(d).items()}
     m, n, k = np.array([[8.0]]), np.array([[12.0]]), np.array([[100.0]])
     big, tiny = np.array([[1e12]]), np.array([[8.0]])
-    out = KERNELS["systolic"](P, m, n, k, big, big, big)
+    out = kernel_for("systolic")(P, m, n, k, big, big, big)
     assert out["act_buf_read_bits"][0, 0] == 8 * 100 * 8 * 3  # X once per N-block
     assert out["weight_buf_read_bits"][0, 0] == 12 * 100 * 8 * 2  # W once per M-block
     assert out["dram_read_bits"][0, 0] == (8 + 12) * 100 * 8
     # k_max = 64 splits K = 100 in two: one partial result per output, kept on chip
     assert out["out_buf_write_bits"][0, 0] == 8 * 12 * d.acc_width * 2
-    starved = KERNELS["systolic"](P, m, n, k, tiny, tiny, tiny)
+    starved = kernel_for("systolic")(P, m, n, k, tiny, tiny, tiny)
     assert starved["dram_read_bits"][0, 0] > out["dram_read_bits"][0, 0]
 
 
@@ -277,14 +279,14 @@ def test_switching_factors_match_a_direct_count():
     rng = np.random.default_rng(7)
     products = (rng.integers(-128, 128, 40000) * rng.integers(-128, 128, 40000)).tolist()
     direct = _direct_toggles(products, 26, 64) / 0.5
-    acc, result = gm._toggle_factors("mac", (-128, 127), (-128, 127), 26, 64)
+    acc, result = grid_cost._toggle_factors("mac", (-128, 127), (-128, 127), 26, 64)
     assert acc == pytest.approx(direct, rel=0.05)
     # Upper bits of a wide accumulator follow the sign: well below random data.
     assert 0.3 < acc < 0.8
     # Independent sums flip their sign half the time: about random data.
     assert 0.9 < result < 1.1
     # Weight-stationary partial sums of independent vectors: about random data.
-    ws = gm.switching_factors(sys(rows=8, cols=8, dataflow="ws"))
+    ws = grid_cost.switching_factors(sys(rows=8, cols=8, dataflow="ws"))
     assert 0.9 < ws["psum"] < 1.1
 
 

@@ -14,10 +14,13 @@ from shiftadd.errors import InputError
 from shiftadd.models.cost import bill_of_materials, estimate
 from shiftadd.models.cycles import gemm_cycles, gemm_cycles_batch
 from shiftadd.models.golden import dot_products, threshold_compare
-from shiftadd.models.threshold import (binary_layer_reference, compile_program, counter_menu,
-                                       execute, format_schedule, instantiate, layer_runs,
-                                       load_cell_presets, schedule, threshold_estimate,
-                                       cell_preset, program_activity)
+from shiftadd.design.threshold_program import (compile_program, counter_menu, format_schedule,
+                                               schedule)
+from shiftadd.models.perf import TRAFFIC_KEYS, design_vector, kernel_for
+from shiftadd.models.threshold.cells import cell_preset, load_cell_presets
+from shiftadd.models.threshold.cost import program_activity, threshold_estimate
+from shiftadd.models.threshold.golden import (binary_layer_reference, execute, instantiate,
+                                              layer_runs)
 
 NEURONS = [(2, 1, 1, 1), (2, 1, 1, 1, 1), (4, 2, 1, 1, 1, 1, 1), (4, 2, 1, 1, 1, 1, 1, 1, 1),
            (1, 2, 1, 1, 2)]
@@ -222,7 +225,6 @@ def test_sweep_with_threshold_engines_matches_the_scalar_models():
     """A sweep spec with arch = "threshold" runs, and its per-layer cycles are the scalar
     cycle model's (one formula: models.threshold.threshold_cycles)."""
     from shiftadd.models.cost import cost_terms
-    from shiftadd.models.perf import KERNELS, TRAFFIC_KEYS, design_vector
     from shiftadd.models.sweep import evaluate_chunk, parse_sweep_spec
 
     spec = parse_sweep_spec({
@@ -246,7 +248,7 @@ def test_sweep_with_threshold_engines_matches_the_scalar_models():
     v = {key: np.array([[val]], float) for key, val in design_vector(d).items()}
     m, n, k = np.array([[16, 16]]), np.array([[10, 10]]), np.array([[100, 100]])
     big = np.array([[1 << 20]])
-    out = KERNELS["threshold"](v, m, n, k, np.array([[1 << 20], [8 * 100 - 1]]), big, big)
+    out = kernel_for("threshold")(v, m, n, k, np.array([[1 << 20], [8 * 100 - 1]]), big, big)
     assert set(out) == {"cycles", *TRAFFIC_KEYS}
     assert out["dram_read_bits"][0, 0] == 16 * 100 + 10 * 100
     assert out["dram_read_bits"][1, 0] == 16 * 100 * 10 + 10 * 100   # act block too big
@@ -261,7 +263,7 @@ def test_sweep_with_threshold_engines_matches_the_scalar_models():
 
 
 def test_validation_gemm_fits_one_harness_chunk():
-    from shiftadd.models.validation import validation_gemm
+    from shiftadd.flows.validate import validation_gemm
 
     for params in (dict(k=64, pes=8, memory_bits=16),
                    dict(k=288, pes=16, vectors=4, pool=4, memory_bits=32)):

@@ -5,7 +5,8 @@ import pytest
 
 from shiftadd.design.threshold import ThresholdDesign
 from shiftadd.models.cost import bill_of_materials, estimate
-from shiftadd.models.threshold import load_cell_presets, measure_cell
+from shiftadd.flows.threshold_cells import measure_cell
+from shiftadd.models.threshold.cells import load_cell_presets
 from shiftadd.rtl_gen.synth import synthesize
 
 pytestmark = pytest.mark.synth
@@ -38,7 +39,7 @@ def test_modelled_fanout_buffers_match_the_netlist(need_yosys, liberty):
     buffers ABC inserts."""
     from shiftadd.models.cost import buffers_per_net
     from shiftadd.models.units import load_unit_table
-    from shiftadd.models.threshold import threshold_bom
+    from shiftadd.models.threshold.cost import threshold_bom
     from shiftadd.rtl_gen.liberty import read_liberty
 
     d = ThresholdDesign(name="syn_tl_fanout", k=16, pes=16, memory_bits=8, data_bits=4)

@@ -13,16 +13,19 @@ import json
 import time
 from pathlib import Path
 
-from ._io import atomic_path, write_json
-from .design import AdderTreeDesign
-from .errors import ToolError
-from .models.cost import estimate
-from .models.cycles import gemm_cycles
-from .rtl_gen.emit import write_rtl
-from .rtl_gen.lint import lint_verilog
-from .rtl_gen.synth import synthesize
-from .rtl_gen.tools import resolve_liberty
-from .sim.runner import simulate
+from .._io import atomic_path, write_json
+from ..design import AdderTreeDesign
+from ..errors import ToolError
+from ..models.cost import estimate
+from ..models.cycles import gemm_cycles
+from ..models.pareto import pareto_front
+from ..models.plots import plot_results
+from ..models.sweep import load_sweep_spec, run_sweep
+from ..rtl_gen.emit import write_rtl
+from ..rtl_gen.lint import lint_verilog
+from ..rtl_gen.synth import synthesize
+from ..rtl_gen.tools import resolve_liberty
+from ..sim.runner import simulate
 
 __all__ = ["demo_designs", "run_demo", "DEMO_GEMM"]
 
@@ -114,15 +117,12 @@ def run_demo(out: str | Path, *, vectors: int = 100_000, liberty=None, quick: bo
     return summary
 
 
-DEMO_SWEEP = Path(__file__).resolve().parent / "examples" / "sweeps" / "demo_llama.toml"
+DEMO_SWEEP = Path(__file__).resolve().parent.parent / "examples" / "sweeps" / "demo_llama.toml"
 
 
 def run_demo_sweep(out: Path, *, quick: bool = False, log=print) -> dict:
     """The demo's last stage: the design-space sweep of every engine over the layers of
     Llama-2-7B decoding one token, its Pareto front and plots."""
-    from .models.pareto import pareto_front
-    from .models.plots import plot_results
-    from .models.sweep import load_sweep_spec, run_sweep
 
     import pandas as pd
 

@@ -4,14 +4,14 @@ ABC maps for a delay target, so the netlist (area and critical path) depends on 
 asked for. :func:`clock_sweep` synthesizes at a relaxed period first, then at a target a
 little below the critical path it got, and so on while the critical path keeps shrinking
 (a few points at most). The *best clock* of the design is the shortest critical path seen;
-the netlist that reached it is then timed again by OpenSTA alone (:func:`retime`) at that
+the netlist that reached it is then timed again by OpenSTA alone
+(:func:`shiftadd.rtl_gen.synth.retime`) at that
 period, rounded up to 10 ps, so power, slack and energy are reported at the design's own
 best clock and not at the target it was mapped for.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 import shutil
@@ -20,11 +20,11 @@ import time
 from pathlib import Path
 
 from ..errors import InputError, ToolError
-from .synth import (DEFAULT_DATA_ACTIVITY, DEFAULT_EFFORT, SynthResult, _fill_sta, _run,
-                    _sta_script, activity_profile, synthesize)
-from .tools import APT_HINT, find_sta, resolve_liberty
+from ..rtl_gen.synth import (DEFAULT_DATA_ACTIVITY, DEFAULT_EFFORT, SynthResult,
+                             activity_profile, retime, synthesize)
+from ..rtl_gen.tools import resolve_liberty
 
-__all__ = ["SweepPoint", "ClockSweep", "clock_sweep", "retime"]
+__all__ = ["SweepPoint", "ClockSweep", "clock_sweep"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,57 +74,6 @@ class ClockSweep:
         return {"clock_ns": self.clock_ns, "fmax_mhz": self.fmax_mhz,
                 "points": [dataclasses.asdict(p) for p in self.points],
                 "best": self.best.to_dict()}
-
-
-def _sta_setup(liberty: Path) -> tuple[float, str | None]:
-    """Output load and input driver exactly as :func:`synthesize` sets them."""
-    from .liberty import read_liberty
-
-    buffers = read_liberty(liberty).buffers()
-    driver = buffers[min(2, len(buffers) - 1)].name if buffers else None
-    load_pf = 4 * (buffers[0].inputs[0].capacitance if buffers else 0.005) or 0.02
-    return load_pf, driver
-
-
-def retime(result: SynthResult, design, clock_ns: float, *, liberty=None,
-           data_activity: float = DEFAULT_DATA_ACTIVITY, activity_rules=None,
-           timeout: float | None = None) -> SynthResult:
-    """Time and power an existing netlist (``result.netlist``) at another clock, with
-    OpenSTA only; returns a copy of ``result`` with the new timing and power.
-
-    ``activity_rules`` (``(port glob, toggles per cycle, duty)``) default to the design's
-    :func:`~shiftadd.rtl_gen.synth.activity_profile` at ``data_activity``.
-    """
-    from ..hw import interface_of
-    from .emit import port_list
-
-    lib = resolve_liberty(liberty)
-    sta = find_sta()
-    if lib is None or sta is None:
-        raise ToolError(f"retiming needs a liberty and OpenSTA (sta): {APT_HINT}")
-    if result.netlist is None or not Path(result.netlist).is_file():
-        raise InputError("the synthesis result keeps no netlist (synthesize with a workdir)",
-                         field="netlist")
-    if not 0.05 <= clock_ns <= 1e6:
-        raise InputError(f"{clock_ns} is out of range", field="clock_ns",
-                         allowed="a period in ns from 0.05 to 1e6")
-    rules = activity_profile(design, data_activity) if activity_rules is None \
-        else activity_rules
-    ports = port_list(interface_of(design))
-    load_pf, driver = _sta_setup(lib)
-    netlist = Path(result.netlist)
-    script = netlist.parent / f"sta_{clock_ns:.4f}.tcl"
-    script.write_text(_sta_script(design.name, netlist, lib, clock_ns, ports, rules, load_pf,
-                                  driver))
-    out = _run([sta[0], "-no_splash", "-exit", str(script)], netlist.parent, timeout)
-    new = copy.deepcopy(result)
-    new.clock_ns = clock_ns
-    new.notes = [n for n in new.notes if "OpenSTA reported" not in n]
-    for key in ("critical_path_ns", "fmax_mhz", "slack_ns", "critical_path", "power_mw",
-                "activity", "energy_per_cycle_pj", "energy_per_op_pj"):
-        setattr(new, key, None)
-    _fill_sta(new, out, rules, data_activity)
-    return new
 
 
 def clock_sweep(design, *, liberty=None, start_ns: float | None = None, max_points: int = 3,

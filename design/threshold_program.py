@@ -1,0 +1,556 @@
+"""The threshold-array program: the schedule that computes one binary neuron on a PE of
+threshold neurons (``arch = "threshold"``).
+
+The scheduler compiles one binary neuron ``y = [popcount(XNOR(x, w)) >= T]`` (or ``<= T``;
+optionally OR-pooled over several input vectors) into a program for one PE's threshold
+neurons:
+
+* XNOR with a known weight bit is the identity or an inversion, so it costs no evaluation:
+  the weight becomes the polarity of the neuron input that reads the activation bit;
+* the popcount is a carry-save reduction over bit columns by counters made of neurons. A full
+  adder is two evaluations, ``carry = [a + b + c >= 2]`` then ``sum = [a + b + c +
+  2 * ~carry >= 3]``; neurons with more inputs also offer larger counters (an ``(m, b)``
+  counter computes the ``b`` bits of the count of ``m`` bits MSB first, each fed back
+  inverted with weight ``2**l``). Input bits stream in through the data register, the
+  reduction runs while they arrive, and the columns are resolved by half adders at the end;
+* the compare is bit-serial from the least significant bit: ``G_{j+2} = [2 p_{j+1} + p_j +
+  G_j >= 2 T_{j+1} + T_j + 1]``, two bits of the count per evaluation thanks to the weight-2
+  input (``<= T`` is ``~p >= ~T`` on the complemented bits, a matter of input polarity);
+  thresholds outside ``[0, K]`` make the last evaluation constant;
+* max-pool is an OR evaluation ``[y_1 + ... + y_pool >= 1]``.
+
+The list scheduler works step by step: in every step it first places compare evaluations,
+then pooling ORs, then counters (oldest vector, lowest column first; a counter's
+evaluations occupy consecutive steps and keep their inputs readable), loads the next input
+bits when the data register is used up and the reducible backlog is small, and emits
+outputs. Every value lives in the producing neuron's register for one step and in local
+memory when it is read later; memory addresses are assigned afterwards by interval colouring.
+
+The program is derived structure of a :class:`~shiftadd.design.threshold.ThresholdDesign`,
+like the adder tree's :class:`~shiftadd.design.tree.TreePlan`: the generator, the NumPy
+interpreter (:mod:`shiftadd.models.threshold.golden`), and the cycle and cost models all read
+the same :class:`Program`, independent of weights and thresholds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import InputError
+
+if TYPE_CHECKING:  # the design module imports this one
+    from .threshold import ThresholdDesign
+
+__all__ = ["Program", "schedule", "compile_program", "counter_menu", "format_schedule",
+           "SRC_ZERO", "SRC_REG", "SRC_MEM", "SRC_DATA"]
+
+# Source kinds of a neuron input (the multiplexer's input groups, in index order).
+SRC_ZERO, SRC_REG, SRC_MEM, SRC_DATA = 0, 1, 2, 3
+
+# ----------------------------------------------------------------------------------------
+# The compiled program
+# ----------------------------------------------------------------------------------------
+@dataclasses.dataclass(frozen=True, eq=False)
+class Program:
+    """A schedule for one PE as instruction arrays, independent of weights and thresholds.
+
+    ``S`` steps, ``N`` neurons with ``F`` inputs each, ``D`` data slots. Sources are
+    ``(kind, index)`` pairs (:data:`SRC_ZERO`, :data:`SRC_REG` neuron, :data:`SRC_MEM`
+    address, :data:`SRC_DATA` slot); :meth:`sources` encodes them for a design.
+
+    Attributes
+    ----------
+    k, vectors, pool : int
+        Fan-in, input vectors per run, pooling window.
+    count_bits : int
+        Bits of the popcount, ``K.bit_length()``.
+    load : ndarray (S,) of bool
+        Steps that load the data register.
+    load_input : ndarray (S, D) of int
+        Input loaded into each data slot, as ``vector * K + index``; -1 when unused.
+    en : ndarray (S, N) of bool
+        Neurons that evaluate.
+    threshold : ndarray (S, N) of int
+        Thresholds of counter, OR and copy evaluations.
+    cmp_bit, cmp_pair, cmp_g, cmp_last : ndarray (S, N)
+        Compare evaluations: lowest count bit (-1: not a compare), two bits or one,
+        whether the previous ``G`` is an input, whether it is the chain's last evaluation.
+    src_kind, src_index : ndarray (S, N, F) of int
+        Source of every neuron input.
+    invert : ndarray (S, N, F) of bool
+        Input inversion fixed by the schedule.
+    weight_dep : ndarray (S, N, F) of int
+        Input index whose weight bit folds into the inversion (XNOR), or -1.
+    flip_dep : ndarray (S, N, F) of bool
+        Inversion that follows the compare direction (``<= T``).
+    store, address : ndarray (S, N)
+        Stores of the neuron's register (as it was before the step's evaluations) into
+        local memory: a value evaluated in step ``s`` is stored in step ``s + 1``.
+    emit : ndarray (S,) of bool; emit_kind, emit_index : ndarray (S,) of int
+        Steps that emit a result and its source.
+    memory_used : int
+        Local memory bits the program needs.
+    evaluations : int
+        Neuron evaluations per run.
+    ops : tuple of tuple of str
+        Per step, a description of each evaluation (for :func:`format_schedule`).
+    """
+
+    k: int
+    vectors: int
+    pool: int
+    neurons: int
+    weights: tuple
+    data_bits: int
+    count_bits: int
+    load: np.ndarray
+    load_input: np.ndarray
+    en: np.ndarray
+    threshold: np.ndarray
+    cmp_bit: np.ndarray
+    cmp_pair: np.ndarray
+    cmp_g: np.ndarray
+    cmp_last: np.ndarray
+    src_kind: np.ndarray
+    src_index: np.ndarray
+    invert: np.ndarray
+    weight_dep: np.ndarray
+    flip_dep: np.ndarray
+    store: np.ndarray
+    address: np.ndarray
+    emit: np.ndarray
+    emit_kind: np.ndarray
+    emit_index: np.ndarray
+    memory_used: int
+    evaluations: int
+    ops: tuple
+
+    @property
+    def steps(self) -> int:
+        """Program length S: cycles per run at full rate."""
+        return int(self.load.shape[0])
+
+    @property
+    def emit_steps(self) -> np.ndarray:
+        return np.flatnonzero(self.emit)
+
+    @property
+    def outputs(self) -> int:
+        """Results emitted per run (``vectors / pool``)."""
+        return int(self.emit.sum())
+
+    @property
+    def loads(self) -> int:
+        return int(self.load.sum())
+
+    @property
+    def evaluation_bound(self) -> int:
+        """Lower bound on the steps of any schedule with this many evaluations."""
+        return -(-self.evaluations // self.neurons)
+
+    @property
+    def utilization(self) -> float:
+        """Fraction of neuron-steps that evaluate."""
+        return self.evaluations / (self.steps * self.neurons)
+
+    def sources(self, design: ThresholdDesign, kind: np.ndarray, index: np.ndarray) -> np.ndarray:
+        """Multiplexer select values of ``(kind, index)`` sources on ``design``'s PE."""
+        base = np.array([0, 1, 1 + design.neurons, 1 + design.neurons + design.memory_bits])
+        return np.where(kind == SRC_ZERO, 0, base[kind] + index)
+
+    def summary(self) -> dict:
+        return {"k": self.k, "vectors": self.vectors, "pool": self.pool, "steps": self.steps,
+                "evaluations": self.evaluations, "evaluation_bound_steps": self.evaluation_bound,
+                "neuron_utilization": self.utilization, "loads": self.loads,
+                "memory_bits_used": self.memory_used, "neuron_registers": self.neurons,
+                "data_register_bits": self.data_bits, "count_bits": self.count_bits}
+
+
+def counter_menu(weights) -> list[tuple[int, int]]:
+    """``(m, b)`` counters a neuron with these input weights can build, best first.
+
+    An ``(m, b)`` counter reduces ``m`` bits of one column to the ``b = m.bit_length()``
+    bits of their count with ``b`` evaluations; it needs ``m`` weight-1 inputs and one input
+    of each weight ``2, 4, ..., 2**(b-1)``. Only counters that remove at least half a bit per
+    evaluation (a full adder's rate) are offered; the full adder ``(3, 2)`` always is.
+    """
+    weights = tuple(weights)
+    units = weights.count(1)
+    menu = []
+    for m in range(3, units + 1):
+        b = m.bit_length()
+        if all((1 << lvl) in weights for lvl in range(1, b)) and \
+                (m == 3 or (m - b) / b > 0.5):
+            menu.append((m, b))
+    menu.sort(key=lambda mb: (-(mb[0] - mb[1]) / mb[1], -mb[0]))
+    return menu
+
+
+# ----------------------------------------------------------------------------------------
+# The scheduler
+# ----------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class _Value:
+    kind: str                 # 'x' input bit, 'bit' column bit, 'g' compare, 'or' pooled
+    vector: int
+    column: int
+    step: int                 # evaluation step (input bits: load step)
+    neuron: int | None        # producing neuron (input bits: None)
+    slot: int | None = None   # data slot (input bits)
+    index: int | None = None  # input index (input bits)
+    reads: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class _Eval:
+    step: int
+    neuron: int
+    ports: list               # per neuron input: None or (value id | None for constant 0,
+                              #                             invert, flip-dependent)
+    threshold: int | tuple    # int, or ('cmp', bit, pair, has_g, last)
+    out: int
+    label: str
+
+
+class _Scheduler:
+    """Greedy list scheduler of one program run (see the module docstring)."""
+
+    # Loads wait while more bits than there are neurons sit in columns beyond the two each
+    # column may hold waiting for a partner: it keeps the reduction abreast of the input, so
+    # the memory stays logarithmic in K instead of growing with it.
+
+    def __init__(self, k, neurons, weights, data_bits, vectors, pool):
+        self.k, self.n, self.w = k, neurons, tuple(weights)
+        self.d, self.v, self.pool = data_bits, vectors, pool
+        self.menu = counter_menu(self.w)
+        self.bits = max(1, k.bit_length())
+        self.values: list[_Value] = []
+        self.evals: list[_Eval] = []
+        self.busy = defaultdict(set)       # step -> neurons taken
+        self.loads: dict[int, list[int]] = {}
+        self.emits: dict[int, int] = {}
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _value(self, **kw) -> _Value:
+        self.values.append(_Value(**kw))
+        return self.values[-1]
+
+    def _free(self, step) -> int:
+        return self.n - len(self.busy[step])
+
+    def _readable(self, vid, step) -> bool:
+        v = self.values[vid]
+        return v.step <= step if v.kind == "x" else v.step + 1 <= step
+
+    def _ports(self, operands):
+        """Assign ``(value, weight, invert, flip_dep)`` operands to inputs of that weight."""
+        ports = [None] * len(self.w)
+        for vid, weight, inv, fdep in sorted(operands, key=lambda o: -o[1]):
+            for i, wi in enumerate(self.w):
+                if ports[i] is None and wi == weight:
+                    ports[i] = (vid, inv, fdep)
+                    break
+            else:  # pragma: no cover - the menu and the validation rule this out
+                raise AssertionError(f"no free neuron input of weight {weight}")
+        return ports
+
+    def _place(self, step, operands, threshold, kind, vector, column, label) -> int:
+        neuron = next(i for i in range(self.n) if i not in self.busy[step])
+        self.busy[step].add(neuron)
+        ports = self._ports(operands)
+        self._value(kind=kind, vector=vector, column=column, step=step, neuron=neuron)
+        vid = len(self.values) - 1
+        for p in ports:
+            if p is not None and p[0] is not None:
+                self.values[p[0]].reads.append(step)
+        self.evals.append(_Eval(step, neuron, ports, threshold, vid, label))
+        return vid
+
+    # -- the run ---------------------------------------------------------------------------
+    def run(self):
+        K, V, B = self.k, self.v, self.bits
+        cols = [[[] for _ in range(B)] for _ in range(V)]
+        loaded = [0] * V
+        final = [[None] * B for _ in range(V)]      # value id, or -1: constant zero
+        done = [[False] * B for _ in range(V)]
+        cmp_next = [0] * V
+        g_val: list = [None] * V
+        y_val: list = [None] * V
+        groups = V // self.pool
+        out_val: list = [None] * groups
+        emitted = 0
+        data: list[int] = []      # unconsumed values in the data register
+        data_busy = -1            # last step that reads the data register
+        next_vector = 0
+        step = 0
+
+        def closed(q, j):
+            return loaded[q] == K if j == 0 else done[q][j - 1]
+
+        def take_data(vid, until):
+            nonlocal data_busy
+            if self.values[vid].kind == "x" and vid in data:
+                data.remove(vid)
+                data_busy = max(data_busy, until)
+
+        while emitted < groups:
+            if step > 8 * K * V + 64 * B + 256:  # pragma: no cover - a scheduler bug
+                raise RuntimeError("threshold scheduler made no progress")
+            # 1. Load the next input bits when the register is used up and the reduction
+            # keeps up with the input.
+            backlog = sum(max(0, len(c) - 2) for q in range(V) for c in cols[q])
+            if not data and data_busy < step and next_vector < V and \
+                    backlog <= self.n:
+                slots = []
+                while len(slots) < self.d and next_vector < V:
+                    q = next_vector
+                    vid = len(self.values)
+                    self._value(kind="x", vector=q, column=0, step=step, neuron=None,
+                                slot=len(slots), index=loaded[q])
+                    loaded[q] += 1
+                    cols[q][0].append(vid)
+                    data.append(vid)
+                    slots.append(vid)
+                    if loaded[q] == K:
+                        next_vector += 1
+                self.loads[step] = slots
+            # 2. A closed column with at most one bit is final: that bit is p_j.
+            changed = True
+            while changed:
+                changed = False
+                for q in range(V):
+                    for j in range(B):
+                        if not done[q][j] and closed(q, j) and len(cols[q][j]) <= 1:
+                            final[q][j] = cols[q][j][0] if cols[q][j] else -1
+                            cols[q][j] = []
+                            done[q][j] = changed = True
+            # 3. Compare chain, least significant bits first, oldest vector first.
+            for q in range(V):
+                while self._free(step) and y_val[q] is None:
+                    j = cmp_next[q]
+                    pair = j + 1 < B
+                    need = [j, j + 1] if pair else [j]
+                    if not all(done[q][i] for i in need) or not all(
+                            final[q][i] == -1 or self._readable(final[q][i], step)
+                            for i in need):
+                        break
+                    if g_val[q] is not None and not self._readable(g_val[q], step):
+                        break
+                    bit = lambda i: None if final[q][i] == -1 else final[q][i]
+                    ops = [(bit(j + 1), 2, False, True), (bit(j), 1, False, True)] if pair \
+                        else [(bit(j), 2, False, True)]
+                    has_g = g_val[q] is not None
+                    if has_g:
+                        ops.append((g_val[q], 1, False, False))
+                    last = j + len(need) >= B
+                    vid = self._place(step, ops, ("cmp", j, pair, has_g, last), "g", q, -1,
+                                      f"cmp v{q} p{j}" + (f"-{j + 1}" if pair else ""))
+                    for i in need:
+                        if final[q][i] != -1:
+                            take_data(final[q][i], step)
+                    g_val[q] = vid
+                    cmp_next[q] += len(need)
+                    if last:
+                        y_val[q] = vid
+            # 4. Max-pool: one OR of the group's outputs.
+            for g in range(groups):
+                if out_val[g] is not None or not self._free(step):
+                    continue
+                members = y_val[g * self.pool:(g + 1) * self.pool]
+                if any(m is None or not self._readable(m, step) for m in members):
+                    continue
+                if self.pool == 1:
+                    out_val[g] = members[0]
+                    continue
+                weights = sorted(self.w, reverse=True)
+                ops = [(m, wt, False, False) for m, wt in zip(members, weights)]
+                out_val[g] = self._place(step, ops, 1, "or", g, -1, f"or group {g}")
+            # 5. Counters: oldest vector, lowest column first.
+            while self._free(step):
+                choice = None
+                for q in range(V):
+                    for j in range(B):
+                        if done[q][j]:
+                            continue
+                        ready = [v for v in cols[q][j] if self._readable(v, step)]
+                        waiting = len(cols[q][j]) - len(ready)
+                        fits = lambda b: all(self._free(step + i) for i in range(b))
+                        mb = next(((m, b) for m, b in self.menu
+                                   if len(ready) >= m and fits(b)), None)
+                        if mb is None and closed(q, j) and not waiting and len(ready) == 2 \
+                                and fits(2):
+                            mb = (2, 2)  # half adder: the column gets nothing more
+                        if mb is not None:
+                            choice = (q, j, mb, ready)
+                            break
+                    if choice:
+                        break
+                if choice is None:
+                    break
+                q, j, (m, b), ready = choice
+                # Data bits first (frees the register), then the oldest bits.
+                ready.sort(key=lambda v: (self.values[v].kind != "x", self.values[v].step))
+                ins = ready[:m]
+                for v in ins:
+                    cols[q][j].remove(v)
+                    take_data(v, step + b - 1)
+                outs = {}
+                for i in range(b - 1, -1, -1):
+                    ops = [(v, 1, False, False) for v in ins]
+                    ops += [(outs[lvl], 1 << lvl, True, False) for lvl in range(i + 1, b)]
+                    thr = sum(1 << lvl for lvl in range(i, b))
+                    name = {(3, 2): ("carry", "sum"), (2, 2): ("ha carry", "ha sum")}.get(
+                        (m, b), tuple(f"({m},{b}) bit{lvl}" for lvl in range(b - 1, -1, -1)))
+                    outs[i] = self._place(step + b - 1 - i, ops, thr, "bit", q, j + i,
+                                          f"{name[b - 1 - i]} v{q} c{j}")
+                    # A carry beyond the count's width is always 0 (the count is <= K).
+                    if j + i < B:
+                        cols[q][j + i].append(outs[i])
+            # 6. Input bits stranded in the data register (fewer than a counter needs, and
+            # nothing in flight to join them) are copied to memory so the next load can go.
+            if data and self._free(step) and next_vector < V:
+                q = self.values[data[0]].vector
+                if not any(not self._readable(v, step) for v in cols[q][0]):
+                    for vid in list(data):
+                        if not self._free(step):
+                            break
+                        cols[q][0].remove(vid)
+                        take_data(vid, step)
+                        cols[q][0].append(self._place(step, [(vid, 1, False, False)], 1, "bit",
+                                                      q, 0, f"copy v{q} x{self.values[vid].index}"))
+            # 7. Emit the next output in order.
+            if emitted < groups and out_val[emitted] is not None and \
+                    self._readable(out_val[emitted], step):
+                self.emits[step] = out_val[emitted]
+                self.values[out_val[emitted]].reads.append(step)
+                emitted += 1
+            step += 1
+        return step
+
+    # -- arrays ----------------------------------------------------------------------------
+    def program(self, steps: int) -> Program:
+        S, N, F, D = steps, self.n, len(self.w), self.d
+        # Memory: values read later than the step after their evaluation. The neuron's
+        # register holds a value in the step after its evaluation; a store in that step
+        # copies it to memory, readable from the next one: interval colouring of
+        # [evaluation + 2, last read].
+        spans = sorted((v.step + 2, max(v.reads), vid) for vid, v in enumerate(self.values)
+                       if v.kind != "x" and v.reads and max(v.reads) > v.step + 1)
+        ends: list[int] = []
+        address: dict[int, int] = {}
+        for start, end, vid in spans:
+            for a, last in enumerate(ends):
+                if last < start:
+                    ends[a] = end
+                    address[vid] = a
+                    break
+            else:
+                address[vid] = len(ends)
+                ends.append(end)
+        load_steps = sorted(self.loads)
+
+        def source(vid, step):
+            if vid is None:
+                return SRC_ZERO, 0
+            v = self.values[vid]
+            if v.kind == "x":
+                nxt = next((s for s in load_steps if s > v.step), S)
+                assert v.step <= step < nxt, "input bit read outside its data window"
+                return SRC_DATA, v.slot
+            if step == v.step + 1:
+                return SRC_REG, v.neuron
+            assert vid in address and v.step + 2 <= step <= max(v.reads)
+            return SRC_MEM, address[vid]
+
+        z = lambda shape, dtype=np.int64, fill=0: np.full(shape, fill, dtype)
+        arr = dict(load=z(S, bool), load_input=z((S, D), fill=-1), en=z((S, N), bool),
+                   threshold=z((S, N)), cmp_bit=z((S, N), fill=-1), cmp_pair=z((S, N), bool),
+                   cmp_g=z((S, N), bool), cmp_last=z((S, N), bool),
+                   src_kind=z((S, N, F)), src_index=z((S, N, F)), invert=z((S, N, F), bool),
+                   weight_dep=z((S, N, F), fill=-1), flip_dep=z((S, N, F), bool),
+                   store=z((S, N), bool), address=z((S, N)), emit=z(S, bool),
+                   emit_kind=z(S), emit_index=z(S))
+        for s, slots in self.loads.items():
+            arr["load"][s] = True
+            for d, vid in enumerate(slots):
+                v = self.values[vid]
+                arr["load_input"][s, d] = v.vector * self.k + v.index
+        ops = [[] for _ in range(S)]
+        for e in self.evals:
+            s, n = e.step, e.neuron
+            arr["en"][s, n] = True
+            if isinstance(e.threshold, tuple):
+                _, bit, pair, has_g, last = e.threshold
+                arr["cmp_bit"][s, n], arr["cmp_pair"][s, n] = bit, pair
+                arr["cmp_g"][s, n], arr["cmp_last"][s, n] = has_g, last
+            else:
+                arr["threshold"][s, n] = e.threshold
+            for i, p in enumerate(e.ports):
+                if p is None:
+                    continue
+                vid, inv, fdep = p
+                kind, index = source(vid, s)
+                arr["src_kind"][s, n, i], arr["src_index"][s, n, i] = kind, index
+                arr["invert"][s, n, i], arr["flip_dep"][s, n, i] = inv, fdep
+                if vid is not None and self.values[vid].kind == "x":
+                    arr["weight_dep"][s, n, i] = self.values[vid].index
+            if e.out in address:
+                arr["store"][s + 1, n], arr["address"][s + 1, n] = True, address[e.out]
+            ops[s].append(f"n{n}: {e.label}")
+        for s, vid in self.emits.items():
+            arr["emit"][s] = True
+            arr["emit_kind"][s], arr["emit_index"][s] = source(vid, s)
+            ops[s].append("emit")
+        for a in arr.values():  # programs are cached and shared: keep them immutable
+            a.flags.writeable = False
+        return Program(k=self.k, vectors=self.v, pool=self.pool, neurons=N, weights=self.w,
+                       data_bits=D, count_bits=self.bits, memory_used=len(ends),
+                       evaluations=len(self.evals), ops=tuple(map(tuple, ops)), **arr)
+
+
+@functools.lru_cache(maxsize=256)
+def compile_program(k: int, neurons: int = 4, weights: tuple = (2, 1, 1, 1),
+                    data_bits: int = 6, vectors: int = 1, pool: int = 1) -> Program:
+    """Schedule one binary neuron of fan-in ``k`` on a PE (cached; see the module docstring).
+
+    The result depends only on these parameters, never on weights or thresholds.
+    """
+    sched = _Scheduler(int(k), int(neurons), tuple(weights), int(data_bits), int(vectors),
+                       int(pool))
+    return sched.program(sched.run())
+
+
+def schedule(design: ThresholdDesign, k: int | None = None) -> Program:
+    """The program of ``design`` for fan-in ``k`` (default ``design.k``).
+
+    Raises :class:`InputError` (field ``memory_bits``) when it needs more local memory than
+    the design has, and (field ``k``) for a fan-in out of range.
+    """
+    k = design.k if k is None else k
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= 16384:
+        raise InputError(f"{k!r} is out of range", field="k", allowed="an integer from 1 to 16384")
+    prog = compile_program(int(k), design.neurons, tuple(design.neuron_weights),
+                           design.data_bits, design.vectors, design.pool)
+    if prog.memory_used > design.memory_bits:
+        raise InputError(f"the program for K={k} needs {prog.memory_used} bits of local "
+                         f"memory, the design has {design.memory_bits}", field="memory_bits",
+                         allowed=f"an integer from {prog.memory_used} to 256")
+    return prog
+
+
+def format_schedule(program: Program, first: int = 0, last: int | None = None) -> str:
+    """The program as text, one line per step (loads, evaluations, emits)."""
+    last = program.steps if last is None else last
+    lines = []
+    for s in range(first, min(last, program.steps)):
+        load = ""
+        if program.load[s]:
+            idx = [int(i) for i in program.load_input[s] if i >= 0]
+            load = f"load x[{idx[0]}..{idx[-1]}]  " if idx else "load  "
+        lines.append(f"{s:5d}  {load}" + "; ".join(program.ops[s]))
+    return "\n".join(lines)

@@ -1,0 +1,19 @@
+"""The adder-tree family's top-level component: the pipelined array
+(:class:`~shiftadd.hw.adder_tree_array.AdderTreeArray`, plain trees and the OPT1/OPT2
+bit-weight options), or the multi-cycle digit-sparse array
+(:class:`~shiftadd.hw.bitweight_sparse.DigitSparseArray`, OPT3+OPT4)."""
+
+from __future__ import annotations
+
+from ..design.adder_tree import AdderTreeDesign
+from .adder_tree_array import AdderTreeArray
+from .bitweight_sparse import DigitSparseArray
+
+__all__ = ["adder_tree_top"]
+
+
+def adder_tree_top(design: AdderTreeDesign) -> AdderTreeArray | DigitSparseArray:
+    """The top-level component of an adder-tree design."""
+    if design.digit_sparse:
+        return DigitSparseArray(design=design)
+    return AdderTreeArray(design=design)

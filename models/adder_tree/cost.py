@@ -1,0 +1,207 @@
+"""The adder-tree array's cost model: its bill of materials, counted from the same tree
+plans the generator builds (plain trees, and the bit-weight options' encoders, selectors,
+carry-save trees and narrow adders), and the port activity for vectorless synthesis power."""
+
+from __future__ import annotations
+
+from ...design.adder_tree import AdderTreeDesign
+from ...design.base import range_width
+from ...design.bitweight import expected_vector_cycles
+from ...design.carry_save import CsaPlan
+from ...design.tree import plan_tree, tree_adders
+from ..cost import Item
+from .bitweight import option_plan
+
+__all__ = ["bill_of_materials", "plain_bill", "bitweight_bill", "activity_profile"]
+
+
+def bill_of_materials(design: AdderTreeDesign) -> list[Item]:
+    """The building blocks of an adder-tree design (with or without bit-weight options)."""
+    if design.bitweight is None:
+        return plain_bill(design)
+    return bitweight_bill(design)
+
+
+def plain_bill(design: AdderTreeDesign) -> list[Item]:
+    """The bill of materials of an adder-tree design without bit-weight options."""
+    d = design
+    k, n = d.k, d.n
+    plan = d.tree
+    count, bits = tree_adders(plan)
+    items = [
+        Item("dffe", "input register", k * d.act_bits + 1),
+        Item("dffe", "output register", n * d.output_bits_per_neuron + 1),
+        Item("dffe", "weight registers", n * k * d.weight_bits, active=False),
+        Item("tree_adder", "adder trees", n * count, bits=n * bits),
+    ]
+    # Pipeline registers: every node of a registered level, the valid bit and, with a
+    # threshold, the flip bit of each neuron.
+    for slot in d.register_slots:
+        widths = sum(range_width(lo, hi)[0] for lo, hi in plan.levels[slot])
+        items.append(Item("dffe", f"pipeline register after layer {slot}",
+                          n * widths + 1 + (n if d.threshold else 0)))
+    term_width = range_width(*d.term_range)[0]
+    if d.mode == "xnor":
+        items.append(Item("xnor2", "lane XNORs", n * k))
+    elif d.mode == "addsub":
+        items.append(Item("xor2", "lane conditional inverters", n * k * term_width))
+    else:
+        items.append(Item("mult", "lane multipliers", n * k, bits=n * k * d.act_bits * d.weight_bits,
+                          io=n * k * (d.act_bits + d.weight_bits)))
+    if d.has_offset_leaf:
+        offset_width = range_width(*d.offset_range)[0]
+        items.append(Item("dffe", "offset registers", n * offset_width, active=False))
+        if d.mode == "addsub":
+            c, b = tree_adders(plan_tree([(0, 1)] * k))
+            items.append(Item("tree_adder", "load port: count of -1 weights", c, bits=b,
+                              active=False))
+        if d.threshold:
+            items.append(Item("adder", "load port: offset - threshold", 1, bits=offset_width,
+                              active=False))
+    if d.threshold:
+        root_width = range_width(*plan.root)[0]
+        items.append(Item("dffe", "flip registers", n, active=False))
+        items.append(Item("and2", "threshold zero detect", n * max(0, root_width - 1)))
+        items.append(Item("mux2", "threshold select", n))
+    index_bits = max(1, (n - 1).bit_length())
+    items.append(Item("and2", "load port: neuron decode", n * index_bits, active=False))
+    return items
+
+
+def _csa_items(plan: CsaPlan, part: str, copies: int) -> list[Item]:
+    items = [Item("csa", f"{part}: 3:2 compressor bits", copies * plan.full_adders)]
+    if plan.half_adders:
+        items += [Item("xor2", f"{part}: half-adder sums", copies * plan.half_adders),
+                  Item("and2", f"{part}: half-adder carries", copies * plan.half_adders)]
+    return items
+
+
+def _ent_encoder_items(design, lanes: int, active: bool = True) -> list[Item]:
+    plan = design.bitweight
+    b = design.act_bits
+    items = []
+    if design.act_signed:
+        # Prefix-OR negator (an OR and an XOR per bit) and the magnitude mux.
+        items += [Item("and2", "EN-T encoders: negator prefix OR", lanes * (b - 1), active=active),
+                  Item("xor2", "EN-T encoders: negator", lanes * b, active=active),
+                  Item("mux2", "EN-T encoders: magnitude select", lanes * b, active=active)]
+    # Per digit: the 2-bit increment with carry, and the select wires.
+    items += [Item("xor2", "EN-T encoders: digit codes", lanes * plan.digits * 3, active=active),
+              Item("and2", "EN-T encoders: carries and select wires",
+                   lanes * plan.digits * 5, active=active)]
+    return items
+
+
+def bitweight_bill(design: AdderTreeDesign) -> list[Item]:
+    """The bill of materials of an adder-tree design with bit-weight options."""
+    d = design
+    plan = option_plan(d)
+    k, n = d.k, d.n
+    items = [Item("dffe", "output register", n * d.output_bits_per_neuron + 1),
+             Item("dffe", "weight registers", n * k * d.weight_bits, active=False),
+             Item("and2", "load port: neuron decode", n * max(1, (n - 1).bit_length()),
+                  active=False)]
+    b = plan.select_width
+    if plan.sparse:
+        return items + _sparse_items(d, plan)
+    items.append(Item("dffe", "input register", k * d.act_bits + 1))
+    # Encoders: one per lane, shared by all neurons.
+    if plan.encoder == "booth":
+        items += [Item("xor2", "Booth encoders", k * plan.digits * 2),
+                  Item("and2", "Booth encoders", k * plan.digits * 4)]
+    else:
+        items += _ent_encoder_items(d, k)
+    # Partial-product selectors: per bit an AND-OR of w and 2w, then the conditional
+    # inversion (hw.booth.select_row), calibrated as one unit: synthesis merges the three
+    # gates into an AOI22 and an XNOR.
+    pps = n * k * plan.digits
+    items.append(Item("booth_sel", "partial-product selectors", pps * b))
+    slots = d.register_slots
+    if plan.carry_save:
+        # Shared: the weighted count of negative digits plus the constants, one row.
+        c, bits = tree_adders(plan_tree([plan.negsum_lane_range] * k))
+        items += [Item("tree_adder", "shared count of negative digits", c, bits=bits),
+                  Item("adder", "shared correction constant", 1, bits=plan.width)]
+        items += _csa_items(plan.csa, "carry-save trees", n)
+        items.append(Item("adder", "root carry-propagate adders", n, bits=plan.width))
+        for slot in slots:
+            if slot <= plan.csa.depth:
+                bits = plan.csa.level_bits(slot)
+            else:
+                bits = plan.width
+            items.append(Item("dffe", f"pipeline register after layer {slot}", n * bits + 1))
+        return items
+    # Same bit weight, plain adders: per bit weight a narrow tree with the shared count of
+    # negative digits as one more leaf, then one tree over the shifted sums.
+    for j in range(plan.digits):
+        c, bits = tree_adders(plan_tree([(0, 1)] * k))
+        items.append(Item("tree_adder", f"shared negative-digit count, bit weight {j}", c,
+                          bits=bits))
+    bw = plan.bitweight_tree
+    c, bits = tree_adders(bw)
+    items.append(Item("tree_adder", "same-bit-weight trees", n * plan.digits * c,
+                      bits=n * plan.digits * bits))
+    c, bits = tree_adders(plan.combine_tree)
+    items.append(Item("tree_adder", "shift-and-add of the bit-weight sums", n * c, bits=n * bits))
+    for slot in slots:
+        if slot <= bw.depth:
+            bits = plan.digits * sum(range_width(lo, hi)[0] for lo, hi in bw.levels[slot])
+        else:
+            level = plan.combine_tree.levels[slot - bw.depth]
+            bits = sum(range_width(lo, hi)[0] for lo, hi in level)
+        items.append(Item("dffe", f"pipeline register after layer {slot}", n * bits + 1))
+    return items
+
+
+def _sparse_items(d: AdderTreeDesign, plan) -> list[Item]:
+    k, n = d.k, d.n
+    g, groups, dd, pw, b = plan.group, plan.groups, plan.digits, plan.pe_width, plan.select_width
+    w = plan.width
+    sel_bits = max(1, (dd - 1).bit_length())
+    items = [
+        # The encoders sit before the input register, which then holds sign and codes.
+        *_ent_encoder_items(d, k),
+        Item("dffe", "encoded input register (sign, digit codes)", k * (1 + 2 * dd)),
+        Item("dffe", "sequencer state (busy, bit weight, first, consumed lanes)",
+             3 + sel_bits + k),
+        Item("mux2", "sequencer: digit of the current bit weight per lane", k * 2 * (dd - 1)),
+        Item("and2", "sequencer: pending digits and lowest-lane pick", k * 3),
+        Item("and2", "sequencer: next nonzero bit weight", k * dd + 4 * dd),
+        Item("and2", "encoder broadcast: picked digit per group", groups * g * 3),
+        Item("dffe", "flush tags (valid, bit weight, last)", 2 + sel_bits),
+        # PEs: one per group and neuron.
+        Item("and2", "PE lane mux (one-hot AND-OR)", n * groups * g * d.weight_bits),
+        Item("booth_sel", "PE partial-product selectors (w / 2w, inversion)",
+             n * groups * b),
+        Item("csa", "PE carry-save accumulators", n * groups * pw),
+        Item("mux2", "PE accumulator start/hold", n * groups * 2 * pw),
+        Item("dffe", "PE (sum, carry) registers", n * groups * 2 * pw),
+    ]
+    items += _csa_items(plan.flush_csa, "flush: carry-save tree over the groups", n)
+    items += [Item("adder", "flush: carry-propagate adder", n, bits=pw),
+              Item("mux2", "flush: shift by 2 x bit weight", n * w * (dd - 1)),
+              Item("adder", "flush: accumulate", n, bits=w),
+              Item("dffe", "neuron accumulators", n * w)]
+    if d.pipeline_stages:
+        items.append(Item("dffe", "pipeline register (resolved group sums, tags)",
+                          n * pw + 2 + sel_bits))
+    return items
+
+
+def activity_profile(design: AdderTreeDesign, data_activity: float):
+    """Switching of the input ports while the array streams, as ``(port glob, toggles per
+    cycle, duty)`` rules (first match wins), for vectorless synthesis power."""
+    # Streaming at full rate: a new random activation vector every cycle, weights static
+    # (loaded once per tile, which is rare next to the vectors), output always read. A
+    # digit_sparse vector is held on the port until its last step: per cycle its bits toggle
+    # data_activity / (expected cycles per vector), uniformly random codes.
+    per_cycle = data_activity / expected_vector_cycles(design) if design.digit_sparse \
+        else data_activity
+    return [
+        ("act__payload*", per_cycle, 0.5),
+        ("act__valid", 0.0, 1.0),
+        ("weights__*", 0.0, 0.0),
+        ("result__ready", 0.0, 1.0),
+        ("rst", 0.0, 0.0),
+        ("*", 0.0, 0.0),
+    ]

@@ -1,0 +1,185 @@
+"""The adder-tree array's cycle model and sweep kernel.
+
+Weight-stationary tiles: for each K-tile and N-tile, write the tile's weight rows (one neuron
+per cycle), then stream all M activation vectors; partial sums of K-tiles are added outside
+the array. Tiles follow back to back: a weight write only affects vectors accepted after it,
+so nothing waits for the pipeline to drain (:func:`adder_tree_cycles`, the one formula of the
+scalar model, the sweep kernel and the bench).
+
+Every plain design and the ``carry_save_accumulate`` and ``shared_encoder_same_bitweight``
+options are fully pipelined: each accepted vector leaves ``latency`` cycles later.
+``digit_sparse`` spends, per vector, ``max(1, sum_j max_g nnz[g, j])`` cycles: at bit weight
+``j`` every group of ``digit_group`` lanes takes one cycle per nonzero digit and the groups
+move in lockstep; all-zero bit weights are skipped. :func:`digit_sparse_vector_cycles`
+computes it from the data, :func:`digit_sparse_output_cycles` the cycle of every result of a
+transfer sequence, :func:`digit_sparse_gemm_cycles` a tiled GEMM, all exact (the bench checks
+them against simulation); without data the model uses
+:func:`~shiftadd.design.bitweight.expected_vector_cycles`.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import numpy as np
+
+from ...design.adder_tree import AdderTreeDesign
+from ...design.bitweight import expected_vector_cycles
+from .bitweight import option_plan, signed_digits
+
+__all__ = ["adder_tree_cycles", "stream_output_cycles", "gemm_cycles_batch", "design_vector",
+           "kernel", "vector_cycles", "nonzero_per_group", "digit_sparse_vector_cycles", "digit_sparse_output_cycles",
+           "digit_sparse_gemm_cycles"]
+
+
+def adder_tree_cycles(tile_k, tile_n, latency, m, n, k, vector_cycles=1):
+    """Weight-stationary tiles, back to back (see the module docstring).
+
+    ``vector_cycles``: cycles one activation vector occupies the array (1 at full rate;
+    ``digit_sparse`` designs: the mean over the vectors,
+    exact given the data, or an expectation)."""
+    k_tiles = -(-k // tile_k)
+    n_tiles = -(-n // tile_n)
+    weight_writes = k_tiles * n
+    transfers = weight_writes + k_tiles * n_tiles * m
+    busy = weight_writes + k_tiles * n_tiles * m * vector_cycles
+    return {"cycles": busy + latency, "transfers": transfers,
+            "tiles": k_tiles * n_tiles, "weight_writes": weight_writes,
+            "k_tiles": k_tiles, "n_tiles": n_tiles}
+
+
+def stream_output_cycles(design: AdderTreeDesign, input_positions) -> np.ndarray:
+    """Cycle of each result for vectors accepted at ``input_positions`` at full rate: fully
+    pipelined, every vector leaves exactly ``latency`` cycles later. A ``digit_sparse``
+    design's cycles depend on the data (:func:`digit_sparse_output_cycles`)."""
+    if design.digit_sparse:
+        raise TypeError("a digit_sparse design's output cycles depend on the data: use "
+                        "digit_sparse_output_cycles")
+    return np.asarray(input_positions, dtype=np.int64) + design.latency
+
+
+def vector_cycles(design: AdderTreeDesign) -> float:
+    """Cycles one activation vector occupies the array: 1, or for ``digit_sparse`` the
+    expectation for uniformly random activation codes."""
+    return expected_vector_cycles(design) if design.digit_sparse else 1.0
+
+
+def gemm_cycles_batch(design: AdderTreeDesign, m, n, k) -> dict[str, np.ndarray]:
+    """Cycles of GEMMs ``Y[M, N] = X[M, K] @ W[N, K].T`` (arrays of shapes) by the tiled
+    schedule. ``digit_sparse`` without data: the expected vector cycles for uniformly random
+    activation codes, rounded up to whole cycles (the bench uses
+    :func:`digit_sparse_gemm_cycles` with the actual data)."""
+    m, n, k = (np.asarray(v, dtype=np.int64) for v in (m, n, k))
+    if design.digit_sparse:
+        c = adder_tree_cycles(design.k, design.n, design.latency, m, n, k,
+                              expected_vector_cycles(design))
+        cycles = np.ceil(c["cycles"] - 1e-9).astype(np.int64)
+    else:
+        c = adder_tree_cycles(design.k, design.n, design.latency, m, n, k)
+        cycles = c["cycles"]
+    macs = m * n * k
+    return {"cycles": cycles, "transfers": c["transfers"], "tiles": c["tiles"],
+            "weight_writes": c["weight_writes"], "macs": macs,
+            "utilization": macs / (cycles * design.k * design.n)}
+
+
+def design_vector(design: AdderTreeDesign) -> dict[str, float]:
+    """The numbers :func:`kernel` needs about one design. Every adder-tree design carries
+    ``vector_cycles``, so one sweep block may mix options."""
+    return {"tile_k": design.k, "tile_n": design.n, "latency": design.latency,
+            "act_bits": design.act_bits, "weight_bits": design.weight_bits,
+            "out_bits": design.output_bits_per_neuron, "psum_bits": design.acc_width,
+            "lanes": design.k * design.n, "vector_cycles": vector_cycles(design)}
+
+
+def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):
+    """Cycles and traffic of the weight-stationary adder-tree schedule.
+
+    Weights are read from DRAM once (staged through the weight buffer). For each K-tile
+    the ``M x tile_k`` activation block is streamed once per N-tile from the activation
+    buffer; it comes from DRAM once if the block fits the buffer, else once per N-tile.
+    Partial sums of K-tiles accumulate in the output buffer when an ``M x tile_n`` block
+    fits, else they go to DRAM and back.
+    """
+    c = adder_tree_cycles(v["tile_k"], v["tile_n"], v["latency"], m, n, k,
+                          v.get("vector_cycles", 1))
+    k_tiles, n_tiles = c["k_tiles"], c["n_tiles"]
+    ab, wb, pb, ob = v["act_bits"], v["weight_bits"], v["psum_bits"], v["out_bits"]
+    weights = n * k * wb
+    act_block = m * v["tile_k"] * ab
+    act_fits = act_block <= act_buf_bits
+    act_dram = np.where(act_fits, m * k * ab, m * k * ab * n_tiles)
+    act_stream = m * v["tile_k"] * ab * k_tiles * n_tiles
+    psum_block = m * v["tile_n"] * pb
+    psum_fits = psum_block <= out_buf_bits
+    extra = np.maximum(k_tiles - 1, 0) * m * n * pb
+    out_final = m * n * ob
+    out = {
+        "cycles": c["cycles"],
+        "dram_read_bits": weights + act_dram + np.where(psum_fits, 0, extra),
+        "dram_write_bits": out_final + np.where(psum_fits, 0, extra),
+        "act_buf_read_bits": act_stream,
+        "act_buf_write_bits": act_dram,
+        "weight_buf_read_bits": weights * np.ones_like(act_stream),
+        "weight_buf_write_bits": weights * np.ones_like(act_stream),
+        "out_buf_read_bits": np.where(psum_fits, extra, 0) + out_final,
+        "out_buf_write_bits": np.where(psum_fits, extra, 0) + out_final,
+    }
+    return out
+
+
+def nonzero_per_group(design: AdderTreeDesign, act) -> np.ndarray:
+    """``nnz[v, g, j]``: nonzero digits of group ``g`` at bit weight ``j``."""
+    plan = option_plan(design)
+    d = signed_digits(design, act)
+    v = d.shape[0]
+    return np.count_nonzero(d.reshape(v, plan.groups, plan.group, plan.digits), axis=2)
+
+
+def digit_sparse_vector_cycles(design: AdderTreeDesign, act) -> np.ndarray:
+    """Cycles each vector occupies the PEs: ``max(1, sum_j max_g nnz[g, j])``."""
+    steps = nonzero_per_group(design, act).max(axis=1)
+    return np.maximum(1, steps.sum(axis=1)).astype(np.int64)
+
+
+def digit_sparse_output_cycles(design: AdderTreeDesign, durations: np.ndarray,
+                               is_vector: np.ndarray) -> np.ndarray:
+    """Cycle of each vector's result for transfers presented back to back.
+
+    Parameters
+    ----------
+    durations : ndarray of int
+        Per transfer in order: its vector cycles (:func:`digit_sparse_vector_cycles`) for
+        an activation vector, 1 for a weight write.
+    is_vector : ndarray of bool
+        Which transfers are activation vectors.
+
+    Returns
+    -------
+    ndarray of int64
+        Per activation vector, the cycle its result is valid: the transfer's handshake
+        (the sum of the earlier durations: the input is ready again in the cycle of a
+        vector's last step) plus its own cycles plus ``latency - 1`` (flush, optional
+        register, output register).
+    """
+    durations = np.asarray(durations, np.int64)
+    handshake = np.concatenate([[0], np.cumsum(durations)[:-1]])
+    sel = np.asarray(is_vector, bool)
+    return handshake[sel] + durations[sel] + design.latency - 1
+
+
+def digit_sparse_gemm_cycles(design: AdderTreeDesign, x: np.ndarray, n: int) -> int:
+    """Cycles of the bench's tiled GEMM ``X[M, K] @ W[N, K].T`` on a ``digit_sparse``
+    design (same schedule as :func:`adder_tree_cycles`: per K-tile and
+    N-tile, the tile's weight rows, then the M vectors), exactly, given the activations."""
+    x = np.asarray(x)
+    m, k = x.shape
+    hw_k = design.k
+    k_tiles = -(-k // hw_k)
+    pad = np.zeros((m, k_tiles * hw_k), np.int64)
+    pad[:, :k] = x
+    tiles = pad.reshape(m, k_tiles, hw_k).transpose(1, 0, 2).reshape(-1, hw_k)
+    # The sweep's formula with the tiles' mean vector cycles, kept exact as a fraction.
+    mean = Fraction(int(digit_sparse_vector_cycles(design, tiles).sum()), tiles.shape[0])
+    cycles = adder_tree_cycles(design.k, design.n, design.latency, m, int(n), k, mean)
+    return int(cycles["cycles"])

@@ -1,0 +1,65 @@
+"""The adder-tree array's golden model: dot products of every neuron (``xnor``: popcount of
+matches), and with ``threshold`` the folded batch-norm compare."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from ...design.adder_tree import AdderTreeDesign
+from ...errors import InputError
+from ..golden import check_operand, dot_products, threshold_compare
+
+__all__ = ["AdderTreeResult", "adder_tree_reference"]
+
+
+@dataclasses.dataclass(frozen=True)
+class AdderTreeResult:
+    """Reference outputs of an adder-tree array for a batch of vectors.
+
+    Attributes
+    ----------
+    acc : ndarray of int64, shape (vectors, n)
+        Dot products (xnor: popcount of matches).
+    fire : ndarray of bool, shape (vectors, n), or None
+        Threshold outputs when the design has ``threshold``.
+    """
+
+    acc: np.ndarray
+    fire: np.ndarray | None
+
+    @property
+    def outputs(self) -> np.ndarray:
+        """What the RTL's result port carries: ``fire`` with a threshold, else ``acc``."""
+        return self.acc if self.fire is None else self.fire.astype(np.int64)
+
+
+def adder_tree_reference(design: AdderTreeDesign, act, weights, thresholds=None,
+                         flips=None) -> AdderTreeResult:
+    """What an adder-tree array computes for activation vectors ``act``.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+    act : array_like of int, shape (vectors, k)
+        Activations as the port carries them (xnor: bits, 1 = +1).
+    weights : array_like of int, shape (n, k)
+        Weights as the port carries them (xnor, addsub: bits, 1 = +1).
+    thresholds : array_like of int, shape (n,), optional
+        Required when the design has ``threshold``.
+    flips : array_like of bool, shape (n,), optional
+        Per neuron, compare ``acc <= T`` instead of ``acc >= T``; default all False.
+    """
+    x = check_operand("act", act, *design.act_range, (None, design.k))
+    w = check_operand("weights", weights, *design.weight_range, (design.n, design.k))
+    acc = dot_products(design.mode, x, w)
+    fire = None
+    if design.threshold:
+        if thresholds is None:
+            raise InputError("required when the design has threshold = true", field="thresholds")
+        t = check_operand("thresholds", thresholds, *design.threshold_range, (design.n,))
+        f = np.zeros(design.n, bool) if flips is None else \
+            check_operand("flips", flips, 0, 1, (design.n,)).astype(bool)
+        fire = threshold_compare(acc, t, f)
+    return AdderTreeResult(acc=acc, fire=fire)

@@ -1,0 +1,234 @@
+"""Golden models of the grid engines (systolic OS/WS and 2D matrix).
+
+:func:`tile_reference` and :func:`gemm_reference` compute what the arrays output; the
+intermediate representations the RTL exposes are reproduced bit for bit:
+:func:`booth_digits` (the PE's ``digits`` port), :func:`csa_terms` (partial-product rows and
+injected bits), :func:`csa_reduce` (one carry-save step, following the same compressor plan
+as the RTL), :func:`pe_trace` (an output-stationary PE's registered accumulator, step by
+step) and :func:`ws_column_trace` (the carry-save partial sums passed down a
+weight-stationary column). Carry-save pairs are ``uint64`` patterns modulo ``2**W``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ...design.systolic import GridDesign
+from ...errors import InputError
+from ...workloads.digits import booth_encode
+from ..golden import check_operand, dot_products
+
+__all__ = ["to_bits", "from_bits", "weight_values", "wrap", "tile_reference",
+           "gemm_reference", "booth_digits", "csa_terms", "csa_reduce", "resolve",
+           "pe_trace", "ws_column_trace"]
+
+
+# -- bit patterns --------------------------------------------------------------------------
+def _mask(width: int) -> np.uint64:
+    return np.uint64((1 << width) - 1)
+
+
+def to_bits(values, width: int) -> np.ndarray:
+    """Two's complement patterns of integers modulo ``2**width`` (``uint64``)."""
+    v = np.asarray(values)
+    return v.astype(np.int64).astype(np.uint64) & _mask(width)
+
+
+def from_bits(bits, width: int, signed: bool) -> np.ndarray:
+    """Integers from ``width``-bit patterns, two's complement when ``signed``."""
+    b = np.asarray(bits, dtype=np.uint64) & _mask(width)
+    v = b.astype(np.int64)
+    if signed:
+        v = np.where(v >= (1 << (width - 1)), v - (np.int64(1) << width), v)
+    return v
+
+
+# -- values --------------------------------------------------------------------------------
+def weight_values(design: GridDesign, codes) -> np.ndarray:
+    """The numbers weight codes stand for (addsub: bit 1 = +1, bit 0 = -1)."""
+    c = np.asarray(codes, dtype=np.int64)
+    return 2 * c - 1 if design.mode == "addsub" else c
+
+
+def wrap(design: GridDesign, values) -> np.ndarray:
+    """Results as the result port carries them: modulo ``2**acc_width`` when the design
+    wraps, otherwise unchanged (they fit)."""
+    v = np.asarray(values, dtype=np.int64)
+    if not design.wraps:
+        return v
+    return from_bits(to_bits(v, design.acc_width), design.acc_width, design.acc_signed)
+
+
+def _check(design: GridDesign, act, weights, k: int | None = None):
+    x = check_operand("act", act, *design.act_range, (None, k))
+    w = check_operand("weights", weights, *design.weight_range, (None, x.shape[1]))
+    return x, w
+
+
+def tile_reference(design: GridDesign, act, weights) -> np.ndarray:
+    """One tile's results: ``act[m, k]`` against ``weights[n, k]`` (codes as the ports
+    carry them), ``Y[m, n] = sum_k a[m, k] * w[n, k]`` wrapped to the accumulator."""
+    x, w = _check(design, act, weights)
+    return wrap(design, dot_products("mac", x, weight_values(design, w)))
+
+
+def gemm_reference(design: GridDesign, act, weights) -> np.ndarray:
+    """``Y = X @ W.T`` as the tiled schedule produces it: the reduction is cut into tiles
+    (``k_max`` steps output-stationary, ``rows`` weight-stationary), each tile's result is
+    wrapped to the accumulator, and the host adds the tiles."""
+    x, w = _check(design, act, weights)
+    k = x.shape[1]
+    step = design.reduction_length
+    if not design.wraps or k <= step:
+        return tile_reference(design, x, w)
+    out = np.zeros((x.shape[0], w.shape[0]), np.int64)
+    for k0 in range(0, k, step):  # tiles, not elements
+        out += tile_reference(design, x[:, k0:k0 + step], w[:, k0:k0 + step])
+    return out
+
+
+# -- intermediate representations ----------------------------------------------------------
+def booth_digits(design: GridDesign, act) -> np.ndarray:
+    """Radix-4 Booth digits of activations, least significant first (what a PE's
+    ``digits`` port shows); :func:`shiftadd.workloads.digits.booth_encode`."""
+    return booth_encode(np.asarray(act), design.act_bits, design.act_signed)
+
+
+def csa_terms(design: GridDesign, act, weight) -> tuple[np.ndarray, np.ndarray]:
+    """What one (activation, weight) pair feeds the carry-save tree: ``rows`` (``uint64``,
+    shape ``(..., terms)``, modulo ``2**W``) and injected bits (``(..., injections)``).
+
+    Booth (``mac``): row ``j`` is ``d_j * w * 4**j``, except row 0, which is
+    ``~(|d_0| w)`` when ``d_0 < 0`` with the bit ``d_0 < 0`` (its ``+1``). ``addsub``:
+    ``w ? a : ~a`` and the bit ``~w``. ``ternary``: ``a``, ``~a`` or 0, and the bit
+    ``w == -1``.
+    """
+    width = design.acc_width
+    a = np.asarray(act, dtype=np.int64)
+    w = np.asarray(weight, dtype=np.int64)
+    a, w = np.broadcast_arrays(a, w)
+    if design.mode == "mac":
+        d = booth_digits(design, a).astype(np.int64)
+        scale = np.int64(4) ** np.arange(d.shape[-1], dtype=np.int64)
+        values = d * w[..., None] * scale
+        neg0 = d[..., 0] < 0
+        values[..., 0] = np.where(neg0, ~(-d[..., 0] * w), values[..., 0])
+        return to_bits(values, width), neg0.astype(np.uint64)[..., None]
+    if design.mode == "addsub":
+        term = np.where(w == 1, a, ~a)
+        bit = (w == 0)
+    else:
+        term = np.where(w == 0, 0, np.where(w < 0, ~a, a))
+        bit = (w < 0)
+    return to_bits(term, width)[..., None], bit.astype(np.uint64)[..., None]
+
+
+def csa_reduce(design: GridDesign, rows, bits) -> tuple[np.ndarray, np.ndarray]:
+    """Reduce rows (last axis) and injected bits to a carry-save pair, compressor by
+    compressor as :attr:`GridDesign.csa_plan` (and the RTL) does. Returns ``(sum, carry)``.
+    """
+    plan = design.csa_plan
+    if plan is None:
+        raise InputError("the design has no carry-save accumulator",
+                         field="carry_save_accumulate", allowed=[True])
+    mask = _mask(design.acc_width)
+    rows = np.asarray(rows, dtype=np.uint64)
+    bits = np.asarray(bits, dtype=np.uint64)
+    if rows.shape[-1] != plan.rows:
+        raise ValueError(f"expected {plan.rows} rows, got {rows.shape[-1]}")
+    work = [rows[..., i] for i in range(plan.rows)]
+    inject = {plan.inject_step(i): i for i in range(plan.injections)}
+    one = np.uint64(1)
+    for i, (x, y, z) in enumerate(plan.steps):
+        a, b, c = work[x], work[y], work[z]
+        maj = (a & b) | (a & c) | (b & c)
+        carry = (maj << one) & mask
+        if i in inject:
+            carry = carry | bits[..., inject[i]]
+        work += [a ^ b ^ c, carry]
+    return work[-2], work[-1]
+
+
+def resolve(design: GridDesign, s, c) -> np.ndarray:
+    """The value a carry-save pair stands for, as the result port shows it."""
+    width = design.acc_width
+    total = (np.asarray(s, np.uint64) + np.asarray(c, np.uint64)) & _mask(width)
+    return from_bits(total, width, design.acc_signed)
+
+
+def _step(design: GridDesign, a, w, state):
+    """One accumulation step in the design's accumulator form."""
+    width = design.acc_width
+    if design.carry_save_accumulate:
+        rows, bits = csa_terms(design, a, w)
+        s, c = state
+        return csa_reduce(design, np.concatenate([rows, s[..., None], c[..., None]], axis=-1),
+                          bits)
+    prod = np.asarray(a, np.int64) * weight_values(design, w)
+    return (state + to_bits(prod, width)) & _mask(width)
+
+
+def _zero_state(design: GridDesign, shape):
+    z = np.zeros(shape, np.uint64)
+    return (z, z.copy()) if design.carry_save_accumulate else z
+
+
+def pe_trace(design: GridDesign, act, weight, last=None):
+    """Registered accumulator of an output-stationary PE after each step.
+
+    Parameters
+    ----------
+    act, weight : array of int, shape (steps, ...)
+        One step per row (any further axes are independent PEs).
+    last : array of bool, shape (steps, ...), optional
+        Steps that end a tile: the accumulator restarts from 0 after them.
+
+    Returns
+    -------
+    ndarray or (ndarray, ndarray)
+        ``uint64`` patterns, shape ``(steps, ...)``: the value (carry-propagate) or the
+        ``(sum, carry)`` pair (carry-save), as the PE's ``acc`` port shows it one cycle
+        after each step.
+    """
+    a = np.asarray(act, np.int64)
+    w = np.asarray(weight, np.int64)
+    last = np.zeros(a.shape, bool) if last is None else np.asarray(last, bool)
+    state = _zero_state(design, a.shape[1:])
+    out = []
+    for t in range(a.shape[0]):  # accumulation is sequential in time
+        nxt = _step(design, a[t], w[t], state)
+        if design.carry_save_accumulate:
+            state = tuple(np.where(last[t], np.uint64(0), v) for v in nxt)
+        else:
+            state = np.where(last[t], np.uint64(0), nxt)
+        out.append(state)
+    if design.carry_save_accumulate:
+        return np.stack([s for s, _ in out]), np.stack([c for _, c in out])
+    return np.stack(out)
+
+
+def ws_column_trace(design: GridDesign, act, weights):
+    """Partial sums a weight-stationary column passes down, for each activation vector.
+
+    Parameters
+    ----------
+    act : array of int, shape (vectors, rows)
+    weights : array of int, shape (rows,)
+        The column's held weights, top row first.
+
+    Returns
+    -------
+    ndarray or (ndarray, ndarray)
+        ``uint64``, shape ``(vectors, rows)``: after each row, the registered partial sum
+        (or carry-save pair) that PE's ``psum_out`` shows.
+    """
+    a = np.asarray(act, np.int64)
+    w = np.asarray(weights, np.int64)
+    state = _zero_state(design, a.shape[:1])
+    out = []
+    for i in range(a.shape[1]):  # down the column
+        state = _step(design, a[:, i], w[i], state)
+        out.append(state)
+    if design.carry_save_accumulate:
+        return np.stack([s for s, _ in out], axis=1), np.stack([c for _, c in out], axis=1)
+    return np.stack(out, axis=1)

@@ -1,0 +1,226 @@
+"""The threshold array's cost model: building blocks counted from the PE structure, priced
+at the switching activity the program causes, the neuron priced by a cell preset."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ...design.threshold import ThresholdDesign
+from ...design.threshold_program import schedule
+from ...errors import InputError
+from ..cost import Item, price, unit_table
+from .cells import CellPreset, cell_preset
+from .golden import execute, layer_runs
+
+__all__ = ["program_activity", "threshold_fanout_nets", "threshold_bom", "bill_of_materials",
+           "threshold_estimate", "step_stream_activity", "activity_profile"]
+
+
+def _cell(design: ThresholdDesign, preset: str | CellPreset | None) -> CellPreset:
+    if isinstance(preset, CellPreset):
+        return preset
+    return cell_preset(preset or "standard_cell", tuple(design.neuron_weights))
+
+
+@functools.lru_cache(maxsize=256)
+def program_activity(design: ThresholdDesign, k: int | None = None, *, runs: int = 6,
+                     seed: int = 0) -> dict:
+    """Toggle rates (per bit per cycle) of the array's parts while it streams random binary
+    layers (inputs and weights uniformly random, thresholds near the median count), from the
+    NumPy interpreter of the program (:func:`execute`, the RTL's exact state sequence) and
+    the instruction stream itself.
+
+    Returns ``instruction`` (step-register bits), ``select_change`` (a neuron input's source
+    select changes), ``reg``, ``mem``, ``data`` (neuron registers, local memory, data
+    registers) and ``x`` (neuron inputs after the inversion).
+    """
+    prog = schedule(design, k)
+    K, S = prog.k, prog.steps
+    pes = min(design.pes, 4)              # every PE runs the same program on like data
+    d = design.replace(pes=pes)
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 2, (pes * design.vectors, K))
+    w = rng.integers(0, 2, (runs, K))
+    t = K // 2 + rng.integers(-1, 2, runs)
+    lr = layer_runs(d, x, w, t, rng.random(runs) < 0.5)
+    tog: dict = {}
+    execute(d, lr.fields, lr.data, toggles=tog)
+    n = tog["steps"] * pes
+    flips = 0
+    for key, val in lr.fields.items():
+        if key == "load":
+            continue
+        a = np.asarray(val).reshape(runs * S, -1).astype(np.int64)
+        flips += int(np.bitwise_count(a[1:] ^ a[:-1]).sum())
+    src = np.asarray(lr.fields["src"]).reshape(runs * S, -1)
+    return {"instruction": flips / ((runs * S - 1) * design.instruction_bits),
+            "select_change": float((src[1:] != src[:-1]).mean()),
+            "reg": tog["reg"] / (n * design.neurons),
+            "mem": tog["mem"] / (n * design.memory_bits),
+            "data": tog["data"] / (n * design.data_bits),
+            "x": tog["x"] / (n * design.neurons * design.fan_in)}
+
+
+def _at_activity(unit: str, part: str, count: float, toggles_per_input: float,
+                 bits: float = 0.0) -> list[Item]:
+    """``count`` units whose data inputs toggle ``toggles_per_input`` times per cycle on
+    average: the table prices a unit at the calibration activity (0.5 per input), so the
+    share ``a = toggles / 0.5`` of them is priced active and the rest held (same area and
+    clock energy). ``a`` is capped at 1. ``bits`` is passed on (a net's fan-out for
+    ``fanout_buf``)."""
+    a = min(max(toggles_per_input / 0.5, 0.0), 1.0)
+    items = [Item(unit, part, count * a, bits=bits)]
+    if a < 1.0:
+        items.append(Item(unit, f"{part} (held share)", count * (1.0 - a), bits=bits,
+                          active=False))
+    return items
+
+
+def threshold_fanout_nets(design: ThresholdDesign) -> list[tuple[str, int, int, str]]:
+    """The array's nets of high fan-out, ``(name, nets, fan-out, activity key)``, from its
+    structure (:class:`shiftadd.hw.threshold_array.ThresholdPE`): the instruction is decoded
+    once and drives every PE; a PE's register, memory and data bits feed every neuron
+    input's source multiplexer. The activity key names the :func:`program_activity` rate the
+    net toggles at (``None``: held, as the reset)."""
+    d = design
+    P, N, F, L, D = d.pes, d.neurons, d.fan_in, d.memory_bits, d.data_bits
+    inputs = N * F + 1                      # neuron inputs and the emit multiplexer
+    return [
+        ("one-hot source selects", inputs * d.sources, P, "instruction"),
+        ("store address decodes", N * L, P, "instruction"),
+        ("per-neuron instruction fields (threshold, inversions, enable)",
+         N * (d.threshold_bits + F + 1) + 1, P, "instruction"),
+        # Each source bit feeds every neuron input's multiplexer and the emit multiplexer;
+        # a memory or data bit also its own hold multiplexer, a neuron's register every
+        # memory bit's write multiplexer.
+        ("local memory bits", P * L, inputs + 1, "mem"),
+        ("data register bits", P * D, inputs + 1, "data"),
+        ("neuron outputs", P * N, inputs + L, "reg"),
+        ("reset", 1, P * (N + L + 1) + 2, None),
+    ]
+
+
+def threshold_bom(design: ThresholdDesign, cell: str | CellPreset | None = None,
+                  k: int | None = None) -> list[Item]:
+    """Building blocks of a threshold array running the program for fan-in ``k``, with the
+    neuron priced by a cell preset (default: the synthesized standard-cell neuron)."""
+    d = design
+    prog = schedule(d, k)
+    P, N, F, L, D = d.pes, d.neurons, d.fan_in, d.memory_bits, d.data_bits
+    cell = _cell(d, cell)
+    if tuple(cell.weights) and tuple(cell.weights) != tuple(d.neuron_weights):
+        raise InputError(f"the {cell.name} preset characterizes a neuron with weights "
+                         f"{list(cell.weights)}", field="neuron_weights",
+                         allowed=[list(cell.weights)])
+    util = prog.utilization
+    S = d.sources
+    # Every PE executes the same instruction, so each select is decoded once (one-hot,
+    # shared) and a PE's S-input multiplexer is S gated inputs into an OR: about S two-input
+    # gates per multiplexer, which is what synthesis builds (AND-OR-invert cells).
+    act = program_activity(d, k)
+    r_instr = act["instruction"]
+    # A neuron input's S-way multiplexer is S gates with two inputs each: its one-hot select
+    # line (two of them toggle when the select changes) and its source bit.
+    r_mux = (2 * act["select_change"] + N * act["reg"] + L * act["mem"] + D * act["data"]) \
+        / (2 * S)
+    items = [
+        # The registered instruction (all of it but `load`, used on acceptance) and valid;
+        # its bits toggle as the program's instructions do.
+        *_at_activity("dffe", "step register (instruction)", d.instruction_bits, r_instr),
+        *_at_activity("and2", "select decoders (shared)", (N * F + 1) * S, r_instr),
+        *_at_activity("and2", "store address decoders (shared)", N * L * d.address_bits,
+                      r_instr),
+        *_at_activity("dffe", "data registers", P * D, act["data"]),
+        Item("threshold_neuron", f"threshold neurons ({cell.name})", P * N,
+             price=cell.price(util)),
+        *_at_activity("and2", "neuron input multiplexers", P * N * F * S, r_mux),
+        *_at_activity("xor2", "neuron input inversions", P * N * F,
+                      (act["x"] + r_instr) / 2),
+        *_at_activity("and2", "emit multiplexers", P * S, r_mux),
+        *_at_activity("dffe", "local memory", P * L, act["mem"]),
+        *_at_activity("and2", "local memory write select", P * L * N, r_instr),
+        *_at_activity("dffe", "result register", P + 1, 0.5 * prog.outputs / prog.steps),
+    ]
+    # Buffers synthesis puts on the nets of high fan-out (a tenth of the pooled array's cells).
+    for part, nets, fanout, rate in threshold_fanout_nets(d):
+        items += _at_activity("fanout_buf", f"fan-out buffers: {part}", nets,
+                              act[rate] if rate else 0.0, bits=fanout)
+    return items
+
+
+def bill_of_materials(design: ThresholdDesign) -> list[Item]:
+    """The building blocks of a threshold array (standard-cell neuron preset)."""
+    return threshold_bom(design)
+
+
+def threshold_estimate(design: ThresholdDesign, cell: str | CellPreset | None = None, *,
+                       k: int | None = None, table=None, data_activity: float = 0.5) -> dict:
+    """Area, energy per cycle and per binary neuron evaluation of ``design`` with a cell
+    preset, for the program of fan-in ``k``."""
+    table = unit_table(table)
+    prog = schedule(design, k)
+    scale = data_activity / table.calibration_activity
+    rows = []
+    area = energy = leak = 0.0
+    for item in threshold_bom(design, cell, k):
+        a, e_clock, e_data, lk = price(item, table)
+        e = e_clock + scale * e_data
+        area, energy, leak = area + a, energy + e, leak + lk
+        rows.append({"part": item.part, "unit": item.unit, "count": item.count, "area": a,
+                     "energy_per_cycle_pj": e + lk * design.clock_ns})
+    energy += leak * design.clock_ns
+    evals_per_cycle = design.pes * design.vectors / prog.steps
+    return {"area_um2": area, "energy_per_cycle_pj": energy, "leakage_mw": leak,
+            "evaluations_per_cycle": evals_per_cycle,
+            "energy_per_evaluation_pj": energy / evals_per_cycle, "steps": prog.steps,
+            "breakdown": rows}
+
+
+def step_stream_activity(design: ThresholdDesign, k: int | None = None, *, runs: int = 8,
+                         seed: int = 0, data_activity: float = 0.5) -> float:
+    """Mean toggles per cycle of the step stream's payload bits while a layer runs: the
+    program's instructions for random weights and thresholds, and input bits that change
+    with probability ``data_activity`` on loading steps."""
+    rng = np.random.default_rng(seed)
+    prog = schedule(design, k)
+    K = prog.k
+    rows = design.pes * design.vectors
+    x = (rng.random((rows, K)) < 0.5).astype(np.int8)
+    w = rng.integers(0, 2, (runs, K))
+    t = rng.integers(0, K + 1, runs)
+    lr = layer_runs(design, x, w, t, rng.random(runs) < 0.5)
+    flat = lr.payload()
+    n = lr.runs * prog.steps
+    # Toggles per field from consecutive values (the mean over all payload bits does not
+    # depend on where each field sits in the payload).
+    widths = design.step_field_widths
+    flips = total_bits = 0
+    data_flips = 0
+    for name, width in widths.items():
+        values = np.asarray(flat[name]).reshape(n, -1).astype(np.int64) & ((1 << width) - 1)
+        changed = int(np.bitwise_count(values[1:] ^ values[:-1]).sum())
+        flips += changed
+        total_bits += values.shape[1] * width
+        if name == "data":
+            data_flips = changed
+    toggles = flips / ((n - 1) * total_bits)
+    # Input bits are random here (toggle rate 0.5 on a load); scale them to data_activity.
+    data_width = design.pes * design.data_bits
+    data_share = data_width / total_bits
+    data_rate = data_flips / ((n - 1) * data_width)
+    return float(toggles + data_share * data_rate * (data_activity / 0.5 - 1.0))
+
+
+def activity_profile(design: ThresholdDesign, data_activity: float):
+    """Port switching while a layer streams (for vectorless synthesis power)."""
+    # Streaming a layer: a new instruction every cycle, input bits on loading steps,
+    # results always read.
+    return [
+        ("step__payload*", step_stream_activity(design, data_activity=data_activity), 0.5),
+        ("step__valid", 0.0, 1.0),
+        ("result__ready", 0.0, 1.0),
+        ("rst", 0.0, 0.0),
+        ("*", 0.0, 0.0),
+    ]
