@@ -22,7 +22,7 @@ import tempfile
 import time
 
 from shiftadd._io import write_json
-from shiftadd.demo import demo_designs
+from shiftadd.flows.demo import demo_designs
 from shiftadd.rtl_gen.emit import generate_verilog
 from shiftadd.rtl_gen.lint import lint_verilog
 from shiftadd.rtl_gen.synth import synthesize

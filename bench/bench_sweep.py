@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 from shiftadd._io import write_json
-from shiftadd.models.perf import KERNELS
+from shiftadd.families import families
 from shiftadd.models.plots import PLOT_KINDS, plot_results
 from shiftadd.models.sweep import evaluate_chunk, parse_sweep_spec, run_sweep
 
@@ -62,7 +62,7 @@ def main(argv=None) -> int:
     results = {"benchmark": "sweep", "command": "bench/bench_sweep.py " + " ".join(argv or
                                                                                    sys.argv[1:]),
                "throughput": [], "sweep": None}
-    for arch in KERNELS:
+    for arch in [f.arch for f in families() if f.has("kernel")]:
         fields = ENGINES.get(arch)
         if fields is None:
             print(f"{arch}: no benchmark field set; skipped")

@@ -10,7 +10,7 @@
     cycle with the cycle model), with the bench's own time split (plan, encode, simulate,
     collect, check);
 (c) analytic-model throughput: design points x GEMM layers evaluated per second on one core
-    by the sweep kernel (``register_kernel("systolic")``).
+    by the sweep kernel (the systolic family's ``kernel``).
 
 Run (from the repository root)::
 
@@ -33,7 +33,7 @@ import numpy as np
 
 from shiftadd._io import write_json
 from shiftadd.design import load_design
-from shiftadd.models.perf import KERNELS, design_vector
+from shiftadd.models.perf import design_vector, kernel_for
 from shiftadd.rtl_gen.emit import generate_verilog
 from shiftadd.rtl_gen.lint import lint_verilog
 from shiftadd.rtl_gen.synth import synthesize
@@ -105,7 +105,7 @@ def model_throughput(design, points: int = 256, layers: int = 4096, reps: int = 
     best = float("inf")
     for _ in range(reps):
         t0 = time.perf_counter()
-        KERNELS["systolic"](v, m, n, k, cap, cap, cap)
+        kernel_for("systolic")(v, m, n, k, cap, cap, cap)
         best = min(best, time.perf_counter() - t0)
     return {"points": points, "layers": layers, "best_seconds": best,
             "evaluations_per_second": points * layers / best}

@@ -2,7 +2,7 @@
 
 For every engine the plain-MAC version and each bit-weight option are synthesized on the
 IHP SG13G2 liberty (Yosys + ABC, fast script) at their own best clock, found by a short
-clock sweep timed by OpenSTA (:func:`shiftadd.rtl_gen.clock_sweep.clock_sweep`: a relaxed
+clock sweep timed by OpenSTA (:func:`shiftadd.flows.clock_sweep.clock_sweep`: a relaxed
 target, then 0.85 x the critical path reached, while it keeps shrinking), then powered by
 OpenSTA at that clock with the stated activity: data inputs toggle 0.5 times per cycle at
 full rate (uniformly random codes), weights held (loaded once per tile), output always read.
@@ -42,9 +42,10 @@ import numpy as np
 
 from shiftadd._io import atomic_path, atomic_write, write_json
 from shiftadd.design import AdderTreeDesign, design_from_dict
-from shiftadd.models.bitweight import expected_vector_cycles
-from shiftadd.rtl_gen.clock_sweep import clock_sweep, retime
-from shiftadd.rtl_gen.synth import DEFAULT_DATA_ACTIVITY, activity_profile
+from shiftadd.design.bitweight import expected_vector_cycles
+from shiftadd.flows.activity import measure_activity
+from shiftadd.flows.clock_sweep import clock_sweep
+from shiftadd.rtl_gen.synth import DEFAULT_DATA_ACTIVITY, activity_profile, retime, synthesize
 from shiftadd.rtl_gen.tools import resolve_liberty
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -226,8 +227,6 @@ def activity_check(args) -> dict:
     """Energy per cycle of small trees (K = 8, N = 2, 10 ns) with OpenSTA's vectorless
     activity against activity from a gate-level simulation of the bench's random traffic
     (:func:`shiftadd.rtl_gen.activity.measure_activity`; zero-delay, so no glitches)."""
-    from shiftadd.rtl_gen.activity import measure_activity
-    from shiftadd.rtl_gen.synth import synthesize
 
     liberty = resolve_liberty(args.liberty)
     rows = []

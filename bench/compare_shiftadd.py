@@ -48,7 +48,8 @@ import pandas as pd
 
 from shiftadd._io import atomic_path, write_json
 from shiftadd.design import AdderTreeDesign, ShiftAddDesign
-from shiftadd.models import shiftadd_engine as se
+from shiftadd.models.shiftadd import cost as sa_cost
+from shiftadd.models.shiftadd import study as sa_study
 from shiftadd.models.cost import bill_of_materials, estimate
 from shiftadd.models.units import load_unit_table
 from shiftadd.rtl_gen.synth import synthesize
@@ -119,7 +120,7 @@ def model_fields(d, row: dict) -> dict:
     """The analytic model beside a synthesized row (recomputed on every run: the unit
     table may have been recalibrated since the synthesis)."""
     model = estimate(d, clock_ns=10.0)
-    build = se.lut_build_energy(d) if isinstance(d, ShiftAddDesign) else 0.0
+    build = sa_cost.lut_build_energy(d) if isinstance(d, ShiftAddDesign) else 0.0
     e_weight = row["energy_per_weight_pj"]
     flops = sum(i.count for i in bill_of_materials(d) if i.unit in ("dff", "dffe"))
     return {
@@ -133,7 +134,7 @@ def model_fields(d, row: dict) -> dict:
         # LLM decoding uses every weight once: the model's energy with the multiplier
         # array's weight registers reloaded every cycle (shift-add: unchanged)
         "energy_per_weight_streaming_model_pj":
-            sum(se.engine_energy_per_cycle(d, streaming_weights=True).values())
+            sum(sa_study.engine_energy_per_cycle(d, streaming_weights=True).values())
             / _weights_per_cycle(d),
     }
 
@@ -141,7 +142,7 @@ def model_fields(d, row: dict) -> dict:
 def layer_rows() -> list[dict]:
     """Part 2: the layer energy tables."""
     rows = []
-    dram = se.DRAM_PJ_PER_BIT
+    dram = sa_study.DRAM_PJ_PER_BIT
     hw = [(ShiftAddDesign(name=f"sa_q{q}_mu{mu}", mu=mu, q=q, terms=3, columns=cols,
                           pipeline_stages=1),
            AdderTreeDesign(name=f"mac_int8_k{mu}n{cols}", mode="mac", k=mu, n=cols,
@@ -153,7 +154,7 @@ def layer_rows() -> list[dict]:
             table = gemm_table(cfg, phase)
             for q in (2, 3):
                 for dname, dpj in dram.items():
-                    df = se.layer_energy_ops(table, q=q, mu=8, terms=3, dram_pj_per_bit=dpj)
+                    df = sa_study.layer_energy_ops(table, q=q, mu=8, terms=3, dram_pj_per_bit=dpj)
                     for engine, r in df.iterrows():
                         if engine != "shiftadd" and q == 3:
                             continue   # the multiplier engines do not depend on q
@@ -164,7 +165,7 @@ def layer_rows() -> list[dict]:
                                      **_energies(r, "fp16")})
             for d, b in hw:
                 for ut in ("ihp-sg13g2", "horowitz-45nm"):
-                    df = se.layer_energy_hw(table, d, b, unit_table=ut,
+                    df = sa_study.layer_energy_hw(table, d, b, unit_table=ut,
                                             dram_pj_per_bit=dram["shiftaddllm"])
                     ref = "fp16" if "fp16" in df.index else "int8"
                     for engine, r in df.iterrows():

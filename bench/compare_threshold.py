@@ -45,8 +45,10 @@ from shiftadd.design import AdderTreeDesign
 from shiftadd.design.threshold import ThresholdDesign
 from shiftadd.models.cost import estimate
 from shiftadd.models.cycles import gemm_cycles
-from shiftadd.models.threshold import (compile_program, load_cell_presets, threshold_estimate,
-                                       write_cell_presets)
+from shiftadd.design.threshold_program import compile_program
+from shiftadd.flows.threshold_cells import write_cell_presets
+from shiftadd.models.threshold.cells import load_cell_presets
+from shiftadd.models.threshold.cost import threshold_estimate
 from shiftadd.rtl_gen.synth import synthesize
 from shiftadd.rtl_gen.tools import resolve_liberty
 
