@@ -1,7 +1,7 @@
 """The adder-tree array: N neurons, each a K-input dot product reduced by a balanced tree.
 
-Three arithmetic modes share one structure (the PE arithmetic is a policy, see
-:mod:`shiftadd.hw.arith`):
+Three arithmetic modes share one structure (the PE arithmetic is one description per mode,
+:mod:`shiftadd.design.arith`, built in hardware by :mod:`shiftadd.hw.arith`):
 
 ``xnor``
     binary activations and weights, XNOR then popcount (XNOR-Net). A bit 1 encodes +1 and a
@@ -21,11 +21,13 @@ per neuron instead of the accumulator.
 from __future__ import annotations
 
 import dataclasses
+import typing
 import functools
 from typing import ClassVar, Literal
 
 from ..errors import InputError
-from .base import Design, check_int, int_range, range_width, signed_width
+from .arith import Arithmetic, arithmetic, resolve_mode_fields
+from .base import OPERAND_FIELDS, Design, check_clock, check_int, int_range, range_width, signed_width
 from .bitweight import OPTION_FIELDS, BitWeightPlan, bitweight_plan, expected_vector_cycles
 from .tree import PipelinedDatapath, TreePlan, plan_tree
 
@@ -33,17 +35,6 @@ __all__ = ["AdderTreeDesign"]
 
 Mode = Literal["xnor", "addsub", "mac"]
 
-# Per-mode defaults of the width/signedness fields, and which fields a mode fixes.
-_MODE_DEFAULTS = {
-    "xnor": {"act_bits": 1, "weight_bits": 1, "act_signed": False, "weight_signed": False},
-    "addsub": {"act_bits": 8, "weight_bits": 1, "act_signed": True, "weight_signed": False},
-    "mac": {"act_bits": 8, "weight_bits": 8, "act_signed": True, "weight_signed": True},
-}
-_MODE_FIXED = {
-    "xnor": ("act_bits", "weight_bits", "act_signed", "weight_signed"),
-    "addsub": ("weight_bits", "weight_signed"),
-    "mac": (),
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,33 +90,25 @@ class AdderTreeDesign(PipelinedDatapath, Design):
     def __post_init__(self):
         if self.digit_sparse is True and self.digit_group is None:
             object.__setattr__(self, "digit_group", 4)
-        mode = self.mode
-        if mode in _MODE_DEFAULTS:
-            for key, default in _MODE_DEFAULTS[mode].items():
-                value = getattr(self, key)
-                if value is None:
-                    object.__setattr__(self, key, default)
-                elif key in _MODE_FIXED[mode] and value != default:
-                    raise InputError(f"mode '{mode}' fixes it to {default!r}, got {value!r}",
-                                     field=key, allowed=[default])
+        if self.mode in typing.get_args(Mode):  # others are reported by the field check
+            for key, value in resolve_mode_fields(self.mode, {
+                    f: getattr(self, f) for f in OPERAND_FIELDS}).items():
+                object.__setattr__(self, key, value)
         super().__post_init__()
 
     def _validate(self) -> None:
         check_int("k", self.k, 1, 16384)
         check_int("n", self.n, 1, 1024)
-        if self.mode != "xnor":
-            check_int("act_bits", self.act_bits, 2, 16)
-        if self.mode == "mac":
-            check_int("weight_bits", self.weight_bits, 2, 16)
+        for f in ("act_bits", "weight_bits"):
+            if f not in self.arith.fixed:
+                check_int(f, getattr(self, f), 2, 16)
         self._validate_bitweight()
         check_int("pipeline_stages", self.pipeline_stages, 0, self.max_pipeline_stages)
-        if not 0.05 <= self.clock_ns <= 1e6:
-            raise InputError(f"{self.clock_ns} is out of range", field="clock_ns",
-                             allowed="a period in ns from 0.05 to 1e6")
+        check_clock(self.clock_ns)
 
     def _validate_bitweight(self) -> None:
         chosen = [f for f in OPTION_FIELDS if getattr(self, f)]
-        if chosen and self.mode != "mac":
+        if chosen and not self.arith.multiplier:
             raise InputError(f"the bit-weight options need mode 'mac', not {self.mode!r}",
                              field=chosen[0], allowed=[False])
         if chosen and not (self.act_signed and self.weight_signed):
@@ -172,27 +155,25 @@ class AdderTreeDesign(PipelinedDatapath, Design):
         return out
 
     # -- value ranges ---------------------------------------------------------------------
+    @functools.cached_property
+    def arith(self) -> Arithmetic:
+        """The PE arithmetic of :attr:`mode` with these operand widths."""
+        return arithmetic(self.mode, **{f: getattr(self, f) for f in OPERAND_FIELDS})
+
     @property
     def act_range(self) -> tuple[int, int]:
         """Range of one activation as the ports carry it (xnor: a bit)."""
-        return int_range(self.act_bits, self.act_signed)
+        return self.arith.act_range
 
     @property
     def weight_range(self) -> tuple[int, int]:
         """Range of one weight as the ports carry it (xnor, addsub: a bit)."""
-        return int_range(self.weight_bits, self.weight_signed)
+        return self.arith.weight_range
 
     @property
     def product_range(self) -> tuple[int, int]:
         """Range of one lane's true contribution to the dot product."""
-        alo, ahi = self.act_range
-        if self.mode == "xnor":
-            return 0, 1
-        if self.mode == "addsub":
-            return min(alo, -ahi), max(ahi, -alo)
-        wlo, whi = self.weight_range
-        corners = [alo * wlo, alo * whi, ahi * wlo, ahi * whi]
-        return min(corners), max(corners)
+        return self.arith.product_range
 
     @property
     def acc_range(self) -> tuple[int, int]:
@@ -228,12 +209,7 @@ class AdderTreeDesign(PipelinedDatapath, Design):
         ``addsub`` forms ``w ? a : ~a`` (one's complement, no incrementer per lane) and adds
         the count of -1 weights once per neuron, in the offset leaf.
         """
-        if self.mode == "addsub":
-            alo, ahi = self.act_range
-            if self.act_signed:
-                return alo, ahi
-            return -(1 << self.act_bits), (1 << self.act_bits) - 1
-        return self.product_range
+        return self.arith.term_range
 
     @property
     def has_offset_leaf(self) -> bool:
@@ -243,12 +219,12 @@ class AdderTreeDesign(PipelinedDatapath, Design):
         so the compare becomes a sign test and every weight-dependent value enters the
         pipeline at its first stage.
         """
-        return self.mode == "addsub" or self.threshold
+        return self.arith.complements or self.threshold
 
     @property
     def offset_range(self) -> tuple[int, int]:
         lo = hi = 0
-        if self.mode == "addsub":
+        if self.arith.complements:
             hi += self.k
         if self.threshold:
             tlo, thi = self.threshold_range

@@ -18,7 +18,12 @@ from typing import Any, ClassVar, Literal
 from .._version import __version__
 from ..errors import InputError
 
-__all__ = ["Design", "signed_width", "range_width", "int_range", "check_int", "check_choice"]
+__all__ = ["Design", "signed_width", "range_width", "int_range", "check_int", "check_choice",
+           "check_clock", "OPERAND_FIELDS"]
+
+#: The width and signedness fields of a design whose PE arithmetic is a mode
+#: (:mod:`shiftadd.design.arith`).
+OPERAND_FIELDS = ("act_bits", "act_signed", "weight_bits", "weight_signed")
 
 
 def signed_width(lo: int, hi: int) -> int:
@@ -57,7 +62,15 @@ def check_int(field: str, value: int, lo: int | None = None, hi: int | None = No
         raise InputError(f"{value} is out of range", field=field, allowed=allowed)
 
 
+def check_clock(value: float, field: str = "clock_ns") -> None:
+    """Raise :class:`InputError` unless ``value`` is a clock period from 0.05 to 1e6 ns."""
+    if not 0.05 <= value <= 1e6:
+        raise InputError(f"{value} is out of range", field=field,
+                         allowed="a period in ns from 0.05 to 1e6")
+
+
 def check_choice(field: str, value: Any, choices) -> None:
+    """Raise :class:`InputError` unless ``value`` is one of ``choices``."""
     if value not in choices:
         raise InputError(f"{value!r} is not allowed", field=field, allowed=list(choices))
 

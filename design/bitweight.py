@@ -33,31 +33,18 @@ need from a design; :attr:`shiftadd.design.AdderTreeDesign.bitweight` caches it.
 from __future__ import annotations
 
 import dataclasses
-import math
 from math import comb
 
 import numpy as np
 
-from ..workloads.digits import booth_encode, ent_encode
-from .base import signed_width
+from ..workloads.digits import booth_digit_count, booth_encode, ent_digit_count, ent_encode
+from .base import int_range, signed_width
 from .carry_save import CsaPlan, full_mask, plan_csa
 from .tree import TreePlan, plan_tree
 
-__all__ = ["OPTION_FIELDS", "BitWeightPlan", "bitweight_plan", "booth_digits", "ent_digits",
-           "expected_vector_cycles"]
+__all__ = ["OPTION_FIELDS", "BitWeightPlan", "bitweight_plan", "expected_vector_cycles"]
 
 OPTION_FIELDS = ("carry_save_accumulate", "shared_encoder_same_bitweight", "digit_sparse")
-
-
-def booth_digits(bits: int, signed: bool) -> int:
-    """Radix-4 Booth digits of a ``bits``-wide operand (unsigned: of ``bits + 1`` signed)."""
-    return math.ceil((bits if signed else bits + 1) / 2)
-
-
-def ent_digits(bits: int, signed: bool) -> int:
-    """EN-T digits: the magnitude has ``bits - 1`` bits plus one (``-2**(b-1)``) when signed,
-    and a carry may leave the top 2-bit chunk of an unsigned operand."""
-    return math.ceil((bits if signed else bits + 1) / 2)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -133,8 +120,7 @@ class BitWeightPlan:
     def row_range(self) -> tuple[int, int]:
         """Range of one partial-product row as a signed ``select_width``-bit number
         (``sel`` or ``~sel``)."""
-        b = self.select_width
-        return -(1 << (b - 1)), (1 << (b - 1)) - 1
+        return int_range(self.select_width, True)
 
     @property
     def bitweight_tree(self) -> TreePlan:
@@ -177,7 +163,9 @@ def bitweight_plan(design) -> BitWeightPlan | None:
     sparse = design.digit_sparse
     encoder = "booth" if carry_save and not same else "ent"
     a_bits, a_signed = design.act_bits, design.act_signed
-    digits = booth_digits(a_bits, a_signed) if encoder == "booth" else ent_digits(a_bits, a_signed)
+    # EN-T: the magnitude has bits - 1 bits plus one (-2**(b-1)) when signed, and a carry may
+    # leave the top 2-bit chunk of an unsigned operand: as many digits as Booth.
+    digits = (booth_digit_count if encoder == "booth" else ent_digit_count)(a_bits, a_signed)
     wlo, whi = design.weight_range
     select_range = (min(0, 2 * wlo), max(0, 2 * whi))
     select_width = signed_width(*select_range)
@@ -218,7 +206,7 @@ def bitweight_plan(design) -> BitWeightPlan | None:
 def _negative_digits(encoder: str, bits: int, signed: bool, digits: int) -> tuple[bool, ...]:
     """Per digit position, whether any code of the operand range has a negative digit
     there (e.g. the top Booth digit of an unsigned code never is)."""
-    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
+    lo, hi = int_range(bits, signed)
     codes = np.arange(lo, hi + 1)
     if encoder == "booth":
         d = booth_encode(codes, bits, signed)

@@ -30,7 +30,7 @@ from typing import ClassVar, Literal
 
 from ..errors import InputError
 from .adder_tree import PipelinedDatapath, TreePlan, plan_tree
-from .base import Design, check_int, int_range, range_width
+from .base import Design, check_clock, check_int, int_range, range_width
 
 __all__ = ["ShiftAddDesign", "entry_range", "table_range", "barrel_stage_widths"]
 
@@ -162,9 +162,7 @@ class ShiftAddDesign(PipelinedDatapath, Design):
             raise InputError("only used with shifter = 'constant'", field=field,
                              allowed="leave it out with shifter = 'barrel'")
         check_int("pipeline_stages", self.pipeline_stages, 0, self.max_pipeline_stages)
-        if not 0.05 <= self.clock_ns <= 1e6:
-            raise InputError(f"{self.clock_ns} is out of range", field="clock_ns",
-                             allowed="a period in ns from 0.05 to 1e6")
+        check_clock(self.clock_ns)
         if self.acc_width > MAX_RESULT_BITS:
             raise InputError(f"the accumulator would need {self.acc_width} bits",
                              field="acc_groups",

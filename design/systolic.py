@@ -1,7 +1,7 @@
 """Grids of accumulating PEs: the systolic array (output- or weight-stationary).
 
 An ``R x C`` array of processing elements computes integer GEMM tiles. Every PE runs the
-same arithmetic policy (see :mod:`shiftadd.hw.systolic_arith`):
+same arithmetic (:mod:`shiftadd.design.arith`, built by :mod:`shiftadd.hw.arith`):
 
 ``mac``
     integer activations and weights (any widths from 2 to 16 bits, signed or not);
@@ -38,10 +38,14 @@ golden model wraps the same way).
 from __future__ import annotations
 
 import dataclasses
+import typing
+import functools
 from typing import ClassVar, Literal
 
 from ..errors import InputError
-from .base import Design, check_int, int_range, range_width
+from ..workloads.digits import booth_digit_count
+from .arith import Arithmetic, arithmetic, resolve_mode_fields
+from .base import OPERAND_FIELDS, Design, check_clock, check_int, int_range, range_width
 
 __all__ = ["GridDesign", "SystolicDesign", "CsaPlan", "plan_csa", "MAX_ACC_BITS"]
 
@@ -49,14 +53,6 @@ Mode = Literal["mac", "addsub", "ternary"]
 
 # Accumulators stay within NumPy's int64 and the harness's 63-bit plain fields.
 MAX_ACC_BITS = 62
-
-_MODE_DEFAULTS = {
-    "mac": {"weight_bits": 8, "weight_signed": True},
-    "addsub": {"weight_bits": 1, "weight_signed": False},
-    "ternary": {"weight_bits": 2, "weight_signed": True},
-}
-_MODE_FIXED = {"mac": (), "addsub": ("weight_bits", "weight_signed"),
-               "ternary": ("weight_bits", "weight_signed")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,15 +193,10 @@ class GridDesign(Design):
     DEFAULT_K_MAX: ClassVar[int] = 4096
 
     def __post_init__(self):
-        mode = self.mode
-        if mode in _MODE_DEFAULTS:
-            for key, default in _MODE_DEFAULTS[mode].items():
-                value = getattr(self, key)
-                if value is None:
-                    object.__setattr__(self, key, default)
-                elif key in _MODE_FIXED[mode] and value != default:
-                    raise InputError(f"mode '{mode}' fixes it to {default!r}, got {value!r}",
-                                     field=key, allowed=[default])
+        if self.mode in typing.get_args(Mode):  # others are reported by the field check
+            for key, value in resolve_mode_fields(self.mode, {
+                    f: getattr(self, f) for f in OPERAND_FIELDS}).items():
+                object.__setattr__(self, key, value)
         if self.k_max is None and self.is_output_stationary:
             object.__setattr__(self, "k_max", self.DEFAULT_K_MAX)
         super().__post_init__()
@@ -217,9 +208,9 @@ class GridDesign(Design):
     def _validate(self) -> None:
         check_int("rows", self.rows, 1, 64)
         check_int("cols", self.cols, 1, 64)
-        check_int("act_bits", self.act_bits, 2, 16)
-        if self.mode == "mac":
-            check_int("weight_bits", self.weight_bits, 2, 16)
+        for f in ("act_bits", "weight_bits"):
+            if f not in self.arith.fixed:
+                check_int(f, getattr(self, f), 2, 16)
         if self.is_output_stationary:
             check_int("k_max", self.k_max, 1, 1 << 20)
         elif self.k_max is not None:
@@ -241,36 +232,32 @@ class GridDesign(Design):
                     f"exactly (range {self.exact_acc_range}); set wrap = true to accept "
                     f"wrap-around modulo 2**{self.acc_bits}",
                     field="acc_bits", allowed=f"an integer from {exact} to {MAX_ACC_BITS}")
-        if not 0.05 <= self.clock_ns <= 1e6:
-            raise InputError(f"{self.clock_ns} is out of range", field="clock_ns",
-                             allowed="a period in ns from 0.05 to 1e6")
+        check_clock(self.clock_ns)
 
     # -- operand and value ranges -------------------------------------------------------
+    @functools.cached_property
+    def arith(self) -> Arithmetic:
+        """The PE arithmetic of :attr:`mode` with these operand widths."""
+        return arithmetic(self.mode, **{f: getattr(self, f) for f in OPERAND_FIELDS})
+
     @property
     def act_range(self) -> tuple[int, int]:
         """Range of one activation code on the ports."""
-        return int_range(self.act_bits, self.act_signed)
+        return self.arith.act_range
 
     @property
     def weight_range(self) -> tuple[int, int]:
         """Range of one weight *code* on the ports (addsub: a bit; ternary: -1..1)."""
-        if self.mode == "ternary":
-            return -1, 1
-        return int_range(self.weight_bits, self.weight_signed)
+        return self.arith.weight_range
 
     @property
     def weight_value_range(self) -> tuple[int, int]:
         """Range of the number a weight code stands for."""
-        return (-1, 1) if self.mode in ("addsub", "ternary") else self.weight_range
+        return self.arith.weight_value_range
 
     @property
     def product_range(self) -> tuple[int, int]:
-        alo, ahi = self.act_range
-        wlo, whi = self.weight_value_range
-        corners = [alo * wlo, alo * whi, ahi * wlo, ahi * whi]
-        if self.mode == "addsub":  # no zero weight
-            return min(alo, -ahi), max(ahi, -alo)
-        return min(corners), max(corners)
+        return self.arith.product_range
 
     @property
     def product_width(self) -> int:
@@ -315,13 +302,13 @@ class GridDesign(Design):
     @property
     def booth(self) -> bool:
         """Radix-4 Booth partial products (``mac`` with ``carry_save_accumulate``)."""
-        return self.carry_save_accumulate and self.mode == "mac"
+        return self.carry_save_accumulate and self.arith.multiplier
 
     @property
     def booth_digits(self) -> int:
         """Radix-4 Booth digits per activation: ``ceil(b/2)``, or ``ceil((b+1)/2)`` for an
-        unsigned code (as :func:`shiftadd.workloads.digits.booth_digit_count`)."""
-        return (self.act_bits + (0 if self.act_signed else 1) + 1) // 2
+        unsigned code."""
+        return booth_digit_count(self.act_bits, self.act_signed)
 
     @property
     def csa_plan(self) -> CsaPlan | None:

@@ -27,7 +27,7 @@ import dataclasses
 from typing import ClassVar
 
 from ..errors import InputError
-from .base import Design, check_int
+from .base import Design, check_clock, check_int
 from .threshold_program import Program, schedule
 
 __all__ = ["ThresholdDesign"]
@@ -105,9 +105,7 @@ class ThresholdDesign(Design):
         if self.pool > len(w):
             raise InputError(f"an OR of {self.pool} outputs needs {self.pool} neuron inputs",
                              field="pool", allowed=f"1 to {len(w)} (the neuron's fan-in)")
-        if not 0.05 <= self.clock_ns <= 1e6:
-            raise InputError(f"{self.clock_ns} is out of range", field="clock_ns",
-                             allowed="a period in ns from 0.05 to 1e6")
+        check_clock(self.clock_ns)
         # The program for k must fit the local memory.
         self.program_for(self.k)
 

@@ -13,7 +13,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..design.adder_tree import plan_tree
 from ._util import checked_register_after, validating
-from .arith import shape_of_range
+from .shapes import shape_of_range
 
 __all__ = ["AdderTree", "Popcount", "build_tree"]
 

@@ -26,7 +26,8 @@ from amaranth.lib.wiring import In, Out
 
 from ..design.adder_tree import AdderTreeDesign
 from ._util import delay_through, output_advance, register_input, validating
-from .arith import arithmetic_for, shape_of_range
+from .arith import pe_arithmetic
+from .shapes import shape_of_range
 from .bitweight import BitWeightMac
 from .folded_threshold import FoldedThreshold
 
@@ -71,7 +72,7 @@ class AdderTreeArray(wiring.Component):
         self._design = design
         # The bit-weight options (OPT1, OPT2) replace the mac lane arithmetic.
         self._arith = BitWeightMac(design=design) if design.bitweight is not None \
-            else arithmetic_for(design)
+            else pe_arithmetic(design.arith)
         out_shape = 1 if design.threshold else shape_of_range(*design.acc_range)
         super().__init__({
             "act": In(stream.Signature(data.ArrayLayout(self._arith.act_shape, design.k))),

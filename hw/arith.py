@@ -1,72 +1,90 @@
-"""PE arithmetic policies: how one lane turns an activation and a weight into a tree leaf.
+"""PE arithmetic in hardware: one Amaranth class per mode of :mod:`shiftadd.design.arith`.
 
-The arrays are generic over a policy; a policy knows the operand shapes, builds the per-lane
-term, and optionally a per-neuron constant computed once when the weights are loaded
-(the *offset*), which the array feeds to its tree as one extra leaf.
+The arrays are generic over it. An instance wraps a mode's description (operand shapes,
+value ranges) and builds what one lane contributes, in the form each array needs:
+
+* :meth:`PEArithmetic.term`: the lane's leaf of an adder tree; a mode that negates by
+  complement (``addsub``) emits ``w ? a : ~a`` and :meth:`PEArithmetic.load_offset` supplies
+  the per-neuron count of -1 weights (computed once when the weights are loaded, one more
+  leaf), which restores the exact sum; :meth:`PEArithmetic.shared` and
+  :meth:`PEArithmetic.neuron` let a mode build logic shared by all neurons and its own
+  neuron datapath (the bit-weight options do, :mod:`shiftadd.hw.bitweight`);
+* :meth:`PEArithmetic.addend`: one term and an optional carry-in bit, for a PE with a
+  carry-propagate accumulator (``acc + term + cin``);
+* :meth:`PEArithmetic.csa_terms`: rows modulo ``2**W`` and single bits of weight 1, for a PE
+  whose accumulator is a carry-save pair (``carry_save_accumulate``): Booth partial products
+  for ``mac``, the one row ``+-a`` for ``addsub`` and ``ternary``.
+
+Negation never needs an incrementer per lane: ``-a = ~a + 1`` and the ``+1`` rides in the
+tree's offset leaf, as the carry-in (a carry-propagate accumulator one bit wider at the
+bottom) or in a carry's free bit 0 (carry-save); Booth's ``-w`` comes from a prefix-OR
+negator. :func:`pe_arithmetic` gives the class of a description.
 """
 
 from __future__ import annotations
 
-import abc
+from amaranth.hdl import Cat, Const, Module, Mux, Shape, Value
 
-from amaranth.hdl import Cat, Const, Module, Mux, Shape, Value, signed, unsigned
+from ..design.arith import AddSub as AddSubMode
+from ..design.arith import Arithmetic
+from ..design.arith import Mac as MacMode
+from ..design.arith import Ternary as TernaryMode
+from ..design.arith import Xnor as XnorMode
+from .adder_tree import AdderTree, Popcount
+from .booth import booth_rows
+from .shapes import operand_shape, shape_of_range
 
-from ..design.base import range_width
-
-__all__ = ["PEArithmetic", "XnorPopcount", "AddSub", "Mac", "arithmetic_for", "shape_of_range",
-           "shape_range"]
-
-
-def shape_of_range(lo: int, hi: int) -> Shape:
-    """The smallest Amaranth shape holding every integer in ``[lo, hi]``."""
-    width, is_signed = range_width(lo, hi)
-    return signed(width) if is_signed else unsigned(width)
+__all__ = ["PEArithmetic", "XnorPopcount", "AddSub", "Ternary", "Mac", "pe_arithmetic"]
 
 
-def shape_range(shape: Shape) -> tuple[int, int]:
-    """``(lo, hi)`` of every value of an Amaranth shape."""
-    if shape.signed:
-        return -(1 << (shape.width - 1)), (1 << (shape.width - 1)) - 1
-    return 0, (1 << shape.width) - 1
-
-
-class PEArithmetic(abc.ABC):
-    """One lane's arithmetic.
+class PEArithmetic:
+    """One lane's arithmetic in hardware, for a mode's description.
 
     Parameters
     ----------
-    act_shape, weight_shape : Shape
-        Shapes of one activation and one weight as the ports carry them.
-    term_range : tuple of int
-        Range of the term :meth:`term` produces.
+    description : Arithmetic
+        The mode and its operand codes (:mod:`shiftadd.design.arith`).
     """
 
-    name: str = ""
+    #: The description class this hardware class builds.
+    describes: type[Arithmetic] = Arithmetic
 
-    def __init__(self, *, act_shape: Shape, weight_shape: Shape, term_range: tuple[int, int]):
-        self._act_shape = Shape.cast(act_shape)
-        self._weight_shape = Shape.cast(weight_shape)
-        self._term_range = tuple(term_range)
+    def __init__(self, *, description: Arithmetic):
+        if not isinstance(description, self.describes):
+            raise TypeError(f"Description must be a {self.describes.__name__}, not "
+                            f"{description!r}")
+        self._description = description
+
+    @property
+    def description(self) -> Arithmetic:
+        return self._description
+
+    @property
+    def name(self) -> str:
+        return self._description.mode
 
     @property
     def act_shape(self) -> Shape:
-        return self._act_shape
+        d = self._description
+        return operand_shape(d.act_bits, d.act_signed)
 
     @property
     def weight_shape(self) -> Shape:
-        return self._weight_shape
+        d = self._description
+        return operand_shape(d.weight_bits, d.weight_signed)
 
     @property
     def term_range(self) -> tuple[int, int]:
-        return self._term_range
+        return self._description.term_range
 
     @property
     def term_shape(self) -> Shape:
-        return shape_of_range(*self._term_range)
+        return shape_of_range(*self.term_range)
 
-    @abc.abstractmethod
+    # -- adder-tree lanes ---------------------------------------------------------------
     def term(self, act: Value, weight: Value) -> Value:
         """The tree leaf of one lane, an expression fitting :attr:`term_shape`."""
+        raise NotImplementedError(f"{self.name} lanes have no adder-tree term")
 
     def shared(self, m: Module, act: Value):
         """Logic built once per array on the registered activation vector ``act`` and used by
@@ -84,8 +102,6 @@ class PEArithmetic(abc.ABC):
         Returns ``(total, total_range)``. The default sums the lane terms of :meth:`term`
         with a balanced :class:`~shiftadd.hw.adder_tree.AdderTree` (submodule ``name``).
         """
-        from .adder_tree import AdderTree
-
         tree = AdderTree(count=k, term_range=self.term_range, offset_range=offset_range,
                          register_after=register_after)
         m.submodules[name] = tree
@@ -98,81 +114,133 @@ class PEArithmetic(abc.ABC):
 
     def load_offset(self, m: Module, weights: Value) -> Value | None:
         """Per-neuron constant computed from a row of weights (all ``k`` weight bits as one
-        value) at load time, built into module ``m``; ``None`` when the policy has none."""
+        value) at load time, built into module ``m``; ``None`` when the mode has none."""
         return None
 
+    # -- accumulating PEs ---------------------------------------------------------------
+    @property
+    def injections(self) -> int:
+        """Single bits :meth:`csa_terms` returns."""
+        return 0
+
+    def addend(self, m: Module, act: Value, weight: Value, name: str) -> tuple[Value, Value | None]:
+        """``(term, carry_in)`` with ``term + carry_in == act * weight``."""
+        return self.term(act, weight), None
+
+    def csa_terms(self, m: Module, act: Value, weight: Value, width: int,
+                  name: str) -> tuple[list, list, list | None]:
+        """``(rows, bits, digits)``: rows ``(value, shift)`` (the row is ``value << shift``,
+        extended by ``value``'s signedness) or ``(value, shift, sign)`` (an unsigned
+        ``value`` extended by the one-bit ``sign``), and single bits, whose sum is
+        ``act * weight`` modulo ``2**width``; ``digits`` are the Booth digits when the
+        mode encodes the activation (else None)."""
+        return [(self.term(act, weight), 0)], [], None
+
+    def _wide_act(self, act: Value) -> Value:
+        """The activation as a signed value (one bit wider when unsigned), so ``~a`` is
+        ``-a - 1`` exactly."""
+        if self._description.act_signed:
+            return act
+        return Cat(act, Const(0, 1)).as_signed()
+
     def __repr__(self):
-        return f"{type(self).__name__}(act={self._act_shape!r}, weight={self._weight_shape!r})"
+        return f"{type(self).__name__}({self._description!r})"
 
 
 class XnorPopcount(PEArithmetic):
     """Binary activations and weights (bit 1 = +1): the leaf is ``XNOR(a, w)``, 1 on a match."""
 
-    name = "xnor"
-
-    def __init__(self):
-        super().__init__(act_shape=unsigned(1), weight_shape=unsigned(1), term_range=(0, 1))
+    describes = XnorMode
 
     def term(self, act, weight):
         return ~(act ^ weight)
 
 
 class AddSub(PEArithmetic):
-    """Binary weights (bit 1 = +1, bit 0 = -1) and integer activations.
+    """Binary weights (bit 1 = +1, bit 0 = -1) and integer activations: the lane emits
+    ``w ? a : ~a`` (``~a = -a - 1``); the weight's complement is the +1 (the tree's count of
+    -1 weights, or a PE's carry-in)."""
 
-    ``-a`` costs an incrementer per lane in two's complement; the lane instead emits
-    ``w ? a : ~a`` (``~a = -a - 1``) and :meth:`load_offset` supplies the number of -1 weights,
-    added once per neuron, which restores the exact sum.
-    """
-
-    name = "addsub"
-
-    def __init__(self, *, act_bits: int, act_signed: bool):
-        if act_signed:
-            lo, hi = -(1 << (act_bits - 1)), (1 << (act_bits - 1)) - 1
-        else:
-            # ~a of an unsigned a needs one more bit, as a signed value.
-            lo, hi = -(1 << act_bits), (1 << act_bits) - 1
-        self._act_signed = act_signed
-        super().__init__(act_shape=signed(act_bits) if act_signed else unsigned(act_bits),
-                         weight_shape=unsigned(1), term_range=(lo, hi))
+    describes = AddSubMode
 
     def term(self, act, weight):
-        wide = act if self._act_signed else Cat(act, Const(0, 1)).as_signed()
+        wide = self._wide_act(act)
         return Mux(weight, wide, ~wide)
 
     def load_offset(self, m, weights):
-        from .adder_tree import Popcount
-
         m.submodules.minus_one_count = count = Popcount(width=len(weights))
         m.d.comb += count.bits.eq(~weights)
         return count.count
 
+    @property
+    def injections(self):
+        return 1
+
+    def addend(self, m, act, weight, name):
+        return self.term(act, weight), ~weight[0]
+
+    def csa_terms(self, m, act, weight, width, name):
+        if not self._description.act_signed:
+            # +-a of an unsigned a: the low bits w ? a : ~a, and above them ~w, which is
+            # also the +1 of the negation: one wire for both.
+            sign = ~weight[0]
+            return [(Mux(weight, act, ~act), 0, sign)], [sign], None
+        term, cin = self.addend(m, act, weight, name)
+        return [(term, 0)], [cin], None
+
+
+class Ternary(PEArithmetic):
+    """Ternary weights as 2-bit two's complement codes (0b01 = +1, 0b00 = 0, 0b11 = -1):
+    bit 0 enables the term, bit 1 selects ``~a`` and the carry-in. The unused code 0b10
+    contributes 0."""
+
+    describes = TernaryMode
+
+    def term(self, act, weight):
+        wide = self._wide_act(act)
+        return Mux(weight[0], Mux(weight[1], ~wide, wide), 0)
+
+    @property
+    def injections(self):
+        return 1
+
+    def addend(self, m, act, weight, name):
+        nonzero, negative = weight[0], weight[1]
+        return self.term(act, weight), nonzero & negative
+
+    def csa_terms(self, m, act, weight, width, name):
+        if not self._description.act_signed:
+            # As for add/sub: the sign of +-a (or of 0) is the +1 of the negation.
+            sign = weight[0] & weight[1]
+            return [(Mux(weight[0], Mux(weight[1], ~act, act), 0), 0, sign)], [sign], None
+        term, cin = self.addend(m, act, weight, name)
+        return [(term, 0)], [cin], None
+
 
 class Mac(PEArithmetic):
-    """Integer activations and weights: the leaf is the product ``a * w``."""
+    """Integer activations and weights: the leaf is the product ``a * w``; in carry-save
+    form, radix-4 Booth partial products of the activation's digits times the weight
+    (OPT1)."""
 
-    name = "mac"
-
-    def __init__(self, *, act_bits, act_signed, weight_bits, weight_signed):
-        a = signed(act_bits) if act_signed else unsigned(act_bits)
-        w = signed(weight_bits) if weight_signed else unsigned(weight_bits)
-        alo, ahi = shape_range(a)
-        wlo, whi = shape_range(w)
-        corners = (alo * wlo, alo * whi, ahi * wlo, ahi * whi)
-        super().__init__(act_shape=a, weight_shape=w, term_range=(min(corners), max(corners)))
+    describes = MacMode
 
     def term(self, act, weight):
         return act * weight
 
+    @property
+    def injections(self):
+        return 1
 
-def arithmetic_for(design) -> PEArithmetic:
-    """The policy a design's ``mode`` names."""
-    if design.mode == "xnor":
-        return XnorPopcount()
-    if design.mode == "addsub":
-        return AddSub(act_bits=design.act_bits, act_signed=design.act_signed)
-    if design.mode == "mac":
-        return Mac(act_bits=design.act_bits, act_signed=design.act_signed,
-                   weight_bits=design.weight_bits, weight_signed=design.weight_signed)
-    raise ValueError(f"no arithmetic policy for mode {design.mode!r}")
+    def csa_terms(self, m, act, weight, width, name):
+        d = self._description
+        rows, bit, digits = booth_rows(m, act, d.act_bits, d.act_signed, weight,
+                                       d.weight_bits, d.weight_signed, width, name=name)
+        return rows, [bit], digits
+
+
+_BY_DESCRIPTION = {cls.describes: cls for cls in (XnorPopcount, AddSub, Ternary, Mac)}
+
+
+def pe_arithmetic(description: Arithmetic) -> PEArithmetic:
+    """The hardware arithmetic of a mode's description."""
+    return _BY_DESCRIPTION[type(description)](description=description)

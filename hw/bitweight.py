@@ -28,7 +28,8 @@ from amaranth.lib.wiring import In, Out
 from ..design.adder_tree import AdderTreeDesign, plan_tree
 from ._util import validating
 from .adder_tree import AdderTree, Popcount, build_tree
-from .arith import Mac, shape_of_range
+from .arith import Mac
+from .shapes import shape_of_range
 from .booth import DIGIT_LAYOUT, booth_digits, ent_codes, ent_digit, select_row
 from .csa import reduce_rows, runs_value
 
@@ -215,12 +216,13 @@ class BitWeightMac(Mac):
     """The ``mac`` policy with bit-weight options: shared encoders, per-neuron
     :class:`BitWeightNeuron`."""
 
-    name = "mac_bitweight"
-
     def __init__(self, *, design: AdderTreeDesign):
-        super().__init__(act_bits=design.act_bits, act_signed=design.act_signed,
-                         weight_bits=design.weight_bits, weight_signed=design.weight_signed)
+        super().__init__(description=design.arith)
         self._design = design
+
+    @property
+    def name(self) -> str:
+        return "mac_bitweight"
 
     @property
     def design(self) -> AdderTreeDesign:

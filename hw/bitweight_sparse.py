@@ -35,7 +35,7 @@ from amaranth.lib.wiring import In, Out
 from ..design.adder_tree import AdderTreeDesign
 from ._util import output_advance, validating
 from .adder_tree_array import weight_write_layout
-from .arith import shape_of_range
+from .shapes import shape_of_range
 from .booth import DIGIT_LAYOUT, ent_codes, select_row
 from .csa import CarrySaveAccumulator, reduce_rows, runs_value
 

@@ -18,19 +18,15 @@ from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigne
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..workloads.digits import booth_digit_count
 from ._util import validating
 
-__all__ = ["booth_digit_count", "DIGIT_LAYOUT", "booth_digits", "negate", "booth_rows",
+__all__ = ["DIGIT_LAYOUT", "booth_digits", "negate", "booth_rows",
            "BoothEncoder", "BoothPartialProducts", "ent_digit_count", "ent_codes",
            "ent_digit", "EntEncoder", "select_row"]
 
 #: One radix-4 Booth digit as wires.
 DIGIT_LAYOUT = data.StructLayout({"one": 1, "two": 1, "neg": 1})
-
-
-def booth_digit_count(bits: int, signed_code: bool) -> int:
-    """Digits of a ``bits``-wide code: ``ceil(bits/2)``, or ``ceil((bits+1)/2)`` unsigned."""
-    return (bits + (0 if signed_code else 1) + 1) // 2
 
 
 def _booth_wires(act: Value, bits: int, signed_code: bool) -> list[tuple]:

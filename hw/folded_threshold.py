@@ -13,7 +13,7 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from ._util import validating
-from .arith import shape_of_range
+from .shapes import shape_of_range
 
 __all__ = ["FoldedThreshold"]
 

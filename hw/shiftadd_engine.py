@@ -30,7 +30,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..design.shiftadd import ShiftAddDesign
 from ._util import delay_through, output_advance, register_input, validating
-from .arith import shape_of_range
+from .shapes import shape_of_range
 from .shiftadd_lut import LutBuilder, LutLookup, mux_tree
 from .shiftadd_shift import TermTree, scales_for
 

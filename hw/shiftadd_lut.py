@@ -17,7 +17,7 @@ from amaranth.lib.wiring import In, Out
 from ._util import validating
 from .adder_tree import AdderTree
 from ..design.shiftadd import entry_range, table_range
-from .arith import shape_of_range, shape_range
+from .shapes import shape_of_range, shape_range
 
 __all__ = ["LutBuilder", "LutLookup", "mux_tree"]
 

@@ -28,7 +28,7 @@ from ._util import checked_register_after, validating
 from ..design.shiftadd import barrel_stage_widths
 from ..design.tree import plan_tree
 from .adder_tree import Popcount, build_tree
-from .arith import shape_of_range
+from .shapes import shape_of_range
 
 __all__ = ["BarrelShifter", "TermTree", "ScalePolicy", "BarrelScales", "ConstantScales",
            "scales_for", "SIGN_SHAPE"]

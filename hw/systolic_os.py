@@ -36,8 +36,8 @@ from amaranth.lib.wiring import In, Out
 
 from ..design.systolic import GridDesign
 from ._util import output_advance, validating
-from .arith import shape_of_range
-from .systolic_arith import grid_arithmetic_for
+from .shapes import shape_of_range
+from .arith import pe_arithmetic
 from .systolic_pe import gather, os_pe, resolve, spread
 
 __all__ = ["OutputStationaryArray", "feed_layout", "result_layout", "delay"]
@@ -94,7 +94,7 @@ class OutputStationaryArray(wiring.Component):
                 raise TypeError(f"Design must be an output-stationary GridDesign, not "
                                 f"{design!r}")
         self._design = design
-        self._arith = grid_arithmetic_for(design)
+        self._arith = pe_arithmetic(design.arith)
         super().__init__({
             "feed": In(stream.Signature(feed_layout(design, self._arith.act_shape,
                                                     self._arith.weight_shape))),

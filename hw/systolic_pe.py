@@ -25,9 +25,9 @@ from amaranth.lib.wiring import In, Out
 
 from ..design.systolic import accumulator_masks, plan_csa
 from ._util import validating
-from .booth import booth_digit_count
+from ..workloads.digits import booth_digit_count
 from .csa import bit_row, extend, reduce_bit_rows, row_value, value_bits
-from .systolic_arith import AccumulateArithmetic, IntMac
+from .arith import PEArithmetic
 
 __all__ = ["value_layout", "accumulate", "resolve", "os_pe", "ws_pe", "register_row",
            "row_mask", "spread", "gather",
@@ -41,7 +41,7 @@ def value_layout(width: int, carry_save: bool):
     return unsigned(width)
 
 
-def _heap(m: Module, arith: AccumulateArithmetic, width: int, act, weight, name: str):
+def _heap(m: Module, arith: PEArithmetic, width: int, act, weight, name: str):
     """The policy's carry-save terms as bit rows, and its single bits."""
     rows, bits, digits = arith.csa_terms(m, act, weight, width, name)
     heap = [bit_row(m, row[0], width, row[1], name=f"{name}_pp{i}",
@@ -49,7 +49,7 @@ def _heap(m: Module, arith: AccumulateArithmetic, width: int, act, weight, name:
     return heap, bits, digits
 
 
-def accumulate(m: Module, arith: AccumulateArithmetic, carry_save: bool, width: int, act,
+def accumulate(m: Module, arith: PEArithmetic, carry_save: bool, width: int, act,
                weight, prev, name: str = "mac"):
     """``prev + act * weight`` modulo ``2**width``, built into ``m``.
 
@@ -150,7 +150,7 @@ def gather(bits: list, mask: int) -> Value:
     return Cat(*picked)
 
 
-def os_pe(m: Module, arith: AccumulateArithmetic, carry_save: bool, width: int, act, weight,
+def os_pe(m: Module, arith: PEArithmetic, carry_save: bool, width: int, act, weight,
           valid, last, en, name: str):
     """An output-stationary PE built into ``m``: while ``en & valid`` the accumulator takes
     ``acc + act * weight``, and restarts from 0 after a ``last`` step.
@@ -179,7 +179,7 @@ def os_pe(m: Module, arith: AccumulateArithmetic, carry_save: bool, width: int, 
     return total, acc, digits, masks
 
 
-def ws_pe(m: Module, arith: AccumulateArithmetic, carry_save: bool, width: int, act, weight,
+def ws_pe(m: Module, arith: PEArithmetic, carry_save: bool, width: int, act, weight,
           psum_in, en, name: str):
     """A weight-stationary PE built into ``m``: registers ``psum_in + act * weight`` when
     ``en``. ``psum_in`` is None (top row), a value (carry-propagate) or a pair of bit rows
@@ -198,14 +198,14 @@ class _PEBase(wiring.Component):
 
     def __init__(self, *, arithmetic, width, carry_save, members):
         with validating(self):
-            if not isinstance(arithmetic, AccumulateArithmetic):
-                raise TypeError(f"Arithmetic must be an AccumulateArithmetic, not "
+            if not isinstance(arithmetic, PEArithmetic):
+                raise TypeError(f"Arithmetic must be a PEArithmetic, not "
                                 f"{arithmetic!r}")
             if not isinstance(width, int) or width < 2:
                 raise TypeError(f"Accumulator width must be an integer of at least 2, not "
                                 f"{width!r}")
         self._arith, self._width, self._carry_save = arithmetic, width, bool(carry_save)
-        self._booth = self._carry_save and isinstance(arithmetic, IntMac)
+        self._booth = self._carry_save and arithmetic.description.multiplier
         ports = {"act": In(arithmetic.act_shape), "weight": In(arithmetic.weight_shape),
                  "en": In(1), **members(value_layout(width, carry_save))}
         if self._booth:
@@ -214,7 +214,7 @@ class _PEBase(wiring.Component):
         super().__init__(ports)
 
     @property
-    def arithmetic(self) -> AccumulateArithmetic:
+    def arithmetic(self) -> PEArithmetic:
         return self._arith
 
     @property
@@ -231,7 +231,7 @@ class AccumulatorPE(_PEBase):
 
     Parameters
     ----------
-    arithmetic : AccumulateArithmetic
+    arithmetic : PEArithmetic
     width : int
         ``W``, bits of the accumulator (of each half in carry-save form).
     carry_save : bool
@@ -250,7 +250,7 @@ class AccumulatorPE(_PEBase):
         This cycle's Booth digits of ``act``.
     """
 
-    def __init__(self, *, arithmetic: AccumulateArithmetic, width: int, carry_save: bool):
+    def __init__(self, *, arithmetic: PEArithmetic, width: int, carry_save: bool):
         super().__init__(arithmetic=arithmetic, width=width, carry_save=carry_save,
                          members=lambda layout: {"valid": In(1), "last": In(1),
                                                  "total": Out(layout), "acc": Out(layout)})
@@ -286,7 +286,7 @@ class PartialSumPE(_PEBase):
     digits : Out, with Booth partial products
     """
 
-    def __init__(self, *, arithmetic: AccumulateArithmetic, width: int, carry_save: bool):
+    def __init__(self, *, arithmetic: PEArithmetic, width: int, carry_save: bool):
         super().__init__(arithmetic=arithmetic, width=width, carry_save=carry_save,
                          members=lambda layout: {"psum_in": In(layout),
                                                  "psum_out": Out(layout)})

@@ -30,7 +30,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..design.systolic import SystolicDesign
 from ._util import output_advance, validating
-from .systolic_arith import grid_arithmetic_for
+from .arith import pe_arithmetic
 from .systolic_os import delay, result_layout
 from .systolic_pe import resolve, ws_pe
 
@@ -70,7 +70,7 @@ class WeightStationaryArray(wiring.Component):
                 raise TypeError(f"Design must be a SystolicDesign with dataflow 'ws', not "
                                 f"{design!r}")
         self._design = design
-        self._arith = grid_arithmetic_for(design)
+        self._arith = pe_arithmetic(design.arith)
         super().__init__({
             "act": In(stream.Signature(data.ArrayLayout(self._arith.act_shape, design.rows))),
             "weights": In(stream.Signature(ws_weight_layout(design, self._arith.weight_shape))),

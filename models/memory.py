@@ -14,6 +14,11 @@ reads or writes one full word, activating one bank of the side-by-side macros.
 
 from __future__ import annotations
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
 import dataclasses
 import functools
 import math
@@ -22,6 +27,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import tomli_w
 
 from .._io import atomic_write
 from ..errors import InputError
@@ -91,8 +97,6 @@ def read_sram_macro(path: str | os.PathLike) -> SramMacro:
 def extract_sram_table(pdk_dir: str | os.PathLike, name: str = "ihp-sg13g2",
                        out: str | os.PathLike | None = None) -> Path:
     """Read every SRAM macro liberty in ``pdk_dir`` and write ``models/data/sram_<name>.toml``."""
-    import tomli_w
-
     files = sorted(Path(pdk_dir).glob("RM_IHPSG13_1P_*.lib"))
     if not files:
         raise InputError("no RM_IHPSG13_1P_*.lib SRAM macro files", source=str(pdk_dir))
@@ -112,10 +116,6 @@ def extract_sram_table(pdk_dir: str | os.PathLike, name: str = "ihp-sg13g2",
 
 @functools.lru_cache(maxsize=8)
 def load_sram_macros(name: str = "ihp-sg13g2") -> tuple[SramMacro, ...]:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
     path = DATA_DIR / f"sram_{name}.toml"
     if not path.is_file():
         raise InputError(f"no SRAM table {name!r}", field="sram",

@@ -62,6 +62,7 @@ def _save(fig, out: Path) -> list[str]:
 def plot_results(folder: str | Path, kind: str, out: str | Path | None = None,
                  top: int = 12) -> list[str]:
     """Draw one kind of plot for the sweep in ``folder``; returns the files written."""
+    # deferred for start-up time: matplotlib takes longer to import than a sweep chunk
     import matplotlib
 
     matplotlib.use("Agg")

@@ -42,17 +42,22 @@ import hashlib
 import itertools
 import json
 import os
+import sys
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
+from tqdm import tqdm
 
 from .._io import atomic_path, write_json
 from ..design import read_design_file
 from ..errors import InputError
 from ..families import arches, family
+from ..workloads.interchange import resolve_workload
 from .cost import CostTerms, cost_terms, gemm_energy_pj, output_drains
 from .memory import DRAM_PJ_PER_BIT, DRAM_SOURCE, buffer_for
 from .perf import design_vector, kernel_for
@@ -158,8 +163,6 @@ def _number(path, value, lo=None, lo_open=False, hi=None):
 def parse_sweep_spec(data: dict, *, source: str | None = None, workload: str | None = None,
                      phase: str | None = None, batch: int | None = None) -> SweepSpec:
     """Validate a spec mapping, expand it, resolve the workload; raise before any work."""
-    from ..workloads import resolve_workload
-
     if not isinstance(data, dict):
         raise InputError("a sweep spec must be a table", source=source)
     for key in data:
@@ -506,8 +509,6 @@ def _chunk_done(out: Path, index: int) -> bool:
     if not (p_path.is_file() and l_path.is_file()):
         return False
     try:
-        import pyarrow.parquet as pq
-
         pq.read_metadata(p_path)
         pq.read_metadata(l_path)
     except Exception:  # noqa: BLE001 - any unreadable file is redone
@@ -556,10 +557,8 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike, *, scheduler: str | None 
     t0 = time.perf_counter()
     bar = None
     if progress:
-        from tqdm import tqdm
-
         bar = tqdm(total=len(chunks), initial=len(chunks) - len(todo), unit="chunk",
-                   desc=f"sweep {spec.name}", file=__import__("sys").stderr)
+                   desc=f"sweep {spec.name}", file=sys.stderr)
 
     def done(index, points, layers):
         _write_chunk(out, index, points, layers)
@@ -577,8 +576,6 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike, *, scheduler: str | None 
                 for i, a, b in todo:
                     done(*_eval_task(spec, i, a, b))
             else:
-                from concurrent.futures import ProcessPoolExecutor, as_completed
-
                 with ProcessPoolExecutor(max_workers=n_workers) as pool:
                     futures = [pool.submit(_eval_task, spec, i, a, b) for i, a, b in todo]
                     for f in as_completed(futures):
@@ -605,6 +602,7 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike, *, scheduler: str | None 
 
 
 def _run_dask(spec, todo, done, client, scheduler) -> None:
+    # deferred for start-up time: Dask (about a second to import) only for a cluster
     from dask.distributed import Client, as_completed
 
     own = client is None

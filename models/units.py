@@ -40,6 +40,11 @@ All energies are pJ, areas in the table's ``area_unit`` (um^2), leakage in mW.
 
 from __future__ import annotations
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
 import dataclasses
 import os
 from pathlib import Path
@@ -120,10 +125,6 @@ def available_tables() -> list[str]:
 
 def load_unit_table(name_or_path: str | os.PathLike = DEFAULT_TABLE) -> UnitTable:
     """A unit table by name (``models/data/units_<name>.toml``) or by path."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
     path = Path(name_or_path)
     if not path.suffix:
         path = DATA_DIR / f"units_{name_or_path}.toml"

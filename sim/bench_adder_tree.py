@@ -20,7 +20,7 @@ from ..models.adder_tree.cycles import (digit_sparse_gemm_cycles, digit_sparse_o
                                         digit_sparse_vector_cycles, stream_output_cycles)
 from ..models.adder_tree.golden import adder_tree_reference
 from ..models.cycles import GemmCycles, check_gemm, gemm_cycles
-from ..models.golden import dot_products, threshold_compare
+from ..models.golden import threshold_compare
 from .benches import biased_operands
 from .plan import Burst, Chunk, Expectation
 
@@ -198,9 +198,7 @@ class AdderTreeBench:
         xnor: act bit 0 (-1) with weight bit 1 (+1) never matches; addsub: act 0 with
         weight +1 (no -1 weight to count); mac: zeros.
         """
-        if self.design.mode == "mac":
-            return 0, 0
-        return 0, 1
+        return self.design.arith.pad
 
     def gemm(self, rng: np.random.Generator, m: int, n: int, k: int) -> Chunk:
         """One chunk computing ``Y[M, N] = X[M, K] @ W[N, K].T`` by tiling, as the analytic
@@ -248,7 +246,7 @@ class AdderTreeBench:
         values = np.concatenate(outputs, axis=0)
         cycles = self.output_cycles(bursts, np.concatenate(positions))
         model = self.gemm_model(x, n, k)
-        whole = dot_products(d.mode, x, w)
+        whole = d.arith.dot(x, w)
         if d.threshold:
             whole = threshold_compare(whole, t_cols, f_cols).astype(np.int64)
 

@@ -5,7 +5,7 @@ layer's fan-in is instantiated for every output neuron (weights as input polarit
 thresholds as neuron thresholds) and streamed step by step with the input bits of ``pes *
 vectors`` input rows per run. The expectation is the golden binary layer
 (:func:`shiftadd.models.threshold.binary_layer_reference`, built on the foundation's
-``dot_products`` and ``threshold_compare``); the NumPy interpreter of the same step stream
+``xnor_matches`` and ``threshold_compare``); the NumPy interpreter of the same step stream
 (:func:`shiftadd.models.threshold.execute`) must agree with it before the chunk is sent.
 Every result's cycle is predicted from the program: the run's start plus the emitting step
 plus the latency.

@@ -6,7 +6,8 @@ from hypothesis import strategies as st
 from shiftadd.design import AdderTreeDesign
 from shiftadd.errors import InputError
 from shiftadd.models.adder_tree.golden import adder_tree_reference
-from shiftadd.models.golden import dot_products, xnor_dot
+from shiftadd.design.arith import xnor_matches
+from shiftadd.models.golden import xnor_dot
 
 
 def loop_reference(design, x, w, t=None, f=None):
@@ -65,7 +66,7 @@ def test_wide_products_stay_exact():
 def test_xnor_popcount_and_plus_minus_one_dot():
     x = np.array([[1, 0, 1, 1]])
     w = np.array([[1, 1, 0, 1]])
-    pop = dot_products("xnor", x, w)
+    pop = xnor_matches(x, w)
     assert pop[0, 0] == 2
     pm = (2 * x - 1) @ (2 * w - 1).T
     assert xnor_dot(pop, 4)[0, 0] == pm[0, 0]

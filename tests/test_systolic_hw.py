@@ -14,7 +14,7 @@ from amaranth.sim import Simulator
 
 from shiftadd.design import design_from_dict
 from shiftadd.hw import build_component
-from shiftadd.hw.systolic_arith import grid_arithmetic_for
+from shiftadd.hw.arith import pe_arithmetic
 from shiftadd.hw.systolic_pe import AccumulatorPE, PartialSumPE
 from shiftadd.models.grid import golden as grid_golden
 from shiftadd.sim.amaranth_play import play_amaranth
@@ -51,7 +51,7 @@ def _pairs(design, rng):
 
 
 def _run_os_pe(design, cs, acts, weights, lasts):
-    arith = grid_arithmetic_for(design)
+    arith = pe_arithmetic(design.arith)
     pe = AccumulatorPE(arithmetic=arith, width=design.acc_width, carry_save=cs)
     acc, digits = [], []
 
@@ -113,7 +113,7 @@ def test_carry_save_ws_pe_adds_to_any_incoming_pair(name):
     rng = np.random.default_rng(7)
     design = _design(SMALL[name], True, dataflow="ws")
     width = design.acc_width
-    arith = grid_arithmetic_for(design)
+    arith = pe_arithmetic(design.arith)
     pe = PartialSumPE(arithmetic=arith, width=width, carry_save=True)
     plain = PartialSumPE(arithmetic=arith, width=width, carry_save=False)
     pairs = _pairs(design, rng)

@@ -12,6 +12,7 @@ import pytest
 from shiftadd.design import design_from_dict, load_design
 from shiftadd.errors import InputError
 from shiftadd.models import cost
+from shiftadd.design.arith import arithmetic
 from shiftadd.models.grid import cost as grid_cost
 from shiftadd.models.grid import cycles as grid_cycles
 from shiftadd.models.grid import golden as grid_golden
@@ -279,7 +280,8 @@ def test_switching_factors_match_a_direct_count():
     rng = np.random.default_rng(7)
     products = (rng.integers(-128, 128, 40000) * rng.integers(-128, 128, 40000)).tolist()
     direct = _direct_toggles(products, 26, 64) / 0.5
-    acc, result = grid_cost._toggle_factors("mac", (-128, 127), (-128, 127), 26, 64)
+    int8 = arithmetic("mac", act_bits=8, act_signed=True, weight_bits=8, weight_signed=True)
+    acc, result = grid_cost.toggle_factors(int8, 26, 64)
     assert acc == pytest.approx(direct, rel=0.05)
     # Upper bits of a wide accumulator follow the sign: well below random data.
     assert 0.3 < acc < 0.8

@@ -13,7 +13,8 @@ from shiftadd.design.threshold import ThresholdDesign
 from shiftadd.errors import InputError
 from shiftadd.models.cost import bill_of_materials, estimate
 from shiftadd.models.cycles import gemm_cycles, gemm_cycles_batch
-from shiftadd.models.golden import dot_products, threshold_compare
+from shiftadd.design.arith import xnor_matches
+from shiftadd.models.golden import threshold_compare
 from shiftadd.design.threshold_program import (compile_program, counter_menu, format_schedule,
                                                schedule)
 from shiftadd.models.perf import TRAFFIC_KEYS, design_vector, kernel_for
@@ -54,7 +55,7 @@ def test_interpreter_runs_the_golden_layer(k, vectors, pool, weights, neurons, d
     got = execute(d, lr.fields, lr.data, rng=rng)
     assert np.array_equal(got, lr.expected)
     # ...and the expectation is the foundation's golden layer, output row by output row.
-    y = threshold_compare(dot_products("xnor", x, w), t, f).reshape(-1, pool, 4).any(1)
+    y = threshold_compare(xnor_matches(x, w), t, f).reshape(-1, pool, 4).any(1)
     E = lr.program.outputs
     out_rows = (lr.group[:, None, None] * pes + np.arange(pes)) * E + np.arange(E)[:, None]
     keep = out_rows < rows // pool

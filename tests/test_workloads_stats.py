@@ -35,12 +35,11 @@ def _two_planes(w, match):
 def two_planes_format():
     """A format whose payload holds nothing but two planes, registered for one test only:
     statistics must work for any format, not only the built-in ones."""
-    from shiftadd.workloads import quant
+    from shiftadd.workloads.quant_base import unregister_format
 
-    quant._load_builtin_formats()
     register_format(r"test_two_planes", "two sign planes (tests only)")(_two_planes)
     yield "test_two_planes"
-    quant._REGISTRY.pop(r"test_two_planes", None)
+    unregister_format(r"test_two_planes")
 
 
 @pytest.fixture(scope="module")

@@ -11,27 +11,66 @@
   :func:`read_scalesim_csv`: workload files.
 """
 
-from .configs import (ModelConfig, WeightSpec, config_from_dict, list_presets,
-                      load_model_config, weight_manifest, write_config)
-from .digits import (booth_decode, booth_encode, code_histogram, digit_stats, ent_decode,
-                     ent_encode)
-from .interchange import (read_scalesim_csv, read_workload, to_scalesim_csv,
-                          validate_workload, write_workload)
-from .quant import QuantizedTensor, available_formats, check_weights, quantize, register_format
-from .safetensors_io import Checkpoint, bf16_to_float32, float32_to_bf16, open_checkpoint
-from .shapes import gemm_table, resolve_workload, weight_params
-from .stats import (LayerStats, checkpoint_stats, iter_checkpoint_stats, key_codes, summarize,
-                    tensor_stats)
-from .synthetic import synthetic_weights, write_checkpoint, write_safetensors
+from __future__ import annotations
 
-__all__ = [
-    "ModelConfig", "WeightSpec", "config_from_dict", "list_presets", "load_model_config",
-    "weight_manifest", "write_config", "gemm_table", "resolve_workload", "weight_params",
-    "booth_encode", "booth_decode", "ent_encode", "ent_decode", "code_histogram",
-    "digit_stats", "read_scalesim_csv", "read_workload", "to_scalesim_csv",
-    "validate_workload", "write_workload", "QuantizedTensor", "available_formats",
-    "check_weights", "quantize", "register_format", "Checkpoint", "bf16_to_float32",
-    "float32_to_bf16", "open_checkpoint", "LayerStats", "checkpoint_stats",
-    "iter_checkpoint_stats", "key_codes", "summarize", "tensor_stats", "synthetic_weights",
-    "write_checkpoint", "write_safetensors",
-]
+import importlib
+
+# name -> submodule, imported on first access (PEP 562): the digit encoders the design layer
+# uses must not pull pandas and the checkpoint readers in at start-up.
+_LAZY = {
+    "ModelConfig": "configs",
+    "WeightSpec": "configs",
+    "config_from_dict": "configs",
+    "list_presets": "configs",
+    "load_model_config": "configs",
+    "weight_manifest": "configs",
+    "write_config": "configs",
+    "booth_decode": "digits",
+    "booth_encode": "digits",
+    "code_histogram": "digits",
+    "digit_stats": "digits",
+    "ent_decode": "digits",
+    "ent_encode": "digits",
+    "read_scalesim_csv": "interchange",
+    "read_workload": "interchange",
+    "to_scalesim_csv": "interchange",
+    "validate_workload": "interchange",
+    "write_workload": "interchange",
+    "QuantizedTensor": "quant",
+    "available_formats": "quant",
+    "check_weights": "quant",
+    "quantize": "quant",
+    "register_format": "quant",
+    "Checkpoint": "safetensors_io",
+    "bf16_to_float32": "safetensors_io",
+    "float32_to_bf16": "safetensors_io",
+    "open_checkpoint": "safetensors_io",
+    "gemm_table": "shapes",
+    "resolve_workload": "interchange",
+    "weight_params": "shapes",
+    "LayerStats": "stats",
+    "checkpoint_stats": "stats",
+    "iter_checkpoint_stats": "stats",
+    "key_codes": "stats",
+    "summarize": "stats",
+    "tensor_stats": "stats",
+    "synthetic_weights": "synthetic",
+    "write_checkpoint": "synthetic",
+    "write_safetensors": "synthetic",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str):
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'shiftadd.workloads' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return __all__

@@ -65,7 +65,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ..errors import InputError
-from .quant import QuantizedTensor, check_weights, register_format
+from .quant_base import QuantizedTensor, check_weights, register_format
 
 __all__ = ["BCQResult", "bcq_quantize", "scale_bits", "shift_add_per_scale", "LAYOUTS",
            "SCALE_FORMS", "APOT_SEARCH"]
@@ -567,7 +567,8 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
-def _check_calib(calib, k: int) -> np.ndarray:
+def check_calibration(calib, k: int) -> np.ndarray:
+    """Calibration activations ``(samples, k)`` as float64, checked (shape, finite)."""
     x = np.asarray(calib)
     if x.ndim == 1:
         x = x[None, :] if x.size else x.reshape(0, k)
@@ -651,7 +652,7 @@ def _inverse_hessian_factor(x: np.ndarray, damp: float) -> np.ndarray:
     Works in place through LAPACK (potrf, potri) on one K x K float64 array (970 MB for
     K = 11008) plus small temporaries.
     """
-    from scipy.linalg import lapack
+    from scipy.linalg import lapack  # deferred for start-up time: only GPTQ needs SciPy
 
     h = x.T @ x
     diag = np.arange(h.shape[0])
@@ -826,7 +827,7 @@ def bcq_quantize(w, q: int, *, layout: str = "kernel", mu: int = 8,
     if block_size % mu:
         raise InputError(f"must be a multiple of the alpha block width {mu}",
                          field="block_size", allowed=f"a multiple of {mu}")
-    x = _check_calib(calib, k) if calib is not None else None
+    x = check_calibration(calib, k) if calib is not None else None
 
     grid = _layer_grid(w, scale_form, apot_terms, shift_bits, apot_search)
     params = {"q": q, "layout": layout, "mu": mu, "group_rows": group_rows,

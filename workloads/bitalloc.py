@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .bcq import bcq_quantize
-from .quant import check_weights
+from .bcq import bcq_quantize, check_calibration  # same checks and messages as the quantizer
+from .quant_base import check_weights
 
 __all__ = ["layer_sensitivity", "sensitivity_table", "allocate_bits", "METHODS"]
 
@@ -105,9 +105,7 @@ def layer_sensitivity(weights, *, calib=None, low: int = 2, high: int = 3,
         if calib is None:
             raise InputError(f"method {method!r} needs calibration activations",
                              field="calib")
-        from .bcq import _check_calib  # same checks and messages as the quantizer
-
-        x = _check_calib(calib, w.shape[1])
+        x = check_calibration(calib, w.shape[1])
         hdiag = np.einsum("mk,mk->k", x, x) / x.shape[0]
     errs = {}
     planes_bits = None

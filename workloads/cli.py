@@ -140,7 +140,8 @@ def _display(df: pd.DataFrame) -> pd.DataFrame:
 def cmd_workload_show(args) -> int:
     """``workload show``: print (or write) the GEMM table of a model or workload file."""
     from .interchange import to_scalesim_csv, write_workload
-    from .shapes import resolve_workload, weight_params
+    from .interchange import resolve_workload
+    from .shapes import weight_params
 
     for flag in ("batch", "seq", "context"):
         _positive(getattr(args, flag), f"--{flag}")

@@ -19,6 +19,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from .._io import write_json
 from ..errors import InputError
 
 __all__ = ["ModelConfig", "WeightSpec", "FAMILIES", "load_model_config", "config_from_dict",
@@ -428,7 +429,6 @@ def _read_json(path: Path) -> Any:
 
 def write_config(path: str | os.PathLike, config: ModelConfig | Mapping[str, Any]) -> Path:
     """Write ``config`` as a Hugging Face ``config.json`` (atomically); return the path."""
-    from .._io import write_json
 
     data = config.to_hf_dict() if isinstance(config, ModelConfig) else dict(config)
     return write_json(path, data)

@@ -22,10 +22,11 @@ import pandas as pd
 
 from .._io import atomic_path, atomic_write
 from ..errors import InputError
-from .shapes import _BLOCK, COLUMNS, KINDS, PHASES
+from .configs import load_model_config
+from .shapes import COLUMNS, KINDS, LAYER_BLOCKS, PHASES, gemm_table
 
 __all__ = ["REQUIRED_COLUMNS", "write_workload", "read_workload", "validate_workload",
-           "to_scalesim_csv", "read_scalesim_csv", "is_scalesim_csv"]
+           "to_scalesim_csv", "read_scalesim_csv", "is_scalesim_csv", "resolve_workload"]
 
 REQUIRED_COLUMNS = ["name", "layer", "M", "N", "K", "count", "kind", "phase"]
 _INT_COLUMNS = ["layer", "M", "N", "K", "count"]
@@ -113,7 +114,7 @@ def validate_workload(df: pd.DataFrame, *, source: str = "<workload>") -> pd.Dat
         shapes[i] = shape
     df["weight_shape"] = pd.Series(shapes, index=df.index, dtype=object)
     if "block" not in df.columns:
-        df["block"] = df["name"].map(_BLOCK).fillna("other")
+        df["block"] = df["name"].map(LAYER_BLOCKS).fillna("other")
     df["macs"] = df["M"] * df["N"] * df["K"] * df["count"]
     ordered = [c for c in COLUMNS if c in df.columns]
     return df[ordered + [c for c in df.columns if c not in ordered]].reset_index(drop=True)
@@ -234,3 +235,46 @@ def read_scalesim_csv(path: str | os.PathLike, *, phase: str = "prefill") -> pd.
         rows.append((name, layer, m, n, k, count, kind, phase))
     df = pd.DataFrame(rows, columns=REQUIRED_COLUMNS)
     return validate_workload(df, source=str(path))
+
+
+def resolve_workload(spec, phase: str | None = None, batch: int = 1, seq: int | None = None,
+                     context: int | None = None) -> pd.DataFrame:
+    """Turn a workload specification into a GEMM table.
+
+    Parameters
+    ----------
+    spec : str, path or pandas.DataFrame
+        A preset name (``"llama-2-7b"``), a ``config.json`` (or a folder holding one), a
+        workload file written by :func:`write_workload` (``.csv`` or ``.parquet``), a
+        SCALE-Sim GEMM topology CSV, or a GEMM table.
+    phase : {"prefill", "decode"}, optional
+        For models: the phase to list (default ``"prefill"``). For workload files: keep only
+        rows of this phase (default: all rows).
+    batch, seq, context : int
+        As in :func:`gemm_table`; ignored for workload files.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns as :func:`gemm_table` (``block`` and ``macs`` are derived when a file lacks
+        them).
+    """
+    if isinstance(spec, pd.DataFrame):
+        df = validate_workload(spec, source="<DataFrame>")
+    else:
+        path = Path(spec)
+        suffix = path.suffix.lower()
+        if suffix in (".csv", ".parquet", ".pq"):  # a workload file (missing: InputError)
+            if suffix == ".csv" and path.is_file() and is_scalesim_csv(path):
+                df = read_scalesim_csv(path, phase=phase or "prefill")
+            else:
+                df = read_workload(path)
+        else:
+            return gemm_table(load_model_config(spec), phase or "prefill", batch, seq, context)
+    if phase is not None:
+        if phase not in PHASES:
+            raise InputError(f"unknown phase {phase!r}", field="phase", allowed=PHASES)
+        df = df[df["phase"] == phase].reset_index(drop=True)
+        if df.empty:
+            raise InputError(f"workload has no {phase} rows", field="phase", source=str(spec))
+    return df

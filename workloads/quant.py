@@ -3,8 +3,9 @@
 A quantizer turns a float weight matrix into a :class:`QuantizedTensor`: the reconstruction
 the accuracy figures are computed from, the integer payloads the hardware consumes, and the
 storage cost. Formats are looked up by name (``"sign"``, ``"ternary"``, ``"int8"``,
-``"int4_asym"``, ``"bcq3"``, ...) in a registry that each quantizer module fills with
-:func:`register_format`.
+``"int4_asym"``, ``"bcq3"``, ...) among those the quantizer modules register
+(:func:`~shiftadd.workloads.quant_base.register_format`): the uniform formats
+(:mod:`.uniform`) and binary-coding quantization (:mod:`.bcq`), both imported here.
 
 Convention: a weight matrix has shape ``(out_features, in_features)`` as a PyTorch ``Linear``
 stores it, so a layer computes ``Y[M, N] = X[M, K] @ W[N, K].T``.
@@ -12,124 +13,31 @@ stores it, so a layer computes ``Y[M, N] = X[M, K] @ W[N, K].T``.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-
-import numpy as np
-
+from . import bcq, uniform  # noqa: F401  (importing them registers their formats)
 from ..errors import InputError
+from .quant_base import QuantizedTensor, check_weights, register_format, registered_formats
 
 __all__ = ["QuantizedTensor", "register_format", "quantize", "available_formats",
            "check_weights"]
 
 
-@dataclass(frozen=True)
-class QuantizedTensor:
-    """A quantized weight matrix.
-
-    Attributes
-    ----------
-    fmt : str
-        The format name it was produced with (``"int8"``, ``"bcq3"``...).
-    dequantized : numpy.ndarray
-        float32 reconstruction, same shape as the input.
-    storage_bits : int
-        Bits needed to store it: codes plus scales, offsets and other side data.
-    payload : Mapping[str, numpy.ndarray]
-        Integer arrays the hardware consumes (codes, bit planes, scales as integers...).
-        Each format documents its keys.
-    params : Mapping[str, object]
-        The resolved options used.
-    """
-
-    fmt: str
-    dequantized: np.ndarray
-    storage_bits: int
-    payload: Mapping[str, np.ndarray] = field(default_factory=dict)
-    params: Mapping[str, object] = field(default_factory=dict)
-
-    @property
-    def shape(self) -> tuple[int, ...]:
-        return tuple(self.dequantized.shape)
-
-    @property
-    def bits_per_weight(self) -> float:
-        return self.storage_bits / max(1, self.dequantized.size)
-
-    def error(self, weights: np.ndarray) -> dict[str, float]:
-        """Weight-space error against the original ``weights``: MSE, relative Frobenius, max."""
-        w = np.asarray(weights, dtype=np.float64)
-        d = self.dequantized.astype(np.float64) - w
-        norm = float(np.linalg.norm(w))
-        return {
-            "mse": float(np.mean(d * d)),
-            "rel_fro": float(np.linalg.norm(d) / norm) if norm > 0 else 0.0,
-            "max_abs": float(np.max(np.abs(d))) if d.size else 0.0,
-        }
-
-
-QuantizerFn = Callable[..., QuantizedTensor]
-
-# name pattern -> (compiled regex, factory, one-line description)
-_REGISTRY: dict[str, tuple[re.Pattern, QuantizerFn, str]] = {}
-
-
-def register_format(pattern: str, description: str) -> Callable[[QuantizerFn], QuantizerFn]:
-    """Register a quantizer for the format names matching the regex ``pattern``.
-
-    The decorated function is called as ``fn(weights, match, **options)`` where ``match`` is
-    the :class:`re.Match` of the format name (so ``int(?P<bits>\\d+)`` can read the width).
-    """
-    regex = re.compile(pattern + r"\Z")
-
-    def deco(fn: QuantizerFn) -> QuantizerFn:
-        _REGISTRY[pattern] = (regex, fn, description)
-        return fn
-
-    return deco
-
-
 def available_formats() -> dict[str, str]:
     """Registered format patterns and their descriptions."""
-    _load_builtin_formats()
-    return {p: d for p, (_, _, d) in _REGISTRY.items()}
-
-
-def check_weights(weights, *, name: str = "weights") -> np.ndarray:
-    """Validate a weight matrix: 2-D, non-empty, finite; return it as float32."""
-    w = np.asarray(weights)
-    if w.ndim != 2 or w.size == 0:
-        raise InputError(f"expected a non-empty 2-D matrix, got shape {w.shape}", field=name)
-    if not np.issubdtype(w.dtype, np.number):
-        raise InputError(f"expected numbers, got dtype {w.dtype}", field=name)
-    w = w.astype(np.float32, copy=False)
-    if not np.isfinite(w).all():
-        bad = int(np.size(w) - np.count_nonzero(np.isfinite(w)))
-        raise InputError(f"contains {bad} NaN or infinite values", field=name)
-    return w
+    return {p: d for p, (_, _, d) in registered_formats().items()}
 
 
 def quantize(weights, fmt: str, **options) -> QuantizedTensor:
-    """Quantize ``weights`` (shape ``(out_features, in_features)``) to format ``fmt``."""
-    _load_builtin_formats()
+    """Quantize ``weights`` (shape ``(out_features, in_features)``) to format ``fmt``.
+
+    Raises
+    ------
+    InputError
+        Bad weights, or an unknown format (naming the registered ones).
+    """
     w = check_weights(weights)
-    for regex, fn, _ in _REGISTRY.values():
+    for regex, fn, _ in registered_formats().values():
         m = regex.match(fmt)
         if m:
             return fn(w, m, **options)
     raise InputError(f"unknown weight format {fmt!r}", field="format",
-                     allowed=sorted(_REGISTRY))
-
-
-def _load_builtin_formats() -> None:
-    # Importing the quantizer modules registers their formats; lazily, so that importing
-    # this interface stays cheap and free of import cycles.
-    import importlib
-
-    for mod in ("uniform", "bcq"):
-        try:
-            importlib.import_module(f"{__package__}.{mod}")
-        except ModuleNotFoundError as exc:  # module not written yet
-            if exc.name != f"{__package__}.{mod}":
-                raise
+                     allowed=sorted(registered_formats()))

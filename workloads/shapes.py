@@ -12,14 +12,13 @@ along ``M`` (``M = queries_per_kv * query_len``) and the GEMM repeats
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pandas as pd
 
 from ..errors import InputError
 from .configs import ModelConfig, list_presets, load_model_config, weight_manifest
 
-__all__ = ["COLUMNS", "KINDS", "PHASES", "gemm_table", "resolve_workload", "weight_params",
+__all__ = ["COLUMNS", "KINDS", "PHASES", "LAYER_BLOCKS", "gemm_table", "weight_params",
            "list_presets", "load_model_config", "default_seq"]
 
 COLUMNS = ["name", "layer", "M", "N", "K", "count", "kind", "phase", "weight_shape", "block",
@@ -27,7 +26,7 @@ COLUMNS = ["name", "layer", "M", "N", "K", "count", "kind", "phase", "weight_sha
 KINDS = ("act x weight", "act x act")
 PHASES = ("prefill", "decode")
 
-_BLOCK = {"q_proj": "attention", "k_proj": "attention", "v_proj": "attention",
+LAYER_BLOCKS = {"q_proj": "attention", "k_proj": "attention", "v_proj": "attention",
           "qkv_proj": "attention", "o_proj": "attention", "attn_score": "attention",
           "attn_value": "attention", "gate_proj": "mlp", "up_proj": "mlp", "down_proj": "mlp",
           "gate_up_proj": "mlp", "fc1": "mlp", "fc2": "mlp", "router": "moe",
@@ -135,7 +134,7 @@ def gemm_table(config: ModelConfig | str | os.PathLike, phase: str = "prefill", 
             if active > extra:
                 weight_row(spec.name, spec.layer, per, spec.shape, active - extra)
             continue
-        m = head_m if _BLOCK[spec.name] == "head" else tokens
+        m = head_m if LAYER_BLOCKS[spec.name] == "head" else tokens
         weight_row(spec.name, spec.layer, m, spec.shape)
 
     df = pd.DataFrame(rows, columns=["name", "layer", "M", "N", "K", "count", "kind",
@@ -143,7 +142,7 @@ def gemm_table(config: ModelConfig | str | os.PathLike, phase: str = "prefill", 
     for col in ("layer", "M", "N", "K", "count"):
         df[col] = df[col].astype("int64")
     df.insert(7, "phase", phase)
-    df["block"] = df["name"].map(_BLOCK)
+    df["block"] = df["name"].map(LAYER_BLOCKS)
     df["macs"] = df["M"] * df["N"] * df["K"] * df["count"]
     df.attrs.update(model=config.name, phase=phase, batch=batch,
                     seq=seq if phase == "prefill" else None,
@@ -159,48 +158,3 @@ def weight_params(table: pd.DataFrame) -> int:
     """
     w = table[table["kind"] == "act x weight"]
     return int((w["N"] * w["K"] * w["count"]).sum())
-
-
-def resolve_workload(spec, phase: str | None = None, batch: int = 1, seq: int | None = None,
-                     context: int | None = None) -> pd.DataFrame:
-    """Turn a workload specification into a GEMM table.
-
-    Parameters
-    ----------
-    spec : str, path or pandas.DataFrame
-        A preset name (``"llama-2-7b"``), a ``config.json`` (or a folder holding one), a
-        workload file written by :func:`write_workload` (``.csv`` or ``.parquet``), a
-        SCALE-Sim GEMM topology CSV, or a GEMM table.
-    phase : {"prefill", "decode"}, optional
-        For models: the phase to list (default ``"prefill"``). For workload files: keep only
-        rows of this phase (default: all rows).
-    batch, seq, context : int
-        As in :func:`gemm_table`; ignored for workload files.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns as :func:`gemm_table` (``block`` and ``macs`` are derived when a file lacks
-        them).
-    """
-    from .interchange import is_scalesim_csv, read_scalesim_csv, read_workload, validate_workload
-
-    if isinstance(spec, pd.DataFrame):
-        df = validate_workload(spec, source="<DataFrame>")
-    else:
-        path = Path(spec)
-        suffix = path.suffix.lower()
-        if suffix in (".csv", ".parquet", ".pq"):  # a workload file (missing: InputError)
-            if suffix == ".csv" and path.is_file() and is_scalesim_csv(path):
-                df = read_scalesim_csv(path, phase=phase or "prefill")
-            else:
-                df = read_workload(path)
-        else:
-            return gemm_table(load_model_config(spec), phase or "prefill", batch, seq, context)
-    if phase is not None:
-        if phase not in PHASES:
-            raise InputError(f"unknown phase {phase!r}", field="phase", allowed=PHASES)
-        df = df[df["phase"] == phase].reset_index(drop=True)
-        if df.empty:
-            raise InputError(f"workload has no {phase} rows", field="phase", source=str(spec))
-    return df

@@ -35,6 +35,7 @@ from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from ..errors import InputError
 from .configs import ModelConfig, load_model_config, weight_manifest
@@ -352,8 +353,6 @@ def iter_checkpoint_stats(checkpoint: str | os.PathLike | Checkpoint, fmt: str, 
         Before any work: no config, a tensor the config implies but the checkpoint lacks, a
         shape mismatch or an unsupported dtype (the message names the tensor and the file).
     """
-    from tqdm import tqdm
-
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else open_checkpoint(checkpoint)
     if config is None:
         if ckpt.config_path is None:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from .._io import atomic_path, write_json
 from ..errors import InputError
@@ -283,8 +284,6 @@ def write_checkpoint(directory: str | os.PathLike, config: ModelConfig | str | M
             size = 0
         groups[-1].append(name)
         size += nbytes
-
-    from tqdm import tqdm
 
     bar = tqdm(total=len(tensors), desc="write checkpoint", unit="tensor", disable=not progress)
     meta = {"format": "pt", "generator": "shiftadd.workloads.synthetic"}

@@ -1,6 +1,6 @@
 """Sign, ternary and uniform integer weight quantizers.
 
-Formats (registered with :func:`~shiftadd.workloads.quant.register_format`):
+Formats (registered with :func:`~shiftadd.workloads.quant_base.register_format`):
 
 ``sign``
     XNOR-Net / BinaryConnect: ``w ~= alpha * sign(w)`` with ``alpha = mean|w|`` (the L2
@@ -40,7 +40,7 @@ import re
 import numpy as np
 
 from ..errors import InputError
-from .quant import QuantizedTensor, register_format
+from .quant_base import QuantizedTensor, register_format
 
 __all__ = ["group_view"]
 

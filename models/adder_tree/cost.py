@@ -40,18 +40,19 @@ def plain_bill(design: AdderTreeDesign) -> list[Item]:
         widths = sum(range_width(lo, hi)[0] for lo, hi in plan.levels[slot])
         items.append(Item("dffe", f"pipeline register after layer {slot}",
                           n * widths + 1 + (n if d.threshold else 0)))
-    term_width = range_width(*d.term_range)[0]
-    if d.mode == "xnor":
-        items.append(Item("xnor2", "lane XNORs", n * k))
-    elif d.mode == "addsub":
-        items.append(Item("xor2", "lane conditional inverters", n * k * term_width))
-    else:
+    arith = d.arith
+    if arith.multiplier:
         items.append(Item("mult", "lane multipliers", n * k, bits=n * k * d.act_bits * d.weight_bits,
                           io=n * k * (d.act_bits + d.weight_bits)))
+    else:
+        # One gate per bit of the lane's term (an XNOR lane's term is one bit).
+        term_width = range_width(*d.term_range)[0]
+        items += [Item(unit, f"lane {part}", n * k * term_width)
+                  for unit, part in arith.lane_gates]
     if d.has_offset_leaf:
         offset_width = range_width(*d.offset_range)[0]
         items.append(Item("dffe", "offset registers", n * offset_width, active=False))
-        if d.mode == "addsub":
+        if arith.complements:
             c, b = tree_adders(plan_tree([(0, 1)] * k))
             items.append(Item("tree_adder", "load port: count of -1 weights", c, bits=b,
                               active=False))

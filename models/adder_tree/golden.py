@@ -9,7 +9,7 @@ import numpy as np
 
 from ...design.adder_tree import AdderTreeDesign
 from ...errors import InputError
-from ..golden import check_operand, dot_products, threshold_compare
+from ..golden import check_operand, threshold_compare
 
 __all__ = ["AdderTreeResult", "adder_tree_reference"]
 
@@ -53,7 +53,7 @@ def adder_tree_reference(design: AdderTreeDesign, act, weights, thresholds=None,
     """
     x = check_operand("act", act, *design.act_range, (None, design.k))
     w = check_operand("weights", weights, *design.weight_range, (design.n, design.k))
-    acc = dot_products(design.mode, x, w)
+    acc = design.arith.dot(x, w)
     fire = None
     if design.threshold:
         if thresholds is None:

@@ -8,6 +8,7 @@ import functools
 
 import numpy as np
 
+from ...design.arith import Arithmetic
 from ...design.systolic import GridDesign
 from ..cost import Item
 from ..cost import Item as _CostItem
@@ -42,8 +43,7 @@ _TOGGLE_TRIALS = 512
 
 
 @functools.lru_cache(maxsize=512)
-def _toggle_factors(mode: str, act_range: tuple, weight_range: tuple, width: int,
-                    steps: int) -> tuple[float, float]:
+def toggle_factors(arith: Arithmetic, width: int, steps: int) -> tuple[float, float]:
     """``(accumulator, result)`` switching of ``width``-bit registers relative to random
     data (toggles per bit per write / 0.5), from the PE arithmetic on uniformly random
     operands.
@@ -57,11 +57,8 @@ def _toggle_factors(mode: str, act_range: tuple, weight_range: tuple, width: int
     """
     rng = np.random.default_rng(12345)
     shape = (_TOGGLE_TRIALS, 4 * steps)
-    a = rng.integers(act_range[0], act_range[1] + 1, size=shape, dtype=np.int64)
-    if mode == "addsub":
-        w = 2 * rng.integers(0, 2, size=shape, dtype=np.int64) - 1
-    else:
-        w = rng.integers(weight_range[0], weight_range[1] + 1, size=shape, dtype=np.int64)
+    a = rng.integers(arith.act_range[0], arith.act_range[1] + 1, size=shape, dtype=np.int64)
+    w = arith.random_weight_values(rng, shape)
     p = (a * w).reshape(_TOGGLE_TRIALS, 4, steps)
     sums = np.cumsum(p, axis=2)  # the register after each step, restarting every tile
     mask = np.int64((1 << width) - 1) if width < 63 else np.int64(-1)
@@ -80,16 +77,16 @@ def _toggle_factors(mode: str, act_range: tuple, weight_range: tuple, width: int
 
 def switching_factors(design: GridDesign) -> dict[str, float]:
     """Switching of a grid engine's value registers relative to random data, from its PE
-    arithmetic (:func:`_toggle_factors`): ``acc`` (OS accumulators, per step), ``psum``
+    arithmetic (:func:`toggle_factors`): ``acc`` (OS accumulators, per step), ``psum``
     (WS partial-sum registers, averaged over the rows), ``result`` (results leaving the
     array)."""
     d = design
-    key = (d.mode, tuple(d.act_range), tuple(d.weight_value_range), d.acc_width)
+    key = (d.arith, d.acc_width)
     steps = min(d.reduction_length, _TOGGLE_STEPS)
-    acc, result = _toggle_factors(*key, steps)
+    acc, result = toggle_factors(*key, steps)
     if d.is_output_stationary:
         return {"acc": acc, "psum": acc, "result": result}
-    psum = float(np.mean([_toggle_factors(*key, i)[1] for i in range(1, d.rows + 1)]))
+    psum = float(np.mean([toggle_factors(*key, i)[1] for i in range(1, d.rows + 1)]))
     return {"acc": psum, "psum": psum, "result": result}
 
 
@@ -98,19 +95,23 @@ def _pe_items(d: GridDesign, pes: int, prev_masks, label: str) -> list:
     ``prev_masks`` (None: a carry-propagate value of ``acc_width`` bits; (0, 0): nothing).
     Data energy per useful MAC."""
     ab, wb, w = d.act_bits, d.weight_bits, d.acc_width
+    arith = d.arith
     items = []
     # The datapath of a PE switches only when its lane multiplies real operands: the zero
     # padding of a partial tile leaves it quiet, so its data energy is per useful MAC.
     Item = functools.partial(_CostItem, per="mac", macs=d.rows * d.cols)
+    # A complementing lane: conditional inverters (and zero gates) over a + its carry-in.
+    lane_gates = [Item(unit, f"{label}: {part}", pes * (ab + 1))
+                  for unit, part in arith.lane_gates]
     if not d.carry_save_accumulate:
-        if d.mode == "mac":
+        if arith.multiplier:
             items.append(Item("mult", f"{label}: multipliers", pes, bits=pes * ab * wb,
                               io=pes * (ab + wb)))
         else:
-            items.append(Item("xor2", f"{label}: conditional inverters", pes * (ab + 1)))
-            if d.mode == "ternary":
-                items.append(Item("and2", f"{label}: zero-weight gates", pes * (ab + 1)))
-        if prev_masks != (0, 0) or d.mode != "mac":
+            items += lane_gates
+        # The top row of a weight-stationary column adds its product to nothing; a carry-in
+        # still needs an adder.
+        if prev_masks != (0, 0) or arith.complements:
             items.append(Item("adder", f"{label}: accumulator adders", pes, bits=pes * w))
         return items
     plan = d.csa_plan
@@ -124,9 +125,7 @@ def _pe_items(d: GridDesign, pes: int, prev_masks, label: str) -> list:
                   Item("xor2", f"{label}: partial-product invert", pes * len(terms) * (wb + 1)),
                   Item("and2", f"{label}: partial-product zero", pes * len(terms) * (wb + 1))]
     else:
-        items.append(Item("xor2", f"{label}: conditional inverters", pes * (ab + 1)))
-        if d.mode == "ternary":
-            items.append(Item("and2", f"{label}: zero-weight gates", pes * (ab + 1)))
+        items += lane_gates
     full, half = _csa_cells([*terms, *prev_masks], plan, w)
     items.append(Item("csa", f"{label}: 3:2 compressor bits", pes * full))
     if half:

@@ -16,7 +16,7 @@ import numpy as np
 from ...design.systolic import GridDesign
 from ...errors import InputError
 from ...workloads.digits import booth_encode
-from ..golden import check_operand, dot_products
+from ..golden import check_operand
 
 __all__ = ["to_bits", "from_bits", "weight_values", "wrap", "tile_reference",
            "gemm_reference", "booth_digits", "csa_terms", "csa_reduce", "resolve",
@@ -47,7 +47,7 @@ def from_bits(bits, width: int, signed: bool) -> np.ndarray:
 def weight_values(design: GridDesign, codes) -> np.ndarray:
     """The numbers weight codes stand for (addsub: bit 1 = +1, bit 0 = -1)."""
     c = np.asarray(codes, dtype=np.int64)
-    return 2 * c - 1 if design.mode == "addsub" else c
+    return design.arith.weight_values(c)
 
 
 def wrap(design: GridDesign, values) -> np.ndarray:
@@ -69,7 +69,7 @@ def tile_reference(design: GridDesign, act, weights) -> np.ndarray:
     """One tile's results: ``act[m, k]`` against ``weights[n, k]`` (codes as the ports
     carry them), ``Y[m, n] = sum_k a[m, k] * w[n, k]`` wrapped to the accumulator."""
     x, w = _check(design, act, weights)
-    return wrap(design, dot_products("mac", x, weight_values(design, w)))
+    return wrap(design, design.arith.dot(x, w))
 
 
 def gemm_reference(design: GridDesign, act, weights) -> np.ndarray:
@@ -107,19 +107,14 @@ def csa_terms(design: GridDesign, act, weight) -> tuple[np.ndarray, np.ndarray]:
     a = np.asarray(act, dtype=np.int64)
     w = np.asarray(weight, dtype=np.int64)
     a, w = np.broadcast_arrays(a, w)
-    if design.mode == "mac":
+    if design.booth:
         d = booth_digits(design, a).astype(np.int64)
         scale = np.int64(4) ** np.arange(d.shape[-1], dtype=np.int64)
         values = d * w[..., None] * scale
         neg0 = d[..., 0] < 0
         values[..., 0] = np.where(neg0, ~(-d[..., 0] * w), values[..., 0])
         return to_bits(values, width), neg0.astype(np.uint64)[..., None]
-    if design.mode == "addsub":
-        term = np.where(w == 1, a, ~a)
-        bit = (w == 0)
-    else:
-        term = np.where(w == 0, 0, np.where(w < 0, ~a, a))
-        bit = (w < 0)
+    term, bit = design.arith.complement_term(a, w)
     return to_bits(term, width)[..., None], bit.astype(np.uint64)[..., None]
 
 

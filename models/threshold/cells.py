@@ -4,6 +4,11 @@ custom threshold-logic cell derived from it (``models/data/threshold_cells.toml`
 
 from __future__ import annotations
 
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
 import dataclasses
 import functools
 from pathlib import Path
@@ -64,10 +69,6 @@ def weights_key(weights) -> str:
 
 
 def _read_cells(path=None) -> tuple[dict, Path]:
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
     path = Path(path) if path else CELLS_FILE
     if not path.is_file():
         raise InputError("no threshold-cell data file; run bench/compare_threshold.py "

@@ -17,7 +17,8 @@ import numpy as np
 from ...design.threshold import ThresholdDesign
 from ...design.threshold_program import Program, schedule
 from ...errors import InputError
-from ..golden import check_operand, dot_products, threshold_compare
+from ...design.arith import xnor_matches
+from ..golden import check_operand, threshold_compare
 
 __all__ = ["instantiate", "binary_layer_reference", "LayerRuns", "layer_runs", "execute"]
 
@@ -91,7 +92,7 @@ def instantiate(program: Program, design: ThresholdDesign, weights, thresholds, 
 def binary_layer_reference(x, w, thresholds, flips=None, pool: int = 1) -> np.ndarray:
     """``Y[m, n] = OR over the pool window of [popcount(XNOR(x_m, w_n)) >= T_n]`` (``<= T_n``
     where ``flips[n]``), windows of ``pool`` consecutive rows; returns ``(M // pool, N)``
-    bits. Built from :func:`shiftadd.models.golden.dot_products` and
+    bits. Built from :func:`shiftadd.design.arith.xnor_matches` and
     :func:`~shiftadd.models.golden.threshold_compare`."""
     x = check_operand("x", x, 0, 1, (None, None))
     w = check_operand("weights", w, 0, 1, (None, x.shape[1]))
@@ -101,7 +102,7 @@ def binary_layer_reference(x, w, thresholds, flips=None, pool: int = 1) -> np.nd
     if x.shape[0] % pool:
         raise InputError(f"{x.shape[0]} rows are not whole pooling windows of {pool}",
                          field="x", allowed=f"a multiple of {pool} rows")
-    y = threshold_compare(dot_products("xnor", x, w), t, f)
+    y = threshold_compare(xnor_matches(x, w), t, f)
     return y.reshape(-1, pool, w.shape[0]).any(axis=1).astype(np.int64)
 
 
