@@ -1,7 +1,9 @@
 """The ``shiftadd`` command: a thin layer over tested library functions.
 
 Every subcommand parses its flags, calls one library function and prints the result (a
-table, or JSON with ``--json``). Bad input ends in one line on stderr naming the field and
+table, or JSON with ``--json``). Each command imports what it runs only when it runs
+(marked "deferred" below): start-up time, since ``shiftadd model`` must not pay for
+Amaranth, cocotb or pandas. Bad input ends in one line on stderr naming the field and
 the allowed values, and exit status 2; a failed check (a simulation mismatch, a lint
 warning) in exit status 1.
 """
@@ -83,7 +85,7 @@ def _fmt(value, digits: int = 4) -> str:
 
 # -- commands ------------------------------------------------------------------------------
 def cmd_doctor(args) -> int:
-    from .rtl_gen.tools import doctor
+    from .rtl_gen.tools import doctor  # deferred: start-up time
 
     statuses = doctor(args.liberty)
     lines = []
@@ -98,7 +100,7 @@ def cmd_doctor(args) -> int:
 
 
 def cmd_gen(args) -> int:
-    from .design import load_design
+    from .design import load_design  # deferred: start-up time
     from .rtl_gen.emit import write_rtl
 
     design = load_design(args.design)
@@ -107,7 +109,7 @@ def cmd_gen(args) -> int:
     lines = [f"wrote {v_path}", f"wrote {j_path}"]
     status = 0
     if not args.no_lint:
-        from .rtl_gen.lint import lint_verilog
+        from .rtl_gen.lint import lint_verilog  # deferred: start-up time
 
         lint = lint_verilog(v_path, design.name)
         result["lint"] = {"ok": lint.ok, "warnings": list(lint.warnings),
@@ -120,12 +122,12 @@ def cmd_gen(args) -> int:
 
 
 def cmd_sim(args) -> int:
-    from .design import load_design
+    from .design import load_design  # deferred: start-up time
     from .sim.runner import simulate
 
     design = load_design(args.design)
     report = simulate(design, vectors=args.vectors, seed=args.seed, simulator=args.simulator,
-                      stall=args.stall, gemm=args.gemm)
+                      stall=args.stall, gemm=args.gemm, random_init=args.random_init)
     d = report.to_dict()
     lines = [
         f"design {report.design} on {report.simulator}: "
@@ -153,7 +155,7 @@ def cmd_sim(args) -> int:
 
 
 def cmd_synth(args) -> int:
-    from ._io import write_json
+    from ._io import write_json  # deferred: start-up time
     from .design import load_design
     from .rtl_gen.synth import synthesize
 
@@ -188,7 +190,7 @@ def cmd_synth(args) -> int:
 
 
 def cmd_model(args) -> int:
-    from .design import load_design
+    from .design import load_design  # deferred: start-up time
     from .models.cost import estimate
     from .models.cycles import gemm_cycles
 
@@ -225,7 +227,7 @@ def cmd_model(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from .flows.calibrate import calibrate
+    from .flows.calibrate import calibrate  # deferred: start-up time
 
     path = calibrate(args.liberty, name=args.name, out=args.out,
                      progress=None if args.json else
@@ -235,7 +237,7 @@ def cmd_calibrate(args) -> int:
 
 
 def cmd_validate(args) -> int:
-    from .flows.validate import validation_report
+    from .flows.validate import validation_report  # deferred: start-up time
 
     catalog = Path(__file__).resolve().parent / "examples"
     # Relative to the working directory when below it: the table shows where designs are.
@@ -259,7 +261,7 @@ def cmd_validate(args) -> int:
 
 
 def cmd_demo(args) -> int:
-    from .flows.demo import run_demo
+    from .flows.demo import run_demo  # deferred: start-up time
 
     summary = run_demo(args.out, vectors=args.vectors, liberty=args.liberty,
                        quick=args.quick, log=lambda s: print(s, file=sys.stderr))
@@ -272,7 +274,7 @@ def cmd_demo(args) -> int:
 
 
 def cmd_sweep(args) -> int:
-    from .models.pareto import pareto_front
+    from .models.pareto import pareto_front  # deferred: start-up time
     from .models.plots import plot_results
     from .models.sweep import load_sweep_spec, run_sweep
 
@@ -280,7 +282,7 @@ def cmd_sweep(args) -> int:
                            batch=args.batch)
     result = run_sweep(spec, args.out, scheduler=args.scheduler, workers=args.workers,
                        csv=args.csv, progress=not args.json)
-    import pandas as pd
+    import pandas as pd  # deferred: start-up time
 
     points = pd.read_parquet(f"{args.out}/points.parquet")
     front = pareto_front(points, [("area_mm2", "min"), ("energy_per_token_uj", "min")])
@@ -301,7 +303,7 @@ def cmd_sweep(args) -> int:
 
 
 def cmd_plot(args) -> int:
-    from .models.plots import plot_results
+    from .models.plots import plot_results  # deferred: start-up time
 
     paths = plot_results(args.results, args.kind, args.out, top=args.top)
     _emit(args, {"files": paths}, [f"wrote {p}" for p in paths])
@@ -338,6 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="random input gaps and output backpressure")
     p.add_argument("--gemm", type=_gemm, metavar="M,N,K",
                    help="run one tiled GEMM instead of random vectors")
+    p.add_argument("--random-init", action="store_true",
+                   help="start every register at a random value (Verilator; shows a missing "
+                        "reset)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sim)
 
@@ -415,7 +420,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plot)
 
-    from .workloads.cli import add_workload_parser
+    from .workloads.cli import add_workload_parser  # deferred: start-up time
 
     add_workload_parser(sub)
     return parser

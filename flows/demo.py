@@ -13,6 +13,9 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from .._io import atomic_path, write_json
 from ..design import AdderTreeDesign
 from ..errors import ToolError
@@ -123,9 +126,6 @@ DEMO_SWEEP = Path(__file__).resolve().parent.parent / "examples" / "sweeps" / "d
 def run_demo_sweep(out: Path, *, quick: bool = False, log=print) -> dict:
     """The demo's last stage: the design-space sweep of every engine over the layers of
     Llama-2-7B decoding one token, its Pareto front and plots."""
-
-    import pandas as pd
-
     spec = load_sweep_spec(DEMO_SWEEP)
     log(f"[sweep] {spec.points:,} design points x {len(spec.layers)} GEMMs of "
         f"{spec.name} (local processes)")
@@ -145,18 +145,16 @@ def run_demo_sweep(out: Path, *, quick: bool = False, log=print) -> dict:
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
-    import pandas as pd
-
     with atomic_path(path) as tmp:
         pd.DataFrame(rows).to_csv(tmp, index=False, float_format="%.6g")
 
 
 def _plot(rows: list[dict], path: Path) -> None:
+    # deferred: the backend is chosen before pyplot loads, only when a plot is drawn
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
+    import matplotlib.pyplot as plt  # deferred: after the backend is chosen
 
     modes = [r["mode"] for r in rows]
     x = np.arange(len(rows))

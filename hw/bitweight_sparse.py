@@ -270,7 +270,9 @@ class DigitSparseArray(wiring.Component):
             m.d.comb += shifted.eq(_or_all([
                 flush_at[j].replicate(w) & (Cat(Const(0, 2 * j), wide[:w - 2 * j]) if j else wide)
                 for j in range(dd)]))
-            accumulator = Signal(w, name=f"accumulator{nn}", reset_less=True)
+            # Reset: the first vector's first flush adds to it (a random power-up value would
+            # end up in the first result; found by simulating with random initial values).
+            accumulator = Signal(w, name=f"accumulator{nn}")
             total = Signal(w, name=f"total{nn}")
             m.d.comb += total.eq(accumulator + shifted)
             with m.If(advance & fv):

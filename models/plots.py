@@ -62,11 +62,12 @@ def _save(fig, out: Path) -> list[str]:
 def plot_results(folder: str | Path, kind: str, out: str | Path | None = None,
                  top: int = 12) -> list[str]:
     """Draw one kind of plot for the sweep in ``folder``; returns the files written."""
-    # deferred for start-up time: matplotlib takes longer to import than a sweep chunk
+    # deferred: matplotlib takes longer to import than a sweep chunk, and its backend is
+    # chosen before pyplot loads
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # deferred: after the backend is chosen
 
     if kind not in PLOT_KINDS:
         raise InputError(f"unknown plot {kind!r}", field="--kind", allowed=PLOT_KINDS)

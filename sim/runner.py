@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cocotb_tools.runner import Verilator, get_runner
+
 from ..errors import InputError, ToolError
 from ..rtl_gen.cells import cell_models
 from ..rtl_gen.emit import GeneratedRTL, generate_verilog
@@ -30,6 +32,9 @@ __all__ = ["SimReport", "simulate", "cache_root", "SIMULATORS"]
 
 SIMULATORS = ("verilator", "icarus")
 _VERILATOR_ARGS = ("-O3", "-Wno-fatal", "--x-assign", "fast", "--x-initial", "fast")
+# Random initial values of every register and memory (Verilator otherwise starts them at
+# zero, which would hide a missing reset): built with --x-initial unique, seeded at run time.
+_RANDOM_INIT_ARGS = ("-O3", "-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique")
 
 
 def cache_root() -> Path:
@@ -79,30 +84,27 @@ class SimReport:
         return d
 
 
-class _FastVerilator:
+class _FastVerilator(Verilator):
     """cocotb's Verilator runner without ``--public-flat-rw``: only the harness's control
     ports are made public (by a control file), which keeps Verilator's optimizations.
     With ``saif``, the model is built to write a SAIF switching-activity file."""
 
-    def __new__(cls, saif: bool = False, quick_compile: bool = False):
-        from cocotb_tools.runner import Verilator
+    def __init__(self, saif: bool = False, quick_compile: bool = False):
+        super().__init__()
+        self._saif, self._quick_compile = saif, quick_compile
 
-        class FastVerilator(Verilator):
-            def _build_command(self):
-                cmds = super()._build_command()
-                cmds[0] = [arg for arg in cmds[0] if arg != "--public-flat-rw"]
-                if saif:
-                    cmds[0] = [a for a in cmds[0] if a != "--trace"]
-                    # Netlist nets and cell instances are named _1234_: trace them too.
-                    cmds[0][1:1] = ["--trace-saif", "--trace-underscore"]
-                    cmds[1] = [("VM_TRACE=1" if a.startswith("VM_TRACE=") else a)
-                               for a in cmds[1]]
-                if quick_compile:
-                    # Gate-level models are large and run few cycles: compile time dominates.
-                    cmds[1] = cmds[1] + ["OPT_FAST=-O0", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0"]
-                return cmds
-
-        return FastVerilator()
+    def _build_command(self):
+        cmds = super()._build_command()
+        cmds[0] = [arg for arg in cmds[0] if arg != "--public-flat-rw"]
+        if self._saif:
+            cmds[0] = [a for a in cmds[0] if a != "--trace"]
+            # Netlist nets and cell instances are named _1234_: trace them too.
+            cmds[0][1:1] = ["--trace-saif", "--trace-underscore"]
+            cmds[1] = [("VM_TRACE=1" if a.startswith("VM_TRACE=") else a) for a in cmds[1]]
+        if self._quick_compile:
+            # Gate-level models are large and run few cycles: compile time dominates.
+            cmds[1] = cmds[1] + ["OPT_FAST=-O0", "OPT_SLOW=-O0", "OPT_GLOBAL=-O0"]
+        return cmds
 
 
 def _runner(simulator: str, saif: bool = False, quick_compile: bool = False):
@@ -115,8 +117,6 @@ def _runner(simulator: str, saif: bool = False, quick_compile: bool = False):
     if simulator == "icarus":
         if find_iverilog() is None:
             raise ToolError("Icarus Verilog not found: sudo apt-get install -y iverilog")
-        from cocotb_tools.runner import get_runner
-
         return get_runner("icarus")
     raise InputError(f"unknown simulator {simulator!r}", field="--simulator",
                      allowed=SIMULATORS)
@@ -135,15 +135,18 @@ def _locked(directory: Path):
 
 def _build(design, rtl: GeneratedRTL, spec: HarnessSpec, simulator: str,
            build_root: Path | None, saif: bool = False,
-           netlist: tuple[str, str] | None = None) -> tuple[Path, float, object]:
+           netlist: tuple[str, str] | None = None,
+           random_init: bool = False) -> tuple[Path, float, object]:
     # The design under test: its RTL, or a gate-level netlist and the cell models it needs.
     dut_text = rtl.verilog if netlist is None else netlist[0] + "\n" + netlist[1]
     harness = harness_verilog(spec)
     vlt = verilator_public_config(spec)
-    args = _VERILATOR_ARGS if simulator == "verilator" else ()
+    args = () if simulator != "verilator" else \
+        (_RANDOM_INIT_ARGS if random_init else _VERILATOR_ARGS)
     if netlist is not None and simulator == "verilator":
         args = args + ("-Wno-lint", "-Wno-style", "-Wno-UNOPTFLAT")
-    kind = ("-gates" if netlist is not None else "") + ("-saif" if saif else "")
+    kind = ("-gates" if netlist is not None else "") + ("-saif" if saif else "") + \
+        ("-xrand" if random_init else "")
     key = hashlib.sha256("\0".join([dut_text, harness, vlt, simulator, *args, kind]).encode())
     root = build_root if build_root is not None else cache_root() / "sim"
     build_dir = root / f"{design.name}-{simulator}{kind}-{key.hexdigest()[:16]}"
@@ -178,7 +181,8 @@ def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "ve
              stall: bool = False, gemm: tuple[int, int, int] | None = None,
              depth: int = 1 << 16, build_root: str | os.PathLike | None = None,
              fault: str | None = None, saif: str | os.PathLike | None = None,
-             netlist: str | os.PathLike | None = None, liberty=None) -> SimReport:
+             netlist: str | os.PathLike | None = None, liberty=None,
+             random_init: bool = False) -> SimReport:
     """Build ``design`` (cached) and check it against its golden model in simulation.
 
     Parameters
@@ -207,6 +211,17 @@ def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "ve
     netlist : path, optional
         Simulate this gate-level netlist of the design (from :func:`shiftadd.rtl_gen.synth.
         synthesize` with a workdir) instead of its RTL; ``liberty`` gives the cells.
+    liberty : path, optional
+        The cells' liberty, with ``netlist``.
+    random_init : bool
+        Start every register and memory at a random value (Verilator, seeded by ``seed``)
+        instead of zero, so a register that needs a reset and lacks one shows. Icarus starts
+        them unknown (X) anyway.
+
+    Returns
+    -------
+    SimReport
+        What was checked, mismatches, cycles and timing.
     """
     if simulator not in SIMULATORS:
         raise InputError(f"unknown simulator {simulator!r}", field="--simulator",
@@ -234,7 +249,7 @@ def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "ve
     spec = HarnessSpec.from_manifest(rtl.manifest, depth=depth)
     build_dir, build_seconds, runner = _build(
         design, rtl, spec, simulator, None if build_root is None else Path(build_root),
-        saif=saif is not None, netlist=gates)
+        saif=saif is not None, netlist=gates, random_init=random_init)
     with tempfile.TemporaryDirectory(prefix="run-", dir=build_dir) as run_dir:
         run_dir = Path(run_dir)
         report_path = run_dir / "report.json"
@@ -245,6 +260,8 @@ def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "ve
         job_path = run_dir / "job.json"
         job_path.write_text(json.dumps(job))
         plusargs = [f"+stim={run_dir / 'stim.bin'}"]
+        if random_init and simulator == "verilator":
+            plusargs += ["+verilator+rand+reset+2", f"+verilator+seed+{seed + 1}"]
         for out in spec.outputs:
             plusargs += [f"+rec_{out.name}={run_dir / f'rec_{out.name}.bin'}",
                          f"+ready_{out.name}={run_dir / f'ready_{out.name}.bin'}"]

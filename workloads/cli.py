@@ -21,12 +21,15 @@ import math
 import re
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .._io import atomic_write
 from ..errors import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["add_workload_parser", "cmd_workload_show", "cmd_workload_stats",
            "cmd_workload_list", "parse_layers"]
@@ -139,14 +142,14 @@ def _display(df: pd.DataFrame) -> pd.DataFrame:
 
 def cmd_workload_show(args) -> int:
     """``workload show``: print (or write) the GEMM table of a model or workload file."""
-    from .interchange import to_scalesim_csv, write_workload
+    from .interchange import to_scalesim_csv, write_workload  # deferred: start-up time
     from .interchange import resolve_workload
     from .shapes import weight_params
 
     for flag in ("batch", "seq", "context"):
         _positive(getattr(args, flag), f"--{flag}")
     if args.head_tokens is not None and not Path(args.model).is_file():
-        from .configs import load_model_config
+        from .configs import load_model_config  # deferred: start-up time
         from .shapes import gemm_table
 
         df = gemm_table(load_model_config(args.model), args.phase or "prefill", args.batch,
@@ -165,6 +168,8 @@ def cmd_workload_show(args) -> int:
                                     "total_macs": int(df["macs"].sum()),
                                     "weight_params": weight_params(df)}), indent=2))
     elif not (args.csv or args.scalesim):
+        import pandas as pd  # deferred: start-up time
+
         with pd.option_context("display.max_rows", None, "display.width", 200):
             print(_display(df).to_string(index=False))
         print(f"# {len(df)} GEMMs, {int(df['macs'].sum()):.4g} MACs, "
@@ -198,7 +203,7 @@ _TABLE_COLUMNS = ["tensor", "rows", "cols", "rel_fro", "bits_per_weight", "zero_
 
 def cmd_workload_stats(args) -> int:
     """``workload stats``: stream a checkpoint and report per-tensor weight statistics."""
-    from .stats import iter_checkpoint_stats, records_to_frame, summarize
+    from .stats import iter_checkpoint_stats, records_to_frame, summarize  # deferred: start-up time
 
     _positive(args.sample_tiles, "--sample-tiles")
     _positive(args.tile, "--tile")
@@ -224,6 +229,8 @@ def cmd_workload_stats(args) -> int:
                                     "tensors": records}), indent=1))
     elif not args.out:
         cols = [c for c in _TABLE_COLUMNS if c in table.columns]
+        import pandas as pd  # deferred: start-up time
+
         with pd.option_context("display.max_rows", None, "display.width", 200):
             print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         print("# " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
@@ -233,7 +240,7 @@ def cmd_workload_stats(args) -> int:
 
 def cmd_workload_list(args) -> int:
     """``workload list``: the model presets and the registered weight formats."""
-    from .configs import list_presets
+    from .configs import list_presets  # deferred: start-up time
     from .quant import available_formats
 
     formats = available_formats()
