@@ -14,7 +14,7 @@ export SHIFTADD_LIBERTY
 PYTEST_WORKERS ?= 2
 DEMO_OUT ?= out/demo
 
-.PHONY: all setup tools test demo bench doctor clean
+.PHONY: all setup tools lint test demo bench doctor clean
 
 all: test
 
@@ -46,7 +46,19 @@ tools:
 	  echo "      Install with: sudo apt-get install -y$$missing"; \
 	fi
 
-test: setup tools
+# ruff (lint + format), import-linter (layers, docs/architecture.md) and mypy. mypy needs the
+# package under its import name; the repository root is the package, so a symlink named
+# `shiftadd` in build/typecheck gives mypy that view without installing anything.
+TYPED_PACKAGES := design models workloads families
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	@mkdir -p build/typecheck && ln -sfn "$(CURDIR)" build/typecheck/shiftadd
+	cd build/typecheck && "$(abspath $(VENV))/bin/mypy" --config-file "$(CURDIR)/pyproject.toml" \
+	  $(foreach p,$(TYPED_PACKAGES),-p shiftadd.$(p))
+
+test: setup tools lint
 	@echo "liberty: $${SHIFTADD_LIBERTY:-none (generic gate equivalents)}"
 	$(PY) -m pytest -n $(PYTEST_WORKERS) -q
 

@@ -45,7 +45,10 @@ def test_cli_gen_and_model_on_examples(tmp_path):
              "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert "gemm" in json.dumps(out) and "area" in json.dumps(out)
+    # the GEMM given on the command line is the one modelled, with positive cycles and area
+    assert (out["gemm"]["M"], out["gemm"]["N"], out["gemm"]["K"]) == (20, 30, 100)
+    assert out["gemm"]["cycles"] > 0 and out["gemm"]["macs"] == 20 * 30 * 100
+    assert out["cost"]["area"] > 0 and out["cost"]["area_unit"] == "um^2"
 
 
 def test_cli_reports_a_bad_design_in_one_line(tmp_path):

