@@ -185,8 +185,15 @@ def cmd_synth(args) -> int:
     top = list(r.cell_types.items())[:8]
     lines.append("  cells              " + ", ".join(f"{t} {n}" for t, n in top))
     lines += [f"  note: {n}" for n in r.notes]
+    if r.timing_met is False:
+        miss = (f"TIMING NOT MET: critical path {r.critical_path_ns:.3f} ns is longer than the "
+                f"{r.clock_ns} ns clock (slack {r.slack_ns:+.3f} ns, fmax {_fmt(r.fmax_mhz)} "
+                f"MHz); add pipeline stages or use a clock of at least "
+                f"{r.critical_path_ns:.2f} ns")
+        lines.insert(1, "  " + miss)
+        print(f"shiftadd synth: warning: {r.design}: {miss}", file=sys.stderr)
     _emit(args, d, lines)
-    return 0
+    return 3 if r.timing_met is False and args.require_timing else 0
 
 
 def cmd_model(args) -> int:
@@ -354,6 +361,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="clock period (default: the design's clock_ns)")
     p.add_argument("--activity", type=_number_in("--activity", 0, 1), default=0.5,
                    help="data toggles per cycle for power (default 0.5)")
+    p.add_argument("--require-timing", action="store_true",
+                   help="exit with status 3 when the clock is not met")
     p.add_argument("--effort", choices=("fast", "high"), default="fast",
                    help="ABC mapping script (default fast; see rtl_gen.synth.EFFORTS)")
     p.add_argument("--workdir", help="keep scripts, logs and netlist in this folder")

@@ -40,6 +40,16 @@ __all__ = ["Design", "AdderTreeDesign", "GridDesign", "SystolicDesign", "Matrix2
 def design_class(arch: str) -> type[Design]:
     """The design dataclass of family ``arch`` (:mod:`shiftadd.families`).
 
+    Parameters
+    ----------
+    arch : str
+        A registered family name, e.g. ``"adder_tree"``.
+
+    Returns
+    -------
+    type of Design
+        The family's design class.
+
     Raises
     ------
     InputError

@@ -115,6 +115,7 @@ class AdderTreeDesign(PipelinedDatapath, Design):
             field = "act_signed" if not self.act_signed else "weight_signed"
             raise InputError("the bit-weight options take signed operands (an unsigned b-bit "
                              "code fits a signed b+1-bit field)", field=field, allowed=[True])
+        assert self.act_bits is not None  # filled in from the mode by __post_init__
         if chosen and self.act_bits % 2:
             raise InputError(f"the bit-weight options split activations into radix-4 digits "
                              f"and need an even width, not {self.act_bits}", field="act_bits",
@@ -129,6 +130,7 @@ class AdderTreeDesign(PipelinedDatapath, Design):
                     raise InputError("digit_sparse already shares one EN-T encoder per group, "
                                      "works bit weight by bit weight and accumulates in "
                                      "carry-save form", field=other, allowed=[False])
+            assert self.digit_group is not None  # defaulted by __post_init__
             check_int("digit_group", self.digit_group, 1, self.k)
             if self.k % self.digit_group:
                 raise InputError(f"{self.digit_group} does not divide k = {self.k}",
@@ -144,9 +146,15 @@ class AdderTreeDesign(PipelinedDatapath, Design):
         """The :class:`~shiftadd.design.bitweight.BitWeightPlan` of the options, or None."""
         return bitweight_plan(self)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, typing.Any]:
         """The resolved parameters; option fields at their defaults are left out, so a plain
-        design's manifest and hash are what they were before the options existed."""
+        design's manifest and hash are what they were before the options existed.
+
+        Returns
+        -------
+        dict
+            ``arch`` and the fields by name, without unset bit-weight options.
+        """
         out = super().to_dict()
         for key in ("carry_save_accumulate", "shared_encoder_same_bitweight", "digit_sparse",
                     "digit_group"):
@@ -183,10 +191,12 @@ class AdderTreeDesign(PipelinedDatapath, Design):
 
     @property
     def acc_width(self) -> int:
+        """Bits of the accumulator output (exact for :attr:`acc_range`)."""
         return range_width(*self.acc_range)[0]
 
     @property
     def acc_signed(self) -> bool:
+        """Whether the accumulator output is two's complement (a dot product can be < 0)."""
         return range_width(*self.acc_range)[1]
 
     @property
@@ -223,6 +233,7 @@ class AdderTreeDesign(PipelinedDatapath, Design):
 
     @property
     def offset_range(self) -> tuple[int, int]:
+        """Range of the offset leaf: the count of -1 weights minus the threshold."""
         lo = hi = 0
         if self.arith.complements:
             hi += self.k
@@ -234,6 +245,7 @@ class AdderTreeDesign(PipelinedDatapath, Design):
 
     @property
     def leaf_ranges(self) -> tuple[tuple[int, int], ...]:
+        """Range of every leaf of a neuron's tree: ``k`` terms, then the offset leaf if any."""
         leaves = (self.term_range,) * self.k
         if self.has_offset_leaf:
             leaves += (self.offset_range,)
@@ -241,6 +253,7 @@ class AdderTreeDesign(PipelinedDatapath, Design):
 
     @property
     def tree(self) -> TreePlan:
+        """The balanced adder tree of one neuron over :attr:`leaf_ranges`."""
         return plan_tree(self.leaf_ranges)
 
     @property
@@ -268,10 +281,11 @@ class AdderTreeDesign(PipelinedDatapath, Design):
 
     @property
     def output_bits_per_neuron(self) -> int:
+        """Result bits per neuron: 1 with ``threshold``, else :attr:`acc_width`."""
         return 1 if self.threshold else self.acc_width
 
     @property
-    def ops_per_cycle(self) -> int:
+    def ops_per_cycle(self) -> float:
         """Operations per cycle at full rate, counting a multiply-accumulate (or an
         XNOR-accumulate, or an add/sub) as two operations, the usual convention.
 
@@ -284,6 +298,8 @@ class AdderTreeDesign(PipelinedDatapath, Design):
 
     @property
     def weight_storage_bits(self) -> int:
+        """Bits of weight state in the array: every weight, plus each neuron's offset leaf."""
+        assert self.weight_bits is not None  # filled in from the mode by __post_init__
         bits = self.n * self.k * self.weight_bits
         if self.has_offset_leaf:
             bits += self.n * range_width(*self.offset_range)[0]

@@ -46,6 +46,18 @@ def exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
     BLAS is far faster than NumPy's integer matmul, and exact while every partial sum is an
     integer the float type represents: float32 below 2**24, float64 below 2**53.
+
+    Parameters
+    ----------
+    a : ndarray, shape (M, K)
+        Integer matrix.
+    b : ndarray, shape (N, K)
+        Integer matrix.
+
+    Returns
+    -------
+    ndarray, shape (M, N), int64
+        The exact product ``a @ b.T``.
     """
     def magnitude(m):
         return max(-int(m.min()), int(m.max())) if m.size else 0
@@ -67,7 +79,20 @@ def _pack_bits(bits: np.ndarray) -> np.ndarray:
 
 
 def xnor_matches(x: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """``matches[v, n]``: positions where bit rows ``x[v]`` and ``w[n]`` agree."""
+    """``matches[v, n]``: positions where bit rows ``x[v]`` and ``w[n]`` agree.
+
+    Parameters
+    ----------
+    x : ndarray, shape (V, K)
+        Activation bits (0/1).
+    w : ndarray, shape (N, K)
+        Weight bits (0/1).
+
+    Returns
+    -------
+    ndarray, shape (V, N), int64
+        Number of matching bit positions of each pair of rows.
+    """
     # Popcount of XOR over 64-bit words: padding bits are 0 on both sides, never mismatch.
     xp, wp = _pack_bits(x), _pack_bits(w)
     out = np.empty((x.shape[0], w.shape[0]), np.int64)
@@ -124,7 +149,18 @@ class Arithmetic:
         return self.weight_range
 
     def weight_values(self, codes) -> np.ndarray:
-        """The numbers weight codes stand for (int64)."""
+        """The numbers weight codes stand for (int64).
+
+        Parameters
+        ----------
+        codes : array_like of int
+            Weight codes as the ports carry them.
+
+        Returns
+        -------
+        ndarray of int64
+            The values, same shape as ``codes``.
+        """
         return np.asarray(codes, dtype=np.int64)
 
     @property
@@ -151,7 +187,20 @@ class Arithmetic:
     # -- golden ---------------------------------------------------------------------------
     def dot(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         """``acc[v, n]`` of activation codes ``x[v, k]`` against weight codes ``w[n, k]``,
-        exactly (operands already validated)."""
+        exactly (operands already validated).
+
+        Parameters
+        ----------
+        x : ndarray, shape (V, K)
+            Activation codes.
+        w : ndarray, shape (N, K)
+            Weight codes.
+
+        Returns
+        -------
+        ndarray, shape (V, N), int64
+            The dot products.
+        """
         return exact_matmul(x, self.weight_values(w))
 
     @property
@@ -160,21 +209,62 @@ class Arithmetic:
         return 0, 0
 
     def random_weight_values(self, rng: np.random.Generator, shape) -> np.ndarray:
-        """Uniformly random weight values (what the switching simulations feed)."""
+        """Uniformly random weight values (what the switching simulations feed).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Source of randomness.
+        shape : int or tuple of int
+            Shape of the result.
+
+        Returns
+        -------
+        ndarray of int64
+            Values drawn uniformly from :attr:`weight_value_range`.
+        """
         lo, hi = self.weight_value_range
         return rng.integers(lo, hi + 1, size=shape, dtype=np.int64)
 
     def complement_term(self, a: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``(term, one)`` with ``term + one == a * value(w)`` as a complementing mode's
         hardware forms them (``~a`` and a one for a negative weight); NumPy twin of
-        :meth:`shiftadd.hw.arith.PEArithmetic.addend`."""
+        :meth:`shiftadd.hw.arith.PEArithmetic.addend`.
+
+        Parameters
+        ----------
+        a : ndarray of int
+            Activation values.
+        w : ndarray of int
+            Weight values, broadcastable against ``a``.
+
+        Returns
+        -------
+        term : ndarray of int
+            The lane's term: ``a``, ``~a`` or 0.
+        one : ndarray of bool
+            Whether the lane adds a one elsewhere (negative weight).
+
+        Raises
+        ------
+        NotImplementedError
+            The mode does not negate by complement.
+        """
         raise NotImplementedError(f"mode {self.mode!r} does not negate by complement")
 
 
 @dataclasses.dataclass(frozen=True)
 class Xnor(Arithmetic):
     """Binary activations and weights (bit 1 = +1): the lane is ``XNOR(a, w)``, 1 on a
-    match; ``dot`` counts matches."""
+    match; ``dot`` counts matches.
+
+    Parameters
+    ----------
+    act_bits, act_signed : int, bool
+        The activation code on the ports (1 bit, unsigned).
+    weight_bits, weight_signed : int, bool
+        The weight code on the ports (1 bit, unsigned).
+    """
 
     mode: ClassVar[str] = "xnor"
     defaults: ClassVar[Mapping[str, object]] = {"act_bits": 1, "weight_bits": 1,
@@ -185,20 +275,44 @@ class Xnor(Arithmetic):
 
     @property
     def product_range(self) -> tuple[int, int]:
+        """Range of one lane's output: a match is 1, a mismatch 0."""
         return 0, 1
 
-    def dot(self, x, w):
+    def dot(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """Matches ``acc[v, n]`` of activation bits ``x[v, k]`` against weight bits ``w[n, k]``.
+
+        Parameters
+        ----------
+        x : ndarray, shape (V, K)
+            Activation bits.
+        w : ndarray, shape (N, K)
+            Weight bits.
+
+        Returns
+        -------
+        ndarray, shape (V, N), int64
+            Matching positions; the +-1 dot product is ``2 * matches - K``.
+        """
         return xnor_matches(x, w)
 
     @property
     def pad(self) -> tuple[int, int]:
+        """Activation bit 0 and weight bit 1: never a match."""
         # act bit 0 (-1) against weight bit 1 (+1) never matches
         return 0, 1
 
 
 @dataclasses.dataclass(frozen=True)
 class AddSub(Arithmetic):
-    """Binary weights (bit 1 = +1, bit 0 = -1) and integer activations."""
+    """Binary weights (bit 1 = +1, bit 0 = -1) and integer activations.
+
+    Parameters
+    ----------
+    act_bits, act_signed : int, bool
+        The activation code on the ports.
+    weight_bits, weight_signed : int, bool
+        The weight code on the ports (1 bit, unsigned).
+    """
 
     mode: ClassVar[str] = "addsub"
     defaults: ClassVar[Mapping[str, object]] = {"act_bits": 8, "act_signed": True,
@@ -209,32 +323,85 @@ class AddSub(Arithmetic):
 
     @property
     def weight_value_range(self) -> tuple[int, int]:
+        """Weights stand for -1 and +1."""
         return -1, 1
 
     def weight_values(self, codes) -> np.ndarray:
+        """The numbers weight bits stand for: bit 1 is +1, bit 0 is -1.
+
+        Parameters
+        ----------
+        codes : array_like of int
+            Weight bits.
+
+        Returns
+        -------
+        ndarray of int64
+            -1 or +1, same shape as ``codes``.
+        """
         return 2 * np.asarray(codes, dtype=np.int64) - 1
 
     @property
     def product_range(self) -> tuple[int, int]:
+        """Range of ``+-a``."""
         alo, ahi = self.act_range   # no zero weight: +-a only
         return min(alo, -ahi), max(ahi, -alo)
 
     @property
     def pad(self) -> tuple[int, int]:
+        """Activation 0 and weight bit 1 (+1): adds nothing, counts no -1 weight."""
         # act 0 with weight +1: no -1 weight to count either
         return 0, 1
 
-    def random_weight_values(self, rng, shape):
+    def random_weight_values(self, rng: np.random.Generator, shape) -> np.ndarray:
+        """Uniformly random weight values, -1 or +1.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Source of randomness.
+        shape : int or tuple of int
+            Shape of the result.
+
+        Returns
+        -------
+        ndarray of int64
+            -1 or +1 with equal probability.
+        """
         return 2 * rng.integers(0, 2, size=shape, dtype=np.int64) - 1
 
-    def complement_term(self, a, w):
+    def complement_term(self, a: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(term, one)``: ``a`` for weight +1, ``~a`` and a one for weight -1.
+
+        Parameters
+        ----------
+        a : ndarray of int
+            Activation values.
+        w : ndarray of int
+            Weight values (-1 or +1), broadcastable against ``a``.
+
+        Returns
+        -------
+        term : ndarray of int
+            ``a`` or ``~a``.
+        one : ndarray of bool
+            Whether the weight is -1.
+        """
         return np.where(w == 1, a, ~a), (w == 0)
 
 
 @dataclasses.dataclass(frozen=True)
 class Ternary(Arithmetic):
     """Weights in {-1, 0, +1} as 2-bit two's complement codes; bit 0 enables the term,
-    bit 1 selects ``~a`` and the +1."""
+    bit 1 selects ``~a`` and the +1.
+
+    Parameters
+    ----------
+    act_bits, act_signed : int, bool
+        The activation code on the ports.
+    weight_bits, weight_signed : int, bool
+        The weight code on the ports (2 bits, signed).
+    """
 
     mode: ClassVar[str] = "ternary"
     defaults: ClassVar[Mapping[str, object]] = {"act_bits": 8, "act_signed": True,
@@ -246,20 +413,46 @@ class Ternary(Arithmetic):
 
     @property
     def weight_range(self) -> tuple[int, int]:
+        """Weight codes the golden models accept: -1, 0, +1 (not -2, ``0b10``)."""
         return -1, 1
 
     @property
     def product_range(self) -> tuple[int, int]:
+        """Range of ``-a``, 0 or ``a``."""
         alo, ahi = self.act_range
         return min(alo, -ahi, 0), max(ahi, -alo, 0)
 
-    def complement_term(self, a, w):
+    def complement_term(self, a: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(term, one)``: ``a`` for +1, 0 for 0, ``~a`` and a one for -1.
+
+        Parameters
+        ----------
+        a : ndarray of int
+            Activation values.
+        w : ndarray of int
+            Weight values (-1, 0, +1), broadcastable against ``a``.
+
+        Returns
+        -------
+        term : ndarray of int
+            ``a``, 0 or ``~a``.
+        one : ndarray of bool
+            Whether the weight is -1.
+        """
         return np.where(w == 0, 0, np.where(w < 0, ~a, a)), (w < 0)
 
 
 @dataclasses.dataclass(frozen=True)
 class Mac(Arithmetic):
-    """Integer activations and weights: the lane multiplies."""
+    """Integer activations and weights: the lane multiplies.
+
+    Parameters
+    ----------
+    act_bits, act_signed : int, bool
+        The activation code on the ports.
+    weight_bits, weight_signed : int, bool
+        The weight code on the ports.
+    """
 
     mode: ClassVar[str] = "mac"
     defaults: ClassVar[Mapping[str, object]] = {"act_bits": 8, "act_signed": True,
@@ -276,6 +469,20 @@ def resolve_mode_fields(mode: str, fields: Mapping[str, object],
     """The width and signedness fields of a design in ``mode``: given values (``None`` for
     unset), unset ones from ``defaults`` (default: the mode's own), and an error for a value
     the mode fixes otherwise.
+
+    Parameters
+    ----------
+    mode : str
+        A key of :data:`MODES`.
+    fields : mapping
+        The design's values of the width and signedness fields (None for unset).
+    defaults : mapping, optional
+        Values of unset fields; default: the mode's own ``defaults``.
+
+    Returns
+    -------
+    dict
+        ``fields`` with every unset field of ``defaults`` filled in.
 
     Raises
     ------
@@ -297,6 +504,21 @@ def resolve_mode_fields(mode: str, fields: Mapping[str, object],
 
 def arithmetic(mode: str, *, act_bits: int, act_signed: bool, weight_bits: int,
                weight_signed: bool) -> Arithmetic:
-    """The description of ``mode`` for these operand codes."""
+    """The description of ``mode`` for these operand codes.
+
+    Parameters
+    ----------
+    mode : str
+        A key of :data:`MODES`.
+    act_bits, act_signed : int, bool
+        Activation width in bits and signedness.
+    weight_bits, weight_signed : int, bool
+        Weight width in bits and signedness.
+
+    Returns
+    -------
+    Arithmetic
+        An instance of the mode's class.
+    """
     return MODES[mode](act_bits=act_bits, act_signed=act_signed, weight_bits=weight_bits,
                        weight_signed=weight_signed)

@@ -27,7 +27,20 @@ OPERAND_FIELDS = ("act_bits", "act_signed", "weight_bits", "weight_signed")
 
 
 def signed_width(lo: int, hi: int) -> int:
-    """Bits of the smallest two's complement signed shape holding ``[lo, hi]``."""
+    """Bits of the smallest two's complement signed shape holding ``[lo, hi]``.
+
+    Parameters
+    ----------
+    lo : int
+        Smallest value to hold.
+    hi : int
+        Largest value to hold.
+
+    Returns
+    -------
+    int
+        Width in bits, at least 1.
+    """
     width = 1
     while not (-(1 << (width - 1)) <= lo and hi <= (1 << (width - 1)) - 1):
         width += 1
@@ -35,7 +48,25 @@ def signed_width(lo: int, hi: int) -> int:
 
 
 def range_width(lo: int, hi: int) -> tuple[int, bool]:
-    """``(width, signed)`` of the smallest shape holding ``[lo, hi]``: unsigned when ``lo >= 0``."""
+    """``(width, signed)`` of the smallest shape holding ``[lo, hi]``: unsigned when ``lo >= 0``.
+
+    Parameters
+    ----------
+    lo : int
+        Smallest value to hold.
+    hi : int
+        Largest value to hold (``>= lo``).
+
+    Returns
+    -------
+    tuple of (int, bool)
+        Width in bits (at least 1) and whether the shape is two's complement signed.
+
+    Raises
+    ------
+    ValueError
+        ``lo > hi``.
+    """
     if lo > hi:
         raise ValueError(f"empty range [{lo}, {hi}]")
     if lo >= 0:
@@ -44,14 +75,42 @@ def range_width(lo: int, hi: int) -> tuple[int, bool]:
 
 
 def int_range(bits: int, signed: bool) -> tuple[int, int]:
-    """``(lo, hi)`` of a ``bits``-bit integer, two's complement when ``signed``."""
+    """``(lo, hi)`` of a ``bits``-bit integer, two's complement when ``signed``.
+
+    Parameters
+    ----------
+    bits : int
+        Width in bits.
+    signed : bool
+        Two's complement (else unsigned).
+
+    Returns
+    -------
+    tuple of (int, int)
+        Smallest and largest representable value.
+    """
     if signed:
         return -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     return 0, (1 << bits) - 1
 
 
 def check_int(field: str, value: int, lo: int | None = None, hi: int | None = None) -> None:
-    """Raise :class:`InputError` unless ``lo <= value <= hi``."""
+    """Raise :class:`InputError` unless ``lo <= value <= hi``.
+
+    Parameters
+    ----------
+    field : str
+        Name of the checked field (named in the error).
+    value : int
+        The value to check.
+    lo, hi : int, optional
+        Inclusive bounds; None leaves that side open.
+
+    Raises
+    ------
+    InputError
+        ``value`` is out of range (naming ``field`` and the allowed range).
+    """
     if (lo is not None and value < lo) or (hi is not None and value > hi):
         if lo is not None and hi is not None:
             allowed = f"an integer from {lo} to {hi}"
@@ -63,14 +122,42 @@ def check_int(field: str, value: int, lo: int | None = None, hi: int | None = No
 
 
 def check_clock(value: float, field: str = "clock_ns") -> None:
-    """Raise :class:`InputError` unless ``value`` is a clock period from 0.05 to 1e6 ns."""
+    """Raise :class:`InputError` unless ``value`` is a clock period from 0.05 to 1e6 ns.
+
+    Parameters
+    ----------
+    value : float
+        Clock period in ns.
+    field : str
+        Name of the checked field (named in the error).
+
+    Raises
+    ------
+    InputError
+        ``value`` is out of range.
+    """
     if not 0.05 <= value <= 1e6:
         raise InputError(f"{value} is out of range", field=field,
                          allowed="a period in ns from 0.05 to 1e6")
 
 
 def check_choice(field: str, value: Any, choices) -> None:
-    """Raise :class:`InputError` unless ``value`` is one of ``choices``."""
+    """Raise :class:`InputError` unless ``value`` is one of ``choices``.
+
+    Parameters
+    ----------
+    field : str
+        Name of the checked field (named in the error).
+    value : Any
+        The value to check.
+    choices : collection
+        The allowed values (listed in the error).
+
+    Raises
+    ------
+    InputError
+        ``value`` is not one of ``choices``.
+    """
     if value not in choices:
         raise InputError(f"{value!r} is not allowed", field=field, allowed=list(choices))
 
@@ -123,6 +210,11 @@ class Design:
     Subclasses set the class variable ``arch`` and declare their parameters as dataclass
     fields with defaults; they validate invariants in ``_validate`` (called from
     ``__post_init__``) and expose derived values as properties.
+
+    Parameters
+    ----------
+    name : str
+        Verilog module name: letters, digits and ``_``, not starting with a digit.
     """
 
     arch: ClassVar[str] = ""
@@ -145,7 +237,25 @@ class Design:
 
     @classmethod
     def from_dict(cls, params: dict[str, Any], *, source: str | None = None) -> Design:
-        """Build the design from a mapping of field values, rejecting unknown fields."""
+        """Build the design from a mapping of field values, rejecting unknown fields.
+
+        Parameters
+        ----------
+        params : dict
+            Field values by field name (without ``arch``).
+        source : str, optional
+            Where the mapping came from (named in error messages).
+
+        Returns
+        -------
+        Design
+            The validated design, an instance of ``cls``.
+
+        Raises
+        ------
+        InputError
+            An unknown field (with the closest known name) or an invalid value.
+        """
         names = [f.name for f in dataclasses.fields(cls)]
         for key in params:
             if key not in names:
@@ -161,7 +271,13 @@ class Design:
             raise
 
     def to_dict(self) -> dict[str, Any]:
-        """The resolved parameters, with ``arch`` first; what the manifest and hash record."""
+        """The resolved parameters, with ``arch`` first; what the manifest and hash record.
+
+        Returns
+        -------
+        dict
+            ``arch`` and every field by name; tuples become lists.
+        """
         out: dict[str, Any] = {"arch": self.arch}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
@@ -169,7 +285,18 @@ class Design:
         return out
 
     def replace(self, **changes) -> Design:
-        """A copy with some fields changed, validated again."""
+        """A copy with some fields changed, validated again.
+
+        Parameters
+        ----------
+        **changes
+            New values of fields, by field name.
+
+        Returns
+        -------
+        Design
+            A new design of the same class.
+        """
         return dataclasses.replace(self, **changes)
 
     @property

@@ -51,7 +51,7 @@ OPTION_FIELDS = ("carry_save_accumulate", "shared_encoder_same_bitweight", "digi
 class BitWeightPlan:
     """Everything derived from a design's bit-weight options.
 
-    Attributes
+    Parameters
     ----------
     options : tuple of str
         The option fields set, in :data:`OPTION_FIELDS` order.
@@ -63,10 +63,14 @@ class BitWeightPlan:
         Range of a selected multiple ``sel`` in ``{0, w, 2w}`` as a two's complement number.
     select_width : int
         Bits of ``sel`` and of a partial-product row before shifting (``B``).
+    pp_range : tuple of int
+        Range of one partial product ``d * w`` with ``d`` in ``{0, +-1, +-2}``.
     width : int
         Result width (the accumulator's); carry-save arithmetic is modulo ``2**width``.
     carry_save, same_bitweight, sparse : bool
         The options.
+    k : int
+        Lanes per neuron (the design's ``k``).
     csa : CsaPlan or None
         Carry-save tree of one neuron (``carry_save``), leaves in :attr:`leaf_lanes` order.
     leaf_lanes : tuple of (int, int)
@@ -77,6 +81,8 @@ class BitWeightPlan:
         ``digit_sparse``: lanes per encoder, encoders, carry-save accumulator width.
     flush_csa : CsaPlan or None
         ``digit_sparse``: tree over the groups' (sum, carry) pairs of one neuron.
+    negative_digits : tuple of bool
+        Per digit position, whether any activation code has a negative digit there.
     """
 
     options: tuple[str, ...]
@@ -130,6 +136,7 @@ class BitWeightPlan:
 
     @property
     def combine_ranges(self) -> tuple[tuple[int, int], ...]:
+        """Ranges of the same-bit-weight sums shifted by ``4**j``: the combining tree's leaves."""
         lo, hi = self.bitweight_tree.root
         return tuple((lo * 4 ** j, hi * 4 ** j) for j in range(self.digits))
 
@@ -149,12 +156,24 @@ class BitWeightPlan:
         if self.sparse:
             return 1
         if self.carry_save:
+            assert self.csa is not None  # set by bitweight_plan with carry_save
             return 1 + self.csa.depth + 1
         return 1 + self.bitweight_tree.depth + self.combine_tree.depth
 
 
 def bitweight_plan(design) -> BitWeightPlan | None:
-    """The :class:`BitWeightPlan` of an adder-tree design, or None without options."""
+    """The :class:`BitWeightPlan` of an adder-tree design, or None without options.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        The design (its mode, operand and option fields are read).
+
+    Returns
+    -------
+    BitWeightPlan or None
+        The derived structure, or None when no bit-weight option is set.
+    """
     opts = tuple(f for f in OPTION_FIELDS if getattr(design, f))
     if not opts:
         return None
@@ -214,7 +233,7 @@ def _negative_digits(encoder: str, bits: int, signed: bool, digits: int) -> tupl
         negative, mag = ent_encode(codes, bits, signed)
         d = np.where(negative[:, None], -mag.astype(np.int64), mag)
     assert d.shape[1] == digits
-    return tuple(bool(x) for x in (d < 0).any(axis=0))
+    return tuple(bool(x) for x in np.asarray((d < 0).any(axis=0)))
 
 
 def expected_vector_cycles(design, histogram=None) -> float:
@@ -224,6 +243,23 @@ def expected_vector_cycles(design, histogram=None) -> float:
 
     Exact for independent lanes: per bit weight, a group's nonzero digits are binomial, the
     step count is their maximum over the groups, and ``E[max(1, S)] = E[S] + P(S = 0)``.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        A design with ``digit_sparse = true``.
+    histogram : array_like of float, optional
+        Relative frequency of each activation code, from the low end of the range.
+
+    Returns
+    -------
+    float
+        Expected cycles per input vector.
+
+    Raises
+    ------
+    ValueError
+        The design is not ``digit_sparse``.
     """
     plan = design.bitweight
     if plan is None or not plan.sparse:

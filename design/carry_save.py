@@ -21,7 +21,18 @@ __all__ = ["CsaPlan", "plan_csa", "full_mask", "carry_mask"]
 
 
 def full_mask(width: int) -> int:
-    """All ``width`` bits present."""
+    """All ``width`` bits present.
+
+    Parameters
+    ----------
+    width : int
+        Frame width in bits.
+
+    Returns
+    -------
+    int
+        The mask ``2**width - 1``.
+    """
     return (1 << width) - 1
 
 
@@ -33,7 +44,7 @@ def _popcount(x: int) -> int:
 class CsaPlan:
     """A carry-save reduction, level by level.
 
-    Attributes
+    Parameters
     ----------
     width : int
         Bits of the frame; every row and both outputs are taken modulo ``2**width``.
@@ -53,6 +64,7 @@ class CsaPlan:
 
     @property
     def leaves(self) -> tuple[int, ...]:
+        """Masks of the leaf rows."""
         return self.rows[0]
 
     @property
@@ -66,7 +78,18 @@ class CsaPlan:
         return self.rows[-1]
 
     def level_cells(self, level: int) -> tuple[int, int]:
-        """``(full adders, half adders)`` of level ``level`` (1-based), counted per bit."""
+        """``(full adders, half adders)`` of level ``level`` (1-based), counted per bit.
+
+        Parameters
+        ----------
+        level : int
+            Compressor level, 1 to :attr:`depth`.
+
+        Returns
+        -------
+        tuple of (int, int)
+            Full adders and half adders of that level.
+        """
         below = self.rows[level - 1]
         full = half = 0
         for op in self.ops[level - 1]:
@@ -83,21 +106,47 @@ class CsaPlan:
 
     @property
     def full_adders(self) -> int:
+        """Full adders of the whole reduction."""
         return sum(self.level_cells(lvl)[0] for lvl in range(1, self.depth + 1))
 
     @property
     def half_adders(self) -> int:
+        """Half adders of the whole reduction."""
         return sum(self.level_cells(lvl)[1] for lvl in range(1, self.depth + 1))
 
     def level_bits(self, level: int) -> int:
         """Bits that can be nonzero in the rows alive after ``level`` (what a pipeline
-        register there holds)."""
+        register there holds).
+
+        Parameters
+        ----------
+        level : int
+            Compressor level, 0 (the leaves) to :attr:`depth`.
+
+        Returns
+        -------
+        int
+            Sum of the set bits of the masks in ``rows[level]``.
+        """
         return sum(_popcount(m) for m in self.rows[level])
 
 
 def carry_mask(a: int, b: int, c: int, width: int) -> int:
     """Bits the carry row of three rows with masks ``a, b, c`` can occupy (a group's carry
-    row exists only when this is nonzero)."""
+    row exists only when this is nonzero).
+
+    Parameters
+    ----------
+    a, b, c : int
+        Bit masks of the three rows.
+    width : int
+        Frame width in bits (the carry out of the top bit is dropped).
+
+    Returns
+    -------
+    int
+        Mask of the carry row.
+    """
     return (((a & b) | (a & c) | (b & c)) << 1) & full_mask(width)
 
 
@@ -105,9 +154,11 @@ def _compress(a: int, b: int, c: int, width: int) -> tuple[int, int]:
     return a | b | c, carry_mask(a, b, c, width)
 
 
-def _wallace_step(masks: list[int], index: list[int], width: int):
+def _wallace_step(masks: list[int], index: list[int],
+                  width: int) -> tuple[list[tuple[int, ...]], list[int]]:
     """One level over the rows ``index`` (indices into ``masks``): ops and output masks."""
-    ops, out = [], []
+    ops: list[tuple[int, ...]] = []
+    out: list[int] = []
     full = len(index) - len(index) % 3
     for g in range(0, full, 3):
         i, j, k = index[g:g + 3]
@@ -155,7 +206,9 @@ def plan_csa(leaves, width: int, partition=None) -> CsaPlan:
     rest = [i for i in range(len(masks)) if i not in set(seen)]
     # Phase 1: each group on its own, levels in lockstep; other rows wait.
     while any(len(g) > 2 for g in groups):
-        ops, out, new_groups = [], [], []
+        ops: list[tuple[int, ...]] = []
+        out: list[int] = []
+        new_groups: list[list[int]] = []
         for g in groups:
             o, m = _wallace_step(masks, g, width) if len(g) > 2 else \
                 ([(i,) for i in g], [masks[i] for i in g])

@@ -21,7 +21,34 @@ __all__ = ["Matrix2DDesign"]
 class Matrix2DDesign(GridDesign):
     """An ``R x C`` 2D-matrix engine: broadcast operands, per-PE accumulation.
 
-    See :class:`~shiftadd.design.systolic.GridDesign` for the fields.
+    The fields and derived values are those of
+    :class:`~shiftadd.design.systolic.GridDesign`.
+
+    Parameters
+    ----------
+    name : str
+        Verilog module name.
+    rows, cols : int
+        Array size ``R x C``, 1 to 64 each.
+    mode : {"mac", "addsub", "ternary"}
+        PE arithmetic (see :mod:`shiftadd.design.systolic`).
+    act_bits, act_signed : int, bool
+        Activation width (2 to 16) and signedness.
+    weight_bits, weight_signed : int, bool
+        Weight width (2 to 16) and signedness for ``mac``; ``addsub`` fixes 1 bit unsigned,
+        ``ternary`` 2 bits signed.
+    acc_bits : int, optional
+        Accumulator width; default: exact for ``k_max`` products.
+    wrap : bool
+        Allow ``acc_bits`` narrower than exact: results wrap modulo ``2**acc_bits``.
+    k_max : int, optional
+        The longest reduction a tile accumulates before it drains (default 4096); longer
+        GEMM reductions are split into tiles of ``k_max`` and added on the host.
+    carry_save_accumulate : bool
+        OPT1: Booth partial products (``mac``) and a carry-save accumulator, no
+        carry-propagate adder in the PE.
+    clock_ns : float
+        Target clock period, used by synthesis and the analytic model.
     """
 
     arch: ClassVar[str] = "matrix2d"

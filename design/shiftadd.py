@@ -42,14 +42,42 @@ MAX_RESULT_BITS = 62  # result fields are unpacked into int64 by the bench
 
 def entry_range(key: int, mu: int, act_range: tuple[int, int]) -> tuple[int, int]:
     """Exact range of table entry ``T[key]``: input ``j`` counts ``+x_j`` when key bit ``j``
-    is set, else ``-x_j``."""
+    is set, else ``-x_j``.
+
+    Parameters
+    ----------
+    key : int
+        Table index, 0 to ``2**mu - 1``.
+    mu : int
+        Activations per table.
+    act_range : tuple of (int, int)
+        Range of one activation.
+
+    Returns
+    -------
+    tuple of (int, int)
+        Smallest and largest value of ``T[key]``.
+    """
     lo, hi = act_range
     ones = bin(key).count("1")
     return ones * lo - (mu - ones) * hi, ones * hi - (mu - ones) * lo
 
 
 def table_range(mu: int, act_range: tuple[int, int]) -> tuple[int, int]:
-    """One range holding every table entry: ``[-mu * amax, mu * amax]``."""
+    """One range holding every table entry: ``[-mu * amax, mu * amax]``.
+
+    Parameters
+    ----------
+    mu : int
+        Activations per table.
+    act_range : tuple of (int, int)
+        Range of one activation.
+
+    Returns
+    -------
+    tuple of (int, int)
+        ``(-mu * amax, mu * amax)`` with ``amax`` the largest activation magnitude.
+    """
     lo, hi = act_range
     amax = max(-lo, hi)
     return -mu * amax, mu * amax
@@ -58,7 +86,20 @@ def table_range(mu: int, act_range: tuple[int, int]) -> tuple[int, int]:
 def barrel_stage_widths(value_width: int, bits: int) -> tuple[int, ...]:
     """Output width of every stage of a ``bits``-stage barrel shifter of a ``value_width``-bit
     value (stage ``j`` shifts by ``2**j``; a stage of width ``w`` is ``w`` mux2 nodes, the
-    lowest bits of a shifted-in zero aside)."""
+    lowest bits of a shifted-in zero aside).
+
+    Parameters
+    ----------
+    value_width : int
+        Bits of the value shifted.
+    bits : int
+        Bits of the shift amount (stages).
+
+    Returns
+    -------
+    tuple of int
+        Output width in bits of stages ``0`` to ``bits - 1``.
+    """
     return tuple(value_width + (1 << (j + 1)) - 1 for j in range(bits))
 
 
@@ -147,6 +188,8 @@ class ShiftAddDesign(PipelinedDatapath, Design):
         check_int("shift_bits", self.shift_bits, 1, 5)
         check_int("act_bits", self.act_bits, 2, 16)
         check_int("columns", self.columns, 1, 256)
+        # defaulted by __post_init__
+        assert self.scale_rows is not None and self.acc_groups is not None
         check_int("scale_rows", self.scale_rows, 1, self.columns)
         if self.columns % self.scale_rows:
             raise InputError(f"{self.scale_rows} does not divide columns={self.columns}",
@@ -172,6 +215,8 @@ class ShiftAddDesign(PipelinedDatapath, Design):
 
     def _validate_constant_scales(self) -> None:
         q, t = self.q, self.terms
+        # defaulted by __post_init__ once q and terms are valid
+        assert self.const_shifts is not None and self.const_signs is not None
         for field, table, lo, hi in (("const_shifts", self.const_shifts, 0, 31),
                                      ("const_signs", self.const_signs, -1, 1)):
             if len(table) != q or any(len(row) != t for row in table):
@@ -189,6 +234,7 @@ class ShiftAddDesign(PipelinedDatapath, Design):
     # -- operand ranges ---------------------------------------------------------------------
     @property
     def act_range(self) -> tuple[int, int]:
+        """Range of one signed ``act_bits``-bit activation."""
         return int_range(self.act_bits, True)
 
     @property
@@ -202,7 +248,18 @@ class ShiftAddDesign(PipelinedDatapath, Design):
         return table_range(self.mu, self.act_range)
 
     def entry_range(self, key: int) -> tuple[int, int]:
-        """Exact range of table entry ``T[key]`` (what the builder's signal holds)."""
+        """Exact range of table entry ``T[key]`` (what the builder's signal holds).
+
+        Parameters
+        ----------
+        key : int
+            Table index, 0 to ``2**mu - 1``.
+
+        Returns
+        -------
+        tuple of (int, int)
+            Smallest and largest value of ``T[key]``.
+        """
         return entry_range(key, self.mu, self.act_range)
 
     @property
@@ -212,12 +269,14 @@ class ShiftAddDesign(PipelinedDatapath, Design):
 
     @property
     def lut_width(self) -> int:
+        """Bits of one table entry (holds :attr:`lut_range`)."""
         return range_width(*self.lut_range)[0]
 
     @property
     def max_shift(self) -> int:
         """Largest shift amount the datapath applies."""
         if self.shifter == "constant":
+            assert self.const_shifts is not None  # defaulted by __post_init__
             return max(s for row in self.const_shifts for s in row)
         return (1 << self.shift_bits) - 1
 
@@ -229,6 +288,7 @@ class ShiftAddDesign(PipelinedDatapath, Design):
     @property
     def scale_sets(self) -> int:
         """Scale sets per weight transfer: ``columns // scale_rows``."""
+        assert self.scale_rows is not None  # defaulted by __post_init__
         return self.columns // self.scale_rows
 
     @property
@@ -241,13 +301,27 @@ class ShiftAddDesign(PipelinedDatapath, Design):
         if self.shifter == "barrel":
             return tuple((i, j, self.max_shift, 0) for i in range(self.q)
                          for j in range(self.terms))
+        assert self.const_shifts is not None and self.const_signs is not None
         return tuple((i, j, self.const_shifts[i][j], self.const_signs[i][j])
                      for i in range(self.q) for j in range(self.terms)
                      if self.const_signs[i][j])
 
     def leaf_range_of(self, shift: int, sign: int) -> tuple[int, int]:
         """Range of one plane-tree leaf as built: the shifted lookup, or its one's
-        complement (``~v = -v - 1``) for a negative term; barrel leaves may be either or 0."""
+        complement (``~v = -v - 1``) for a negative term; barrel leaves may be either or 0.
+
+        Parameters
+        ----------
+        shift : int
+            Left shift of the looked-up value (bits).
+        sign : int
+            Sign of the term: +1, -1, or 0 for a barrel term (any sign).
+
+        Returns
+        -------
+        tuple of (int, int)
+            Smallest and largest value of the leaf.
+        """
         lo, hi = self.lut_range
         slo, shi = lo << shift, hi << shift
         if sign > 0:
@@ -302,17 +376,20 @@ class ShiftAddDesign(PipelinedDatapath, Design):
     @property
     def acc_range(self) -> tuple[int, int]:
         """Range of a result: up to ``acc_groups`` transfers accumulated."""
+        assert self.acc_groups is not None  # defaulted by __post_init__
         lo, hi = self.plane_sum_range
         return self.acc_groups * lo, self.acc_groups * hi
 
     @property
     def acc_width(self) -> int:
+        """Bits of the accumulator and of a result (holds :attr:`acc_range`)."""
         return range_width(*self.acc_range)[0]
 
     @property
     def accumulates(self) -> bool:
         """Whether results accumulate over transfers (``acc_groups > 1``): the transfers
         then carry ``last`` and the engine has accumulator registers."""
+        assert self.acc_groups is not None  # defaulted by __post_init__
         return self.acc_groups > 1
 
     # -- pipeline -----------------------------------------------------------------------------
@@ -352,6 +429,7 @@ class ShiftAddDesign(PipelinedDatapath, Design):
 
     @property
     def slot_bits(self) -> int:
+        """Bits of a table-slot index (at least 1)."""
         return max(1, (self.lut_slots - 1).bit_length())
 
     @property
@@ -369,4 +447,5 @@ class ShiftAddDesign(PipelinedDatapath, Design):
 
     @property
     def lut_storage_bits(self) -> int:
+        """Flip-flops holding the tables: ``lut_slots * 2**mu`` entries of :attr:`lut_width`."""
         return self.lut_slots * self.entries * self.lut_width

@@ -64,6 +64,15 @@ class CsaPlan:
     Injection bit ``i`` goes into the free bit 0 of the carry of step
     :meth:`inject_step` ``(i)``, one of the last steps, so the result's carry has no bit
     that is always 0. The last step's sum and carry are the result.
+
+    Parameters
+    ----------
+    rows : int
+        Input rows, at least 3.
+    injections : int
+        Bits injected into free carry bits, at most ``rows - 2``.
+    steps : tuple of tuple of (int, int, int)
+        The compressors in order, each as the indices of its three input rows.
     """
 
     rows: int
@@ -72,10 +81,22 @@ class CsaPlan:
 
     @property
     def compressors(self) -> int:
+        """3:2 compressors (rows of full adders) in the reduction."""
         return len(self.steps)
 
     def inject_step(self, i: int) -> int:
-        """The step whose carry takes injection bit ``i``."""
+        """The step whose carry takes injection bit ``i``.
+
+        Parameters
+        ----------
+        i : int
+            Injection bit, 0 to ``injections - 1``.
+
+        Returns
+        -------
+        int
+            Index into :attr:`steps`.
+        """
         return len(self.steps) - self.injections + i
 
     @property
@@ -96,6 +117,23 @@ def plan_csa(rows: int, injections: int = 0) -> CsaPlan:
     (:class:`shiftadd.hw.csa.CarrySaveTree`) and the golden model
     (:func:`shiftadd.models.systolic.csa_reduce`) both follow this plan, so their carry-save
     pairs agree bit for bit, not only in value.
+
+    Parameters
+    ----------
+    rows : int
+        Rows to reduce, at least 3.
+    injections : int
+        Bits to inject into free carry bit 0s, at most ``rows - 2``.
+
+    Returns
+    -------
+    CsaPlan
+        The reduction to a sum and a carry row.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 3 rows, or more injections than free carry bits.
     """
     if rows < 3:
         raise ValueError(f"a carry-save tree needs at least 3 rows, not {rows}")
@@ -203,6 +241,7 @@ class GridDesign(Design):
 
     @property
     def is_output_stationary(self) -> bool:
+        """Whether PEs accumulate a tile's reduction in place (os dataflow, matrix2d)."""
         return self.output_stationary
 
     def _validate(self) -> None:
@@ -212,6 +251,7 @@ class GridDesign(Design):
             if f not in self.arith.fixed:
                 check_int(f, getattr(self, f), 2, 16)
         if self.is_output_stationary:
+            assert self.k_max is not None  # defaulted by __post_init__
             check_int("k_max", self.k_max, 1, 1 << 20)
         elif self.k_max is not None:
             raise InputError("only output-stationary arrays accumulate a tile's reduction in "
@@ -257,6 +297,7 @@ class GridDesign(Design):
 
     @property
     def product_range(self) -> tuple[int, int]:
+        """Range of one PE's true contribution (activation times weight value)."""
         return self.arith.product_range
 
     @property
@@ -267,15 +308,20 @@ class GridDesign(Design):
     @property
     def reduction_length(self) -> int:
         """Products one accumulator sums: ``k_max`` (output-stationary) or ``rows`` (ws)."""
-        return self.k_max if self.is_output_stationary else self.rows
+        if self.is_output_stationary:
+            assert self.k_max is not None  # defaulted by __post_init__
+            return self.k_max
+        return self.rows
 
     @property
     def exact_acc_range(self) -> tuple[int, int]:
+        """Range of a sum of :attr:`reduction_length` products."""
         lo, hi = self.product_range
         return self.reduction_length * lo, self.reduction_length * hi
 
     @property
     def exact_acc_width(self) -> int:
+        """Bits of an accumulator that never wraps (holds :attr:`exact_acc_range`)."""
         return range_width(*self.exact_acc_range)[0]
 
     @property
@@ -335,6 +381,7 @@ class GridDesign(Design):
     def acc_masks(self) -> tuple[int, int]:
         """Output-stationary carry-save accumulator: bits of (sum, carry) that exist."""
         plan = self.csa_plan
+        assert plan is not None, "only with carry_save_accumulate"
         return accumulator_masks(self.csa_term_masks, plan, self.acc_width)
 
     @property
@@ -342,6 +389,7 @@ class GridDesign(Design):
         """Weight-stationary carry-save partial sums: bits of (sum, carry) each array row
         passes down (the top row adds its terms to nothing)."""
         plan, out, prev = self.csa_plan, [], (0, 0)
+        assert plan is not None, "only with carry_save_accumulate"
         for _ in range(self.rows):
             prev = csa_masks([*self.csa_term_masks, *prev], plan, self.acc_width)
             out.append(prev)
@@ -354,6 +402,7 @@ class GridDesign(Design):
 
     @property
     def initiation_interval(self) -> int:
+        """Cycles between accepted input steps at full rate."""
         return 1
 
     @property
@@ -397,13 +446,36 @@ class GridDesign(Design):
 class SystolicDesign(GridDesign):
     """An ``R x C`` systolic array, output- or weight-stationary.
 
+    The fields are those of :class:`GridDesign` and ``dataflow``.
+
     Parameters
     ----------
+    name : str
+        Verilog module name.
+    rows, cols : int
+        Array size ``R x C``, 1 to 64 each.
+    mode : {"mac", "addsub", "ternary"}
+        PE arithmetic (see the module docstring).
+    act_bits, act_signed : int, bool
+        Activation width (2 to 16) and signedness.
+    weight_bits, weight_signed : int, bool
+        Weight width (2 to 16) and signedness for ``mac``; ``addsub`` fixes 1 bit unsigned,
+        ``ternary`` 2 bits signed.
+    acc_bits : int, optional
+        Accumulator width; default: exact for :attr:`reduction_length` products.
+    wrap : bool
+        Allow ``acc_bits`` narrower than exact: results wrap modulo ``2**acc_bits``.
+    k_max : int, optional
+        ``os`` only: the longest reduction a tile accumulates before it drains (default
+        4096); longer GEMM reductions are split into tiles of ``k_max`` and added on the host.
+    carry_save_accumulate : bool
+        OPT1: Booth partial products (``mac``) and a carry-save accumulator, no
+        carry-propagate adder in the PE.
+    clock_ns : float
+        Target clock period, used by synthesis and the analytic model.
     dataflow : {"os", "ws"}
         Output-stationary (a tile's K steps stream through, results drain) or
         weight-stationary (a K-tile of weights is held, activation vectors stream).
-
-    See :class:`GridDesign` for the other fields.
     """
 
     arch: ClassVar[str] = "systolic"
@@ -412,6 +484,7 @@ class SystolicDesign(GridDesign):
 
     @property
     def is_output_stationary(self) -> bool:
+        """Whether the dataflow is output-stationary (``dataflow = "os"``)."""
         return self.dataflow == "os"
 
     @property
@@ -423,6 +496,8 @@ class SystolicDesign(GridDesign):
 
     @property
     def latency(self) -> int:
+        """Output-stationary: cycles from a tile's last step handshake to its first result
+        row; weight-stationary: from an activation vector's handshake to its result row."""
         if self.dataflow == "ws":
             # input register, R + C - 1 PE and de-skew stages, output register
             return self.rows + self.cols + 1

@@ -117,6 +117,7 @@ class ThresholdDesign(Design):
 
     @property
     def weight_sum(self) -> int:
+        """Sum of a neuron's input weights."""
         return sum(self.neuron_weights)
 
     @property
@@ -133,10 +134,12 @@ class ThresholdDesign(Design):
 
     @property
     def select_bits(self) -> int:
+        """Bits of a neuron-input multiplexer select (at least 1)."""
         return max(1, (self.sources - 1).bit_length())
 
     @property
     def address_bits(self) -> int:
+        """Bits of a local-memory address (at least 1)."""
         return max(1, (self.memory_bits - 1).bit_length())
 
     @property
@@ -148,6 +151,7 @@ class ThresholdDesign(Design):
 
     @property
     def step_bits(self) -> int:
+        """Payload bits of one step: the instruction and every PE's ``data_bits``."""
         return self.instruction_bits + self.pes * self.data_bits
 
     @property
@@ -164,12 +168,29 @@ class ThresholdDesign(Design):
     # -- the program --------------------------------------------------------------------------
     def program_for(self, k: int | None = None) -> Program:
         """The compiled schedule (:class:`~shiftadd.design.threshold_program.Program`) for
-        fan-in ``k`` (default: the design's); raises :class:`InputError` naming
-        ``memory_bits`` when it needs more local memory than the design has."""
+        fan-in ``k`` (default: the design's).
+
+        Parameters
+        ----------
+        k : int, optional
+            Fan-in of the binary neuron; default: the design's ``k``.
+
+        Returns
+        -------
+        Program
+            The schedule (cached, shared: its arrays are read-only).
+
+        Raises
+        ------
+        InputError
+            The program needs more local memory than the design has (naming
+            ``memory_bits``), or ``k`` is out of range.
+        """
         return schedule(self, self.k if k is None else k)
 
     @property
     def outputs_per_run(self) -> int:
+        """Results per program run per PE: ``vectors // pool``."""
         return self.vectors // self.pool
 
     @property

@@ -63,10 +63,16 @@ class Program:
     ``(kind, index)`` pairs (:data:`SRC_ZERO`, :data:`SRC_REG` neuron, :data:`SRC_MEM`
     address, :data:`SRC_DATA` slot); :meth:`sources` encodes them for a design.
 
-    Attributes
+    Parameters
     ----------
     k, vectors, pool : int
         Fan-in, input vectors per run, pooling window.
+    neurons : int
+        Threshold neurons per PE (``N``).
+    weights : tuple of int
+        Input weights of every neuron (``F`` of them).
+    data_bits : int
+        Data register slots (``D``).
     count_bits : int
         Bits of the popcount, ``K.bit_length()``.
     load : ndarray (S,) of bool
@@ -91,8 +97,10 @@ class Program:
     store, address : ndarray (S, N)
         Stores of the neuron's register (as it was before the step's evaluations) into
         local memory: a value evaluated in step ``s`` is stored in step ``s + 1``.
-    emit : ndarray (S,) of bool; emit_kind, emit_index : ndarray (S,) of int
-        Steps that emit a result and its source.
+    emit : ndarray (S,) of bool
+        Steps that emit a result.
+    emit_kind, emit_index : ndarray (S,) of int
+        Source of the emitted result.
     memory_used : int
         Local memory bits the program needs.
     evaluations : int
@@ -137,6 +145,7 @@ class Program:
 
     @property
     def emit_steps(self) -> np.ndarray:
+        """Indices of the steps that emit a result."""
         return np.flatnonzero(self.emit)
 
     @property
@@ -146,6 +155,7 @@ class Program:
 
     @property
     def loads(self) -> int:
+        """Steps that load the data register."""
         return int(self.load.sum())
 
     @property
@@ -159,11 +169,33 @@ class Program:
         return self.evaluations / (self.steps * self.neurons)
 
     def sources(self, design: ThresholdDesign, kind: np.ndarray, index: np.ndarray) -> np.ndarray:
-        """Multiplexer select values of ``(kind, index)`` sources on ``design``'s PE."""
+        """Multiplexer select values of ``(kind, index)`` sources on ``design``'s PE.
+
+        Parameters
+        ----------
+        design : ThresholdDesign
+            The design whose PE the program runs on (its ``neurons`` and ``memory_bits``).
+        kind : ndarray of int
+            Source kinds (:data:`SRC_ZERO` to :data:`SRC_DATA`).
+        index : ndarray of int
+            Neuron, address or data slot of each source, same shape as ``kind``.
+
+        Returns
+        -------
+        ndarray of int
+            Select values, same shape as ``kind``.
+        """
         base = np.array([0, 1, 1 + design.neurons, 1 + design.neurons + design.memory_bits])
         return np.where(kind == SRC_ZERO, 0, base[kind] + index)
 
     def summary(self) -> dict:
+        """Headline figures of the program (steps, evaluations, memory use, ...).
+
+        Returns
+        -------
+        dict
+            Plain Python values by name, for reports.
+        """
         return {"k": self.k, "vectors": self.vectors, "pool": self.pool, "steps": self.steps,
                 "evaluations": self.evaluations, "evaluation_bound_steps": self.evaluation_bound,
                 "neuron_utilization": self.utilization, "loads": self.loads,
@@ -178,6 +210,16 @@ def counter_menu(weights) -> list[tuple[int, int]]:
     bits of their count with ``b`` evaluations; it needs ``m`` weight-1 inputs and one input
     of each weight ``2, 4, ..., 2**(b-1)``. Only counters that remove at least half a bit per
     evaluation (a full adder's rate) are offered; the full adder ``(3, 2)`` always is.
+
+    Parameters
+    ----------
+    weights : sequence of int
+        Input weights of the neuron.
+
+    Returns
+    -------
+    list of tuple of (int, int)
+        ``(m, b)`` of every counter, highest rate (bits removed per evaluation) first.
     """
     weights = tuple(weights)
     units = weights.count(1)
@@ -480,7 +522,7 @@ class _Scheduler:
             for d, vid in enumerate(slots):
                 v = self.values[vid]
                 arr["load_input"][s, d] = v.vector * self.k + v.index
-        ops = [[] for _ in range(S)]
+        ops: list[list[str]] = [[] for _ in range(S)]
         for e in self.evals:
             s, n = e.step, e.neuron
             arr["en"][s, n] = True
@@ -506,8 +548,8 @@ class _Scheduler:
             arr["emit"][s] = True
             arr["emit_kind"][s], arr["emit_index"][s] = source(vid, s)
             ops[s].append("emit")
-        for a in arr.values():  # programs are cached and shared: keep them immutable
-            a.flags.writeable = False
+        for array in arr.values():  # programs are cached and shared: keep them immutable
+            array.flags.writeable = False
         return Program(k=self.k, vectors=self.v, pool=self.pool, neurons=N, weights=self.w,
                        data_bits=D, count_bits=self.bits, memory_used=len(ends),
                        evaluations=len(self.evals), ops=tuple(map(tuple, ops)), **arr)
@@ -528,8 +570,23 @@ def compile_program(k: int, neurons: int = 4, weights: tuple = (2, 1, 1, 1),
 def schedule(design: ThresholdDesign, k: int | None = None) -> Program:
     """The program of ``design`` for fan-in ``k`` (default ``design.k``).
 
-    Raises :class:`InputError` (field ``memory_bits``) when it needs more local memory than
-    the design has, and (field ``k``) for a fan-in out of range.
+    Parameters
+    ----------
+    design : ThresholdDesign
+        The design (its PE structure and vector and pooling fields).
+    k : int, optional
+        Fan-in of the binary neuron, 1 to 16384; default: ``design.k``.
+
+    Returns
+    -------
+    Program
+        The cached schedule.
+
+    Raises
+    ------
+    InputError
+        The program needs more local memory than the design has (field ``memory_bits``),
+        or ``k`` is out of range (field ``k``).
     """
     k = design.k if k is None else k
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= 16384:
@@ -544,7 +601,22 @@ def schedule(design: ThresholdDesign, k: int | None = None) -> Program:
 
 
 def format_schedule(program: Program, first: int = 0, last: int | None = None) -> str:
-    """The program as text, one line per step (loads, evaluations, emits)."""
+    """The program as text, one line per step (loads, evaluations, emits).
+
+    Parameters
+    ----------
+    program : Program
+        The program to show.
+    first : int
+        First step shown.
+    last : int, optional
+        Step after the last one shown; default: the end of the program.
+
+    Returns
+    -------
+    str
+        One line per step, without a trailing newline.
+    """
     last = program.steps if last is None else last
     lines = []
     for s in range(first, min(last, program.steps)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import TYPE_CHECKING
 
 from .base import range_width
 
@@ -18,9 +19,26 @@ __all__ = ["TreePlan", "plan_tree", "register_slots", "PipelinedDatapath", "tree
 def register_slots(stages: int, layers: int) -> tuple[int, ...]:
     """Spread ``stages`` pipeline registers evenly over ``layers`` logic layers.
 
-    Returns the sorted indices ``i`` of the layers that are followed by a register
-    (``0 <= i < layers``). Layer 0 computes the per-lane terms (XNOR, product); layer ``j``
-    is the ``j``-th level of adders.
+    Layer 0 computes the per-lane terms (XNOR, product); layer ``j`` is the ``j``-th level
+    of adders.
+
+    Parameters
+    ----------
+    stages : int
+        Pipeline registers, 0 to ``layers``.
+    layers : int
+        Logic layers of the datapath.
+
+    Returns
+    -------
+    tuple of int
+        The sorted indices ``i`` of the layers that are followed by a register
+        (``0 <= i < layers``).
+
+    Raises
+    ------
+    ValueError
+        ``stages`` out of range.
     """
     if not 0 <= stages <= layers:
         raise ValueError(f"stages={stages} not in [0, {layers}]")
@@ -33,20 +51,33 @@ class TreePlan:
 
     ``levels[0]`` are the leaves; ``levels[j]`` pairs neighbours of ``levels[j-1]`` (an odd
     last node passes through unchanged); ``levels[-1]`` has one node, the sum.
+
+    Parameters
+    ----------
+    levels : tuple of tuple of (int, int)
+        ``(lo, hi)`` value range of every node, level by level.
     """
 
     levels: tuple[tuple[tuple[int, int], ...], ...]
 
     @property
     def depth(self) -> int:
+        """Adder levels (0 for a single leaf)."""
         return len(self.levels) - 1
 
     @property
     def root(self) -> tuple[int, int]:
+        """Range of the sum."""
         return self.levels[-1][0]
 
     def adders(self) -> list[tuple[int, int, int]]:
-        """``(level, result width, result signed)`` of every two-input adder in the tree."""
+        """``(level, result width, result signed)`` of every two-input adder in the tree.
+
+        Returns
+        -------
+        list of tuple of (int, int, int)
+            Level (1-based), result width in bits, and 1 when the result is signed.
+        """
         out = []
         for j in range(1, len(self.levels)):
             below = self.levels[j - 1]
@@ -58,7 +89,23 @@ class TreePlan:
 
 
 def plan_tree(leaf_ranges) -> TreePlan:
-    """Plan a balanced binary tree over leaves with the given ``(lo, hi)`` ranges."""
+    """Plan a balanced binary tree over leaves with the given ``(lo, hi)`` ranges.
+
+    Parameters
+    ----------
+    leaf_ranges : iterable of (int, int)
+        Value range of each leaf, at least one.
+
+    Returns
+    -------
+    TreePlan
+        Node ranges of every level; a node's range is the sum of its children's.
+
+    Raises
+    ------
+    ValueError
+        No leaves.
+    """
     level = tuple(tuple(r) for r in leaf_ranges)
     if not level:
         raise ValueError("a tree needs at least one leaf")
@@ -77,6 +124,12 @@ class PipelinedDatapath:
     """Mixin of the designs whose datapath is ``logic_layers`` layers of logic with
     ``pipeline_stages`` registers placed among them (:func:`register_slots`)."""
 
+    if TYPE_CHECKING:  # provided by the design dataclass that mixes this in
+        pipeline_stages: int
+
+        @property
+        def logic_layers(self) -> int: ...
+
     @property
     def max_pipeline_stages(self) -> int:
         """One register after every logic layer."""
@@ -89,6 +142,17 @@ class PipelinedDatapath:
 
 
 def tree_adders(plan: TreePlan) -> tuple[int, int]:
-    """``(adders, summed result bits)`` of a tree plan: what the cost model prices."""
+    """``(adders, summed result bits)`` of a tree plan: what the cost model prices.
+
+    Parameters
+    ----------
+    plan : TreePlan
+        The tree.
+
+    Returns
+    -------
+    tuple of (int, int)
+        Number of two-input adders and the sum of their result widths in bits.
+    """
     adders = plan.adders()
     return len(adders), sum(width for _, width, _ in adders)

@@ -95,13 +95,37 @@ class Family:
                              f"{sorted(unknown)}")
 
     def has(self, capability: str) -> bool:
-        """Whether the family provides ``capability``."""
+        """Whether the family provides ``capability``.
+
+        Parameters
+        ----------
+        capability : str
+            A capability name (a key of :data:`CAPABILITIES`).
+
+        Returns
+        -------
+        bool
+            ``True`` if the family gives a reference for it, ``False`` if it lacks it.
+        """
         return getattr(self, capability) is not None
 
     def get(self, capability: str) -> Any:
         """The object ``capability`` refers to, imported on first use.
 
+        Parameters
+        ----------
+        capability : str
+            A capability name (a key of :data:`CAPABILITIES`).
+
+        Returns
+        -------
+        Any
+            The resolved object (class, function or module attribute).
+
         Raises
+        ------
+        KeyError
+            ``capability`` is not a known capability.
         ------
         InputError
             The family lacks the capability (the message gives the reason).
@@ -134,7 +158,23 @@ _REGISTRY: dict[str, Family] = {}
 
 def register(fam: Family) -> Family:
     """Make ``fam`` available under its ``arch``; a second family with the same name is an
-    error."""
+    error.
+
+    Parameters
+    ----------
+    fam : Family
+        The family to register.
+
+    Returns
+    -------
+    Family
+        ``fam`` itself, so the call can be used as an expression.
+
+    Raises
+    ------
+    ValueError
+        A different family is already registered under the same ``arch``.
+    """
     if fam.arch in _REGISTRY and _REGISTRY[fam.arch] is not fam:
         raise ValueError(f"a family named {fam.arch!r} is already registered")
     _REGISTRY[fam.arch] = fam
@@ -142,17 +182,39 @@ def register(fam: Family) -> Family:
 
 
 def arches() -> list[str]:
-    """Names of the registered families, sorted."""
+    """Names of the registered families, sorted.
+
+    Returns
+    -------
+    list of str
+        The ``arch`` of every registered family, in alphabetical order.
+    """
     return sorted(_REGISTRY)
 
 
 def families() -> Iterator[Family]:
-    """The registered families, by name."""
+    """The registered families, by name.
+
+    Returns
+    -------
+    iterator of Family
+        Every registered family, ordered by ``arch``.
+    """
     return iter(_REGISTRY[a] for a in arches())
 
 
 def family(arch: str) -> Family:
     """The family named ``arch``.
+
+    Parameters
+    ----------
+    arch : str
+        The family's name, as in a design file's ``arch = "..."``.
+
+    Returns
+    -------
+    Family
+        The registered family of that name.
 
     Raises
     ------
@@ -166,7 +228,23 @@ def family(arch: str) -> Family:
 
 
 def family_of(design: Any) -> Family:
-    """The family of a design object (by its class's ``arch``)."""
+    """The family of a design object (by its class's ``arch``).
+
+    Parameters
+    ----------
+    design : Any
+        A design dataclass instance of a registered family.
+
+    Returns
+    -------
+    Family
+        The family whose ``arch`` the design's class names.
+
+    Raises
+    ------
+    TypeError
+        The object's class is not the design class of a registered family.
+    """
     arch = getattr(type(design), "arch", None)
     if not isinstance(arch, str) or arch not in _REGISTRY:
         raise TypeError(f"{type(design).__name__} is not the design class of a registered "

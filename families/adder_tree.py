@@ -3,7 +3,7 @@
 
 from . import Family
 
-FAMILY = Family(
+FAMILY: Family = Family(
     arch="adder_tree",
     summary="N neurons, each a K-input product layer and a balanced, optionally pipelined "
             "adder tree; folded batch-norm threshold; bit-weight options (OPT1-OPT4)",

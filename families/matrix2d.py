@@ -3,7 +3,7 @@ It shares the grid models and bench with the systolic family."""
 
 from . import Family
 
-FAMILY = Family(
+FAMILY: Family = Family(
     arch="matrix2d",
     summary="2D-matrix engine: operands broadcast along rows and columns, output-stationary "
             "accumulation in every PE; PEs as the systolic family",

@@ -2,7 +2,7 @@
 
 from . import Family
 
-FAMILY = Family(
+FAMILY: Family = Family(
     arch="shiftadd",
     summary="ShiftAddLLM engine: shared LUT builder, lookup PEs indexed by binary-coded "
             "weight bits, barrel or constant shifters for (APoT) scales, accumulators",

@@ -2,7 +2,7 @@
 
 from . import Family
 
-FAMILY = Family(
+FAMILY: Family = Family(
     arch="systolic",
     summary="R x C systolic array, output- or weight-stationary, any GEMM by tiling; "
             "mac / addsub / ternary PEs, carry-save accumulation (OPT1)",

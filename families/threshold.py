@@ -3,7 +3,7 @@ compiled bit-serial popcount-and-compare program."""
 
 from . import Family
 
-FAMILY = Family(
+FAMILY: Family = Family(
     arch="threshold",
     summary="TULIP-style SIMD PEs of programmable threshold neurons running a compiled "
             "bit-serial popcount-and-compare schedule",

@@ -128,6 +128,7 @@ def validate_design(design, *, liberty, source: str = "", seed: int = 0,
     Parameters
     ----------
     design : Design
+        The design to validate (a design dataclass of a registered family).
     liberty : path
         Standard-cell liberty (required: area and power need real cells).
     source : str
@@ -140,6 +141,12 @@ def validate_design(design, *, liberty, source: str = "", seed: int = 0,
         The model's data activity (toggles per bit per transfer; random data: 0.5).
     units : str or UnitTable, optional
         The model's unit table (default: the calibrated IHP SG13G2 table).
+
+    Returns
+    -------
+    ValidationRow
+        The model's and the measured cycles, area (um^2) and energy (pJ) of the validation
+        GEMM, with the pass flags of the RTL and gate-level simulations.
     """
     lib = resolve_liberty(liberty)
     if lib is None:

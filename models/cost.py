@@ -29,14 +29,6 @@ __all__ = ["Item", "bill_of_materials", "CostEstimate", "CostTerms", "cost_terms
 class Item:
     """``count`` instances of ``unit`` in ``part`` of a design.
 
-    ``bits`` is the summed result width (adders), partial products (multipliers) or the
-    fan-out of each of ``count`` nets (``fanout_buf``: the buffers synthesis puts on them);
-    ``io`` the summed operand bits (multipliers). ``active`` parts toggle with the streamed
-    data.
-    ``price``, for a unit the table does not calibrate (a characterized custom cell given as
-    parameters), is its cost per instance: ``area``, ``energy`` (per cycle at the
-    calibration activity), ``leakage_mw`` and optionally ``energy_clock``.
-
     What the data energy scales with (``per``):
 
     ``"cycle"``
@@ -50,9 +42,36 @@ class Item:
         per output element (e.g. register bits times the drain hops), ``rate`` the output
         elements per cycle at full rate (used by :func:`estimate`).
 
-    ``toggle`` scales the data energy by the part's switching relative to random data (an
-    accumulator's upper bits change less often than random bits). A part with
-    ``structural=False`` only carries energy (its area, clock and leakage are another item).
+    Parameters
+    ----------
+    unit : str
+        Unit-table entry (``dffe``, ``adder``, ``mult``, ``xor2``...).
+    part : str
+        What the instances are in the design (shown in the breakdown).
+    count : float
+        Instances (``per="output"``: units switched per output element).
+    bits : float, default 0.0
+        The summed result width (adders), partial products (multipliers) or the fan-out of
+        each of ``count`` nets (``fanout_buf``: the buffers synthesis puts on them).
+    io : float, default 0.0
+        The summed operand bits (multipliers).
+    active : bool, default True
+        The part toggles with the streamed data (else idle: only weight loads change it).
+    price : dict, optional
+        For a unit the table does not calibrate (a characterized custom cell given as
+        parameters), its cost per instance: ``area``, ``energy`` (pJ per cycle at the
+        calibration activity), ``leakage_mw`` and optionally ``energy_clock`` (pJ).
+    per : {"cycle", "mac", "output"}, default "cycle"
+        What the data energy scales with (above).
+    macs : float, default 0.0
+        ``per="mac"``: the MAC lanes of the whole array.
+    rate : float, default 0.0
+        ``per="output"``: output elements leaving the array per cycle at full rate.
+    toggle : float, default 1.0
+        Scales the data energy by the part's switching relative to random data, in
+        ``[0, 2]`` (an accumulator's upper bits change less often than random bits).
+    structural : bool, default True
+        False: the item only carries energy (its area, clock and leakage are another item).
     """
 
     unit: str
@@ -78,7 +97,18 @@ class Item:
 
 
 def bill_of_materials(design) -> list[Item]:
-    """The building blocks of ``design``: its family's cost model."""
+    """The building blocks of ``design``: its family's cost model.
+
+    Parameters
+    ----------
+    design : Design
+        A design of any family with a cost model.
+
+    Returns
+    -------
+    list of Item
+        The building blocks, to be priced with a unit table (:func:`estimate`).
+    """
     return family_of(design).get("bill_of_materials")(design)
 
 
@@ -86,14 +116,28 @@ def bill_of_materials(design) -> list[Item]:
 class CostEstimate:
     """Area and energy of a design from its bill of materials.
 
-    Attributes
+    Parameters
     ----------
+    design : str
+        Design name.
+    table : str
+        Name of the unit table it was priced with.
     area : float
         In ``area_unit``.
+    area_unit : str
+        Unit of ``area`` (``um^2``).
     energy_per_cycle_pj, energy_per_op_pj : float
-        While streaming at full rate with the given data activity.
+        While streaming at full rate with the given data activity, in pJ (leakage included).
+    leakage_mw : float
+        Leakage power, in mW.
     power_mw : float
         ``energy_per_cycle_pj / clock_ns`` plus nothing else (leakage is inside).
+    clock_ns : float
+        Clock period, in ns.
+    data_activity : float
+        Toggle activity of the streamed data.
+    ops_per_cycle : int
+        Operations (2 per MAC) per cycle at full rate.
     breakdown : list of dict
         Per item: part, unit, count, area, energy per cycle.
     """
@@ -113,15 +157,24 @@ class CostEstimate:
 
     @property
     def tops_per_watt(self) -> float:
+        """Energy efficiency at full rate, in TOPS/W (0 when the energy is 0)."""
         # ops / pJ = 1e12 ops / J; TOPS/W = ops per pJ
         return 1.0 / self.energy_per_op_pj if self.energy_per_op_pj else 0.0
 
     @property
     def gops_per_mm2(self) -> float:
+        """Area efficiency at full rate, in GOPS/mm^2 (0 unless ``area_unit`` is um^2)."""
         gops = self.ops_per_cycle / self.clock_ns  # ops per ns = GOPS
         return gops / (self.area * 1e-6) if self.area_unit == "um^2" and self.area else 0.0
 
     def to_dict(self) -> dict:
+        """The fields and the efficiency figures as a plain mapping.
+
+        Returns
+        -------
+        dict
+            Every field plus ``tops_per_watt`` and ``gops_per_mm2``.
+        """
         out = dataclasses.asdict(self)
         out["tops_per_watt"] = self.tops_per_watt
         out["gops_per_mm2"] = self.gops_per_mm2
@@ -131,7 +184,20 @@ class CostEstimate:
 def buffers_per_net(unit: dict, fanout) -> np.ndarray | float:
     """Buffers synthesis inserts on a net driving ``fanout`` gate inputs, by the calibrated
     ``fanout_buf`` unit: interpolated between its measured fan-outs, none below the first,
-    ``1 / loads_per_buffer`` per further load beyond the last."""
+    ``1 / loads_per_buffer`` per further load beyond the last.
+
+    Parameters
+    ----------
+    unit : dict
+        The unit table's ``fanout_buf`` entry.
+    fanout : float or array_like
+        Gate inputs each net drives.
+
+    Returns
+    -------
+    float or ndarray
+        Buffers per net (a float for a scalar ``fanout``).
+    """
     xs, ys = unit["fanouts"], unit["buffers_per_net"]
     f = np.asarray(fanout, float)
     beyond = np.maximum(f - xs[-1], 0.0) / unit["loads_per_buffer"]
@@ -142,7 +208,22 @@ def buffers_per_net(unit: dict, fanout) -> np.ndarray | float:
 def price(item: Item, table: UnitTable) -> tuple[float, float, float, float]:
     """``(area, clock energy per cycle, data energy at the calibration activity, leakage
     mW)`` of one item; the data energy is per cycle, per MAC or per output element as
-    ``item.per`` says. Idle items (weights held) pay no data energy."""
+    ``item.per`` says. Idle items (weights held) pay no data energy.
+
+    Parameters
+    ----------
+    item : Item
+        The item to price.
+    table : UnitTable
+        The unit table.
+
+    Returns
+    -------
+    tuple of (float, float, float, float)
+        Area (in the table's ``area_unit``), clock energy (pJ per cycle), data energy (pJ
+        per cycle, MAC or output element) and leakage (mW); a non-structural item has only
+        the data energy.
+    """
     a, c, d, lk = _unit_counts(item, table)
     if item.per == "mac":
         d /= item.macs
@@ -186,6 +267,23 @@ class CostTerms:
     ``energy_clock`` plus leakage. Parts that switch only for useful work add ``a /
     calibration_activity`` times ``energy_mac`` per multiply-accumulate and
     ``energy_output`` per output element leaving the array (:func:`gemm_energy_pj`).
+
+    Parameters
+    ----------
+    area : float or ndarray
+        Area, in the unit table's ``area_unit`` (um^2).
+    energy_clock : float or ndarray
+        Energy per cycle with the data held, in pJ.
+    energy_data : float or ndarray
+        Data energy per streaming cycle at the calibration activity, in pJ.
+    leakage_mw : float or ndarray
+        Leakage power, in mW.
+    calibration_activity : float or ndarray
+        The data activity the energies were calibrated at.
+    energy_mac : float or ndarray, default 0.0
+        Data energy per useful MAC at the calibration activity, in pJ.
+    energy_output : float or ndarray, default 0.0
+        Data energy per output element at the calibration activity, in pJ.
     """
 
     area: float
@@ -198,7 +296,20 @@ class CostTerms:
 
 
 def cost_terms(design, table: UnitTable | str | None = None) -> CostTerms:
-    """Area and the separately scaling energy terms of ``design`` (see :class:`CostTerms`)."""
+    """Area and the separately scaling energy terms of ``design`` (see :class:`CostTerms`).
+
+    Parameters
+    ----------
+    design : Design
+        A design of any family with a cost model.
+    table : UnitTable or str, optional
+        Unit table, or the name or file of one (default: the calibrated IHP SG13G2 table).
+
+    Returns
+    -------
+    CostTerms
+        The design's area, energy and leakage terms.
+    """
     table = unit_table(table)
     area = e_clock = leak = 0.0
     data = {"cycle": 0.0, "mac": 0.0, "output": 0.0}
@@ -212,7 +323,20 @@ def cost_terms(design, table: UnitTable | str | None = None) -> CostTerms:
 
 def output_drains(m, n, k, tile_k):
     """Output elements leaving the array for GEMM ``(m, n, k)``: each output once per
-    K-tile of ``tile_k`` (NumPy arrays broadcast)."""
+    K-tile of ``tile_k`` (NumPy arrays broadcast).
+
+    Parameters
+    ----------
+    m, n, k : int or ndarray
+        GEMM shape ``Y[M, N] = X[M, K] @ W[N, K].T``.
+    tile_k : int or ndarray
+        Reduction steps per K-tile.
+
+    Returns
+    -------
+    float or ndarray
+        Output elements drained, ``m * n * ceil(k / tile_k)``.
+    """
     return m * n * np.ceil(np.asarray(k, dtype=float) / tile_k)
 
 
@@ -220,7 +344,30 @@ def gemm_energy_pj(terms: CostTerms, *, gemm_cycles, total_cycles, macs, outputs
                    data_activity):
     """Energy (pJ) of a run of ``total_cycles`` of which ``gemm_cycles`` stream data,
     doing ``macs`` useful multiply-accumulates and draining ``outputs`` output elements
-    (NumPy arrays broadcast). The sweep and the validation both use this formula."""
+    (NumPy arrays broadcast). The sweep and the validation both use this formula.
+
+    Parameters
+    ----------
+    terms : CostTerms
+        The design's cost terms.
+    gemm_cycles : int, float or ndarray
+        Cycles that stream data.
+    total_cycles : int, float or ndarray
+        All cycles of the run (streaming plus idle).
+    macs : int, float or ndarray
+        Useful multiply-accumulates.
+    outputs : int, float or ndarray
+        Output elements leaving the array (:func:`output_drains`).
+    clock_ns : float or ndarray
+        Clock period, in ns.
+    data_activity : float or ndarray
+        Toggle activity of the streamed data.
+
+    Returns
+    -------
+    float or ndarray
+        Energy of the run, in pJ.
+    """
     scale = data_activity / terms.calibration_activity
     idle = total_cycles - gemm_cycles
     return (gemm_cycles * (terms.energy_clock + scale * terms.energy_data)
@@ -229,7 +376,18 @@ def gemm_energy_pj(terms: CostTerms, *, gemm_cycles, total_cycles, macs, outputs
 
 
 def unit_table(table=None) -> UnitTable:
-    """A unit table: ``table`` itself, the table of that name or file, or the default."""
+    """A unit table: ``table`` itself, the table of that name or file, or the default.
+
+    Parameters
+    ----------
+    table : UnitTable or str, optional
+        A table, or the name or file of one; default the calibrated IHP SG13G2 table.
+
+    Returns
+    -------
+    UnitTable
+        The loaded table.
+    """
     if table is None:
         return load_unit_table()
     return table if isinstance(table, UnitTable) else load_unit_table(table)
@@ -238,7 +396,25 @@ def unit_table(table=None) -> UnitTable:
 def estimate(design, table: UnitTable | str | None = None, *, data_activity: float = 0.5,
              clock_ns: float | None = None) -> CostEstimate:
     """Area and energy of ``design`` priced with a unit table (default: the calibrated
-    IHP SG13G2 table)."""
+    IHP SG13G2 table).
+
+    Parameters
+    ----------
+    design : Design
+        A design of any family with a cost model.
+    table : UnitTable or str, optional
+        Unit table, or the name or file of one (default: the calibrated IHP SG13G2 table).
+    data_activity : float, default 0.5
+        Toggle activity of the streamed data (0.5: uniformly random data).
+    clock_ns : float, optional
+        Clock period in ns for the power and leakage energy; default the design's
+        ``clock_ns``.
+
+    Returns
+    -------
+    CostEstimate
+        Area, energy per cycle and per operation, power and the per-item breakdown.
+    """
     table = unit_table(table)
     clock_ns = float(design.clock_ns if clock_ns is None else clock_ns)
     scale = data_activity / table.calibration_activity

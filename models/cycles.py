@@ -18,7 +18,23 @@ __all__ = ["GemmCycles", "gemm_cycles", "gemm_cycles_batch", "check_gemm"]
 
 
 def check_gemm(m: int, n: int, k: int) -> tuple[int, int, int]:
-    """Validate GEMM dimensions (``Y[M, N] = X[M, K] @ W[N, K].T``)."""
+    """Validate GEMM dimensions (``Y[M, N] = X[M, K] @ W[N, K].T``).
+
+    Parameters
+    ----------
+    m, n, k : int
+        GEMM dimensions, each a positive integer.
+
+    Returns
+    -------
+    tuple of (int, int, int)
+        ``(m, n, k)`` as Python ints.
+
+    Raises
+    ------
+    InputError
+        A dimension is not a positive integer.
+    """
     for name, v in (("M", m), ("N", n), ("K", k)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise InputError(f"{v!r} is not a positive integer", field=f"gemm.{name}",
@@ -30,7 +46,7 @@ def check_gemm(m: int, n: int, k: int) -> tuple[int, int, int]:
 class GemmCycles:
     """Cycles of one GEMM on a design, and how they arise.
 
-    Attributes
+    Parameters
     ----------
     cycles : int
         Cycles until the last result is out.
@@ -55,7 +71,25 @@ class GemmCycles:
 
 
 def gemm_cycles(design, m: int, n: int, k: int) -> GemmCycles:
-    """Cycles of ``Y[M, N] = X[M, K] @ W[N, K].T`` with the design's tiling schedule."""
+    """Cycles of ``Y[M, N] = X[M, K] @ W[N, K].T`` with the design's tiling schedule.
+
+    Parameters
+    ----------
+    design : Design
+        A design of any family with a cycle model.
+    m, n, k : int
+        GEMM dimensions.
+
+    Returns
+    -------
+    GemmCycles
+        Cycles, transfers, tiles, weight writes, MACs and utilization.
+
+    Raises
+    ------
+    InputError
+        A dimension is not a positive integer, or the family has no cycle model.
+    """
     m, n, k = check_gemm(m, n, k)
     r = gemm_cycles_batch(design, m, n, k)
     return GemmCycles(cycles=int(r["cycles"]), transfers=int(r["transfers"]),
@@ -65,5 +99,19 @@ def gemm_cycles(design, m: int, n: int, k: int) -> GemmCycles:
 
 def gemm_cycles_batch(design, m, n, k) -> dict[str, np.ndarray]:
     """:func:`gemm_cycles` vectorized over arrays of GEMM shapes: the design's family's
-    cycle model."""
+    cycle model.
+
+    Parameters
+    ----------
+    design : Design
+        A design of any family with a cycle model.
+    m, n, k : int or array_like of int
+        GEMM dimensions (arrays broadcast).
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``cycles``, ``transfers``, ``tiles``, ``weight_writes``, ``macs`` and
+        ``utilization``, per GEMM.
+    """
     return family_of(design).get("gemm_cycles")(design, m, n, k)

@@ -116,10 +116,16 @@ def _check_terms(planes: np.ndarray, shifts, signs) -> tuple[np.ndarray, np.ndar
 def lut_build_cost(mu: int) -> dict[str, int]:
     """Operations to build one ``2**mu``-entry table (see the module docstring).
 
+    Parameters
+    ----------
+    mu : int
+        LUT width (inputs per table), 1 to 12.
+
     Returns
     -------
     dict
-        ``adds`` = ``2**mu - 1`` (incremental entries) ``+ mu`` (entry 0), ``shifts`` = ``mu``.
+        ``adds`` = ``2**mu - 1`` (incremental entries) ``+ mu`` (entry 0), ``shifts`` = ``mu``,
+        ``entries`` = ``2**mu``.
     """
     mu = _check_mu(mu)
     return {"adds": (1 << mu) - 1 + mu, "shifts": mu, "entries": 1 << mu}
@@ -182,7 +188,20 @@ def keys_from_planes(planes, mu: int) -> np.ndarray:
 
 
 def alpha_int_from_terms(shifts, signs) -> np.ndarray:
-    """Integer scales ``sum_t signs * 2**shifts`` (int64; last axis = terms)."""
+    """Integer scales ``sum_t signs * 2**shifts`` (int64; last axis = terms).
+
+    Parameters
+    ----------
+    shifts : array_like of int, shape (..., terms)
+        Shift amount of each scale term.
+    signs : array_like of int, shape (..., terms)
+        Sign of each term: -1, 0 (unused term) or +1.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (...)
+        The integer scales ``alpha_int``.
+    """
     sh = np.asarray(shifts).astype(np.int64)
     sg = np.asarray(signs).astype(np.int64)
     return (sg << sh).sum(axis=-1)
@@ -355,6 +374,24 @@ def lut_gemm_bcq(x_int, result, mu: int | None = None, *, return_ops: bool = Fal
 
     ``mu`` defaults to the result's scale block width. The real-valued output is
     ``Y_int * 2**result.exp_base`` times the activation scale.
+
+    Parameters
+    ----------
+    x_int : array_like of int, shape (M, K)
+        Fixed-point activations.
+    result : BCQResult
+        Quantized weights; its scales must be pow2 or APoT (``shifts`` not None).
+    mu : int, optional
+        LUT width (inputs per table); default the result's scale block width ``result.mu``.
+    return_ops : bool
+        Also return the operation counts of :func:`lut_gemm_ops`.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (M, N)
+        The integer output ``Y_int``.
+    dict
+        Only with ``return_ops``.
     """
     if result.shifts is None:
         raise InputError("free (float) scales cannot be applied as shifts",

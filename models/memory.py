@@ -43,7 +43,23 @@ DRAM_SOURCE = "Horowitz, ISSCC 2014: DRAM 1.3-2.6 nJ per 64 bits (low end used),
 
 @dataclasses.dataclass(frozen=True)
 class SramMacro:
-    """One SRAM macro: ``words`` x ``bits``; energies in pJ per access, leakage in mW."""
+    """One SRAM macro: ``words`` x ``bits``; energies in pJ per access, leakage in mW.
+
+    Parameters
+    ----------
+    name : str
+        Macro name (its liberty file's stem).
+    words : int
+        Words (depth).
+    bits : int
+        Bits per word (width).
+    area_um2 : float
+        Area, in um^2.
+    read_pj, write_pj : float
+        Energy per read and per write access, in pJ.
+    leakage_mw : float
+        Leakage power, in mW.
+    """
 
     name: str
     words: int
@@ -55,6 +71,7 @@ class SramMacro:
 
     @property
     def capacity_bits(self) -> int:
+        """Capacity in bits, ``words * bits``."""
         return self.words * self.bits
 
 
@@ -62,7 +79,23 @@ _NAME = re.compile(r"RM_IHPSG13_1P_(\d+)x(\d+)_")
 
 
 def read_sram_macro(path: str | os.PathLike) -> SramMacro:
-    """Area, read/write energy and leakage of one IHP SRAM macro liberty."""
+    """Area, read/write energy and leakage of one IHP SRAM macro liberty.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``RM_IHPSG13_1P_<words>x<bits>_*.lib`` liberty file.
+
+    Returns
+    -------
+    SramMacro
+        The macro's figures.
+
+    Raises
+    ------
+    InputError
+        The file name or contents are not those of an IHP SRAM macro liberty.
+    """
     path = Path(path)
     text = path.read_text(errors="replace")
     m = _NAME.search(path.name)
@@ -96,7 +129,27 @@ def read_sram_macro(path: str | os.PathLike) -> SramMacro:
 
 def extract_sram_table(pdk_dir: str | os.PathLike, name: str = "ihp-sg13g2",
                        out: str | os.PathLike | None = None) -> Path:
-    """Read every SRAM macro liberty in ``pdk_dir`` and write ``models/data/sram_<name>.toml``."""
+    """Read every SRAM macro liberty in ``pdk_dir`` and write ``models/data/sram_<name>.toml``.
+
+    Parameters
+    ----------
+    pdk_dir : str or os.PathLike
+        Folder holding the ``RM_IHPSG13_1P_*.lib`` files.
+    name : str, default "ihp-sg13g2"
+        Table name.
+    out : str or os.PathLike, optional
+        Output file instead of ``models/data/sram_<name>.toml``.
+
+    Returns
+    -------
+    Path
+        The written table.
+
+    Raises
+    ------
+    InputError
+        ``pdk_dir`` holds no SRAM macro liberty.
+    """
     files = sorted(Path(pdk_dir).glob("RM_IHPSG13_1P_*.lib"))
     if not files:
         raise InputError("no RM_IHPSG13_1P_*.lib SRAM macro files", source=str(pdk_dir))
@@ -116,6 +169,23 @@ def extract_sram_table(pdk_dir: str | os.PathLike, name: str = "ihp-sg13g2",
 
 @functools.lru_cache(maxsize=8)
 def load_sram_macros(name: str = "ihp-sg13g2") -> tuple[SramMacro, ...]:
+    """The SRAM macros of table ``models/data/sram_<name>.toml``.
+
+    Parameters
+    ----------
+    name : str, default "ihp-sg13g2"
+        Table name.
+
+    Returns
+    -------
+    tuple of SramMacro
+        The table's macros.
+
+    Raises
+    ------
+    InputError
+        There is no such table.
+    """
     path = DATA_DIR / f"sram_{name}.toml"
     if not path.is_file():
         raise InputError(f"no SRAM table {name!r}", field="sram",
@@ -126,7 +196,21 @@ def load_sram_macros(name: str = "ihp-sg13g2") -> tuple[SramMacro, ...]:
 
 @dataclasses.dataclass(frozen=True)
 class SramBuffer:
-    """A buffer built from ``columns x banks`` copies of one macro."""
+    """A buffer built from ``columns x banks`` copies of one macro.
+
+    Parameters
+    ----------
+    capacity_bits : int
+        Requested capacity, in bits (0: no buffer).
+    word_bits : int
+        Word width, in bits: one access reads or writes a word.
+    macro : SramMacro or None
+        The macro type (None when there is no buffer).
+    columns : int
+        Macros side by side to make up a word.
+    banks : int
+        Banks of ``columns`` macros to make up the capacity.
+    """
 
     capacity_bits: int
     word_bits: int
@@ -136,32 +220,53 @@ class SramBuffer:
 
     @property
     def area_um2(self) -> float:
+        """Area of all macros, in um^2."""
         return 0.0 if self.macro is None else self.columns * self.banks * self.macro.area_um2
 
     @property
     def read_pj_per_word(self) -> float:
+        """Energy of reading one word (one bank of side-by-side macros), in pJ."""
         return 0.0 if self.macro is None else self.columns * self.macro.read_pj
 
     @property
     def write_pj_per_word(self) -> float:
+        """Energy of writing one word (one bank of side-by-side macros), in pJ."""
         return 0.0 if self.macro is None else self.columns * self.macro.write_pj
 
     @property
     def read_pj_per_bit(self) -> float:
+        """Read energy per bit of a word, in pJ."""
         return self.read_pj_per_word / self.word_bits if self.word_bits else 0.0
 
     @property
     def write_pj_per_bit(self) -> float:
+        """Write energy per bit of a word, in pJ."""
         return self.write_pj_per_word / self.word_bits if self.word_bits else 0.0
 
     @property
     def leakage_mw(self) -> float:
+        """Leakage of all macros, in mW."""
         return 0.0 if self.macro is None else self.columns * self.banks * self.macro.leakage_mw
 
 
 @functools.lru_cache(maxsize=4096)
 def buffer_for(capacity_bits: int, word_bits: int, table: str = "ihp-sg13g2") -> SramBuffer:
-    """The smallest-area buffer of at least ``capacity_bits`` with ``word_bits``-wide words."""
+    """The smallest-area buffer of at least ``capacity_bits`` with ``word_bits``-wide words.
+
+    Parameters
+    ----------
+    capacity_bits : int
+        Capacity, in bits; 0 or less gives an empty buffer (no macro, no cost).
+    word_bits : int
+        Word width, in bits (at least 1).
+    table : str, default "ihp-sg13g2"
+        SRAM macro table name.
+
+    Returns
+    -------
+    SramBuffer
+        The buffer (ties in area: the lowest read energy per bit).
+    """
     if capacity_bits <= 0:
         return SramBuffer(0, max(1, word_bits), None, 0, 0)
     word_bits = max(1, int(word_bits))
@@ -173,6 +278,7 @@ def buffer_for(capacity_bits: int, word_bits: int, table: str = "ihp-sg13g2") ->
         key = (cand.area_um2, cand.read_pj_per_bit)
         if best is None or key < best[0]:
             best = (key, cand)
+    assert best is not None, "no SRAM macros in the table"
     return best[1]
 
 

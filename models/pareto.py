@@ -12,7 +12,18 @@ __all__ = ["pareto_mask", "pareto_front", "parse_objectives"]
 
 def pareto_mask(values: np.ndarray) -> np.ndarray:
     """Rows of ``values`` (shape ``(n, d)``, smaller is better in every column) that no other
-    row dominates (no worse in all columns and better in one). Duplicates are all kept."""
+    row dominates (no worse in all columns and better in one). Duplicates are all kept.
+
+    Parameters
+    ----------
+    values : ndarray of float, shape (n, d)
+        Objective values, one row per point; smaller is better in every column.
+
+    Returns
+    -------
+    ndarray of bool, shape (n,)
+        True for the rows on the Pareto front.
+    """
     v = np.asarray(values, dtype=float)
     n, d = v.shape
     if n == 0:
@@ -48,7 +59,26 @@ def pareto_mask(values: np.ndarray) -> np.ndarray:
 
 
 def parse_objectives(spec: str | list, columns) -> list[tuple[str, str]]:
-    """``"area_mm2:min,energy_per_token_uj:min"`` (or a list) as ``[(column, min|max)]``."""
+    """``"area_mm2:min,energy_per_token_uj:min"`` (or a list) as ``[(column, min|max)]``.
+
+    Parameters
+    ----------
+    spec : str or list of str
+        Two or three ``column[:min|max]`` items, comma-separated in a string; the sense
+        defaults to ``min``.
+    columns : collection of str
+        The column names an objective may name.
+
+    Returns
+    -------
+    list of (str, str)
+        ``(column, "min" | "max")`` per objective, in the given order.
+
+    Raises
+    ------
+    InputError
+        On an unknown column or sense, or fewer than two or more than three objectives.
+    """
     items = spec.split(",") if isinstance(spec, str) else list(spec)
     out = []
     for item in items:
@@ -68,7 +98,21 @@ def parse_objectives(spec: str | list, columns) -> list[tuple[str, str]]:
 
 
 def pareto_front(df: pd.DataFrame, objectives) -> pd.DataFrame:
-    """The rows of ``df`` on the Pareto front of ``objectives`` ([(column, "min"|"max")])."""
+    """The rows of ``df`` on the Pareto front of ``objectives`` ([(column, "min"|"max")]).
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The points, one per row.
+    objectives : str or list of (str, str)
+        ``[(column, "min" | "max")]``, or a string spec for :func:`parse_objectives`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The rows on the front (rows with a non-finite objective excluded), sorted by the
+        first objective.
+    """
     objectives = parse_objectives(objectives, df.columns) if isinstance(objectives, str) \
         else objectives
     v = np.column_stack([df[c].to_numpy(float) * (1 if s == "min" else -1)

@@ -28,19 +28,53 @@ TRAFFIC_KEYS = ("dram_read_bits", "dram_write_bits", "act_buf_read_bits",
 
 def design_vector(design) -> dict[str, float]:
     """The numbers ``design``'s family kernel needs about it (tile sizes, latency, operand
-    widths...), computed once per design."""
+    widths...), computed once per design.
+
+    Parameters
+    ----------
+    design : Design
+        A design of any registered family.
+
+    Returns
+    -------
+    dict of str to float
+        The family's workload vector (e.g. ``tile_n``, ``tile_k``).
+    """
     return family_of(design).get("design_vector")(design)
 
 
 def kernel_for(arch: str) -> Callable:
-    """The vectorized cycle-and-traffic kernel of family ``arch`` (see the module)."""
+    """The vectorized cycle-and-traffic kernel of family ``arch`` (see the module).
+
+    Parameters
+    ----------
+    arch : str
+        Family name.
+
+    Returns
+    -------
+    Callable
+        The family's ``kernel`` capability: ``cycles`` and the :data:`TRAFFIC_KEYS` (bits)
+        as ``(P, L)`` arrays.
+    """
     return family(arch).get("kernel")
 
 
 def default_validation_gemm(design) -> tuple[int, int, int]:
     """The GEMM ``(M, N, K)`` a design is validated on, by default: 256 activation rows (so
     streaming dominates the weight loads), one and a half N-tiles (a partial tile) and one
-    K-tile, from the design's workload vector."""
+    K-tile, from the design's workload vector.
+
+    Parameters
+    ----------
+    design : Design
+        A design of any registered family.
+
+    Returns
+    -------
+    tuple of (int, int, int)
+        The GEMM dimensions ``(M, N, K)``.
+    """
     v = design_vector(design)
     tile_n, tile_k = int(v["tile_n"]), int(v["tile_k"])
     return 256, tile_n + max(1, tile_n // 2), tile_k

@@ -21,7 +21,27 @@ _ENERGY_PARTS = (("energy_compute_uj", "array, computing"), ("energy_idle_uj", "
 
 
 def load_results(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """``(points, layers, sweep metadata)`` of a finished sweep folder."""
+    """``(points, layers, sweep metadata)`` of a finished sweep folder.
+
+    Parameters
+    ----------
+    folder : str or Path
+        Sweep output folder holding ``points.parquet``, ``layers.parquet`` and ``sweep.json``.
+
+    Returns
+    -------
+    points : pandas.DataFrame
+        One row per design point.
+    layers : pandas.DataFrame
+        One row per design point and GEMM.
+    meta : dict
+        The sweep's metadata (``sweep.json``).
+
+    Raises
+    ------
+    InputError
+        When one of the three files is missing.
+    """
     folder = Path(folder)
     for name in ("points.parquet", "layers.parquet", "sweep.json"):
         if not (folder / name).is_file():
@@ -61,7 +81,26 @@ def _save(fig, out: Path) -> list[str]:
 
 def plot_results(folder: str | Path, kind: str, out: str | Path | None = None,
                  top: int = 12) -> list[str]:
-    """Draw one kind of plot for the sweep in ``folder``; returns the files written."""
+    """Draw one kind of plot for the sweep in ``folder``; returns the files written.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A finished sweep folder (see :func:`load_results`).
+    kind : str
+        One of :data:`PLOT_KINDS`: ``pareto`` (area vs energy per token), ``breakdown``
+        (energy by component), ``roofline`` (of the middle Pareto design by area) or ``layers``
+        (energy share per GEMM).
+    out : str or Path, optional
+        Output path without suffix; default ``folder/plot_<kind>``.
+    top : int
+        Pareto designs shown by ``breakdown`` and ``layers``.
+
+    Returns
+    -------
+    list of str
+        The PNG and SVG files written.
+    """
     # deferred: matplotlib takes longer to import than a sweep chunk, and its backend is
     # chosen before pyplot loads
     import matplotlib

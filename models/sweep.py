@@ -55,6 +55,7 @@ from tqdm import tqdm
 
 from .._io import atomic_path, write_json
 from ..design import read_design_file
+from ..design.base import Design
 from ..errors import InputError
 from ..families import arches, family
 from ..workloads.interchange import resolve_workload
@@ -131,6 +132,27 @@ class EngineBlock:
 
 @dataclasses.dataclass
 class SweepSpec:
+    """A validated, expanded sweep spec (:func:`parse_sweep_spec`).
+
+    Parameters
+    ----------
+    name : str
+        Sweep name.
+    workload : dict
+        The resolved ``[workload]`` table (``spec``, ``phase``, ``batch``...).
+    layers : pandas.DataFrame
+        Distinct GEMMs of the workload: ``name``, ``M``, ``N``, ``K``, ``kind``, ``count``.
+    tokens : int
+        Tokens the workload processes (the largest M of its weight GEMMs), for per-token
+        figures.
+    blocks : list of EngineBlock
+        One block per ``[[engines]]`` table: its validated designs and system product.
+    options : dict
+        The ``[options]`` table with defaults filled in.
+    digest : str
+        Hash of the spec and workload, to recognize a sweep's output folder.
+    """
+
     name: str
     workload: dict
     layers: pd.DataFrame     # distinct GEMMs: name, M, N, K, count, kind
@@ -141,11 +163,26 @@ class SweepSpec:
 
     @property
     def points(self) -> int:
+        """Design points of the whole sweep."""
         return sum(b.points for b in self.blocks)
 
 
 def load_sweep_spec(path: str | os.PathLike, **workload_overrides) -> SweepSpec:
-    """Read and validate a sweep spec file (TOML or YAML)."""
+    """Read and validate a sweep spec file (TOML or YAML).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The spec file.
+    **workload_overrides
+        ``workload``, ``phase`` or ``batch`` overriding the spec's ``[workload]`` table
+        (see :func:`parse_sweep_spec`).
+
+    Returns
+    -------
+    SweepSpec
+        The validated, expanded spec.
+    """
     return parse_sweep_spec(read_design_file(path), source=str(path), **workload_overrides)
 
 
@@ -162,7 +199,31 @@ def _number(path, value, lo=None, lo_open=False, hi=None):
 
 def parse_sweep_spec(data: dict, *, source: str | None = None, workload: str | None = None,
                      phase: str | None = None, batch: int | None = None) -> SweepSpec:
-    """Validate a spec mapping, expand it, resolve the workload; raise before any work."""
+    """Validate a spec mapping, expand it, resolve the workload; raise before any work.
+
+    Parameters
+    ----------
+    data : dict
+        The spec as read from its file.
+    source : str, optional
+        Where the spec came from, for error messages.
+    workload : str, optional
+        Overrides ``workload.spec`` (preset, config.json or workload file).
+    phase : {"prefill", "decode"}, optional
+        Overrides ``workload.phase``.
+    batch : int, optional
+        Overrides ``workload.batch``.
+
+    Returns
+    -------
+    SweepSpec
+        The validated, expanded spec.
+
+    Raises
+    ------
+    InputError
+        An unknown key, a bad value, an impossible design or an unresolvable workload.
+    """
     if not isinstance(data, dict):
         raise InputError("a sweep spec must be a table", source=source)
     for key in data:
@@ -267,7 +328,7 @@ def _parse_engine(where: str, engine, options, source) -> EngineBlock:
                          field=f"{where}.arch",
                          allowed=[a for a in arches() if family(a).has("kernel")],
                          source=source)
-    cls = fam.design_class
+    cls: type[Design] = fam.design_class
     design_fields = [f.name for f in dataclasses.fields(cls)]
     sequence_fields = {f.name for f in dataclasses.fields(cls)
                        if isinstance(f.default, (tuple, list))}
@@ -358,7 +419,22 @@ def _buffer_arrays(cap_kib: np.ndarray, word_bits: np.ndarray, sram: str) -> dic
 
 
 def evaluate_chunk(spec: SweepSpec, start: int, stop: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Points ``[start, stop)`` of the sweep: ``(points, layers)`` tables."""
+    """Points ``[start, stop)`` of the sweep: ``(points, layers)`` tables.
+
+    Parameters
+    ----------
+    spec : SweepSpec
+        The sweep.
+    start, stop : int
+        Range of point indices, ``stop`` excluded.
+
+    Returns
+    -------
+    points : pandas.DataFrame
+        One row per design point: whole-model figures.
+    layers : pandas.DataFrame
+        One row per design point and distinct GEMM.
+    """
     L = spec.layers
     m = L["M"].to_numpy(np.int64)[None, :]
     n = L["N"].to_numpy(np.int64)[None, :]
@@ -528,14 +604,36 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike, *, scheduler: str | None 
 
     Parameters
     ----------
+    spec : SweepSpec
+        The sweep.
+    out : str or os.PathLike
+        Output folder (created if needed); holds ``sweep.json``, ``chunks/``,
+        ``points.parquet`` and ``layers.parquet``.
     scheduler : str, optional
         Address of a Dask distributed scheduler; chunks then run on its workers (a worker
         lost mid-sweep only delays its chunk: Dask runs it again elsewhere, and finished
         chunks are already on disk).
     workers : int, optional
         Local worker processes (default: the CPU count, at most the chunk count).
+    csv : bool, default False
+        Also write ``points.csv`` and ``layers.csv``.
+    progress : bool, default True
+        Show a progress bar on stderr.
     client : dask.distributed.Client, optional
         An existing client instead of ``scheduler``.
+    on_chunk : callable, optional
+        Called with a chunk's index once it is written.
+
+    Returns
+    -------
+    dict
+        Summary: ``out``, ``points``, ``layer_rows``, ``chunks``, ``computed_chunks``,
+        ``seconds`` (wall time) and ``evaluations`` (points times distinct GEMMs).
+
+    Raises
+    ------
+    InputError
+        ``out`` holds a different sweep.
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -77,7 +77,19 @@ _REQUIRED = {
 
 @dataclasses.dataclass(frozen=True)
 class UnitTable:
-    """Costs of the building blocks, with where they came from."""
+    """Costs of the building blocks, with where they came from.
+
+    Parameters
+    ----------
+    name : str
+        Table name (e.g. ``ihp-sg13g2``).
+    meta : dict
+        Provenance and calibration conditions (the TOML ``[meta]`` table), including
+        ``data_activity`` and optionally ``area_unit``.
+    units : dict of str to dict
+        Per unit (``dff``, ``adder``, ``mult``...), its cost figures (see the module
+        docstring): energies in pJ, areas in ``area_unit``, leakage in mW.
+    """
 
     name: str
     meta: dict
@@ -85,16 +97,36 @@ class UnitTable:
 
     @property
     def area_unit(self) -> str:
+        """Unit of the table's areas (``meta.area_unit``, default ``um^2``)."""
         return self.meta.get("area_unit", "um^2")
 
     @property
     def calibration_activity(self) -> float:
+        """Data toggle activity the energies were measured at (``meta.data_activity``)."""
         return float(self.meta["data_activity"])
 
     def __getitem__(self, unit: str) -> dict:
         return self.units[unit]
 
     def validate(self, source: str) -> UnitTable:
+        """Check that every required unit and figure is present and numeric.
+
+        Parameters
+        ----------
+        source : str
+            Where the table came from, reported in errors.
+
+        Returns
+        -------
+        UnitTable
+            ``self``, for chaining.
+
+        Raises
+        ------
+        InputError
+            On a missing unit or figure, a malformed ``fanout_buf`` fit or a missing
+            ``meta.data_activity``.
+        """
         for unit, keys in _REQUIRED.items():
             if unit not in self.units:
                 raise InputError(f"missing unit [{unit}]", field=unit,
@@ -120,11 +152,34 @@ class UnitTable:
 
 
 def available_tables() -> list[str]:
+    """Names of the unit tables in ``models/data/``.
+
+    Returns
+    -------
+    list of str
+        Sorted names ``<name>`` of the files ``units_<name>.toml``.
+    """
     return sorted(p.stem.removeprefix("units_") for p in DATA_DIR.glob("units_*.toml"))
 
 
 def load_unit_table(name_or_path: str | os.PathLike = DEFAULT_TABLE) -> UnitTable:
-    """A unit table by name (``models/data/units_<name>.toml``) or by path."""
+    """A unit table by name (``models/data/units_<name>.toml``) or by path.
+
+    Parameters
+    ----------
+    name_or_path : str or os.PathLike
+        A table name (no suffix) or the path of a TOML file; default the IHP SG13G2 table.
+
+    Returns
+    -------
+    UnitTable
+        The validated table.
+
+    Raises
+    ------
+    InputError
+        On an unknown name, a missing or invalid file, or a table missing required figures.
+    """
     path = Path(name_or_path)
     if not path.suffix:
         path = DATA_DIR / f"units_{name_or_path}.toml"

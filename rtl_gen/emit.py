@@ -130,7 +130,19 @@ def component_verilog(component, name: str) -> str:
 
 
 def generate_verilog(design) -> GeneratedRTL:
-    """Elaborate ``design`` and return its Verilog and manifest (nothing is written)."""
+    """Elaborate ``design`` and return its Verilog and manifest (nothing is written).
+
+    Parameters
+    ----------
+    design : Design
+        The design to elaborate (a design dataclass of a registered family).
+
+    Returns
+    -------
+    GeneratedRTL
+        The Verilog text (top module named after the design, with any separate modules
+        appended) and its manifest.
+    """
     component = build_component(design)
     verilog = component_verilog(component, design.name)
     # Modules the component instantiates but does not contain (a component lists them as
@@ -167,7 +179,20 @@ def generate_verilog(design) -> GeneratedRTL:
 
 
 def write_rtl(design, out_dir: str | os.PathLike) -> tuple[Path, Path]:
-    """Write ``<out_dir>/<name>.v`` and ``<out_dir>/<name>.json``; return both paths."""
+    """Write ``<out_dir>/<name>.v`` and ``<out_dir>/<name>.json``; return both paths.
+
+    Parameters
+    ----------
+    design : Design
+        The design to elaborate (a design dataclass of a registered family).
+    out_dir : str or os.PathLike
+        Folder to write the two files into.
+
+    Returns
+    -------
+    tuple of (Path, Path)
+        The paths of the Verilog file and of the JSON manifest.
+    """
     generated = generate_verilog(design)
     out_dir = Path(out_dir)
     v_path = atomic_write(out_dir / f"{design.name}.v", generated.verilog)

@@ -72,6 +72,7 @@ def read_sta_report(result, out: str, rules, data_activity: float) -> None:
     if arrival and slack:
         s = float(slack.group(1))
         result.slack_ns = s
+        result.timing_met = s >= 0.0
         result.critical_path_ns = result.clock_ns - s
         result.fmax_mhz = 1000.0 / result.critical_path_ns if result.critical_path_ns > 0 else None
         points = dict(_POINT.findall(out))

@@ -56,6 +56,7 @@ class SynthResult:
     critical_path_ns: float | None = None
     fmax_mhz: float | None = None
     slack_ns: float | None = None
+    timing_met: bool | None = None
     critical_path: dict | None = None
     power_mw: dict | None = None
     activity: dict | None = None
@@ -183,6 +184,7 @@ def synthesize(design, *, liberty: str | os.PathLike | None = None,
     Parameters
     ----------
     design : Design
+        The design to synthesize (a design dataclass of a registered family).
     liberty : path, optional
         Standard-cell library; default from ``SHIFTADD_LIBERTY``; none -> generic gates.
     clock_ns : float, optional
@@ -194,9 +196,16 @@ def synthesize(design, *, liberty: str | os.PathLike | None = None,
         (slower, delay-driven; see ``EFFORTS``). "auto" is a synonym of "fast".
     workdir : path, optional
         Keep scripts, logs and the netlist there (default: a temporary folder).
+    timeout : float, optional
+        Time limit in seconds of each tool run (yosys, OpenSTA); default: none.
     activity : SwitchingActivity, optional
         Switching activity from simulation (:func:`shiftadd.rtl_gen.activity.measure_activity`)
         annotated on registers and ports, overriding ``data_activity``.
+
+    Returns
+    -------
+    SynthResult
+        Area, cell counts and, with a liberty and OpenSTA, timing and power.
     """
     rtl = generate_verilog(design)
     return synthesize_verilog(

@@ -94,6 +94,7 @@ def scale_bits(scale_form: str, apot_terms: int = 3, shift_bits: int = 4) -> int
     Parameters
     ----------
     scale_form : {"free", "pow2", "apot"}
+        How the scale is stored (see the module docstring).
     apot_terms : int
         Terms per APoT scale.
     shift_bits : int
@@ -115,6 +116,13 @@ def scale_bits(scale_form: str, apot_terms: int = 3, shift_bits: int = 4) -> int
 
 def shift_add_per_scale(scale_form: str, apot_terms: int = 3) -> dict[str, int]:
     """Operations one multiplication by a scale costs in each form.
+
+    Parameters
+    ----------
+    scale_form : {"free", "pow2", "apot"}
+        How the scale is applied (see the module docstring).
+    apot_terms : int
+        Terms per APoT scale (apot only).
 
     Returns
     -------
@@ -143,6 +151,9 @@ def _apot_table(terms: int, dmax: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
     shift, largest first, unused terms last (shift 0, sign 0). Built once per (t, D): at most
     ``sum_k C(D+1, k) 2**k`` candidates (4,993 for t=3, D=15).
     """
+    vals: Any  # lists of parts, then their concatenation
+    shs: Any
+    sgs: Any
     vals, shs, sgs = [], [], []
     for k in range(1, terms + 1):
         for ds in itertools.combinations(range(dmax, -1, -1), k):  # descending shifts
@@ -413,7 +424,7 @@ def _dequantize(planes, per_group, gr, mu, dtype) -> np.ndarray:
 class BCQResult:
     """A BCQ-quantized weight matrix.
 
-    Attributes
+    Parameters
     ----------
     planes : numpy.ndarray
         bool ``(q, N, K)``; True = +1, False = -1.
@@ -427,8 +438,14 @@ class BCQResult:
         The layer's fixed-point LSB exponent (pow2/apot only).
     q, group_rows, mu : int
         Bits, rows per group and input columns per alpha set (1 for the column layout).
-    layout, scale_form : str
-    apot_terms, shift_bits : int
+    layout : {"kernel", "column"}
+        Alpha-set layout (see the module docstring).
+    scale_form : {"apot", "pow2", "free"}
+        How the scales are stored and applied.
+    apot_terms : int
+        Terms per scale: as given for apot, 1 for pow2, 0 for free.
+    shift_bits : int
+        Width of one shift field.
     errors : dict
         ``weight_mse``; ``history`` (total squared weight error after the greedy start and
         every refinement iteration, non-increasing; plain mode); with calibration data
@@ -455,6 +472,7 @@ class BCQResult:
 
     @property
     def shape(self) -> tuple[int, int]:
+        """Shape of the weight matrix, ``(N, K)``."""
         return tuple(self.planes.shape[1:])
 
     @property
@@ -463,6 +481,7 @@ class BCQResult:
         if self.shifts is None:
             raise InputError("free scales have no integer form", field="scale_form",
                              allowed=["pow2", "apot"])
+        assert self.signs is not None
         return (self.signs.astype(np.int64) << self.shifts.astype(np.int64)).sum(axis=-1)
 
     def dequantized(self) -> np.ndarray:
@@ -470,15 +489,32 @@ class BCQResult:
 
         For pow2/APoT scales it is ``dequantized_int() * 2**exp_base`` rounded once to
         float32 (exact for ``shift_bits <= 4``, where every value fits float32's mantissa).
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 ``(N, K)``.
         """
         if self.shifts is not None:
+            assert self.exp_base is not None
             wf = self.dequantized_int().astype(np.float64)
             wf *= 2.0 ** self.exp_base  # exact: a power of two
             return wf.astype(np.float32)
         return _dequantize(self.planes, self.alphas, self.group_rows, self.mu, np.float32)
 
     def dequantized_int(self) -> np.ndarray:
-        """int64 ``(N, K)`` integer weights: ``dequantized() == this * 2**exp_base``."""
+        """int64 ``(N, K)`` integer weights: ``dequantized() == this * 2**exp_base``.
+
+        Returns
+        -------
+        numpy.ndarray
+            int64 ``(N, K)``.
+
+        Raises
+        ------
+        InputError
+            Free scales, which have no integer form.
+        """
         return _dequantize(self.planes, self.alpha_int, self.group_rows, self.mu, np.int64)
 
     @property
@@ -526,9 +562,16 @@ class BCQResult:
         K/mu)); pow2/apot also ``scale_shifts`` (uint8 (q, N/group_rows, K/mu, t)),
         ``scale_signs`` (int8, same shape), ``alpha_int`` (int64 (q, N/group_rows, K/mu))
         and ``exp_base`` (0-d int32).
+
+        Returns
+        -------
+        QuantizedTensor
+            Format ``bcq<q>``, with :meth:`dequantized`, :attr:`storage_bits` and
+            :attr:`params`.
         """
         payload = {"planes": self.planes, "alphas": self.alphas}
         if self.shifts is not None:
+            assert self.signs is not None
             payload.update(scale_shifts=self.shifts, scale_signs=self.signs,
                            alpha_int=self.alpha_int,
                            exp_base=np.array(self.exp_base, dtype=np.int32))
@@ -787,6 +830,7 @@ def bcq_quantize(w, q: int, *, layout: str = "kernel", mu: int = 8,
     Returns
     -------
     BCQResult
+        Bit planes, scales (with their shift/sign form for pow2/apot) and errors.
 
     Raises
     ------
@@ -830,7 +874,7 @@ def bcq_quantize(w, q: int, *, layout: str = "kernel", mu: int = 8,
     x = check_calibration(calib, k) if calib is not None else None
 
     grid = _layer_grid(w, scale_form, apot_terms, shift_bits, apot_search)
-    params = {"q": q, "layout": layout, "mu": mu, "group_rows": group_rows,
+    params: dict[str, Any] = {"q": q, "layout": layout, "mu": mu, "group_rows": group_rows,
               "scale_form": scale_form, "apot_terms": apot_terms if scale_form == "apot"
               else (1 if scale_form == "pow2" else 0), "apot_search": apot_search,
               "shift_bits": shift_bits, "iters": iters,

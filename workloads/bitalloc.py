@@ -113,6 +113,7 @@ def layer_sensitivity(weights, *, calib=None, low: int = 2, high: int = 3,
         res = bcq_quantize(w, bits, **bcq_options)
         errs[bits] = _layer_error(w, res.dequantized(), method, x, hdiag)
         planes_bits = (res.storage_bits - res.planes.size) / bits  # scales per plane
+    assert planes_bits is not None
     params = int(w.size)
     return {"score": (errs[low] - errs[high]) / params, "err_low": errs[low],
             "err_high": errs[high], "params": params,

@@ -141,7 +141,19 @@ def _display(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def cmd_workload_show(args) -> int:
-    """``workload show``: print (or write) the GEMM table of a model or workload file."""
+    """``workload show``: print (or write) the GEMM table of a model or workload file.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options: ``model``, ``phase``, ``batch``, ``seq``, ``context``,
+        ``head_tokens``, ``csv``, ``scalesim``, ``json``.
+
+    Returns
+    -------
+    int
+        Exit status, 0.
+    """
     from .interchange import to_scalesim_csv, write_workload  # deferred: start-up time
     from .interchange import resolve_workload
     from .shapes import weight_params
@@ -180,6 +192,16 @@ def cmd_workload_show(args) -> int:
 def parse_layers(spec: str | None) -> list[int] | None:
     """Parse ``"0-3,7"`` into ``[0, 1, 2, 3, 7]``; None stays None.
 
+    Parameters
+    ----------
+    spec : str or None
+        Comma-separated layer indices and inclusive ranges ``a-b``.
+
+    Returns
+    -------
+    list of int or None
+        The layer indices, sorted and without duplicates; None when ``spec`` is None.
+
     Raises
     ------
     InputError
@@ -202,7 +224,20 @@ _TABLE_COLUMNS = ["tensor", "rows", "cols", "rel_fro", "bits_per_weight", "zero_
 
 
 def cmd_workload_stats(args) -> int:
-    """``workload stats``: stream a checkpoint and report per-tensor weight statistics."""
+    """``workload stats``: stream a checkpoint and report per-tensor weight statistics.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options: ``checkpoint``, ``fmt``, ``config``, ``sample_tiles``, ``tile``,
+        ``seed``, ``include_head``, ``layers``, ``mu``, ``group_size``, ``no_progress``,
+        ``out``, ``json``.
+
+    Returns
+    -------
+    int
+        Exit status, 0.
+    """
     from .stats import iter_checkpoint_stats, records_to_frame, summarize  # deferred: start-up time
 
     _positive(args.sample_tiles, "--sample-tiles")
@@ -239,7 +274,18 @@ def cmd_workload_stats(args) -> int:
 
 
 def cmd_workload_list(args) -> int:
-    """``workload list``: the model presets and the registered weight formats."""
+    """``workload list``: the model presets and the registered weight formats.
+
+    Parameters
+    ----------
+    args : argparse.Namespace
+        Parsed options: ``json``.
+
+    Returns
+    -------
+    int
+        Exit status, 0.
+    """
     from .configs import list_presets  # deferred: start-up time
     from .quant import available_formats
 

@@ -11,13 +11,14 @@ by its file stem (``llama-2-7b``) or by its Hugging Face id (``meta-llama/Llama-
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from .._io import write_json
 from ..errors import InputError
@@ -46,7 +47,7 @@ _PRESET_DIR = "data/models"
 class ModelConfig:
     """The shape-relevant hyper-parameters of a transformer.
 
-    Attributes
+    Parameters
     ----------
     name : str
         Display name (preset name or the ``config.json``'s ``_name_or_path``).
@@ -138,12 +139,19 @@ class ModelConfig:
 
     @property
     def is_moe(self) -> bool:
+        """Whether the model is a mixture of experts (``num_experts > 0``)."""
         return self.num_experts > 0
 
     def to_hf_dict(self) -> dict[str, Any]:
         """The config as a Hugging Face ``config.json`` dictionary of its family.
 
         ``load_model_config`` of the result gives back an equal :class:`ModelConfig`.
+
+        Returns
+        -------
+        dict of str to Any
+            The ``config.json`` keys of the family (``n_embd``... for GPT-2, ``ffn_dim``...
+            for OPT), with ``_name_or_path`` and ``model_type``.
         """
         d: dict[str, Any] = {"_name_or_path": self.name, "model_type": self.family}
         if self.family == "gpt2":
@@ -171,7 +179,23 @@ class ModelConfig:
         return d
 
     def replace(self, **changes) -> ModelConfig:
-        """A copy with some fields changed (validated again)."""
+        """A copy with some fields changed (validated again).
+
+        Parameters
+        ----------
+        **changes
+            New values of fields, by field name.
+
+        Returns
+        -------
+        ModelConfig
+            The changed copy.
+
+        Raises
+        ------
+        InputError
+            The changed values are not a valid config.
+        """
         values = asdict(self)
         values.update(changes)
         return ModelConfig(**values)
@@ -181,7 +205,7 @@ class ModelConfig:
 class WeightSpec:
     """One linear-layer weight tensor a config implies.
 
-    Attributes
+    Parameters
     ----------
     name : str
         GEMM name (``"q_proj"``, ``"expert_down_proj"``, ``"lm_head"``...), as in the GEMM table.
@@ -230,7 +254,16 @@ class _Reader:
         self.raw = raw
         self.source = source
 
-    def int(self, key: str, default=_MISSING) -> int | None:
+    @overload
+    def int(self, key: str) -> builtins.int: ...
+
+    @overload
+    def int(self, key: str, default: builtins.int) -> builtins.int: ...
+
+    @overload
+    def int(self, key: str, default: None) -> builtins.int | None: ...
+
+    def int(self, key: str, default: Any = _MISSING) -> builtins.int | None:
         value = self.raw.get(key)
         if value is None:  # absent or JSON null
             if default is self._MISSING:
@@ -277,6 +310,11 @@ def config_from_dict(raw: Mapping[str, Any], *, name: str | None = None,
         Display name; defaults to ``_name_or_path`` or the family.
     source : str, optional
         Where ``raw`` came from, named in error messages.
+
+    Returns
+    -------
+    ModelConfig
+        The validated hyper-parameters.
 
     Raises
     ------
@@ -352,7 +390,13 @@ def _preset_files() -> dict[str, Any]:
 
 
 def list_presets() -> list[str]:
-    """Names of the built-in model presets (``"llama-2-7b"``, ``"opt-125m"``...)."""
+    """Names of the built-in model presets (``"llama-2-7b"``, ``"opt-125m"``...).
+
+    Returns
+    -------
+    list of str
+        Preset names, sorted.
+    """
     return sorted(_preset_files())
 
 
@@ -375,19 +419,22 @@ def _find_preset(name: str):
     return None, None
 
 
-def load_model_config(name_or_path: str | os.PathLike | Mapping[str, Any]) -> ModelConfig:
+def load_model_config(
+        name_or_path: ModelConfig | str | os.PathLike | Mapping[str, Any]) -> ModelConfig:
     """Load a model's hyper-parameters.
 
     Parameters
     ----------
-    name_or_path : str, path or Mapping
+    name_or_path : ModelConfig, str, path or Mapping
         A preset name (see :func:`list_presets`; Hugging Face ids such as
         ``"meta-llama/Llama-2-7b-hf"`` also match), a ``config.json`` file, a checkpoint
-        folder holding ``config.json``, or an already parsed dictionary.
+        folder holding ``config.json``, or an already parsed dictionary; a
+        :class:`ModelConfig` is returned as it is.
 
     Returns
     -------
     ModelConfig
+        The validated hyper-parameters.
 
     Raises
     ------
@@ -428,8 +475,20 @@ def _read_json(path: Path) -> Any:
 
 
 def write_config(path: str | os.PathLike, config: ModelConfig | Mapping[str, Any]) -> Path:
-    """Write ``config`` as a Hugging Face ``config.json`` (atomically); return the path."""
+    """Write ``config`` as a Hugging Face ``config.json`` (atomically); return the path.
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to write.
+    config : ModelConfig or Mapping
+        The config; a mapping is written as it is.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
+    """
     data = config.to_hf_dict() if isinstance(config, ModelConfig) else dict(config)
     return write_json(path, data)
 
@@ -444,6 +503,7 @@ def weight_manifest(config: ModelConfig, *, include_head: bool = True) -> list[W
     Parameters
     ----------
     config : ModelConfig
+        The model's hyper-parameters.
     include_head : bool
         Include the output head (and OPT's embedding projections).
 
@@ -455,6 +515,9 @@ def weight_manifest(config: ModelConfig, *, include_head: bool = True) -> list[W
     c = config
     h, f = c.hidden_size, c.intermediate_size
     specs: list[WeightSpec] = []
+    pre: tuple[str, ...]  # tensor name prefixes, preferred first
+    p: Sequence[str]  # the prefixes of one layer
+    embed: tuple[str, ...]  # names of the token embedding matrix
 
     def add(name, layer, shape, names, transposed=False, expert=-1):
         specs.append(WeightSpec(name, layer, tuple(shape), tuple(names), transposed, expert))

@@ -42,19 +42,58 @@ def _check_bits(bits) -> int:
 
 
 def value_range(bits: int, signed: bool = True) -> tuple[int, int]:
-    """Smallest and largest code of a ``bits``-wide signed or unsigned operand."""
+    """Smallest and largest code of a ``bits``-wide signed or unsigned operand.
+
+    Parameters
+    ----------
+    bits : int
+        Operand width, 1 to 16.
+    signed : bool
+        Two's complement (True) or unsigned codes.
+
+    Returns
+    -------
+    tuple of (int, int)
+        ``(lo, hi)``, both included.
+    """
     bits = _check_bits(bits)
     return (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
 
 
 def booth_digit_count(bits: int, signed: bool = True) -> int:
-    """Radix-4 Booth digits per operand (dense): ``ceil(b/2)``, or ``ceil((b+1)/2)`` unsigned."""
+    """Radix-4 Booth digits per operand (dense): ``ceil(b/2)``, or ``ceil((b+1)/2)`` unsigned.
+
+    Parameters
+    ----------
+    bits : int
+        Operand width, 1 to 16.
+    signed : bool
+        Two's complement (True) or unsigned codes.
+
+    Returns
+    -------
+    int
+        Number of digits.
+    """
     bits = _check_bits(bits)
     return math.ceil((bits if signed else bits + 1) / 2)
 
 
 def ent_digit_count(bits: int, signed: bool = True) -> int:
-    """EN-T digits per operand: ``ceil(b/2)`` signed, ``ceil((b+1)/2)`` unsigned."""
+    """EN-T digits per operand: ``ceil(b/2)`` signed, ``ceil((b+1)/2)`` unsigned.
+
+    Parameters
+    ----------
+    bits : int
+        Operand width, 1 to 16.
+    signed : bool
+        Two's complement (True) or unsigned codes.
+
+    Returns
+    -------
+    int
+        Number of digits.
+    """
     return booth_digit_count(bits, signed)
 
 
@@ -76,6 +115,7 @@ def booth_encode(x, bits: int = 8, signed: bool = True) -> np.ndarray:
     Parameters
     ----------
     x : array of int
+        Integer codes within the ``bits``-wide range.
     bits : int
         Operand width.
     signed : bool
@@ -102,7 +142,18 @@ def booth_encode(x, bits: int = 8, signed: bool = True) -> np.ndarray:
 
 
 def booth_decode(digits) -> np.ndarray:
-    """``sum_j d_j * 4^j`` of Booth (or any radix-4) digits, least significant first."""
+    """``sum_j d_j * 4^j`` of Booth (or any radix-4) digits, least significant first.
+
+    Parameters
+    ----------
+    digits : array of int
+        Digits along the last axis, least significant first.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 values, the shape of ``digits`` without its last axis.
+    """
     d = np.asarray(digits, dtype=np.int64)
     return d @ (4 ** np.arange(d.shape[-1], dtype=np.int64))
 
@@ -113,8 +164,11 @@ def ent_encode(x, bits: int = 8, signed: bool = True) -> tuple[np.ndarray, np.nd
     Parameters
     ----------
     x : array of int
+        Integer codes within the ``bits``-wide range.
     bits : int
+        Operand width, 1 to 16.
     signed : bool
+        Two's complement (True) or unsigned codes.
 
     Returns
     -------
@@ -138,13 +192,41 @@ def ent_encode(x, bits: int = 8, signed: bool = True) -> tuple[np.ndarray, np.nd
 
 
 def ent_decode(negative, digits) -> np.ndarray:
-    """Value of an EN-T encoding: ``(-1 if negative) * sum_j d_j * 4^j``."""
+    """Value of an EN-T encoding: ``(-1 if negative) * sum_j d_j * 4^j``.
+
+    Parameters
+    ----------
+    negative : array of bool
+        Sign of each value, as :func:`ent_encode` returns it.
+    digits : array of int
+        Magnitude digits along the last axis, least significant first.
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 values, the shape of ``negative``.
+    """
     mag = booth_decode(digits)
     return np.where(np.asarray(negative), -mag, mag)
 
 
 def bit_planes(x, bits: int = 8, signed: bool = True) -> np.ndarray:
-    """Bits of the two's complement (or unsigned) codes, shape ``x.shape + (bits,)``, LSB first."""
+    """Bits of the two's complement (or unsigned) codes, shape ``x.shape + (bits,)``, LSB first.
+
+    Parameters
+    ----------
+    x : array of int
+        Integer codes within the ``bits``-wide range.
+    bits : int
+        Operand width, 1 to 16.
+    signed : bool
+        Two's complement (True) or unsigned codes.
+
+    Returns
+    -------
+    numpy.ndarray
+        uint8 bits (0 or 1), shape ``x.shape + (bits,)``, least significant first.
+    """
     x = _as_checked_int(x, bits, signed)
     shifts = np.arange(bits, dtype=np.int32)
     return ((x[..., None] >> shifts) & 1).astype(np.uint8)
@@ -152,6 +234,15 @@ def bit_planes(x, bits: int = 8, signed: bool = True) -> np.ndarray:
 
 def code_histogram(codes, bits: int = 8, signed: bool = True) -> np.ndarray:
     """Counts of every code value, index ``value - value_range(bits, signed)[0]``.
+
+    Parameters
+    ----------
+    codes : array of int
+        Integer codes, any shape.
+    bits : int
+        Operand width, 1 to 16.
+    signed : bool
+        Two's complement (True) or unsigned codes.
 
     Returns
     -------
@@ -184,6 +275,13 @@ def code_histogram(codes, bits: int = 8, signed: bool = True) -> np.ndarray:
 def digit_tables(bits: int = 8, signed: bool = True) -> dict[str, np.ndarray]:
     """Per-value lookup tables over the whole code range, from the vectorized encoders.
 
+    Parameters
+    ----------
+    bits : int
+        Operand width, 1 to 16.
+    signed : bool
+        Two's complement (True) or unsigned codes.
+
     Returns
     -------
     dict
@@ -203,6 +301,15 @@ def digit_tables(bits: int = 8, signed: bool = True) -> dict[str, np.ndarray]:
 
 def stats_from_histogram(hist: np.ndarray, bits: int = 8, signed: bool = True) -> dict:
     """Bit and digit statistics of a code population given its :func:`code_histogram`.
+
+    Parameters
+    ----------
+    hist : numpy.ndarray
+        Counts per code value, length ``2**bits``, as :func:`code_histogram` returns.
+    bits : int
+        Operand width, 1 to 16.
+    signed : bool
+        Two's complement (True) or unsigned codes.
 
     Returns
     -------
@@ -242,5 +349,19 @@ def digit_stats(values, bits: int = 8, signed: bool = True) -> dict:
     """Bit and digit statistics of integer operands (weights codes or activations).
 
     Equivalent to ``stats_from_histogram(code_histogram(values, bits, signed), bits, signed)``.
+
+    Parameters
+    ----------
+    values : array of int
+        Integer operands, any shape.
+    bits : int
+        Operand width, 1 to 16.
+    signed : bool
+        Two's complement (True) or unsigned codes.
+
+    Returns
+    -------
+    dict
+        As :func:`stats_from_histogram`.
     """
     return stats_from_histogram(code_histogram(values, bits, signed), bits, signed)

@@ -63,6 +63,18 @@ def validate_workload(df: pd.DataFrame, *, source: str = "<workload>") -> pd.Dat
     Integer columns become int64, ``weight_shape`` becomes ``(N, K)`` tuples or None and is
     derived when absent, ``block`` and ``macs`` are added when absent.
 
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The GEMM table, with at least :data:`REQUIRED_COLUMNS`.
+    source : str
+        Where the table came from, named in error messages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A normalized copy, columns in the order of :func:`gemm_table`, index reset.
+
     Raises
     ------
     InputError
@@ -123,6 +135,13 @@ def validate_workload(df: pd.DataFrame, *, source: str = "<workload>") -> pd.Dat
 def write_workload(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a GEMM table as ``.csv`` or ``.parquet`` (chosen by suffix), atomically.
 
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The GEMM table (validated first, see :func:`validate_workload`).
+    path : str or os.PathLike
+        The file to write: ``.csv``, ``.parquet`` or ``.pq``.
+
     Returns
     -------
     pathlib.Path
@@ -145,6 +164,16 @@ def write_workload(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 def read_workload(path: str | os.PathLike) -> pd.DataFrame:
     """Read and validate a workload file written by :func:`write_workload`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.csv``, ``.parquet`` or ``.pq`` workload file.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The validated GEMM table (see :func:`validate_workload`).
 
     Raises
     ------
@@ -170,6 +199,18 @@ def to_scalesim_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
     The layer column reads ``L<layer>.<name>`` with ``__x<count>`` appended when the GEMM
     repeats; SCALE-Sim itself simulates each row once.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The GEMM table (validated first, see :func:`validate_workload`).
+    path : str or os.PathLike
+        The CSV file to write.
+
+    Returns
+    -------
+    pathlib.Path
+        The written file.
     """
     df = validate_workload(df, source=str(path))
     lines = ["Layer, M, N, K,"]
@@ -190,7 +231,18 @@ def _split_csv_line(line: str) -> list[str]:
 
 
 def is_scalesim_csv(path: str | os.PathLike) -> bool:
-    """True when the first line of ``path`` is a SCALE-Sim GEMM header ``Layer, M, N, K``."""
+    """True when the first line of ``path`` is a SCALE-Sim GEMM header ``Layer, M, N, K``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file to look at.
+
+    Returns
+    -------
+    bool
+        Whether the header matches; False for an unreadable or non-text file.
+    """
     try:
         with open(path) as fh:
             header = _split_csv_line(fh.readline())
@@ -205,12 +257,29 @@ def read_scalesim_csv(path: str | os.PathLike, *, phase: str = "prefill") -> pd.
     Names written by :func:`to_scalesim_csv` give back layer and count; other names keep
     layer = row index and count = 1. ``attn_score``/``attn_value`` rows are activation x
     activation GEMMs, all others weight GEMMs.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The SCALE-Sim topology CSV.
+    phase : {"prefill", "decode"}
+        Phase recorded for every row (SCALE-Sim files carry none).
+
+    Returns
+    -------
+    pandas.DataFrame
+        The validated GEMM table (see :func:`validate_workload`).
+
+    Raises
+    ------
+    InputError
+        Not a SCALE-Sim topology, a short row or a non-integer size.
     """
     path = Path(path)
     if not is_scalesim_csv(path):
         raise InputError("not a SCALE-Sim GEMM topology: the header must read "
                          "'Layer, M, N, K,'", source=str(path))
-    rows = []
+    rows: list[tuple[str, int, int, int, int, int, str, str]] = []
     with open(path) as fh:
         lines = fh.read().splitlines()[1:]
     for lineno, line in enumerate(lines, start=2):

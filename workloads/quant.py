@@ -22,12 +22,32 @@ __all__ = ["QuantizedTensor", "register_format", "quantize", "available_formats"
 
 
 def available_formats() -> dict[str, str]:
-    """Registered format patterns and their descriptions."""
+    """Registered format patterns and their descriptions.
+
+    Returns
+    -------
+    dict of str to str
+        Format-name regex -> one-line description.
+    """
     return {p: d for p, (_, _, d) in registered_formats().items()}
 
 
 def quantize(weights, fmt: str, **options) -> QuantizedTensor:
     """Quantize ``weights`` (shape ``(out_features, in_features)``) to format ``fmt``.
+
+    Parameters
+    ----------
+    weights : array_like
+        The float weight matrix, ``(out_features, in_features)``.
+    fmt : str
+        Format name, matching one of :func:`available_formats` (``"int8"``, ``"bcq3"``...).
+    **options
+        Format options passed to the quantizer (``group_size``...).
+
+    Returns
+    -------
+    QuantizedTensor
+        The reconstruction, integer payloads and storage cost.
 
     Raises
     ------

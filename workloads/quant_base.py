@@ -25,7 +25,7 @@ __all__ = ["QuantizedTensor", "QuantizerFn", "register_format", "unregister_form
 class QuantizedTensor:
     """A quantized weight matrix.
 
-    Attributes
+    Parameters
     ----------
     fmt : str
         The format name it was produced with (``"int8"``, ``"bcq3"``...).
@@ -48,14 +48,28 @@ class QuantizedTensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """Shape of the weight matrix, ``(out_features, in_features)``."""
         return tuple(self.dequantized.shape)
 
     @property
     def bits_per_weight(self) -> float:
+        """Storage bits per weight, side data included."""
         return self.storage_bits / max(1, self.dequantized.size)
 
     def error(self, weights: np.ndarray) -> dict[str, float]:
-        """Weight-space error against the original ``weights``: MSE, relative Frobenius, max."""
+        """Weight-space error against the original ``weights``: MSE, relative Frobenius, max.
+
+        Parameters
+        ----------
+        weights : numpy.ndarray
+            The original weights, same shape as :attr:`dequantized`.
+
+        Returns
+        -------
+        dict of str to float
+            ``mse`` (mean squared error), ``rel_fro`` (``||W_q - W||_F / ||W||_F``, 0 for a
+            zero matrix) and ``max_abs`` (largest absolute error).
+        """
         w = np.asarray(weights, dtype=np.float64)
         d = self.dequantized.astype(np.float64) - w
         norm = float(np.linalg.norm(w))
@@ -77,6 +91,18 @@ def register_format(pattern: str, description: str) -> Callable[[QuantizerFn], Q
 
     The decorated function is called as ``fn(weights, match, **options)`` where ``match`` is
     the :class:`re.Match` of the format name (so ``int(?P<bits>\\d+)`` can read the width).
+
+    Parameters
+    ----------
+    pattern : str
+        Regular expression the whole format name must match; also the registry key.
+    description : str
+        One line for format listings.
+
+    Returns
+    -------
+    callable
+        A decorator that registers the quantizer and returns it unchanged.
     """
     regex = re.compile(pattern + r"\Z")
 
@@ -88,18 +114,48 @@ def register_format(pattern: str, description: str) -> Callable[[QuantizerFn], Q
 
 
 def unregister_format(pattern: str) -> None:
-    """Remove the format registered under ``pattern`` (if any)."""
+    """Remove the format registered under ``pattern`` (if any).
+
+    Parameters
+    ----------
+    pattern : str
+        The pattern the format was registered with.
+    """
     _REGISTRY.pop(pattern, None)
 
 
 def registered_formats() -> dict[str, tuple[re.Pattern, QuantizerFn, str]]:
     """Format pattern -> ``(compiled regex, quantizer, description)`` of every registered
-    format (a copy)."""
+    format (a copy).
+
+    Returns
+    -------
+    dict of str to tuple
+        ``(compiled regex, quantizer, description)`` by pattern.
+    """
     return dict(_REGISTRY)
 
 
 def check_weights(weights, *, name: str = "weights") -> np.ndarray:
-    """Validate a weight matrix: 2-D, non-empty, finite; return it as float32."""
+    """Validate a weight matrix: 2-D, non-empty, finite; return it as float32.
+
+    Parameters
+    ----------
+    weights : array_like
+        The weight matrix, ``(out_features, in_features)``.
+    name : str
+        Field named in error messages.
+
+    Returns
+    -------
+    numpy.ndarray
+        The weights as float32 (not copied if already float32).
+
+    Raises
+    ------
+    InputError
+        Not a non-empty 2-D numeric matrix, or NaN or infinite values.
+    """
     w = np.asarray(weights)
     if w.ndim != 2 or w.size == 0:
         raise InputError(f"expected a non-empty 2-D matrix, got shape {w.shape}", field=name)

@@ -31,7 +31,8 @@ __all__ = ["TensorInfo", "SafetensorsFile", "Checkpoint", "open_checkpoint", "bf
 INDEX_NAME = "model.safetensors.index.json"
 SINGLE_NAME = "model.safetensors"
 # Dtypes that can be read as float32 and their storage dtype.
-SUPPORTED_DTYPES = {"BF16": np.dtype("<u2"), "F16": np.dtype("<f2"), "F32": np.dtype("<f4")}
+SUPPORTED_DTYPES: dict[str, np.dtype] = {"BF16": np.dtype("<u2"), "F16": np.dtype("<f2"),
+                                         "F32": np.dtype("<f4")}
 # Every dtype the safetensors format defines, with its size in bytes.
 _ITEMSIZE = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2,
              "F16": 2, "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "F64": 8, "I64": 8, "U64": 8}
@@ -43,6 +44,16 @@ def bf16_to_float32(raw: np.ndarray) -> np.ndarray:
 
     bfloat16 is the upper half of a float32, so shifting the 16 bits into the upper half of
     a 32-bit word reproduces the value bit for bit (NaN payloads and signed zeros included).
+
+    Parameters
+    ----------
+    raw : numpy.ndarray
+        bfloat16 bit patterns, any shape (converted to uint16).
+
+    Returns
+    -------
+    numpy.ndarray
+        float32 array of the same shape.
     """
     wide = np.asarray(raw, dtype=np.uint16).astype(np.uint32, order="C")
     wide <<= np.uint32(16)
@@ -53,6 +64,16 @@ def float32_to_bf16(values: np.ndarray) -> np.ndarray:
     """Round float32 to bfloat16 bit patterns (uint16), round-to-nearest-even.
 
     NaN stays a quiet NaN; values beyond the bfloat16 range round to infinity as IEEE does.
+
+    Parameters
+    ----------
+    values : numpy.ndarray
+        Values to round, any shape (converted to float32).
+
+    Returns
+    -------
+    numpy.ndarray
+        uint16 bfloat16 bit patterns of the same shape.
     """
     v = np.ascontiguousarray(values, dtype=np.float32)
     u = v.view(np.uint32)
@@ -73,15 +94,20 @@ def float32_to_bf16(values: np.ndarray) -> np.ndarray:
 class TensorInfo:
     """Where one tensor lives.
 
-    Attributes
+    Parameters
     ----------
-    name, dtype : str
+    name : str
+        Tensor name in the checkpoint.
+    dtype : str
+        safetensors dtype name (``"BF16"``, ``"F16"``, ``"F32"``...).
     shape : tuple of int
+        Shape as stored.
     path : pathlib.Path
         The file holding it.
     offset : int
         Absolute byte offset of its data in the file.
     nbytes : int
+        Size of its data in bytes.
     """
 
     name: str
@@ -93,6 +119,7 @@ class TensorInfo:
 
     @property
     def numel(self) -> int:
+        """Number of elements, the product of ``shape``."""
         return int(np.prod(self.shape, dtype=np.int64))
 
 
@@ -102,6 +129,7 @@ class SafetensorsFile:
     Parameters
     ----------
     path : str or path
+        The ``.safetensors`` file.
 
     Raises
     ------
@@ -164,13 +192,36 @@ class SafetensorsFile:
         return TensorInfo(name, dtype, shape, self.path, data_start + begin, nbytes)
 
     def names(self) -> list[str]:
-        """Tensor names in header order."""
+        """Tensor names in header order.
+
+        Returns
+        -------
+        list of str
+            The names of the tensors the file holds.
+        """
         return list(self._tensors)
 
     def __contains__(self, name: str) -> bool:
         return name in self._tensors
 
     def info(self, name: str) -> TensorInfo:
+        """Location, dtype and shape of tensor ``name``.
+
+        Parameters
+        ----------
+        name : str
+            Tensor name.
+
+        Returns
+        -------
+        TensorInfo
+            Where the tensor's data lies in the file, its dtype and shape.
+
+        Raises
+        ------
+        InputError
+            The file has no such tensor.
+        """
         try:
             return self._tensors[name]
         except KeyError:
@@ -204,10 +255,11 @@ class Checkpoint:
     Parameters
     ----------
     files : list of SafetensorsFile
-    weight_map : dict, optional
-        Tensor name -> file, from a sharded checkpoint's index.
+        The checkpoint's files; a tensor in several is read from the first.
     root : path
         Folder (or file) the checkpoint was opened from; ``config.json`` is looked up here.
+    index_path : path, optional
+        A sharded checkpoint's ``model.safetensors.index.json``.
     """
 
     def __init__(self, files: list[SafetensorsFile], root: Path,
@@ -226,6 +278,13 @@ class Checkpoint:
         return str(self.index_path or (self.files[0].path if len(self.files) == 1 else self.root))
 
     def names(self) -> list[str]:
+        """Names of all tensors of the checkpoint.
+
+        Returns
+        -------
+        list of str
+            Every tensor name, in file order.
+        """
         return list(self._where)
 
     def __contains__(self, name: str) -> bool:
@@ -236,6 +295,16 @@ class Checkpoint:
 
     def info(self, name: str) -> TensorInfo:
         """Location, dtype and shape of tensor ``name``.
+
+        Parameters
+        ----------
+        name : str
+            Tensor name.
+
+        Returns
+        -------
+        TensorInfo
+            The file holding the tensor, its byte offset, dtype and shape.
 
         Raises
         ------
@@ -249,6 +318,7 @@ class Checkpoint:
 
     @property
     def config_path(self) -> Path | None:
+        """The ``config.json`` beside the checkpoint, or None if there is none."""
         folder = self.root if self.root.is_dir() else self.root.parent
         p = folder / "config.json"
         return p if p.is_file() else None
@@ -260,11 +330,17 @@ class Checkpoint:
         Parameters
         ----------
         name : str
+            Tensor name.
         rows, cols : slice, optional
             Block of a 2-D tensor to read; only that block is copied out of the file.
         transpose : bool
             Treat the stored 2-D tensor as transposed (GPT-2 Conv1D): ``rows``/``cols``
             index the logical matrix and the result is the logical block.
+
+        Returns
+        -------
+        numpy.ndarray
+            A float32 C-ordered copy of the tensor or block (not a view of the file).
 
         Raises
         ------
@@ -288,18 +364,63 @@ class Checkpoint:
             del raw  # unmap now: RSS then holds only the float32 copy
 
     def iter_tensors(self, names: list[str] | None = None) -> Iterator[tuple[str, np.ndarray]]:
-        """Yield ``(name, float32 array)`` one tensor at a time (default: all tensors)."""
+        """Yield ``(name, float32 array)`` one tensor at a time (default: all tensors).
+
+        Parameters
+        ----------
+        names : list of str, optional
+            Tensors to read, in this order; default: every tensor.
+
+        Yields
+        ------
+        tuple of (str, numpy.ndarray)
+            The tensor name and its float32 values.
+        """
         for name in names if names is not None else self.names():
             yield name, self.read(name)
 
     def iter_row_blocks(self, name: str, block_rows: int, *, transpose: bool = False
                         ) -> Iterator[tuple[int, np.ndarray]]:
-        """Yield ``(first_row, block)`` over a 2-D tensor, ``block_rows`` rows at a time."""
+        """Yield ``(first_row, block)`` over a 2-D tensor, ``block_rows`` rows at a time.
+
+        Parameters
+        ----------
+        name : str
+            Tensor name (a 2-D tensor).
+        block_rows : int
+            Rows per block; the last block may be shorter.
+        transpose : bool
+            Iterate over the rows of the logical (transposed) matrix, see :meth:`read`.
+
+        Yields
+        ------
+        tuple of (int, numpy.ndarray)
+            Index of the block's first row and the float32 block.
+        """
         rows, _ = self.logical_shape(name, transpose)
         for r0 in range(0, rows, block_rows):
             yield r0, self.read(name, slice(r0, min(rows, r0 + block_rows)), transpose=transpose)
 
     def logical_shape(self, name: str, transpose: bool = False) -> tuple[int, int]:
+        """Shape of the 2-D tensor ``name``, transposed when it is stored transposed.
+
+        Parameters
+        ----------
+        name : str
+            Tensor name.
+        transpose : bool
+            The stored tensor is the transpose of the logical matrix.
+
+        Returns
+        -------
+        tuple of (int, int)
+            ``(rows, cols)`` of the logical matrix.
+
+        Raises
+        ------
+        InputError
+            The tensor is not 2-D.
+        """
         shape = self.info(name).shape
         if len(shape) != 2:
             raise InputError(f"tensor {name!r} has shape {list(shape)}, expected a matrix",
@@ -312,6 +433,24 @@ class Checkpoint:
 
         The choice depends only on ``seed``, the tensor name and its shape, not on the order
         tensors are visited in.
+
+        Parameters
+        ----------
+        name : str
+            Tensor name (a 2-D tensor).
+        tile : tuple of (int, int)
+            Tile height and width.
+        count : int or None
+            Tiles to pick without replacement; None picks every tile.
+        seed : int
+            Seed of the random choice.
+        transpose : bool
+            Tile the logical (transposed) matrix, see :meth:`read`.
+
+        Returns
+        -------
+        list of tuple of (int, int)
+            ``(row, col)`` of each tile's top-left element, in row-major order.
         """
         rows, cols = self.logical_shape(name, transpose)
         tr, tc = tile
@@ -331,11 +470,22 @@ class Checkpoint:
 
         Parameters
         ----------
+        name : str
+            Tensor name (a 2-D tensor).
         tile : int or (int, int)
             Tile height and width; edge tiles are smaller.
         count : int, optional
             Tiles to draw without replacement; None (or at least the number of tiles) visits
             every tile in row-major order.
+        seed : int
+            Seed of the random choice (see :meth:`tile_origins`).
+        transpose : bool
+            Tile the logical (transposed) matrix, see :meth:`read`.
+
+        Yields
+        ------
+        tuple of (int, int, numpy.ndarray)
+            The tile's top-left row and column and its float32 block.
         """
         tr, tc = (tile, tile) if isinstance(tile, int) else tile
         if tr < 1 or tc < 1:
@@ -353,6 +503,11 @@ def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
     path : str or path
         A folder holding ``model.safetensors.index.json`` (sharded), ``model.safetensors`` or
         any ``*.safetensors`` files; an index file; or one ``.safetensors`` file.
+
+    Returns
+    -------
+    Checkpoint
+        The opened checkpoint (headers parsed and checked; no tensor data read).
 
     Raises
     ------

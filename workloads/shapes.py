@@ -37,7 +37,18 @@ _DEFAULT_SEQ = 2048
 
 
 def default_seq(config: ModelConfig) -> int:
-    """Default prefill length / decode context: 2048 capped at the trained context length."""
+    """Default prefill length / decode context: 2048 capped at the trained context length.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        The model; its ``max_position_embeddings`` caps the length when stated.
+
+    Returns
+    -------
+    int
+        The default length in tokens.
+    """
     return min(_DEFAULT_SEQ, config.max_position_embeddings or _DEFAULT_SEQ)
 
 
@@ -155,6 +166,16 @@ def weight_params(table: pd.DataFrame) -> int:
 
     For dense models this is the parameter count of the linear layers (embeddings and norms
     excluded, a tied head counted once, as a GEMM); for MoE it counts active experts only.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A GEMM table (:func:`gemm_table`).
+
+    Returns
+    -------
+    int
+        Number of weights read.
     """
     w = table[table["kind"] == "act x weight"]
     return int((w["N"] * w["K"] * w["count"]).sum())

@@ -31,7 +31,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -119,7 +120,14 @@ class LayerStats:
     def add(self, weights: np.ndarray, qt: QuantizedTensor, *, col_offset: int = 0) -> None:
         """Add one block: ``weights`` (float) and its quantization ``qt``.
 
-        ``col_offset`` is the block's first column in the whole matrix (for key groups).
+        Parameters
+        ----------
+        weights : numpy.ndarray
+            The block's original float weights, 2-D.
+        qt : QuantizedTensor
+            Its quantization (same shape).
+        col_offset : int
+            The block's first column in the whole matrix (for key groups).
         """
         w = np.asarray(weights, dtype=np.float32)
         if qt.shape != w.shape:
@@ -143,7 +151,7 @@ class LayerStats:
 
     def _add_codes(self, qt: QuantizedTensor) -> None:
         codes = qt.payload.get("codes")
-        bits = qt.params.get("bits")
+        bits: Any = qt.params.get("bits")
         if codes is None or bits is None:
             return
         codes = np.asarray(codes)
@@ -153,6 +161,7 @@ class LayerStats:
         if self.code_hist is None:
             self.code_bits, self.code_signed = int(bits), signed
             self.code_hist = np.zeros(1 << int(bits), dtype=np.int64)
+        assert self.code_bits is not None and self.code_signed is not None
         self.code_hist += code_histogram(codes, self.code_bits, self.code_signed)
 
     def _add_planes(self, qt: QuantizedTensor, col_offset: int) -> None:
@@ -170,6 +179,7 @@ class LayerStats:
         if self.key_hist is None:
             self.key_hist = np.zeros(n_keys, dtype=np.int64)
             self.key_present = np.zeros((q, total_groups, n_keys), dtype=bool)
+        assert self.key_present is not None
         if self.key_present.shape[0] != q:
             raise InputError(f"plane count changed from {self.key_present.shape[0]} to {q}",
                              field="format")
@@ -187,7 +197,14 @@ class LayerStats:
             self.key_present.reshape(-1)[idx.ravel()] = True
 
     def result(self) -> dict:
-        """The statistics (see the module docstring); lists for per-plane and per-key data."""
+        """The statistics (see the module docstring); lists for per-plane and per-key data.
+
+        Returns
+        -------
+        dict
+            Error, storage, integer-code and binary-coding key statistics of the blocks added
+            so far (code and key entries only when the payloads had them).
+        """
         nan = float("nan")
         out: dict = {
             "format": self.fmt, "weights_analysed": self.n, "blocks": self.blocks,
@@ -199,10 +216,12 @@ class LayerStats:
             "code_bits": self.code_bits, "code_signed": self.code_signed,
         }
         if self.code_hist is not None:
+            assert self.code_bits is not None and self.code_signed is not None
             out.update(stats_from_histogram(self.code_hist, self.code_bits, self.code_signed))
             out.pop("operands")
             out["code_hist"] = self.code_hist.tolist()
         if self.key_hist is not None:
+            assert self.key_present is not None
             total = int(self.key_hist.sum())
             p = self.key_hist / total if total else self.key_hist.astype(float)
             nz = p[p > 0]
@@ -328,6 +347,7 @@ def iter_checkpoint_stats(checkpoint: str | os.PathLike | Checkpoint, fmt: str, 
     tile : int or (int, int)
         Tile size (rows, columns); in full mode only the row count is used.
     seed : int
+        Seed of the tile choice.
     include_head : bool
         Also analyse the output head (and OPT's embedding projections), which quantized LLMs
         usually keep in 16 bits.
@@ -393,8 +413,20 @@ def iter_checkpoint_stats(checkpoint: str | os.PathLike | Checkpoint, fmt: str, 
         yield rec
 
 
-def records_to_frame(records) -> pd.DataFrame:
-    """A flat table of statistics records: one column per bit plane, histograms dropped."""
+def records_to_frame(records: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    """A flat table of statistics records: one column per bit plane, histograms dropped.
+
+    Parameters
+    ----------
+    records : iterable of dict
+        Statistics records, as :func:`iter_checkpoint_stats` yields them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per record; ``bit_density`` split into ``bit_density_<i>`` columns,
+        ``key_hist`` and ``code_hist`` left out.
+    """
     flat = []
     for rec in records:
         r = {k: v for k, v in rec.items() if k not in ("key_hist", "code_hist", "bit_density")}
@@ -405,18 +437,39 @@ def records_to_frame(records) -> pd.DataFrame:
 
 
 def checkpoint_stats(checkpoint, fmt: str, **kwargs) -> pd.DataFrame:
-    """:func:`iter_checkpoint_stats` collected into a table (see :func:`records_to_frame`)."""
+    """:func:`iter_checkpoint_stats` collected into a table (see :func:`records_to_frame`).
+
+    Parameters
+    ----------
+    checkpoint : path or Checkpoint
+        Folder (single file or sharded), index file or ``.safetensors`` file.
+    fmt : str
+        Any registered format name.
+    **kwargs
+        Further options of :func:`iter_checkpoint_stats` (``config``, ``sample_tiles``,
+        ``tile``, ``layers``...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per weight tensor.
+    """
     return records_to_frame(iter_checkpoint_stats(checkpoint, fmt, **kwargs))
 
 
 def summarize(table: pd.DataFrame) -> dict:
     """Whole-model figures of a statistics table, weighted by the weights analysed.
 
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        A statistics table, as :func:`checkpoint_stats` returns.
+
     Returns
     -------
     dict
-        ``weights`` (analysed), ``bits_per_weight``, ``rel_fro`` (pooled), and the weighted
-        means of ``booth_nonzero``, ``ent_nonzero``, ``zero_fraction``,
+        ``weights`` (analysed), and the weighted means of ``bits_per_weight``, ``mse``,
+        ``booth_nonzero``, ``ent_nonzero``, ``zero_fraction``,
         ``key_distinct_mean`` where present.
     """
     if table.empty:

@@ -62,8 +62,31 @@ def iter_synthetic_rows(shape: tuple[int, int], *, seed: int = 0, std: float = 0
                         chunk_rows: int = _CHUNK_ROWS) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(first_row, float32 block)`` of a synthetic weight matrix, top to bottom.
 
-    Parameters are those of :func:`synthetic_weights`; ``chunk_rows`` must be a multiple of
-    1024 so that the values do not depend on it.
+    Parameters
+    ----------
+    shape : (int, int)
+        ``(out_features, in_features)``.
+    seed : int
+        Same seed, same matrix (whatever ``chunk_rows``).
+    std : float
+        Typical weight standard deviation.
+    channel_spread : float
+        Sigma of the log-normal per-row (output channel) scale.
+    outlier_fraction, outlier_scale : float
+        Fraction of input columns scaled by ``outlier_scale`` times U(0.75, 1.25).
+    tail_df : float or None
+        Degrees of freedom of the Student-t body (> 2); None for a normal body.
+    chunk_rows : int
+        Rows per yielded block; a multiple of 1024 so that the values do not depend on it.
+
+    Yields
+    ------
+    tuple of (int, numpy.ndarray)
+        Index of the block's first row and the float32 block, ``(rows, in_features)``.
+
+    See Also
+    --------
+    synthetic_weights : the whole matrix at once, with details of the parameters.
     """
     rows, cols = (int(v) for v in shape)
     if rows < 1 or cols < 1:
@@ -134,7 +157,16 @@ def synthetic_weights(shape: tuple[int, int], *, seed: int = 0, std: float = 0.0
 
 @dataclass(frozen=True)
 class LazyTensor:
-    """A tensor produced while it is written: ``blocks()`` yields its rows top to bottom."""
+    """A tensor produced while it is written: ``blocks()`` yields its rows top to bottom.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the whole tensor.
+    blocks : callable
+        Called with no arguments, returns an iterable of arrays: consecutive row blocks
+        whose concatenation is the tensor.
+    """
 
     shape: tuple[int, ...]
     blocks: Callable[[], Iterable[np.ndarray]]
@@ -229,7 +261,9 @@ def write_checkpoint(directory: str | os.PathLike, config: ModelConfig | str | M
     directory : str or path
         Created if needed.
     config : ModelConfig, preset name, path or Mapping
+        The model, or anything :func:`load_model_config` accepts.
     dtype : {"BF16", "F16", "F32"}
+        Storage dtype of the weight tensors.
     shard_bytes : int, optional
         Start a new shard when the next tensor would pass this many bytes; the checkpoint is
         then sharded with ``model.safetensors.index.json`` (even with a single shard). None

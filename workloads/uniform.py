@@ -36,6 +36,7 @@ codes or unsigned codes) for the bit statistics of :mod:`shiftadd.workloads.stat
 from __future__ import annotations
 
 import re
+from typing import cast
 
 import numpy as np
 
@@ -53,6 +54,20 @@ def _check_scale_bits(scale_bits) -> int:
 
 def group_view(w: np.ndarray, group_size: int | None) -> tuple[np.ndarray, int]:
     """View ``w`` (out, in) as ``(out, n_groups, group_size)``; return it and the group size.
+
+    Parameters
+    ----------
+    w : numpy.ndarray
+        Weight matrix, ``(out_features, in_features)``.
+    group_size : int or None
+        Input columns per group; None for one group per row.
+
+    Returns
+    -------
+    view : numpy.ndarray
+        ``w`` reshaped to ``(out, in // group_size, group_size)``.
+    group_size : int
+        The group size used (``in_features`` when None was given).
 
     Raises
     ------
@@ -85,7 +100,7 @@ def quantize_sign(w: np.ndarray, match: re.Match, *, group_size: int | None = No
     """Binary weights ``alpha * sign(w)``; see the module docstring for the payload."""
     scale_bits = _check_scale_bits(scale_bits)
     g, gs = group_view(w, group_size)
-    scales = np.mean(np.abs(g), axis=2, dtype=np.float32)
+    scales = cast(np.ndarray, np.mean(np.abs(g), axis=2, dtype=np.float32))
     positive = g >= 0
     deq = np.where(positive, scales[:, :, None], -scales[:, :, None]).astype(np.float32)
     signs = np.where(positive, np.int8(1), np.int8(-1)).reshape(w.shape)

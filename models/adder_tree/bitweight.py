@@ -30,26 +30,58 @@ __all__ = ["signed_digits", "ent_codes", "partial_product_rows", "correction_row
 
 def option_plan(design: AdderTreeDesign) -> BitWeightPlan:
     """The design's :class:`~shiftadd.design.bitweight.BitWeightPlan`; a design without
-    options is an error."""
+    options is an error.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        An adder-tree design.
+
+    Returns
+    -------
+    BitWeightPlan
+        The plan of the design's bit-weight options.
+
+    Raises
+    ------
+    ValueError
+        The design has no bit-weight option.
+    """
     plan = design.bitweight
     if plan is None:
         raise ValueError(f"design {design.name!r} has no bit-weight option")
     return plan
 
 
-def _act(design, act) -> np.ndarray:
+def _act(design: AdderTreeDesign, act) -> np.ndarray:
     return check_operand("act", act, *design.act_range, (None, design.k))
 
 
-def _weights(design, weights) -> np.ndarray:
+def _weights(design: AdderTreeDesign, weights) -> np.ndarray:
     return check_operand("weights", weights, *design.weight_range, (design.n, design.k))
 
 
 # -- encoders --------------------------------------------------------------------------------
 def ent_codes(design: AdderTreeDesign, act) -> tuple[np.ndarray, np.ndarray]:
     """EN-T encoding as the RTL holds it: ``(negative[v, i], codes[v, i, j])`` with codes in
-    0..3 (3 is the digit -1)."""
+    0..3 (3 is the digit -1).
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        An adder-tree design with bit-weight options.
+    act : array_like of int, shape (vectors, k)
+        Activation vectors as the port carries them.
+
+    Returns
+    -------
+    negative : ndarray of bool, shape (vectors, k)
+        The activation is negative (the encoder works on its magnitude).
+    codes : ndarray of uint8, shape (vectors, k, D)
+        The 2-bit code of each radix-4 digit, least significant first.
+    """
     x = _act(design, act)
+    assert design.act_bits is not None and design.act_signed is not None
     negative, digits = ent_encode(x, design.act_bits, design.act_signed)
     return negative, (digits.astype(np.int16) % 4).astype(np.uint8)
 
@@ -57,9 +89,23 @@ def ent_codes(design: AdderTreeDesign, act) -> tuple[np.ndarray, np.ndarray]:
 def signed_digits(design: AdderTreeDesign, act) -> np.ndarray:
     """The digit each lane's partial product ``j`` uses, ``d[v, i, j]`` in {-2..2}, with
     ``act = sum_j d_j 4**j``: radix-4 Booth (``carry_save_accumulate`` alone) or EN-T with
-    the sign applied (every other option)."""
+    the sign applied (every other option).
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        An adder-tree design with bit-weight options.
+    act : array_like of int, shape (vectors, k)
+        Activation vectors as the port carries them.
+
+    Returns
+    -------
+    ndarray of int8, shape (vectors, k, D)
+        The signed radix-4 digits, least significant first.
+    """
     plan = option_plan(design)
     x = _act(design, act)
+    assert design.act_bits is not None and design.act_signed is not None
     if plan.encoder == "booth":
         return booth_encode(x, design.act_bits, design.act_signed).astype(np.int8)
     negative, digits = ent_encode(x, design.act_bits, design.act_signed)
@@ -69,6 +115,15 @@ def signed_digits(design: AdderTreeDesign, act) -> np.ndarray:
 # -- partial products and carry-save rows ----------------------------------------------------
 def partial_product_rows(design: AdderTreeDesign, act, weights) -> tuple[np.ndarray, np.ndarray]:
     """Ones'-complement partial-product rows and their ``neg`` bits.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        An adder-tree design with bit-weight options.
+    act : array_like of int, shape (vectors, k)
+        Activation vectors as the port carries them.
+    weights : array_like of int, shape (n, k)
+        Weights as the port carries them.
 
     Returns
     -------
@@ -91,7 +146,20 @@ def partial_product_rows(design: AdderTreeDesign, act, weights) -> tuple[np.ndar
 
 def correction_row(design: AdderTreeDesign, act) -> np.ndarray:
     """The shared row of every neuron's carry-save tree, per vector: the ``neg`` bits at
-    their weights plus the partial products' sign constants, modulo ``2**W``."""
+    their weights plus the partial products' sign constants, modulo ``2**W``.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        An adder-tree design with bit-weight options.
+    act : array_like of int, shape (vectors, k)
+        Activation vectors as the port carries them.
+
+    Returns
+    -------
+    ndarray of int64, shape (vectors,)
+        The correction row of each vector, in ``[0, 2**W)``.
+    """
     plan = option_plan(design)
     d = signed_digits(design, act)
     negsum = ((d < 0) * (4 ** np.arange(plan.digits, dtype=np.int64))).sum(axis=(1, 2))
@@ -101,7 +169,22 @@ def correction_row(design: AdderTreeDesign, act) -> np.ndarray:
 def csa_leaves(design: AdderTreeDesign, act, weights) -> np.ndarray:
     """The leaf rows of each neuron's carry-save tree, ``(vectors, n, leaves)`` as unsigned
     ``W``-bit patterns in :attr:`BitWeightPlan.leaf_lanes` order: each partial-product row
-    with its sign bit inverted, shifted by ``2j``; the correction row last."""
+    with its sign bit inverted, shifted by ``2j``; the correction row last.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        An adder-tree design with bit-weight options.
+    act : array_like of int, shape (vectors, k)
+        Activation vectors as the port carries them.
+    weights : array_like of int, shape (n, k)
+        Weights as the port carries them.
+
+    Returns
+    -------
+    ndarray of uint64, shape (vectors, n, leaves)
+        The leaf rows of every neuron's carry-save tree.
+    """
     plan = option_plan(design)
     rows, _ = partial_product_rows(design, act, weights)
     b = plan.select_width
@@ -116,7 +199,23 @@ def csa_leaves(design: AdderTreeDesign, act, weights) -> np.ndarray:
 
 def csa_fold(plan: CsaPlan, leaves: np.ndarray, level: int | None = None) -> list[np.ndarray]:
     """Rows after ``level`` (default: the root) of a carry-save plan applied to ``leaves``
-    (``(..., len(plan.leaves))`` unsigned patterns), exactly as the RTL builds them."""
+    (``(..., len(plan.leaves))`` unsigned patterns), exactly as the RTL builds them.
+
+    Parameters
+    ----------
+    plan : CsaPlan
+        The carry-save tree (its leaves' bit masks and 3:2 compressor levels).
+    leaves : ndarray of uint64, shape (..., leaves)
+        The leaf rows, ``W``-bit unsigned patterns in the plan's leaf order.
+    level : int, optional
+        Fold this many levels; default all (``plan.depth``), down to the root.
+
+    Returns
+    -------
+    list of ndarray of uint64
+        The rows after ``level``, each of shape ``leaves.shape[:-1]``; at the root the sum
+        row and, when it can be nonzero, the carry row.
+    """
     mask = np.uint64((1 << plan.width) - 1)
     one = np.uint64(1)
     rows = [np.asarray(leaves[..., i], np.uint64) & np.uint64(m)
@@ -129,7 +228,8 @@ def csa_fold(plan: CsaPlan, leaves: np.ndarray, level: int | None = None) -> lis
                 x, y, z = (below[i] for i in op)
                 rows.append(x ^ y ^ z)
                 carry = (((x & y) | (x & z) | (y & z)) << one) & mask
-                if carry_mask(*(plan.rows[lvl - 1][i] for i in op), plan.width):
+                ma, mb, mc = (plan.rows[lvl - 1][i] for i in op)
+                if carry_mask(ma, mb, mc, plan.width):
                     rows.append(carry)
             else:
                 rows.extend(below[i] for i in op)
@@ -138,7 +238,27 @@ def csa_fold(plan: CsaPlan, leaves: np.ndarray, level: int | None = None) -> lis
 
 def carry_save_pair(design: AdderTreeDesign, act, weights) -> tuple[np.ndarray, np.ndarray]:
     """``(sum, carry)`` at the root of each neuron's carry-save tree, ``(vectors, n)``
-    unsigned ``W``-bit patterns; ``(sum + carry) mod 2**W`` is the dot product."""
+    unsigned ``W``-bit patterns; ``(sum + carry) mod 2**W`` is the dot product.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        An adder-tree design with ``carry_save_accumulate``.
+    act : array_like of int, shape (vectors, k)
+        Activation vectors as the port carries them.
+    weights : array_like of int, shape (n, k)
+        Weights as the port carries them.
+
+    Returns
+    -------
+    sum, carry : ndarray of uint64, shape (vectors, n)
+        The root's sum and carry rows (the carry all zero when the tree has none).
+
+    Raises
+    ------
+    ValueError
+        The design keeps no carry-save pair.
+    """
     plan = option_plan(design)
     if plan.csa is None:
         raise ValueError("the design keeps no carry-save pair (carry_save_accumulate is off)")
@@ -150,14 +270,44 @@ def carry_save_pair(design: AdderTreeDesign, act, weights) -> tuple[np.ndarray, 
 def bitweight_sums(design: AdderTreeDesign, act, weights) -> np.ndarray:
     """``S[v, n, j] = sum_i d_ij * w_ni``: the same-bit-weight sums (what the narrow adder
     trees of ``shared_encoder_same_bitweight`` output, and the group sums ``digit_sparse``
-    resolves); ``sum_j S_j 4**j`` is the dot product."""
+    resolves); ``sum_j S_j 4**j`` is the dot product.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        An adder-tree design with bit-weight options.
+    act : array_like of int, shape (vectors, k)
+        Activation vectors as the port carries them.
+    weights : array_like of int, shape (n, k)
+        Weights as the port carries them.
+
+    Returns
+    -------
+    ndarray of int64, shape (vectors, n, D)
+        The same-bit-weight sums, least significant bit weight first.
+    """
     d = signed_digits(design, act).astype(np.int64)
     w = _weights(design, weights).astype(np.int64)
     return np.einsum("vij,ni->vnj", d, w)
 
 
 def resolve(pattern: np.ndarray, width: int, signed: bool = True) -> np.ndarray:
-    """A ``width``-bit pattern as the integer it encodes."""
+    """A ``width``-bit pattern as the integer it encodes.
+
+    Parameters
+    ----------
+    pattern : array_like of int
+        Bit patterns; bits above ``width`` are ignored.
+    width : int
+        Pattern width in bits.
+    signed : bool, default True
+        Two's complement (else unsigned).
+
+    Returns
+    -------
+    ndarray of int64
+        The encoded integers, shaped like ``pattern``.
+    """
     p = np.asarray(pattern).astype(np.int64) & ((1 << width) - 1)
     if signed:
         p = np.where(p >= (1 << (width - 1)), p - (1 << width), p)
@@ -166,6 +316,15 @@ def resolve(pattern: np.ndarray, width: int, signed: bool = True) -> np.ndarray:
 
 def digit_sparse_trace(design: AdderTreeDesign, act, weights) -> dict:
     """Everything a ``digit_sparse`` array holds on the way, per vector.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        An adder-tree design with ``digit_sparse``.
+    act : array_like of int, shape (vectors, k)
+        Activation vectors as the port carries them.
+    weights : array_like of int, shape (n, k)
+        Weights as the port carries them.
 
     Returns
     -------

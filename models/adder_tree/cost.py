@@ -16,15 +16,40 @@ __all__ = ["bill_of_materials", "plain_bill", "bitweight_bill", "activity_profil
 
 
 def bill_of_materials(design: AdderTreeDesign) -> list[Item]:
-    """The building blocks of an adder-tree design (with or without bit-weight options)."""
+    """The building blocks of an adder-tree design (with or without bit-weight options).
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        The design.
+
+    Returns
+    -------
+    list of Item
+        The building blocks, to be priced with a unit table
+        (:func:`shiftadd.models.cost.estimate`).
+    """
     if design.bitweight is None:
         return plain_bill(design)
     return bitweight_bill(design)
 
 
 def plain_bill(design: AdderTreeDesign) -> list[Item]:
-    """The bill of materials of an adder-tree design without bit-weight options."""
+    """The bill of materials of an adder-tree design without bit-weight options.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        A design without bit-weight options.
+
+    Returns
+    -------
+    list of Item
+        The building blocks, to be priced with a unit table
+        (:func:`shiftadd.models.cost.estimate`).
+    """
     d = design
+    assert d.act_bits is not None and d.weight_bits is not None
     k, n = d.k, d.n
     plan = d.tree
     count, bits = tree_adders(plan)
@@ -94,9 +119,22 @@ def _ent_encoder_items(design, lanes: int, active: bool = True) -> list[Item]:
 
 
 def bitweight_bill(design: AdderTreeDesign) -> list[Item]:
-    """The bill of materials of an adder-tree design with bit-weight options."""
+    """The bill of materials of an adder-tree design with bit-weight options.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        A design with bit-weight options.
+
+    Returns
+    -------
+    list of Item
+        The building blocks, to be priced with a unit table
+        (:func:`shiftadd.models.cost.estimate`).
+    """
     d = design
     plan = option_plan(d)
+    assert d.act_bits is not None and d.weight_bits is not None
     k, n = d.k, d.n
     items = [Item("dffe", "output register", n * d.output_bits_per_neuron + 1),
              Item("dffe", "weight registers", n * k * d.weight_bits, active=False),
@@ -119,6 +157,7 @@ def bitweight_bill(design: AdderTreeDesign) -> list[Item]:
     items.append(Item("booth_sel", "partial-product selectors", pps * b))
     slots = d.register_slots
     if plan.carry_save:
+        assert plan.csa is not None
         # Shared: the weighted count of negative digits plus the constants, one row.
         c, bits = tree_adders(plan_tree([plan.negsum_lane_range] * k))
         items += [Item("tree_adder", "shared count of negative digits", c, bits=bits),
@@ -191,7 +230,20 @@ def _sparse_items(d: AdderTreeDesign, plan) -> list[Item]:
 
 def activity_profile(design: AdderTreeDesign, data_activity: float):
     """Switching of the input ports while the array streams, as ``(port glob, toggles per
-    cycle, duty)`` rules (first match wins), for vectorless synthesis power."""
+    cycle, duty)`` rules (first match wins), for vectorless synthesis power.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        The design.
+    data_activity : float
+        Toggles per cycle of a streamed data bit (0.5: uniformly random data).
+
+    Returns
+    -------
+    list of tuple of (str, float, float)
+        ``(port glob, toggles per cycle, duty)`` rules, the catch-all ``"*"`` last.
+    """
     # Streaming at full rate: a new random activation vector every cycle, weights static
     # (loaded once per tile, which is rare next to the vectors), output always read. A
     # digit_sparse vector is held on the port until its last step: per cycle its bits toggle

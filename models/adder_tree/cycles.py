@@ -35,9 +35,24 @@ __all__ = ["adder_tree_cycles", "stream_output_cycles", "gemm_cycles_batch", "de
 def adder_tree_cycles(tile_k, tile_n, latency, m, n, k, vector_cycles=1):
     """Weight-stationary tiles, back to back (see the module docstring).
 
-    ``vector_cycles``: cycles one activation vector occupies the array (1 at full rate;
-    ``digit_sparse`` designs: the mean over the vectors,
-    exact given the data, or an expectation)."""
+    Parameters
+    ----------
+    tile_k, tile_n : int or ndarray of int
+        Array size: inputs per neuron (K-tile) and neurons (N-tile).
+    latency : int or ndarray of int
+        Pipeline latency: cycles from a vector's handshake to its result.
+    m, n, k : int or ndarray of int
+        GEMM shape ``Y[M, N] = X[M, K] @ W[N, K].T`` (arrays broadcast).
+    vector_cycles : float, ndarray or Fraction, default 1
+        Cycles one activation vector occupies the array (1 at full rate; ``digit_sparse``
+        designs: the mean over the vectors, exact given the data, or an expectation).
+
+    Returns
+    -------
+    dict
+        ``cycles`` (until the last result), ``transfers`` (weight writes plus vectors),
+        ``tiles``, ``weight_writes``, ``k_tiles``, ``n_tiles``; arrays when the inputs are.
+    """
     k_tiles = -(-k // tile_k)
     n_tiles = -(-n // tile_n)
     weight_writes = k_tiles * n
@@ -51,7 +66,25 @@ def adder_tree_cycles(tile_k, tile_n, latency, m, n, k, vector_cycles=1):
 def stream_output_cycles(design: AdderTreeDesign, input_positions) -> np.ndarray:
     """Cycle of each result for vectors accepted at ``input_positions`` at full rate: fully
     pipelined, every vector leaves exactly ``latency`` cycles later. A ``digit_sparse``
-    design's cycles depend on the data (:func:`digit_sparse_output_cycles`)."""
+    design's cycles depend on the data (:func:`digit_sparse_output_cycles`).
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        A design without ``digit_sparse``.
+    input_positions : array_like of int
+        Handshake cycle of each accepted activation vector.
+
+    Returns
+    -------
+    ndarray of int64
+        Cycle in which each vector's result is valid.
+
+    Raises
+    ------
+    TypeError
+        The design is ``digit_sparse``.
+    """
     if design.digit_sparse:
         raise TypeError("a digit_sparse design's output cycles depend on the data: use "
                         "digit_sparse_output_cycles")
@@ -60,7 +93,18 @@ def stream_output_cycles(design: AdderTreeDesign, input_positions) -> np.ndarray
 
 def vector_cycles(design: AdderTreeDesign) -> float:
     """Cycles one activation vector occupies the array: 1, or for ``digit_sparse`` the
-    expectation for uniformly random activation codes."""
+    expectation for uniformly random activation codes.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        The design.
+
+    Returns
+    -------
+    float
+        Cycles per activation vector.
+    """
     return expected_vector_cycles(design) if design.digit_sparse else 1.0
 
 
@@ -68,7 +112,21 @@ def gemm_cycles_batch(design: AdderTreeDesign, m, n, k) -> dict[str, np.ndarray]
     """Cycles of GEMMs ``Y[M, N] = X[M, K] @ W[N, K].T`` (arrays of shapes) by the tiled
     schedule. ``digit_sparse`` without data: the expected vector cycles for uniformly random
     activation codes, rounded up to whole cycles (the bench uses
-    :func:`digit_sparse_gemm_cycles` with the actual data)."""
+    :func:`digit_sparse_gemm_cycles` with the actual data).
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        The design.
+    m, n, k : int or ndarray of int
+        GEMM shape ``Y[M, N] = X[M, K] @ W[N, K].T`` (arrays broadcast).
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``cycles``, ``transfers``, ``tiles``, ``weight_writes``, ``macs`` and
+        ``utilization`` (``macs`` over the array's MAC slots in ``cycles``), per GEMM.
+    """
     m, n, k = (np.asarray(v, dtype=np.int64) for v in (m, n, k))
     if design.digit_sparse:
         c = adder_tree_cycles(design.k, design.n, design.latency, m, n, k,
@@ -85,7 +143,20 @@ def gemm_cycles_batch(design: AdderTreeDesign, m, n, k) -> dict[str, np.ndarray]
 
 def design_vector(design: AdderTreeDesign) -> dict[str, float]:
     """The numbers :func:`kernel` needs about one design. Every adder-tree design carries
-    ``vector_cycles``, so one sweep block may mix options."""
+    ``vector_cycles``, so one sweep block may mix options.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        The design.
+
+    Returns
+    -------
+    dict of str to float
+        ``tile_k``, ``tile_n``, ``latency`` (cycles), ``act_bits``, ``weight_bits``,
+        ``out_bits``, ``psum_bits`` (bits), ``lanes`` and ``vector_cycles``.
+    """
+    assert design.act_bits is not None and design.weight_bits is not None
     return {"tile_k": design.k, "tile_n": design.n, "latency": design.latency,
             "act_bits": design.act_bits, "weight_bits": design.weight_bits,
             "out_bits": design.output_bits_per_neuron, "psum_bits": design.acc_width,
@@ -100,6 +171,21 @@ def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):
     buffer; it comes from DRAM once if the block fits the buffer, else once per N-tile.
     Partial sums of K-tiles accumulate in the output buffer when an ``M x tile_n`` block
     fits, else they go to DRAM and back.
+
+    Parameters
+    ----------
+    v : dict of str to ndarray
+        :func:`design_vector`'s numbers, as arrays that broadcast against the shapes.
+    m, n, k : int or ndarray of int
+        GEMM shape ``Y[M, N] = X[M, K] @ W[N, K].T`` (arrays broadcast).
+    act_buf_bits, weight_buf_bits, out_buf_bits : float or ndarray
+        Capacities of the activation, weight and output buffers, in bits.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``cycles``; DRAM traffic ``dram_read_bits``, ``dram_write_bits``; buffer traffic
+        ``{act,weight,out}_buf_{read,write}_bits`` (all in bits).
     """
     c = adder_tree_cycles(v["tile_k"], v["tile_n"], v["latency"], m, n, k,
                           v.get("vector_cycles", 1))
@@ -129,7 +215,20 @@ def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):
 
 
 def nonzero_per_group(design: AdderTreeDesign, act) -> np.ndarray:
-    """``nnz[v, g, j]``: nonzero digits of group ``g`` at bit weight ``j``."""
+    """``nnz[v, g, j]``: nonzero digits of group ``g`` at bit weight ``j``.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        A design with ``digit_sparse``.
+    act : array_like of int, shape (vectors, k)
+        Activation vectors as the port carries them.
+
+    Returns
+    -------
+    ndarray of int, shape (vectors, groups, D)
+        Nonzero digit counts.
+    """
     plan = option_plan(design)
     d = signed_digits(design, act)
     v = d.shape[0]
@@ -137,7 +236,20 @@ def nonzero_per_group(design: AdderTreeDesign, act) -> np.ndarray:
 
 
 def digit_sparse_vector_cycles(design: AdderTreeDesign, act) -> np.ndarray:
-    """Cycles each vector occupies the PEs: ``max(1, sum_j max_g nnz[g, j])``."""
+    """Cycles each vector occupies the PEs: ``max(1, sum_j max_g nnz[g, j])``.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        A design with ``digit_sparse``.
+    act : array_like of int, shape (vectors, k)
+        Activation vectors as the port carries them.
+
+    Returns
+    -------
+    ndarray of int64, shape (vectors,)
+        Cycles of each vector.
+    """
     steps = nonzero_per_group(design, act).max(axis=1)
     return np.maximum(1, steps.sum(axis=1)).astype(np.int64)
 
@@ -148,6 +260,8 @@ def digit_sparse_output_cycles(design: AdderTreeDesign, durations: np.ndarray,
 
     Parameters
     ----------
+    design : AdderTreeDesign
+        A design with ``digit_sparse``.
     durations : ndarray of int
         Per transfer in order: its vector cycles (:func:`digit_sparse_vector_cycles`) for
         an activation vector, 1 for a weight write.
@@ -171,7 +285,22 @@ def digit_sparse_output_cycles(design: AdderTreeDesign, durations: np.ndarray,
 def digit_sparse_gemm_cycles(design: AdderTreeDesign, x: np.ndarray, n: int) -> int:
     """Cycles of the bench's tiled GEMM ``X[M, K] @ W[N, K].T`` on a ``digit_sparse``
     design (same schedule as :func:`adder_tree_cycles`: per K-tile and
-    N-tile, the tile's weight rows, then the M vectors), exactly, given the activations."""
+    N-tile, the tile's weight rows, then the M vectors), exactly, given the activations.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        A design with ``digit_sparse``.
+    x : ndarray of int, shape (M, K)
+        The activations as the port carries them.
+    n : int
+        Output columns N (rows of W).
+
+    Returns
+    -------
+    int
+        Cycles until the last result is out.
+    """
     x = np.asarray(x)
     m, k = x.shape
     hw_k = design.k

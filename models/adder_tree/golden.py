@@ -18,7 +18,7 @@ __all__ = ["AdderTreeResult", "adder_tree_reference"]
 class AdderTreeResult:
     """Reference outputs of an adder-tree array for a batch of vectors.
 
-    Attributes
+    Parameters
     ----------
     acc : ndarray of int64, shape (vectors, n)
         Dot products (xnor: popcount of matches).
@@ -42,6 +42,7 @@ def adder_tree_reference(design: AdderTreeDesign, act, weights, thresholds=None,
     Parameters
     ----------
     design : AdderTreeDesign
+        The design.
     act : array_like of int, shape (vectors, k)
         Activations as the port carries them (xnor: bits, 1 = +1).
     weights : array_like of int, shape (n, k)
@@ -50,6 +51,16 @@ def adder_tree_reference(design: AdderTreeDesign, act, weights, thresholds=None,
         Required when the design has ``threshold``.
     flips : array_like of bool, shape (n,), optional
         Per neuron, compare ``acc <= T`` instead of ``acc >= T``; default all False.
+
+    Returns
+    -------
+    AdderTreeResult
+        The dot products and, with ``threshold``, the compare outputs.
+
+    Raises
+    ------
+    InputError
+        An operand has the wrong shape or range, or ``thresholds`` is missing.
     """
     x = check_operand("act", act, *design.act_range, (None, design.k))
     w = check_operand("weights", weights, *design.weight_range, (design.n, design.k))

@@ -5,6 +5,7 @@ port activity for vectorless synthesis power."""
 from __future__ import annotations
 
 import functools
+from typing import cast
 
 import numpy as np
 
@@ -79,7 +80,18 @@ def switching_factors(design: GridDesign) -> dict[str, float]:
     """Switching of a grid engine's value registers relative to random data, from its PE
     arithmetic (:func:`toggle_factors`): ``acc`` (OS accumulators, per step), ``psum``
     (WS partial-sum registers, averaged over the rows), ``result`` (results leaving the
-    array)."""
+    array).
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design (systolic or 2D matrix).
+
+    Returns
+    -------
+    dict of str to float
+        ``acc``, ``psum`` and ``result`` switching factors, each in ``[0, 2]``.
+    """
     d = design
     key = (d.arith, d.acc_width)
     steps = min(d.reduction_length, _TOGGLE_STEPS)
@@ -95,6 +107,7 @@ def _pe_items(d: GridDesign, pes: int, prev_masks, label: str) -> list:
     ``prev_masks`` (None: a carry-propagate value of ``acc_width`` bits; (0, 0): nothing).
     Data energy per useful MAC."""
     ab, wb, w = d.act_bits, d.weight_bits, d.acc_width
+    assert wb is not None
     arith = d.arith
     items = []
     # The datapath of a PE switches only when its lane multiplies real operands: the zero
@@ -137,15 +150,28 @@ def _pe_items(d: GridDesign, pes: int, prev_masks, label: str) -> list:
 def bill_of_materials(design: GridDesign) -> list[Item]:
     """Blocks of a grid engine as :mod:`shiftadd.hw.systolic_os` / ``systolic_ws`` build
     them: edge registers, skew and pass registers, PEs, drain or de-skew, carry-propagate
-    adders at the edge (carry-save), control counters."""
+    adders at the edge (carry-save), control counters.
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design (systolic or 2D matrix).
+
+    Returns
+    -------
+    list of Item
+        The building blocks, to be priced with a unit table
+        (:func:`shiftadd.models.cost.estimate`).
+    """
     d = design
     R, C, W = d.rows, d.cols, d.acc_width
     ab, wb, cs = d.act_bits, d.weight_bits, d.carry_save_accumulate
+    assert wb is not None
     pes = R * C
     f = switching_factors(d)
     # Outputs leaving the array per cycle at full rate: a tile's R x C results per k_max
     # steps (output-stationary), C partial results per activation vector (weight-stationary).
-    rate = pes / d.k_max if d.is_output_stationary else C
+    rate = pes / cast(int, d.k_max) if d.is_output_stationary else C
 
     def per_output(unit, part, count, bits=0.0):
         # Energy of the parts an output element passes on its way out (area, clock and
@@ -218,7 +244,21 @@ def bill_of_materials(design: GridDesign) -> list[Item]:
 
 
 def activity_profile(design: GridDesign, data_activity: float):
-    """Port switching while the array streams (for vectorless synthesis power)."""
+    """Port switching while the array streams (for vectorless synthesis power).
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design (systolic or 2D matrix).
+    data_activity : float
+        Toggles per cycle of a streamed data bit (0.5: uniformly random data).
+
+    Returns
+    -------
+    list of tuple of (str, float, float)
+        ``(port glob, toggles per cycle, duty)`` rules (first match wins), the catch-all
+        ``"*"`` last.
+    """
     # Streaming at full rate with random operands. Output-stationary: a new step (column of
     # activations and row of weights) every cycle. Weight-stationary: a new activation
     # vector every cycle, weights held (loaded once per tile, rare next to the vectors).

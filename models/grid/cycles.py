@@ -8,6 +8,8 @@ both against simulation.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from ...design.systolic import GridDesign, SystolicDesign
@@ -22,6 +24,18 @@ def os_tile_last_cycles(design: GridDesign, tile_steps) -> np.ndarray:
 
     A tile's last step is held until ``last_spacing`` cycles after the previous one;
     the other steps never wait.
+
+    Parameters
+    ----------
+    design : GridDesign
+        An output-stationary grid design.
+    tile_steps : array_like of int
+        Steps (reduction length) of each tile, in stream order.
+
+    Returns
+    -------
+    ndarray of int64
+        Handshake cycle of each tile's last step.
     """
     steps = np.asarray(tile_steps, dtype=np.int64)
     inc = np.maximum(steps, design.last_spacing)
@@ -32,7 +46,20 @@ def os_tile_last_cycles(design: GridDesign, tile_steps) -> np.ndarray:
 
 def os_output_cycles(design: GridDesign, tile_steps) -> np.ndarray:
     """Cycle of every result transfer (``rows`` per tile, in order) of
-    :func:`os_tile_last_cycles`' stream."""
+    :func:`os_tile_last_cycles`' stream.
+
+    Parameters
+    ----------
+    design : GridDesign
+        An output-stationary grid design.
+    tile_steps : array_like of int
+        Steps (reduction length) of each tile, in stream order.
+
+    Returns
+    -------
+    ndarray of int64, shape (tiles * rows,)
+        Cycle in which each result row is valid, tile by tile.
+    """
     last = os_tile_last_cycles(design, tile_steps)
     return (last[:, None] + design.latency + np.arange(design.rows)).reshape(-1)
 
@@ -40,15 +67,22 @@ def os_output_cycles(design: GridDesign, tile_steps) -> np.ndarray:
 def ws_accept_cycles(design: SystolicDesign, is_write, rows) -> np.ndarray:
     """Handshake cycle of each transfer of a weight-stationary stream at full rate.
 
+    Activation vectors never wait; a write to row ``i`` waits until ``i + cols`` cycles
+    after the last activation vector before it.
+
     Parameters
     ----------
+    design : SystolicDesign
+        A weight-stationary systolic design.
     is_write : array of bool
         Per transfer, a weight write (True) or an activation vector.
     rows : array of int
         The written array row of each write (ignored for activations).
 
-    Activation vectors never wait; a write to row ``i`` waits until ``i + cols`` cycles
-    after the last activation vector before it.
+    Returns
+    -------
+    ndarray of int64
+        Handshake cycle of each transfer.
     """
     w = np.asarray(is_write, bool)
     r = np.asarray(rows, np.int64)
@@ -85,6 +119,27 @@ def grid_cycles(os_flag, rows, cols, tile_k, spacing, latency, m, n, k):
     and N-tile of ``cols``, write the tile's weight rows, then stream all M activation
     vectors; every weight tile after the first waits ``cols - 1`` cycles for the vectors
     in flight. (docs/systolic.md derives both.)
+
+    Parameters
+    ----------
+    os_flag : bool or ndarray of bool
+        Output-stationary (else weight-stationary).
+    rows, cols : int or ndarray
+        Array size ``R x C``.
+    tile_k : int or ndarray
+        Steps of a reduction tile: ``k_max`` (output-stationary) or ``rows``.
+    spacing : int or ndarray
+        Output-stationary: least cycles between two tiles' last steps (``last_spacing``).
+    latency : int or ndarray
+        Cycles from a tile's last step (OS) or a vector's handshake (WS) to its result.
+    m, n, k : int or ndarray of int
+        GEMM shape ``Y[M, N] = X[M, K] @ W[N, K].T`` (arrays broadcast).
+
+    Returns
+    -------
+    dict
+        ``cycles`` (until the last result), ``transfers``, ``tiles``, ``weight_writes``,
+        ``k_tiles``, ``m_tiles``, ``n_tiles``; arrays when the inputs are.
     """
     mt, nt = -(-m // rows), -(-n // cols)
     kt = -(-k // tile_k)
@@ -108,7 +163,21 @@ def grid_cycles(os_flag, rows, cols, tile_k, spacing, latency, m, n, k):
 
 def gemm_schedule(design: GridDesign, m, n, k) -> dict[str, np.ndarray]:
     """Tiled GEMM counts of one design, vectorized over arrays of ``M, N, K``: the sweep
-    kernel's formula (:func:`grid_cycles` with :func:`design_vector`'s numbers)."""
+    kernel's formula (:func:`grid_cycles` with :func:`design_vector`'s numbers).
+
+    Parameters
+    ----------
+    design : GridDesign
+        The design.
+    m, n, k : int or ndarray of int
+        GEMM shape ``Y[M, N] = X[M, K] @ W[N, K].T`` (arrays broadcast).
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``cycles``, ``transfers``, ``tiles``, ``weight_writes``, ``macs`` and
+        ``utilization`` (``macs`` over the array's MAC slots in ``cycles``), per GEMM.
+    """
     m, n, k = (np.asarray(v, dtype=np.int64) for v in (m, n, k))
     v = design_vector(design)
     c = grid_cycles(bool(v["os"]), design.rows, design.cols, int(v["tile_k"]),
@@ -121,9 +190,23 @@ def gemm_schedule(design: GridDesign, m, n, k) -> dict[str, np.ndarray]:
 
 # -- sweep plug-in ---------------------------------------------------------------------------
 def design_vector(design: GridDesign) -> dict[str, float]:
-    """The numbers :func:`kernel` needs about one design."""
+    """The numbers :func:`kernel` needs about one design.
+
+    Parameters
+    ----------
+    design : GridDesign
+        The design.
+
+    Returns
+    -------
+    dict of str to float
+        Tiling (``tile_k``, ``tile_n``, ``tile_m``, ``os``, ``spacing``), ``latency``
+        (cycles), operand and result widths (bits), ``lanes`` and the buffer word widths
+        ``act_word_bits``, ``weight_word_bits``, ``out_word_bits`` (bits).
+    """
     os_ = design.is_output_stationary
-    return {"tile_k": design.k_max if os_ else design.rows, "tile_n": design.cols,
+    assert design.weight_bits is not None
+    return {"tile_k": cast(int, design.k_max) if os_ else design.rows, "tile_n": design.cols,
             "tile_m": design.rows, "latency": design.latency, "act_bits": design.act_bits,
             "weight_bits": design.weight_bits, "out_bits": design.acc_width,
             "psum_bits": design.acc_width, "lanes": design.rows * design.cols,
@@ -146,6 +229,21 @@ def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):
     fits, else through DRAM. Weight-stationary: as the adder-tree kernel: W from DRAM
     once, X's ``M x rows`` block per K-tile streamed once per N-tile, K-tile partial sums
     in the output buffer when they fit.
+
+    Parameters
+    ----------
+    v : dict of str to ndarray
+        :func:`design_vector`'s numbers, as arrays that broadcast against the shapes.
+    m, n, k : int or ndarray of int
+        GEMM shape ``Y[M, N] = X[M, K] @ W[N, K].T`` (arrays broadcast).
+    act_buf_bits, weight_buf_bits, out_buf_bits : float or ndarray
+        Capacities of the activation, weight and output buffers, in bits.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``cycles``; DRAM traffic ``dram_read_bits``, ``dram_write_bits``; buffer traffic
+        ``{act,weight,out}_buf_{read,write}_bits`` (all in bits).
     """
     rows, cols, tk = v["tile_m"], v["tile_n"], v["tile_k"]
     c = grid_cycles(v["os"] > 0, rows, cols, tk, v["spacing"], v["latency"], m, n, k)
@@ -177,12 +275,37 @@ def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):
 
 
 def gemm_cycles_batch(design: GridDesign, m, n, k) -> dict[str, np.ndarray]:
-    """Cycles of tiled GEMMs (arrays of shapes): :func:`gemm_schedule`."""
+    """Cycles of tiled GEMMs (arrays of shapes): :func:`gemm_schedule`.
+
+    Parameters
+    ----------
+    design : GridDesign
+        The design.
+    m, n, k : int or ndarray of int
+        GEMM shape ``Y[M, N] = X[M, K] @ W[N, K].T`` (arrays broadcast).
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``cycles``, ``transfers``, ``tiles``, ``weight_writes``, ``macs`` and
+        ``utilization`` (``macs`` over the array's MAC slots in ``cycles``), per GEMM.
+    """
     return gemm_schedule(design, m, n, k)
 
 
 def validation_gemm(design: GridDesign) -> tuple[int, int, int]:
-    """The GEMM a grid design is validated on."""
+    """The GEMM a grid design is validated on.
+
+    Parameters
+    ----------
+    design : GridDesign
+        The design.
+
+    Returns
+    -------
+    tuple of (int, int, int)
+        ``(M, N, K)``.
+    """
     # A few row blocks, one and a half column blocks and a short reduction (several K-tiles
     # for WS): the default's K of a whole k_max would not fit the harness memory.
     return 4 * design.rows + design.rows // 2, design.cols + design.cols // 2, \

@@ -29,13 +29,41 @@ def _mask(width: int) -> np.uint64:
 
 
 def to_bits(values, width: int) -> np.ndarray:
-    """Two's complement patterns of integers modulo ``2**width`` (``uint64``)."""
+    """Two's complement patterns of integers modulo ``2**width`` (``uint64``).
+
+    Parameters
+    ----------
+    values : array_like of int
+        Integers.
+    width : int
+        Pattern width in bits.
+
+    Returns
+    -------
+    ndarray of uint64
+        The patterns, shaped like ``values``.
+    """
     v = np.asarray(values)
     return v.astype(np.int64).astype(np.uint64) & _mask(width)
 
 
 def from_bits(bits, width: int, signed: bool) -> np.ndarray:
-    """Integers from ``width``-bit patterns, two's complement when ``signed``."""
+    """Integers from ``width``-bit patterns, two's complement when ``signed``.
+
+    Parameters
+    ----------
+    bits : array_like of int
+        Bit patterns; bits above ``width`` are ignored.
+    width : int
+        Pattern width in bits.
+    signed : bool
+        Two's complement (else unsigned).
+
+    Returns
+    -------
+    ndarray of int64
+        The integers, shaped like ``bits``.
+    """
     b = np.asarray(bits, dtype=np.uint64) & _mask(width)
     v = b.astype(np.int64)
     if signed:
@@ -45,14 +73,40 @@ def from_bits(bits, width: int, signed: bool) -> np.ndarray:
 
 # -- values --------------------------------------------------------------------------------
 def weight_values(design: GridDesign, codes) -> np.ndarray:
-    """The numbers weight codes stand for (addsub: bit 1 = +1, bit 0 = -1)."""
+    """The numbers weight codes stand for (addsub: bit 1 = +1, bit 0 = -1).
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design (systolic or 2D matrix).
+    codes : array_like of int
+        Weight codes as the ports carry them.
+
+    Returns
+    -------
+    ndarray of int
+        The weight values, shaped like ``codes``.
+    """
     c = np.asarray(codes, dtype=np.int64)
     return design.arith.weight_values(c)
 
 
 def wrap(design: GridDesign, values) -> np.ndarray:
     """Results as the result port carries them: modulo ``2**acc_width`` when the design
-    wraps, otherwise unchanged (they fit)."""
+    wraps, otherwise unchanged (they fit).
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design (systolic or 2D matrix).
+    values : array_like of int
+        Exact results.
+
+    Returns
+    -------
+    ndarray of int64
+        The results as the port shows them.
+    """
     v = np.asarray(values, dtype=np.int64)
     if not design.wraps:
         return v
@@ -67,7 +121,22 @@ def _check(design: GridDesign, act, weights, k: int | None = None):
 
 def tile_reference(design: GridDesign, act, weights) -> np.ndarray:
     """One tile's results: ``act[m, k]`` against ``weights[n, k]`` (codes as the ports
-    carry them), ``Y[m, n] = sum_k a[m, k] * w[n, k]`` wrapped to the accumulator."""
+    carry them), ``Y[m, n] = sum_k a[m, k] * w[n, k]`` wrapped to the accumulator.
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design (systolic or 2D matrix).
+    act : array_like of int, shape (m, k)
+        Activation codes as the ports carry them.
+    weights : array_like of int, shape (n, k)
+        Weight codes as the ports carry them.
+
+    Returns
+    -------
+    ndarray of int64, shape (m, n)
+        The tile's results as the result port carries them.
+    """
     x, w = _check(design, act, weights)
     return wrap(design, design.arith.dot(x, w))
 
@@ -75,7 +144,22 @@ def tile_reference(design: GridDesign, act, weights) -> np.ndarray:
 def gemm_reference(design: GridDesign, act, weights) -> np.ndarray:
     """``Y = X @ W.T`` as the tiled schedule produces it: the reduction is cut into tiles
     (``k_max`` steps output-stationary, ``rows`` weight-stationary), each tile's result is
-    wrapped to the accumulator, and the host adds the tiles."""
+    wrapped to the accumulator, and the host adds the tiles.
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design (systolic or 2D matrix).
+    act : array_like of int, shape (m, k)
+        Activation codes as the ports carry them.
+    weights : array_like of int, shape (n, k)
+        Weight codes as the ports carry them.
+
+    Returns
+    -------
+    ndarray of int64, shape (m, n)
+        The GEMM's results, the tiles added.
+    """
     x, w = _check(design, act, weights)
     k = x.shape[1]
     step = design.reduction_length
@@ -90,7 +174,20 @@ def gemm_reference(design: GridDesign, act, weights) -> np.ndarray:
 # -- intermediate representations ----------------------------------------------------------
 def booth_digits(design: GridDesign, act) -> np.ndarray:
     """Radix-4 Booth digits of activations, least significant first (what a PE's
-    ``digits`` port shows); :func:`shiftadd.workloads.digits.booth_encode`."""
+    ``digits`` port shows); :func:`shiftadd.workloads.digits.booth_encode`.
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design (systolic or 2D matrix).
+    act : array_like of int
+        Activation codes.
+
+    Returns
+    -------
+    ndarray of int8, shape ``act.shape + (digits,)``
+        Digits in {-2..2}, least significant first.
+    """
     return booth_encode(np.asarray(act), design.act_bits, design.act_signed)
 
 
@@ -102,6 +199,22 @@ def csa_terms(design: GridDesign, act, weight) -> tuple[np.ndarray, np.ndarray]:
     ``~(|d_0| w)`` when ``d_0 < 0`` with the bit ``d_0 < 0`` (its ``+1``). ``addsub``:
     ``w ? a : ~a`` and the bit ``~w``. ``ternary``: ``a``, ``~a`` or 0, and the bit
     ``w == -1``.
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design (systolic or 2D matrix).
+    act : array_like of int
+        Activation codes.
+    weight : array_like of int
+        Weight codes (broadcast against ``act``).
+
+    Returns
+    -------
+    rows : ndarray of uint64, shape (..., terms)
+        The partial-product rows, modulo ``2**acc_width``.
+    bits : ndarray of uint64, shape (..., injections)
+        The injected ``+1`` bits.
     """
     width = design.acc_width
     a = np.asarray(act, dtype=np.int64)
@@ -120,7 +233,26 @@ def csa_terms(design: GridDesign, act, weight) -> tuple[np.ndarray, np.ndarray]:
 
 def csa_reduce(design: GridDesign, rows, bits) -> tuple[np.ndarray, np.ndarray]:
     """Reduce rows (last axis) and injected bits to a carry-save pair, compressor by
-    compressor as :attr:`GridDesign.csa_plan` (and the RTL) does. Returns ``(sum, carry)``.
+    compressor as :attr:`GridDesign.csa_plan` (and the RTL) does.
+
+    Parameters
+    ----------
+    design : GridDesign
+        A design with ``carry_save_accumulate``.
+    rows : array_like of uint64, shape (..., plan.rows)
+        The rows to reduce, ``acc_width``-bit patterns.
+    bits : array_like of uint64, shape (..., plan.injections)
+        The bits injected into the carries.
+
+    Returns
+    -------
+    sum, carry : ndarray of uint64
+        The carry-save pair, shape ``rows.shape[:-1]``.
+
+    Raises
+    ------
+    InputError
+        The design has no carry-save accumulator.
     """
     plan = design.csa_plan
     if plan is None:
@@ -145,7 +277,20 @@ def csa_reduce(design: GridDesign, rows, bits) -> tuple[np.ndarray, np.ndarray]:
 
 
 def resolve(design: GridDesign, s, c) -> np.ndarray:
-    """The value a carry-save pair stands for, as the result port shows it."""
+    """The value a carry-save pair stands for, as the result port shows it.
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design (systolic or 2D matrix).
+    s, c : array_like of uint64
+        Sum and carry patterns.
+
+    Returns
+    -------
+    ndarray of int64
+        ``(s + c) mod 2**acc_width``, two's complement when the accumulator is signed.
+    """
     width = design.acc_width
     total = (np.asarray(s, np.uint64) + np.asarray(c, np.uint64)) & _mask(width)
     return from_bits(total, width, design.acc_signed)
@@ -173,6 +318,8 @@ def pe_trace(design: GridDesign, act, weight, last=None):
 
     Parameters
     ----------
+    design : GridDesign
+        An output-stationary grid design.
     act, weight : array of int, shape (steps, ...)
         One step per row (any further axes are independent PEs).
     last : array of bool, shape (steps, ...), optional
@@ -207,7 +354,10 @@ def ws_column_trace(design: GridDesign, act, weights):
 
     Parameters
     ----------
+    design : GridDesign
+        A weight-stationary grid design.
     act : array of int, shape (vectors, rows)
+        Activation codes, one column per array row.
     weights : array of int, shape (rows,)
         The column's held weights, top row first.
 

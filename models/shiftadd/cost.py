@@ -17,7 +17,19 @@ __all__ = ["builder_items", "entry_widths", "lookup_mux2", "bill_of_materials",
 
 def builder_items(design: ShiftAddDesign) -> list[Item]:
     """The LUT builder, its input register and the table slots: busy only while a table is
-    loaded (once per ``mu`` activations and vector, shared by all ``N`` rows)."""
+    loaded (once per ``mu`` activations and vector, shared by all ``N`` rows).
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+
+    Returns
+    -------
+    list of Item
+        The builder's items, all inactive in the steady state (their data energy is priced
+        per table load by :func:`lut_build_energy`).
+    """
     d = design
     sum_count, sum_bits = tree_adders(plan_tree([d.act_range] * d.mu))
     widths = entry_widths(d)
@@ -42,7 +54,18 @@ def builder_items(design: ShiftAddDesign) -> list[Item]:
 
 
 def entry_widths(design: ShiftAddDesign) -> list[int]:
-    """Exact width of every table entry (the builder's signals)."""
+    """Exact width of every table entry (the builder's signals).
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+
+    Returns
+    -------
+    list of int
+        Width in bits of entry ``T[key]``, for ``key`` 0 to ``2**mu - 1``.
+    """
     return [range_width(*design.entry_range(key))[0] for key in range(design.entries)]
 
 
@@ -54,6 +77,16 @@ def lookup_mux2(design: ShiftAddDesign) -> int:
     whose entries are all narrower than bit ``b`` computes the same function for ``b`` as
     for ``b - 1`` and synthesis merges the two. A node over entries of widths ``w_e`` thus
     costs ``max(w_e) - 1`` mux2, not ``lut_width``.
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+
+    Returns
+    -------
+    int
+        The mux2 count of one lookup PE.
     """
     level = [[w] for w in entry_widths(design)]
     total = 0
@@ -76,7 +109,18 @@ def _offset_alone(levels, depth: int) -> bool:
 
 
 def bill_of_materials(design: ShiftAddDesign) -> list[Item]:
-    """The building blocks of a shift-add engine."""
+    """The building blocks of a shift-add engine.
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+
+    Returns
+    -------
+    list of Item
+        Every part with a nonzero count, priced by :func:`shiftadd.models.cost.estimate`.
+    """
     d = design
     lookups = d.columns * d.q
     items = builder_items(d)
@@ -128,8 +172,23 @@ def bill_of_materials(design: ShiftAddDesign) -> list[Item]:
     return [i for i in items if i.count]
 
 
-def activity_profile(design: ShiftAddDesign, data_activity: float):
-    """Port switching while a layer streams (for vectorless synthesis power)."""
+def activity_profile(design: ShiftAddDesign,
+                     data_activity: float) -> list[tuple[str, float, float]]:
+    """Port switching while a layer streams (for vectorless synthesis power).
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+    data_activity : float
+        Toggles per cycle of a streamed data bit (0 to 1).
+
+    Returns
+    -------
+    list of (str, float, float)
+        ``(port glob, toggles per cycle, duty)`` rules, first match wins: weight payloads
+        toggle at ``data_activity``, tables and activations are held.
+    """
     # The steady state of a layer: a weight transfer every cycle (random key and scale
     # bits), tables held (a table load is one transfer in 1 + ceil(N / columns), so the
     # builder's energy is accounted per build, see lut_build_energy), output always read.
@@ -146,7 +205,22 @@ def activity_profile(design: ShiftAddDesign, data_activity: float):
 def lut_build_energy(design: ShiftAddDesign, table=None, *, data_activity: float = 0.5) -> float:
     """Energy in pJ of loading one table: the data energy of the act register, the builder
     and the slot written, as if they toggled at ``data_activity`` for one cycle (their clock
-    energy and leakage are in :func:`~shiftadd.models.cost.estimate`'s every-cycle figure)."""
+    energy and leakage are in :func:`~shiftadd.models.cost.estimate`'s every-cycle figure).
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+    table : UnitTable or str, optional
+        Unit table, its name or file; default the calibrated IHP SG13G2 table.
+    data_activity : float
+        Toggles per cycle of the builder's data bits (0 to 1).
+
+    Returns
+    -------
+    float
+        Energy of one table load, in pJ.
+    """
     table = unit_table(table)
     scale = data_activity / table.calibration_activity
     total = 0.0

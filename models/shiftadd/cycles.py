@@ -18,7 +18,20 @@ __all__ = ["stream_output_cycles", "shiftadd_cycles", "gemm_cycles_batch", "desi
 
 def stream_output_cycles(design: ShiftAddDesign, input_positions) -> np.ndarray:
     """Cycle of each result for ``last`` weight transfers accepted at ``input_positions``:
-    fully pipelined, a result leaves ``latency`` cycles after its transfer."""
+    fully pipelined, a result leaves ``latency`` cycles after its transfer.
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+    input_positions : array_like of int
+        Cycle each ``last`` weight transfer is accepted in.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Cycle each result leaves in, shaped like ``input_positions``.
+    """
     return np.asarray(input_positions, dtype=np.int64) + design.latency
 
 
@@ -33,6 +46,25 @@ def shiftadd_cycles(mu, columns, lut_slots, latency, m, n, k) -> dict:
     ``transfers = M * G * (1 + ceil(N / columns))`` and the last result leaves ``latency``
     cycles after the last transfer. The scalar model (:func:`gemm_cycles_batch`) and the
     sweep kernel both call this.
+
+    Parameters
+    ----------
+    mu : int or array_like of int
+        LUT width (activations per table).
+    columns : int or array_like of int
+        Output rows per weight transfer.
+    lut_slots : int or array_like of int
+        Tables held at once (groups per K-tile).
+    latency : int or array_like of int
+        Cycles from a transfer to its result.
+    m, n, k : int or array_like of int
+        GEMM dimensions: activation vectors, output rows, inputs.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Broadcast arrays: ``cycles``, ``transfers``, ``tiles`` (K-tiles times N-tiles),
+        ``weight_writes``, ``groups`` (tables per vector), ``k_tiles`` and ``n_tiles``.
     """
     groups = -(-k // mu)
     n_tiles = -(-n // columns)
@@ -45,7 +77,21 @@ def shiftadd_cycles(mu, columns, lut_slots, latency, m, n, k) -> dict:
 
 
 def gemm_cycles_batch(design: ShiftAddDesign, m, n, k) -> dict[str, np.ndarray]:
-    """Cycles of tiled GEMMs (arrays of shapes): :func:`shiftadd_cycles`."""
+    """Cycles of tiled GEMMs (arrays of shapes): :func:`shiftadd_cycles`.
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+    m, n, k : int or array_like of int
+        GEMM dimensions ``(M, N, K)``, broadcast together.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``cycles``, ``transfers``, ``tiles``, ``weight_writes``, ``macs`` and
+        ``utilization`` (MACs per lane-cycle, lanes = ``columns * mu``).
+    """
     m, n, k = (np.asarray(v, dtype=np.int64) for v in (m, n, k))
     c = shiftadd_cycles(design.mu, design.columns, design.lut_slots, design.latency, m, n, k)
     macs = m * n * k
@@ -55,7 +101,20 @@ def gemm_cycles_batch(design: ShiftAddDesign, m, n, k) -> dict[str, np.ndarray]:
 
 
 def design_vector(design: ShiftAddDesign) -> dict[str, float]:
-    """The numbers :func:`kernel` needs about one design."""
+    """The numbers :func:`kernel` needs about one design.
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+
+    Returns
+    -------
+    dict of str to float
+        Tile sizes ``tile_k`` and ``tile_n``, ``latency`` (cycles), operand widths in bits
+        (``act_bits``, ``weight_bits`` per weight with its share of the scale fields,
+        ``out_bits``, ``psum_bits``), ``lanes``, ``mu``, ``columns`` and ``lut_slots``.
+    """
     d = design
     # Weight bits as the transfers carry them: q planes plus the scale fields of the
     # transfer spread over its columns * mu weights (slot and last are control).
@@ -74,6 +133,21 @@ def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):
     vector: from DRAM once if the block fits the weight buffer, else once per vector.
     Partial sums of K-tiles accumulate in the output buffer when the ``M x N`` block fits,
     else they go to DRAM and back.
+
+    Parameters
+    ----------
+    v : dict
+        Design vectors (:func:`design_vector`), values of shape ``(P, 1)``.
+    m, n, k : ndarray of int
+        GEMM dimensions, shape ``(1, L)``.
+    act_buf_bits, weight_buf_bits, out_buf_bits : ndarray
+        Activation, weight and output buffer capacities in bits, shape ``(P, 1)``.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Shape ``(P, L)``: ``cycles`` and the traffic in bits of
+        :data:`shiftadd.models.perf.TRAFFIC_KEYS`.
     """
     c = shiftadd_cycles(v["mu"], v["columns"], v["lut_slots"], v["latency"], m, n, k)
     k_tiles = c["k_tiles"]
@@ -102,7 +176,18 @@ def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):
 
 
 def validation_gemm(design: ShiftAddDesign) -> tuple[int, int, int]:
-    """The GEMM a shift-add design is validated on."""
+    """The GEMM a shift-add design is validated on.
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+
+    Returns
+    -------
+    tuple of (int, int, int)
+        ``(M, N, K)``: four activation vectors, 17 N-tiles (the last partial), two K-tiles.
+    """
     # The cost model prices the steady state of a layer: weight transfers streaming past
     # held tables (the builder works once per 1 + ceil(N / columns) transfers). The default
     # GEMM (one and a half N-tiles) would make every third transfer a table load, so the

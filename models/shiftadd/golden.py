@@ -17,7 +17,22 @@ __all__ = ["constant_scales", "engine_scales", "transfer_sums", "accumulate"]
 def constant_scales(design: ShiftAddDesign, rows: int,
                     groups: int) -> tuple[np.ndarray, np.ndarray]:
     """The fixed scales of a ``shifter = "constant"`` design broadcast to the scale grid
-    ``(q, rows, groups, terms)`` of :func:`shiftadd.models.lutgemm.lut_gemm`."""
+    ``(q, rows, groups, terms)`` of :func:`shiftadd.models.lutgemm.lut_gemm`.
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        A design with ``shifter = "constant"`` (its ``const_shifts`` and ``const_signs``).
+    rows : int
+        Scale row groups of the layer (``N / group_rows``).
+    groups : int
+        Scale blocks along the inputs (``K / mu_a``).
+
+    Returns
+    -------
+    shifts, signs : numpy.ndarray of int64, shape (q, rows, groups, terms)
+        The design's scale terms, the same in every block.
+    """
     sh = np.asarray(design.const_shifts, np.int64)[:, None, None, :]
     sg = np.asarray(design.const_signs, np.int64)[:, None, None, :]
     shape = (design.q, rows, groups, design.terms)
@@ -107,6 +122,7 @@ def transfer_sums(design: ShiftAddDesign, act_groups, table_of, keys, shifts=Non
         return (looked * alpha[None, None, :]).sum(axis=2)
     sh = np.asarray(shifts, np.int64)
     sg = np.asarray(signs, np.int64)
+    assert d.scale_rows is not None  # set to columns by ShiftAddDesign.__post_init__
     cols = np.arange(d.columns) // d.scale_rows
     sh, sg = sh[:, cols], sg[:, cols]                                     # (W, columns, q, t)
     return (sg * (looked[..., None] << sh)).sum(axis=(2, 3))
@@ -114,7 +130,20 @@ def transfer_sums(design: ShiftAddDesign, act_groups, table_of, keys, shifts=Non
 
 def accumulate(sums: np.ndarray, lengths) -> np.ndarray:
     """Results of consecutive accumulations of ``lengths`` transfers each (``sums`` in
-    transfer order)."""
+    transfer order).
+
+    Parameters
+    ----------
+    sums : numpy.ndarray, shape (transfers, ...)
+        What each weight transfer adds (:func:`transfer_sums`).
+    lengths : array_like of int
+        Transfers per accumulation, in order; they sum to ``transfers``.
+
+    Returns
+    -------
+    numpy.ndarray, shape (len(lengths), ...)
+        The sum of each run of transfers.
+    """
     lengths = np.asarray(lengths, np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     return np.add.reduceat(sums, starts, axis=0)

@@ -34,6 +34,27 @@ class OpEnergies:
 
     ``sa_add`` prices every add of the shift-add datapath (LUT build, scale terms,
     accumulation), ``fp16_*`` and ``int8_mult`` / ``int_add`` the multiplier engines.
+
+    Parameters
+    ----------
+    name : str
+        Name of the figure set.
+    node : str
+        Technology node the figures are for (e.g. ``"45 nm"``).
+    fp16_mult, fp16_add : float
+        FP16 multiply and add energy, in pJ.
+    int8_mult : float
+        8-bit integer multiply energy, in pJ.
+    int_add : float
+        Integer (accumulator) add energy, in pJ.
+    shift : float
+        Energy of one shift, in pJ.
+    lookup : float
+        Energy of one LUT lookup, in pJ.
+    sa_add : float
+        Energy of one add of the shift-add datapath, in pJ.
+    source : str
+        Where the figures come from.
     """
 
     name: str
@@ -66,7 +87,25 @@ DRAM_PJ_PER_BIT = {"shiftaddllm": 200.0 / 16, "horowitz-low": 1300.0 / 64,
 def shiftadd_op_counts(m, n, k, *, q: int, mu: int, terms: int) -> dict[str, np.ndarray]:
     """Operations of ``Y[M, N] = X[M, K] @ W[N, K].T`` as a LUT-GEMM, vectorized over
     arrays of shapes (every scale with all ``terms`` present; equal to
-    :func:`~shiftadd.models.lutgemm.lut_gemm_ops` then)."""
+    :func:`~shiftadd.models.lutgemm.lut_gemm_ops` then).
+
+    Parameters
+    ----------
+    m, n, k : int or array_like of int
+        GEMM dimensions ``(M, N, K)``, broadcast together.
+    q : int
+        Bit planes per weight.
+    mu : int
+        LUT width (inputs per table).
+    terms : int
+        Power-of-two terms per scale.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``lut_tables``, ``lut_build_adds``, ``lut_build_shifts``, ``lookups``,
+        ``scale_shifts``, ``scale_adds`` and ``accumulate_adds``.
+    """
     m, n, k = (np.asarray(v, dtype=np.int64) for v in (m, n, k))
     groups = -(-k // mu)
     tables = m * groups
@@ -82,7 +121,30 @@ def weight_bits_per_weight(engine: str, n, k, *, q: int = 3, mu: int = 8, terms:
     """DRAM bits per weight: FP16 16; int8 8 plus a 16-bit scale per output row; BCQ
     ``q`` planes plus the APoT scales (``t * shift_bits + 2 (t - 1)`` bits, or
     ``shift_bits`` for one term, per plane and block of ``group_rows x mu`` weights) and
-    the layer's 8-bit exponent base."""
+    the layer's 8-bit exponent base.
+
+    Parameters
+    ----------
+    engine : str
+        ``"fp16"``, ``"int8"``, or any other name for BCQ (shift-add).
+    n, k : int or array_like of int
+        The layer's output rows and inputs, broadcast together.
+    q : int
+        BCQ bit planes.
+    mu : int
+        Inputs per scale block.
+    terms : int
+        Power-of-two terms per scale (1 = pow2, more = APoT).
+    shift_bits : int
+        Bits of one shift amount.
+    group_rows : int, optional
+        Output rows per scale block; default ``max(1, 128 // mu)``.
+
+    Returns
+    -------
+    numpy.ndarray of float64
+        Bits per weight, shaped like ``n`` and ``k`` broadcast.
+    """
     n, k = np.asarray(n, np.float64), np.asarray(k, np.float64)
     if engine == "fp16":
         return np.full(np.broadcast(n, k).shape, 16.0)
@@ -196,6 +258,23 @@ def engine_energy_per_cycle(design, table=None, *, data_activity: float = 0.5,
     ``streaming_weights`` counts the weight registers of a multiplier array as toggling
     (every weight used once, as in LLM decoding), where :func:`~shiftadd.models.cost.estimate`
     holds them.
+
+    Parameters
+    ----------
+    design : Design
+        Any engine design with a bill of materials.
+    table : UnitTable or str, optional
+        Unit table, its name or file; default the calibrated IHP SG13G2 table.
+    data_activity : float
+        Toggles per cycle of a streamed data bit (0 to 1).
+    streaming_weights : bool
+        Price the ``weight registers`` part as toggling with the data.
+
+    Returns
+    -------
+    dict of str to float
+        Energy per cycle in pJ of each part group, leakage over one ``clock_ns`` cycle
+        included.
     """
 
     table = table_of(table)
@@ -235,6 +314,24 @@ def layer_energy_hw(table, design: ShiftAddDesign, baseline, *, unit_table="ihp-
         0.9 V figures (multiply 1.1 + add 0.4 pJ, :data:`PAPER_45NM`), classically scaled
         (:func:`~shiftadd.models.technology.scale_factors`) to the table's node and supply
         (IHP SG13G2: 130 nm, 1.2 V, x 5.1). Not synthesized: no FP16 unit is generated here.
+        0 leaves out the FP16 row (the savings are then relative to int8).
+    dram_pj_per_bit : float
+        DRAM energy per bit (weights read once per pass; activations in and out once).
+    shift_bits : int, optional
+        Shift amount bits of the scales in DRAM; default the design's ``shift_bits``.
+    group_rows : int, optional
+        Output rows per scale block in DRAM; default ``max(1, 128 // mu)``.
+    scope : {"linear", "all"}
+        ``"linear"``: the decoder's linear layers; ``"all"``: every weight GEMM, the head
+        included.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per engine (``fp16`` unless left out, ``shiftadd``, ``int8``) with the energy
+        in pJ of each part group, ``dram_weights``, ``dram_act``, ``compute``, ``memory``,
+        ``total``, ``weight_bits``, ``vs_fp16`` (or ``vs_int8``; fraction saved) and
+        ``compute_per_mac_pj``.
     """
     ut = table_of(unit_table)
     t = _weight_gemms(table, scope)

@@ -27,17 +27,25 @@ CELLS_FILE = Path(__file__).resolve().parent.parent / "data" / "threshold_cells.
 class CellPreset:
     """Cost of one threshold neuron (weighted sum, compare and its output register).
 
-    Attributes
+    Parameters
     ----------
+    name : str
+        Preset name (``"standard_cell"`` or ``"custom_cell"``).
     area_um2 : float
+        Area in um^2.
     energy_eval_pj : float
         Energy of a cycle in which the neuron evaluates, inputs toggling at the calibration
         activity.
     energy_idle_pj : float
         Energy of a cycle in which it holds (clock and input toggles only).
     leakage_mw : float
+        Leakage power in mW.
     delay_ns : float
         Inputs to the output register's D (the combinational threshold function).
+    weights : tuple of int
+        The neuron's input weights the figures are for (empty: any).
+    source : str
+        Where the figures come from (measured, variant or interpolated).
     """
 
     name: str
@@ -51,7 +59,19 @@ class CellPreset:
 
     def price(self, utilization: float) -> dict:
         """Explicit unit price for :class:`shiftadd.models.cost.Item` at this fraction of
-        evaluating cycles."""
+        evaluating cycles.
+
+        Parameters
+        ----------
+        utilization : float
+            Fraction of cycles in which the neuron evaluates (0 to 1).
+
+        Returns
+        -------
+        dict of str to float
+            ``area`` (um^2), ``energy_clock`` (0), ``energy`` (pJ per cycle, evaluating and
+            idle cycles mixed) and ``leakage_mw``.
+        """
         u = float(utilization)
         return {"area": self.area_um2, "energy_clock": 0.0,
                 "energy": u * self.energy_eval_pj + (1 - u) * self.energy_idle_pj,
@@ -65,6 +85,18 @@ VARIANT_WEIGHTS = ((2, 1, 1, 1, 1), (4, 2, 1, 1, 1, 1, 1), (4, 2, 1, 1, 1, 1, 1,
 
 
 def weights_key(weights) -> str:
+    """The data file's key of a neuron's input weights, e.g. ``"2-1-1-1"``.
+
+    Parameters
+    ----------
+    weights : iterable of int
+        The neuron's input weights.
+
+    Returns
+    -------
+    str
+        The weights joined by ``-``.
+    """
     return "-".join(str(int(w)) for w in weights)
 
 
@@ -86,7 +118,23 @@ def _preset(name: str, d: dict, weights, source: str) -> CellPreset:
 
 
 def load_cell_presets(path=None) -> dict[str, CellPreset]:
-    """The threshold-cell presets for the default neuron (``models/data/threshold_cells.toml``)."""
+    """The threshold-cell presets for the default neuron (``models/data/threshold_cells.toml``).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        The cell data file; default :data:`CELLS_FILE`.
+
+    Returns
+    -------
+    dict of str to CellPreset
+        The ``standard_cell`` and ``custom_cell`` presets.
+
+    Raises
+    ------
+    InputError
+        When the file or one of the two presets is missing.
+    """
     data, _ = _read_cells(path)
     return {name: _preset(name, data[name], data[name].get("weights", ()),
                           str(data[name].get("source", "")))

@@ -4,6 +4,7 @@ at the switching activity the program causes, the neuron priced by a cell preset
 from __future__ import annotations
 
 import functools
+from typing import cast
 
 import numpy as np
 
@@ -39,7 +40,7 @@ def program_activity(design: ThresholdDesign, k: int | None = None, *, runs: int
     prog = schedule(design, k)
     K, S = prog.k, prog.steps
     pes = min(design.pes, 4)              # every PE runs the same program on like data
-    d = design.replace(pes=pes)
+    d = cast(ThresholdDesign, design.replace(pes=pes))
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 2, (pes * design.vectors, K))
     w = rng.integers(0, 2, (runs, K))
@@ -78,12 +79,23 @@ def _at_activity(unit: str, part: str, count: float, toggles_per_input: float,
     return items
 
 
-def threshold_fanout_nets(design: ThresholdDesign) -> list[tuple[str, int, int, str]]:
+def threshold_fanout_nets(design: ThresholdDesign) -> list[tuple[str, int, int, str | None]]:
     """The array's nets of high fan-out, ``(name, nets, fan-out, activity key)``, from its
     structure (:class:`shiftadd.hw.threshold_array.ThresholdPE`): the instruction is decoded
     once and drives every PE; a PE's register, memory and data bits feed every neuron
     input's source multiplexer. The activity key names the :func:`program_activity` rate the
-    net toggles at (``None``: held, as the reset)."""
+    net toggles at (``None``: held, as the reset).
+
+    Parameters
+    ----------
+    design : ThresholdDesign
+        The threshold array.
+
+    Returns
+    -------
+    list of (str, int, int, str or None)
+        ``(name, nets, fan-out, activity key)`` per kind of net.
+    """
     d = design
     P, N, F, L, D = d.pes, d.neurons, d.fan_in, d.memory_bits, d.data_bits
     inputs = N * F + 1                      # neuron inputs and the emit multiplexer
@@ -105,7 +117,29 @@ def threshold_fanout_nets(design: ThresholdDesign) -> list[tuple[str, int, int, 
 def threshold_bom(design: ThresholdDesign, cell: str | CellPreset | None = None,
                   k: int | None = None) -> list[Item]:
     """Building blocks of a threshold array running the program for fan-in ``k``, with the
-    neuron priced by a cell preset (default: the synthesized standard-cell neuron)."""
+    neuron priced by a cell preset (default: the synthesized standard-cell neuron).
+
+    Parameters
+    ----------
+    design : ThresholdDesign
+        The threshold array.
+    cell : str or CellPreset, optional
+        The neuron's preset or its name (``"standard_cell"`` or ``"custom_cell"``); default
+        the standard-cell neuron for the design's ``neuron_weights``.
+    k : int, optional
+        Fan-in of the layer the program is scheduled for; default ``design.k``.
+
+    Returns
+    -------
+    list of Item
+        The array's parts, each split into an active and a held share by its switching
+        activity under the program.
+
+    Raises
+    ------
+    InputError
+        When the preset characterizes a neuron with other weights.
+    """
     d = design
     prog = schedule(d, k)
     P, N, F, L, D = d.pes, d.neurons, d.fan_in, d.memory_bits, d.data_bits
@@ -151,14 +185,47 @@ def threshold_bom(design: ThresholdDesign, cell: str | CellPreset | None = None,
 
 
 def bill_of_materials(design: ThresholdDesign) -> list[Item]:
-    """The building blocks of a threshold array (standard-cell neuron preset)."""
+    """The building blocks of a threshold array (standard-cell neuron preset).
+
+    Parameters
+    ----------
+    design : ThresholdDesign
+        The threshold array.
+
+    Returns
+    -------
+    list of Item
+        :func:`threshold_bom` with the default preset and fan-in.
+    """
     return threshold_bom(design)
 
 
 def threshold_estimate(design: ThresholdDesign, cell: str | CellPreset | None = None, *,
                        k: int | None = None, table=None, data_activity: float = 0.5) -> dict:
     """Area, energy per cycle and per binary neuron evaluation of ``design`` with a cell
-    preset, for the program of fan-in ``k``."""
+    preset, for the program of fan-in ``k``.
+
+    Parameters
+    ----------
+    design : ThresholdDesign
+        The threshold array.
+    cell : str or CellPreset, optional
+        The neuron's preset or its name; default the standard-cell neuron.
+    k : int, optional
+        Fan-in of the layer the program is scheduled for; default ``design.k``.
+    table : UnitTable or str, optional
+        Unit table, its name or file; default the calibrated IHP SG13G2 table.
+    data_activity : float
+        Toggles per cycle of a data bit (0 to 1), relative to the table's calibration
+        activity.
+
+    Returns
+    -------
+    dict
+        ``area_um2``, ``energy_per_cycle_pj`` (leakage included), ``leakage_mw``,
+        ``evaluations_per_cycle``, ``energy_per_evaluation_pj``, ``steps`` (program length)
+        and ``breakdown`` (one dict per part).
+    """
     table = unit_table(table)
     prog = schedule(design, k)
     scale = data_activity / table.calibration_activity
@@ -182,7 +249,26 @@ def step_stream_activity(design: ThresholdDesign, k: int | None = None, *, runs:
                          seed: int = 0, data_activity: float = 0.5) -> float:
     """Mean toggles per cycle of the step stream's payload bits while a layer runs: the
     program's instructions for random weights and thresholds, and input bits that change
-    with probability ``data_activity`` on loading steps."""
+    with probability ``data_activity`` on loading steps.
+
+    Parameters
+    ----------
+    design : ThresholdDesign
+        The threshold array.
+    k : int, optional
+        Fan-in of the layer the program is scheduled for; default ``design.k``.
+    runs : int
+        Random output neurons simulated.
+    seed : int
+        Seed of the random layer.
+    data_activity : float
+        Probability that an input bit changes on a loading step (0 to 1).
+
+    Returns
+    -------
+    float
+        Mean toggles per payload bit per cycle.
+    """
     rng = np.random.default_rng(seed)
     prog = schedule(design, k)
     K = prog.k
@@ -213,8 +299,23 @@ def step_stream_activity(design: ThresholdDesign, k: int | None = None, *, runs:
     return float(toggles + data_share * data_rate * (data_activity / 0.5 - 1.0))
 
 
-def activity_profile(design: ThresholdDesign, data_activity: float):
-    """Port switching while a layer streams (for vectorless synthesis power)."""
+def activity_profile(design: ThresholdDesign,
+                     data_activity: float) -> list[tuple[str, float, float]]:
+    """Port switching while a layer streams (for vectorless synthesis power).
+
+    Parameters
+    ----------
+    design : ThresholdDesign
+        The threshold array.
+    data_activity : float
+        Probability that an input bit changes on a loading step (0 to 1).
+
+    Returns
+    -------
+    list of (str, float, float)
+        ``(port glob, toggles per cycle, duty)`` rules, first match wins: the step payload
+        toggles at :func:`step_stream_activity`'s rate.
+    """
     # Streaming a layer: a new instruction every cycle, input bits on loading steps,
     # results always read.
     return [

@@ -18,7 +18,20 @@ __all__ = ["run_cycles", "design_vector", "threshold_cycles", "kernel", "validat
 
 
 def run_cycles(design: ThresholdDesign, k: int | None = None) -> int:
-    """Cycles of one program run at full rate (its steps)."""
+    """Cycles of one program run at full rate (its steps).
+
+    Parameters
+    ----------
+    design : ThresholdDesign
+        The threshold array.
+    k : int, optional
+        Fan-in the program is scheduled for; default ``design.k``.
+
+    Returns
+    -------
+    int
+        The program's steps.
+    """
     return schedule(design, k).steps
 
 
@@ -36,6 +49,20 @@ def _unpack_weights(code: int, count: int) -> tuple:
 
 
 def design_vector(design: ThresholdDesign) -> dict[str, float]:
+    """The numbers :func:`kernel` and :func:`threshold_cycles` need about one design.
+
+    Parameters
+    ----------
+    design : ThresholdDesign
+        The threshold array.
+
+    Returns
+    -------
+    dict of str to float
+        Tile sizes, ``latency`` (cycles), operand widths (1 bit), ``lanes`` and the program
+        parameters (``neurons``, ``neuron_weights`` packed four bits each, ``fan_in``,
+        ``data_bits``, ``vectors``, ``pool``, ``memory_bits``, ``pes``).
+    """
     d = design
     return {"tile_k": d.pes * d.data_bits, "tile_n": d.pes, "latency": d.latency,
             "act_bits": 1, "weight_bits": 1, "out_bits": 1, "psum_bits": 1,
@@ -79,6 +106,19 @@ def threshold_cycles(v: dict, m, n, k) -> dict:
     step per cycle; each run emits its last result in its last-emit step, ``latency``
     cycles later out. The scalar model (:func:`gemm_cycles_batch`) and the sweep kernel
     both use this formula.
+
+    Parameters
+    ----------
+    v : dict
+        :func:`design_vector` columns, broadcast against the GEMM dimensions.
+    m, n, k : int or array_like of int
+        GEMM dimensions: input rows ``M``, output neurons ``N``, fan-in ``K``.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Broadcast arrays: ``cycles``, ``transfers`` (steps issued), ``runs``, ``groups``,
+        ``steps`` (per run) and ``rows_per_group``.
     """
     m, n, k = (np.asarray(x, dtype=np.int64) for x in (m, n, k))
     steps, last = _program_lengths(v, k)
@@ -101,6 +141,21 @@ def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):
     weight bits are read once per group from the weight buffer; from DRAM once when they fit,
     else once per group. One output bit per (pooled) row and neuron; no partial sums. The
     instruction stream's program memory is outside the model (as the adder tree's control).
+
+    Parameters
+    ----------
+    v : dict
+        Design vectors (:func:`design_vector`), values of shape ``(P, 1)``.
+    m, n, k : ndarray of int
+        GEMM dimensions, shape ``(1, L)``.
+    act_buf_bits, weight_buf_bits, out_buf_bits : ndarray
+        Activation, weight and output buffer capacities in bits, shape ``(P, 1)``.
+
+    Returns
+    -------
+    dict of str to ndarray
+        Shape ``(P, L)``: ``cycles`` and the traffic in bits of
+        :data:`shiftadd.models.perf.TRAFFIC_KEYS`.
     """
     c = threshold_cycles(v, m, n, k)
     m, n, k = (np.asarray(x, dtype=np.int64) for x in (m, n, k))
@@ -127,6 +182,19 @@ def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):
 
 
 def validation_gemm(design: ThresholdDesign) -> tuple[int, int, int]:
+    """The GEMM a threshold design is validated on.
+
+    Parameters
+    ----------
+    design : ThresholdDesign
+        The threshold array.
+
+    Returns
+    -------
+    tuple of (int, int, int)
+        ``(M, N, K)``: up to eight groups of input rows, four (or two) output neurons and
+        the design's own fan-in, within 6000 steps.
+    """
     # Up to eight groups of input rows and four output neurons at the design's own fan-in
     # (the program the model prices; the generic default's K, a buffer word, means nothing
     # here), kept within 6000 steps: the whole GEMM is one chunk of the activity harness
@@ -137,7 +205,22 @@ def validation_gemm(design: ThresholdDesign) -> tuple[int, int, int]:
     return groups * design.pes * design.vectors, n, design.k
 
 
-def gemm_cycles_batch(design: ThresholdDesign, m, n, k):
+def gemm_cycles_batch(design: ThresholdDesign, m, n, k) -> dict[str, np.ndarray]:
+    """Cycles of binary layers (arrays of shapes): :func:`threshold_cycles`.
+
+    Parameters
+    ----------
+    design : ThresholdDesign
+        The threshold array.
+    m, n, k : int or array_like of int
+        GEMM dimensions ``(M, N, K)``, broadcast together.
+
+    Returns
+    -------
+    dict of str to ndarray
+        ``cycles``, ``transfers``, ``tiles`` (runs), ``weight_writes`` (0), ``macs`` and
+        ``utilization``.
+    """
     m, n, k = (np.asarray(x, dtype=np.int64) for x in (m, n, k))
     m, n, k = np.broadcast_arrays(m, n, k)
     c = threshold_cycles(design_vector(design), m, n, k)

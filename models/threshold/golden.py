@@ -11,6 +11,7 @@ checks it against :func:`binary_layer_reference` before the stream is sent to th
 from __future__ import annotations
 
 import dataclasses
+from typing import cast
 
 import numpy as np
 
@@ -93,7 +94,26 @@ def binary_layer_reference(x, w, thresholds, flips=None, pool: int = 1) -> np.nd
     """``Y[m, n] = OR over the pool window of [popcount(XNOR(x_m, w_n)) >= T_n]`` (``<= T_n``
     where ``flips[n]``), windows of ``pool`` consecutive rows; returns ``(M // pool, N)``
     bits. Built from :func:`shiftadd.design.arith.xnor_matches` and
-    :func:`~shiftadd.models.golden.threshold_compare`."""
+    :func:`~shiftadd.models.golden.threshold_compare`.
+
+    Parameters
+    ----------
+    x : array_like of int, shape (M, K)
+        Input bits (1 = +1, 0 = -1).
+    w : array_like of int, shape (N, K)
+        Weight bits (1 = +1, 0 = -1).
+    thresholds : array_like of int, shape (N,)
+        Threshold ``T_n`` of each output neuron, on the popcount.
+    flips : array_like of bool, shape (N,), optional
+        Compare ``<= T_n`` instead of ``>= T_n``; default none.
+    pool : int
+        Rows per max-pooling (OR) window; must divide ``M``.
+
+    Returns
+    -------
+    numpy.ndarray of int64, shape (M // pool, N)
+        The output bits.
+    """
     x = check_operand("x", x, 0, 1, (None, None))
     w = check_operand("weights", w, 0, 1, (None, x.shape[1]))
     t = check_operand("thresholds", thresholds, -(1 << 40), 1 << 40, (w.shape[0],))
@@ -103,7 +123,7 @@ def binary_layer_reference(x, w, thresholds, flips=None, pool: int = 1) -> np.nd
         raise InputError(f"{x.shape[0]} rows are not whole pooling windows of {pool}",
                          field="x", allowed=f"a multiple of {pool} rows")
     y = threshold_compare(xnor_matches(x, w), t, f)
-    return y.reshape(-1, pool, w.shape[0]).any(axis=1).astype(np.int64)
+    return cast(np.ndarray, y.reshape(-1, pool, w.shape[0]).any(axis=1).astype(np.int64))
 
 
 @dataclasses.dataclass
@@ -114,14 +134,22 @@ class LayerRuns:
     handles rows ``(group * P + p) * V + v`` (all-zero rows beyond ``M``) and emits output rows
     ``(group * P + p) * V / pool + e``.
 
-    Attributes
+    Parameters
     ----------
+    program : Program
+        The program every run executes.
+    neuron : ndarray of int, shape (runs,)
+        Output neuron of each run.
+    group : ndarray of int, shape (runs,)
+        Input-row group of each run.
     fields : dict of ndarray
         Instruction fields per run and step, leading axes ``(runs, S)``.
     data : ndarray, shape (runs, S, P, D)
         Data register bits of every step.
     expected : ndarray, shape (runs, outputs per run, P)
         The golden layer's outputs in emission order (rows beyond M: of the zero rows).
+    rows : int
+        The layer's input rows ``M``.
     """
 
     program: Program
@@ -134,10 +162,17 @@ class LayerRuns:
 
     @property
     def runs(self) -> int:
+        """Number of program runs."""
         return int(self.neuron.shape[0])
 
     def payload(self) -> dict:
-        """Step-stream payload values for :func:`shiftadd.sim.packing.pack`, runs flattened."""
+        """Step-stream payload values for :func:`shiftadd.sim.packing.pack`, runs flattened.
+
+        Returns
+        -------
+        dict of ndarray
+            The instruction fields and ``data``, leading axis ``runs * S``.
+        """
         flat = {k: np.reshape(v, (-1,) + v.shape[2:]) for k, v in self.fields.items()}
         flat["data"] = self.data.reshape((-1,) + self.data.shape[2:])
         return flat
@@ -146,7 +181,29 @@ class LayerRuns:
 def layer_runs(design: ThresholdDesign, x, w, thresholds, flips=None, *,
                k: int | None = None) -> LayerRuns:
     """Every run of the binary layer ``x (M, K)``, ``w (N, K)`` on ``design``, output neuron
-    by output neuron, with golden expectations."""
+    by output neuron, with golden expectations.
+
+    Parameters
+    ----------
+    design : ThresholdDesign
+        The threshold array.
+    x : array_like of int, shape (M, K)
+        Input bits; ``M`` must be a multiple of the design's ``pool``.
+    w : array_like of int, shape (N, K)
+        Weight bits (1 = +1).
+    thresholds : array_like of int, shape (N,)
+        Threshold of each output neuron.
+    flips : array_like of bool, shape (N,), optional
+        Compare ``<= T`` instead of ``>= T``; default none.
+    k : int, optional
+        Fan-in the program is scheduled for; default ``x``'s columns.
+
+    Returns
+    -------
+    LayerRuns
+        One run per output neuron and group of ``pes * vectors`` input rows (neuron-major),
+        with its instruction fields, data and expected outputs.
+    """
     x = check_operand("x", x, 0, 1, (None, None))
     K = x.shape[1] if k is None else k
     prog = schedule(design, K)
