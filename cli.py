@@ -28,29 +28,38 @@ def _int_at_least(flag: str, minimum: int):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not an integer "
-                                             f"(allowed: an integer >= {minimum})") from None
+            raise argparse.ArgumentTypeError(
+                f"{flag}: {text!r} is not an integer (allowed: an integer >= {minimum})"
+            ) from None
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"{flag}: {value} is out of range "
-                                             f"(allowed: an integer >= {minimum})")
+            raise argparse.ArgumentTypeError(
+                f"{flag}: {value} is out of range (allowed: an integer >= {minimum})"
+            )
         return value
+
     return parse
 
 
 def _number_in(flag: str, lo: float, hi: float | None = None, *, lo_open: bool = False):
-    allowed = (f"a number > {lo:g}" if lo_open else f"a number >= {lo:g}") if hi is None \
+    allowed = (
+        (f"a number > {lo:g}" if lo_open else f"a number >= {lo:g}")
+        if hi is None
         else f"a number from {lo:g} to {hi:g}"
+    )
 
     def parse(text: str) -> float:
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{flag}: {text!r} is not a number "
-                                             f"(allowed: {allowed})") from None
+            raise argparse.ArgumentTypeError(
+                f"{flag}: {text!r} is not a number (allowed: {allowed})"
+            ) from None
         if not (value > lo if lo_open else value >= lo) or (hi is not None and value > hi):
-            raise argparse.ArgumentTypeError(f"{flag}: {value} is out of range "
-                                             f"(allowed: {allowed})")
+            raise argparse.ArgumentTypeError(
+                f"{flag}: {value} is out of range (allowed: {allowed})"
+            )
         return value
+
     return parse
 
 
@@ -61,8 +70,9 @@ def _gemm(text: str) -> tuple[int, int, int]:
     except ValueError:
         dims = ()
     if len(dims) != 3 or min(dims) < 1:
-        raise argparse.ArgumentTypeError(f"--gemm: {text!r} is not M,N,K "
-                                         "(allowed: three integers >= 1, e.g. 64,16,256)")
+        raise argparse.ArgumentTypeError(
+            f"--gemm: {text!r} is not M,N,K (allowed: three integers >= 1, e.g. 64,16,256)"
+        )
     return dims
 
 
@@ -112,8 +122,11 @@ def cmd_gen(args) -> int:
         from .rtl_gen.lint import lint_verilog  # deferred: start-up time
 
         lint = lint_verilog(v_path, design.name)
-        result["lint"] = {"ok": lint.ok, "warnings": list(lint.warnings),
-                          "command": " ".join(lint.command[:3] + ("...",))}
+        result["lint"] = {
+            "ok": lint.ok,
+            "warnings": list(lint.warnings),
+            "command": " ".join(lint.command[:3] + ("...",)),
+        }
         lines.append("verilator --lint-only -Wall: " + ("clean" if lint.ok else "WARNINGS"))
         lines += [f"  {w}" for w in lint.warnings[:20]]
         status = 0 if lint.ok else 1
@@ -126,12 +139,18 @@ def cmd_sim(args) -> int:
     from .sim.runner import simulate
 
     design = load_design(args.design)
-    report = simulate(design, vectors=args.vectors, seed=args.seed, simulator=args.simulator,
-                      stall=args.stall, gemm=args.gemm, random_init=args.random_init)
+    report = simulate(
+        design,
+        vectors=args.vectors,
+        seed=args.seed,
+        simulator=args.simulator,
+        stall=args.stall,
+        gemm=args.gemm,
+        random_init=args.random_init,
+    )
     d = report.to_dict()
     lines = [
-        f"design {report.design} on {report.simulator}: "
-        + ("PASS" if report.passed else "FAIL"),
+        f"design {report.design} on {report.simulator}: " + ("PASS" if report.passed else "FAIL"),
         f"  vectors checked     {report.vectors} ({report.dot_products} dot products)",
         f"  mismatches          {report.mismatches} (missing {report.missing}, "
         f"extra {report.extra})",
@@ -144,10 +163,12 @@ def cmd_sim(args) -> int:
     ]
     if report.gemm:
         g = report.gemm
-        lines.append(f"  GEMM {g['gemm']}: product " + ("matches" if g["gemm_matches"] else
-                                                        "DIFFERS")
-                     + f", cycles simulated {g['gemm_cycles_sim']} vs model "
-                       f"{g['gemm_cycles_model']}")
+        lines.append(
+            f"  GEMM {g['gemm']}: product "
+            + ("matches" if g["gemm_matches"] else "DIFFERS")
+            + f", cycles simulated {g['gemm_cycles_sim']} vs model "
+            f"{g['gemm_cycles_model']}"
+        )
     for m in report.first_mismatches:
         lines.append(f"  mismatch: {m}")
     _emit(args, d, lines)
@@ -160,8 +181,14 @@ def cmd_synth(args) -> int:
     from .rtl_gen.synth import synthesize
 
     design = load_design(args.design)
-    r = synthesize(design, liberty=args.liberty, clock_ns=args.clock_ns,
-                   data_activity=args.activity, effort=args.effort, workdir=args.workdir)
+    r = synthesize(
+        design,
+        liberty=args.liberty,
+        clock_ns=args.clock_ns,
+        data_activity=args.activity,
+        effort=args.effort,
+        workdir=args.workdir,
+    )
     d = r.to_dict()
     if args.out:
         write_json(args.out, d)
@@ -172,24 +199,32 @@ def cmd_synth(args) -> int:
         f"  clock              {r.clock_ns} ns",
     ]
     if r.critical_path_ns is not None:
-        lines.append(f"  critical path      {r.critical_path_ns:.3f} ns -> fmax "
-                     f"{_fmt(r.fmax_mhz)} MHz (slack {r.slack_ns:+.3f} ns; "
-                     f"{r.critical_path['startpoint']} -> {r.critical_path['endpoint']})")
+        lines.append(
+            f"  critical path      {r.critical_path_ns:.3f} ns -> fmax "
+            f"{_fmt(r.fmax_mhz)} MHz (slack {r.slack_ns:+.3f} ns; "
+            f"{r.critical_path['startpoint']} -> {r.critical_path['endpoint']})"
+        )
     if r.power_mw is not None:
         p = r.power_mw
-        lines.append(f"  power              {p['total']:.4g} mW (internal {p['internal']:.3g}, "
-                     f"switching {p['switching']:.3g}, leakage {p['leakage']:.3g}) at data "
-                     f"activity {args.activity} toggles/cycle, weights held")
-        lines.append(f"  energy             {r.energy_per_cycle_pj:.4g} pJ/cycle, "
-                     f"{_fmt(r.energy_per_op_pj)} pJ/op ({r.ops_per_cycle} ops/cycle)")
+        lines.append(
+            f"  power              {p['total']:.4g} mW (internal {p['internal']:.3g}, "
+            f"switching {p['switching']:.3g}, leakage {p['leakage']:.3g}) at data "
+            f"activity {args.activity} toggles/cycle, weights held"
+        )
+        lines.append(
+            f"  energy             {r.energy_per_cycle_pj:.4g} pJ/cycle, "
+            f"{_fmt(r.energy_per_op_pj)} pJ/op ({r.ops_per_cycle} ops/cycle)"
+        )
     top = list(r.cell_types.items())[:8]
     lines.append("  cells              " + ", ".join(f"{t} {n}" for t, n in top))
     lines += [f"  note: {n}" for n in r.notes]
     if r.timing_met is False:
-        miss = (f"TIMING NOT MET: critical path {r.critical_path_ns:.3f} ns is longer than the "
-                f"{r.clock_ns} ns clock (slack {r.slack_ns:+.3f} ns, fmax {_fmt(r.fmax_mhz)} "
-                f"MHz); add pipeline stages or use a clock of at least "
-                f"{r.critical_path_ns:.2f} ns")
+        miss = (
+            f"TIMING NOT MET: critical path {r.critical_path_ns:.3f} ns is longer than the "
+            f"{r.clock_ns} ns clock (slack {r.slack_ns:+.3f} ns, fmax {_fmt(r.fmax_mhz)} "
+            f"MHz); add pipeline stages or use a clock of at least "
+            f"{r.critical_path_ns:.2f} ns"
+        )
         lines.insert(1, "  " + miss)
         print(f"shiftadd synth: warning: {r.design}: {miss}", file=sys.stderr)
     _emit(args, d, lines)
@@ -203,9 +238,13 @@ def cmd_model(args) -> int:
 
     design = load_design(args.design)
     cost = estimate(design, args.units, data_activity=args.activity)
-    d = {"design": design.to_dict(), "latency_cycles": design.latency,
-         "initiation_interval": design.initiation_interval,
-         "ops_per_cycle": design.ops_per_cycle, "cost": cost.to_dict()}
+    d = {
+        "design": design.to_dict(),
+        "latency_cycles": design.latency,
+        "initiation_interval": design.initiation_interval,
+        "ops_per_cycle": design.ops_per_cycle,
+        "cost": cost.to_dict(),
+    }
     lines = [
         f"design {design.name} ({design.arch}): latency {design.latency} cycles, one vector "
         f"every {design.initiation_interval} cycle(s), {design.ops_per_cycle} ops/cycle",
@@ -217,18 +256,26 @@ def cmd_model(args) -> int:
     ]
     if args.gemm:
         g = gemm_cycles(design, *args.gemm)
-        d["gemm"] = {"M": args.gemm[0], "N": args.gemm[1], "K": args.gemm[2],
-                     **g.__dict__,
-                     "latency_ns": g.cycles * design.clock_ns,
-                     "energy_pj": g.cycles * cost.energy_per_cycle_pj}
-        lines.append(f"  GEMM {args.gemm}: {g.cycles} cycles ({g.tiles} tiles, "
-                     f"{g.weight_writes} weight writes), utilization {g.utilization:.1%}, "
-                     f"{g.cycles * design.clock_ns / 1000:.3g} us, "
-                     f"{g.cycles * cost.energy_per_cycle_pj / 1e6:.3g} uJ")
+        d["gemm"] = {
+            "M": args.gemm[0],
+            "N": args.gemm[1],
+            "K": args.gemm[2],
+            **g.__dict__,
+            "latency_ns": g.cycles * design.clock_ns,
+            "energy_pj": g.cycles * cost.energy_per_cycle_pj,
+        }
+        lines.append(
+            f"  GEMM {args.gemm}: {g.cycles} cycles ({g.tiles} tiles, "
+            f"{g.weight_writes} weight writes), utilization {g.utilization:.1%}, "
+            f"{g.cycles * design.clock_ns / 1000:.3g} us, "
+            f"{g.cycles * cost.energy_per_cycle_pj / 1e6:.3g} uJ"
+        )
     if args.breakdown:
         for row in cost.breakdown:
-            lines.append(f"    {row['part']:<40} {row['unit']:<10} {row['count']:>9g} "
-                         f"{row['area']:>12,.0f} {row['energy_per_cycle_pj']:>9.3f} pJ")
+            lines.append(
+                f"    {row['part']:<40} {row['unit']:<10} {row['count']:>9g} "
+                f"{row['area']:>12,.0f} {row['energy_per_cycle_pj']:>9.3f} pJ"
+            )
     _emit(args, d, lines)
     return 0
 
@@ -236,9 +283,12 @@ def cmd_model(args) -> int:
 def cmd_calibrate(args) -> int:
     from .flows.calibrate import calibrate  # deferred: start-up time
 
-    path = calibrate(args.liberty, name=args.name, out=args.out,
-                     progress=None if args.json else
-                     (lambda label: print(f"  {label}", file=sys.stderr)))
+    path = calibrate(
+        args.liberty,
+        name=args.name,
+        out=args.out,
+        progress=None if args.json else (lambda label: print(f"  {label}", file=sys.stderr)),
+    )
     _emit(args, {"table": str(path)}, [f"wrote {path}"])
     return 0
 
@@ -250,17 +300,26 @@ def cmd_validate(args) -> int:
     # Relative to the working directory when below it: the table shows where designs are.
     paths = args.designs or sorted(
         os.path.relpath(p) if p.is_relative_to(Path.cwd()) else str(p)
-        for p in catalog.iterdir() if p.suffix in (".toml", ".yaml", ".yml"))
+        for p in catalog.iterdir()
+        if p.suffix in (".toml", ".yaml", ".yml")
+    )
     command = "shiftadd validate " + " ".join(
-        (["--out", args.out] if args.out else []) + (["--json-out", args.json_out]
-                                                      if args.json_out else []))
-    rows = validation_report(paths, liberty=args.liberty, out_md=args.out,
-                             out_json=args.json_out, command=command.strip(),
-                             progress=None if args.json else
-                             (lambda src: print(f"  validating {src}", file=sys.stderr)))
-    lines = [f"{r.design:28s} cycles {r.cycles_error:+d}  area {100 * r.area_error:+6.1f}%  "
-             f"energy {100 * r.energy_error:+6.1f}%  {'ok' if r.passed else 'OUT OF TARGET'}"
-             for r in rows]
+        (["--out", args.out] if args.out else [])
+        + (["--json-out", args.json_out] if args.json_out else [])
+    )
+    rows = validation_report(
+        paths,
+        liberty=args.liberty,
+        out_md=args.out,
+        out_json=args.json_out,
+        command=command.strip(),
+        progress=None if args.json else (lambda src: print(f"  validating {src}", file=sys.stderr)),
+    )
+    lines = [
+        f"{r.design:28s} cycles {r.cycles_error:+d}  area {100 * r.area_error:+6.1f}%  "
+        f"energy {100 * r.energy_error:+6.1f}%  {'ok' if r.passed else 'OUT OF TARGET'}"
+        for r in rows
+    ]
     if args.out:
         lines.append(f"wrote {args.out}")
     _emit(args, {"rows": [r.to_dict() for r in rows]}, lines)
@@ -270,13 +329,25 @@ def cmd_validate(args) -> int:
 def cmd_demo(args) -> int:
     from .flows.demo import run_demo  # deferred: start-up time
 
-    summary = run_demo(args.out, vectors=args.vectors, liberty=args.liberty,
-                       quick=args.quick, log=lambda s: print(s, file=sys.stderr))
+    summary = run_demo(
+        args.out,
+        vectors=args.vectors,
+        liberty=args.liberty,
+        quick=args.quick,
+        log=lambda s: print(s, file=sys.stderr),
+    )
     sweep = summary["sweep"]
-    _emit(args, summary, [f"results table: {summary['csv']}", f"plot: {summary['plot']}",
-                          f"sweep: {sweep['points']:,} points in {sweep['seconds']:.1f} s, "
-                          f"Pareto front {sweep['pareto_points']} points: {sweep['results']}"]
-          + [f"sweep plot: {p}" for p in sweep["plots"]])
+    _emit(
+        args,
+        summary,
+        [
+            f"results table: {summary['csv']}",
+            f"plot: {summary['plot']}",
+            f"sweep: {sweep['points']:,} points in {sweep['seconds']:.1f} s, "
+            f"Pareto front {sweep['pareto_points']} points: {sweep['results']}",
+        ]
+        + [f"sweep plot: {p}" for p in sweep["plots"]],
+    )
     return 0 if summary["passed"] else 1
 
 
@@ -285,25 +356,34 @@ def cmd_sweep(args) -> int:
     from .models.plots import plot_results
     from .models.sweep import load_sweep_spec, run_sweep
 
-    spec = load_sweep_spec(args.spec, workload=args.workload, phase=args.phase,
-                           batch=args.batch)
-    result = run_sweep(spec, args.out, scheduler=args.scheduler, workers=args.workers,
-                       csv=args.csv, progress=not args.json)
+    spec = load_sweep_spec(args.spec, workload=args.workload, phase=args.phase, batch=args.batch)
+    result = run_sweep(
+        spec,
+        args.out,
+        scheduler=args.scheduler,
+        workers=args.workers,
+        csv=args.csv,
+        progress=not args.json,
+    )
     import pandas as pd  # deferred: start-up time
 
     points = pd.read_parquet(f"{args.out}/points.parquet")
     front = pareto_front(points, [("area_mm2", "min"), ("energy_per_token_uj", "min")])
     result["pareto_points"] = len(front)
     result["plots"] = [] if args.no_plots else plot_results(args.out, "pareto")
-    lines = [f"{result['points']:,} design points x {len(spec.layers)} GEMMs "
-             f"({result['evaluations']:,} evaluations) in {result['seconds']:.1f} s "
-             f"({result['computed_chunks']} of {result['chunks']} chunks computed)",
-             f"  results   {args.out}/points.parquet, {args.out}/layers.parquet",
-             f"  Pareto front (area, energy per token): {len(front)} points"]
+    lines = [
+        f"{result['points']:,} design points x {len(spec.layers)} GEMMs "
+        f"({result['evaluations']:,} evaluations) in {result['seconds']:.1f} s "
+        f"({result['computed_chunks']} of {result['chunks']} chunks computed)",
+        f"  results   {args.out}/points.parquet, {args.out}/layers.parquet",
+        f"  Pareto front (area, energy per token): {len(front)} points",
+    ]
     for _, r in front.drop_duplicates(["area_mm2", "energy_per_token_uj"]).head(8).iterrows():
-        lines.append(f"    point {r['point']:>7}  {r['arch']:<11} {r.get('mode', '')!s:<7} "
-                     f"{r['area_mm2']:9.3f} mm^2  {r['energy_per_token_uj']:12.1f} uJ/token  "
-                     f"{r['tokens_per_s']:8.2f} tokens/s")
+        lines.append(
+            f"    point {r['point']:>7}  {r['arch']:<11} {r.get('mode', '')!s:<7} "
+            f"{r['area_mm2']:9.3f} mm^2  {r['energy_per_token_uj']:12.1f} uJ/token  "
+            f"{r['tokens_per_s']:8.2f} tokens/s"
+        )
     lines += [f"  plot      {p}" for p in result["plots"]]
     _emit(args, result, lines)
     return 0
@@ -320,9 +400,9 @@ def cmd_plot(args) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="shiftadd",
-        description="Design and judge binary and shift-add neural-network accelerators.")
-    parser.add_argument("--version", action="version",
-                        version=f"shiftadd {__version__}")
+        description="Design and judge binary and shift-add neural-network accelerators.",
+    )
+    parser.add_argument("--version", action="version", version=f"shiftadd {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -343,28 +423,43 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vectors", type=_int_at_least("--vectors", 1), default=10000)
     p.add_argument("--seed", type=_int_at_least("--seed", 0), default=0)
     p.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator")
-    p.add_argument("--stall", action="store_true",
-                   help="random input gaps and output backpressure")
-    p.add_argument("--gemm", type=_gemm, metavar="M,N,K",
-                   help="run one tiled GEMM instead of random vectors")
-    p.add_argument("--random-init", action="store_true",
-                   help="start every register at a random value (Verilator; shows a missing "
-                        "reset)")
+    p.add_argument("--stall", action="store_true", help="random input gaps and output backpressure")
+    p.add_argument(
+        "--gemm", type=_gemm, metavar="M,N,K", help="run one tiled GEMM instead of random vectors"
+    )
+    p.add_argument(
+        "--random-init",
+        action="store_true",
+        help="start every register at a random value (Verilator; shows a missing reset)",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser("synth", help="synthesize with yosys; timing and power with OpenSTA")
     p.add_argument("design")
-    p.add_argument("--liberty", help="liberty file (default: $SHIFTADD_LIBERTY; 'none' for "
-                                     "generic gates)")
-    p.add_argument("--clock-ns", type=_number_in("--clock-ns", 0, lo_open=True),
-                   help="clock period (default: the design's clock_ns)")
-    p.add_argument("--activity", type=_number_in("--activity", 0, 1), default=0.5,
-                   help="data toggles per cycle for power (default 0.5)")
-    p.add_argument("--require-timing", action="store_true",
-                   help="exit with status 3 when the clock is not met")
-    p.add_argument("--effort", choices=("fast", "high"), default="fast",
-                   help="ABC mapping script (default fast; see rtl_gen.synth.EFFORTS)")
+    p.add_argument(
+        "--liberty", help="liberty file (default: $SHIFTADD_LIBERTY; 'none' for generic gates)"
+    )
+    p.add_argument(
+        "--clock-ns",
+        type=_number_in("--clock-ns", 0, lo_open=True),
+        help="clock period (default: the design's clock_ns)",
+    )
+    p.add_argument(
+        "--activity",
+        type=_number_in("--activity", 0, 1),
+        default=0.5,
+        help="data toggles per cycle for power (default 0.5)",
+    )
+    p.add_argument(
+        "--require-timing", action="store_true", help="exit with status 3 when the clock is not met"
+    )
+    p.add_argument(
+        "--effort",
+        choices=("fast", "high"),
+        default="fast",
+        help="ABC mapping script (default fast; see rtl_gen.synth.EFFORTS)",
+    )
     p.add_argument("--workdir", help="keep scripts, logs and netlist in this folder")
     p.add_argument("--out", help="also write the report as JSON to this file")
     p.add_argument("--json", action="store_true")
@@ -386,8 +481,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_calibrate)
 
-    p = sub.add_parser("validate", help="analytic cycles, area and energy vs RTL simulation, "
-                                        "synthesis and OpenSTA with simulated activity")
+    p = sub.add_parser(
+        "validate",
+        help="analytic cycles, area and energy vs RTL simulation, "
+        "synthesis and OpenSTA with simulated activity",
+    )
     p.add_argument("designs", nargs="*", help="design files (default: the examples catalog)")
     p.add_argument("--liberty", help="liberty file (default: $SHIFTADD_LIBERTY)")
     p.add_argument("--out", help="write the Markdown table here (e.g. docs/validation.md)")
@@ -395,8 +493,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("demo", help="the main job: generate, simulate, synthesize and model "
-                                    "the three adder-tree modes")
+    p = sub.add_parser(
+        "demo",
+        help="the main job: generate, simulate, synthesize and model the three adder-tree modes",
+    )
     p.add_argument("--out", default="out/demo", help="output folder (default out/demo)")
     p.add_argument("--vectors", type=_int_at_least("--vectors", 1), default=100000)
     p.add_argument("--liberty", help="liberty file (default: $SHIFTADD_LIBERTY)")
@@ -410,10 +510,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--phase", choices=("prefill", "decode"))
     p.add_argument("--batch", type=_int_at_least("--batch", 1))
     p.add_argument("--out", required=True, help="output folder (an interrupted sweep resumes)")
-    p.add_argument("--scheduler", help="Dask distributed scheduler address (default: local "
-                                       "processes)")
-    p.add_argument("--workers", type=_int_at_least("--workers", 1),
-                   help="local worker processes (default: CPU count)")
+    p.add_argument(
+        "--scheduler", help="Dask distributed scheduler address (default: local processes)"
+    )
+    p.add_argument(
+        "--workers",
+        type=_int_at_least("--workers", 1),
+        help="local worker processes (default: CPU count)",
+    )
     p.add_argument("--csv", action="store_true", help="also write CSV files")
     p.add_argument("--no-plots", action="store_true")
     p.add_argument("--json", action="store_true")
@@ -421,11 +525,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plot", help="plot sweep results")
     p.add_argument("results", help="a sweep output folder")
-    p.add_argument("--kind", required=True, choices=("pareto", "breakdown", "roofline",
-                                                      "layers"))
+    p.add_argument("--kind", required=True, choices=("pareto", "breakdown", "roofline", "layers"))
     p.add_argument("--out", help="output file stem (default RESULTS/plot_KIND); .png and .svg")
-    p.add_argument("--top", type=_int_at_least("--top", 1), default=12,
-                   help="designs shown in breakdown and layer plots")
+    p.add_argument(
+        "--top",
+        type=_int_at_least("--top", 1),
+        default=12,
+        help="designs shown in breakdown and layer plots",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_plot)
 

@@ -32,8 +32,14 @@ class InputError(ShiftaddError, ValueError):
         The file or argument the value came from.
     """
 
-    def __init__(self, message: str, *, field: str | None = None,
-                 allowed: Iterable | str | None = None, source: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        allowed: Iterable | str | None = None,
+        source: str | None = None,
+    ):
         self.field = field
         self.source = source
         if allowed is not None and not isinstance(allowed, str):

@@ -60,16 +60,24 @@ def main(argv=None) -> int:
     rss_input = _peak_rss_mb()
 
     t0 = time.perf_counter()
-    res = bcq_quantize(w, 3, layout="kernel", mu=8, scale_form="apot", apot_terms=3,
-                       iters=args.iters)
+    res = bcq_quantize(
+        w, 3, layout="kernel", mu=8, scale_form="apot", apot_terms=3, iters=args.iters
+    )
     t_bcq = time.perf_counter() - t0
     rss_bcq = _peak_rss_mb()
     w_rel = float(np.sqrt(res.errors["weight_mse"] / np.mean(w.astype(np.float64) ** 2)))
     bcq = {
-        "shape": [args.rows, args.cols], "q": 3, "layout": "kernel", "mu": 8,
-        "group_rows": res.group_rows, "scale_form": "apot", "apot_terms": 3,
-        "shift_bits": res.shift_bits, "iters": args.iters,
-        "wall_s": round(t_bcq, 3), "peak_rss_mb": round(rss_bcq, 1),
+        "shape": [args.rows, args.cols],
+        "q": 3,
+        "layout": "kernel",
+        "mu": 8,
+        "group_rows": res.group_rows,
+        "scale_form": "apot",
+        "apot_terms": 3,
+        "shift_bits": res.shift_bits,
+        "iters": args.iters,
+        "wall_s": round(t_bcq, 3),
+        "peak_rss_mb": round(rss_bcq, 1),
         "peak_rss_mb_before_quantize": round(rss_input, 1),
         "weight_rel_fro_error": round(w_rel, 5),
         "error_history_first_last": [res.errors["history"][0], res.errors["history"][-1]],
@@ -81,8 +89,9 @@ def main(argv=None) -> int:
     n = args.lut_size
     wl = _llm_like(rng, n, n)
     t0 = time.perf_counter()
-    rl = bcq_quantize(wl, 3, layout="kernel", mu=8, scale_form="apot", apot_terms=3,
-                      iters=args.iters)
+    rl = bcq_quantize(
+        wl, 3, layout="kernel", mu=8, scale_form="apot", apot_terms=3, iters=args.iters
+    )
     t_q = time.perf_counter() - t0
     x = rng.standard_normal((args.batch, n))
     sx = np.abs(x).max() / 127
@@ -94,28 +103,42 @@ def main(argv=None) -> int:
     ref = lutgemm.dense_reference(xi, rl.dequantized_int())
     t_dense = time.perf_counter() - t0
     yf = x @ wl.T.astype(np.float64)
-    rel = float(np.linalg.norm(y * sx * 2.0 ** rl.exp_base - yf) / np.linalg.norm(yf))
+    rel = float(np.linalg.norm(y * sx * 2.0**rl.exp_base - yf) / np.linalg.norm(yf))
     lut = {
-        "shape": [n, n], "batch": args.batch, "q": 3, "mu": 8,
-        "quantize_wall_s": round(t_q, 3), "lut_gemm_wall_s": round(t_lut, 3),
+        "shape": [n, n],
+        "batch": args.batch,
+        "q": 3,
+        "mu": 8,
+        "quantize_wall_s": round(t_q, 3),
+        "lut_gemm_wall_s": round(t_lut, 3),
         "dense_int64_reference_wall_s": round(t_dense, 3),
         "exact_match": bool(np.array_equal(y, ref)),
-        "rel_error_vs_float": round(rel, 5), "ops": ops,
+        "rel_error_vs_float": round(rel, 5),
+        "ops": ops,
     }
     out = {
         "command": "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 .venv/bin/python "
-                   "bench/bench_bcq.py " + " ".join(sys.argv[1:] if argv is None else argv),
-        "env": {"python": platform.python_version(), "numpy": np.__version__,
-                "machine": platform.machine(), "cpus": os.cpu_count(),
-                "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
-                "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS")},
-        "bcq": bcq, "lut_gemm": lut,
+        "bench/bench_bcq.py " + " ".join(sys.argv[1:] if argv is None else argv),
+        "env": {
+            "python": platform.python_version(),
+            "numpy": np.__version__,
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+            "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS"),
+            "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS"),
+        },
+        "bcq": bcq,
+        "lut_gemm": lut,
     }
     write_json(args.out, out)
-    print(f"bcq {args.rows}x{args.cols} q=3 apot mu=8: {t_bcq:.2f} s, peak RSS "
-          f"{rss_bcq:.0f} MB, rel error {w_rel:.4f}")
-    print(f"lut-gemm {n}x{n} batch {args.batch}: {t_lut:.2f} s (dense int64 {t_dense:.2f} s), "
-          f"exact={lut['exact_match']}, rel error vs float {rel:.4f}")
+    print(
+        f"bcq {args.rows}x{args.cols} q=3 apot mu=8: {t_bcq:.2f} s, peak RSS "
+        f"{rss_bcq:.0f} MB, rel error {w_rel:.4f}"
+    )
+    print(
+        f"lut-gemm {n}x{n} batch {args.batch}: {t_lut:.2f} s (dense int64 {t_dense:.2f} s), "
+        f"exact={lut['exact_match']}, rel error vs float {rel:.4f}"
+    )
     print(f"wrote {args.out}")
     return 0 if lut["exact_match"] else 1
 

@@ -51,23 +51,44 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         syn = synthesize(design, liberty=lib if lib else "none")
         t_syn = time.perf_counter() - t0
-        row = {"design": design.name, "mode": design.mode, "k": design.k, "n": design.n,
-               "verilog_lines": rtl.verilog.count("\n"), "generate_seconds": t_gen,
-               "lint_seconds": t_lint, "lint_clean": lint.ok,
-               "sim_build_seconds": sim.build_seconds, "sim_1000_vectors_total_seconds": t_sim,
-               "sim_passed": sim.passed, "synth_seconds": t_syn,
-               "synth_breakdown_seconds": syn.seconds, "abc_effort": syn.effort,
-               "cells": syn.cells, "area": syn.area, "area_unit": syn.area_unit,
-               "fmax_mhz": syn.fmax_mhz, "liberty": syn.liberty}
+        row = {
+            "design": design.name,
+            "mode": design.mode,
+            "k": design.k,
+            "n": design.n,
+            "verilog_lines": rtl.verilog.count("\n"),
+            "generate_seconds": t_gen,
+            "lint_seconds": t_lint,
+            "lint_clean": lint.ok,
+            "sim_build_seconds": sim.build_seconds,
+            "sim_1000_vectors_total_seconds": t_sim,
+            "sim_passed": sim.passed,
+            "synth_seconds": t_syn,
+            "synth_breakdown_seconds": syn.seconds,
+            "abc_effort": syn.effort,
+            "cells": syn.cells,
+            "area": syn.area,
+            "area_unit": syn.area_unit,
+            "fmax_mhz": syn.fmax_mhz,
+            "liberty": syn.liberty,
+        }
         rows.append(row)
-        print(f"{design.name}: generate {t_gen:.1f} s ({row['verilog_lines']} lines), lint "
-              f"{t_lint:.1f} s, Verilator build {sim.build_seconds:.1f} s, synthesis "
-              f"{t_syn:.1f} s ({syn.cells} cells, {syn.area:,.0f} {syn.area_unit}, ABC "
-              f"{syn.effort})")
+        print(
+            f"{design.name}: generate {t_gen:.1f} s ({row['verilog_lines']} lines), lint "
+            f"{t_lint:.1f} s, Verilator build {sim.build_seconds:.1f} s, synthesis "
+            f"{t_syn:.1f} s ({syn.cells} cells, {syn.area:,.0f} {syn.area_unit}, ABC "
+            f"{syn.effort})"
+        )
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    write_json(args.out, {"benchmark": "flow", "command": "bench/bench_flow.py "
-                          + " ".join(argv or sys.argv[1:]),
-                          "peak_child_rss_mb": peak, "results": rows})
+    write_json(
+        args.out,
+        {
+            "benchmark": "flow",
+            "command": "bench/bench_flow.py " + " ".join(argv or sys.argv[1:]),
+            "peak_child_rss_mb": peak,
+            "results": rows,
+        },
+    )
     return 0 if all(r["lint_clean"] and r["sim_passed"] for r in rows) else 1
 
 

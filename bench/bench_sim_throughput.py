@@ -37,27 +37,48 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     rows = []
     for mode in args.modes:
-        design = AdderTreeDesign(name=f"bench_{mode}_k{args.k}_n{args.n}", mode=mode, k=args.k,
-                                 n=args.n)
+        design = AdderTreeDesign(
+            name=f"bench_{mode}_k{args.k}_n{args.n}", mode=mode, k=args.k, n=args.n
+        )
         r = simulate(design, vectors=args.vectors, simulator=args.simulator, seed=7)
-        row = {"mode": mode, "k": args.k, "n": args.n, "simulator": args.simulator,
-               "passed": r.passed, "vectors": r.vectors, "dot_products": r.dot_products,
-               "mismatches": r.mismatches, "cycle_checked": r.cycle_checked,
-               "cycle_mismatches": r.cycle_mismatches, "bench_seconds": r.bench_seconds,
-               "dot_products_per_second": r.dot_products_per_second,
-               "sim_cycles": r.sim_cycles, "simulated_cycles_per_second": r.sim_cycles
-               / r.timing["simulate"] if r.timing.get("simulate") else None,
-               "timing_seconds": r.timing, "build_seconds": r.build_seconds}
+        row = {
+            "mode": mode,
+            "k": args.k,
+            "n": args.n,
+            "simulator": args.simulator,
+            "passed": r.passed,
+            "vectors": r.vectors,
+            "dot_products": r.dot_products,
+            "mismatches": r.mismatches,
+            "cycle_checked": r.cycle_checked,
+            "cycle_mismatches": r.cycle_mismatches,
+            "bench_seconds": r.bench_seconds,
+            "dot_products_per_second": r.dot_products_per_second,
+            "sim_cycles": r.sim_cycles,
+            "simulated_cycles_per_second": r.sim_cycles / r.timing["simulate"]
+            if r.timing.get("simulate")
+            else None,
+            "timing_seconds": r.timing,
+            "build_seconds": r.build_seconds,
+        }
         rows.append(row)
-        print(f"{mode:7s} K={args.k} N={args.n}: {r.dot_products:,} dot products checked in "
-              f"{r.bench_seconds:.2f} s = {r.dot_products_per_second:,.0f}/s "
-              f"({'PASS' if r.passed else 'FAIL'}); breakdown "
-              + ", ".join(f"{k} {v:.2f}s" for k, v in r.timing.items())
-              + f"; build {r.build_seconds:.1f} s")
-    write_json(args.out, {"benchmark": "sim_throughput", "python": sys.version.split()[0],
-                          "machine": platform.machine(), "command": " ".join(
-                              ["bench/bench_sim_throughput.py", *(argv or sys.argv[1:])]),
-                          "results": rows})
+        print(
+            f"{mode:7s} K={args.k} N={args.n}: {r.dot_products:,} dot products checked in "
+            f"{r.bench_seconds:.2f} s = {r.dot_products_per_second:,.0f}/s "
+            f"({'PASS' if r.passed else 'FAIL'}); breakdown "
+            + ", ".join(f"{k} {v:.2f}s" for k, v in r.timing.items())
+            + f"; build {r.build_seconds:.1f} s"
+        )
+    write_json(
+        args.out,
+        {
+            "benchmark": "sim_throughput",
+            "python": sys.version.split()[0],
+            "machine": platform.machine(),
+            "command": " ".join(["bench/bench_sim_throughput.py", *(argv or sys.argv[1:])]),
+            "results": rows,
+        },
+    )
     return 0 if all(r["passed"] for r in rows) else 1
 
 

@@ -36,16 +36,20 @@ def wall_times(runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, *COMMAND], check=True, capture_output=True,
-                       cwd=REPO.parent)
+        subprocess.run([sys.executable, *COMMAND], check=True, capture_output=True, cwd=REPO.parent)
         times.append(time.perf_counter() - t0)
     return times
 
 
 def import_profile() -> dict[str, float]:
     """Cumulative import milliseconds of each top-level package, from ``-X importtime``."""
-    proc = subprocess.run([sys.executable, "-X", "importtime", *COMMAND], check=True,
-                          capture_output=True, text=True, cwd=REPO.parent)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *COMMAND],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=REPO.parent,
+    )
     cumulative: dict[str, float] = {}
     for line in proc.stderr.splitlines():
         if not line.startswith("import time:") or line.count("|") != 2:
@@ -61,35 +65,47 @@ def import_profile() -> dict[str, float]:
 
 def heavy_modules() -> list[str]:
     """Which of amaranth, cocotb, pandas, matplotlib the model command imports."""
-    probe = ("import sys, runpy; sys.argv = ['shiftadd'] + sys.argv[1:];\n"
-             "try:\n    runpy.run_module('shiftadd.cli', run_name='__main__')\n"
-             "except SystemExit:\n    pass\n"
-             "import json; print(json.dumps(sorted(m for m in ('amaranth', 'cocotb', 'pandas', "
-             "'matplotlib') if m in sys.modules)), file=sys.stderr)")
-    proc = subprocess.run([sys.executable, "-c", probe, *COMMAND[2:]], capture_output=True,
-                          text=True, cwd=REPO.parent, check=True)
+    probe = (
+        "import sys, runpy; sys.argv = ['shiftadd'] + sys.argv[1:];\n"
+        "try:\n    runpy.run_module('shiftadd.cli', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "import json; print(json.dumps(sorted(m for m in ('amaranth', 'cocotb', 'pandas', "
+        "'matplotlib') if m in sys.modules)), file=sys.stderr)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, *COMMAND[2:]],
+        capture_output=True,
+        text=True,
+        cwd=REPO.parent,
+        check=True,
+    )
     return json.loads(proc.stderr.strip().splitlines()[-1])
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--runs", type=int, default=7, choices=range(1, 101),
-                        metavar="1..100")
-    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" /
-                        "startup.json")
+    parser.add_argument("--runs", type=int, default=7, choices=range(1, 101), metavar="1..100")
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "results" / "startup.json")
     args = parser.parse_args(argv)
     times = wall_times(args.runs)
     median = statistics.median(times)
     profile = import_profile()
     heavy = heavy_modules()
-    result = {"command": "shiftadd " + " ".join(COMMAND[2:]), "runs": args.runs,
-              "median_s": round(median, 3), "min_s": round(min(times), 3),
-              "target_s": TARGET_S, "meets_target": median < TARGET_S,
-              "import_ms_by_package": {k: round(v, 1) for k, v in list(profile.items())[:8]},
-              "heavy_modules_imported": heavy}
+    result = {
+        "command": "shiftadd " + " ".join(COMMAND[2:]),
+        "runs": args.runs,
+        "median_s": round(median, 3),
+        "min_s": round(min(times), 3),
+        "target_s": TARGET_S,
+        "meets_target": median < TARGET_S,
+        "import_ms_by_package": {k: round(v, 1) for k, v in list(profile.items())[:8]},
+        "heavy_modules_imported": heavy,
+    }
     write_json(args.out, result)
-    print(f"shiftadd model: median {median:.3f} s over {args.runs} runs "
-          f"(target < {TARGET_S} s): {'met' if median < TARGET_S else 'MISSED'}")
+    print(
+        f"shiftadd model: median {median:.3f} s over {args.runs} runs "
+        f"(target < {TARGET_S} s): {'met' if median < TARGET_S else 'MISSED'}"
+    )
     for name, ms in list(profile.items())[:6]:
         print(f"  import {name:<24} {ms:7.1f} ms")
     print(f"  heavy modules imported: {', '.join(heavy) or 'none'}")

@@ -33,25 +33,47 @@ WORKLOAD = {"spec": "llama-2-7b", "phase": "decode", "batch": 1, "context": 4096
 
 # Per engine: the swept design fields (structural) for the throughput test.
 ENGINES = {
-    "adder_tree": {"mode": ["xnor", "addsub", "mac"], "k": [32, 64, 128, 256, 512],
-                   "n": [4, 8, 16, 32, 64], "pipeline_stages": [0, 2]},
-    "systolic": {"dataflow": ["os", "ws"], "mode": ["mac", "addsub", "ternary"],
-                 "rows": [8, 16, 32], "cols": [8, 16, 32], "k_max": 16384,
-                 "carry_save_accumulate": [False, True]},
-    "matrix2d": {"mode": ["mac", "addsub", "ternary"], "rows": [8, 16, 32],
-                 "cols": [8, 16, 32], "k_max": 16384, "carry_save_accumulate": [False, True]},
+    "adder_tree": {
+        "mode": ["xnor", "addsub", "mac"],
+        "k": [32, 64, 128, 256, 512],
+        "n": [4, 8, 16, 32, 64],
+        "pipeline_stages": [0, 2],
+    },
+    "systolic": {
+        "dataflow": ["os", "ws"],
+        "mode": ["mac", "addsub", "ternary"],
+        "rows": [8, 16, 32],
+        "cols": [8, 16, 32],
+        "k_max": 16384,
+        "carry_save_accumulate": [False, True],
+    },
+    "matrix2d": {
+        "mode": ["mac", "addsub", "ternary"],
+        "rows": [8, 16, 32],
+        "cols": [8, 16, 32],
+        "k_max": 16384,
+        "carry_save_accumulate": [False, True],
+    },
     "shiftadd": {"mu": [4, 8], "q": [2, 3, 4], "terms": [1, 2, 3], "columns": [8, 16, 32]},
     "threshold": {"k": [64, 256], "pes": [8, 32, 128], "neurons": [4], "memory_bits": 64},
 }
-SYSTEM = {"clock_ns": [2.5, 5.0, 10.0], "act_buffer_kib": [16, 32, 64, 128],
-          "weight_buffer_kib": [64, 128, 256, 512], "out_buffer_kib": [16, 32],
-          "dram_gbps": [12.8, 25.6, 51.2], "activity": [0.25, 0.5]}
+SYSTEM = {
+    "clock_ns": [2.5, 5.0, 10.0],
+    "act_buffer_kib": [16, 32, 64, 128],
+    "weight_buffer_kib": [64, 128, 256, 512],
+    "out_buffer_kib": [16, 32],
+    "dram_gbps": [12.8, 25.6, 51.2],
+    "activity": [0.25, 0.5],
+}
 
 
 def engine_spec(arch: str, fields: dict) -> dict:
-    return {"name": f"bench-{arch}", "workload": WORKLOAD,
-            "engines": [{"arch": arch, **fields, **SYSTEM}],
-            "options": {"skip_invalid": True, "chunk_size": 50_000}}
+    return {
+        "name": f"bench-{arch}",
+        "workload": WORKLOAD,
+        "engines": [{"arch": arch, **fields, **SYSTEM}],
+        "options": {"skip_invalid": True, "chunk_size": 50_000},
+    }
 
 
 def main(argv=None) -> int:
@@ -59,9 +81,12 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="bench/results/sweep.json")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)
-    results = {"benchmark": "sweep", "command": "bench/bench_sweep.py " + " ".join(argv or
-                                                                                   sys.argv[1:]),
-               "throughput": [], "sweep": None}
+    results = {
+        "benchmark": "sweep",
+        "command": "bench/bench_sweep.py " + " ".join(argv or sys.argv[1:]),
+        "throughput": [],
+        "sweep": None,
+    }
     for arch in [f.arch for f in families() if f.has("kernel")]:
         fields = ENGINES.get(arch)
         if fields is None:
@@ -75,14 +100,24 @@ def main(argv=None) -> int:
         dt = time.perf_counter() - t0
         evals = n * len(spec.layers)
         rate = evals / dt
-        results["throughput"].append({"arch": arch, "points": n, "gemms": len(spec.layers),
-                                      "evaluations": evals, "seconds": dt,
-                                      "evaluations_per_second": rate})
-        print(f"{arch}: {evals:,} evaluations ({n:,} points x {len(spec.layers)} GEMMs) in "
-              f"{dt:.2f} s on one core = {rate:,.0f}/s")
+        results["throughput"].append(
+            {
+                "arch": arch,
+                "points": n,
+                "gemms": len(spec.layers),
+                "evaluations": evals,
+                "seconds": dt,
+                "evaluations_per_second": rate,
+            }
+        )
+        print(
+            f"{arch}: {evals:,} evaluations ({n:,} points x {len(spec.layers)} GEMMs) in "
+            f"{dt:.2f} s on one core = {rate:,.0f}/s"
+        )
 
-    spec = parse_sweep_spec(engine_spec("adder_tree", {
-        **ENGINES["adder_tree"], "threshold": [False, True]}))
+    spec = parse_sweep_spec(
+        engine_spec("adder_tree", {**ENGINES["adder_tree"], "threshold": [False, True]})
+    )
     out = Path(tempfile.mkdtemp(prefix="shiftadd-sweep-bench-"))
     try:
         t0 = time.perf_counter()
@@ -92,12 +127,19 @@ def main(argv=None) -> int:
         size = sum(p.stat().st_size for p in out.glob("*.parquet"))
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    results["sweep"] = {"points": r["points"], "gemms": len(spec.layers),
-                        "evaluations": r["evaluations"], "workers": args.workers,
-                        "seconds_including_parquet_and_plots": wall,
-                        "parquet_bytes": size, "plots": len(plots)}
-    print(f"sweep: {r['points']:,} points x {len(spec.layers)} GEMMs of Llama-2-7B decode, "
-          f"parquet + {len(plots)} plot files, {args.workers} workers: {wall:.1f} s")
+    results["sweep"] = {
+        "points": r["points"],
+        "gemms": len(spec.layers),
+        "evaluations": r["evaluations"],
+        "workers": args.workers,
+        "seconds_including_parquet_and_plots": wall,
+        "parquet_bytes": size,
+        "plots": len(plots),
+    }
+    print(
+        f"sweep: {r['points']:,} points x {len(spec.layers)} GEMMs of Llama-2-7B decode, "
+        f"parquet + {len(plots)} plot files, {args.workers} workers: {wall:.1f} s"
+    )
     write_json(args.out, results)
     return 0
 

@@ -68,10 +68,16 @@ def flow(design, skip_synth: bool, tile_k: int) -> dict:
         t0 = time.perf_counter()
         syn = synthesize(design, liberty=resolve_liberty(None) or "none")
         out["synth_seconds"] = time.perf_counter() - t0
-        out["synth"] = {"area": syn.area, "area_unit": syn.area_unit, "cells": syn.cells,
-                        "fmax_mhz": syn.fmax_mhz, "power_mw": (syn.power_mw or {}).get("total"),
-                        "liberty": syn.liberty, "effort": syn.effort,
-                        "breakdown_seconds": syn.seconds}
+        out["synth"] = {
+            "area": syn.area,
+            "area_unit": syn.area_unit,
+            "cells": syn.cells,
+            "fmax_mhz": syn.fmax_mhz,
+            "power_mw": (syn.power_mw or {}).get("total"),
+            "liberty": syn.liberty,
+            "effort": syn.effort,
+            "breakdown_seconds": syn.seconds,
+        }
     return out
 
 
@@ -80,13 +86,20 @@ def throughput(design, steps: int) -> dict:
     sim = simulate(design, vectors=steps, seed=2)
     wall = time.perf_counter() - t0
     macs = steps * design.rows * design.cols  # every step is R x C MACs, all checked
-    return {"steps": steps, "macs": macs, "passed": sim.passed,
-            "build_seconds": sim.build_seconds,
-            "results_checked": sim.vectors * design.cols,
-            "cycle_checked": sim.cycle_checked, "sim_cycles": sim.sim_cycles,
-            "bench_seconds": sim.bench_seconds, "wall_seconds_incl_startup": wall,
-            "checked_macs_per_second": macs / sim.bench_seconds,
-            "cycles_per_second": sim.cycles_per_second, "timing": sim.timing}
+    return {
+        "steps": steps,
+        "macs": macs,
+        "passed": sim.passed,
+        "build_seconds": sim.build_seconds,
+        "results_checked": sim.vectors * design.cols,
+        "cycle_checked": sim.cycle_checked,
+        "sim_cycles": sim.sim_cycles,
+        "bench_seconds": sim.bench_seconds,
+        "wall_seconds_incl_startup": wall,
+        "checked_macs_per_second": macs / sim.bench_seconds,
+        "cycles_per_second": sim.cycles_per_second,
+        "timing": sim.timing,
+    }
 
 
 def model_throughput(design, points: int = 256, layers: int = 4096, reps: int = 5) -> dict:
@@ -96,49 +109,71 @@ def model_throughput(design, points: int = 256, layers: int = 4096, reps: int = 
     vecs = []
     for i in range(points):
         size = 4 << (i % 4)
-        d = design.replace(rows=size, cols=size, dataflow="os" if i % 2 else "ws",
-                           k_max=None if i % 2 == 0 else 4096)
+        d = design.replace(
+            rows=size,
+            cols=size,
+            dataflow="os" if i % 2 else "ws",
+            k_max=None if i % 2 == 0 else 4096,
+        )
         vecs.append(design_vector(d))
     v = {key: np.array([[r[key]] for r in vecs], float) for key in vecs[0]}
     m, n, k = (rng.integers(1, 8192, (1, layers)).astype(float) for _ in range(3))
-    cap = np.full((points, 1), 8 * 2 ** 20 * 8.0)
+    cap = np.full((points, 1), 8 * 2**20 * 8.0)
     best = float("inf")
     for _ in range(reps):
         t0 = time.perf_counter()
         kernel_for("systolic")(v, m, n, k, cap, cap, cap)
         best = min(best, time.perf_counter() - t0)
-    return {"points": points, "layers": layers, "best_seconds": best,
-            "evaluations_per_second": points * layers / best}
+    return {
+        "points": points,
+        "layers": layers,
+        "best_seconds": best,
+        "evaluations_per_second": points * layers / best,
+    }
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--skip-synth", action="store_true")
-    ap.add_argument("--steps", type=int, default=200_000,
-                    help="K steps streamed for the MACs/s figure")
+    ap.add_argument(
+        "--steps", type=int, default=200_000, help="K steps streamed for the MACs/s figure"
+    )
     ap.add_argument("--tile-k", type=int, default=64, help="K of the 100-tile GEMM")
     ap.add_argument("--out", default="bench/results/bench_systolic.json")
     args = ap.parse_args(argv)
     design = load_design(DESIGN)
-    result = {"benchmark": "systolic", "design": design.to_dict(),
-              "command": "bench/bench_systolic.py " + " ".join(argv or sys.argv[1:])}
+    result = {
+        "benchmark": "systolic",
+        "design": design.to_dict(),
+        "command": "bench/bench_systolic.py " + " ".join(argv or sys.argv[1:]),
+    }
     result["model"] = model_throughput(design)
-    print(f"(c) analytic model: {result['model']['evaluations_per_second']:,.0f} "
-          "point x layer evaluations/s")
+    print(
+        f"(c) analytic model: {result['model']['evaluations_per_second']:,.0f} "
+        "point x layer evaluations/s"
+    )
     result["flow"] = flow(design, args.skip_synth, args.tile_k)
     result["throughput"] = throughput(design, args.steps)
     t = result["throughput"]
-    print(f"(b) {t['checked_macs_per_second'] / 1e6:.2f} M checked MACs/s "
-          f"({t['macs']:,} MACs in {t['bench_seconds']:.2f} s; split "
-          + ", ".join(f"{k} {v:.2f} s" for k, v in t["timing"].items()) + ")")
+    print(
+        f"(b) {t['checked_macs_per_second'] / 1e6:.2f} M checked MACs/s "
+        f"({t['macs']:,} MACs in {t['bench_seconds']:.2f} s; split "
+        + ", ".join(f"{k} {v:.2f} s" for k, v in t["timing"].items())
+        + ")"
+    )
     f = result["flow"]
     result["load_average"] = os.getloadavg()
-    print(f"(a) generate {f['generate_seconds']:.1f} s, lint {f['lint_seconds']:.1f} s, "
-          f"Verilator build {f['sim_build_seconds']:.1f} s, 100 tiles "
-          f"{f['sim_run_seconds']:.2f} s (passed {f['sim_passed']})"
-          + (f", synthesis {f['synth_seconds']:.0f} s, {f['synth']['area']:,.0f} "
-             f"{f['synth']['area_unit']}, fmax {f['synth']['fmax_mhz']:.0f} MHz"
-             if "synth" in f else ""))
+    print(
+        f"(a) generate {f['generate_seconds']:.1f} s, lint {f['lint_seconds']:.1f} s, "
+        f"Verilator build {f['sim_build_seconds']:.1f} s, 100 tiles "
+        f"{f['sim_run_seconds']:.2f} s (passed {f['sim_passed']})"
+        + (
+            f", synthesis {f['synth_seconds']:.0f} s, {f['synth']['area']:,.0f} "
+            f"{f['synth']['area_unit']}, fmax {f['synth']['fmax_mhz']:.0f} MHz"
+            if "synth" in f
+            else ""
+        )
+    )
     write_json(args.out, result)
     ok = f["lint_clean"] and f["sim_passed"] and t["passed"]
     return 0 if ok else 1

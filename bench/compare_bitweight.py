@@ -51,8 +51,13 @@ from shiftadd.rtl_gen.tools import resolve_liberty
 RESULTS = Path(__file__).resolve().parent / "results"
 
 # The paper's headline ratios (transformed engine / plain-MAC engine), REFERENCE.md sec. 1.
-PAPER = {"adder_tree": (1.56, 1.49), "systolic_os": (1.27, 1.04), "systolic_ws": (1.27, 1.04),
-         "matrix2d": (1.44, 1.20), "cube3d": (1.28, 1.56)}
+PAPER = {
+    "adder_tree": (1.56, 1.49),
+    "systolic_os": (1.27, 1.04),
+    "systolic_ws": (1.27, 1.04),
+    "matrix2d": (1.44, 1.20),
+    "cube3d": (1.28, 1.56),
+}
 
 TREE_OPTIONS = {
     "plain MAC": {},
@@ -77,18 +82,34 @@ def engines(args) -> list[tuple[str, str, object]]:
     """``(engine, option label, design)`` of every configuration compared."""
     out = []
     for label, opts in TREE_OPTIONS.items():
-        out.append(("adder_tree", label, AdderTreeDesign(
-            name=f"tree_{len(out)}", mode="mac", k=args.k, n=args.n, **opts)))
+        out.append(
+            (
+                "adder_tree",
+                label,
+                AdderTreeDesign(name=f"tree_{len(out)}", mode="mac", k=args.k, n=args.n, **opts),
+            )
+        )
     if args.tree_only:
         return out
-    for engine, base in (("systolic_os", {"arch": "systolic", "dataflow": "os"}),
-                         ("systolic_ws", {"arch": "systolic", "dataflow": "ws"}),
-                         ("matrix2d", {"arch": "matrix2d"})):
-        for label, opts in (("plain MAC", {}),
-                            ("OPT1 carry-save", {"carry_save_accumulate": True})):
+    for engine, base in (
+        ("systolic_os", {"arch": "systolic", "dataflow": "os"}),
+        ("systolic_ws", {"arch": "systolic", "dataflow": "ws"}),
+        ("matrix2d", {"arch": "matrix2d"}),
+    ):
+        for label, opts in (
+            ("plain MAC", {}),
+            ("OPT1 carry-save", {"carry_save_accumulate": True}),
+        ):
             try:
-                design = design_from_dict({**base, "rows": args.rows, "cols": args.rows,
-                                           "name": f"{engine}_{len(out)}", **opts})
+                design = design_from_dict(
+                    {
+                        **base,
+                        "rows": args.rows,
+                        "cols": args.rows,
+                        "name": f"{engine}_{len(out)}",
+                        **opts,
+                    }
+                )
             except Exception as exc:  # the other family's options may not exist yet
                 print(f"skip {engine} {label}: {exc}", file=sys.stderr)
                 continue
@@ -100,18 +121,28 @@ def row_of(engine, label, design, sweep, result, ops_per_cycle, note=""):
     power = result.power_mw["total"]
     fmax = sweep.fmax_mhz
     gops = ops_per_cycle * fmax / 1000.0
-    return {"engine": engine, "option": label, "design": design.name,
-            "params": design.to_dict(), "area_um2": result.area,
-            "sequential_area_um2": result.sequential_area, "cells": result.cells,
-            "clock_ns": sweep.clock_ns, "fmax_mhz": fmax,
-            "slack_ns": result.slack_ns, "power_mw": power,
-            "power_leakage_mw": result.power_mw["leakage"],
-            "ops_per_cycle": ops_per_cycle, "gops": gops,
-            "gops_per_mm2": gops / (result.area * 1e-6),
-            "gops_per_w": gops / (power * 1e-3),
-            "energy_per_op_pj": power * sweep.clock_ns / ops_per_cycle,
-            "sweep_points": [[p.target_ns, p.critical_path_ns, p.area] for p in sweep.points],
-            "synth_seconds": sweep.seconds, "note": note}
+    return {
+        "engine": engine,
+        "option": label,
+        "design": design.name,
+        "params": design.to_dict(),
+        "area_um2": result.area,
+        "sequential_area_um2": result.sequential_area,
+        "cells": result.cells,
+        "clock_ns": sweep.clock_ns,
+        "fmax_mhz": fmax,
+        "slack_ns": result.slack_ns,
+        "power_mw": power,
+        "power_leakage_mw": result.power_mw["leakage"],
+        "ops_per_cycle": ops_per_cycle,
+        "gops": gops,
+        "gops_per_mm2": gops / (result.area * 1e-6),
+        "gops_per_w": gops / (power * 1e-3),
+        "energy_per_op_pj": power * sweep.clock_ns / ops_per_cycle,
+        "sweep_points": [[p.target_ns, p.critical_path_ns, p.area] for p in sweep.points],
+        "synth_seconds": sweep.seconds,
+        "note": note,
+    }
 
 
 def run(args) -> dict:
@@ -125,26 +156,47 @@ def run(args) -> dict:
         with tempfile.TemporaryDirectory(prefix="compare-bitweight-") as tmp:
             # The netlists stay until the design is done (digit_sparse is timed twice).
             workdir = Path(args.workdir or tmp) / design.name
-            sweep = clock_sweep(design, liberty=liberty, start_ns=args.start_ns,
-                                max_points=args.points, data_activity=DEFAULT_DATA_ACTIVITY,
-                                workdir=workdir)
+            sweep = clock_sweep(
+                design,
+                liberty=liberty,
+                start_ns=args.start_ns,
+                max_points=args.points,
+                data_activity=DEFAULT_DATA_ACTIVITY,
+                workdir=workdir,
+            )
             if not getattr(design, "digit_sparse", False):
-                rows.append(row_of(engine, label, design, sweep, sweep.best,
-                                   design.ops_per_cycle))
+                rows.append(row_of(engine, label, design, sweep, sweep.best, design.ops_per_cycle))
             else:
-                for dist, hist in (("uniform codes", None),
-                                   ("normal codes, sigma 20", normal_histogram(design, 20.0))):
+                for dist, hist in (
+                    ("uniform codes", None),
+                    ("normal codes, sigma 20", normal_histogram(design, 20.0)),
+                ):
                     cycles = expected_vector_cycles(design, hist)
-                    rules = [(g, DEFAULT_DATA_ACTIVITY / cycles if g == "act__payload*" else t,
-                              d) for g, t, d in activity_profile(design, DEFAULT_DATA_ACTIVITY)]
-                    result = retime(sweep.best, design, sweep.clock_ns, liberty=liberty,
-                                    activity_rules=rules)
-                    rows.append(row_of(engine, f"{label} ({dist})", design, sweep, result,
-                                       2 * design.k * design.n / cycles,
-                                       note=f"{cycles:.3f} expected cycles per vector"))
-        print(f"{engine:12s} {label:28s} area {sweep.best.area:10.0f} um2  "
-              f"fmax {sweep.fmax_mhz:6.1f} MHz  power {rows[-1]['power_mw']:8.3f} mW  "
-              f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
+                    rules = [
+                        (g, DEFAULT_DATA_ACTIVITY / cycles if g == "act__payload*" else t, d)
+                        for g, t, d in activity_profile(design, DEFAULT_DATA_ACTIVITY)
+                    ]
+                    result = retime(
+                        sweep.best, design, sweep.clock_ns, liberty=liberty, activity_rules=rules
+                    )
+                    rows.append(
+                        row_of(
+                            engine,
+                            f"{label} ({dist})",
+                            design,
+                            sweep,
+                            result,
+                            2 * design.k * design.n / cycles,
+                            note=f"{cycles:.3f} expected cycles per vector",
+                        )
+                    )
+        print(
+            f"{engine:12s} {label:28s} area {sweep.best.area:10.0f} um2  "
+            f"fmax {sweep.fmax_mhz:6.1f} MHz  power {rows[-1]['power_mw']:8.3f} mW  "
+            f"({time.perf_counter() - t0:.0f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
     base = {}
     for r in rows:
         if r["option"] == "plain MAC":
@@ -155,15 +207,33 @@ def run(args) -> dict:
         r["energy_eff_ratio"] = r["gops_per_w"] / b["gops_per_w"] if b else None
         paper = PAPER.get(r["engine"])
         r["paper_area_eff_ratio"], r["paper_energy_eff_ratio"] = paper if paper else (None, None)
-    return {"liberty": str(liberty), "k": args.k, "n": args.n, "rows_cols": args.rows,
-            "points": args.points, "start_ns": args.start_ns,
-            "activity": "data inputs 0.5 toggles/cycle at full rate, weights held",
-            "wall_seconds": time.perf_counter() - t_start, "results": rows}
+    return {
+        "liberty": str(liberty),
+        "k": args.k,
+        "n": args.n,
+        "rows_cols": args.rows,
+        "points": args.points,
+        "start_ns": args.start_ns,
+        "activity": "data inputs 0.5 toggles/cycle at full rate, weights held",
+        "wall_seconds": time.perf_counter() - t_start,
+        "results": rows,
+    }
 
 
-COLUMNS = ("engine", "option", "area_um2", "fmax_mhz", "power_mw", "gops", "gops_per_mm2",
-           "gops_per_w", "area_eff_ratio", "paper_area_eff_ratio", "energy_eff_ratio",
-           "paper_energy_eff_ratio")
+COLUMNS = (
+    "engine",
+    "option",
+    "area_um2",
+    "fmax_mhz",
+    "power_mw",
+    "gops",
+    "gops_per_mm2",
+    "gops_per_w",
+    "area_eff_ratio",
+    "paper_area_eff_ratio",
+    "energy_eff_ratio",
+    "paper_energy_eff_ratio",
+)
 
 
 def fmt(v) -> str:
@@ -175,8 +245,20 @@ def fmt(v) -> str:
 
 
 def markdown(report: dict) -> str:
-    head = ["engine", "option", "area um^2", "fmax MHz", "power mW", "GOPS", "GOPS/mm^2",
-            "GOPS/W", "area eff. x", "paper", "energy eff. x", "paper"]
+    head = [
+        "engine",
+        "option",
+        "area um^2",
+        "fmax MHz",
+        "power mW",
+        "GOPS",
+        "GOPS/mm^2",
+        "GOPS/W",
+        "area eff. x",
+        "paper",
+        "energy eff. x",
+        "paper",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in report["results"]:
         lines.append("| " + " | ".join(fmt(r[c]) for c in COLUMNS) + " |")
@@ -186,8 +268,7 @@ def markdown(report: dict) -> str:
 def write_csv(report: dict, path: Path) -> None:
     buf = io.StringIO()
     w = csv.writer(buf)
-    cols = list(COLUMNS) + ["clock_ns", "energy_per_op_pj", "cells", "sequential_area_um2",
-                            "note"]
+    cols = list(COLUMNS) + ["clock_ns", "energy_per_op_pj", "cells", "sequential_area_um2", "note"]
     w.writerow(cols)
     for r in report["results"]:
         w.writerow([r[c] for c in cols])
@@ -206,15 +287,26 @@ def plot(report: dict, stem: Path) -> None:
     fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(rows)), 4.8))
     ax.bar(x - 0.2, [r["area_eff_ratio"] for r in rows], 0.4, label="area efficiency (ours)")
     ax.bar(x + 0.2, [r["energy_eff_ratio"] for r in rows], 0.4, label="energy efficiency (ours)")
-    ax.scatter(x - 0.2, [r["paper_area_eff_ratio"] for r in rows], marker="_", s=300,
-               color="k", label="paper (engine)", zorder=3)
-    ax.scatter(x + 0.2, [r["paper_energy_eff_ratio"] for r in rows], marker="_", s=300,
-               color="k", zorder=3)
+    ax.scatter(
+        x - 0.2,
+        [r["paper_area_eff_ratio"] for r in rows],
+        marker="_",
+        s=300,
+        color="k",
+        label="paper (engine)",
+        zorder=3,
+    )
+    ax.scatter(
+        x + 0.2, [r["paper_energy_eff_ratio"] for r in rows], marker="_", s=300, color="k", zorder=3
+    )
     ax.axhline(1.0, color="grey", lw=0.8)
     ax.set_xticks(x, labels, fontsize=7, rotation=30, ha="right")
     ax.set_ylabel("ratio to the engine's plain-MAC version")
-    ax.set_title(f"Bit-weight options on IHP SG13G2, each at its own best clock "
-                 f"(tree K={report['k']}, N={report['n']})", fontsize=9)
+    ax.set_title(
+        f"Bit-weight options on IHP SG13G2, each at its own best clock "
+        f"(tree K={report['k']}, N={report['n']})",
+        fontsize=9,
+    )
     ax.legend(fontsize=8)
     fig.tight_layout()
     for ext in ("png", "svg"):
@@ -235,20 +327,33 @@ def activity_check(args) -> dict:
         design = AdderTreeDesign(name=f"act_{len(rows)}", mode="mac", k=8, n=2, **opts)
         with tempfile.TemporaryDirectory(prefix="compare-bitweight-act-") as tmp:
             vectorless = synthesize(design, liberty=liberty, clock_ns=10.0, workdir=tmp)
-            activity, report = measure_activity(design, netlist=vectorless.netlist,
-                                                liberty=liberty, vectors=2000)
+            activity, report = measure_activity(
+                design, netlist=vectorless.netlist, liberty=liberty, vectors=2000
+            )
             simulated = synthesize(design, liberty=liberty, clock_ns=10.0, activity=activity)
-        rows.append({"option": label, "area_um2": vectorless.area,
-                     "vectorless_pj_per_cycle": vectorless.energy_per_cycle_pj,
-                     "simulated_pj_per_cycle": simulated.energy_per_cycle_pj,
-                     "gate_level_sim_passed": report.passed,
-                     "annotated_pins": simulated.activity.get("annotated_pins")})
+        rows.append(
+            {
+                "option": label,
+                "area_um2": vectorless.area,
+                "vectorless_pj_per_cycle": vectorless.energy_per_cycle_pj,
+                "simulated_pj_per_cycle": simulated.energy_per_cycle_pj,
+                "gate_level_sim_passed": report.passed,
+                "annotated_pins": simulated.activity.get("annotated_pins"),
+            }
+        )
         print(rows[-1], file=sys.stderr, flush=True)
     for r in rows:
         for key in ("vectorless_pj_per_cycle", "simulated_pj_per_cycle"):
             r[key.replace("pj_per_cycle", "ratio_to_plain")] = r[key] / rows[0][key]
-    return {"liberty": str(liberty), "k": 8, "n": 2, "clock_ns": 10.0, "vectors": 2000,
-            "wall_seconds": time.perf_counter() - t_start, "results": rows}
+    return {
+        "liberty": str(liberty),
+        "k": 8,
+        "n": 2,
+        "clock_ns": 10.0,
+        "vectors": 2000,
+        "wall_seconds": time.perf_counter() - t_start,
+        "results": rows,
+    }
 
 
 def main(argv=None) -> int:
@@ -262,8 +367,11 @@ def main(argv=None) -> int:
     ap.add_argument("--tree-only", action="store_true")
     ap.add_argument("--workdir", help="keep synthesis files here")
     ap.add_argument("--out", default=str(RESULTS / "compare_bitweight"))
-    ap.add_argument("--activity-check", action="store_true",
-                    help="only compare vectorless and simulated activity on small trees")
+    ap.add_argument(
+        "--activity-check",
+        action="store_true",
+        help="only compare vectorless and simulated activity on small trees",
+    )
     args = ap.parse_args(argv)
     if args.activity_check:
         report = activity_check(args)

@@ -94,8 +94,7 @@ RUNNER = textwrap.dedent("""
 def layers(n_slice: int, seq: int) -> list[dict]:
     """Distinct GEMM shapes of one Llama-2-7B decoder layer, sliced (see the module)."""
     out, seen = [], set()
-    for phase, kw in (("decode", dict(batch=1, context=512)),
-                      ("prefill", dict(batch=1, seq=seq))):
+    for phase, kw in (("decode", dict(batch=1, context=512)), ("prefill", dict(batch=1, seq=seq))):
         t = gemm_table("llama-2-7b", phase, **kw)
         t = t[t["layer"] == 0].drop_duplicates(["M", "N", "K"])
         for _, r in t.iterrows():
@@ -103,8 +102,15 @@ def layers(n_slice: int, seq: int) -> list[dict]:
             if (int(r["M"]), n, int(r["K"])) in seen:
                 continue
             seen.add((int(r["M"]), n, int(r["K"])))
-            out.append({"name": f"{phase}:{r['name']}", "M": int(r["M"]), "N": n,
-                        "K": int(r["K"]), "full_N": int(r["N"])})
+            out.append(
+                {
+                    "name": f"{phase}:{r['name']}",
+                    "M": int(r["M"]),
+                    "N": n,
+                    "K": int(r["K"]),
+                    "full_N": int(r["N"]),
+                }
+            )
     return out
 
 
@@ -112,14 +118,26 @@ def run_scalesim(python: str, rows: int, cols: int, dataflow: str, shapes: list[
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         (tmp / "c.cfg").write_text(CONFIG.format(rows=rows, cols=cols, dataflow=dataflow))
-        (tmp / "topo.csv").write_text("Layer, M, N, K,\n" + "".join(
-            f"l{i}, {s['M']}, {s['N']}, {s['K']},\n" for i, s in enumerate(shapes)))
+        (tmp / "topo.csv").write_text(
+            "Layer, M, N, K,\n"
+            + "".join(f"l{i}, {s['M']}, {s['N']}, {s['K']},\n" for i, s in enumerate(shapes))
+        )
         (tmp / "layout.csv").write_text("Layer name, unused,\n")  # no custom layout
         (tmp / "run.py").write_text(RUNNER)
         t0 = time.perf_counter()
-        r = subprocess.run([python, str(tmp / "run.py"), str(tmp / "c.cfg"),
-                            str(tmp / "topo.csv"), str(tmp / "layout.csv"), str(tmp / "out")],
-                           capture_output=True, text=True, cwd=tmp)
+        r = subprocess.run(
+            [
+                python,
+                str(tmp / "run.py"),
+                str(tmp / "c.cfg"),
+                str(tmp / "topo.csv"),
+                str(tmp / "layout.csv"),
+                str(tmp / "out"),
+            ],
+            capture_output=True,
+            text=True,
+            cwd=tmp,
+        )
         wall = time.perf_counter() - t0
         if r.returncode != 0:
             raise SystemExit(f"SCALE-Sim failed:\n{r.stderr[-3000:]}")
@@ -148,27 +166,48 @@ def main(argv=None) -> int:
             our_wall = time.perf_counter() - t0
             ss, ss_wall = run_scalesim(args.scalesim_python, size, size, dataflow, shapes)
             for s, o, r in zip(shapes, ours, ss["layers"]):
-                row = {"array": f"{size}x{size}", "dataflow": dataflow, **s,
-                       "ours_cycles": o.cycles, "ours_utilization": o.utilization,
-                       "scalesim_total_cycles": int(r[0]),
-                       "scalesim_compute_cycles": int(r[1]),
-                       "scalesim_stall_cycles": int(r[2]),
-                       "scalesim_compute_util_pct": r[5]}
+                row = {
+                    "array": f"{size}x{size}",
+                    "dataflow": dataflow,
+                    **s,
+                    "ours_cycles": o.cycles,
+                    "ours_utilization": o.utilization,
+                    "scalesim_total_cycles": int(r[0]),
+                    "scalesim_compute_cycles": int(r[1]),
+                    "scalesim_stall_cycles": int(r[2]),
+                    "scalesim_compute_util_pct": r[5],
+                }
                 row["ratio_ours_over_scalesim_compute"] = o.cycles / r[1]
                 results.append(row)
-                print(f"{size}x{size} {dataflow} {s['name']:>22} M={s['M']:<3} N={s['N']:<5} "
-                      f"K={s['K']:<6} ours {o.cycles:>9,}  SCALE-Sim compute "
-                      f"{int(r[1]):>9,} (total {int(r[0]):,})  ratio "
-                      f"{row['ratio_ours_over_scalesim_compute']:.3f}")
-            results.append({"array": f"{size}x{size}", "dataflow": dataflow, "timing": True,
-                            "ours_seconds": our_wall, "scalesim_seconds": ss["seconds"],
-                            "scalesim_wall_seconds": ss_wall, "layers": len(shapes)})
+                print(
+                    f"{size}x{size} {dataflow} {s['name']:>22} M={s['M']:<3} N={s['N']:<5} "
+                    f"K={s['K']:<6} ours {o.cycles:>9,}  SCALE-Sim compute "
+                    f"{int(r[1]):>9,} (total {int(r[0]):,})  ratio "
+                    f"{row['ratio_ours_over_scalesim_compute']:.3f}"
+                )
+            results.append(
+                {
+                    "array": f"{size}x{size}",
+                    "dataflow": dataflow,
+                    "timing": True,
+                    "ours_seconds": our_wall,
+                    "scalesim_seconds": ss["seconds"],
+                    "scalesim_wall_seconds": ss_wall,
+                    "layers": len(shapes),
+                }
+            )
             print(f"  wall time: ours {our_wall * 1e3:.2f} ms, SCALE-Sim {ss_wall:.1f} s")
-    write_json(args.out, {"benchmark": "compare_scalesim",
-                          "command": "bench/compare_scalesim.py " + " ".join(argv or sys.argv[1:]),
-                          "workload": "llama-2-7b layer 0, decode (context 512) and prefill "
-                                      f"(seq {args.seq}); weight GEMMs cut to N <= "
-                                      f"{args.n_slice}", "results": results})
+    write_json(
+        args.out,
+        {
+            "benchmark": "compare_scalesim",
+            "command": "bench/compare_scalesim.py " + " ".join(argv or sys.argv[1:]),
+            "workload": "llama-2-7b layer 0, decode (context 512) and prefill "
+            f"(seq {args.seq}); weight GEMMs cut to N <= "
+            f"{args.n_slice}",
+            "results": results,
+        },
+    )
     return 0
 
 

@@ -32,9 +32,19 @@ from .shiftadd import ShiftAddDesign
 from .systolic import GridDesign, SystolicDesign
 from .threshold import ThresholdDesign
 
-__all__ = ["Design", "AdderTreeDesign", "GridDesign", "SystolicDesign", "Matrix2DDesign",
-           "ShiftAddDesign", "ThresholdDesign", "design_class", "design_from_dict",
-           "load_design", "read_design_file"]
+__all__ = [
+    "Design",
+    "AdderTreeDesign",
+    "GridDesign",
+    "SystolicDesign",
+    "Matrix2DDesign",
+    "ShiftAddDesign",
+    "ThresholdDesign",
+    "design_class",
+    "design_from_dict",
+    "load_design",
+    "read_design_file",
+]
 
 
 def design_class(arch: str) -> type[Design]:
@@ -127,8 +137,9 @@ def read_design_file(path: str | os.PathLike) -> dict[str, Any]:
         except yaml.YAMLError as exc:
             raise InputError(f"not valid YAML: {exc}", source=str(path)) from None
         return data if data is not None else {}
-    raise InputError(f"unknown design file type {suffix!r}", source=str(path),
-                     allowed=[".toml", ".yaml", ".yml"])
+    raise InputError(
+        f"unknown design file type {suffix!r}", source=str(path), allowed=[".toml", ".yaml", ".yml"]
+    )
 
 
 def load_design(path: str | os.PathLike) -> Design:

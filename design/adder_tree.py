@@ -21,20 +21,27 @@ per neuron instead of the accumulator.
 from __future__ import annotations
 
 import dataclasses
-import typing
 import functools
+import typing
 from typing import ClassVar, Literal
 
 from ..errors import InputError
 from .arith import Arithmetic, arithmetic, resolve_mode_fields
-from .base import OPERAND_FIELDS, Design, check_clock, check_int, int_range, range_width, signed_width
+from .base import (
+    OPERAND_FIELDS,
+    Design,
+    check_clock,
+    check_int,
+    int_range,
+    range_width,
+    signed_width,
+)
 from .bitweight import OPTION_FIELDS, BitWeightPlan, bitweight_plan, expected_vector_cycles
 from .tree import PipelinedDatapath, TreePlan, plan_tree
 
 __all__ = ["AdderTreeDesign"]
 
 Mode = Literal["xnor", "addsub", "mac"]
-
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,8 +98,9 @@ class AdderTreeDesign(PipelinedDatapath, Design):
         if self.digit_sparse is True and self.digit_group is None:
             object.__setattr__(self, "digit_group", 4)
         if self.mode in typing.get_args(Mode):  # others are reported by the field check
-            for key, value in resolve_mode_fields(self.mode, {
-                    f: getattr(self, f) for f in OPERAND_FIELDS}).items():
+            for key, value in resolve_mode_fields(
+                self.mode, {f: getattr(self, f) for f in OPERAND_FIELDS}
+            ).items():
                 object.__setattr__(self, key, value)
         super().__post_init__()
 
@@ -109,37 +117,56 @@ class AdderTreeDesign(PipelinedDatapath, Design):
     def _validate_bitweight(self) -> None:
         chosen = [f for f in OPTION_FIELDS if getattr(self, f)]
         if chosen and not self.arith.multiplier:
-            raise InputError(f"the bit-weight options need mode 'mac', not {self.mode!r}",
-                             field=chosen[0], allowed=[False])
+            raise InputError(
+                f"the bit-weight options need mode 'mac', not {self.mode!r}",
+                field=chosen[0],
+                allowed=[False],
+            )
         if chosen and not (self.act_signed and self.weight_signed):
             field = "act_signed" if not self.act_signed else "weight_signed"
-            raise InputError("the bit-weight options take signed operands (an unsigned b-bit "
-                             "code fits a signed b+1-bit field)", field=field, allowed=[True])
+            raise InputError(
+                "the bit-weight options take signed operands (an unsigned b-bit "
+                "code fits a signed b+1-bit field)",
+                field=field,
+                allowed=[True],
+            )
         assert self.act_bits is not None  # filled in from the mode by __post_init__
         if chosen and self.act_bits % 2:
-            raise InputError(f"the bit-weight options split activations into radix-4 digits "
-                             f"and need an even width, not {self.act_bits}", field="act_bits",
-                             allowed=list(range(2, 17, 2)))
+            raise InputError(
+                f"the bit-weight options split activations into radix-4 digits "
+                f"and need an even width, not {self.act_bits}",
+                field="act_bits",
+                allowed=list(range(2, 17, 2)),
+            )
         if chosen and self.threshold:
-            raise InputError("the bit-weight options output dot products; the folded "
-                             "threshold is available on the plain tree", field="threshold",
-                             allowed=[False])
+            raise InputError(
+                "the bit-weight options output dot products; the folded "
+                "threshold is available on the plain tree",
+                field="threshold",
+                allowed=[False],
+            )
         if self.digit_sparse:
             for other in ("carry_save_accumulate", "shared_encoder_same_bitweight"):
                 if getattr(self, other):
-                    raise InputError("digit_sparse already shares one EN-T encoder per group, "
-                                     "works bit weight by bit weight and accumulates in "
-                                     "carry-save form", field=other, allowed=[False])
+                    raise InputError(
+                        "digit_sparse already shares one EN-T encoder per group, "
+                        "works bit weight by bit weight and accumulates in "
+                        "carry-save form",
+                        field=other,
+                        allowed=[False],
+                    )
             assert self.digit_group is not None  # defaulted by __post_init__
             check_int("digit_group", self.digit_group, 1, self.k)
             if self.k % self.digit_group:
-                raise InputError(f"{self.digit_group} does not divide k = {self.k}",
-                                 field="digit_group",
-                                 allowed=[g for g in range(1, min(self.k, 64) + 1)
-                                          if self.k % g == 0])
+                raise InputError(
+                    f"{self.digit_group} does not divide k = {self.k}",
+                    field="digit_group",
+                    allowed=[g for g in range(1, min(self.k, 64) + 1) if self.k % g == 0],
+                )
         elif self.digit_group is not None:
-            raise InputError("only with digit_sparse = true", field="digit_group",
-                             allowed="leave it out")
+            raise InputError(
+                "only with digit_sparse = true", field="digit_group", allowed="leave it out"
+            )
 
     @functools.cached_property
     def bitweight(self) -> BitWeightPlan | None:
@@ -156,8 +183,12 @@ class AdderTreeDesign(PipelinedDatapath, Design):
             ``arch`` and the fields by name, without unset bit-weight options.
         """
         out = super().to_dict()
-        for key in ("carry_save_accumulate", "shared_encoder_same_bitweight", "digit_sparse",
-                    "digit_group"):
+        for key in (
+            "carry_save_accumulate",
+            "shared_encoder_same_bitweight",
+            "digit_sparse",
+            "digit_group",
+        ):
             if not out.get(key):
                 out.pop(key, None)
         return out

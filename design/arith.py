@@ -37,8 +37,18 @@ import numpy as np
 from ..errors import InputError
 from .base import int_range
 
-__all__ = ["Arithmetic", "Xnor", "AddSub", "Ternary", "Mac", "MODES", "arithmetic",
-           "resolve_mode_fields", "exact_matmul", "xnor_matches"]
+__all__ = [
+    "Arithmetic",
+    "Xnor",
+    "AddSub",
+    "Ternary",
+    "Mac",
+    "MODES",
+    "arithmetic",
+    "resolve_mode_fields",
+    "exact_matmul",
+    "xnor_matches",
+]
 
 
 def exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -59,13 +69,14 @@ def exact_matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ndarray, shape (M, N), int64
         The exact product ``a @ b.T``.
     """
+
     def magnitude(m):
         return max(-int(m.min()), int(m.max())) if m.size else 0
 
     bound = float(magnitude(a)) * float(magnitude(b)) * a.shape[1]
-    if bound >= 2.0 ** 53:
+    if bound >= 2.0**53:
         return a.astype(np.int64) @ b.astype(np.int64).T
-    dtype = np.float32 if bound < 2.0 ** 24 else np.float64
+    dtype = np.float32 if bound < 2.0**24 else np.float64
     return np.rint(a.astype(dtype) @ b.astype(dtype).T).astype(np.int64)
 
 
@@ -98,8 +109,8 @@ def xnor_matches(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     out = np.empty((x.shape[0], w.shape[0]), np.int64)
     step = max(1, (1 << 22) // max(1, w.shape[0] * xp.shape[1]))  # bound temporaries
     for i in range(0, x.shape[0], step):
-        diff = np.bitwise_count(xp[i:i + step, None, :] ^ wp[None, :, :])
-        out[i:i + step] = x.shape[1] - diff.sum(axis=-1, dtype=np.int64)
+        diff = np.bitwise_count(xp[i : i + step, None, :] ^ wp[None, :, :])
+        out[i : i + step] = x.shape[1] - diff.sum(axis=-1, dtype=np.int64)
     return out
 
 
@@ -267,10 +278,13 @@ class Xnor(Arithmetic):
     """
 
     mode: ClassVar[str] = "xnor"
-    defaults: ClassVar[Mapping[str, object]] = {"act_bits": 1, "weight_bits": 1,
-                                                "act_signed": False, "weight_signed": False}
-    fixed: ClassVar[tuple[str, ...]] = ("act_bits", "weight_bits", "act_signed",
-                                        "weight_signed")
+    defaults: ClassVar[Mapping[str, object]] = {
+        "act_bits": 1,
+        "weight_bits": 1,
+        "act_signed": False,
+        "weight_signed": False,
+    }
+    fixed: ClassVar[tuple[str, ...]] = ("act_bits", "weight_bits", "act_signed", "weight_signed")
     lane_gates: ClassVar[tuple[tuple[str, str], ...]] = (("xnor2", "XNORs"),)
 
     @property
@@ -315,8 +329,12 @@ class AddSub(Arithmetic):
     """
 
     mode: ClassVar[str] = "addsub"
-    defaults: ClassVar[Mapping[str, object]] = {"act_bits": 8, "act_signed": True,
-                                                "weight_bits": 1, "weight_signed": False}
+    defaults: ClassVar[Mapping[str, object]] = {
+        "act_bits": 8,
+        "act_signed": True,
+        "weight_bits": 1,
+        "weight_signed": False,
+    }
     fixed: ClassVar[tuple[str, ...]] = ("weight_bits", "weight_signed")
     lane_gates: ClassVar[tuple[tuple[str, str], ...]] = (("xor2", "conditional inverters"),)
     complements: ClassVar[bool] = True
@@ -344,7 +362,7 @@ class AddSub(Arithmetic):
     @property
     def product_range(self) -> tuple[int, int]:
         """Range of ``+-a``."""
-        alo, ahi = self.act_range   # no zero weight: +-a only
+        alo, ahi = self.act_range  # no zero weight: +-a only
         return min(alo, -ahi), max(ahi, -alo)
 
     @property
@@ -404,11 +422,17 @@ class Ternary(Arithmetic):
     """
 
     mode: ClassVar[str] = "ternary"
-    defaults: ClassVar[Mapping[str, object]] = {"act_bits": 8, "act_signed": True,
-                                                "weight_bits": 2, "weight_signed": True}
+    defaults: ClassVar[Mapping[str, object]] = {
+        "act_bits": 8,
+        "act_signed": True,
+        "weight_bits": 2,
+        "weight_signed": True,
+    }
     fixed: ClassVar[tuple[str, ...]] = ("weight_bits", "weight_signed")
-    lane_gates: ClassVar[tuple[tuple[str, str], ...]] = (("xor2", "conditional inverters"),
-                                                         ("and2", "zero-weight gates"))
+    lane_gates: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("xor2", "conditional inverters"),
+        ("and2", "zero-weight gates"),
+    )
     complements: ClassVar[bool] = True
 
     @property
@@ -455,8 +479,12 @@ class Mac(Arithmetic):
     """
 
     mode: ClassVar[str] = "mac"
-    defaults: ClassVar[Mapping[str, object]] = {"act_bits": 8, "act_signed": True,
-                                                "weight_bits": 8, "weight_signed": True}
+    defaults: ClassVar[Mapping[str, object]] = {
+        "act_bits": 8,
+        "act_signed": True,
+        "weight_bits": 8,
+        "weight_signed": True,
+    }
     multiplier: ClassVar[bool] = True
 
 
@@ -464,8 +492,9 @@ class Mac(Arithmetic):
 MODES: dict[str, type[Arithmetic]] = {cls.mode: cls for cls in (Xnor, AddSub, Ternary, Mac)}
 
 
-def resolve_mode_fields(mode: str, fields: Mapping[str, object],
-                        defaults: Mapping[str, object] | None = None) -> dict[str, object]:
+def resolve_mode_fields(
+    mode: str, fields: Mapping[str, object], defaults: Mapping[str, object] | None = None
+) -> dict[str, object]:
     """The width and signedness fields of a design in ``mode``: given values (``None`` for
     unset), unset ones from ``defaults`` (default: the mode's own), and an error for a value
     the mode fixes otherwise.
@@ -497,13 +526,17 @@ def resolve_mode_fields(mode: str, fields: Mapping[str, object],
         if value is None:
             out[key] = default
         elif key in cls.fixed and value != default:
-            raise InputError(f"mode '{mode}' fixes it to {default!r}, got {value!r}",
-                             field=key, allowed=[default])
+            raise InputError(
+                f"mode '{mode}' fixes it to {default!r}, got {value!r}",
+                field=key,
+                allowed=[default],
+            )
     return out
 
 
-def arithmetic(mode: str, *, act_bits: int, act_signed: bool, weight_bits: int,
-               weight_signed: bool) -> Arithmetic:
+def arithmetic(
+    mode: str, *, act_bits: int, act_signed: bool, weight_bits: int, weight_signed: bool
+) -> Arithmetic:
     """The description of ``mode`` for these operand codes.
 
     Parameters
@@ -520,5 +553,9 @@ def arithmetic(mode: str, *, act_bits: int, act_signed: bool, weight_bits: int,
     Arithmetic
         An instance of the mode's class.
     """
-    return MODES[mode](act_bits=act_bits, act_signed=act_signed, weight_bits=weight_bits,
-                       weight_signed=weight_signed)
+    return MODES[mode](
+        act_bits=act_bits,
+        act_signed=act_signed,
+        weight_bits=weight_bits,
+        weight_signed=weight_signed,
+    )

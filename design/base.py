@@ -18,8 +18,16 @@ from typing import Any, ClassVar, Literal
 from .._version import __version__
 from ..errors import InputError
 
-__all__ = ["Design", "signed_width", "range_width", "int_range", "check_int", "check_choice",
-           "check_clock", "OPERAND_FIELDS"]
+__all__ = [
+    "Design",
+    "signed_width",
+    "range_width",
+    "int_range",
+    "check_int",
+    "check_choice",
+    "check_clock",
+    "OPERAND_FIELDS",
+]
 
 #: The width and signedness fields of a design whose PE arithmetic is a mode
 #: (:mod:`shiftadd.design.arith`).
@@ -137,8 +145,9 @@ def check_clock(value: float, field: str = "clock_ns") -> None:
         ``value`` is out of range.
     """
     if not 0.05 <= value <= 1e6:
-        raise InputError(f"{value} is out of range", field=field,
-                         allowed="a period in ns from 0.05 to 1e6")
+        raise InputError(
+            f"{value} is out of range", field=field, allowed="a period in ns from 0.05 to 1e6"
+        )
 
 
 def check_choice(field: str, value: Any, choices) -> None:
@@ -166,7 +175,9 @@ def _coerce(field: str, value: Any, annotation: Any) -> Any:
     """Check ``value`` against a field annotation; return it converted where lossless."""
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
-    if origin is typing.Union or (origin is not None and str(origin) == "<class 'types.UnionType'>"):
+    if origin is typing.Union or (
+        origin is not None and str(origin) == "<class 'types.UnionType'>"
+    ):
         if value is None and type(None) in args:
             return None
         inner = [a for a in args if a is not type(None)]
@@ -178,8 +189,9 @@ def _coerce(field: str, value: Any, annotation: Any) -> Any:
         return value
     if annotation is bool:
         if not isinstance(value, bool):
-            raise InputError(f"expected true or false, got {value!r}", field=field,
-                             allowed="true, false")
+            raise InputError(
+                f"expected true or false, got {value!r}", field=field, allowed="true, false"
+            )
         return value
     if annotation is int:
         if isinstance(value, bool) or not isinstance(value, int):
@@ -228,8 +240,11 @@ class Design:
             if coerced is not value:
                 object.__setattr__(self, f.name, coerced)
         if not self.name or not self.name.replace("_", "a").isalnum() or self.name[0].isdigit():
-            raise InputError(f"{self.name!r} is not a valid module name", field="name",
-                             allowed="letters, digits and '_', not starting with a digit")
+            raise InputError(
+                f"{self.name!r} is not a valid module name",
+                field="name",
+                allowed="letters, digits and '_', not starting with a digit",
+            )
         self._validate()
 
     def _validate(self) -> None:
@@ -261,8 +276,12 @@ class Design:
             if key not in names:
                 close = difflib.get_close_matches(key, names, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
-                raise InputError(f"unknown field for arch '{cls.arch}'{hint}", field=key,
-                                 allowed=names, source=source)
+                raise InputError(
+                    f"unknown field for arch '{cls.arch}'{hint}",
+                    field=key,
+                    allowed=names,
+                    source=source,
+                )
         try:
             return cls(**params)
         except InputError as exc:

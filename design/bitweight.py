@@ -115,7 +115,7 @@ class BitWeightPlan:
     def negsum_lane_range(self) -> tuple[int, int]:
         """Range of one lane's negative digits weighted by ``4**j`` (a leaf of the shared
         count); digits that can never be negative are left out."""
-        return 0, sum(4 ** j for j in range(self.digits) if self.negative_digits[j])
+        return 0, sum(4**j for j in range(self.digits) if self.negative_digits[j])
 
     @property
     def negsum_range(self) -> tuple[int, int]:
@@ -138,7 +138,7 @@ class BitWeightPlan:
     def combine_ranges(self) -> tuple[tuple[int, int], ...]:
         """Ranges of the same-bit-weight sums shifted by ``4**j``: the combining tree's leaves."""
         lo, hi = self.bitweight_tree.root
-        return tuple((lo * 4 ** j, hi * 4 ** j) for j in range(self.digits))
+        return tuple((lo * 4**j, hi * 4**j) for j in range(self.digits))
 
     @property
     def combine_tree(self) -> TreePlan:
@@ -192,10 +192,20 @@ def bitweight_plan(design) -> BitWeightPlan | None:
     pp_range = (min(corners), max(corners))
     width = design.acc_width
     k = design.k
-    common = dict(options=opts, encoder=encoder, digits=digits, select_range=select_range,
-                  select_width=select_width, pp_range=pp_range, width=width,
-                  carry_save=carry_save, same_bitweight=same, sparse=sparse, k=k,
-                  negative_digits=_negative_digits(encoder, a_bits, a_signed, digits))
+    common = dict(
+        options=opts,
+        encoder=encoder,
+        digits=digits,
+        select_range=select_range,
+        select_width=select_width,
+        pp_range=pp_range,
+        width=width,
+        carry_save=carry_save,
+        same_bitweight=same,
+        sparse=sparse,
+        k=k,
+        negative_digits=_negative_digits(encoder, a_bits, a_signed, digits),
+    )
     if sparse:
         group = design.digit_group
         groups = k // group
@@ -203,8 +213,9 @@ def bitweight_plan(design) -> BitWeightPlan | None:
         # pairs are then added modulo 2**pe_width and the result is exact.
         pe_width = signed_width(k * pp_range[0], k * pp_range[1])
         flush = plan_csa([full_mask(pe_width)] * (2 * groups), pe_width)
-        return BitWeightPlan(**common, group=group, groups=groups, pe_width=pe_width,
-                             flush_csa=flush)
+        return BitWeightPlan(
+            **common, group=group, groups=groups, pe_width=pe_width, flush_csa=flush
+        )
     if not carry_save:
         return BitWeightPlan(**common)
     row = full_mask(select_width)
@@ -269,13 +280,13 @@ def expected_vector_cycles(design, histogram=None) -> float:
     p_code = np.ones(codes.size) if histogram is None else np.asarray(histogram, float)
     p_code = p_code / p_code.sum()
     _, digits = ent_encode(codes, design.act_bits, design.act_signed)
-    p_nz = p_code @ (digits != 0)                       # per bit weight
+    p_nz = p_code @ (digits != 0)  # per bit weight
     g, groups = plan.group, plan.groups
     t = np.arange(g + 1)
     expected = 0.0
     for p in p_nz:
-        pmf = np.array([comb(g, i) * p ** i * (1 - p) ** (g - i) for i in t])
+        pmf = np.array([comb(g, i) * p**i * (1 - p) ** (g - i) for i in t])
         cdf = np.cumsum(pmf)
         expected += float(np.sum(1.0 - cdf[:-1] ** groups))
     p_zero = float(p_code[codes == 0].sum()) if (codes == 0).any() else 0.0
-    return expected + p_zero ** design.k
+    return expected + p_zero**design.k

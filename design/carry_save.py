@@ -154,14 +154,15 @@ def _compress(a: int, b: int, c: int, width: int) -> tuple[int, int]:
     return a | b | c, carry_mask(a, b, c, width)
 
 
-def _wallace_step(masks: list[int], index: list[int],
-                  width: int) -> tuple[list[tuple[int, ...]], list[int]]:
+def _wallace_step(
+    masks: list[int], index: list[int], width: int
+) -> tuple[list[tuple[int, ...]], list[int]]:
     """One level over the rows ``index`` (indices into ``masks``): ops and output masks."""
     ops: list[tuple[int, ...]] = []
     out: list[int] = []
     full = len(index) - len(index) % 3
     for g in range(0, full, 3):
-        i, j, k = index[g:g + 3]
+        i, j, k = index[g : g + 3]
         s, c = _compress(masks[i], masks[j], masks[k], width)
         ops.append((i, j, k))
         out.append(s)
@@ -210,8 +211,11 @@ def plan_csa(leaves, width: int, partition=None) -> CsaPlan:
         out: list[int] = []
         new_groups: list[list[int]] = []
         for g in groups:
-            o, m = _wallace_step(masks, g, width) if len(g) > 2 else \
-                ([(i,) for i in g], [masks[i] for i in g])
+            o, m = (
+                _wallace_step(masks, g, width)
+                if len(g) > 2
+                else ([(i,) for i in g], [masks[i] for i in g])
+            )
             new_groups.append(list(range(len(out), len(out) + len(m))))
             ops += o
             out += m

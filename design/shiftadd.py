@@ -36,7 +36,7 @@ __all__ = ["ShiftAddDesign", "entry_range", "table_range", "barrel_stage_widths"
 
 Shifter = Literal["barrel", "constant"]
 
-MAX_MU = 8          # 256-entry tables; wider tables dwarf the datapath in flip-flops
+MAX_MU = 8  # 256-entry tables; wider tables dwarf the datapath in flip-flops
 MAX_RESULT_BITS = 62  # result fields are unpacked into int64 by the bench
 
 
@@ -174,11 +174,13 @@ class ShiftAddDesign(PipelinedDatapath, Design):
         if self.shifter == "constant" and all(isinstance(v, int) and v >= 1 for v in (q, t)):
             # Defaults need valid q and terms; bad ones are reported by the field checks.
             if self.const_shifts is None:
-                object.__setattr__(self, "const_shifts",
-                                   tuple((q - 1 - i,) + (0,) * (t - 1) for i in range(q)))
+                object.__setattr__(
+                    self, "const_shifts", tuple((q - 1 - i,) + (0,) * (t - 1) for i in range(q))
+                )
             if self.const_signs is None:
-                object.__setattr__(self, "const_signs",
-                                   tuple((1,) + (0,) * (t - 1) for _ in range(q)))
+                object.__setattr__(
+                    self, "const_signs", tuple((1,) + (0,) * (t - 1) for _ in range(q))
+                )
         super().__post_init__()
 
     def _validate(self) -> None:
@@ -192,44 +194,61 @@ class ShiftAddDesign(PipelinedDatapath, Design):
         assert self.scale_rows is not None and self.acc_groups is not None
         check_int("scale_rows", self.scale_rows, 1, self.columns)
         if self.columns % self.scale_rows:
-            raise InputError(f"{self.scale_rows} does not divide columns={self.columns}",
-                             field="scale_rows",
-                             allowed=[d for d in range(1, self.columns + 1)
-                                      if self.columns % d == 0])
+            raise InputError(
+                f"{self.scale_rows} does not divide columns={self.columns}",
+                field="scale_rows",
+                allowed=[d for d in range(1, self.columns + 1) if self.columns % d == 0],
+            )
         check_int("lut_slots", self.lut_slots, 1, 16)
         check_int("acc_groups", self.acc_groups, 1, 65536)
         if self.shifter == "constant":
             self._validate_constant_scales()
         elif self.const_shifts is not None or self.const_signs is not None:
             field = "const_shifts" if self.const_shifts is not None else "const_signs"
-            raise InputError("only used with shifter = 'constant'", field=field,
-                             allowed="leave it out with shifter = 'barrel'")
+            raise InputError(
+                "only used with shifter = 'constant'",
+                field=field,
+                allowed="leave it out with shifter = 'barrel'",
+            )
         check_int("pipeline_stages", self.pipeline_stages, 0, self.max_pipeline_stages)
         check_clock(self.clock_ns)
         if self.acc_width > MAX_RESULT_BITS:
-            raise InputError(f"the accumulator would need {self.acc_width} bits",
-                             field="acc_groups",
-                             allowed=f"values keeping the accumulator within "
-                                     f"{MAX_RESULT_BITS} bits (fewer groups, narrower "
-                                     f"activations or fewer shift bits)")
+            raise InputError(
+                f"the accumulator would need {self.acc_width} bits",
+                field="acc_groups",
+                allowed=f"values keeping the accumulator within "
+                f"{MAX_RESULT_BITS} bits (fewer groups, narrower "
+                f"activations or fewer shift bits)",
+            )
 
     def _validate_constant_scales(self) -> None:
         q, t = self.q, self.terms
         # defaulted by __post_init__ once q and terms are valid
         assert self.const_shifts is not None and self.const_signs is not None
-        for field, table, lo, hi in (("const_shifts", self.const_shifts, 0, 31),
-                                     ("const_signs", self.const_signs, -1, 1)):
+        for field, table, lo, hi in (
+            ("const_shifts", self.const_shifts, 0, 31),
+            ("const_signs", self.const_signs, -1, 1),
+        ):
             if len(table) != q or any(len(row) != t for row in table):
-                raise InputError(f"expected {q} lists (one per plane) of {t} values",
-                                 field=field, allowed=f"a {q} x {t} list of integers")
+                raise InputError(
+                    f"expected {q} lists (one per plane) of {t} values",
+                    field=field,
+                    allowed=f"a {q} x {t} list of integers",
+                )
             for i, row in enumerate(table):
                 for j, v in enumerate(row):
                     if not lo <= v <= hi:
-                        raise InputError(f"{v} is out of range", field=f"{field}[{i}][{j}]",
-                                         allowed=f"an integer from {lo} to {hi}")
+                        raise InputError(
+                            f"{v} is out of range",
+                            field=f"{field}[{i}][{j}]",
+                            allowed=f"an integer from {lo} to {hi}",
+                        )
         if not any(s for row in self.const_signs for s in row):
-            raise InputError("every term is 0: the engine would compute nothing",
-                             field="const_signs", allowed="at least one nonzero sign")
+            raise InputError(
+                "every term is 0: the engine would compute nothing",
+                field="const_signs",
+                allowed="at least one nonzero sign",
+            )
 
     # -- operand ranges ---------------------------------------------------------------------
     @property
@@ -299,12 +318,16 @@ class ShiftAddDesign(PipelinedDatapath, Design):
         ``max_shift`` and 0). Constant: only the terms with a nonzero sign.
         """
         if self.shifter == "barrel":
-            return tuple((i, j, self.max_shift, 0) for i in range(self.q)
-                         for j in range(self.terms))
+            return tuple(
+                (i, j, self.max_shift, 0) for i in range(self.q) for j in range(self.terms)
+            )
         assert self.const_shifts is not None and self.const_signs is not None
-        return tuple((i, j, self.const_shifts[i][j], self.const_signs[i][j])
-                     for i in range(self.q) for j in range(self.terms)
-                     if self.const_signs[i][j])
+        return tuple(
+            (i, j, self.const_shifts[i][j], self.const_signs[i][j])
+            for i in range(self.q)
+            for j in range(self.terms)
+            if self.const_signs[i][j]
+        )
 
     def leaf_range_of(self, shift: int, sign: int) -> tuple[int, int]:
         """Range of one plane-tree leaf as built: the shifted lookup, or its one's
@@ -442,8 +465,12 @@ class ShiftAddDesign(PipelinedDatapath, Design):
     @property
     def weight_transfer_bits(self) -> int:
         """Payload bits of one weight transfer: slot, last, keys and scales."""
-        return ((self.slot_bits if self.lut_slots > 1 else 0) + int(self.accumulates)
-                + self.columns * self.q * self.mu + self.scale_bits_per_transfer)
+        return (
+            (self.slot_bits if self.lut_slots > 1 else 0)
+            + int(self.accumulates)
+            + self.columns * self.q * self.mu
+            + self.scale_bits_per_transfer
+        )
 
     @property
     def lut_storage_bits(self) -> int:

@@ -38,8 +38,8 @@ golden model wraps the same way).
 from __future__ import annotations
 
 import dataclasses
-import typing
 import functools
+import typing
 from typing import ClassVar, Literal
 
 from ..errors import InputError
@@ -138,8 +138,10 @@ def plan_csa(rows: int, injections: int = 0) -> CsaPlan:
     if rows < 3:
         raise ValueError(f"a carry-save tree needs at least 3 rows, not {rows}")
     if injections > rows - 2:
-        raise ValueError(f"{injections} injection bits do not fit the {rows - 2} free carry "
-                         f"slots of a {rows}-row tree")
+        raise ValueError(
+            f"{injections} injection bits do not fit the {rows - 2} free carry "
+            f"slots of a {rows}-row tree"
+        )
     level = list(range(rows))
     count = rows
     steps = []
@@ -232,8 +234,9 @@ class GridDesign(Design):
 
     def __post_init__(self):
         if self.mode in typing.get_args(Mode):  # others are reported by the field check
-            for key, value in resolve_mode_fields(self.mode, {
-                    f: getattr(self, f) for f in OPERAND_FIELDS}).items():
+            for key, value in resolve_mode_fields(
+                self.mode, {f: getattr(self, f) for f in OPERAND_FIELDS}
+            ).items():
                 object.__setattr__(self, key, value)
         if self.k_max is None and self.is_output_stationary:
             object.__setattr__(self, "k_max", self.DEFAULT_K_MAX)
@@ -254,14 +257,19 @@ class GridDesign(Design):
             assert self.k_max is not None  # defaulted by __post_init__
             check_int("k_max", self.k_max, 1, 1 << 20)
         elif self.k_max is not None:
-            raise InputError("only output-stationary arrays accumulate a tile's reduction in "
-                             "the PEs; a weight-stationary column sums `rows` products",
-                             field="k_max", allowed="unset (or use dataflow = 'os')")
+            raise InputError(
+                "only output-stationary arrays accumulate a tile's reduction in "
+                "the PEs; a weight-stationary column sums `rows` products",
+                field="k_max",
+                allowed="unset (or use dataflow = 'os')",
+            )
         exact = self.exact_acc_width
         if exact > MAX_ACC_BITS:
-            raise InputError(f"the exact accumulator needs {exact} bits, more than "
-                             f"{MAX_ACC_BITS}", field="k_max",
-                             allowed="a smaller k_max, or narrower operands")
+            raise InputError(
+                f"the exact accumulator needs {exact} bits, more than {MAX_ACC_BITS}",
+                field="k_max",
+                allowed="a smaller k_max, or narrower operands",
+            )
         if self.acc_bits is not None:
             # Wrap-around is for the accumulated sum: one product must still fit, so every
             # operand bit matters.
@@ -271,7 +279,9 @@ class GridDesign(Design):
                     f"{self.acc_bits} bits cannot hold {self.reduction_length} products "
                     f"exactly (range {self.exact_acc_range}); set wrap = true to accept "
                     f"wrap-around modulo 2**{self.acc_bits}",
-                    field="acc_bits", allowed=f"an integer from {exact} to {MAX_ACC_BITS}")
+                    field="acc_bits",
+                    allowed=f"an integer from {exact} to {MAX_ACC_BITS}",
+                )
         check_clock(self.clock_ns)
 
     # -- operand and value ranges -------------------------------------------------------
@@ -373,8 +383,9 @@ class GridDesign(Design):
         w = self.acc_width
         full = (1 << w) - 1
         if self.booth:
-            return tuple(full & ~((1 << (2 * j)) - 1) for j in range(self.booth_digits)
-                         if 2 * j < w)
+            return tuple(
+                full & ~((1 << (2 * j)) - 1) for j in range(self.booth_digits) if 2 * j < w
+            )
         return (full,)
 
     @property

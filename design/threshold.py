@@ -88,23 +88,33 @@ class ThresholdDesign(Design):
         check_int("neurons", self.neurons, 2, 16)
         w = self.neuron_weights
         if not 2 <= len(w) <= 9 or any(not 1 <= x <= 8 for x in w):
-            raise InputError(f"{list(w)} is not allowed", field="neuron_weights",
-                             allowed="2 to 9 integer weights from 1 to 8")
+            raise InputError(
+                f"{list(w)} is not allowed",
+                field="neuron_weights",
+                allowed="2 to 9 integer weights from 1 to 8",
+            )
         if sum(1 for x in w if x == 1) < 3 or 2 not in w:
-            raise InputError(f"{list(w)} cannot form a full adder", field="neuron_weights",
-                             allowed="at least three weights 1 and one weight 2, "
-                                     "e.g. [2, 1, 1, 1]")
+            raise InputError(
+                f"{list(w)} cannot form a full adder",
+                field="neuron_weights",
+                allowed="at least three weights 1 and one weight 2, e.g. [2, 1, 1, 1]",
+            )
         check_int("memory_bits", self.memory_bits, 1, 256)
         check_int("data_bits", self.data_bits, 1, 64)
         check_int("vectors", self.vectors, 1, 64)
         check_int("pool", self.pool, 1, 8)
         if self.vectors % self.pool:
-            raise InputError(f"pool {self.pool} does not divide vectors {self.vectors}",
-                             field="pool", allowed=[d for d in range(1, 9)
-                                                    if self.vectors % d == 0])
+            raise InputError(
+                f"pool {self.pool} does not divide vectors {self.vectors}",
+                field="pool",
+                allowed=[d for d in range(1, 9) if self.vectors % d == 0],
+            )
         if self.pool > len(w):
-            raise InputError(f"an OR of {self.pool} outputs needs {self.pool} neuron inputs",
-                             field="pool", allowed=f"1 to {len(w)} (the neuron's fan-in)")
+            raise InputError(
+                f"an OR of {self.pool} outputs needs {self.pool} neuron inputs",
+                field="pool",
+                allowed=f"1 to {len(w)} (the neuron's fan-in)",
+            )
         check_clock(self.clock_ns)
         # The program for k must fit the local memory.
         self.program_for(self.k)
@@ -145,8 +155,9 @@ class ThresholdDesign(Design):
     @property
     def instruction_bits(self) -> int:
         """Bits of one step's instruction (everything but the data)."""
-        per_neuron = 1 + self.threshold_bits + self.fan_in * (self.select_bits + 1) + 1 + \
-            self.address_bits
+        per_neuron = (
+            1 + self.threshold_bits + self.fan_in * (self.select_bits + 1) + 1 + self.address_bits
+        )
         return 1 + self.neurons * per_neuron + 1 + self.select_bits + 1
 
     @property
@@ -161,9 +172,19 @@ class ThresholdDesign(Design):
         step stream's payload layout (:func:`shiftadd.hw.threshold_array.step_layout`)
         arranges them; the widths add up to :attr:`step_bits`."""
         sw = self.select_bits
-        return {"load": 1, "en": 1, "t": self.threshold_bits, "src": sw, "inv": 1,
-                "store": 1, "addr": self.address_bits, "emit": 1, "emit_src": sw,
-                "emit_inv": 1, "data": 1}
+        return {
+            "load": 1,
+            "en": 1,
+            "t": self.threshold_bits,
+            "src": sw,
+            "inv": 1,
+            "store": 1,
+            "addr": self.address_bits,
+            "emit": 1,
+            "emit_src": sw,
+            "emit_inv": 1,
+            "data": 1,
+        }
 
     # -- the program --------------------------------------------------------------------------
     def program_for(self, k: int | None = None) -> Program:

@@ -46,11 +46,21 @@ from ..errors import InputError
 if TYPE_CHECKING:  # the design module imports this one
     from .threshold import ThresholdDesign
 
-__all__ = ["Program", "schedule", "compile_program", "counter_menu", "format_schedule",
-           "SRC_ZERO", "SRC_REG", "SRC_MEM", "SRC_DATA"]
+__all__ = [
+    "Program",
+    "schedule",
+    "compile_program",
+    "counter_menu",
+    "format_schedule",
+    "SRC_ZERO",
+    "SRC_REG",
+    "SRC_MEM",
+    "SRC_DATA",
+]
 
 # Source kinds of a neuron input (the multiplexer's input groups, in index order).
 SRC_ZERO, SRC_REG, SRC_MEM, SRC_DATA = 0, 1, 2, 3
+
 
 # ----------------------------------------------------------------------------------------
 # The compiled program
@@ -196,11 +206,20 @@ class Program:
         dict
             Plain Python values by name, for reports.
         """
-        return {"k": self.k, "vectors": self.vectors, "pool": self.pool, "steps": self.steps,
-                "evaluations": self.evaluations, "evaluation_bound_steps": self.evaluation_bound,
-                "neuron_utilization": self.utilization, "loads": self.loads,
-                "memory_bits_used": self.memory_used, "neuron_registers": self.neurons,
-                "data_register_bits": self.data_bits, "count_bits": self.count_bits}
+        return {
+            "k": self.k,
+            "vectors": self.vectors,
+            "pool": self.pool,
+            "steps": self.steps,
+            "evaluations": self.evaluations,
+            "evaluation_bound_steps": self.evaluation_bound,
+            "neuron_utilization": self.utilization,
+            "loads": self.loads,
+            "memory_bits_used": self.memory_used,
+            "neuron_registers": self.neurons,
+            "data_register_bits": self.data_bits,
+            "count_bits": self.count_bits,
+        }
 
 
 def counter_menu(weights) -> list[tuple[int, int]]:
@@ -226,8 +245,7 @@ def counter_menu(weights) -> list[tuple[int, int]]:
     menu = []
     for m in range(3, units + 1):
         b = m.bit_length()
-        if all((1 << lvl) in weights for lvl in range(1, b)) and \
-                (m == 3 or (m - b) / b > 0.5):
+        if all((1 << lvl) in weights for lvl in range(1, b)) and (m == 3 or (m - b) / b > 0.5):
             menu.append((m, b))
     menu.sort(key=lambda mb: (-(mb[0] - mb[1]) / mb[1], -mb[0]))
     return menu
@@ -238,12 +256,12 @@ def counter_menu(weights) -> list[tuple[int, int]]:
 # ----------------------------------------------------------------------------------------
 @dataclasses.dataclass
 class _Value:
-    kind: str                 # 'x' input bit, 'bit' column bit, 'g' compare, 'or' pooled
+    kind: str  # 'x' input bit, 'bit' column bit, 'g' compare, 'or' pooled
     vector: int
     column: int
-    step: int                 # evaluation step (input bits: load step)
-    neuron: int | None        # producing neuron (input bits: None)
-    slot: int | None = None   # data slot (input bits)
+    step: int  # evaluation step (input bits: load step)
+    neuron: int | None  # producing neuron (input bits: None)
+    slot: int | None = None  # data slot (input bits)
     index: int | None = None  # input index (input bits)
     reads: list = dataclasses.field(default_factory=list)
 
@@ -252,9 +270,9 @@ class _Value:
 class _Eval:
     step: int
     neuron: int
-    ports: list               # per neuron input: None or (value id | None for constant 0,
-                              #                             invert, flip-dependent)
-    threshold: int | tuple    # int, or ('cmp', bit, pair, has_g, last)
+    ports: list  # per neuron input: None or (value id | None for constant 0,
+    #                             invert, flip-dependent)
+    threshold: int | tuple  # int, or ('cmp', bit, pair, has_g, last)
     out: int
     label: str
 
@@ -273,7 +291,7 @@ class _Scheduler:
         self.bits = max(1, k.bit_length())
         self.values: list[_Value] = []
         self.evals: list[_Eval] = []
-        self.busy = defaultdict(set)       # step -> neurons taken
+        self.busy = defaultdict(set)  # step -> neurons taken
         self.loads: dict[int, list[int]] = {}
         self.emits: dict[int, int] = {}
 
@@ -318,7 +336,7 @@ class _Scheduler:
         K, V, B = self.k, self.v, self.bits
         cols = [[[] for _ in range(B)] for _ in range(V)]
         loaded = [0] * V
-        final = [[None] * B for _ in range(V)]      # value id, or -1: constant zero
+        final = [[None] * B for _ in range(V)]  # value id, or -1: constant zero
         done = [[False] * B for _ in range(V)]
         cmp_next = [0] * V
         g_val: list = [None] * V
@@ -326,8 +344,8 @@ class _Scheduler:
         groups = V // self.pool
         out_val: list = [None] * groups
         emitted = 0
-        data: list[int] = []      # unconsumed values in the data register
-        data_busy = -1            # last step that reads the data register
+        data: list[int] = []  # unconsumed values in the data register
+        data_busy = -1  # last step that reads the data register
         next_vector = 0
         step = 0
 
@@ -346,14 +364,20 @@ class _Scheduler:
             # 1. Load the next input bits when the register is used up and the reduction
             # keeps up with the input.
             backlog = sum(max(0, len(c) - 2) for q in range(V) for c in cols[q])
-            if not data and data_busy < step and next_vector < V and \
-                    backlog <= self.n:
+            if not data and data_busy < step and next_vector < V and backlog <= self.n:
                 slots = []
                 while len(slots) < self.d and next_vector < V:
                     q = next_vector
                     vid = len(self.values)
-                    self._value(kind="x", vector=q, column=0, step=step, neuron=None,
-                                slot=len(slots), index=loaded[q])
+                    self._value(
+                        kind="x",
+                        vector=q,
+                        column=0,
+                        step=step,
+                        neuron=None,
+                        slot=len(slots),
+                        index=loaded[q],
+                    )
                     loaded[q] += 1
                     cols[q][0].append(vid)
                     data.append(vid)
@@ -378,20 +402,30 @@ class _Scheduler:
                     pair = j + 1 < B
                     need = [j, j + 1] if pair else [j]
                     if not all(done[q][i] for i in need) or not all(
-                            final[q][i] == -1 or self._readable(final[q][i], step)
-                            for i in need):
+                        final[q][i] == -1 or self._readable(final[q][i], step) for i in need
+                    ):
                         break
                     if g_val[q] is not None and not self._readable(g_val[q], step):
                         break
-                    bit = lambda i: None if final[q][i] == -1 else final[q][i]
-                    ops = [(bit(j + 1), 2, False, True), (bit(j), 1, False, True)] if pair \
+                    bit = lambda i, q=q: None if final[q][i] == -1 else final[q][i]
+                    ops = (
+                        [(bit(j + 1), 2, False, True), (bit(j), 1, False, True)]
+                        if pair
                         else [(bit(j), 2, False, True)]
+                    )
                     has_g = g_val[q] is not None
                     if has_g:
                         ops.append((g_val[q], 1, False, False))
                     last = j + len(need) >= B
-                    vid = self._place(step, ops, ("cmp", j, pair, has_g, last), "g", q, -1,
-                                      f"cmp v{q} p{j}" + (f"-{j + 1}" if pair else ""))
+                    vid = self._place(
+                        step,
+                        ops,
+                        ("cmp", j, pair, has_g, last),
+                        "g",
+                        q,
+                        -1,
+                        f"cmp v{q} p{j}" + (f"-{j + 1}" if pair else ""),
+                    )
                     for i in need:
                         if final[q][i] != -1:
                             take_data(final[q][i], step)
@@ -403,7 +437,7 @@ class _Scheduler:
             for g in range(groups):
                 if out_val[g] is not None or not self._free(step):
                     continue
-                members = y_val[g * self.pool:(g + 1) * self.pool]
+                members = y_val[g * self.pool : (g + 1) * self.pool]
                 if any(m is None or not self._readable(m, step) for m in members):
                     continue
                 if self.pool == 1:
@@ -421,11 +455,17 @@ class _Scheduler:
                             continue
                         ready = [v for v in cols[q][j] if self._readable(v, step)]
                         waiting = len(cols[q][j]) - len(ready)
-                        fits = lambda b: all(self._free(step + i) for i in range(b))
-                        mb = next(((m, b) for m, b in self.menu
-                                   if len(ready) >= m and fits(b)), None)
-                        if mb is None and closed(q, j) and not waiting and len(ready) == 2 \
-                                and fits(2):
+                        fits = lambda b, step=step: all(self._free(step + i) for i in range(b))
+                        mb = next(
+                            ((m, b) for m, b in self.menu if len(ready) >= m and fits(b)), None
+                        )
+                        if (
+                            mb is None
+                            and closed(q, j)
+                            and not waiting
+                            and len(ready) == 2
+                            and fits(2)
+                        ):
                             mb = (2, 2)  # half adder: the column gets nothing more
                         if mb is not None:
                             choice = (q, j, mb, ready)
@@ -447,9 +487,11 @@ class _Scheduler:
                     ops += [(outs[lvl], 1 << lvl, True, False) for lvl in range(i + 1, b)]
                     thr = sum(1 << lvl for lvl in range(i, b))
                     name = {(3, 2): ("carry", "sum"), (2, 2): ("ha carry", "ha sum")}.get(
-                        (m, b), tuple(f"({m},{b}) bit{lvl}" for lvl in range(b - 1, -1, -1)))
-                    outs[i] = self._place(step + b - 1 - i, ops, thr, "bit", q, j + i,
-                                          f"{name[b - 1 - i]} v{q} c{j}")
+                        (m, b), tuple(f"({m},{b}) bit{lvl}" for lvl in range(b - 1, -1, -1))
+                    )
+                    outs[i] = self._place(
+                        step + b - 1 - i, ops, thr, "bit", q, j + i, f"{name[b - 1 - i]} v{q} c{j}"
+                    )
                     # A carry beyond the count's width is always 0 (the count is <= K).
                     if j + i < B:
                         cols[q][j + i].append(outs[i])
@@ -463,11 +505,23 @@ class _Scheduler:
                             break
                         cols[q][0].remove(vid)
                         take_data(vid, step)
-                        cols[q][0].append(self._place(step, [(vid, 1, False, False)], 1, "bit",
-                                                      q, 0, f"copy v{q} x{self.values[vid].index}"))
+                        cols[q][0].append(
+                            self._place(
+                                step,
+                                [(vid, 1, False, False)],
+                                1,
+                                "bit",
+                                q,
+                                0,
+                                f"copy v{q} x{self.values[vid].index}",
+                            )
+                        )
             # 7. Emit the next output in order.
-            if emitted < groups and out_val[emitted] is not None and \
-                    self._readable(out_val[emitted], step):
+            if (
+                emitted < groups
+                and out_val[emitted] is not None
+                and self._readable(out_val[emitted], step)
+            ):
                 self.emits[step] = out_val[emitted]
                 self.values[out_val[emitted]].reads.append(step)
                 emitted += 1
@@ -481,8 +535,11 @@ class _Scheduler:
         # register holds a value in the step after its evaluation; a store in that step
         # copies it to memory, readable from the next one: interval colouring of
         # [evaluation + 2, last read].
-        spans = sorted((v.step + 2, max(v.reads), vid) for vid, v in enumerate(self.values)
-                       if v.kind != "x" and v.reads and max(v.reads) > v.step + 1)
+        spans = sorted(
+            (v.step + 2, max(v.reads), vid)
+            for vid, v in enumerate(self.values)
+            if v.kind != "x" and v.reads and max(v.reads) > v.step + 1
+        )
         ends: list[int] = []
         address: dict[int, int] = {}
         for start, end, vid in spans:
@@ -510,13 +567,26 @@ class _Scheduler:
             return SRC_MEM, address[vid]
 
         z = lambda shape, dtype=np.int64, fill=0: np.full(shape, fill, dtype)
-        arr = dict(load=z(S, bool), load_input=z((S, D), fill=-1), en=z((S, N), bool),
-                   threshold=z((S, N)), cmp_bit=z((S, N), fill=-1), cmp_pair=z((S, N), bool),
-                   cmp_g=z((S, N), bool), cmp_last=z((S, N), bool),
-                   src_kind=z((S, N, F)), src_index=z((S, N, F)), invert=z((S, N, F), bool),
-                   weight_dep=z((S, N, F), fill=-1), flip_dep=z((S, N, F), bool),
-                   store=z((S, N), bool), address=z((S, N)), emit=z(S, bool),
-                   emit_kind=z(S), emit_index=z(S))
+        arr = dict(
+            load=z(S, bool),
+            load_input=z((S, D), fill=-1),
+            en=z((S, N), bool),
+            threshold=z((S, N)),
+            cmp_bit=z((S, N), fill=-1),
+            cmp_pair=z((S, N), bool),
+            cmp_g=z((S, N), bool),
+            cmp_last=z((S, N), bool),
+            src_kind=z((S, N, F)),
+            src_index=z((S, N, F)),
+            invert=z((S, N, F), bool),
+            weight_dep=z((S, N, F), fill=-1),
+            flip_dep=z((S, N, F), bool),
+            store=z((S, N), bool),
+            address=z((S, N)),
+            emit=z(S, bool),
+            emit_kind=z(S),
+            emit_index=z(S),
+        )
         for s, slots in self.loads.items():
             arr["load"][s] = True
             for d, vid in enumerate(slots):
@@ -550,20 +620,37 @@ class _Scheduler:
             ops[s].append("emit")
         for array in arr.values():  # programs are cached and shared: keep them immutable
             array.flags.writeable = False
-        return Program(k=self.k, vectors=self.v, pool=self.pool, neurons=N, weights=self.w,
-                       data_bits=D, count_bits=self.bits, memory_used=len(ends),
-                       evaluations=len(self.evals), ops=tuple(map(tuple, ops)), **arr)
+        return Program(
+            k=self.k,
+            vectors=self.v,
+            pool=self.pool,
+            neurons=N,
+            weights=self.w,
+            data_bits=D,
+            count_bits=self.bits,
+            memory_used=len(ends),
+            evaluations=len(self.evals),
+            ops=tuple(map(tuple, ops)),
+            **arr,
+        )
 
 
 @functools.lru_cache(maxsize=256)
-def compile_program(k: int, neurons: int = 4, weights: tuple = (2, 1, 1, 1),
-                    data_bits: int = 6, vectors: int = 1, pool: int = 1) -> Program:
+def compile_program(
+    k: int,
+    neurons: int = 4,
+    weights: tuple = (2, 1, 1, 1),
+    data_bits: int = 6,
+    vectors: int = 1,
+    pool: int = 1,
+) -> Program:
     """Schedule one binary neuron of fan-in ``k`` on a PE (cached; see the module docstring).
 
     The result depends only on these parameters, never on weights or thresholds.
     """
-    sched = _Scheduler(int(k), int(neurons), tuple(weights), int(data_bits), int(vectors),
-                       int(pool))
+    sched = _Scheduler(
+        int(k), int(neurons), tuple(weights), int(data_bits), int(vectors), int(pool)
+    )
     return sched.program(sched.run())
 
 
@@ -591,12 +678,21 @@ def schedule(design: ThresholdDesign, k: int | None = None) -> Program:
     k = design.k if k is None else k
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 1 <= k <= 16384:
         raise InputError(f"{k!r} is out of range", field="k", allowed="an integer from 1 to 16384")
-    prog = compile_program(int(k), design.neurons, tuple(design.neuron_weights),
-                           design.data_bits, design.vectors, design.pool)
+    prog = compile_program(
+        int(k),
+        design.neurons,
+        tuple(design.neuron_weights),
+        design.data_bits,
+        design.vectors,
+        design.pool,
+    )
     if prog.memory_used > design.memory_bits:
-        raise InputError(f"the program for K={k} needs {prog.memory_used} bits of local "
-                         f"memory, the design has {design.memory_bits}", field="memory_bits",
-                         allowed=f"an integer from {prog.memory_used} to 256")
+        raise InputError(
+            f"the program for K={k} needs {prog.memory_used} bits of local "
+            f"memory, the design has {design.memory_bits}",
+            field="memory_bits",
+            allowed=f"an integer from {prog.memory_used} to 256",
+        )
     return prog
 
 

@@ -111,8 +111,10 @@ def plan_tree(leaf_ranges) -> TreePlan:
         raise ValueError("a tree needs at least one leaf")
     levels = [level]
     while len(level) > 1:
-        nxt = [(level[i][0] + level[i + 1][0], level[i][1] + level[i + 1][1])
-               for i in range(0, len(level) - 1, 2)]
+        nxt = [
+            (level[i][0] + level[i + 1][0], level[i][1] + level[i + 1][1])
+            for i in range(0, len(level) - 1, 2)
+        ]
         if len(level) % 2:
             nxt.append(level[-1])
         level = tuple(nxt)

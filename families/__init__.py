@@ -33,16 +33,16 @@ __all__ = ["Family", "CAPABILITIES", "register", "family", "family_of", "familie
 
 #: Every capability a family can provide, and the layer its reference lives in.
 CAPABILITIES: dict[str, str] = {
-    "design": "design",             # the frozen design dataclass
-    "component": "hw",              # component(design=...) -> top-level wiring.Component
-    "golden": "models",             # the golden model the RTL is checked against
-    "gemm_cycles": "models",        # (design, m, n, k) arrays -> dict of cycle arrays
-    "design_vector": "models",      # design -> numbers the sweep kernel needs
-    "kernel": "models",             # vectorized cycles and traffic of many designs and GEMMs
+    "design": "design",  # the frozen design dataclass
+    "component": "hw",  # component(design=...) -> top-level wiring.Component
+    "golden": "models",  # the golden model the RTL is checked against
+    "gemm_cycles": "models",  # (design, m, n, k) arrays -> dict of cycle arrays
+    "design_vector": "models",  # design -> numbers the sweep kernel needs
+    "kernel": "models",  # vectorized cycles and traffic of many designs and GEMMs
     "bill_of_materials": "models",  # design -> list of cost items
-    "activity_profile": "models",   # (design, data activity) -> port switching rules
-    "validation_gemm": "models",    # design -> (M, N, K) the validation runs
-    "bench": "sim",                 # design -> stimulus/expectation planner
+    "activity_profile": "models",  # (design, data activity) -> port switching rules
+    "validation_gemm": "models",  # design -> (M, N, K) the validation runs
+    "bench": "sim",  # design -> stimulus/expectation planner
 }
 
 
@@ -58,7 +58,9 @@ class Family:
         One line for listings.
     example : str
         A design file of the family in ``examples/``, the one the conformance test runs.
-    design, component, golden, gemm_cycles, design_vector, kernel, bill_of_materials, activity_profile, validation_gemm, bench : str or None
+    design, component, golden, gemm_cycles, design_vector, kernel : str or None
+        References to the family's pieces, as ``bill_of_materials`` below.
+    bill_of_materials, activity_profile, validation_gemm, bench : str or None
         References to the family's pieces (see :data:`CAPABILITIES`); ``None`` for a
         capability the family lacks, which must then be explained in ``lacks``.
     lacks : mapping of str to str
@@ -84,15 +86,19 @@ class Family:
         for cap in CAPABILITIES:
             ref = getattr(self, cap)
             if ref is None and cap not in self.lacks:
-                raise ValueError(f"family {self.arch!r}: capability {cap!r} is neither given "
-                                 f"nor listed in lacks with a reason")
+                raise ValueError(
+                    f"family {self.arch!r}: capability {cap!r} is neither given "
+                    f"nor listed in lacks with a reason"
+                )
             if ref is not None and (not isinstance(ref, str) or ref.count(":") != 1):
-                raise ValueError(f"family {self.arch!r}: {cap} must be 'module:attribute', "
-                                 f"not {ref!r}")
+                raise ValueError(
+                    f"family {self.arch!r}: {cap} must be 'module:attribute', not {ref!r}"
+                )
         unknown = set(self.lacks) - set(CAPABILITIES)
         if unknown:
-            raise ValueError(f"family {self.arch!r}: lacks names unknown capabilities "
-                             f"{sorted(unknown)}")
+            raise ValueError(
+                f"family {self.arch!r}: lacks names unknown capabilities {sorted(unknown)}"
+            )
 
     def has(self, capability: str) -> bool:
         """Whether the family provides ``capability``.
@@ -134,8 +140,10 @@ class Family:
             raise KeyError(capability)
         ref = getattr(self, capability)
         if ref is None:
-            raise InputError(f"the {self.arch} family has no {capability}: "
-                             f"{self.lacks[capability]}", field="arch")
+            raise InputError(
+                f"the {self.arch} family has no {capability}: {self.lacks[capability]}",
+                field="arch",
+            )
         return _resolve(ref)
 
     @property
@@ -144,7 +152,7 @@ class Family:
         return self.get("design")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _resolve(ref: str) -> Any:
     module, _, name = ref.partition(":")
     obj: Any = importlib.import_module(module)
@@ -247,8 +255,7 @@ def family_of(design: Any) -> Family:
     """
     arch = getattr(type(design), "arch", None)
     if not isinstance(arch, str) or arch not in _REGISTRY:
-        raise TypeError(f"{type(design).__name__} is not the design class of a registered "
-                        f"family")
+        raise TypeError(f"{type(design).__name__} is not the design class of a registered family")
     return _REGISTRY[arch]
 
 

@@ -6,7 +6,7 @@ from . import Family
 FAMILY: Family = Family(
     arch="adder_tree",
     summary="N neurons, each a K-input product layer and a balanced, optionally pipelined "
-            "adder tree; folded batch-norm threshold; bit-weight options (OPT1-OPT4)",
+    "adder tree; folded batch-norm threshold; bit-weight options (OPT1-OPT4)",
     example="mac_int8_k64.toml",
     design="shiftadd.design.adder_tree:AdderTreeDesign",
     component="shiftadd.hw.adder_tree_top:adder_tree_top",

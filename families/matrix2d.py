@@ -6,7 +6,7 @@ from . import Family
 FAMILY: Family = Family(
     arch="matrix2d",
     summary="2D-matrix engine: operands broadcast along rows and columns, output-stationary "
-            "accumulation in every PE; PEs as the systolic family",
+    "accumulation in every PE; PEs as the systolic family",
     example="matrix2d_int8_8x8.toml",
     design="shiftadd.design.matrix2d:Matrix2DDesign",
     component="shiftadd.hw.matrix2d:Matrix2DArray",

@@ -5,7 +5,7 @@ from . import Family
 FAMILY: Family = Family(
     arch="shiftadd",
     summary="ShiftAddLLM engine: shared LUT builder, lookup PEs indexed by binary-coded "
-            "weight bits, barrel or constant shifters for (APoT) scales, accumulators",
+    "weight bits, barrel or constant shifters for (APoT) scales, accumulators",
     example="shiftadd_q3_mu4.toml",
     design="shiftadd.design.shiftadd:ShiftAddDesign",
     component="shiftadd.hw.shiftadd_engine:ShiftAddEngine",

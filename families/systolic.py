@@ -5,7 +5,7 @@ from . import Family
 FAMILY: Family = Family(
     arch="systolic",
     summary="R x C systolic array, output- or weight-stationary, any GEMM by tiling; "
-            "mac / addsub / ternary PEs, carry-save accumulation (OPT1)",
+    "mac / addsub / ternary PEs, carry-save accumulation (OPT1)",
     example="systolic_ws_int8_8x8.toml",
     design="shiftadd.design.systolic:SystolicDesign",
     component="shiftadd.hw.systolic:systolic_array",

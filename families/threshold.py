@@ -6,7 +6,7 @@ from . import Family
 FAMILY: Family = Family(
     arch="threshold",
     summary="TULIP-style SIMD PEs of programmable threshold neurons running a compiled "
-            "bit-serial popcount-and-compare schedule",
+    "bit-serial popcount-and-compare schedule",
     example="threshold_k64.toml",
     design="shiftadd.design.threshold:ThresholdDesign",
     component="shiftadd.hw.threshold_array:ThresholdArray",

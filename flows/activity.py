@@ -13,8 +13,16 @@ from ..sim.runner import SimReport, simulate
 __all__ = ["measure_activity"]
 
 
-def measure_activity(design, *, vectors: int = 4000, seed: int = 0, netlist=None,
-                     liberty=None, build_root=None, gemm=None) -> tuple[SwitchingActivity, SimReport]:
+def measure_activity(
+    design,
+    *,
+    vectors: int = 4000,
+    seed: int = 0,
+    netlist=None,
+    liberty=None,
+    build_root=None,
+    gemm=None,
+) -> tuple[SwitchingActivity, SimReport]:
     """Run the design's bench with SAIF recording; ``(activity, simulation report)``.
 
     With ``netlist`` (and its ``liberty``) the gate-level netlist is simulated, which both
@@ -23,9 +31,16 @@ def measure_activity(design, *, vectors: int = 4000, seed: int = 0, netlist=None
     """
     with tempfile.TemporaryDirectory(prefix="shiftadd-saif-") as tmp:
         path = Path(tmp) / "activity.saif"
-        report = simulate(design, vectors=vectors, seed=seed, saif=path, build_root=build_root,
-                          netlist=netlist, liberty=liberty, gemm=gemm,
-                          depth=(1 << 16) if gemm else
-                          max(64, 1 << max(0, (vectors + 1024).bit_length())))
+        report = simulate(
+            design,
+            vectors=vectors,
+            seed=seed,
+            saif=path,
+            build_root=build_root,
+            netlist=netlist,
+            liberty=liberty,
+            gemm=gemm,
+            depth=(1 << 16) if gemm else max(64, 1 << max(0, (vectors + 1024).bit_length())),
+        )
         activity = read_saif(path)
     return activity, report

@@ -28,8 +28,16 @@ from .._io import atomic_write
 from ..design.tree import plan_tree, tree_adders
 from ..errors import ToolError
 from ..hw.adder_tree import AdderTree
-from ..hw.calibration import (Adder, BoothSelect, Compressor, Fanout, Lanes, Multiplier,
-                              Register, Registered)
+from ..hw.calibration import (
+    Adder,
+    BoothSelect,
+    Compressor,
+    Fanout,
+    Lanes,
+    Multiplier,
+    Register,
+    Registered,
+)
 from ..models.memory import extract_sram_table
 from ..models.technology import horowitz_table, write_unit_table
 from ..models.units import DATA_DIR, load_unit_table
@@ -40,9 +48,18 @@ from ..rtl_gen.synth import synthesize_verilog
 from ..rtl_gen.tools import find_sta, find_yosys, resolve_liberty, tool_versions
 from .stages import Stage, run_stages
 
-__all__ = ["calibrate", "calibration_stages", "calibration_blocks", "CalibrationBlock",
-           "measure_blocks", "fit_units", "fanout_unit", "CALIBRATION_CLOCK_NS",
-           "CALIBRATION_ACTIVITY", "FANOUT_NETS"]
+__all__ = [
+    "calibrate",
+    "calibration_stages",
+    "calibration_blocks",
+    "CalibrationBlock",
+    "measure_blocks",
+    "fit_units",
+    "fanout_unit",
+    "CALIBRATION_CLOCK_NS",
+    "CALIBRATION_ACTIVITY",
+    "FANOUT_NETS",
+]
 
 CALIBRATION_CLOCK_NS = 10.0
 CALIBRATION_ACTIVITY = 0.5
@@ -89,16 +106,27 @@ def calibration_blocks() -> list[CalibrationBlock]:
         B("dffe_toggling", lambda: Register(width=LANES, enable=True)),
     ]
     blocks += [B(f"adder{w}", lambda w=w: Adder(width=w)) for w in ADDER_WIDTHS]
-    blocks += [B(f"tree{c}x{w}", lambda c=c, w=w: AdderTree(count=c, term_range=_tree_range(w)))
-               for c, w in TREES]
-    blocks += [B(f"mult{x}x{y}", lambda x=x, y=y: Multiplier(a_bits=x, w_bits=y), static=("w",))
-               for x, y in MULT_SHAPES]
-    blocks += [B("csa", lambda: Compressor(lanes=LANES)),
-               B("booth_sel", lambda: BoothSelect(rows=BOOTH_ROWS, weight_bits=BOOTH_WEIGHT_BITS),
-                 static=("w",))]
+    blocks += [
+        B(f"tree{c}x{w}", lambda c=c, w=w: AdderTree(count=c, term_range=_tree_range(w)))
+        for c, w in TREES
+    ]
+    blocks += [
+        B(f"mult{x}x{y}", lambda x=x, y=y: Multiplier(a_bits=x, w_bits=y), static=("w",))
+        for x, y in MULT_SHAPES
+    ]
+    blocks += [
+        B("csa", lambda: Compressor(lanes=LANES)),
+        B(
+            "booth_sel",
+            lambda: BoothSelect(rows=BOOTH_ROWS, weight_bits=BOOTH_WEIGHT_BITS),
+            static=("w",),
+        ),
+    ]
     blocks += [B(f"fanout{f}", lambda f=f: Fanout(nets=FANOUT_NETS, loads=f)) for f in FANOUTS]
-    blocks += [B(op, lambda op=op: Lanes(op=op, lanes=LANES), static=LANE_STATIC_INPUTS[op])
-               for op in LANE_STATIC_INPUTS]
+    blocks += [
+        B(op, lambda op=op: Lanes(op=op, lanes=LANES), static=LANE_STATIC_INPUTS[op])
+        for op in LANE_STATIC_INPUTS
+    ]
     return blocks
 
 
@@ -112,19 +140,39 @@ def _synthesize_blocks(state: dict) -> None:
             progress(f"synthesize {block.label}")
         wrapped = Registered(block.build())
         ports = port_list(wrapped, clocked=True)
-        rules = [("en", 0.0, 0.0 if block.hold else 1.0), ("rst", 0.0, 0.0),
-                 *[(p, 0.0, 0.5) for p in block.static], ("*", block.activity, 0.5)]
+        rules = [
+            ("en", 0.0, 0.0 if block.hold else 1.0),
+            ("rst", 0.0, 0.0),
+            *[(p, 0.0, 0.5) for p in block.static],
+            ("*", block.activity, 0.5),
+        ]
         verilog = component_verilog(wrapped, block.label)
-        kwargs = dict(ports=ports, activity_rules=rules, ops_per_cycle=None,
-                      liberty=state["liberty"], clock_ns=CALIBRATION_CLOCK_NS,
-                      data_activity=block.activity, workdir=root / block.label)
+        kwargs = dict(
+            ports=ports,
+            activity_rules=rules,
+            ops_per_cycle=None,
+            liberty=state["liberty"],
+            clock_ns=CALIBRATION_CLOCK_NS,
+            data_activity=block.activity,
+            workdir=root / block.label,
+        )
         r = synthesize_verilog(verilog, block.label, **kwargs)
         held = {"rst": 0, "en": 0 if block.hold else 1}
-        toggling = tuple(p["name"] for p in ports if p["direction"] == "input"
-                         and p["name"] not in held and p["name"] not in block.static
-                         and block.activity > 0)
-        jobs[block.label] = (verilog, kwargs, StimulusBlock(
-            netlist=r.netlist, top=block.label, ports=ports, toggling=toggling, held=held))
+        toggling = tuple(
+            p["name"]
+            for p in ports
+            if p["direction"] == "input"
+            and p["name"] not in held
+            and p["name"] not in block.static
+            and block.activity > 0
+        )
+        jobs[block.label] = (
+            verilog,
+            kwargs,
+            StimulusBlock(
+                netlist=r.netlist, top=block.label, ports=ports, toggling=toggling, held=held
+            ),
+        )
     state["jobs"] = jobs
 
 
@@ -134,8 +182,11 @@ def _simulate_activity(state: dict) -> None:
     random constants, the enable low for held blocks), the kind of activity the validation
     (:mod:`shiftadd.flows.validate`) measures on whole designs."""
     state["activities"] = random_stimulus_activity(
-        [job[2] for job in state["jobs"].values()], liberty=state["liberty"],
-        cycles=SIM_CYCLES, workdir=state["root"] / "sim")
+        [job[2] for job in state["jobs"].values()],
+        liberty=state["liberty"],
+        cycles=SIM_CYCLES,
+        workdir=state["root"] / "sim",
+    )
 
 
 def _power_blocks(state: dict) -> None:
@@ -160,14 +211,14 @@ def _power_blocks(state: dict) -> None:
             "seq_area": r.sequential_area,
             "seq_energy": (seq["total"] - seq["leakage"]) * CALIBRATION_CLOCK_NS,
             "seq_leakage_mw": seq["leakage"],
-            **dict(zip(("buffers", "buffer_area"), lib.buffer_usage(r.cell_types)))}
+            **dict(zip(("buffers", "buffer_area"), lib.buffer_usage(r.cell_types))),
+        }
     state["results"] = results
 
 
 def _least_squares(columns, values) -> list[float]:
     """Coefficients ``c`` minimizing ``|columns @ c - values|`` (one column per cost part)."""
-    coef, *_ = np.linalg.lstsq(np.asarray(columns, float), np.asarray(values, float),
-                               rcond=None)
+    coef, *_ = np.linalg.lstsq(np.asarray(columns, float), np.asarray(values, float), rcond=None)
     return [float(c) for c in coef]
 
 
@@ -177,8 +228,13 @@ def _fit_bits_count(bits, counts, results) -> dict:
     ab, af = _least_squares(columns, [r["area"] for r in results])
     eb, ef = _least_squares(columns, [r["energy"] for r in results])
     lb = float(np.sum([r["leakage_mw"] for r in results]) / np.sum(bits))
-    return {"area_per_bit": ab, "area_fixed": af, "energy_per_bit": eb, "energy_fixed": ef,
-            "leakage_mw_per_bit": lb}
+    return {
+        "area_per_bit": ab,
+        "area_fixed": af,
+        "energy_per_bit": eb,
+        "energy_fixed": ef,
+        "leakage_mw_per_bit": lb,
+    }
 
 
 def _linear_fit(x: list[float], y: list[float]) -> tuple[float, float]:
@@ -201,22 +257,31 @@ def fanout_unit(blocks: dict[int, dict]) -> dict:
     per_net = [blocks[f]["buffers"] / FANOUT_NETS for f in fanouts]
     buffered = [(f, b) for f, b in zip(fanouts, per_net) if b > 0]
     if len(buffered) < 2:
-        raise ToolError("synthesis buffered fewer than two of the fan-out calibration blocks "
-                        f"(buffers per net {dict(zip(fanouts, per_net))}); the liberty has "
-                        "no usable buffer cell or the fan-outs are too small")
+        raise ToolError(
+            "synthesis buffered fewer than two of the fan-out calibration blocks "
+            f"(buffers per net {dict(zip(fanouts, per_net))}); the liberty has "
+            "no usable buffer cell or the fan-outs are too small"
+        )
     slope, _ = _linear_fit([f for f, _ in buffered], [b for _, b in buffered])
     if slope <= 0:
-        raise ToolError("buffers per net do not grow with fan-out in the calibration blocks "
-                        f"({dict(zip(fanouts, per_net))})")
+        raise ToolError(
+            "buffers per net do not grow with fan-out in the calibration blocks "
+            f"({dict(zip(fanouts, per_net))})"
+        )
     total = sum(blocks[f]["buffers"] for f in fanouts)
     columns = [[FANOUT_NETS * f, blocks[f]["buffers"]] for f in fanouts]
 
     def per_buffer(key):
         return max(0.0, _least_squares(columns, [blocks[f][key] for f in fanouts])[1])
 
-    return {"area": sum(blocks[f]["buffer_area"] for f in fanouts) / total,
-            "energy": per_buffer("energy"), "leakage_mw": per_buffer("leakage_mw"),
-            "loads_per_buffer": 1.0 / slope, "fanouts": fanouts, "buffers_per_net": per_net}
+    return {
+        "area": sum(blocks[f]["buffer_area"] for f in fanouts) / total,
+        "energy": per_buffer("energy"),
+        "leakage_mw": per_buffer("leakage_mw"),
+        "loads_per_buffer": 1.0 / slope,
+        "fanouts": fanouts,
+        "buffers_per_net": per_net,
+    }
 
 
 def fit_units(results: dict[str, dict]) -> dict[str, dict]:
@@ -247,34 +312,55 @@ def fit_units(results: dict[str, dict]) -> dict[str, dict]:
     ab, af = _linear_fit(bits, [r["area"] for r in adders])
     eb, ef = _linear_fit(bits, [r["energy"] for r in adders])
     lb, _ = _linear_fit(bits, [r["leakage_mw"] for r in adders])
-    units["adder"] = {"area_per_bit": ab, "area_fixed": af, "energy_per_bit": eb,
-                      "energy_fixed": ef, "leakage_mw_per_bit": lb,
-                      "fit_widths": list(ADDER_WIDTHS)}
-    tree_counts, tree_bits = zip(*(tree_adders(plan_tree([_tree_range(w)] * c))
-                                   for c, w in TREES))
+    units["adder"] = {
+        "area_per_bit": ab,
+        "area_fixed": af,
+        "energy_per_bit": eb,
+        "energy_fixed": ef,
+        "leakage_mw_per_bit": lb,
+        "fit_widths": list(ADDER_WIDTHS),
+    }
+    tree_counts, tree_bits = zip(*(tree_adders(plan_tree([_tree_range(w)] * c)) for c, w in TREES))
     tree_results = [results[f"tree{c}x{w}"] for c, w in TREES]
-    units["tree_adder"] = {**_fit_bits_count(list(tree_bits), list(tree_counts), tree_results),
-                           "fit_trees": [list(t) for t in TREES]}
+    units["tree_adder"] = {
+        **_fit_bits_count(list(tree_bits), list(tree_counts), tree_results),
+        "fit_trees": [list(t) for t in TREES],
+    }
     mults = [results[f"mult{x}x{y}"] for x, y in MULT_SHAPES]
     columns = [[x * y, x + y, 1.0] for x, y in MULT_SHAPES]
     app, aio, afix = _least_squares(columns, [r["area"] for r in mults])
     epp, eio, efix = _least_squares(columns, [r["energy"] for r in mults])
     lpp = float(np.mean([r["leakage_mw"] / (x * y) for r, (x, y) in zip(mults, MULT_SHAPES)]))
-    units["mult"] = {"area_per_pp": app, "area_per_io": aio, "area_fixed": afix,
-                     "energy_per_pp": epp, "energy_per_io": eio, "energy_fixed": efix,
-                     "leakage_mw_per_pp": lpp, "fit_shapes": [list(s) for s in MULT_SHAPES]}
+    units["mult"] = {
+        "area_per_pp": app,
+        "area_per_io": aio,
+        "area_fixed": afix,
+        "energy_per_pp": epp,
+        "energy_per_io": eio,
+        "energy_fixed": efix,
+        "leakage_mw_per_pp": lpp,
+        "fit_shapes": [list(s) for s in MULT_SHAPES],
+    }
     r = results["csa"]
-    units["csa"] = {"area": r["area"] / LANES, "energy": r["energy"] / LANES,
-                    "leakage_mw": r["leakage_mw"] / LANES}
+    units["csa"] = {
+        "area": r["area"] / LANES,
+        "energy": r["energy"] / LANES,
+        "leakage_mw": r["leakage_mw"] / LANES,
+    }
     r, selector_bits = results["booth_sel"], BOOTH_ROWS * (BOOTH_WEIGHT_BITS + 1)
-    units["booth_sel"] = {"area": r["area"] / selector_bits,
-                          "energy": r["energy"] / selector_bits,
-                          "leakage_mw": r["leakage_mw"] / selector_bits}
+    units["booth_sel"] = {
+        "area": r["area"] / selector_bits,
+        "energy": r["energy"] / selector_bits,
+        "leakage_mw": r["leakage_mw"] / selector_bits,
+    }
     units["fanout_buf"] = fanout_unit({f: results[f"fanout{f}"] for f in FANOUTS})
     for op in LANE_STATIC_INPUTS:
         r = results[op]
-        units[op] = {"area": r["area"] / LANES, "energy": r["energy"] / LANES,
-                     "leakage_mw": r["leakage_mw"] / LANES}
+        units[op] = {
+            "area": r["area"] / LANES,
+            "energy": r["energy"] / LANES,
+            "leakage_mw": r["leakage_mw"] / LANES,
+        }
     return units
 
 
@@ -294,15 +380,15 @@ def _write(state: dict) -> None:
         "area_unit": "um^2",
         "energy_unit": "pJ",
         "method": "each unit synthesized between input and output registers with yosys+abc "
-                  "on the liberty; OpenSTA report_power (combinational group for logic, "
-                  "sequential group for flip-flops) with every cell pin's switching "
-                  f"activity from a zero-delay gate-level simulation ({SIM_CYCLES} cycles, "
-                  "Verilator) of uniformly random data (each data bit toggles with "
-                  "probability data_activity per cycle), held inputs at random constants; "
-                  "per-bit costs from 64-lane blocks (xnor2/xor2 with input b held, mux2 "
-                  "with its select held; booth_sel from 8 rows of 9 selector bits, weights "
-                  "held); adder, tree-adder and multiplier costs from least-squares fits "
-                  "over the listed widths",
+        "on the liberty; OpenSTA report_power (combinational group for logic, "
+        "sequential group for flip-flops) with every cell pin's switching "
+        f"activity from a zero-delay gate-level simulation ({SIM_CYCLES} cycles, "
+        "Verilator) of uniformly random data (each data bit toggles with "
+        "probability data_activity per cycle), held inputs at random constants; "
+        "per-bit costs from 64-lane blocks (xnor2/xor2 with input b held, mux2 "
+        "with its select held; booth_sel from 8 rows of 9 selector bits, weights "
+        "held); adder, tree-adder and multiplier costs from least-squares fits "
+        "over the listed widths",
         "yosys": (find_yosys() or ("", "?"))[1],
         "sta": (find_sta() or ("", "?"))[1],
         "shiftadd": tool_versions()["shiftadd"],
@@ -316,37 +402,53 @@ def _write(state: dict) -> None:
     if any(lib.parent.glob("RM_IHPSG13_1P_*.lib")):
         if state.get("progress"):
             state["progress"]("SRAM macros")
-        extract_sram_table(lib.parent, name,
-                           None if out is None else Path(out).with_name(f"sram_{name}.toml"))
+        extract_sram_table(
+            lib.parent, name, None if out is None else Path(out).with_name(f"sram_{name}.toml")
+        )
     state["path"] = path
 
 
-def measure_blocks(blocks: list[CalibrationBlock], *, liberty, workdir=None,
-                   progress=None) -> dict[str, dict]:
+def measure_blocks(
+    blocks: list[CalibrationBlock], *, liberty, workdir=None, progress=None
+) -> dict[str, dict]:
     """Synthesize ``blocks``, simulate them together and power each with its simulated
     activity (the measuring stages of the calibration): ``{label: figures}``."""
     with tempfile.TemporaryDirectory(prefix="shiftadd-cal-") as tmp:
-        state = {"liberty": resolve_liberty(liberty), "blocks": list(blocks),
-                 "root": Path(workdir) if workdir else Path(tmp), "progress": progress}
+        state = {
+            "liberty": resolve_liberty(liberty),
+            "blocks": list(blocks),
+            "root": Path(workdir) if workdir else Path(tmp),
+            "progress": progress,
+        }
         run_stages(_MEASURING, state)
     return state["results"]
 
 
-_MEASURING = [Stage("synthesize the blocks", _synthesize_blocks),
-              Stage("gate-level simulation of all blocks", _simulate_activity),
-              Stage("power of each block", _power_blocks)]
+_MEASURING = [
+    Stage("synthesize the blocks", _synthesize_blocks),
+    Stage("gate-level simulation of all blocks", _simulate_activity),
+    Stage("power of each block", _power_blocks),
+]
 
 
 def calibration_stages() -> list[Stage]:
     """The calibration flow: plan, synthesize, simulate, power, fit, write."""
-    return [Stage("plan the blocks", lambda s: s.update(blocks=calibration_blocks())),
-            *_MEASURING,
-            Stage("fit the units", _fit),
-            Stage("write the table", _write)]
+    return [
+        Stage("plan the blocks", lambda s: s.update(blocks=calibration_blocks())),
+        *_MEASURING,
+        Stage("fit the units", _fit),
+        Stage("write the table", _write),
+    ]
 
 
-def calibrate(liberty=None, *, name: str | None = None, out: str | os.PathLike | None = None,
-              workdir: str | os.PathLike | None = None, progress=None) -> Path:
+def calibrate(
+    liberty=None,
+    *,
+    name: str | None = None,
+    out: str | os.PathLike | None = None,
+    workdir: str | os.PathLike | None = None,
+    progress=None,
+) -> Path:
     """Synthesize and measure every unit block on ``liberty`` and write the unit table.
 
     Parameters
@@ -369,18 +471,25 @@ def calibrate(liberty=None, *, name: str | None = None, out: str | os.PathLike |
     """
     lib = resolve_liberty(liberty)
     if lib is None:
-        raise ToolError("calibration needs a liberty file: pass --liberty or set "
-                        "SHIFTADD_LIBERTY")
+        raise ToolError("calibration needs a liberty file: pass --liberty or set SHIFTADD_LIBERTY")
     if find_sta() is None:
-        raise ToolError("calibration needs OpenSTA (sta) for power: "
-                        "sudo apt-get install -y opensta")
+        raise ToolError(
+            "calibration needs OpenSTA (sta) for power: sudo apt-get install -y opensta"
+        )
     with tempfile.TemporaryDirectory(prefix="shiftadd-cal-") as tmp:
-        state = {"liberty": lib, "name": name or "ihp-sg13g2", "out": out,
-                 "root": Path(workdir) if workdir else Path(tmp), "progress": progress}
+        state = {
+            "liberty": lib,
+            "name": name or "ihp-sg13g2",
+            "out": out,
+            "root": Path(workdir) if workdir else Path(tmp),
+            "progress": progress,
+        }
         run_stages(calibration_stages(), state, progress=progress)
     return state["path"]
 
 
 def _to_toml(meta: dict, units: dict) -> str:
-    return ("# Unit costs measured by `shiftadd calibrate`; regenerate, do not edit by hand.\n"
-            + tomli_w.dumps({"meta": meta, **units}))
+    return (
+        "# Unit costs measured by `shiftadd calibrate`; regenerate, do not edit by hand.\n"
+        + tomli_w.dumps({"meta": meta, **units})
+    )

@@ -20,8 +20,14 @@ import time
 from pathlib import Path
 
 from ..errors import InputError, ToolError
-from ..rtl_gen.synth import (DEFAULT_DATA_ACTIVITY, DEFAULT_EFFORT, SynthResult,
-                             activity_profile, retime, synthesize)
+from ..rtl_gen.synth import (
+    DEFAULT_DATA_ACTIVITY,
+    DEFAULT_EFFORT,
+    SynthResult,
+    activity_profile,
+    retime,
+    synthesize,
+)
 from ..rtl_gen.tools import resolve_liberty
 
 __all__ = ["SweepPoint", "ClockSweep", "clock_sweep"]
@@ -71,16 +77,28 @@ class ClockSweep:
         return sum(p.seconds for p in self.points)
 
     def to_dict(self) -> dict:
-        return {"clock_ns": self.clock_ns, "fmax_mhz": self.fmax_mhz,
-                "points": [dataclasses.asdict(p) for p in self.points],
-                "best": self.best.to_dict()}
+        return {
+            "clock_ns": self.clock_ns,
+            "fmax_mhz": self.fmax_mhz,
+            "points": [dataclasses.asdict(p) for p in self.points],
+            "best": self.best.to_dict(),
+        }
 
 
-def clock_sweep(design, *, liberty=None, start_ns: float | None = None, max_points: int = 3,
-                tighten: float = 0.85, tolerance: float = 0.02,
-                data_activity: float = DEFAULT_DATA_ACTIVITY, activity_rules=None,
-                effort: str = DEFAULT_EFFORT, workdir=None,
-                timeout: float | None = None) -> ClockSweep:
+def clock_sweep(
+    design,
+    *,
+    liberty=None,
+    start_ns: float | None = None,
+    max_points: int = 3,
+    tighten: float = 0.85,
+    tolerance: float = 0.02,
+    data_activity: float = DEFAULT_DATA_ACTIVITY,
+    activity_rules=None,
+    effort: str = DEFAULT_EFFORT,
+    workdir=None,
+    timeout: float | None = None,
+) -> ClockSweep:
     """Synthesize ``design`` at a few clock targets and report it at its best clock.
 
     Parameters
@@ -108,12 +126,12 @@ def clock_sweep(design, *, liberty=None, start_ns: float | None = None, max_poin
     if resolve_liberty(liberty) is None:
         raise InputError("a clock sweep needs a liberty (timing)", field="--liberty")
     if not isinstance(max_points, int) or not 1 <= max_points <= 8:
-        raise InputError(f"{max_points!r} is out of range", field="max_points",
-                         allowed="an integer from 1 to 8")
+        raise InputError(
+            f"{max_points!r} is out of range", field="max_points", allowed="an integer from 1 to 8"
+        )
     if not 0.5 <= tighten <= 1.0:
         raise InputError(f"{tighten} is out of range", field="tighten", allowed="0.5 to 1")
-    rules = activity_profile(design, data_activity) if activity_rules is None \
-        else activity_rules
+    rules = activity_profile(design, data_activity) if activity_rules is None else activity_rules
     target = float(design.clock_ns if start_ns is None else start_ns)
     tmp = None
     if workdir is None:
@@ -126,25 +144,45 @@ def clock_sweep(design, *, liberty=None, start_ns: float | None = None, max_poin
         best = None
         for i in range(max_points):
             t0 = time.perf_counter()
-            r = synthesize(design, liberty=liberty, clock_ns=round(target, 3),
-                           data_activity=data_activity, effort=effort,
-                           workdir=root / f"p{i}", timeout=timeout)
+            r = synthesize(
+                design,
+                liberty=liberty,
+                clock_ns=round(target, 3),
+                data_activity=data_activity,
+                effort=effort,
+                workdir=root / f"p{i}",
+                timeout=timeout,
+            )
             if r.critical_path_ns is None:
                 raise ToolError(f"OpenSTA gave no critical path for {design.name}: {r.notes}")
-            points.append(SweepPoint(target_ns=round(target, 3), area=r.area,
-                                     critical_path_ns=r.critical_path_ns, slack_ns=r.slack_ns,
-                                     seconds=time.perf_counter() - t0))
+            points.append(
+                SweepPoint(
+                    target_ns=round(target, 3),
+                    area=r.area,
+                    critical_path_ns=r.critical_path_ns,
+                    slack_ns=r.slack_ns,
+                    seconds=time.perf_counter() - t0,
+                )
+            )
             results.append(r)
             previous = best
             if best is None or r.critical_path_ns < best.critical_path_ns:
                 best = r
-            if previous is not None and \
-                    best.critical_path_ns > previous.critical_path_ns * (1 - tolerance):
+            if previous is not None and best.critical_path_ns > previous.critical_path_ns * (
+                1 - tolerance
+            ):
                 break
             target = best.critical_path_ns * tighten
         clock = math.ceil(best.critical_path_ns * 100 - 1e-6) / 100
-        timed = retime(best, design, clock, liberty=liberty, data_activity=data_activity,
-                       activity_rules=rules, timeout=timeout)
+        timed = retime(
+            best,
+            design,
+            clock,
+            liberty=liberty,
+            data_activity=data_activity,
+            activity_rules=rules,
+            timeout=timeout,
+        )
         if tmp is not None:
             timed.netlist = None
         return ClockSweep(points=points, best=timed, clock_ns=clock)

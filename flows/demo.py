@@ -47,18 +47,26 @@ def demo_designs(quick: bool = False) -> list[AdderTreeDesign]:
     ]
 
 
-def run_demo(out: str | Path, *, vectors: int = 100_000, liberty=None, quick: bool = False,
-             log=print) -> dict:
+def run_demo(
+    out: str | Path, *, vectors: int = 100_000, liberty=None, quick: bool = False, log=print
+) -> dict:
     """Run the demo into folder ``out``; return a summary (paths, pass/fail, rows)."""
     out = Path(out)
     lib = resolve_liberty(liberty)
     rows = []
     passed = True
     for design in demo_designs(quick):
-        row: dict = {"design": design.name, "mode": design.mode, "k": design.k, "n": design.n,
-                     "act_bits": design.act_bits, "weight_bits": design.weight_bits,
-                     "clock_ns": design.clock_ns, "latency_cycles": design.latency,
-                     "ops_per_cycle": design.ops_per_cycle}
+        row: dict = {
+            "design": design.name,
+            "mode": design.mode,
+            "k": design.k,
+            "n": design.n,
+            "act_bits": design.act_bits,
+            "weight_bits": design.weight_bits,
+            "clock_ns": design.clock_ns,
+            "latency_cycles": design.latency,
+            "ops_per_cycle": design.ops_per_cycle,
+        }
         log(f"[{design.name}] generate Verilog")
         t0 = time.perf_counter()
         v_path, _ = write_rtl(design, out / "rtl")
@@ -69,53 +77,77 @@ def run_demo(out: str | Path, *, vectors: int = 100_000, liberty=None, quick: bo
 
         log(f"[{design.name}] simulate {vectors} vectors (cocotb + Verilator)")
         sim = simulate(design, vectors=vectors, seed=1)
-        row.update(vectors_checked=sim.vectors, mismatches=sim.mismatches + sim.missing
-                   + sim.extra, cycle_mismatches=sim.cycle_mismatches,
-                   sim_dot_products_per_s=sim.dot_products_per_second,
-                   sim_build_seconds=sim.build_seconds)
+        row.update(
+            vectors_checked=sim.vectors,
+            mismatches=sim.mismatches + sim.missing + sim.extra,
+            cycle_mismatches=sim.cycle_mismatches,
+            sim_dot_products_per_s=sim.dot_products_per_second,
+            sim_build_seconds=sim.build_seconds,
+        )
         passed &= sim.passed
 
-        log(f"[{design.name}] synthesize"
-            + (f" on {lib.name}" if lib else " (no liberty: generic gate equivalents)"))
+        log(
+            f"[{design.name}] synthesize"
+            + (f" on {lib.name}" if lib else " (no liberty: generic gate equivalents)")
+        )
         try:
             t0 = time.perf_counter()
-            syn = synthesize(design, liberty=lib if lib else "none",
-                             workdir=out / "synth" / design.name)
+            syn = synthesize(
+                design, liberty=lib if lib else "none", workdir=out / "synth" / design.name
+            )
             row["synth_seconds"] = time.perf_counter() - t0
             write_json(out / "synth" / f"{design.name}.json", syn.to_dict())
-            row.update(synth_area=syn.area, area_unit=syn.area_unit, synth_cells=syn.cells,
-                       fmax_mhz=syn.fmax_mhz, synth_power_mw=(syn.power_mw or {}).get("total"),
-                       synth_energy_per_op_pj=syn.energy_per_op_pj)
+            row.update(
+                synth_area=syn.area,
+                area_unit=syn.area_unit,
+                synth_cells=syn.cells,
+                fmax_mhz=syn.fmax_mhz,
+                synth_power_mw=(syn.power_mw or {}).get("total"),
+                synth_energy_per_op_pj=syn.energy_per_op_pj,
+            )
         except ToolError as exc:
             log(f"  synthesis skipped: {exc}")
-            row.update(synth_area=None, area_unit=None, fmax_mhz=None,
-                       synth_energy_per_op_pj=None)
+            row.update(synth_area=None, area_unit=None, fmax_mhz=None, synth_energy_per_op_pj=None)
 
         cost = estimate(design)
         g = gemm_cycles(design, *DEMO_GEMM)
-        row.update(model_area_um2=cost.area, model_energy_per_op_pj=cost.energy_per_op_pj,
-                   model_tops_per_w=cost.tops_per_watt, model_gops_per_mm2=cost.gops_per_mm2,
-                   gemm=f"{DEMO_GEMM[0]}x{DEMO_GEMM[1]}x{DEMO_GEMM[2]}",
-                   gemm_cycles=g.cycles, gemm_utilization=g.utilization)
+        row.update(
+            model_area_um2=cost.area,
+            model_energy_per_op_pj=cost.energy_per_op_pj,
+            model_tops_per_w=cost.tops_per_watt,
+            model_gops_per_mm2=cost.gops_per_mm2,
+            gemm=f"{DEMO_GEMM[0]}x{DEMO_GEMM[1]}x{DEMO_GEMM[2]}",
+            gemm_cycles=g.cycles,
+            gemm_utilization=g.utilization,
+        )
         if row.get("area_unit") == "um^2":
             row["synth_area_per_lane_um2"] = row["synth_area"] / (design.k * design.n)
             row["model_area_error"] = cost.area / row["synth_area"] - 1
             if row.get("synth_energy_per_op_pj"):
-                row["model_energy_error"] = (cost.energy_per_op_pj
-                                             / row["synth_energy_per_op_pj"] - 1)
+                row["model_energy_error"] = (
+                    cost.energy_per_op_pj / row["synth_energy_per_op_pj"] - 1
+                )
         rows.append(row)
-        log(f"  lint {'clean' if lint.ok else 'WARNINGS'}; sim "
+        log(
+            f"  lint {'clean' if lint.ok else 'WARNINGS'}; sim "
             f"{'PASS' if sim.passed else 'FAIL'} ({sim.vectors} vectors); area "
             f"{row.get('synth_area') or 0:,.0f} {row.get('area_unit') or ''}; model "
-            f"{cost.energy_per_op_pj:.3g} pJ/op")
+            f"{cost.energy_per_op_pj:.3g} pJ/op"
+        )
 
     csv_path = out / "demo_results.csv"
     _write_csv(csv_path, rows)
     plot_path = out / "demo_area_energy.png"
     _plot(rows, plot_path)
     sweep = run_demo_sweep(out / "sweep", quick=quick, log=log)
-    summary = {"passed": bool(passed), "csv": str(csv_path), "plot": str(plot_path),
-               "liberty": str(lib) if lib else None, "rows": rows, "sweep": sweep}
+    summary = {
+        "passed": bool(passed),
+        "csv": str(csv_path),
+        "plot": str(plot_path),
+        "liberty": str(lib) if lib else None,
+        "rows": rows,
+        "sweep": sweep,
+    }
     write_json(out / "demo_summary.json", json.loads(json.dumps(summary, default=str)))
     return summary
 
@@ -127,21 +159,28 @@ def run_demo_sweep(out: Path, *, quick: bool = False, log=print) -> dict:
     """The demo's last stage: the design-space sweep of every engine over the layers of
     Llama-2-7B decoding one token, its Pareto front and plots."""
     spec = load_sweep_spec(DEMO_SWEEP)
-    log(f"[sweep] {spec.points:,} design points x {len(spec.layers)} GEMMs of "
-        f"{spec.name} (local processes)")
+    log(
+        f"[sweep] {spec.points:,} design points x {len(spec.layers)} GEMMs of "
+        f"{spec.name} (local processes)"
+    )
     result = run_sweep(spec, out, workers=1 if quick else None, progress=False)
     points = pd.read_parquet(out / "points.parquet")
     front = pareto_front(points, [("area_mm2", "min"), ("energy_per_token_uj", "min")])
-    plots = [p for kind in ("pareto", "breakdown", "roofline")
-             for p in plot_results(out, kind)]
+    plots = [p for kind in ("pareto", "breakdown", "roofline") for p in plot_results(out, kind)]
     best = front.sort_values("energy_per_token_uj").iloc[0]
-    log(f"  {result['points']:,} points in {result['seconds']:.1f} s; Pareto front "
+    log(
+        f"  {result['points']:,} points in {result['seconds']:.1f} s; Pareto front "
         f"{len(front)} points; lowest energy {best['energy_per_token_uj']:.1f} uJ/token "
-        f"({best['arch']}, {best['area_mm2']:.2f} mm^2)")
-    return {"points": int(result["points"]), "seconds": float(result["seconds"]),
-            "pareto_points": int(len(front)), "plots": plots,
-            "results": str(out / "points.parquet"),
-            "pareto_archs": sorted(map(str, front["arch"].unique()))}
+        f"({best['arch']}, {best['area_mm2']:.2f} mm^2)"
+    )
+    return {
+        "points": int(result["points"]),
+        "seconds": float(result["seconds"]),
+        "pareto_points": int(len(front)),
+        "plots": plots,
+        "results": str(out / "points.parquet"),
+        "pareto_archs": sorted(map(str, front["arch"].unique())),
+    }
 
 
 def _write_csv(path: Path, rows: list[dict]) -> None:
@@ -173,12 +212,22 @@ def _plot(rows: list[dict], path: Path) -> None:
         ax.set_yscale("log")
 
     um2 = [r.get("area_unit") == "um^2" for r in rows]
-    bars(axes[0], [r["synth_area"] / l if ok else None for r, l, ok in zip(rows, lanes, um2)],
-         "synthesized (IHP SG13G2)", [r["model_area_um2"] / l for r, l in zip(rows, lanes)],
-         "area per lane (um^2)", "Area per multiply-accumulate lane")
-    bars(axes[1], [r.get("synth_energy_per_op_pj") for r in rows],
-         "OpenSTA, data activity 0.5", [r["model_energy_per_op_pj"] for r in rows],
-         "energy per operation (pJ)", "Energy per operation (2 ops per lane per cycle)")
+    bars(
+        axes[0],
+        [r["synth_area"] / n if ok else None for r, n, ok in zip(rows, lanes, um2)],
+        "synthesized (IHP SG13G2)",
+        [r["model_area_um2"] / n for r, n in zip(rows, lanes)],
+        "area per lane (um^2)",
+        "Area per multiply-accumulate lane",
+    )
+    bars(
+        axes[1],
+        [r.get("synth_energy_per_op_pj") for r in rows],
+        "OpenSTA, data activity 0.5",
+        [r["model_energy_per_op_pj"] for r in rows],
+        "energy per operation (pJ)",
+        "Energy per operation (2 ops per lane per cycle)",
+    )
     k, n = rows[0]["k"], rows[0]["n"]
     for ax in axes:
         ax.set_xticks(x, [f"{m}\n(K={k}, N={n})" for m in modes])

@@ -32,8 +32,12 @@ class Stage:
     run: Callable[[dict[str, Any]], None]
 
 
-def run_stages(stages: Sequence[Stage], state: dict[str, Any] | None = None, *,
-               progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+def run_stages(
+    stages: Sequence[Stage],
+    state: dict[str, Any] | None = None,
+    *,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
     """Run ``stages`` in order on ``state`` (a new mapping by default) and return it.
 
     The seconds each stage took are added under ``state["stage_seconds"]``.

@@ -36,14 +36,20 @@ from ..models.cost import cost_terms, gemm_energy_pj, output_drains
 from ..models.perf import design_vector
 from ..models.units import DATA_DIR
 from ..rtl_gen.synth import synthesize
-from ..rtl_gen.tools import (find_sta, find_yosys, resolve_liberty, tool_versions,
-                             verilator_version)
+from ..rtl_gen.tools import find_sta, find_yosys, resolve_liberty, tool_versions, verilator_version
 from ..sim.runner import simulate
 from .activity import measure_activity
 
-__all__ = ["ValidationRow", "validation_gemm", "validate_design", "validation_report",
-           "remodel",
-           "AREA_TOLERANCE", "ENERGY_TOLERANCE", "MODEL_DATA_ACTIVITY"]
+__all__ = [
+    "ValidationRow",
+    "validation_gemm",
+    "validate_design",
+    "validation_report",
+    "remodel",
+    "AREA_TOLERANCE",
+    "ENERGY_TOLERANCE",
+    "MODEL_DATA_ACTIVITY",
+]
 
 AREA_TOLERANCE = 0.10
 ENERGY_TOLERANCE = 0.25
@@ -89,14 +95,23 @@ class ValidationRow:
 
     @property
     def passed(self) -> bool:
-        return (self.rtl_passed and self.gate_level_passed and self.cycles_error == 0
-                and abs(self.area_error) <= AREA_TOLERANCE
-                and abs(self.energy_error) <= ENERGY_TOLERANCE and self.annotated_pins > 0)
+        return (
+            self.rtl_passed
+            and self.gate_level_passed
+            and self.cycles_error == 0
+            and abs(self.area_error) <= AREA_TOLERANCE
+            and abs(self.energy_error) <= ENERGY_TOLERANCE
+            and self.annotated_pins > 0
+        )
 
     def to_dict(self) -> dict:
         d = dataclasses.asdict(self)
-        d.update(cycles_error=self.cycles_error, area_error=self.area_error,
-                 energy_error=self.energy_error, passed=self.passed)
+        d.update(
+            cycles_error=self.cycles_error,
+            area_error=self.area_error,
+            energy_error=self.energy_error,
+            passed=self.passed,
+        )
         return d
 
 
@@ -106,22 +121,42 @@ def validation_gemm(design) -> tuple[int, int, int]:
     return tuple(int(x) for x in family_of(design).get("validation_gemm")(design))
 
 
-def _model_energy_pj(design, gemm, gemm_cycles: int, total_cycles: float, clock_ns: float,
-                     data_activity: float, units=None) -> float:
+def _model_energy_pj(
+    design,
+    gemm,
+    gemm_cycles: int,
+    total_cycles: float,
+    clock_ns: float,
+    data_activity: float,
+    units=None,
+) -> float:
     """The sweep's energy formula for GEMM ``(M, N, K)`` run in ``total_cycles`` of which
     ``gemm_cycles`` stream data."""
     m, n, k = gemm
     tile_k = int(design_vector(design)["tile_k"])
-    return float(gemm_energy_pj(
-        cost_terms(design, units), gemm_cycles=gemm_cycles,
-        total_cycles=max(total_cycles, gemm_cycles), macs=m * n * k,
-        outputs=output_drains(m, n, k, tile_k), clock_ns=clock_ns,
-        data_activity=data_activity))
+    return float(
+        gemm_energy_pj(
+            cost_terms(design, units),
+            gemm_cycles=gemm_cycles,
+            total_cycles=max(total_cycles, gemm_cycles),
+            macs=m * n * k,
+            outputs=output_drains(m, n, k, tile_k),
+            clock_ns=clock_ns,
+            data_activity=data_activity,
+        )
+    )
 
 
-def validate_design(design, *, liberty, source: str = "", seed: int = 0,
-                    workdir: str | os.PathLike | None = None,
-                    data_activity: float = MODEL_DATA_ACTIVITY, units=None) -> ValidationRow:
+def validate_design(
+    design,
+    *,
+    liberty,
+    source: str = "",
+    seed: int = 0,
+    workdir: str | os.PathLike | None = None,
+    data_activity: float = MODEL_DATA_ACTIVITY,
+    units=None,
+) -> ValidationRow:
     """Compare the analytic cycles, area and energy of ``design`` with RTL simulation,
     synthesis and OpenSTA power under gate-level simulated activity (see the module).
 
@@ -150,8 +185,11 @@ def validate_design(design, *, liberty, source: str = "", seed: int = 0,
     """
     lib = resolve_liberty(liberty)
     if lib is None:
-        raise InputError("validation compares with synthesis on real cells: give a liberty",
-                         field="--liberty", allowed="a .lib path or SHIFTADD_LIBERTY")
+        raise InputError(
+            "validation compares with synthesis on real cells: give a liberty",
+            field="--liberty",
+            allowed="a .lib path or SHIFTADD_LIBERTY",
+        )
     t0 = time.perf_counter()
     gemm = validation_gemm(design)
     notes: list[str] = []
@@ -161,8 +199,9 @@ def validate_design(design, *, liberty, source: str = "", seed: int = 0,
     with tempfile.TemporaryDirectory(prefix="shiftadd-validate-") as tmp:
         work = Path(workdir) if workdir else Path(tmp)
         mapped = synthesize(design, liberty=lib, workdir=work)
-        activity, gates = measure_activity(design, netlist=mapped.netlist, liberty=lib,
-                                           gemm=gemm, seed=seed)
+        activity, gates = measure_activity(
+            design, netlist=mapped.netlist, liberty=lib, gemm=gemm, seed=seed
+        )
         powered = synthesize(design, liberty=lib, workdir=work, activity=activity)
     if powered.area != mapped.area:
         notes.append("the second synthesis differs from the simulated netlist")
@@ -172,23 +211,34 @@ def validate_design(design, *, liberty, source: str = "", seed: int = 0,
     energy_sta = powered.power_mw["total"] * clock_ns * activity.cycles
     cycles_sim = int(rtl.gemm["gemm_cycles_sim"])
     cycles_model = int(rtl.gemm["gemm_cycles_model"])
-    energy_model = _model_energy_pj(design, gemm, cycles_model, activity.cycles, clock_ns,
-                                    data_activity, units)
+    energy_model = _model_energy_pj(
+        design, gemm, cycles_model, activity.cycles, clock_ns, data_activity, units
+    )
     return ValidationRow(
-        design=design.name, arch=design.arch, source=source, gemm=gemm,
+        design=design.name,
+        arch=design.arch,
+        source=source,
+        gemm=gemm,
         design_hash=design.design_hash,
         rtl_passed=bool(rtl.passed and rtl.gemm.get("gemm_matches", False)),
-        cycles_model=cycles_model, cycles_sim=cycles_sim,
-        area_model_um2=cost_terms(design, units).area, area_synth_um2=mapped.area,
-        energy_model_pj=energy_model, energy_sta_pj=energy_sta,
-        gate_level_passed=bool(gates.passed), simulated_cycles=activity.cycles,
-        annotated_pins=int(powered.activity.get("annotated_pins", 0)
-                           if powered.activity else 0),
-        clock_ns=clock_ns, seconds=time.perf_counter() - t0, notes=notes)
+        cycles_model=cycles_model,
+        cycles_sim=cycles_sim,
+        area_model_um2=cost_terms(design, units).area,
+        area_synth_um2=mapped.area,
+        energy_model_pj=energy_model,
+        energy_sta_pj=energy_sta,
+        gate_level_passed=bool(gates.passed),
+        simulated_cycles=activity.cycles,
+        annotated_pins=int(powered.activity.get("annotated_pins", 0) if powered.activity else 0),
+        clock_ns=clock_ns,
+        seconds=time.perf_counter() - t0,
+        notes=notes,
+    )
 
 
-def remodel(row: ValidationRow, design, *, data_activity: float = MODEL_DATA_ACTIVITY,
-            units=None) -> ValidationRow:
+def remodel(
+    row: ValidationRow, design, *, data_activity: float = MODEL_DATA_ACTIVITY, units=None
+) -> ValidationRow:
     """``row`` with the model's area and energy recomputed for ``design`` (whose measured
     columns it holds) from the current models and unit table.
 
@@ -196,21 +246,30 @@ def remodel(row: ValidationRow, design, *, data_activity: float = MODEL_DATA_ACT
     depend on the GEMM's data, which only the bench has.
     """
     if row.design_hash != design.design_hash:
-        raise ValueError(f"row of {row.design} ({row.design_hash}) is not of design "
-                         f"{design.name} ({design.design_hash})")
+        raise ValueError(
+            f"row of {row.design} ({row.design_hash}) is not of design "
+            f"{design.name} ({design.design_hash})"
+        )
     return dataclasses.replace(
-        row, area_model_um2=cost_terms(design, units).area,
-        energy_model_pj=_model_energy_pj(design, row.gemm, row.cycles_model,
-                                         row.simulated_cycles, row.clock_ns, data_activity,
-                                         units))
+        row,
+        area_model_um2=cost_terms(design, units).area,
+        energy_model_pj=_model_energy_pj(
+            design,
+            row.gemm,
+            row.cycles_model,
+            row.simulated_cycles,
+            row.clock_ns,
+            data_activity,
+            units,
+        ),
+    )
 
 
 def _pct(x: float) -> str:
     return f"{100 * x:+.1f}%"
 
 
-def markdown_table(rows: list[ValidationRow], *, command: str, liberty: str,
-                   versions: dict) -> str:
+def markdown_table(rows: list[ValidationRow], *, command: str, liberty: str, versions: dict) -> str:
     ok = sum(r.passed for r in rows)
     lines = [
         "# Model fidelity (generated)",
@@ -218,7 +277,8 @@ def markdown_table(rows: list[ValidationRow], *, command: str, liberty: str,
         f"Rebuild with `{command}`. Generated by `shiftadd.flows.validate`; do not edit.",
         "",
         f"Liberty: `{Path(liberty).name}`. Tools: "
-        + ", ".join(f"{k} {v}" for k, v in sorted(versions.items())) + ".",
+        + ", ".join(f"{k} {v}" for k, v in sorted(versions.items()))
+        + ".",
         "",
         "Each design runs the tiled GEMM in the `gemm` column. *Cycles*: the analytic model vs "
         "the RTL in cocotb + Verilator (bit-exact against the golden model); target 0. "
@@ -238,7 +298,8 @@ def markdown_table(rows: list[ValidationRow], *, command: str, liberty: str,
             f"| {r.cycles_sim} | {r.cycles_error} | {r.area_model_um2:,.0f} "
             f"| {r.area_synth_um2:,.0f} | {_pct(r.area_error)} | {r.energy_model_pj / 1e3:.2f} "
             f"| {r.energy_sta_pj / 1e3:.2f} | {_pct(r.energy_error)} "
-            f"| {'ok' if r.gate_level_passed else 'MISMATCH'} | {'yes' if r.passed else 'NO'} |")
+            f"| {'ok' if r.gate_level_passed else 'MISMATCH'} | {'yes' if r.passed else 'NO'} |"
+        )
     lines += ["", f"{ok} of {len(rows)} designs within all targets."]
     notes = [(r.design, n) for r in rows for n in r.notes]
     if notes:
@@ -246,8 +307,15 @@ def markdown_table(rows: list[ValidationRow], *, command: str, liberty: str,
     return "\n".join(lines) + "\n"
 
 
-def validation_report(paths: list[str | os.PathLike], *, liberty, out_md=None, out_json=None,
-                      command: str = "shiftadd validate", progress=None) -> list[ValidationRow]:
+def validation_report(
+    paths: list[str | os.PathLike],
+    *,
+    liberty,
+    out_md=None,
+    out_json=None,
+    command: str = "shiftadd validate",
+    progress=None,
+) -> list[ValidationRow]:
     """Validate every design file in ``paths``; write the Markdown and JSON tables.
 
     With an existing ``out_json`` from the same liberty and tools, the measured columns of
@@ -257,15 +325,21 @@ def validation_report(paths: list[str | os.PathLike], *, liberty, out_md=None, o
     """
     lib = resolve_liberty(liberty)
     if lib is None:
-        raise InputError("validation compares with synthesis on real cells: give a liberty",
-                         field="--liberty", allowed="a .lib path or SHIFTADD_LIBERTY")
+        raise InputError(
+            "validation compares with synthesis on real cells: give a liberty",
+            field="--liberty",
+            allowed="a .lib path or SHIFTADD_LIBERTY",
+        )
     designs = [(str(p), load_design(p)) for p in paths]  # every file validated before work
     versions = {k: v for k, v in tool_versions().items() if v}
-    versions.update(yosys=(find_yosys() or ("", "missing"))[1],
-                    opensta=(find_sta() or ("", "missing"))[1],
-                    verilator=verilator_version())
+    versions.update(
+        yosys=(find_yosys() or ("", "missing"))[1],
+        opensta=(find_sta() or ("", "missing"))[1],
+        verilator=verilator_version(),
+    )
     versions["unit_table_sha256"] = hashlib.sha256(
-        (DATA_DIR / "units_ihp-sg13g2.toml").read_bytes()).hexdigest()[:16]
+        (DATA_DIR / "units_ihp-sg13g2.toml").read_bytes()
+    ).hexdigest()[:16]
     # The measured columns (RTL cycles, synthesized area, OpenSTA energy) of an earlier run
     # with the same design, GEMM, liberty and tools are reused, so an interrupted validation
     # resumes where it stopped; the model's area and energy are always recomputed from the
@@ -294,15 +368,27 @@ def validation_report(paths: list[str | os.PathLike], *, liberty, out_md=None, o
             text = markdown_table(rows, command=command, liberty=str(lib), versions=versions)
             if failures:
                 text += "\nCould not be validated:\n\n" + "".join(
-                    f"- `{src}`: {msg}\n" for src, msg in failures)
+                    f"- `{src}`: {msg}\n" for src, msg in failures
+                )
             if pending:
                 text += f"\n({pending} more design(s) still being validated.)\n"
             atomic_write(Path(out_md), text)
         if out_json:
-            atomic_write(Path(out_json), json.dumps(
-                {"liberty": str(lib), "tools": versions, "pending": pending,
-                 "failures": failures, "rows": [r.to_dict() for r in rows]},
-                indent=1, default=str) + "\n")
+            atomic_write(
+                Path(out_json),
+                json.dumps(
+                    {
+                        "liberty": str(lib),
+                        "tools": versions,
+                        "pending": pending,
+                        "failures": failures,
+                        "rows": [r.to_dict() for r in rows],
+                    },
+                    indent=1,
+                    default=str,
+                )
+                + "\n",
+            )
 
     for i, (source, design) in enumerate(designs):
         if progress:

@@ -6,8 +6,13 @@ import contextlib
 
 from amaranth.hdl import Signal
 
-__all__ = ["validating", "checked_register_after", "output_advance", "register_input",
-           "delay_through"]
+__all__ = [
+    "validating",
+    "checked_register_after",
+    "output_advance",
+    "register_input",
+    "delay_through",
+]
 
 
 @contextlib.contextmanager
@@ -26,8 +31,7 @@ def checked_register_after(register_after, depth: int, noun: str = "layers") -> 
     (0 is the leaves, ``depth`` the root)."""
     slots = tuple(sorted(register_after))
     if any(not 0 <= r <= depth for r in slots) or len(set(slots)) != len(slots):
-        raise ValueError(f"Register {noun} must be distinct and within 0..{depth}, "
-                         f"not {slots!r}")
+        raise ValueError(f"Register {noun} must be distinct and within 0..{depth}, not {slots!r}")
     return slots
 
 
@@ -36,8 +40,10 @@ def output_advance(m, result, *, ready=()):
     register is empty or being read. Returns ``advance``; the streams in ``ready`` accept
     exactly then (a stalled vector still reads the weights, so weight writes wait too)."""
     advance = Signal(name="advance")
-    m.d.comb += [advance.eq(~result.valid | result.ready),
-                 *(port.ready.eq(advance) for port in ready)]
+    m.d.comb += [
+        advance.eq(~result.valid | result.ready),
+        *(port.ready.eq(advance) for port in ready),
+    ]
     return advance
 
 
@@ -60,8 +66,9 @@ def delay_through(m, slots, advance, **values):
     for slot in slots:
         staged = {}
         for name, value in values.items():
-            staged[name] = Signal(value.shape(), name=f"{name}_after_layer{slot}",
-                                  reset_less=name != "valid")
+            staged[name] = Signal(
+                value.shape(), name=f"{name}_after_layer{slot}", reset_less=name != "valid"
+            )
         with m.If(advance):
             m.d.sync += [staged[name].eq(value) for name, value in values.items()]
         values = staged

@@ -18,8 +18,9 @@ from .shapes import shape_of_range
 __all__ = ["AdderTree", "Popcount", "build_tree"]
 
 
-def build_tree(m: Module, plan, leaves: list, register_after: tuple[int, ...], en,
-               prefix: str = "") -> Value:
+def build_tree(
+    m: Module, plan, leaves: list, register_after: tuple[int, ...], en, prefix: str = ""
+) -> Value:
     """Build the adder tree of ``plan`` (:func:`shiftadd.design.adder_tree.plan_tree`) over
     ``leaves`` into module ``m``, with registers after the logic layers ``register_after``
     (0: the leaves, ``j``: adder level ``j``) advancing when ``en`` is high; returns the
@@ -44,8 +45,7 @@ def build_tree(m: Module, plan, leaves: list, register_after: tuple[int, ...], e
         if depth in register_after:
             staged = []
             for i, (lo, hi) in enumerate(ranges):
-                reg = Signal(shape_of_range(lo, hi), name=f"{prefix}r{depth}_n{i}",
-                             reset_less=True)
+                reg = Signal(shape_of_range(lo, hi), name=f"{prefix}r{depth}_n{i}", reset_less=True)
                 with m.If(en):
                     m.d.sync += reg.eq(level[i])
                 staged.append(reg)
@@ -78,9 +78,14 @@ class AdderTree(wiring.Component):
         The sum, ``len(register_after)`` cycles after its terms.
     """
 
-    def __init__(self, *, count: int, term_range: tuple[int, int],
-                 offset_range: tuple[int, int] | None = None,
-                 register_after: tuple[int, ...] = ()):
+    def __init__(
+        self,
+        *,
+        count: int,
+        term_range: tuple[int, int],
+        offset_range: tuple[int, int] | None = None,
+        register_after: tuple[int, ...] = (),
+    ):
         with validating(self):
             if not isinstance(count, int) or count < 1:
                 raise TypeError(f"Term count must be a positive integer, not {count!r}")
@@ -125,8 +130,7 @@ class AdderTree(wiring.Component):
         level = [self.terms[i] for i in range(self._count)]
         if self._offset_range is not None:
             level.append(self.offset)
-        m.d.comb += self.total.eq(build_tree(m, self._plan, level, self._register_after,
-                                             self.en))
+        m.d.comb += self.total.eq(build_tree(m, self._plan, level, self._register_after, self.en))
         return m
 
 
@@ -158,4 +162,3 @@ class Popcount(wiring.Component):
             self.count.eq(tree.total),
         ]
         return m
-

@@ -27,9 +27,9 @@ from amaranth.lib.wiring import In, Out
 from ..design.adder_tree import AdderTreeDesign
 from ._util import delay_through, output_advance, register_input, validating
 from .arith import pe_arithmetic
-from .shapes import shape_of_range
 from .bitweight import BitWeightMac
 from .folded_threshold import FoldedThreshold
+from .shapes import shape_of_range
 
 __all__ = ["AdderTreeArray", "weight_write_layout"]
 
@@ -71,14 +71,21 @@ class AdderTreeArray(wiring.Component):
                 raise TypeError(f"Design must be an AdderTreeDesign, not {design!r}")
         self._design = design
         # The bit-weight options (OPT1, OPT2) replace the mac lane arithmetic.
-        self._arith = BitWeightMac(design=design) if design.bitweight is not None \
+        self._arith = (
+            BitWeightMac(design=design)
+            if design.bitweight is not None
             else pe_arithmetic(design.arith)
+        )
         out_shape = 1 if design.threshold else shape_of_range(*design.acc_range)
-        super().__init__({
-            "act": In(stream.Signature(data.ArrayLayout(self._arith.act_shape, design.k))),
-            "weights": In(stream.Signature(weight_write_layout(design, self._arith.weight_shape))),
-            "result": Out(stream.Signature(data.ArrayLayout(out_shape, design.n))),
-        })
+        super().__init__(
+            {
+                "act": In(stream.Signature(data.ArrayLayout(self._arith.act_shape, design.k))),
+                "weights": In(
+                    stream.Signature(weight_write_layout(design, self._arith.weight_shape))
+                ),
+                "result": Out(stream.Signature(data.ArrayLayout(out_shape, design.n))),
+            }
+        )
 
     @property
     def design(self) -> AdderTreeDesign:
@@ -136,17 +143,23 @@ class AdderTreeArray(wiring.Component):
                     m.d.sync += offset_reg.eq(load_offset)
             # The policy builds the neuron's datapath (default: lane terms and an adder tree).
             total, total_range = arith.neuron(
-                m, name=f"neuron{n}", shared=shared, weights=w_reg, k=d.k, offset=offset_reg,
+                m,
+                name=f"neuron{n}",
+                shared=shared,
+                weights=w_reg,
+                k=d.k,
+                offset=offset_reg,
                 offset_range=d.offset_range if d.has_offset_leaf else None,
-                register_after=slots, en=advance)
+                register_after=slots,
+                en=advance,
+            )
 
             if d.threshold:
                 flip_reg = Signal(name=f"flip{n}", reset_less=True)
                 with m.If(write):
                     m.d.sync += flip_reg.eq(wp.flip)
                 flip = delay_through(m, slots, advance, **{f"flip{n}": flip_reg})
-                m.submodules[f"threshold{n}"] = compare = FoldedThreshold(
-                    diff_range=total_range)
+                m.submodules[f"threshold{n}"] = compare = FoldedThreshold(diff_range=total_range)
                 m.d.comb += [compare.diff.eq(total), compare.flip.eq(flip)]
                 outcome = compare.fire
             else:

@@ -51,8 +51,7 @@ class PEArithmetic:
 
     def __init__(self, *, description: Arithmetic):
         if not isinstance(description, self.describes):
-            raise TypeError(f"Description must be a {self.describes.__name__}, not "
-                            f"{description!r}")
+            raise TypeError(f"Description must be a {self.describes.__name__}, not {description!r}")
         self._description = description
 
     @property
@@ -92,9 +91,19 @@ class PEArithmetic:
         :meth:`neuron`. The default shares nothing and hands the lanes on."""
         return act
 
-    def neuron(self, m: Module, *, name: str, shared, weights: Value, k: int,
-               offset: Value | None, offset_range, register_after: tuple[int, ...],
-               en: Value) -> tuple[Value, tuple[int, int]]:
+    def neuron(
+        self,
+        m: Module,
+        *,
+        name: str,
+        shared,
+        weights: Value,
+        k: int,
+        offset: Value | None,
+        offset_range,
+        register_after: tuple[int, ...],
+        en: Value,
+    ) -> tuple[Value, tuple[int, int]]:
         """Build one neuron's datapath into ``m``: ``k`` lanes of ``shared`` against
         ``weights`` (plus the ``offset`` leaf), with pipeline registers after the logic
         layers ``register_after``, advancing when ``en`` is high.
@@ -102,8 +111,12 @@ class PEArithmetic:
         Returns ``(total, total_range)``. The default sums the lane terms of :meth:`term`
         with a balanced :class:`~shiftadd.hw.adder_tree.AdderTree` (submodule ``name``).
         """
-        tree = AdderTree(count=k, term_range=self.term_range, offset_range=offset_range,
-                         register_after=register_after)
+        tree = AdderTree(
+            count=k,
+            term_range=self.term_range,
+            offset_range=offset_range,
+            register_after=register_after,
+        )
         m.submodules[name] = tree
         m.d.comb += tree.en.eq(en)
         for i in range(k):
@@ -127,8 +140,9 @@ class PEArithmetic:
         """``(term, carry_in)`` with ``term + carry_in == act * weight``."""
         return self.term(act, weight), None
 
-    def csa_terms(self, m: Module, act: Value, weight: Value, width: int,
-                  name: str) -> tuple[list, list, list | None]:
+    def csa_terms(
+        self, m: Module, act: Value, weight: Value, width: int, name: str
+    ) -> tuple[list, list, list | None]:
         """``(rows, bits, digits)``: rows ``(value, shift)`` (the row is ``value << shift``,
         extended by ``value``'s signedness) or ``(value, shift, sign)`` (an unsigned
         ``value`` extended by the one-bit ``sign``), and single bits, whose sum is
@@ -233,8 +247,17 @@ class Mac(PEArithmetic):
 
     def csa_terms(self, m, act, weight, width, name):
         d = self._description
-        rows, bit, digits = booth_rows(m, act, d.act_bits, d.act_signed, weight,
-                                       d.weight_bits, d.weight_signed, width, name=name)
+        rows, bit, digits = booth_rows(
+            m,
+            act,
+            d.act_bits,
+            d.act_signed,
+            weight,
+            d.weight_bits,
+            d.weight_signed,
+            width,
+            name=name,
+        )
         return rows, [bit], digits
 
 

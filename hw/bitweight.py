@@ -29,9 +29,9 @@ from ..design.adder_tree import AdderTreeDesign, plan_tree
 from ._util import validating
 from .adder_tree import AdderTree, Popcount, build_tree
 from .arith import Mac
-from .shapes import shape_of_range
 from .booth import DIGIT_LAYOUT, booth_digits, ent_codes, ent_digit, select_row
 from .csa import reduce_rows, runs_value
+from .shapes import shape_of_range
 
 __all__ = ["BitWeightMac", "BitWeightNeuron", "SharedDigits", "lane_digits", "sum_tree"]
 
@@ -58,12 +58,12 @@ def lane_digits(m: Module, act: Value, design: AdderTreeDesign, name: str) -> li
     return [ent_digit(m, code, negative, name=f"{name}_d{j}") for j, code in enumerate(codes)]
 
 
-def sum_tree(m: Module, leaves: list[Value], ranges, register_after=(), en: Value = None,
-             name: str = "sum") -> Value:
+def sum_tree(
+    m: Module, leaves: list[Value], ranges, register_after=(), en: Value = None, name: str = "sum"
+) -> Value:
     """Balanced adder tree over leaves of different ranges (``plan_tree``), every node at its
     exact width, registers after the listed levels (1-based) when ``en`` is high."""
-    return build_tree(m, plan_tree(ranges), leaves, tuple(register_after), en,
-                      prefix=f"{name}_")
+    return build_tree(m, plan_tree(ranges), leaves, tuple(register_after), en, prefix=f"{name}_")
 
 
 class BitWeightNeuron(wiring.Component):
@@ -99,33 +99,47 @@ class BitWeightNeuron(wiring.Component):
 
     def __init__(self, *, design: AdderTreeDesign, register_after: tuple[int, ...] = ()):
         with validating(self):
-            if not isinstance(design, AdderTreeDesign) or design.bitweight is None or \
-                    design.digit_sparse:
-                raise TypeError(f"Design must be an AdderTreeDesign with carry_save_accumulate "
-                                f"or shared_encoder_same_bitweight, not {design!r}")
+            if (
+                not isinstance(design, AdderTreeDesign)
+                or design.bitweight is None
+                or design.digit_sparse
+            ):
+                raise TypeError(
+                    f"Design must be an AdderTreeDesign with carry_save_accumulate "
+                    f"or shared_encoder_same_bitweight, not {design!r}"
+                )
             register_after = tuple(sorted(register_after))
             if any(not 0 <= r < design.bitweight.logic_layers for r in register_after):
-                raise ValueError(f"Register layers must lie within "
-                                 f"0..{design.bitweight.logic_layers - 1}, not {register_after!r}")
+                raise ValueError(
+                    f"Register layers must lie within "
+                    f"0..{design.bitweight.logic_layers - 1}, not {register_after!r}"
+                )
         self._design = design
         self._register_after = register_after
         plan = design.bitweight
         members = {
             "digits": In(data.ArrayLayout(data.ArrayLayout(DIGIT_LAYOUT, plan.digits), design.k)),
-            "weights": In(data.ArrayLayout(
-                signed(design.weight_bits) if design.weight_signed else
-                unsigned(design.weight_bits), design.k)),
+            "weights": In(
+                data.ArrayLayout(
+                    signed(design.weight_bits)
+                    if design.weight_signed
+                    else unsigned(design.weight_bits),
+                    design.k,
+                )
+            ),
             "en": In(1),
             "total": Out(shape_of_range(*design.acc_range)),
         }
         if plan.carry_save:
-            members.update(correction=In(plan.correction_width), sum=Out(plan.width),
-                           carry=Out(plan.width))
+            members.update(
+                correction=In(plan.correction_width), sum=Out(plan.width), carry=Out(plan.width)
+            )
         else:
             sums = shape_of_range(*plan.bitweight_tree.root)
-            members.update(negcounts=In(data.ArrayLayout(shape_of_range(0, design.k),
-                                                         plan.digits)),
-                           bitweight_sums=Out(data.ArrayLayout(sums, plan.digits)))
+            members.update(
+                negcounts=In(data.ArrayLayout(shape_of_range(0, design.k), plan.digits)),
+                bitweight_sums=Out(data.ArrayLayout(sums, plan.digits)),
+            )
         super().__init__(members)
 
     @property
@@ -161,20 +175,27 @@ class BitWeightNeuron(wiring.Component):
             if shift + b <= w:
                 # Sign bit inverted: the row becomes unsigned; its -2**(b-1) is in the
                 # correction constant.
-                row = select_row(m, self.weights[i], self.digits[i][j], name=f"pp{i}_{j}",
-                                 biased=True)
+                row = select_row(
+                    m, self.weights[i], self.digits[i][j], name=f"pp{i}_{j}", biased=True
+                )
                 leaves.append([(shift, shift + b, row)])
             else:
                 # Only the bits below the frame's top matter (arithmetic modulo 2**W); the
                 # low bits of a two's complement row do not depend on its width, and the
                 # inverted sign bit lies outside, so the constant (shifted out too) does not
                 # change the result.
-                row = select_row(m, self.weights[i], self.digits[i][j], width=w - shift,
-                                 name=f"pp{i}_{j}")
+                row = select_row(
+                    m, self.weights[i], self.digits[i][j], width=w - shift, name=f"pp{i}_{j}"
+                )
                 leaves.append([(shift, w, row.as_unsigned())])
-        root = reduce_rows(m, leaves, plan.csa,
-                           register_after=[r for r in self._register_after if r <= depth],
-                           en=self.en, name="csa")
+        root = reduce_rows(
+            m,
+            leaves,
+            plan.csa,
+            register_after=[r for r in self._register_after if r <= depth],
+            en=self.en,
+            name="csa",
+        )
         m.d.comb += self.sum.eq(runs_value(root[0], w))
         if len(root) > 1:
             m.d.comb += self.carry.eq(runs_value(root[1], w))
@@ -194,9 +215,12 @@ class BitWeightNeuron(wiring.Component):
         bw_depth = plan.bitweight_tree.depth
         sums = []
         for j in range(plan.digits):
-            tree = AdderTree(count=d.k, term_range=plan.row_range, offset_range=(0, d.k),
-                             register_after=tuple(r for r in self._register_after
-                                                  if r <= bw_depth))
+            tree = AdderTree(
+                count=d.k,
+                term_range=plan.row_range,
+                offset_range=(0, d.k),
+                register_after=tuple(r for r in self._register_after if r <= bw_depth),
+            )
             m.submodules[f"bitweight{j}"] = tree
             m.d.comb += [tree.en.eq(self.en), tree.offset.eq(self.negcounts[j])]
             for i in range(d.k):
@@ -205,11 +229,15 @@ class BitWeightNeuron(wiring.Component):
             sums.append(tree.total)
         # Shift the same-bit-weight sums by 2j and add them once.
         leaves = [Cat(Const(0, 2 * j), s).as_signed() if j else s for j, s in enumerate(sums)]
-        root = sum_tree(m, leaves, plan.combine_ranges,
-                        register_after=tuple(r - bw_depth for r in self._register_after
-                                             if r > bw_depth),
-                        en=self.en, name="combine")
-        m.d.comb += self.total.eq(root[:plan.width])
+        root = sum_tree(
+            m,
+            leaves,
+            plan.combine_ranges,
+            register_after=tuple(r - bw_depth for r in self._register_after if r > bw_depth),
+            en=self.en,
+            name="combine",
+        )
+        m.d.comb += self.total.eq(root[: plan.width])
 
 
 class BitWeightMac(Mac):
@@ -237,13 +265,18 @@ class BitWeightMac(Mac):
             # one row for all neurons' trees.
             m.submodules.negsum = tree = AdderTree(count=d.k, term_range=plan.negsum_lane_range)
             m.d.comb += tree.en.eq(1)
-            top = max(j for j in range(plan.digits) if plan.negative_digits[j]) \
-                if any(plan.negative_digits) else -1
+            top = (
+                max(j for j in range(plan.digits) if plan.negative_digits[j])
+                if any(plan.negative_digits)
+                else -1
+            )
             for i in range(d.k):
                 bits = []
                 for j in range(top + 1):
-                    bits += [digits[i][j].neg if plan.negative_digits[j] else Const(0, 1),
-                             Const(0, 1)]
+                    bits += [
+                        digits[i][j].neg if plan.negative_digits[j] else Const(0, 1),
+                        Const(0, 1),
+                    ]
                 m.d.comb += tree.terms[i].eq(Cat(*bits[:-1]) if bits else 0)
             correction = Signal(plan.correction_width, name="correction")
             m.d.comb += correction.eq(tree.total + plan.correction_constant)
@@ -256,8 +289,7 @@ class BitWeightMac(Mac):
             negcounts.append(count.count)
         return SharedDigits(digits=digits, negcounts=negcounts)
 
-    def neuron(self, m, *, name, shared, weights, k, offset, offset_range, register_after,
-               en):
+    def neuron(self, m, *, name, shared, weights, k, offset, offset_range, register_after, en):
         d = self._design
         neuron = BitWeightNeuron(design=d, register_after=register_after)
         m.submodules[name] = neuron

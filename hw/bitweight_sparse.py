@@ -35,9 +35,9 @@ from amaranth.lib.wiring import In, Out
 from ..design.adder_tree import AdderTreeDesign
 from ._util import output_advance, validating
 from .adder_tree_array import weight_write_layout
-from .shapes import shape_of_range
 from .booth import DIGIT_LAYOUT, ent_codes, select_row
 from .csa import CarrySaveAccumulator, reduce_rows, runs_value
+from .shapes import shape_of_range
 
 __all__ = ["DigitSparseArray"]
 
@@ -79,18 +79,22 @@ class DigitSparseArray(wiring.Component):
     def __init__(self, *, design: AdderTreeDesign):
         with validating(self):
             if not isinstance(design, AdderTreeDesign) or not design.digit_sparse:
-                raise TypeError(f"Design must be an AdderTreeDesign with digit_sparse, "
-                                f"not {design!r}")
+                raise TypeError(
+                    f"Design must be an AdderTreeDesign with digit_sparse, not {design!r}"
+                )
         self._design = design
         act_shape = signed(design.act_bits)
         weight_shape = signed(design.weight_bits)
         self.probes = {}
-        super().__init__({
-            "act": In(stream.Signature(data.ArrayLayout(act_shape, design.k))),
-            "weights": In(stream.Signature(weight_write_layout(design, weight_shape))),
-            "result": Out(stream.Signature(data.ArrayLayout(
-                shape_of_range(*design.acc_range), design.n))),
-        })
+        super().__init__(
+            {
+                "act": In(stream.Signature(data.ArrayLayout(act_shape, design.k))),
+                "weights": In(stream.Signature(weight_write_layout(design, weight_shape))),
+                "result": Out(
+                    stream.Signature(data.ArrayLayout(shape_of_range(*design.acc_range), design.n))
+                ),
+            }
+        )
 
     @property
     def design(self) -> AdderTreeDesign:
@@ -117,12 +121,11 @@ class DigitSparseArray(wiring.Component):
         incoming_any = [[] for _ in range(dd)]
         incoming = []
         for i in range(k):
-            neg_in, codes_in = ent_codes(m, self.act.payload[i], d.act_bits, True,
-                                         name=f"enc{i}")
+            neg_in, codes_in = ent_codes(m, self.act.payload[i], d.act_bits, True, name=f"enc{i}")
             code_sig = Cat(*codes_in)
             incoming.append((neg_in, code_sig))
             for j in range(dd):
-                incoming_any[j].append(code_sig[2 * j:2 * j + 2].any())
+                incoming_any[j].append(code_sig[2 * j : 2 * j + 2].any())
         # The first bit weight with a nonzero digit in the incoming vector (0 if none).
         in_any = Signal(dd, name="incoming_nonzero")
         m.d.comb += in_any.eq(Cat(*(Cat(*bits).any() for bits in incoming_any)))
@@ -136,14 +139,15 @@ class DigitSparseArray(wiring.Component):
         bw = Signal(range(dd), name="bitweight", reset_less=True)
         consumed = Signal(k, name="consumed", reset_less=True)
         first = Signal(name="first", reset_less=True)
-        nz = [[codes[i][2 * j:2 * j + 2].any() for j in range(dd)] for i in range(k)]
+        nz = [[codes[i][2 * j : 2 * j + 2].any() for j in range(dd)] for i in range(k)]
         # The current bit weight, one-hot (an AND-OR select, no variable shifter).
         at = [Signal(name=f"at_bitweight{j}") for j in range(dd)]
         for j in range(dd):
             m.d.comb += at[j].eq(bw == j)
         nz_now = Signal(k, name="nonzero_at_bitweight")
-        m.d.comb += nz_now.eq(Cat(*(_or_all([nz[i][j] & at[j] for j in range(dd)])
-                                    for i in range(k))))
+        m.d.comb += nz_now.eq(
+            Cat(*(_or_all([nz[i][j] & at[j] for j in range(dd)]) for i in range(k)))
+        )
         pending = Signal(k, name="pending")
         m.d.comb += pending.eq(nz_now & ~consumed)
         picks, valids = [], []
@@ -165,8 +169,11 @@ class DigitSparseArray(wiring.Component):
         last = Signal(name="last_step")
         m.d.comb += last.eq(bw_done & ~nxt_valid)
         ready = Signal(name="input_ready")
-        m.d.comb += [ready.eq(advance & (~busy | last)), self.act.ready.eq(ready),
-                     self.weights.ready.eq(ready)]
+        m.d.comb += [
+            ready.eq(advance & (~busy | last)),
+            self.act.ready.eq(ready),
+            self.weights.ready.eq(ready),
+        ]
         step = Signal(name="step")
         m.d.comb += step.eq(advance & busy)
 
@@ -174,15 +181,16 @@ class DigitSparseArray(wiring.Component):
         flush_bw = Signal(range(dd), name="flush_bitweight", reset_less=True)
         flush_last = Signal(name="flush_last", reset_less=True)
         with m.If(step):
-            m.d.sync += [consumed.eq((consumed | pick_all) & ~bw_done.replicate(k)),
-                         first.eq(bw_done)]
+            m.d.sync += [
+                consumed.eq((consumed | pick_all) & ~bw_done.replicate(k)),
+                first.eq(bw_done),
+            ]
             with m.If(bw_done & nxt_valid):
                 m.d.sync += bw.eq(nxt)
             with m.If(last):
                 m.d.sync += busy.eq(0)
         with m.If(advance):
-            m.d.sync += [flush_valid.eq(busy & bw_done), flush_bw.eq(bw),
-                         flush_last.eq(last)]
+            m.d.sync += [flush_valid.eq(busy & bw_done), flush_bw.eq(bw), flush_last.eq(last)]
         # A vector accepted this cycle starts next cycle (after the statements above, so it
         # takes precedence over the end of the previous vector).
         with m.If(self.act.valid & ready):
@@ -199,16 +207,23 @@ class DigitSparseArray(wiring.Component):
             sign = Signal(name=f"digit{grp}_sign")
             m.d.comb += [
                 # The picked lane's codes, then the current bit weight's code.
-                lane_codes.eq(_or_all([picks[grp][t].replicate(2 * dd) & codes[i]
-                                       for t, i in enumerate(lanes)])),
-                code.eq(_or_all([at[j].replicate(2) & lane_codes[2 * j:2 * j + 2]
-                                 for j in range(dd)])),
+                lane_codes.eq(
+                    _or_all(
+                        [picks[grp][t].replicate(2 * dd) & codes[i] for t, i in enumerate(lanes)]
+                    )
+                ),
+                code.eq(
+                    _or_all([at[j].replicate(2) & lane_codes[2 * j : 2 * j + 2] for j in range(dd)])
+                ),
                 sign.eq(_or_all([picks[grp][t] & negative[i] for t, i in enumerate(lanes)])),
             ]
             digit = Signal(DIGIT_LAYOUT, name=f"digit{grp}")
             # A picked digit is nonzero: code 1 or 3 selects w, code 2 selects 2w.
-            m.d.comb += [digit.one.eq(code[0]), digit.two.eq(code[1] & ~code[0]),
-                         digit.neg.eq(sign ^ (code[1] & code[0]))]
+            m.d.comb += [
+                digit.one.eq(code[0]),
+                digit.two.eq(code[1] & ~code[0]),
+                digit.neg.eq(sign ^ (code[1] & code[0])),
+            ]
             digits.append(digit)
 
         # The flush tags as the shift-and-accumulate stage sees them (one register later with
@@ -239,14 +254,19 @@ class DigitSparseArray(wiring.Component):
             for grp in range(groups):
                 lanes = range(grp * g, (grp + 1) * g)
                 wsel = Signal(signed(d.weight_bits), name=f"pe{grp}_{nn}_w")
-                m.d.comb += wsel.eq(_or_all([picks[grp][t].replicate(d.weight_bits)
-                                             & w_reg[i].as_unsigned()
-                                             for t, i in enumerate(lanes)]))
+                m.d.comb += wsel.eq(
+                    _or_all(
+                        [
+                            picks[grp][t].replicate(d.weight_bits) & w_reg[i].as_unsigned()
+                            for t, i in enumerate(lanes)
+                        ]
+                    )
+                )
                 row = select_row(m, wsel, digits[grp], name=f"pe{grp}_{nn}_row")
                 acc = CarrySaveAccumulator(width=pw)
                 m.submodules[f"pe{grp}_{nn}"] = acc
                 m.d.comb += [
-                    acc.addend.eq(row),            # sign-extended to the PE width
+                    acc.addend.eq(row),  # sign-extended to the PE width
                     acc.inject.eq(digits[grp].neg),
                     acc.valid.eq(valids[grp]),
                     acc.start.eq(first),
@@ -267,9 +287,15 @@ class DigitSparseArray(wiring.Component):
             wide = Signal(signed(w), name=f"group_sum{nn}_wide")
             m.d.comb += wide.eq(value)
             # Shift by 2j as an AND-OR over the decoded bit weight (no case statement).
-            m.d.comb += shifted.eq(_or_all([
-                flush_at[j].replicate(w) & (Cat(Const(0, 2 * j), wide[:w - 2 * j]) if j else wide)
-                for j in range(dd)]))
+            m.d.comb += shifted.eq(
+                _or_all(
+                    [
+                        flush_at[j].replicate(w)
+                        & (Cat(Const(0, 2 * j), wide[: w - 2 * j]) if j else wide)
+                        for j in range(dd)
+                    ]
+                )
+            )
             # Reset: the first vector's first flush adds to it (a random power-up value would
             # end up in the first result; found by simulating with random initial values).
             accumulator = Signal(w, name=f"accumulator{nn}")
@@ -283,9 +309,18 @@ class DigitSparseArray(wiring.Component):
         with m.If(advance):
             m.d.sync += self.result.valid.eq(fv & flast)
 
-        probes.update(codes=codes, negative=negative, bitweight=bw, step=step,
-                      first=first, flush_valid=flush_valid, flush_bitweight=flush_bw,
-                      pe_sum=pe_sum, pe_carry=pe_carry, group_sums=group_sums)
+        probes.update(
+            codes=codes,
+            negative=negative,
+            bitweight=bw,
+            step=step,
+            first=first,
+            flush_valid=flush_valid,
+            flush_bitweight=flush_bw,
+            pe_sum=pe_sum,
+            pe_carry=pe_carry,
+            group_sums=group_sums,
+        )
         return m
 
 

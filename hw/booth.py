@@ -21,9 +21,19 @@ from amaranth.lib.wiring import In, Out
 from ..workloads.digits import booth_digit_count
 from ._util import validating
 
-__all__ = ["DIGIT_LAYOUT", "booth_digits", "negate", "booth_rows",
-           "BoothEncoder", "BoothPartialProducts", "ent_digit_count", "ent_codes",
-           "ent_digit", "EntEncoder", "select_row"]
+__all__ = [
+    "DIGIT_LAYOUT",
+    "booth_digits",
+    "negate",
+    "booth_rows",
+    "BoothEncoder",
+    "BoothPartialProducts",
+    "ent_digit_count",
+    "ent_codes",
+    "ent_digit",
+    "EntEncoder",
+    "select_row",
+]
 
 #: One radix-4 Booth digit as wires.
 DIGIT_LAYOUT = data.StructLayout({"one": 1, "two": 1, "neg": 1})
@@ -63,13 +73,16 @@ def _booth_wires(act: Value, bits: int, signed_code: bool) -> list[tuple]:
     return wires
 
 
-def booth_digits(m: Module, act: Value, bits: int, signed_code: bool,
-                 name: str = "booth") -> list[data.View]:
+def booth_digits(
+    m: Module, act: Value, bits: int, signed_code: bool, name: str = "booth"
+) -> list[data.View]:
     """Radix-4 Booth digits of ``act``, least significant first, as views of
     :data:`DIGIT_LAYOUT` over expressions (no named wires that synthesis could leave
     partly constant or unused)."""
-    return [data.View(DIGIT_LAYOUT, Cat(one, two, Const(0, 1) if neg is None else neg))
-            for one, two, neg in _booth_wires(act, bits, signed_code)]
+    return [
+        data.View(DIGIT_LAYOUT, Cat(one, two, Const(0, 1) if neg is None else neg))
+        for one, two, neg in _booth_wires(act, bits, signed_code)
+    ]
 
 
 def negate(m: Module, value: Value, name: str = "neg") -> Value:
@@ -92,13 +105,21 @@ def _one_or_two(two: Value, src: Value, is_signed: bool) -> Value:
     (Yosys would find the mux bit redundant and leave a wire bit unused)."""
     n = len(src)
     s = src.as_unsigned()
-    low = Mux(two, Cat(Const(0, 1), s[:n - 1]), s)
+    low = Mux(two, Cat(Const(0, 1), s[: n - 1]), s)
     return Cat(low, s[n - 1]).as_signed() if is_signed else Cat(low, two & s[n - 1])
 
 
-def booth_rows(m: Module, act: Value, act_bits: int, act_signed: bool, weight: Value,
-               weight_bits: int, weight_signed: bool, width: int,
-               name: str = "pp") -> tuple[list[tuple[Value, int]], Value, list[data.View]]:
+def booth_rows(
+    m: Module,
+    act: Value,
+    act_bits: int,
+    act_signed: bool,
+    weight: Value,
+    weight_bits: int,
+    weight_signed: bool,
+    width: int,
+    name: str = "pp",
+) -> tuple[list[tuple[Value, int]], Value, list[data.View]]:
     """Booth partial products of ``act * weight`` modulo ``2**width``.
 
     Returns ``(rows, bit, digits)``: ``rows[j] = (value, 2j)`` with ``value`` a signed
@@ -149,18 +170,19 @@ class BoothEncoder(wiring.Component):
                 raise TypeError(f"Width must be an integer from 2 to 16, not {bits!r}")
         self._bits, self._signed = bits, bool(signed_code)
         n = booth_digit_count(bits, signed_code)
-        super().__init__({
-            "act": In(signed(bits) if signed_code else unsigned(bits)),
-            "digits": Out(data.ArrayLayout(DIGIT_LAYOUT, n)),
-            "value": Out(data.ArrayLayout(signed(3), n)),
-        })
+        super().__init__(
+            {
+                "act": In(signed(bits) if signed_code else unsigned(bits)),
+                "digits": Out(data.ArrayLayout(DIGIT_LAYOUT, n)),
+                "value": Out(data.ArrayLayout(signed(3), n)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
         for j, d in enumerate(booth_digits(m, self.act, self._bits, self._signed)):
             mag = Cat(d.one, d.two, Const(0, 1)).as_signed()  # 0, 1 or 2
-            m.d.comb += [self.digits[j].eq(d),
-                         self.value[j].eq(Mux(d.neg, -mag, mag))]
+            m.d.comb += [self.digits[j].eq(d), self.value[j].eq(Mux(d.neg, -mag, mag))]
         return m
 
 
@@ -176,8 +198,9 @@ class BoothPartialProducts(wiring.Component):
         ones'-complement form, ``bit`` its ``+1``).
     """
 
-    def __init__(self, *, act_bits: int, act_signed: bool, weight_bits: int,
-                 weight_signed: bool, width: int):
+    def __init__(
+        self, *, act_bits: int, act_signed: bool, weight_bits: int, weight_signed: bool, width: int
+    ):
         with validating(self):
             for label, v in (("Activation width", act_bits), ("Weight width", weight_bits)):
                 if not isinstance(v, int) or not 2 <= v <= 16:
@@ -186,12 +209,14 @@ class BoothPartialProducts(wiring.Component):
                 raise TypeError(f"Row width must be an integer of at least 2, not {width!r}")
         self._p = (act_bits, act_signed, weight_bits, weight_signed, width)
         n = booth_digit_count(act_bits, act_signed)
-        super().__init__({
-            "act": In(signed(act_bits) if act_signed else unsigned(act_bits)),
-            "weight": In(signed(weight_bits) if weight_signed else unsigned(weight_bits)),
-            "rows": Out(data.ArrayLayout(width, n)),
-            "bit": Out(1),
-        })
+        super().__init__(
+            {
+                "act": In(signed(act_bits) if act_signed else unsigned(act_bits)),
+                "weight": In(signed(weight_bits) if weight_signed else unsigned(weight_bits)),
+                "rows": Out(data.ArrayLayout(width, n)),
+                "bit": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -218,8 +243,9 @@ def ent_digit_count(bits: int, signed_code: bool) -> int:
     return (bits + (0 if signed_code else 1) + 1) // 2
 
 
-def ent_codes(m: Module, act: Value, bits: int, signed_code: bool,
-              name: str = "ent") -> tuple[Value, list[Value]]:
+def ent_codes(
+    m: Module, act: Value, bits: int, signed_code: bool, name: str = "ent"
+) -> tuple[Value, list[Value]]:
     """EN-T encoding of ``act``: ``(negative, codes)``, codes least significant first, each
     2 bits (``3`` is the digit -1). The magnitude comes from a conditional prefix-OR
     negation (bit ``i`` flips when the code is negative and a lower bit is 1), so the
@@ -289,25 +315,35 @@ class EntEncoder(wiring.Component):
                 raise TypeError(f"Width must be an integer from 2 to 16, not {bits!r}")
         self._bits, self._signed = bits, bool(signed_code)
         n = ent_digit_count(bits, signed_code)
-        super().__init__({
-            "act": In(signed(bits) if signed_code else unsigned(bits)),
-            "negative": Out(1),
-            "codes": Out(data.ArrayLayout(2, n)),
-            "digits": Out(data.ArrayLayout(DIGIT_LAYOUT, n)),
-        })
+        super().__init__(
+            {
+                "act": In(signed(bits) if signed_code else unsigned(bits)),
+                "negative": Out(1),
+                "codes": Out(data.ArrayLayout(2, n)),
+                "digits": Out(data.ArrayLayout(DIGIT_LAYOUT, n)),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
         negative, codes = ent_codes(m, self.act, self._bits, self._signed)
         m.d.comb += self.negative.eq(negative)
         for j, code in enumerate(codes):
-            m.d.comb += [self.codes[j].eq(code),
-                         self.digits[j].eq(ent_digit(m, code, negative, name=f"d{j}"))]
+            m.d.comb += [
+                self.codes[j].eq(code),
+                self.digits[j].eq(ent_digit(m, code, negative, name=f"d{j}")),
+            ]
         return m
 
 
-def select_row(m: Module, weight: Value, digit, width: int | None = None,
-               name: str = "row", biased: bool = False) -> Signal:
+def select_row(
+    m: Module,
+    weight: Value,
+    digit,
+    width: int | None = None,
+    name: str = "row",
+    biased: bool = False,
+) -> Signal:
     """One partial-product row in ones'-complement form: ``sel`` or ``~sel`` for
     ``sel`` in {0, w, 2w}, as a two's complement number of ``w``'s width plus one (signed
     ``w``) or plus two (unsigned ``w``), or only its low ``width`` bits.
@@ -334,7 +370,9 @@ def select_row(m: Module, weight: Value, digit, width: int | None = None,
     mid_hi = min(width, wb)
     if mid_hi > 1:
         n = mid_hi - 1
-        pieces.append((one.replicate(n) & weight[1:mid_hi]) | (two.replicate(n) & weight[:mid_hi - 1]))
+        pieces.append(
+            (one.replicate(n) & weight[1:mid_hi]) | (two.replicate(n) & weight[: mid_hi - 1])
+        )
     if width > wb:
         # Bit wb: the sign of w (signed) or the top of 2w (unsigned).
         pieces.append(((one | two) if is_signed else two) & weight[-1])

@@ -13,8 +13,16 @@ from amaranth.lib.wiring import In, Out
 
 from .booth import DIGIT_LAYOUT, select_row
 
-__all__ = ["Register", "Adder", "Multiplier", "Compressor", "BoothSelect", "Fanout", "Lanes",
-           "Registered"]
+__all__ = [
+    "Register",
+    "Adder",
+    "Multiplier",
+    "Compressor",
+    "BoothSelect",
+    "Fanout",
+    "Lanes",
+    "Registered",
+]
 
 
 class Register(wiring.Component):
@@ -43,8 +51,9 @@ class Adder(wiring.Component):
     """A two-input signed adder of ``width``-bit operands."""
 
     def __init__(self, *, width: int):
-        super().__init__({"a": In(signed(width)), "b": In(signed(width)),
-                          "s": Out(signed(width + 1))})
+        super().__init__(
+            {"a": In(signed(width)), "b": In(signed(width)), "s": Out(signed(width + 1))}
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -56,8 +65,9 @@ class Multiplier(wiring.Component):
     """A signed ``a_bits`` x ``w_bits`` multiplier."""
 
     def __init__(self, *, a_bits: int, w_bits: int):
-        super().__init__({"a": In(signed(a_bits)), "w": In(signed(w_bits)),
-                          "p": Out(signed(a_bits + w_bits))})
+        super().__init__(
+            {"a": In(signed(a_bits)), "w": In(signed(w_bits)), "p": Out(signed(a_bits + w_bits))}
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -69,8 +79,9 @@ class Compressor(wiring.Component):
     """A row of 3:2 compressors (full adders kept in carry-save form)."""
 
     def __init__(self, *, lanes: int):
-        super().__init__({"x": In(lanes), "y": In(lanes), "z": In(lanes),
-                          "s": Out(lanes), "c": Out(lanes)})
+        super().__init__(
+            {"x": In(lanes), "y": In(lanes), "z": In(lanes), "s": Out(lanes), "c": Out(lanes)}
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -87,8 +98,15 @@ class BoothSelect(wiring.Component):
 
     def __init__(self, *, rows: int, weight_bits: int):
         self._rows, self._wb = rows, weight_bits
-        super().__init__({"w": In(rows * weight_bits), "one": In(rows), "two": In(rows),
-                          "neg": In(rows), "y": Out(rows * (weight_bits + 1))})
+        super().__init__(
+            {
+                "w": In(rows * weight_bits),
+                "one": In(rows),
+                "two": In(rows),
+                "neg": In(rows),
+                "y": Out(rows * (weight_bits + 1)),
+            }
+        )
 
     @property
     def bits(self) -> int:
@@ -99,7 +117,7 @@ class BoothSelect(wiring.Component):
         wb = self._wb
         rows = []
         for j in range(self._rows):
-            weight = self.w[j * wb:(j + 1) * wb].as_signed()
+            weight = self.w[j * wb : (j + 1) * wb].as_signed()
             digit = data.View(DIGIT_LAYOUT, Cat(self.one[j], self.two[j], self.neg[j]))
             rows.append(select_row(m, weight, digit, name=f"row{j}"))
         m.d.comb += self.y.eq(Cat(*rows))
@@ -120,8 +138,9 @@ class Fanout(wiring.Component):
 
     def elaborate(self, platform):
         m = Module()
-        m.d.comb += self.y.eq(Cat(*(self.a[i] & self.b[j] for i in range(self._nets)
-                                    for j in range(self._loads))))
+        m.d.comb += self.y.eq(
+            Cat(*(self.a[i] & self.b[j] for i in range(self._nets) for j in range(self._loads)))
+        )
         return m
 
 
@@ -156,8 +175,12 @@ class Registered(wiring.Component):
 
     def __init__(self, block):
         self._block = block
-        super().__init__({name: (In if m.flow == wiring.In else Out)(m.shape)
-                          for name, m in block.signature.members.items()})
+        super().__init__(
+            {
+                name: (In if m.flow == wiring.In else Out)(m.shape)
+                for name, m in block.signature.members.items()
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()

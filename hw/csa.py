@@ -20,9 +20,22 @@ from ..design.carry_save import carry_mask
 from ..design.systolic import plan_csa
 from ._util import checked_register_after, validating
 
-__all__ = ["extend", "compress_3_2", "reduce_carry_save", "CarrySaveTree", "bit_row",
-           "value_bits", "row_value", "reduce_bit_rows", "masked", "runs_value", "compress_runs",
-           "reduce_rows", "CarrySaveReduction", "CarrySaveAccumulator"]
+__all__ = [
+    "extend",
+    "compress_3_2",
+    "reduce_carry_save",
+    "CarrySaveTree",
+    "bit_row",
+    "value_bits",
+    "row_value",
+    "reduce_bit_rows",
+    "masked",
+    "runs_value",
+    "compress_runs",
+    "reduce_rows",
+    "CarrySaveReduction",
+    "CarrySaveAccumulator",
+]
 
 
 def extend(value: Value, width: int) -> Value:
@@ -36,8 +49,15 @@ def extend(value: Value, width: int) -> Value:
     return Cat(value, Const(0, width - n))
 
 
-def compress_3_2(m: Module, x: Value, y: Value, z: Value, width: int,
-                 inject: Value | None = None, name: str = "csa") -> tuple[Value, Value]:
+def compress_3_2(
+    m: Module,
+    x: Value,
+    y: Value,
+    z: Value,
+    width: int,
+    inject: Value | None = None,
+    name: str = "csa",
+) -> tuple[Value, Value]:
     """One 3:2 compressor over ``width``-bit rows (narrower operands are extended by their
     signedness).
 
@@ -46,14 +66,14 @@ def compress_3_2(m: Module, x: Value, y: Value, z: Value, width: int,
     """
     x, y, z = (extend(v, width) for v in (x, y, z))
     # The carry out of the top bit leaves the word: its majority is never built.
-    xm, ym, zm = x[:width - 1], y[:width - 1], z[:width - 1]
-    carry = Cat(inject if inject is not None else Const(0, 1),
-                (xm & ym) | (xm & zm) | (ym & zm))
+    xm, ym, zm = x[: width - 1], y[: width - 1], z[: width - 1]
+    carry = Cat(inject if inject is not None else Const(0, 1), (xm & ym) | (xm & zm) | (ym & zm))
     return x ^ y ^ z, carry
 
 
-def reduce_carry_save(m: Module, rows: list, bits: list, width: int, plan=None,
-                      name: str = "csa") -> tuple[Value, Value]:
+def reduce_carry_save(
+    m: Module, rows: list, bits: list, width: int, plan=None, name: str = "csa"
+) -> tuple[Value, Value]:
     """Reduce ``rows`` (each ``width`` bits or narrower, extended by signedness) and single
     ``bits`` of weight 1 to a carry-save pair, following ``plan`` (default
     :func:`shiftadd.design.systolic.plan_csa`): bit ``i`` goes to the free bit 0 of the carry
@@ -62,8 +82,7 @@ def reduce_carry_save(m: Module, rows: list, bits: list, width: int, plan=None,
     work = list(rows)
     inject = {plan.inject_step(i): bit for i, bit in enumerate(bits)}
     for i, (x, y, z) in enumerate(plan.steps):
-        work += compress_3_2(m, work[x], work[y], work[z], width, inject.get(i),
-                             name=f"{name}{i}")
+        work += compress_3_2(m, work[x], work[y], work[z], width, inject.get(i), name=f"{name}{i}")
     return work[-2], work[-1]
 
 
@@ -96,8 +115,11 @@ class CarrySaveTree(wiring.Component):
                 raise TypeError(f"Row count must be an integer of at least 3, not {rows!r}")
             self._plan = plan_csa(rows, injections)
         self._width = width
-        members = {"rows": In(data.ArrayLayout(width, rows)), "sum": Out(width),
-                   "carry": Out(width)}
+        members = {
+            "rows": In(data.ArrayLayout(width, rows)),
+            "sum": Out(width),
+            "carry": Out(width),
+        }
         if injections:
             members["inject"] = In(injections)
         super().__init__(members)
@@ -128,8 +150,14 @@ class CarrySaveTree(wiring.Component):
 # generated Verilog clean under ``verilator -Wall`` after Yosys' optimizations.
 
 
-def bit_row(m: Module, value: Value, width: int, shift: int = 0, name: str = "row",
-            sign: Value | None = None) -> list:
+def bit_row(
+    m: Module,
+    value: Value,
+    width: int,
+    shift: int = 0,
+    name: str = "row",
+    sign: Value | None = None,
+) -> list:
     """The bits of ``value << shift`` as a ``width``-bit row (two's complement extension
     by ``value``'s signedness, or by the one-bit ``sign`` above an unsigned ``value``;
     truncation above ``width``). ``value`` is named once, at the width the row uses; the
@@ -160,12 +188,13 @@ def row_value(bits: list) -> Value:
     return Cat(*[Const(0, 1) if b is None else b for b in bits])
 
 
-def _compress_bits(m: Module, x: list, y: list, z: list, width: int, inject,
-                   name: str) -> tuple[list, list]:
+def _compress_bits(
+    m: Module, x: list, y: list, z: list, width: int, inject, name: str
+) -> tuple[list, list]:
     rows = (x, y, z)
     sums, carries = [None] * width, [None] * width
-    memo = {}       # identical present bits -> the bit position that built them
-    runs = []       # [pattern, first position, positions...]: built as one word each
+    memo = {}  # identical present bits -> the bit position that built them
+    runs = []  # [pattern, first position, positions...]: built as one word each
     for p in range(width):
         pattern = tuple(r for r in range(3) if rows[r][p] is not None)
         if len(pattern) < 2:
@@ -202,26 +231,26 @@ def _compress_bits(m: Module, x: list, y: list, z: list, width: int, inject,
         else:
             a, b = words
             s_expr, c_expr = a ^ b, a & b
-        m.d.comb += s_vec[lo:lo + len(positions)].eq(s_expr)
+        m.d.comb += s_vec[lo : lo + len(positions)].eq(s_expr)
         keep = [i for i, p in enumerate(positions) if p in c_at]
         if keep:
             clo = c_at[positions[keep[0]]]
-            m.d.comb += c_vec[clo:clo + len(keep)].eq(c_expr[:len(keep)])
+            m.d.comb += c_vec[clo : clo + len(keep)].eq(c_expr[: len(keep)])
     for p in range(width):
         if isinstance(sums[p], tuple):
             sums[p] = s_bits[s_at[sums[p][1]]]
         elif p in s_at:
             sums[p] = s_bits[s_at[p]]
     for p in range(width - 1):
-        src = carries[p + 1][1] if isinstance(carries[p + 1], tuple) else \
-            (p if p in c_at else None)
+        src = carries[p + 1][1] if isinstance(carries[p + 1], tuple) else (p if p in c_at else None)
         carries[p + 1] = c_bits[c_at[src]] if src is not None and src in c_at else None
     carries[0] = inject
     return sums, carries
 
 
-def reduce_bit_rows(m: Module, rows: list, bits: list, width: int, plan=None,
-                    name: str = "csa") -> tuple[list, list]:
+def reduce_bit_rows(
+    m: Module, rows: list, bits: list, width: int, plan=None, name: str = "csa"
+) -> tuple[list, list]:
     """Reduce bit rows (:func:`bit_row`) and single ``bits`` of weight 1 to a carry-save
     pair of bit rows, following ``plan`` (default :func:`shiftadd.design.systolic.plan_csa`;
     bit ``i`` goes to the free bit 0 of the carry of step ``plan.inject_step(i)``). Bit for
@@ -230,8 +259,9 @@ def reduce_bit_rows(m: Module, rows: list, bits: list, width: int, plan=None,
     work = list(rows)
     inject = {plan.inject_step(i): bit for i, bit in enumerate(bits)}
     for i, (x, y, z) in enumerate(plan.steps):
-        work += _compress_bits(m, work[x], work[y], work[z], width, inject.get(i),
-                               name=f"{name}{i}")
+        work += _compress_bits(
+            m, work[x], work[y], work[z], width, inject.get(i), name=f"{name}{i}"
+        )
     return work[-2], work[-1]
 
 
@@ -291,7 +321,7 @@ def _slice(runs, lo: int, hi: int) -> Value | None:
     """Bits ``lo..hi-1`` of a row, which must lie inside one run."""
     for a, b, value in runs:
         if a <= lo and hi <= b:
-            return value[lo - a:hi - a]
+            return value[lo - a : hi - a]
     return None
 
 
@@ -321,10 +351,10 @@ def compress_runs(m: Module, x, y, z, width: int, name: str = "csa") -> tuple[li
         m.d.comb += total.eq(ins[0] ^ ins[1] ^ ins[2] if len(ins) == 3 else ins[0] ^ ins[1])
         s_runs.append((lo, hi, total))
         if top > lo:
-            a, b = (v[:top - lo] for v in ins[:2])
+            a, b = (v[: top - lo] for v in ins[:2])
             maj = Signal(top - lo, name=f"{name}_c{lo + 1}")
             if len(ins) == 3:
-                c = ins[2][:top - lo]
+                c = ins[2][: top - lo]
                 m.d.comb += maj.eq((a & b) | (a & c) | (b & c))
             else:
                 m.d.comb += maj.eq(a & b)
@@ -343,8 +373,9 @@ def compress_runs(m: Module, x, y, z, width: int, name: str = "csa") -> tuple[li
     return _coalesce(s_runs), _coalesce(c_runs)
 
 
-def reduce_rows(m: Module, leaves: list, plan, *, register_after=(), en: Value | None = None,
-                name: str = "csa") -> list:
+def reduce_rows(
+    m: Module, leaves: list, plan, *, register_after=(), en: Value | None = None, name: str = "csa"
+) -> list:
     """Build ``plan`` (a :class:`shiftadd.design.carry_save.CsaPlan`) into ``m`` on leaf
     rows given as runs; registers (advancing with ``en``) hold only the present bits of the
     rows after each listed level (0: the leaves). Returns the root rows as runs."""
@@ -355,8 +386,9 @@ def reduce_rows(m: Module, leaves: list, plan, *, register_after=(), en: Value |
             below, rows = rows, []
             for op in plan.ops[level - 1]:
                 if len(op) == 3:
-                    s_row, c_row = compress_runs(m, *(below[i] for i in op), w,
-                                                 name=f"{name}_l{level}_r{len(rows)}")
+                    s_row, c_row = compress_runs(
+                        m, *(below[i] for i in op), w, name=f"{name}_l{level}_r{len(rows)}"
+                    )
                     rows.append(s_row)
                     # The plan keeps a group's carry only when it can be nonzero.
                     if carry_mask(*(plan.rows[level - 1][i] for i in op), w):
@@ -404,8 +436,14 @@ class CarrySaveReduction(wiring.Component):
             register_after = checked_register_after(register_after, plan.depth, "levels")
         self._plan = plan
         self._register_after = register_after
-        super().__init__({"rows": In(data.ArrayLayout(plan.width, len(plan.leaves))),
-                          "en": In(1), "sum": Out(plan.width), "carry": Out(plan.width)})
+        super().__init__(
+            {
+                "rows": In(data.ArrayLayout(plan.width, len(plan.leaves))),
+                "en": In(1),
+                "sum": Out(plan.width),
+                "carry": Out(plan.width),
+            }
+        )
 
     @property
     def plan(self):
@@ -451,9 +489,17 @@ class CarrySaveAccumulator(wiring.Component):
             if not isinstance(width, int) or width < 2:
                 raise TypeError(f"Width must be an integer of at least 2, not {width!r}")
         self._width = width
-        super().__init__({"addend": In(width), "inject": In(1), "valid": In(1),
-                          "start": In(1), "en": In(1), "sum": Out(width),
-                          "carry": Out(width)})
+        super().__init__(
+            {
+                "addend": In(width),
+                "inject": In(1),
+                "valid": In(1),
+                "start": In(1),
+                "en": In(1),
+                "sum": Out(width),
+                "carry": Out(width),
+            }
+        )
 
     @property
     def width(self) -> int:
@@ -474,11 +520,13 @@ class CarrySaveAccumulator(wiring.Component):
         m.d.comb += [s_in.eq(acc_s & keep), c_in.eq(acc_c & keep)]
         # The carry's free bit 0 takes the inject bit; only the bits below the top get a
         # majority (the top carry leaves the word).
-        s_runs, c_runs = compress_runs(m, [(0, w, s_in)], [(0, w, c_in)], [(0, w, addend)], w,
-                                       name="acc")
+        s_runs, c_runs = compress_runs(
+            m, [(0, w, s_in)], [(0, w, c_in)], [(0, w, addend)], w, name="acc"
+        )
         with m.If(self.en & (self.start | self.valid)):
-            m.d.sync += [acc_s.eq(runs_value(s_runs, w)),
-                         acc_c.eq(Cat(self.inject & self.valid, runs_value(c_runs, w)[1:]))]
+            m.d.sync += [
+                acc_s.eq(runs_value(s_runs, w)),
+                acc_c.eq(Cat(self.inject & self.valid, runs_value(c_runs, w)[1:])),
+            ]
         m.d.comb += [self.sum.eq(acc_s), self.carry.eq(acc_c)]
         return m
-

@@ -37,14 +37,17 @@ class FoldedThreshold(wiring.Component):
         lo, hi = diff_range
         with validating(self):
             if lo > hi:
-                raise ValueError(f"Difference range must be (lo, hi) with lo <= hi, "
-                                 f"not {diff_range!r}")
+                raise ValueError(
+                    f"Difference range must be (lo, hi) with lo <= hi, not {diff_range!r}"
+                )
         self._diff_range = (lo, hi)
-        super().__init__({
-            "diff": In(shape_of_range(lo, hi)),
-            "flip": In(1),
-            "fire": Out(1),
-        })
+        super().__init__(
+            {
+                "diff": In(shape_of_range(lo, hi)),
+                "flip": In(1),
+                "fire": Out(1),
+            }
+        )
 
     @property
     def diff_range(self) -> tuple[int, int]:

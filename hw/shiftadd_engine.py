@@ -89,12 +89,17 @@ class ShiftAddEngine(wiring.Component):
                 raise TypeError(f"Design must be a ShiftAddDesign, not {design!r}")
         self._design = design
         self._scales = scales_for(design)
-        super().__init__({
-            "act": In(stream.Signature(act_layout(design))),
-            "weights": In(stream.Signature(weight_layout(design))),
-            "result": Out(stream.Signature(
-                data.ArrayLayout(shape_of_range(*design.acc_range), design.columns))),
-        })
+        super().__init__(
+            {
+                "act": In(stream.Signature(act_layout(design))),
+                "weights": In(stream.Signature(weight_layout(design))),
+                "result": Out(
+                    stream.Signature(
+                        data.ArrayLayout(shape_of_range(*design.acc_range), design.columns)
+                    )
+                ),
+            }
+        )
 
     @property
     def design(self) -> ShiftAddDesign:
@@ -136,8 +141,13 @@ class ShiftAddEngine(wiring.Component):
             m.d.sync += [w_reg.eq(self.weights.payload), w_valid.eq(self.weights.valid)]
         if d.lut_slots > 1:
             # One slot mux shared by every lookup PE.
-            raw = mux_tree(m, [t.as_value() for t in tables], w_reg.slot,
-                           unsigned(len(tables[0].as_value())), "slot_sel")
+            raw = mux_tree(
+                m,
+                [t.as_value() for t in tables],
+                w_reg.slot,
+                unsigned(len(tables[0].as_value())),
+                "slot_sel",
+            )
             table = data.View(builder.table.shape(), raw)
         else:
             table = tables[0]
@@ -179,7 +189,7 @@ class ShiftAddEngine(wiring.Component):
         valid, last = delay_through(m, slots, advance, valid=w_valid, last=w_reg.last)
 
         # -- accumulators ---------------------------------------------------------------------
-        fresh = Signal(init=1)   # the next transfer starts a new sum
+        fresh = Signal(init=1)  # the next transfer starts a new sum
         with m.If(advance & valid):
             m.d.sync += fresh.eq(last)
         for c, total in enumerate(totals):

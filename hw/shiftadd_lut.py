@@ -14,9 +14,9 @@ from amaranth.hdl import Module, Mux, Shape, Signal, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..design.shiftadd import entry_range, table_range
 from ._util import validating
 from .adder_tree import AdderTree
-from ..design.shiftadd import entry_range, table_range
 from .shapes import shape_of_range, shape_range
 
 __all__ = ["LutBuilder", "LutLookup", "mux_tree"]
@@ -71,10 +71,12 @@ class LutBuilder(wiring.Component):
         self._act_shape = act_shape
         self._act_range = shape_range(act_shape)
         self._entry_shape = shape_of_range(*table_range(mu, self._act_range))
-        super().__init__({
-            "x": In(data.ArrayLayout(act_shape, mu)),
-            "table": Out(data.ArrayLayout(self._entry_shape, 1 << mu)),
-        })
+        super().__init__(
+            {
+                "x": In(data.ArrayLayout(act_shape, mu)),
+                "table": Out(data.ArrayLayout(self._entry_shape, 1 << mu)),
+            }
+        )
 
     @property
     def mu(self) -> int:
@@ -110,8 +112,9 @@ class LutBuilder(wiring.Component):
                 common = shape_of_range(min(blo, 2 * alo), max(bhi, 2 * ahi))
                 a = Signal(common, name=f"t{key}_a")
                 b = Signal(common, name=f"t{key}_b")
-                entry = Signal(shape_of_range(*entry_range(key, mu, self._act_range)),
-                               name=f"t{key}")
+                entry = Signal(
+                    shape_of_range(*entry_range(key, mu, self._act_range)), name=f"t{key}"
+                )
                 m.d.comb += [a.eq(below), b.eq(doubled), entry.eq(a + b)]
                 entries.append(entry)
         for key, entry in enumerate(entries):
@@ -143,11 +146,13 @@ class LutLookup(wiring.Component):
             entry_shape = Shape.cast(entry_shape)
         self._mu = mu
         self._entry_shape = entry_shape
-        super().__init__({
-            "table": In(data.ArrayLayout(entry_shape, 1 << mu)),
-            "key": In(unsigned(mu)),
-            "value": Out(entry_shape),
-        })
+        super().__init__(
+            {
+                "table": In(data.ArrayLayout(entry_shape, 1 << mu)),
+                "key": In(unsigned(mu)),
+                "value": Out(entry_shape),
+            }
+        )
 
     @property
     def mu(self) -> int:

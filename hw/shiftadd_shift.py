@@ -24,14 +24,21 @@ from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, Value, signed, 
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
-from ._util import checked_register_after, validating
 from ..design.shiftadd import barrel_stage_widths
 from ..design.tree import plan_tree
+from ._util import checked_register_after, validating
 from .adder_tree import Popcount, build_tree
 from .shapes import shape_of_range
 
-__all__ = ["BarrelShifter", "TermTree", "ScalePolicy", "BarrelScales", "ConstantScales",
-           "scales_for", "SIGN_SHAPE"]
+__all__ = [
+    "BarrelShifter",
+    "TermTree",
+    "ScalePolicy",
+    "BarrelScales",
+    "ConstantScales",
+    "scales_for",
+    "SIGN_SHAPE",
+]
 
 # A term's sign as two's complement 2 bits: +1 = 0b01, -1 = 0b11, 0 = 0b00 (0b10 acts as 0).
 SIGN_SHAPE = signed(2)
@@ -64,8 +71,13 @@ class BarrelShifter(wiring.Component):
         self._bits = bits
         width = value_shape.width + (1 << bits) - 1
         self._out_shape = signed(width) if value_shape.signed else unsigned(width)
-        super().__init__({"value": In(value_shape), "amount": In(unsigned(bits)),
-                          "shifted": Out(self._out_shape)})
+        super().__init__(
+            {
+                "value": In(value_shape),
+                "amount": In(unsigned(bits)),
+                "shifted": Out(self._out_shape),
+            }
+        )
 
     @property
     def bits(self) -> int:
@@ -94,8 +106,8 @@ class BarrelShifter(wiring.Component):
         low = self.value[:-1]
         for j, width in enumerate(self.stage_widths):
             k = 1 << j
-            level = Cat(low, sign)                       # the previous stage, signed
-            moved = Cat(Const(0, k), low)                # level << k without its sign bit
+            level = Cat(low, sign)  # the previous stage, signed
+            moved = Cat(Const(0, k), low)  # level << k without its sign bit
             kept = Cat(low, sign.replicate(width - 1 - len(low)))
             stage = Signal(unsigned(width - 1), name=f"stage{j}")
             m.d.comb += stage.eq(Mux(self.amount[j], moved, kept))
@@ -149,8 +161,7 @@ class TermTree(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         leaves = [getattr(self, f"leaf{k}") for k in range(len(self._plan.levels[0]))]
-        m.d.comb += self.total.eq(build_tree(m, self._plan, leaves, self._register_after,
-                                             self.en))
+        m.d.comb += self.total.eq(build_tree(m, self._plan, leaves, self._register_after, self.en))
         return m
 
 
@@ -176,8 +187,9 @@ class ScalePolicy(abc.ABC):
         return {}
 
     @abc.abstractmethod
-    def leaves(self, m: Module, values: list[Value], scales, scale_set: int,
-               name: str) -> list[Value]:
+    def leaves(
+        self, m: Module, values: list[Value], scales, scale_set: int, name: str
+    ) -> list[Value]:
         """Leaves of one column: ``values[i]`` is the looked-up entry of plane ``i``;
         ``scales`` the registered weight transfer (its scale fields)."""
 
@@ -196,8 +208,10 @@ class BarrelScales(ScalePolicy):
     def payload_fields(self) -> dict:
         d = self._design
         count = d.scale_sets * d.q * d.terms
-        return {"shifts": data.ArrayLayout(unsigned(d.shift_bits), count),
-                "signs": data.ArrayLayout(SIGN_SHAPE, count)}
+        return {
+            "shifts": data.ArrayLayout(unsigned(d.shift_bits), count),
+            "signs": data.ArrayLayout(SIGN_SHAPE, count),
+        }
 
     def _index(self, scale_set: int, plane: int, term: int) -> int:
         d = self._design
@@ -212,8 +226,10 @@ class BarrelScales(ScalePolicy):
                 shifter = BarrelShifter(value_shape=value.shape(), bits=d.shift_bits)
                 m.submodules[f"{name}_p{i}_t{t}_shift"] = shifter
                 sign = scales.signs[self._index(scale_set, i, t)]
-                m.d.comb += [shifter.value.eq(value),
-                             shifter.amount.eq(scales.shifts[self._index(scale_set, i, t)])]
+                m.d.comb += [
+                    shifter.value.eq(value),
+                    shifter.amount.eq(scales.shifts[self._index(scale_set, i, t)]),
+                ]
                 shifted = Signal(leaf_shape, name=f"{name}_p{i}_t{t}_shifted")
                 leaf = Signal(leaf_shape, name=f"{name}_p{i}_t{t}_leaf")
                 m.d.comb += [
@@ -229,8 +245,9 @@ class BarrelScales(ScalePolicy):
         d = self._design
         count = Popcount(width=d.q * d.terms)
         m.submodules[f"negatives_set{scale_set}"] = count
-        bits = [scales.signs[self._index(scale_set, i, t)]
-                for i in range(d.q) for t in range(d.terms)]
+        bits = [
+            scales.signs[self._index(scale_set, i, t)] for i in range(d.q) for t in range(d.terms)
+        ]
         for k, sign in enumerate(bits):
             m.d.comb += count.bits[k].eq(sign[0] & sign[1])
         return count.count
@@ -249,8 +266,7 @@ class ConstantScales(ScalePolicy):
             leaf_shape = shape_of_range(*d.leaf_range_of(shift, sign))
             leaf = Signal(leaf_shape, name=f"{name}_p{i}_t{t}_leaf")
             shifted = Signal(leaf_shape, name=f"{name}_p{i}_t{t}_shifted")
-            m.d.comb += [shifted.eq(values[i] << shift),
-                         leaf.eq(shifted if sign > 0 else ~shifted)]
+            m.d.comb += [shifted.eq(values[i] << shift), leaf.eq(shifted if sign > 0 else ~shifted)]
             out.append(leaf)
         return out
 

@@ -36,8 +36,8 @@ from amaranth.lib.wiring import In, Out
 
 from ..design.systolic import GridDesign
 from ._util import output_advance, validating
-from .shapes import shape_of_range
 from .arith import pe_arithmetic
+from .shapes import shape_of_range
 from .systolic_pe import gather, os_pe, resolve, spread
 
 __all__ = ["OutputStationaryArray", "feed_layout", "result_layout", "delay"]
@@ -47,11 +47,13 @@ def feed_layout(design: GridDesign, act_shape, weight_shape) -> data.StructLayou
     """One K step of a tile: the tile's column of activations (``act[r]`` for tile row
     ``r``), its row of weights (``weight[c]`` for tile column ``c``), and ``last``, set on
     the tile's final step."""
-    return data.StructLayout({
-        "act": data.ArrayLayout(act_shape, design.rows),
-        "weight": data.ArrayLayout(weight_shape, design.cols),
-        "last": 1,
-    })
+    return data.StructLayout(
+        {
+            "act": data.ArrayLayout(act_shape, design.rows),
+            "weight": data.ArrayLayout(weight_shape, design.cols),
+            "last": 1,
+        }
+    )
 
 
 def result_layout(design: GridDesign) -> data.ArrayLayout:
@@ -91,15 +93,19 @@ class OutputStationaryArray(wiring.Component):
     def __init__(self, *, design: GridDesign):
         with validating(self):
             if not isinstance(design, GridDesign) or not design.is_output_stationary:
-                raise TypeError(f"Design must be an output-stationary GridDesign, not "
-                                f"{design!r}")
+                raise TypeError(f"Design must be an output-stationary GridDesign, not {design!r}")
         self._design = design
         self._arith = pe_arithmetic(design.arith)
-        super().__init__({
-            "feed": In(stream.Signature(feed_layout(design, self._arith.act_shape,
-                                                    self._arith.weight_shape))),
-            "result": Out(stream.Signature(result_layout(design))),
-        })
+        super().__init__(
+            {
+                "feed": In(
+                    stream.Signature(
+                        feed_layout(design, self._arith.act_shape, self._arith.weight_shape)
+                    )
+                ),
+                "result": Out(stream.Signature(result_layout(design))),
+            }
+        )
 
     @property
     def design(self) -> GridDesign:
@@ -123,8 +129,10 @@ class OutputStationaryArray(wiring.Component):
         spacing = d.last_spacing
         gap = Signal(range(spacing + 1), init=spacing)
         gap_ok = Signal()
-        m.d.comb += [gap_ok.eq(gap == spacing),
-                     feed.ready.eq(advance & (~feed.payload.last | gap_ok))]
+        m.d.comb += [
+            gap_ok.eq(gap == spacing),
+            feed.ready.eq(advance & (~feed.payload.last | gap_ok)),
+        ]
         accept = feed.valid & feed.ready
         with m.If(advance):
             with m.If(accept & feed.payload.last):
@@ -137,8 +145,12 @@ class OutputStationaryArray(wiring.Component):
         in_valid = Signal()
         in_end = Signal()
         with m.If(advance):
-            m.d.sync += [in_act.eq(feed.payload.act), in_w.eq(feed.payload.weight),
-                         in_valid.eq(accept), in_end.eq(accept & feed.payload.last)]
+            m.d.sync += [
+                in_act.eq(feed.payload.act),
+                in_w.eq(feed.payload.weight),
+                in_valid.eq(accept),
+                in_end.eq(accept & feed.payload.last),
+            ]
 
         # Step flags delayed 0 .. skew_max + 1 cycles; PE (p, j) taps its own delay.
         flags = [(in_valid, in_end)]
@@ -152,10 +164,11 @@ class OutputStationaryArray(wiring.Component):
             return p + j if skewed else 0
 
         # Operands at the array edge: physical row p carries tile row R - 1 - p.
-        act_edge = [delay(m, in_act[R - 1 - p], p if skewed else 0, advance, f"act_row{p}")
-                    for p in range(R)]
-        w_edge = [delay(m, in_w[j], j if skewed else 0, advance, f"w_col{j}")
-                  for j in range(C)]
+        act_edge = [
+            delay(m, in_act[R - 1 - p], p if skewed else 0, advance, f"act_row{p}")
+            for p in range(R)
+        ]
+        w_edge = [delay(m, in_w[j], j if skewed else 0, advance, f"w_col{j}") for j in range(C)]
 
         drain = [[None] * C for _ in range(R)]
         totals = [[None] * C for _ in range(R)]
@@ -170,8 +183,9 @@ class OutputStationaryArray(wiring.Component):
                 else:
                     a, w = act_edge[p], w_edge[j]
                 v, e = flags[skew(p, j)]
-                totals[p][j], _, _, masks = os_pe(m, self._arith, cs, W, a, w, v, e,
-                                                  advance, name=f"pe{p}_{j}")
+                totals[p][j], _, _, masks = os_pe(
+                    m, self._arith, cs, W, a, w, v, e, advance, name=f"pe{p}_{j}"
+                )
                 loads[p][j] = e  # a tile's last step (the end flag implies valid)
                 # Systolic: operands hop one PE per cycle (no register past the edge).
                 if skewed and j < C - 1:
@@ -184,9 +198,14 @@ class OutputStationaryArray(wiring.Component):
                         m.d.sync += w_pass[p][j].eq(w)
                 # Drain registers hold what the accumulator holds (carry-save: only the
                 # bits that can be set).
-                drain[p][j] = Signal(W, name=f"drain_{p}_{j}", reset_less=True) if not cs \
-                    else tuple(Signal(bin(mk).count("1"), name=f"drain_{p}_{j}_{part}",
-                                      reset_less=True) for mk, part in zip(masks, "sc"))
+                drain[p][j] = (
+                    Signal(W, name=f"drain_{p}_{j}", reset_less=True)
+                    if not cs
+                    else tuple(
+                        Signal(bin(mk).count("1"), name=f"drain_{p}_{j}_{part}", reset_less=True)
+                        for mk, part in zip(masks, "sc")
+                    )
+                )
 
         # Drain: starts skew_max + 1 cycles after a tile's last step (all loaded), then
         # R cycles; row p shifts during the first p of them (while rows above hold results).
@@ -207,8 +226,9 @@ class OutputStationaryArray(wiring.Component):
         def load(p, j):
             if not cs:
                 return [drain[p][j].eq(totals[p][j])]
-            return [reg.eq(gather(row, mk))
-                    for reg, row, mk in zip(drain[p][j], totals[p][j], masks)]
+            return [
+                reg.eq(gather(row, mk)) for reg, row, mk in zip(drain[p][j], totals[p][j], masks)
+            ]
 
         def move(p, j):
             if not cs:

@@ -24,14 +24,24 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..design.systolic import accumulator_masks, plan_csa
-from ._util import validating
 from ..workloads.digits import booth_digit_count
-from .csa import bit_row, extend, reduce_bit_rows, row_value, value_bits
+from ._util import validating
 from .arith import PEArithmetic
+from .csa import bit_row, extend, reduce_bit_rows, row_value, value_bits
 
-__all__ = ["value_layout", "accumulate", "resolve", "os_pe", "ws_pe", "register_row",
-           "row_mask", "spread", "gather",
-           "AccumulatorPE", "PartialSumPE"]
+__all__ = [
+    "value_layout",
+    "accumulate",
+    "resolve",
+    "os_pe",
+    "ws_pe",
+    "register_row",
+    "row_mask",
+    "spread",
+    "gather",
+    "AccumulatorPE",
+    "PartialSumPE",
+]
 
 
 def value_layout(width: int, carry_save: bool):
@@ -44,13 +54,25 @@ def value_layout(width: int, carry_save: bool):
 def _heap(m: Module, arith: PEArithmetic, width: int, act, weight, name: str):
     """The policy's carry-save terms as bit rows, and its single bits."""
     rows, bits, digits = arith.csa_terms(m, act, weight, width, name)
-    heap = [bit_row(m, row[0], width, row[1], name=f"{name}_pp{i}",
-                    sign=row[2] if len(row) > 2 else None) for i, row in enumerate(rows)]
+    heap = [
+        bit_row(
+            m, row[0], width, row[1], name=f"{name}_pp{i}", sign=row[2] if len(row) > 2 else None
+        )
+        for i, row in enumerate(rows)
+    ]
     return heap, bits, digits
 
 
-def accumulate(m: Module, arith: PEArithmetic, carry_save: bool, width: int, act,
-               weight, prev, name: str = "mac"):
+def accumulate(
+    m: Module,
+    arith: PEArithmetic,
+    carry_save: bool,
+    width: int,
+    act,
+    weight,
+    prev,
+    name: str = "mac",
+):
     """``prev + act * weight`` modulo ``2**width``, built into ``m``.
 
     ``prev`` is None (zero) or the previous value: carry-propagate, a value (extended by its
@@ -61,8 +83,9 @@ def accumulate(m: Module, arith: PEArithmetic, carry_save: bool, width: int, act
     if not carry_save:
         term, cin = arith.addend(m, act, weight, name)
         if prev is None and cin is None:
-            total = Signal(term.shape() if len(term) <= width else unsigned(width),
-                           name=f"{name}_total")
+            total = Signal(
+                term.shape() if len(term) <= width else unsigned(width), name=f"{name}_total"
+            )
             m.d.comb += total.eq(term)
             return total, None
         total = Signal(width, name=f"{name}_total")
@@ -150,8 +173,18 @@ def gather(bits: list, mask: int) -> Value:
     return Cat(*picked)
 
 
-def os_pe(m: Module, arith: PEArithmetic, carry_save: bool, width: int, act, weight,
-          valid, last, en, name: str):
+def os_pe(
+    m: Module,
+    arith: PEArithmetic,
+    carry_save: bool,
+    width: int,
+    act,
+    weight,
+    valid,
+    last,
+    en,
+    name: str,
+):
     """An output-stationary PE built into ``m``: while ``en & valid`` the accumulator takes
     ``acc + act * weight``, and restarts from 0 after a ``last`` step.
 
@@ -169,8 +202,10 @@ def os_pe(m: Module, arith: PEArithmetic, carry_save: bool, width: int, act, wei
     heap, bits, digits = _heap(m, arith, width, act, weight, name)
     plan = plan_csa(len(heap) + 2, len(bits))
     masks = accumulator_masks([row_mask(r) for r in heap], plan, width)
-    regs = [Signal(bin(mask).count("1"), name=f"{name}_acc_{part}")
-            for mask, part in zip(masks, ("s", "c"))]
+    regs = [
+        Signal(bin(mask).count("1"), name=f"{name}_acc_{part}")
+        for mask, part in zip(masks, ("s", "c"))
+    ]
     acc = tuple(spread(reg, mask, width) for reg, mask in zip(regs, masks))
     total = reduce_bit_rows(m, heap + list(acc), bits, width, plan, name=f"{name}_csa")
     with m.If(en & valid):
@@ -179,8 +214,17 @@ def os_pe(m: Module, arith: PEArithmetic, carry_save: bool, width: int, act, wei
     return total, acc, digits, masks
 
 
-def ws_pe(m: Module, arith: PEArithmetic, carry_save: bool, width: int, act, weight,
-          psum_in, en, name: str):
+def ws_pe(
+    m: Module,
+    arith: PEArithmetic,
+    carry_save: bool,
+    width: int,
+    act,
+    weight,
+    psum_in,
+    en,
+    name: str,
+):
     """A weight-stationary PE built into ``m``: registers ``psum_in + act * weight`` when
     ``en``. ``psum_in`` is None (top row), a value (carry-propagate) or a pair of bit rows
     (carry-save). Returns ``(psum_out, digits)`` in the same form."""
@@ -199,15 +243,19 @@ class _PEBase(wiring.Component):
     def __init__(self, *, arithmetic, width, carry_save, members):
         with validating(self):
             if not isinstance(arithmetic, PEArithmetic):
-                raise TypeError(f"Arithmetic must be a PEArithmetic, not "
-                                f"{arithmetic!r}")
+                raise TypeError(f"Arithmetic must be a PEArithmetic, not {arithmetic!r}")
             if not isinstance(width, int) or width < 2:
-                raise TypeError(f"Accumulator width must be an integer of at least 2, not "
-                                f"{width!r}")
+                raise TypeError(
+                    f"Accumulator width must be an integer of at least 2, not {width!r}"
+                )
         self._arith, self._width, self._carry_save = arithmetic, width, bool(carry_save)
         self._booth = self._carry_save and arithmetic.description.multiplier
-        ports = {"act": In(arithmetic.act_shape), "weight": In(arithmetic.weight_shape),
-                 "en": In(1), **members(value_layout(width, carry_save))}
+        ports = {
+            "act": In(arithmetic.act_shape),
+            "weight": In(arithmetic.weight_shape),
+            "en": In(1),
+            **members(value_layout(width, carry_save)),
+        }
         if self._booth:
             n = booth_digit_count(arithmetic.act_shape.width, arithmetic.act_shape.signed)
             ports["digits"] = Out(data.ArrayLayout(signed(3), n))
@@ -251,20 +299,39 @@ class AccumulatorPE(_PEBase):
     """
 
     def __init__(self, *, arithmetic: PEArithmetic, width: int, carry_save: bool):
-        super().__init__(arithmetic=arithmetic, width=width, carry_save=carry_save,
-                         members=lambda layout: {"valid": In(1), "last": In(1),
-                                                 "total": Out(layout), "acc": Out(layout)})
+        super().__init__(
+            arithmetic=arithmetic,
+            width=width,
+            carry_save=carry_save,
+            members=lambda layout: {
+                "valid": In(1),
+                "last": In(1),
+                "total": Out(layout),
+                "acc": Out(layout),
+            },
+        )
 
     def elaborate(self, platform):
         m = Module()
-        total, acc, digits, _ = os_pe(m, self._arith, self._carry_save, self._width,
-                                      self.act, self.weight, self.valid, self.last, self.en,
-                                      "pe")
+        total, acc, digits, _ = os_pe(
+            m,
+            self._arith,
+            self._carry_save,
+            self._width,
+            self.act,
+            self.weight,
+            self.valid,
+            self.last,
+            self.en,
+            "pe",
+        )
         if self._carry_save:
-            m.d.comb += [self.total.sum.eq(row_value(total[0])),
-                         self.total.carry.eq(row_value(total[1])),
-                         self.acc.sum.eq(row_value(acc[0])),
-                         self.acc.carry.eq(row_value(acc[1]))]
+            m.d.comb += [
+                self.total.sum.eq(row_value(total[0])),
+                self.total.carry.eq(row_value(total[1])),
+                self.acc.sum.eq(row_value(acc[0])),
+                self.acc.carry.eq(row_value(acc[1])),
+            ]
         else:
             m.d.comb += [self.total.eq(total), self.acc.eq(acc)]
         if self._booth:
@@ -287,20 +354,29 @@ class PartialSumPE(_PEBase):
     """
 
     def __init__(self, *, arithmetic: PEArithmetic, width: int, carry_save: bool):
-        super().__init__(arithmetic=arithmetic, width=width, carry_save=carry_save,
-                         members=lambda layout: {"psum_in": In(layout),
-                                                 "psum_out": Out(layout)})
+        super().__init__(
+            arithmetic=arithmetic,
+            width=width,
+            carry_save=carry_save,
+            members=lambda layout: {"psum_in": In(layout), "psum_out": Out(layout)},
+        )
 
     def elaborate(self, platform):
         m = Module()
         w = self._width
-        prev = (value_bits(self.psum_in.sum, w), value_bits(self.psum_in.carry, w)) \
-            if self._carry_save else self.psum_in
-        psum, digits = ws_pe(m, self._arith, self._carry_save, w, self.act, self.weight,
-                             prev, self.en, "pe")
+        prev = (
+            (value_bits(self.psum_in.sum, w), value_bits(self.psum_in.carry, w))
+            if self._carry_save
+            else self.psum_in
+        )
+        psum, digits = ws_pe(
+            m, self._arith, self._carry_save, w, self.act, self.weight, prev, self.en, "pe"
+        )
         if self._carry_save:
-            m.d.comb += [self.psum_out.sum.eq(row_value(psum[0])),
-                         self.psum_out.carry.eq(row_value(psum[1]))]
+            m.d.comb += [
+                self.psum_out.sum.eq(row_value(psum[0])),
+                self.psum_out.carry.eq(row_value(psum[1])),
+            ]
         else:
             m.d.comb += self.psum_out.eq(psum)
         if self._booth:

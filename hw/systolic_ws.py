@@ -40,10 +40,12 @@ __all__ = ["WeightStationaryArray", "ws_weight_layout"]
 def ws_weight_layout(design: SystolicDesign, weight_shape) -> data.StructLayout:
     """One weight write: array row ``row`` (the tile's reduction index ``k - k0``) and its
     ``cols`` weights. A row index of ``rows`` or more writes nothing."""
-    return data.StructLayout({
-        "row": max(1, (design.rows - 1).bit_length()),
-        "values": data.ArrayLayout(weight_shape, design.cols),
-    })
+    return data.StructLayout(
+        {
+            "row": max(1, (design.rows - 1).bit_length()),
+            "values": data.ArrayLayout(weight_shape, design.cols),
+        }
+    )
 
 
 class WeightStationaryArray(wiring.Component):
@@ -67,15 +69,18 @@ class WeightStationaryArray(wiring.Component):
     def __init__(self, *, design: SystolicDesign):
         with validating(self):
             if not isinstance(design, SystolicDesign) or design.dataflow != "ws":
-                raise TypeError(f"Design must be a SystolicDesign with dataflow 'ws', not "
-                                f"{design!r}")
+                raise TypeError(
+                    f"Design must be a SystolicDesign with dataflow 'ws', not {design!r}"
+                )
         self._design = design
         self._arith = pe_arithmetic(design.arith)
-        super().__init__({
-            "act": In(stream.Signature(data.ArrayLayout(self._arith.act_shape, design.rows))),
-            "weights": In(stream.Signature(ws_weight_layout(design, self._arith.weight_shape))),
-            "result": Out(stream.Signature(result_layout(design))),
-        })
+        super().__init__(
+            {
+                "act": In(stream.Signature(data.ArrayLayout(self._arith.act_shape, design.rows))),
+                "weights": In(stream.Signature(ws_weight_layout(design, self._arith.weight_shape))),
+                "result": Out(stream.Signature(result_layout(design))),
+            }
+        )
 
     @property
     def design(self) -> SystolicDesign:
@@ -128,9 +133,17 @@ class WeightStationaryArray(wiring.Component):
         for i in range(R):
             for j in range(C):
                 a = act_edge[i] if j == 0 else act_pass[i][j - 1]
-                psums[i][j], _ = ws_pe(m, self._arith, cs, W, a, w_regs[i][j],
-                                       None if i == 0 else psums[i - 1][j], advance,
-                                       name=f"pe{i}_{j}")
+                psums[i][j], _ = ws_pe(
+                    m,
+                    self._arith,
+                    cs,
+                    W,
+                    a,
+                    w_regs[i][j],
+                    None if i == 0 else psums[i - 1][j],
+                    advance,
+                    name=f"pe{i}_{j}",
+                )
                 if j < C - 1:
                     act_pass[i][j] = Signal.like(a, name=f"act_{i}_{j}", reset_less=True)
                     with m.If(advance):
@@ -141,6 +154,5 @@ class WeightStationaryArray(wiring.Component):
             m.d.sync += result.valid.eq(valid)
             for j in range(C):
                 y = resolve(m, psums[R - 1][j], W, cs, name=f"cpa{j}")
-                m.d.sync += result.payload[j].eq(
-                    delay(m, y, C - 1 - j, advance, f"deskew{j}"))
+                m.d.sync += result.payload[j].eq(delay(m, y, C - 1 - j, advance, f"deskew{j}"))
         return m

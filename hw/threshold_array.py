@@ -30,8 +30,13 @@ from ..design.threshold import ThresholdDesign
 from ._util import output_advance, validating
 from .threshold_neuron import ThresholdNeuron, neuron_instance
 
-__all__ = ["ThresholdArray", "ThresholdPE", "instruction_layout", "step_layout",
-           "neuron_module_name"]
+__all__ = [
+    "ThresholdArray",
+    "ThresholdPE",
+    "instruction_layout",
+    "step_layout",
+    "neuron_module_name",
+]
 
 
 def instruction_layout(design: ThresholdDesign) -> data.StructLayout:
@@ -43,17 +48,19 @@ def instruction_layout(design: ThresholdDesign) -> data.StructLayout:
     ``emit_src``, ``emit_inv``: put one source bit per PE on the result stream.
     """
     N, F, sw = design.neurons, design.fan_in, design.select_bits
-    return data.StructLayout({
-        "en": data.ArrayLayout(1, N),
-        "t": data.ArrayLayout(design.threshold_bits, N),
-        "src": data.ArrayLayout(data.ArrayLayout(sw, F), N),
-        "inv": data.ArrayLayout(data.ArrayLayout(1, F), N),
-        "store": data.ArrayLayout(1, N),
-        "addr": data.ArrayLayout(design.address_bits, N),
-        "emit": 1,
-        "emit_src": sw,
-        "emit_inv": 1,
-    })
+    return data.StructLayout(
+        {
+            "en": data.ArrayLayout(1, N),
+            "t": data.ArrayLayout(design.threshold_bits, N),
+            "src": data.ArrayLayout(data.ArrayLayout(sw, F), N),
+            "inv": data.ArrayLayout(data.ArrayLayout(1, F), N),
+            "store": data.ArrayLayout(1, N),
+            "addr": data.ArrayLayout(design.address_bits, N),
+            "emit": 1,
+            "emit_src": sw,
+            "emit_inv": 1,
+        }
+    )
 
 
 def step_layout(design: ThresholdDesign) -> data.StructLayout:
@@ -97,8 +104,14 @@ class ThresholdPE(wiring.Component):
                 raise TypeError(f"Design must be a ThresholdDesign, not {design!r}")
         self._design = design
         self._neuron_module = neuron_module
-        super().__init__({"instr": In(instruction_layout(design)), "data": In(design.data_bits),
-                          "commit": In(1), "value": Out(1)})
+        super().__init__(
+            {
+                "instr": In(instruction_layout(design)),
+                "data": In(design.data_bits),
+                "commit": In(1),
+                "value": Out(1),
+            }
+        )
 
     def elaborate(self, platform):
         m = Module()
@@ -107,8 +120,14 @@ class ThresholdPE(wiring.Component):
         regs = [Signal(name=f"n{n}_y") for n in range(d.neurons)]
         memory = Signal(d.memory_bits, name="memory")
         # Source order fixes the select encoding (ThresholdDesign.sources).
-        sources = Array([C(0, 1), *regs, *[memory[a] for a in range(d.memory_bits)],
-                         *[self.data[i] for i in range(d.data_bits)]])
+        sources = Array(
+            [
+                C(0, 1),
+                *regs,
+                *[memory[a] for a in range(d.memory_bits)],
+                *[self.data[i] for i in range(d.data_bits)],
+            ]
+        )
         for n in range(d.neurons):
             x = Signal(d.fan_in, name=f"n{n}_x")
             for i in range(d.fan_in):
@@ -116,14 +135,18 @@ class ThresholdPE(wiring.Component):
             en = Signal(name=f"n{n}_en")
             m.d.comb += en.eq(self.commit & ins.en[n])
             if self._neuron_module is None:
-                neuron = ThresholdNeuron(weights=d.neuron_weights,
-                                         threshold_bits=d.threshold_bits)
+                neuron = ThresholdNeuron(weights=d.neuron_weights, threshold_bits=d.threshold_bits)
                 m.submodules[f"neuron{n}"] = neuron
-                m.d.comb += [neuron.x.eq(x), neuron.t.eq(ins.t[n]), neuron.en.eq(en),
-                             regs[n].eq(neuron.y)]
+                m.d.comb += [
+                    neuron.x.eq(x),
+                    neuron.t.eq(ins.t[n]),
+                    neuron.en.eq(en),
+                    regs[n].eq(neuron.y),
+                ]
             else:
                 m.submodules[f"neuron{n}"] = neuron_instance(
-                    self._neuron_module, x=x, t=ins.t[n], en=en, y=regs[n])
+                    self._neuron_module, x=x, t=ins.t[n], en=en, y=regs[n]
+                )
         # A store copies the neuron's register; the highest neuron wins a shared address.
         for a in range(d.memory_bits):
             for n in range(d.neurons):
@@ -157,10 +180,12 @@ class ThresholdArray(wiring.Component):
                 raise TypeError(f"Design must be a ThresholdDesign, not {design!r}")
         self._design = design
         self._neuron_cell = design.separate_neuron if neuron_cell is None else bool(neuron_cell)
-        super().__init__({
-            "step": In(stream.Signature(step_layout(design))),
-            "result": Out(stream.Signature(data.ArrayLayout(1, design.pes))),
-        })
+        super().__init__(
+            {
+                "step": In(stream.Signature(step_layout(design))),
+                "result": Out(stream.Signature(data.ArrayLayout(1, design.pes))),
+            }
+        )
 
     @property
     def design(self) -> ThresholdDesign:
@@ -177,8 +202,11 @@ class ThresholdArray(wiring.Component):
         if not self._neuron_cell:
             return {}
         d = self._design
-        return {neuron_module_name(d): ThresholdNeuron(weights=d.neuron_weights,
-                                                       threshold_bits=d.threshold_bits)}
+        return {
+            neuron_module_name(d): ThresholdNeuron(
+                weights=d.neuron_weights, threshold_bits=d.threshold_bits
+            )
+        }
 
     def elaborate(self, platform):
         m = Module()

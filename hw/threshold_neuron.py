@@ -47,19 +47,20 @@ class ThresholdNeuron(wiring.Component):
     def __init__(self, *, weights, threshold_bits: int | None = None):
         with validating(self):
             weights = tuple(weights)
-            if not weights or any(not isinstance(w, int) or isinstance(w, bool) or w < 1
-                                  for w in weights):
+            if not weights or any(
+                not isinstance(w, int) or isinstance(w, bool) or w < 1 for w in weights
+            ):
                 raise ValueError(f"Weights must be positive integers, not {weights!r}")
             need = (sum(weights) + 1).bit_length()
             if threshold_bits is None:
                 threshold_bits = need
             if not isinstance(threshold_bits, int) or threshold_bits < need:
-                raise ValueError(f"Threshold width must be an integer >= {need}, "
-                                 f"not {threshold_bits!r}")
+                raise ValueError(
+                    f"Threshold width must be an integer >= {need}, not {threshold_bits!r}"
+                )
         self._weights = weights
         self._threshold_bits = threshold_bits
-        super().__init__({"x": In(len(weights)), "t": In(threshold_bits), "en": In(1),
-                          "y": Out(1)})
+        super().__init__({"x": In(len(weights)), "t": In(threshold_bits), "en": In(1), "y": Out(1)})
 
     @property
     def weights(self) -> tuple:
@@ -75,8 +76,12 @@ class ThresholdNeuron(wiring.Component):
         # gets the whole function to optimize, and no adder operand is wider than its
         # value, which keeps the flattened Verilog clean under verilator -Wall.
         width = sum(self._weights).bit_length()
-        table = Array([C(sum(w for i, w in enumerate(self._weights) if code >> i & 1), width)
-                       for code in range(1 << len(self._weights))])
+        table = Array(
+            [
+                C(sum(w for i, w in enumerate(self._weights) if code >> i & 1), width)
+                for code in range(1 << len(self._weights))
+            ]
+        )
         total = Signal(width)
         m.d.comb += total.eq(table[self.x])
         fire = Signal()
@@ -90,5 +95,4 @@ def neuron_instance(module: str, *, x, t, en, y) -> Instance:
     """An instance of the separately emitted neuron module ``module`` (the ports of
     :class:`ThresholdNeuron` as Amaranth emits them: ``clk``, ``rst``, ``x``, ``t``, ``en``,
     ``y``)."""
-    return Instance(module, i_clk=ClockSignal(), i_rst=ResetSignal(), i_x=x, i_t=t, i_en=en,
-                    o_y=y)
+    return Instance(module, i_clk=ClockSignal(), i_rst=ResetSignal(), i_x=x, i_t=t, i_en=en, o_y=y)

@@ -21,8 +21,19 @@ import numpy as np
 from ..families import family_of
 from .units import UnitTable, load_unit_table
 
-__all__ = ["Item", "bill_of_materials", "CostEstimate", "CostTerms", "cost_terms", "estimate",
-           "gemm_energy_pj", "output_drains", "buffers_per_net", "price", "unit_table"]
+__all__ = [
+    "Item",
+    "bill_of_materials",
+    "CostEstimate",
+    "CostTerms",
+    "cost_terms",
+    "estimate",
+    "gemm_energy_pj",
+    "output_drains",
+    "buffers_per_net",
+    "price",
+    "unit_table",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -236,25 +247,44 @@ def _unit_counts(item: Item, table: UnitTable) -> tuple[float, float, float, flo
     on = 1.0 if item.active else 0.0
     if item.price is not None:
         p = item.price
-        return (item.count * p["area"], item.count * p.get("energy_clock", 0.0),
-                on * item.count * p["energy"], item.count * p["leakage_mw"])
+        return (
+            item.count * p["area"],
+            item.count * p.get("energy_clock", 0.0),
+            on * item.count * p["energy"],
+            item.count * p["leakage_mw"],
+        )
     u = table[item.unit]
     if item.unit == "fanout_buf":
         n = item.count * buffers_per_net(u, item.bits)
         return n * u["area"], 0.0, on * n * u["energy"], n * u["leakage_mw"]
     if item.unit in ("dff", "dffe"):
-        return (item.count * u["area"], item.count * u["energy_clock"],
-                on * item.count * u["energy_data"], item.count * u["leakage_mw"])
+        return (
+            item.count * u["area"],
+            item.count * u["energy_clock"],
+            on * item.count * u["energy_data"],
+            item.count * u["leakage_mw"],
+        )
     if item.unit in ("adder", "tree_adder"):
-        return (item.bits * u["area_per_bit"] + item.count * u["area_fixed"], 0.0,
-                on * (item.bits * u["energy_per_bit"] + item.count * u["energy_fixed"]),
-                item.bits * u["leakage_mw_per_bit"])
+        return (
+            item.bits * u["area_per_bit"] + item.count * u["area_fixed"],
+            0.0,
+            on * (item.bits * u["energy_per_bit"] + item.count * u["energy_fixed"]),
+            item.bits * u["leakage_mw_per_bit"],
+        )
     if item.unit == "mult":
-        return (item.bits * u["area_per_pp"] + item.io * u["area_per_io"]
-                + item.count * u["area_fixed"], 0.0,
-                on * (item.bits * u["energy_per_pp"] + item.io * u["energy_per_io"]
-                      + item.count * u["energy_fixed"]),
-                item.bits * u["leakage_mw_per_pp"])
+        return (
+            item.bits * u["area_per_pp"]
+            + item.io * u["area_per_io"]
+            + item.count * u["area_fixed"],
+            0.0,
+            on
+            * (
+                item.bits * u["energy_per_pp"]
+                + item.io * u["energy_per_io"]
+                + item.count * u["energy_fixed"]
+            ),
+            item.bits * u["leakage_mw_per_pp"],
+        )
     return item.count * u["area"], 0.0, on * item.count * u["energy"], item.count * u["leakage_mw"]
 
 
@@ -317,8 +347,15 @@ def cost_terms(design, table: UnitTable | str | None = None) -> CostTerms:
         a, c, d, lk = price(item, table)
         area, e_clock, leak = area + a, e_clock + c, leak + lk
         data[item.per] += d
-    return CostTerms(area, e_clock, data["cycle"], leak, table.calibration_activity,
-                     energy_mac=data["mac"], energy_output=data["output"])
+    return CostTerms(
+        area,
+        e_clock,
+        data["cycle"],
+        leak,
+        table.calibration_activity,
+        energy_mac=data["mac"],
+        energy_output=data["output"],
+    )
 
 
 def output_drains(m, n, k, tile_k):
@@ -340,8 +377,9 @@ def output_drains(m, n, k, tile_k):
     return m * n * np.ceil(np.asarray(k, dtype=float) / tile_k)
 
 
-def gemm_energy_pj(terms: CostTerms, *, gemm_cycles, total_cycles, macs, outputs, clock_ns,
-                   data_activity):
+def gemm_energy_pj(
+    terms: CostTerms, *, gemm_cycles, total_cycles, macs, outputs, clock_ns, data_activity
+):
     """Energy (pJ) of a run of ``total_cycles`` of which ``gemm_cycles`` stream data,
     doing ``macs`` useful multiply-accumulates and draining ``outputs`` output elements
     (NumPy arrays broadcast). The sweep and the validation both use this formula.
@@ -370,9 +408,12 @@ def gemm_energy_pj(terms: CostTerms, *, gemm_cycles, total_cycles, macs, outputs
     """
     scale = data_activity / terms.calibration_activity
     idle = total_cycles - gemm_cycles
-    return (gemm_cycles * (terms.energy_clock + scale * terms.energy_data)
-            + scale * (macs * terms.energy_mac + outputs * terms.energy_output)
-            + idle * terms.energy_clock + terms.leakage_mw * total_cycles * clock_ns)
+    return (
+        gemm_cycles * (terms.energy_clock + scale * terms.energy_data)
+        + scale * (macs * terms.energy_mac + outputs * terms.energy_output)
+        + idle * terms.energy_clock
+        + terms.leakage_mw * total_cycles * clock_ns
+    )
 
 
 def unit_table(table=None) -> UnitTable:
@@ -393,8 +434,13 @@ def unit_table(table=None) -> UnitTable:
     return table if isinstance(table, UnitTable) else load_unit_table(table)
 
 
-def estimate(design, table: UnitTable | str | None = None, *, data_activity: float = 0.5,
-             clock_ns: float | None = None) -> CostEstimate:
+def estimate(
+    design,
+    table: UnitTable | str | None = None,
+    *,
+    data_activity: float = 0.5,
+    clock_ns: float | None = None,
+) -> CostEstimate:
     """Area and energy of ``design`` priced with a unit table (default: the calibrated
     IHP SG13G2 table).
 
@@ -428,13 +474,30 @@ def estimate(design, table: UnitTable | str | None = None, *, data_activity: flo
         area += a
         energy += e
         leakage += leak
-        rows.append({"part": item.part, "unit": item.unit, "count": item.count,
-                     "bits": item.bits, "active": item.active, "area": a,
-                     "energy_per_cycle_pj": e + leak * clock_ns})
+        rows.append(
+            {
+                "part": item.part,
+                "unit": item.unit,
+                "count": item.count,
+                "bits": item.bits,
+                "active": item.active,
+                "area": a,
+                "energy_per_cycle_pj": e + leak * clock_ns,
+            }
+        )
     energy += leakage * clock_ns  # mW * ns = pJ
     ops = design.ops_per_cycle
-    return CostEstimate(design=design.name, table=table.name, area=area,
-                        area_unit=table.area_unit, energy_per_cycle_pj=energy,
-                        energy_per_op_pj=energy / ops, leakage_mw=leakage,
-                        power_mw=energy / clock_ns, clock_ns=clock_ns,
-                        data_activity=data_activity, ops_per_cycle=ops, breakdown=rows)
+    return CostEstimate(
+        design=design.name,
+        table=table.name,
+        area=area,
+        area_unit=table.area_unit,
+        energy_per_cycle_pj=energy,
+        energy_per_op_pj=energy / ops,
+        leakage_mw=leakage,
+        power_mw=energy / clock_ns,
+        clock_ns=clock_ns,
+        data_activity=data_activity,
+        ops_per_cycle=ops,
+        breakdown=rows,
+    )

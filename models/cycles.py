@@ -37,8 +37,9 @@ def check_gemm(m: int, n: int, k: int) -> tuple[int, int, int]:
     """
     for name, v in (("M", m), ("N", n), ("K", k)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise InputError(f"{v!r} is not a positive integer", field=f"gemm.{name}",
-                             allowed="an integer >= 1")
+            raise InputError(
+                f"{v!r} is not a positive integer", field=f"gemm.{name}", allowed="an integer >= 1"
+            )
     return int(m), int(n), int(k)
 
 
@@ -92,9 +93,14 @@ def gemm_cycles(design, m: int, n: int, k: int) -> GemmCycles:
     """
     m, n, k = check_gemm(m, n, k)
     r = gemm_cycles_batch(design, m, n, k)
-    return GemmCycles(cycles=int(r["cycles"]), transfers=int(r["transfers"]),
-                      tiles=int(r["tiles"]), weight_writes=int(r["weight_writes"]),
-                      macs=int(r["macs"]), utilization=float(r["utilization"]))
+    return GemmCycles(
+        cycles=int(r["cycles"]),
+        transfers=int(r["transfers"]),
+        tiles=int(r["tiles"]),
+        weight_writes=int(r["weight_writes"]),
+        macs=int(r["macs"]),
+        utilization=float(r["utilization"]),
+    )
 
 
 def gemm_cycles_batch(design, m, n, k) -> dict[str, np.ndarray]:

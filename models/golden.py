@@ -4,7 +4,6 @@ products of a PE arithmetic are :meth:`shiftadd.design.arith.Arithmetic.dot`."""
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from ..errors import InputError
@@ -45,8 +44,9 @@ def check_operand(name: str, values, lo: int, hi: int, shape: tuple[int | None, 
     if not np.issubdtype(arr.dtype, np.integer):
         raise InputError(f"expected integers, got dtype {arr.dtype}", field=name)
     if arr.size and (arr.min() < lo or arr.max() > hi):
-        raise InputError(f"values must lie in [{lo}, {hi}], got [{arr.min()}, {arr.max()}]",
-                         field=name)
+        raise InputError(
+            f"values must lie in [{lo}, {hi}], got [{arr.min()}, {arr.max()}]", field=name
+        )
     return arr
 
 

@@ -37,8 +37,17 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["lut_build_cost", "build_luts", "keys_from_planes", "alpha_int_from_terms",
-           "dequantize_int", "dense_reference", "lut_gemm", "lut_gemm_ops", "lut_gemm_bcq"]
+__all__ = [
+    "lut_build_cost",
+    "build_luts",
+    "keys_from_planes",
+    "alpha_int_from_terms",
+    "dequantize_int",
+    "dense_reference",
+    "lut_gemm",
+    "lut_gemm_ops",
+    "lut_gemm_bcq",
+]
 
 MAX_MU = 12  # 2**12-entry tables: beyond that the tables dwarf the layer itself
 
@@ -53,11 +62,13 @@ def _check_mu(mu) -> int:
             raise TypeError
         mu = operator.index(mu)
     except TypeError:
-        raise InputError(f"expected an integer, got {mu!r}", field="mu",
-                         allowed=f"an integer in [1, {MAX_MU}]") from None
+        raise InputError(
+            f"expected an integer, got {mu!r}", field="mu", allowed=f"an integer in [1, {MAX_MU}]"
+        ) from None
     if not 1 <= mu <= MAX_MU:
-        raise InputError(f"{mu} is out of range", field="mu",
-                         allowed=f"an integer in [1, {MAX_MU}]")
+        raise InputError(
+            f"{mu} is out of range", field="mu", allowed=f"an integer in [1, {MAX_MU}]"
+        )
     return mu
 
 
@@ -66,25 +77,30 @@ def _check_x(x_int, mu: int | None = None) -> np.ndarray:
     if x.ndim == 1:
         x = x[None, :]
     if x.ndim != 2 or x.size == 0:
-        raise InputError(f"expected a non-empty (M, K) integer matrix, got shape {x.shape}",
-                         field="x_int")
+        raise InputError(
+            f"expected a non-empty (M, K) integer matrix, got shape {x.shape}", field="x_int"
+        )
     if not np.issubdtype(x.dtype, np.integer):
-        raise InputError(f"expected integers (fixed-point activations), got dtype {x.dtype}",
-                         field="x_int")
+        raise InputError(
+            f"expected integers (fixed-point activations), got dtype {x.dtype}", field="x_int"
+        )
     if mu is not None and x.shape[1] % mu:
-        raise InputError(f"must divide in_features={x.shape[1]}", field="mu",
-                         allowed=f"a divisor of {x.shape[1]}")
+        raise InputError(
+            f"must divide in_features={x.shape[1]}",
+            field="mu",
+            allowed=f"a divisor of {x.shape[1]}",
+        )
     return x.astype(np.int64, copy=False)
 
 
 def _check_planes(planes) -> np.ndarray:
     p = np.asarray(planes)
     if p.ndim != 3 or p.size == 0:
-        raise InputError(f"expected a non-empty (q, N, K) array, got shape {p.shape}",
-                         field="planes")
+        raise InputError(
+            f"expected a non-empty (q, N, K) array, got shape {p.shape}", field="planes"
+        )
     if p.dtype != bool:
-        raise InputError(f"expected booleans (True = +1), got dtype {p.dtype}",
-                         field="planes")
+        raise InputError(f"expected booleans (True = +1), got dtype {p.dtype}", field="planes")
     return p
 
 
@@ -97,15 +113,17 @@ def _check_terms(planes: np.ndarray, shifts, signs) -> tuple[np.ndarray, np.ndar
     if sg.ndim == 3:
         sg = sg[..., None]
     if sh.ndim != 4 or sh.shape[0] != q:
-        raise InputError(f"expected shape (q={q}, N/group_rows, K/mu, terms), got {sh.shape}",
-                         field="shifts")
+        raise InputError(
+            f"expected shape (q={q}, N/group_rows, K/mu, terms), got {sh.shape}", field="shifts"
+        )
     if sg.shape != sh.shape:
         raise InputError(f"shape {sg.shape} differs from shifts {sh.shape}", field="signs")
     if not (np.issubdtype(sh.dtype, np.integer) and np.issubdtype(sg.dtype, np.integer)):
         raise InputError("shifts and signs must be integers", field="shifts")
     if sh.shape[1] == 0 or n % sh.shape[1] or sh.shape[2] == 0 or k % sh.shape[2]:
-        raise InputError(f"scale grid {sh.shape[1:3]} does not tile the layer ({n}, {k})",
-                         field="shifts")
+        raise InputError(
+            f"scale grid {sh.shape[1:3]} does not tile the layer ({n}, {k})", field="shifts"
+        )
     if sh.size and (sh.min() < 0 or sh.max() > 40):
         raise InputError("shift amounts must lie in [0, 40]", field="shifts")
     if sg.size and np.any(np.abs(sg) > 1):
@@ -151,10 +169,10 @@ def build_luts(x_int, mu: int) -> np.ndarray:
     x = _check_x(x_int, mu)
     m, k = x.shape
     xg = x.reshape(m, k // mu, mu)
-    table = -xg.sum(axis=2, keepdims=True)          # key 0: every input taken as -1
+    table = -xg.sum(axis=2, keepdims=True)  # key 0: every input taken as -1
     for s in range(mu):
         # keys with bit s set: the same key without it, with x_s flipped from -1 to +1
-        table = np.concatenate([table, table + 2 * xg[:, :, s:s + 1]], axis=2)
+        table = np.concatenate([table, table + 2 * xg[:, :, s : s + 1]], axis=2)
     return table
 
 
@@ -175,8 +193,7 @@ def keys_from_planes(planes, mu: int) -> np.ndarray:
     p = _check_planes(planes)
     q, n, k = p.shape
     if k % mu:
-        raise InputError(f"must divide in_features={k}", field="mu",
-                         allowed=f"a divisor of {k}")
+        raise InputError(f"must divide in_features={k}", field="mu", allowed=f"a divisor of {k}")
     pg = p.reshape(q, n, k // mu, mu)
     if mu == 8:
         return np.packbits(pg, axis=-1, bitorder="little")[..., 0]
@@ -222,7 +239,7 @@ def dequantize_int(planes, shifts, signs) -> np.ndarray:
     p = _check_planes(planes)
     sh, sg = _check_terms(p, shifts, signs)
     q, n, k = p.shape
-    a = alpha_int_from_terms(sh, sg)                 # (q, Ng, Kba)
+    a = alpha_int_from_terms(sh, sg)  # (q, Ng, Kba)
     gr, mua = n // a.shape[1], k // a.shape[2]
     full = np.repeat(np.repeat(a, gr, axis=1), mua, axis=2)
     return np.where(p, full, -full).sum(axis=0)
@@ -277,8 +294,8 @@ def lut_gemm_ops(m: int, planes_shape: tuple[int, int, int], signs, mu: int) -> 
         sg = sg[..., None]
     kb = k // mu
     ng, kba = sg.shape[1], sg.shape[2]
-    gr, ratio = n // ng, (k // kba) // mu           # rows and LUT blocks sharing a scale
-    per_scale = np.count_nonzero(sg, axis=-1)      # terms present in each scale
+    gr, ratio = n // ng, (k // kba) // mu  # rows and LUT blocks sharing a scale
+    per_scale = np.count_nonzero(sg, axis=-1)  # terms present in each scale
     nnz = int(per_scale.sum())
     combine = int(np.maximum(per_scale - 1, 0).sum())
     per_table = lut_build_cost(mu)
@@ -326,18 +343,24 @@ def lut_gemm(x_int, planes, shifts, signs, mu: int = 8, *, return_ops: bool = Fa
     sh, sg = _check_terms(p, shifts, signs)
     q, n, k = p.shape
     if x.shape[1] != k:
-        raise InputError(f"has {x.shape[1]} columns, the weights have in_features={k}",
-                         field="x_int", allowed=f"shape (M, {k})")
+        raise InputError(
+            f"has {x.shape[1]} columns, the weights have in_features={k}",
+            field="x_int",
+            allowed=f"shape (M, {k})",
+        )
     ng, kba, nterms = sh.shape[1:]
     gr, mua = n // ng, k // kba
     if mua % mu:
-        raise InputError(f"must divide the scale block width {mua}", field="mu",
-                         allowed=f"a divisor of {mua}")
+        raise InputError(
+            f"must divide the scale block width {mua}", field="mu", allowed=f"a divisor of {mua}"
+        )
     # int64 headroom: |Y| <= max|x| * K * q * max|alpha_int|
     amax = int(np.abs(alpha_int_from_terms(sh, sg)).max())
-    if int(np.abs(x).max()) * k * q * max(amax, 1) >= 2 ** 62:
-        raise InputError("the result could overflow int64; use narrower activations or "
-                         "fewer shift bits", field="x_int")
+    if int(np.abs(x).max()) * k * q * max(amax, 1) >= 2**62:
+        raise InputError(
+            "the result could overflow int64; use narrower activations or fewer shift bits",
+            field="x_int",
+        )
 
     m = x.shape[0]
     kb = k // mu
@@ -345,7 +368,7 @@ def lut_gemm(x_int, planes, shifts, signs, mu: int = 8, *, return_ops: bool = Fa
     ops = lut_gemm_ops(m, p.shape, sg, mu) if return_ops else None
     flat_tables = build_luts(x, mu).reshape(m, kb * (1 << mu))
     keys = keys_from_planes(p, mu)
-    base = (np.arange(kb, dtype=np.intp) << mu)          # start of each group's table
+    base = np.arange(kb, dtype=np.intp) << mu  # start of each group's table
     if ratio > 1:  # one scale spans several LUT groups
         sh = np.repeat(sh, ratio, axis=2)
         sg = np.repeat(sg, ratio, axis=2)
@@ -394,7 +417,16 @@ def lut_gemm_bcq(x_int, result, mu: int | None = None, *, return_ops: bool = Fal
         Only with ``return_ops``.
     """
     if result.shifts is None:
-        raise InputError("free (float) scales cannot be applied as shifts",
-                         field="scale_form", allowed=["pow2", "apot"])
-    return lut_gemm(x_int, result.planes, result.shifts, result.signs,
-                    result.mu if mu is None else mu, return_ops=return_ops)
+        raise InputError(
+            "free (float) scales cannot be applied as shifts",
+            field="scale_form",
+            allowed=["pow2", "apot"],
+        )
+    return lut_gemm(
+        x_int,
+        result.planes,
+        result.shifts,
+        result.signs,
+        result.mu if mu is None else mu,
+        return_ops=return_ops,
+    )

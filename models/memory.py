@@ -33,8 +33,16 @@ from .._io import atomic_write
 from ..errors import InputError
 from .units import DATA_DIR
 
-__all__ = ["SramMacro", "SramBuffer", "load_sram_macros", "read_sram_macro",
-           "extract_sram_table", "buffer_for", "DRAM_PJ_PER_BIT", "DRAM_SOURCE"]
+__all__ = [
+    "SramMacro",
+    "SramBuffer",
+    "load_sram_macros",
+    "read_sram_macro",
+    "extract_sram_table",
+    "buffer_for",
+    "DRAM_PJ_PER_BIT",
+    "DRAM_SOURCE",
+]
 
 # Horowitz (ISSCC 2014, 45 nm): DRAM 1.3-2.6 nJ per 64-bit access; the low end, per bit.
 DRAM_PJ_PER_BIT = 1300.0 / 64
@@ -104,11 +112,14 @@ def read_sram_macro(path: str | os.PathLike) -> SramMacro:
     words, bits = int(m.group(1)), int(m.group(2))
     area = re.search(r"^\s*area\s*:\s*([\d.]+)", text, re.M)
     clk = text.find("pin(A_CLK)")
-    block = text[clk:clk + 4000] if clk >= 0 else ""
+    block = text[clk : clk + 4000] if clk >= 0 else ""
 
     def state(when: str) -> float:
-        pat = re.compile(r'when\s*:\s*"' + when + r'"\s*;.*?rise_power\("scalar"\)\s*\{\s*'
-                         r'values\s*\(\s*([\d.eE+-]+)\s*\)', re.S)
+        pat = re.compile(
+            r'when\s*:\s*"' + when + r'"\s*;.*?rise_power\("scalar"\)\s*\{\s*'
+            r"values\s*\(\s*([\d.eE+-]+)\s*\)",
+            re.S,
+        )
         hit = pat.search(block)
         if not hit:
             raise InputError(f"no clock power for state {when!r}", source=str(path))
@@ -118,17 +129,25 @@ def read_sram_macro(path: str | os.PathLike) -> SramMacro:
     write = state(r"A_MEN\s*&\s*A_WEN\s*&\s*!A_REN")
     leak = re.search(r"^\s*cell_leakage_power\s*:\s*([\d.eE+-]+)", text, re.M)
     unit = re.search(r'leakage_power_unit\s*:\s*"1(\w+)"', text)
-    scale = {"nW": 1e-6, "uW": 1e-3, "pW": 1e-9, "mW": 1.0}.get(unit.group(1) if unit else "nW",
-                                                                  1e-6)
+    scale = {"nW": 1e-6, "uW": 1e-3, "pW": 1e-9, "mW": 1.0}.get(
+        unit.group(1) if unit else "nW", 1e-6
+    )
     if not area:
         raise InputError("no area", source=str(path))
-    return SramMacro(name=path.stem, words=words, bits=bits, area_um2=float(area.group(1)),
-                     read_pj=read, write_pj=write,
-                     leakage_mw=float(leak.group(1)) * scale if leak else 0.0)
+    return SramMacro(
+        name=path.stem,
+        words=words,
+        bits=bits,
+        area_um2=float(area.group(1)),
+        read_pj=read,
+        write_pj=write,
+        leakage_mw=float(leak.group(1)) * scale if leak else 0.0,
+    )
 
 
-def extract_sram_table(pdk_dir: str | os.PathLike, name: str = "ihp-sg13g2",
-                       out: str | os.PathLike | None = None) -> Path:
+def extract_sram_table(
+    pdk_dir: str | os.PathLike, name: str = "ihp-sg13g2", out: str | os.PathLike | None = None
+) -> Path:
     """Read every SRAM macro liberty in ``pdk_dir`` and write ``models/data/sram_<name>.toml``.
 
     Parameters
@@ -154,16 +173,23 @@ def extract_sram_table(pdk_dir: str | os.PathLike, name: str = "ihp-sg13g2",
     if not files:
         raise InputError("no RM_IHPSG13_1P_*.lib SRAM macro files", source=str(pdk_dir))
     macros = [read_sram_macro(f) for f in files]
-    data = {"meta": {"name": name, "source": "IHP SG13G2 SRAM macro liberties (Apache-2.0): "
-                     + ", ".join(f.name for f in files),
-                     "method": "area; clock-pin internal power in the read-only "
-                               "(A_MEN & !A_WEN & A_REN) and write-only states, pJ per access; "
-                               "cell_leakage_power",
-                     "units": "area um^2, energy pJ per access, leakage mW"},
-            "macro": [dataclasses.asdict(m) for m in macros]}
+    data = {
+        "meta": {
+            "name": name,
+            "source": "IHP SG13G2 SRAM macro liberties (Apache-2.0): "
+            + ", ".join(f.name for f in files),
+            "method": "area; clock-pin internal power in the read-only "
+            "(A_MEN & !A_WEN & A_REN) and write-only states, pJ per access; "
+            "cell_leakage_power",
+            "units": "area um^2, energy pJ per access, leakage mW",
+        },
+        "macro": [dataclasses.asdict(m) for m in macros],
+    }
     path = Path(out) if out else DATA_DIR / f"sram_{name}.toml"
-    atomic_write(path, "# SRAM macros extracted by `shiftadd calibrate`; do not edit.\n"
-                 + tomli_w.dumps(data))
+    atomic_write(
+        path,
+        "# SRAM macros extracted by `shiftadd calibrate`; do not edit.\n" + tomli_w.dumps(data),
+    )
     return path
 
 
@@ -188,8 +214,11 @@ def load_sram_macros(name: str = "ihp-sg13g2") -> tuple[SramMacro, ...]:
     """
     path = DATA_DIR / f"sram_{name}.toml"
     if not path.is_file():
-        raise InputError(f"no SRAM table {name!r}", field="sram",
-                         allowed=[p.stem.removeprefix("sram_") for p in DATA_DIR.glob("sram_*.toml")])
+        raise InputError(
+            f"no SRAM table {name!r}",
+            field="sram",
+            allowed=[p.stem.removeprefix("sram_") for p in DATA_DIR.glob("sram_*.toml")],
+        )
     data = tomllib.loads(path.read_text())
     return tuple(SramMacro(**m) for m in data["macro"])
 

@@ -49,8 +49,9 @@ def pareto_mask(values: np.ndarray) -> np.ndarray:
     flags = np.zeros(n, bool)
     for i in range(n):
         row = s[i]
-        dominated = bool(len(front)) and np.any(np.all(front <= row, axis=1)
-                                                & np.any(front < row, axis=1))
+        dominated = bool(len(front)) and np.any(
+            np.all(front <= row, axis=1) & np.any(front < row, axis=1)
+        )
         if not dominated:
             flags[i] = True
             front = np.vstack([front, row])
@@ -85,15 +86,20 @@ def parse_objectives(spec: str | list, columns) -> list[tuple[str, str]]:
         name, _, sense = str(item).strip().partition(":")
         sense = sense or "min"
         if name not in columns:
-            raise InputError(f"unknown column {name!r}", field="--objectives",
-                             allowed=sorted(columns))
+            raise InputError(
+                f"unknown column {name!r}", field="--objectives", allowed=sorted(columns)
+            )
         if sense not in ("min", "max"):
-            raise InputError(f"{sense!r} is not allowed for {name}", field="--objectives",
-                             allowed=["min", "max"])
+            raise InputError(
+                f"{sense!r} is not allowed for {name}", field="--objectives", allowed=["min", "max"]
+            )
         out.append((name, sense))
     if not 2 <= len(out) <= 3:
-        raise InputError(f"{len(out)} objectives given", field="--objectives",
-                         allowed="two or three column:min|max pairs")
+        raise InputError(
+            f"{len(out)} objectives given",
+            field="--objectives",
+            allowed="two or three column:min|max pairs",
+        )
     return out
 
 
@@ -113,10 +119,10 @@ def pareto_front(df: pd.DataFrame, objectives) -> pd.DataFrame:
         The rows on the front (rows with a non-finite objective excluded), sorted by the
         first objective.
     """
-    objectives = parse_objectives(objectives, df.columns) if isinstance(objectives, str) \
-        else objectives
-    v = np.column_stack([df[c].to_numpy(float) * (1 if s == "min" else -1)
-                         for c, s in objectives])
+    objectives = (
+        parse_objectives(objectives, df.columns) if isinstance(objectives, str) else objectives
+    )
+    v = np.column_stack([df[c].to_numpy(float) * (1 if s == "min" else -1) for c, s in objectives])
     finite = np.isfinite(v).all(axis=1)
     mask = np.zeros(len(df), bool)
     mask[finite] = pareto_mask(v[finite])

@@ -22,9 +22,17 @@ from ..families import family, family_of
 __all__ = ["design_vector", "kernel_for", "default_validation_gemm", "TRAFFIC_KEYS"]
 
 # Keys every kernel returns besides "cycles" (all in bits, per GEMM):
-TRAFFIC_KEYS = ("dram_read_bits", "dram_write_bits", "act_buf_read_bits",
-                "act_buf_write_bits", "weight_buf_read_bits", "weight_buf_write_bits",
-                "out_buf_read_bits", "out_buf_write_bits")
+TRAFFIC_KEYS = (
+    "dram_read_bits",
+    "dram_write_bits",
+    "act_buf_read_bits",
+    "act_buf_write_bits",
+    "weight_buf_read_bits",
+    "weight_buf_write_bits",
+    "out_buf_read_bits",
+    "out_buf_write_bits",
+)
+
 
 def design_vector(design) -> dict[str, float]:
     """The numbers ``design``'s family kernel needs about it (tile sizes, latency, operand

@@ -16,8 +16,12 @@ from .pareto import pareto_front
 __all__ = ["PLOT_KINDS", "load_results", "plot_results"]
 
 PLOT_KINDS = ("pareto", "breakdown", "roofline", "layers")
-_ENERGY_PARTS = (("energy_compute_uj", "array, computing"), ("energy_idle_uj", "array, idle + leakage"),
-                 ("energy_sram_uj", "on-chip SRAM"), ("energy_dram_uj", "DRAM"))
+_ENERGY_PARTS = (
+    ("energy_compute_uj", "array, computing"),
+    ("energy_idle_uj", "array, idle + leakage"),
+    ("energy_sram_uj", "on-chip SRAM"),
+    ("energy_dram_uj", "DRAM"),
+)
 
 
 def load_results(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
@@ -46,12 +50,21 @@ def load_results(folder: str | Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
     for name in ("points.parquet", "layers.parquet", "sweep.json"):
         if not (folder / name).is_file():
             raise InputError(f"not a finished sweep: {name} is missing", source=str(folder))
-    return (pd.read_parquet(folder / "points.parquet"), pd.read_parquet(folder / "layers.parquet"),
-            json.loads((folder / "sweep.json").read_text()))
+    return (
+        pd.read_parquet(folder / "points.parquet"),
+        pd.read_parquet(folder / "layers.parquet"),
+        json.loads((folder / "sweep.json").read_text()),
+    )
 
 
-_SHORT = {"clock_ns": "clk {}ns", "dram_gbps": "{}GB/s", "act_buffer_kib": "act {}K",
-          "weight_buffer_kib": "w {}K", "out_buffer_kib": "out {}K", "activity": "a={}"}
+_SHORT = {
+    "clock_ns": "clk {}ns",
+    "dram_gbps": "{}GB/s",
+    "act_buffer_kib": "act {}K",
+    "weight_buffer_kib": "w {}K",
+    "out_buffer_kib": "out {}K",
+    "activity": "a={}",
+}
 
 
 def _label(row, varying=()) -> str:
@@ -79,8 +92,9 @@ def _save(fig, out: Path) -> list[str]:
     return paths
 
 
-def plot_results(folder: str | Path, kind: str, out: str | Path | None = None,
-                 top: int = 12) -> list[str]:
+def plot_results(
+    folder: str | Path, kind: str, out: str | Path | None = None, top: int = 12
+) -> list[str]:
     """Draw one kind of plot for the sweep in ``folder``; returns the files written.
 
     Parameters
@@ -116,8 +130,10 @@ def plot_results(folder: str | Path, kind: str, out: str | Path | None = None,
     # Points equal in both objectives (e.g. differing only in DRAM bandwidth) show once.
     front = front.drop_duplicates(subset=["area_mm2", "energy_per_token_uj"])
     varying = _varying(points) | {"mode", "k", "n"}
-    title = f"{meta['name']}: {meta['workload']['spec']} {meta['workload']['phase']}, " \
-            f"batch {meta['workload']['batch']}"
+    title = (
+        f"{meta['name']}: {meta['workload']['spec']} {meta['workload']['phase']}, "
+        f"batch {meta['workload']['batch']}"
+    )
     if kind == "pareto":
         fig, ax = plt.subplots(figsize=(7.5, 5))
         # Engine, and its PE arithmetic where the engine has modes (other engines: none).
@@ -127,10 +143,17 @@ def plot_results(folder: str | Path, kind: str, out: str | Path | None = None,
             keys = np.where(mode.notna(), keys + " " + mode.astype(str), keys)
         for key in sorted(set(keys)):
             sel = keys == key
-            ax.scatter(points.loc[sel, "area_mm2"], points.loc[sel, "energy_per_token_uj"],
-                       s=6, alpha=0.35, label=key, rasterized=True)
-        ax.plot(front["area_mm2"], front["energy_per_token_uj"], "k.-", lw=1, ms=5,
-                label="Pareto front")
+            ax.scatter(
+                points.loc[sel, "area_mm2"],
+                points.loc[sel, "energy_per_token_uj"],
+                s=6,
+                alpha=0.35,
+                label=key,
+                rasterized=True,
+            )
+        ax.plot(
+            front["area_mm2"], front["energy_per_token_uj"], "k.-", lw=1, ms=5, label="Pareto front"
+        )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("area (mm^2, logic + SRAM buffers)")
@@ -147,8 +170,13 @@ def plot_results(folder: str | Path, kind: str, out: str | Path | None = None,
             vals = chosen[col].to_numpy() / meta["tokens"]
             ax.bar(x, vals, bottom=bottom, label=label)
             bottom += vals
-        ax.set_xticks(x, [_label(r, varying) + f"\n{r['area_mm2']:.2g} mm^2"
-                          for _, r in chosen.iterrows()], rotation=60, ha="right", fontsize=6)
+        ax.set_xticks(
+            x,
+            [_label(r, varying) + f"\n{r['area_mm2']:.2g} mm^2" for _, r in chosen.iterrows()],
+            rotation=60,
+            ha="right",
+            fontsize=6,
+        )
         ax.set_ylabel("energy per token (uJ)")
         ax.set_title(f"Energy by component, Pareto designs\n{title}", fontsize=9)
         ax.legend(fontsize=7)
@@ -160,21 +188,33 @@ def plot_results(folder: str | Path, kind: str, out: str | Path | None = None,
         bw = best["dram_gbps"]  # GB/s = bytes/ns -> ops/byte * GB/s = Gops/s
         fig, ax = plt.subplots(figsize=(7, 4.5))
         xs = np.logspace(-2, 4, 200)
-        ax.plot(xs, np.minimum(peak, xs * bw * 1e-3), "k-", lw=1.5,
-                label=f"roof: {peak:.3g} TOPS, {bw:g} GB/s")
+        ax.plot(
+            xs,
+            np.minimum(peak, xs * bw * 1e-3),
+            "k-",
+            lw=1.5,
+            label=f"roof: {peak:.3g} TOPS, {bw:g} GB/s",
+        )
         # GEMMs at the same place (decode GEMVs often are) share one marker and label.
-        spots = lay.assign(x=lay["intensity_ops_per_byte"].round(6),
-                           y=lay["achieved_tops"].round(9))
+        spots = lay.assign(
+            x=lay["intensity_ops_per_byte"].round(6), y=lay["achieved_tops"].round(9)
+        )
         for (xv, yv), grp in spots.groupby(["x", "y"]):
             ax.scatter(xv, yv, s=30, marker="s" if grp["memory_bound"].any() else "o")
-            ax.annotate(", ".join(sorted(grp["gemm"])), (xv, yv), fontsize=6,
-                        xytext=(4, 4), textcoords="offset points")
+            ax.annotate(
+                ", ".join(sorted(grp["gemm"])),
+                (xv, yv),
+                fontsize=6,
+                xytext=(4, 4),
+                textcoords="offset points",
+            )
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("operational intensity (ops per DRAM byte)")
         ax.set_ylabel("achieved TOPS")
-        ax.set_title(f"Roofline of {_label(best, varying)} (squares: memory-bound)\n{title}",
-                     fontsize=9)
+        ax.set_title(
+            f"Roofline of {_label(best, varying)} (squares: memory-bound)\n{title}", fontsize=9
+        )
         ax.legend(fontsize=7)
         ax.grid(alpha=0.3, which="both")
     else:  # layers
@@ -186,8 +226,13 @@ def plot_results(folder: str | Path, kind: str, out: str | Path | None = None,
         fig, ax = plt.subplots(figsize=(8, 4.5))
         im = ax.imshow(share.to_numpy(), aspect="auto", cmap="viridis")
         ax.set_yticks(range(len(share.index)), share.index, fontsize=7)
-        ax.set_xticks(range(len(chosen)), [_label(r, varying) for _, r in chosen.iterrows()],
-                      rotation=60, ha="right", fontsize=6)
+        ax.set_xticks(
+            range(len(chosen)),
+            [_label(r, varying) for _, r in chosen.iterrows()],
+            rotation=60,
+            ha="right",
+            fontsize=6,
+        )
         fig.colorbar(im, ax=ax, label="share of the design's energy")
         ax.set_title(f"Energy share per GEMM, Pareto designs\n{title}", fontsize=9)
     paths = _save(fig, out)

@@ -44,8 +44,8 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -64,15 +64,21 @@ from .memory import DRAM_PJ_PER_BIT, DRAM_SOURCE, buffer_for
 from .perf import design_vector, kernel_for
 from .units import available_tables
 
-__all__ = ["SweepSpec", "load_sweep_spec", "parse_sweep_spec", "run_sweep", "evaluate_chunk",
-           "SYSTEM_DEFAULTS"]
+__all__ = [
+    "SweepSpec",
+    "load_sweep_spec",
+    "parse_sweep_spec",
+    "run_sweep",
+    "evaluate_chunk",
+    "SYSTEM_DEFAULTS",
+]
 
 SYSTEM_DEFAULTS = {
-    "clock_ns": None,          # None: the design's own clock_ns
+    "clock_ns": None,  # None: the design's own clock_ns
     "act_buffer_kib": 64.0,
     "weight_buffer_kib": 64.0,
     "out_buffer_kib": 32.0,
-    "dram_gbps": 25.6,         # one DDR4-3200 channel
+    "dram_gbps": 25.6,  # one DDR4-3200 channel
     "activity": 0.5,
     "units": "ihp-sg13g2",
 }
@@ -85,10 +91,14 @@ def _expand(path: str, value) -> list:
     """A scalar, list or range table as a list of values."""
     if isinstance(value, dict):
         keys = set(value)
-        if not ({"start", "stop"} <= keys and keys <= {"start", "stop", "step", "factor"}) \
-                or ("step" in keys) == ("factor" in keys):
-            raise InputError("a range needs start, stop and one of step or factor", field=path,
-                             allowed="{start, stop, step} or {start, stop, factor}")
+        if not ({"start", "stop"} <= keys and keys <= {"start", "stop", "step", "factor"}) or (
+            "step" in keys
+        ) == ("factor" in keys):
+            raise InputError(
+                "a range needs start, stop and one of step or factor",
+                field=path,
+                allowed="{start, stop, step} or {start, stop, factor}",
+            )
         start, stop = value["start"], value["stop"]
         out = []
         if "step" in value:
@@ -113,17 +123,20 @@ def _expand(path: str, value) -> list:
     else:
         values = [value]
     if not values:
-        raise InputError("empty: gives no design points", field=path,
-                         allowed="a value, a non-empty list or a non-empty range")
+        raise InputError(
+            "empty: gives no design points",
+            field=path,
+            allowed="a value, a non-empty list or a non-empty range",
+        )
     return values
 
 
 @dataclasses.dataclass
 class EngineBlock:
     arch: str
-    designs: list            # structural designs (validated)
-    system: dict             # name -> 1-D array of the system product (length Y)
-    fields: list             # design field names swept (for the output columns)
+    designs: list  # structural designs (validated)
+    system: dict  # name -> 1-D array of the system product (length Y)
+    fields: list  # design field names swept (for the output columns)
 
     @property
     def points(self) -> int:
@@ -155,7 +168,7 @@ class SweepSpec:
 
     name: str
     workload: dict
-    layers: pd.DataFrame     # distinct GEMMs: name, M, N, K, count, kind
+    layers: pd.DataFrame  # distinct GEMMs: name, M, N, K, count, kind
     tokens: int
     blocks: list
     options: dict
@@ -189,16 +202,28 @@ def load_sweep_spec(path: str | os.PathLike, **workload_overrides) -> SweepSpec:
 def _number(path, value, lo=None, lo_open=False, hi=None):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise InputError(f"expected a number, got {value!r}", field=path)
-    if lo is not None and (value <= lo if lo_open else value < lo) or \
-            (hi is not None and value > hi):
-        raise InputError(f"{value} is out of range", field=path,
-                         allowed=f"a number {'>' if lo_open else '>='} {lo}"
-                         + (f" and <= {hi}" if hi is not None else ""))
+    if (
+        lo is not None
+        and (value <= lo if lo_open else value < lo)
+        or (hi is not None and value > hi)
+    ):
+        raise InputError(
+            f"{value} is out of range",
+            field=path,
+            allowed=f"a number {'>' if lo_open else '>='} {lo}"
+            + (f" and <= {hi}" if hi is not None else ""),
+        )
     return float(value)
 
 
-def parse_sweep_spec(data: dict, *, source: str | None = None, workload: str | None = None,
-                     phase: str | None = None, batch: int | None = None) -> SweepSpec:
+def parse_sweep_spec(
+    data: dict,
+    *,
+    source: str | None = None,
+    workload: str | None = None,
+    phase: str | None = None,
+    batch: int | None = None,
+) -> SweepSpec:
     """Validate a spec mapping, expand it, resolve the workload; raise before any work.
 
     Parameters
@@ -232,8 +257,12 @@ def parse_sweep_spec(data: dict, *, source: str | None = None, workload: str | N
     wl = dict(data.get("workload") or {})
     for key in wl:
         if key not in _WORKLOAD_KEYS:
-            raise InputError("unknown key", field=f"workload.{key}",
-                             allowed=sorted(_WORKLOAD_KEYS), source=source)
+            raise InputError(
+                "unknown key",
+                field=f"workload.{key}",
+                allowed=sorted(_WORKLOAD_KEYS),
+                source=source,
+            )
     if workload is not None:
         wl["spec"] = workload
     if phase is not None:
@@ -241,33 +270,51 @@ def parse_sweep_spec(data: dict, *, source: str | None = None, workload: str | N
     if batch is not None:
         wl["batch"] = batch
     if "spec" not in wl:
-        raise InputError("missing: name a preset, config.json or workload file (or pass "
-                         "--workload)", field="workload.spec", source=source)
+        raise InputError(
+            "missing: name a preset, config.json or workload file (or pass --workload)",
+            field="workload.spec",
+            source=source,
+        )
     wl.setdefault("phase", "decode")
     wl.setdefault("batch", 1)
     wl.setdefault("include_act_act", True)
     if wl["phase"] not in ("prefill", "decode"):
-        raise InputError(f"{wl['phase']!r} is not allowed", field="workload.phase",
-                         allowed=["prefill", "decode"], source=source)
+        raise InputError(
+            f"{wl['phase']!r} is not allowed",
+            field="workload.phase",
+            allowed=["prefill", "decode"],
+            source=source,
+        )
     if isinstance(wl["batch"], bool) or not isinstance(wl["batch"], int) or wl["batch"] < 1:
-        raise InputError(f"{wl['batch']!r} is not a positive integer", field="workload.batch",
-                         source=source)
-    table = resolve_workload(wl["spec"], phase=wl["phase"], batch=wl["batch"],
-                             seq=wl.get("seq"), context=wl.get("context"))
+        raise InputError(
+            f"{wl['batch']!r} is not a positive integer", field="workload.batch", source=source
+        )
+    table = resolve_workload(
+        wl["spec"],
+        phase=wl["phase"],
+        batch=wl["batch"],
+        seq=wl.get("seq"),
+        context=wl.get("context"),
+    )
     if not wl["include_act_act"]:
         table = table[table["kind"] != "act x act"]
     if table.empty:
         raise InputError("the workload has no GEMMs", field="workload.spec", source=source)
-    layers = (table.groupby(["name", "M", "N", "K", "kind"], sort=False, as_index=False)
-              ["count"].sum())
+    layers = table.groupby(["name", "M", "N", "K", "kind"], sort=False, as_index=False)[
+        "count"
+    ].sum()
     weight_rows = table[table["kind"] == "act x weight"]
     tokens = int(weight_rows["M"].max()) if not weight_rows.empty else int(table["M"].max())
 
     options = dict(data.get("options") or {})
     for key in options:
         if key not in _OPTION_KEYS:
-            raise InputError("unknown option", field=f"options.{key}",
-                             allowed=sorted(_OPTION_KEYS), source=source)
+            raise InputError(
+                "unknown option",
+                field=f"options.{key}",
+                allowed=sorted(_OPTION_KEYS),
+                source=source,
+            )
     options.setdefault("skip_invalid", False)
     options.setdefault("chunk_size", 20_000)
     options.setdefault("dram_pj_per_bit", DRAM_PJ_PER_BIT)
@@ -277,17 +324,26 @@ def parse_sweep_spec(data: dict, *, source: str | None = None, workload: str | N
 
     engines = data.get("engines")
     if not isinstance(engines, list) or not engines:
-        raise InputError("missing or empty: give at least one [[engines]] table",
-                         field="engines", source=source)
+        raise InputError(
+            "missing or empty: give at least one [[engines]] table", field="engines", source=source
+        )
     blocks = []
     for i, engine in enumerate(engines):
         block = _parse_engine(f"engines[{i}]", engine, options, source)
         blocks.append(_check_on_layers(f"engines[{i}]", block, layers, options, source))
     name = str(data.get("name", "sweep"))
-    digest = hashlib.sha256(json.dumps({"data": data, "workload": wl},
-                                       sort_keys=True, default=str).encode()).hexdigest()[:16]
-    return SweepSpec(name=name, workload=wl, layers=layers.reset_index(drop=True),
-                     tokens=tokens, blocks=blocks, options=options, digest=digest)
+    digest = hashlib.sha256(
+        json.dumps({"data": data, "workload": wl}, sort_keys=True, default=str).encode()
+    ).hexdigest()[:16]
+    return SweepSpec(
+        name=name,
+        workload=wl,
+        layers=layers.reset_index(drop=True),
+        tokens=tokens,
+        blocks=blocks,
+        options=options,
+        digest=digest,
+    )
 
 
 def _check_on_layers(where: str, block: EngineBlock, layers, options, source) -> EngineBlock:
@@ -304,34 +360,43 @@ def _check_on_layers(where: str, block: EngineBlock, layers, options, source) ->
         except InputError as exc:
             if options["skip_invalid"]:
                 continue
-            raise InputError(f"design {design.to_dict()} cannot run this workload: {exc} "
-                             "(set options.skip_invalid = true to drop such points)",
-                             field=where, source=source) from None
+            raise InputError(
+                f"design {design.to_dict()} cannot run this workload: {exc} "
+                "(set options.skip_invalid = true to drop such points)",
+                field=where,
+                source=source,
+            ) from None
         kept.append(design)
     if not kept:
-        raise InputError("no design in this engine's ranges can run the workload", field=where,
-                         source=source)
+        raise InputError(
+            "no design in this engine's ranges can run the workload", field=where, source=source
+        )
     return dataclasses.replace(block, designs=kept)
 
 
 def _parse_engine(where: str, engine, options, source) -> EngineBlock:
     if not isinstance(engine, dict) or "arch" not in engine:
-        raise InputError("each engine needs an arch", field=f"{where}.arch",
-                         allowed=arches(), source=source)
+        raise InputError(
+            "each engine needs an arch", field=f"{where}.arch", allowed=arches(), source=source
+        )
     arch = engine["arch"]
     if arch not in arches():
-        raise InputError(f"unknown engine {arch!r}", field=f"{where}.arch",
-                         allowed=arches(), source=source)
+        raise InputError(
+            f"unknown engine {arch!r}", field=f"{where}.arch", allowed=arches(), source=source
+        )
     fam = family(arch)
     if not fam.has("kernel"):
-        raise InputError(f"engine {arch!r} has no workload model: {fam.lacks['kernel']}",
-                         field=f"{where}.arch",
-                         allowed=[a for a in arches() if family(a).has("kernel")],
-                         source=source)
+        raise InputError(
+            f"engine {arch!r} has no workload model: {fam.lacks['kernel']}",
+            field=f"{where}.arch",
+            allowed=[a for a in arches() if family(a).has("kernel")],
+            source=source,
+        )
     cls: type[Design] = fam.design_class
     design_fields = [f.name for f in dataclasses.fields(cls)]
-    sequence_fields = {f.name for f in dataclasses.fields(cls)
-                       if isinstance(f.default, (tuple, list))}
+    sequence_fields = {
+        f.name for f in dataclasses.fields(cls) if isinstance(f.default, (tuple, list))
+    }
     structural, system = {}, {}
     for key, value in engine.items():
         if key == "arch":
@@ -340,14 +405,20 @@ def _parse_engine(where: str, engine, options, source) -> EngineBlock:
         if key in SYSTEM_DEFAULTS:
             system[key] = _expand(path, value)
         elif key in design_fields:
-            if key in sequence_fields and isinstance(value, list) \
-                    and not any(isinstance(v, (list, tuple)) for v in value):
+            if (
+                key in sequence_fields
+                and isinstance(value, list)
+                and not any(isinstance(v, (list, tuple)) for v in value)
+            ):
                 value = [value]  # one value of a sequence-valued field, not a list of them
             structural[key] = _expand(path, value)
         else:
-            raise InputError("unknown field", field=path,
-                             allowed=sorted(set(design_fields) | set(SYSTEM_DEFAULTS)) ,
-                             source=source)
+            raise InputError(
+                "unknown field",
+                field=path,
+                allowed=sorted(set(design_fields) | set(SYSTEM_DEFAULTS)),
+                source=source,
+            )
     for key, default in SYSTEM_DEFAULTS.items():
         system.setdefault(key, [default])
     for v in system["act_buffer_kib"] + system["weight_buffer_kib"] + system["out_buffer_kib"]:
@@ -361,8 +432,12 @@ def _parse_engine(where: str, engine, options, source) -> EngineBlock:
             _number(f"{where}.clock_ns", v, lo=0.05)
     for v in system["units"]:
         if v not in available_tables():
-            raise InputError(f"unknown unit table {v!r}", field=f"{where}.units",
-                             allowed=available_tables(), source=source)
+            raise InputError(
+                f"unknown unit table {v!r}",
+                field=f"{where}.units",
+                allowed=available_tables(),
+                source=source,
+            )
     # Structural designs, each validated now, before any evaluation.
     names = list(structural)
     designs = []
@@ -374,15 +449,20 @@ def _parse_engine(where: str, engine, options, source) -> EngineBlock:
         except InputError as exc:
             if options["skip_invalid"]:
                 continue
-            raise InputError(f"impossible combination {dict(zip(names, combo))}: {exc} "
-                             "(set options.skip_invalid = true to drop such points)",
-                             field=where, source=source) from None
+            raise InputError(
+                f"impossible combination {dict(zip(names, combo))}: {exc} "
+                "(set options.skip_invalid = true to drop such points)",
+                field=where,
+                source=source,
+            ) from None
     if not designs:
         raise InputError("no valid design in this engine's ranges", field=where, source=source)
     sys_names = list(SYSTEM_DEFAULTS)
     product = list(itertools.product(*(system[n] for n in sys_names)))
-    columns = {n: np.array([p[i] for p in product], dtype=object if n in ("units", "clock_ns")
-                           else float) for i, n in enumerate(sys_names)}
+    columns = {
+        n: np.array([p[i] for p in product], dtype=object if n in ("units", "clock_ns") else float)
+        for i, n in enumerate(sys_names)
+    }
     return EngineBlock(arch=arch, designs=designs, system=columns, fields=names)
 
 
@@ -391,11 +471,18 @@ def _parse_engine(where: str, engine, options, source) -> EngineBlock:
 def _design_numbers(design, table: str) -> dict:
     vec = design_vector(design)
     terms = cost_terms(design, table)
-    return {**vec, "area_logic_um2": terms.area, "e_clock_pj": terms.energy_clock,
-            "e_data_pj": terms.energy_data, "e_mac_pj": terms.energy_mac,
-            "e_out_pj": terms.energy_output, "leak_mw": terms.leakage_mw,
-            "cal_activity": terms.calibration_activity, "design_clock_ns": design.clock_ns,
-            "ops_per_cycle": design.ops_per_cycle}
+    return {
+        **vec,
+        "area_logic_um2": terms.area,
+        "e_clock_pj": terms.energy_clock,
+        "e_data_pj": terms.energy_data,
+        "e_mac_pj": terms.energy_mac,
+        "e_out_pj": terms.energy_output,
+        "leak_mw": terms.leakage_mw,
+        "cal_activity": terms.calibration_activity,
+        "design_clock_ns": design.clock_ns,
+        "ops_per_cycle": design.ops_per_cycle,
+    }
 
 
 def _factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -410,12 +497,17 @@ def _factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 
 def _buffer_arrays(cap_kib: np.ndarray, word_bits: np.ndarray, sram: str) -> dict:
-    inverse, uniq = _factorize_pairs(np.round(np.asarray(cap_kib, float) * 8192),
-                                     np.asarray(word_bits))
+    inverse, uniq = _factorize_pairs(
+        np.round(np.asarray(cap_kib, float) * 8192), np.asarray(word_bits)
+    )
     bufs = [buffer_for(int(c), int(w), sram) for c, w in uniq]
     take = lambda attr: np.array([getattr(b, attr) for b in bufs], float)[inverse]
-    return {"area": take("area_um2"), "read": take("read_pj_per_bit"),
-            "write": take("write_pj_per_bit"), "leak": take("leakage_mw")}
+    return {
+        "area": take("area_um2"),
+        "read": take("read_pj_per_bit"),
+        "write": take("write_pj_per_bit"),
+        "leak": take("leakage_mw"),
+    }
 
 
 def evaluate_chunk(spec: SweepSpec, start: int, stop: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -442,16 +534,16 @@ def evaluate_chunk(spec: SweepSpec, start: int, stop: int) -> tuple[pd.DataFrame
     count = L["count"].to_numpy(np.int64)[None, :]
     point_frames, layer_frames = [], []
     offset = 0
-    for b, block in enumerate(spec.blocks):
+    for _b, block in enumerate(spec.blocks):
         lo, hi = max(start, offset), min(stop, offset + block.points)
         if lo < hi:
-            pts, lyr = _evaluate_block(spec, block, lo - offset, hi - offset, offset, m, n, k,
-                                       count)
+            pts, lyr = _evaluate_block(
+                spec, block, lo - offset, hi - offset, offset, m, n, k, count
+            )
             point_frames.append(pts)
             layer_frames.append(lyr)
         offset += block.points
-    return (pd.concat(point_frames, ignore_index=True),
-            pd.concat(layer_frames, ignore_index=True))
+    return (pd.concat(point_frames, ignore_index=True), pd.concat(layer_frames, ignore_index=True))
 
 
 def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
@@ -465,8 +557,11 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     vec = {key: np.array([r[key] for r in rows], float)[inverse][:, None] for key in rows[0]}
     sysv = {key: block.system[key][y_idx] for key in block.system}
     override = np.array([c is not None for c in sysv["clock_ns"]])
-    clock = np.where(override, np.where(override, sysv["clock_ns"], 0).astype(float),
-                     vec["design_clock_ns"][:, 0])[:, None]
+    clock = np.where(
+        override,
+        np.where(override, sysv["clock_ns"], 0).astype(float),
+        vec["design_clock_ns"][:, 0],
+    )[:, None]
     act_cap = (sysv["act_buffer_kib"] * 8192)[:, None]
     w_cap = (sysv["weight_buffer_kib"] * 8192)[:, None]
     o_cap = (sysv["out_buffer_kib"] * 8192)[:, None]
@@ -477,12 +572,16 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     bufs = {}
     # Buffer word widths: the family's own port widths when it states them (design_vector's
     # *_word_bits), else a K-tile of activations/weights and an N-tile of partial sums.
-    words = {"act": vec.get("act_word_bits", vec["tile_k"] * vec["act_bits"]),
-             "weight": vec.get("weight_word_bits", vec["tile_k"] * vec["weight_bits"]),
-             "out": vec.get("out_word_bits", vec["tile_n"] * vec["psum_bits"])}
-    for name, cap_key, word in (("act", "act_buffer_kib", words["act"]),
-                                ("weight", "weight_buffer_kib", words["weight"]),
-                                ("out", "out_buffer_kib", words["out"])):
+    words = {
+        "act": vec.get("act_word_bits", vec["tile_k"] * vec["act_bits"]),
+        "weight": vec.get("weight_word_bits", vec["tile_k"] * vec["weight_bits"]),
+        "out": vec.get("out_word_bits", vec["tile_n"] * vec["psum_bits"]),
+    }
+    for name, cap_key, word in (
+        ("act", "act_buffer_kib", words["act"]),
+        ("weight", "weight_buffer_kib", words["weight"]),
+        ("out", "out_buffer_kib", words["out"]),
+    ):
         bufs[name] = _buffer_arrays(sysv[cap_key], word[:, 0], sram)
     dram_bits = (out["dram_read_bits"] + out["dram_write_bits"]).astype(float)
     gbps = sysv["dram_gbps"][:, None]
@@ -494,17 +593,31 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     leak_mw = vec["leak_mw"] + sum(bufs[b]["leak"][:, None] for b in bufs)
     # The streaming part of cost.gemm_energy_pj (idle cycles and leakage are columns of
     # their own): per cycle, per useful MAC, per output drained.
-    streaming = CostTerms(area=vec["area_logic_um2"], energy_clock=vec["e_clock_pj"],
-                          energy_data=vec["e_data_pj"], leakage_mw=0.0,
-                          calibration_activity=vec["cal_activity"],
-                          energy_mac=vec["e_mac_pj"], energy_output=vec["e_out_pj"])
-    e_compute = gemm_energy_pj(streaming, gemm_cycles=cycles, total_cycles=cycles,
-                               macs=m * n * k, outputs=output_drains(m, n, k, vec["tile_k"]),
-                               clock_ns=clock, data_activity=activity)
+    streaming = CostTerms(
+        area=vec["area_logic_um2"],
+        energy_clock=vec["e_clock_pj"],
+        energy_data=vec["e_data_pj"],
+        leakage_mw=0.0,
+        calibration_activity=vec["cal_activity"],
+        energy_mac=vec["e_mac_pj"],
+        energy_output=vec["e_out_pj"],
+    )
+    e_compute = gemm_energy_pj(
+        streaming,
+        gemm_cycles=cycles,
+        total_cycles=cycles,
+        macs=m * n * k,
+        outputs=output_drains(m, n, k, vec["tile_k"]),
+        clock_ns=clock,
+        data_activity=activity,
+    )
     e_idle = (elapsed_cycles - cycles) * vec["e_clock_pj"]
     e_leak = leak_mw * latency_ns
-    e_sram = sum(out[f"{b}_buf_read_bits"] * bufs[b]["read"][:, None]
-                 + out[f"{b}_buf_write_bits"] * bufs[b]["write"][:, None] for b in bufs)
+    e_sram = sum(
+        out[f"{b}_buf_read_bits"] * bufs[b]["read"][:, None]
+        + out[f"{b}_buf_write_bits"] * bufs[b]["write"][:, None]
+        for b in bufs
+    )
     e_dram = dram_bits * spec.options["dram_pj_per_bit"]
     macs = (m * n * k).astype(float)
     cf = count.astype(float)
@@ -517,8 +630,7 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     ops = 2.0 * tot(macs * np.ones_like(cycles))
     slots = tot(cycles * vec["lanes"])
     mem_bound = tot(np.where(memory_ns > compute_ns, latency_ns, 0.0))
-    points = pd.DataFrame({"point": offset + idx,
-                           "arch": pd.Categorical([block.arch] * len(idx))})
+    points = pd.DataFrame({"point": offset + idx, "arch": pd.Categorical([block.arch] * len(idx))})
     s_inv, uniq_s = pd.factorize(s_idx)
     for f in block.fields:
         values = [getattr(block.designs[s], f) for s in uniq_s]
@@ -534,29 +646,41 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     points = points.assign(
         area_logic_mm2=vec["area_logic_um2"][:, 0] * 1e-6,
         area_mm2=area_um2 * 1e-6,
-        cycles=tot(cycles), latency_us=lat * 1e-3,
-        energy_uj=energy * 1e-6, energy_per_token_uj=energy * 1e-6 / spec.tokens,
-        energy_compute_uj=tot(e_compute) * 1e-6, energy_idle_uj=tot(e_idle + e_leak) * 1e-6,
-        energy_sram_uj=tot(e_sram) * 1e-6, energy_dram_uj=tot(e_dram) * 1e-6,
+        cycles=tot(cycles),
+        latency_us=lat * 1e-3,
+        energy_uj=energy * 1e-6,
+        energy_per_token_uj=energy * 1e-6 / spec.tokens,
+        energy_compute_uj=tot(e_compute) * 1e-6,
+        energy_idle_uj=tot(e_idle + e_leak) * 1e-6,
+        energy_sram_uj=tot(e_sram) * 1e-6,
+        energy_dram_uj=tot(e_dram) * 1e-6,
         tokens_per_s=spec.tokens / (lat * 1e-9),
-        tops_per_w=ops / energy, tops_per_mm2=ops / lat * 1e-3 / (area_um2 * 1e-6),
+        tops_per_w=ops / energy,
+        tops_per_mm2=ops / lat * 1e-3 / (area_um2 * 1e-6),
         peak_tops=vec["ops_per_cycle"][:, 0] / clock[:, 0] * 1e-3,
-        utilization=tot(macs) / slots, memory_bound_fraction=mem_bound / lat,
-        dram_mb_per_token=tot(dram_bits) / 8e6 / spec.tokens)
+        utilization=tot(macs) / slots,
+        memory_bound_fraction=mem_bound / lat,
+        dram_mb_per_token=tot(dram_bits) / 8e6 / spec.tokens,
+    )
     P, Lc = cycles.shape
     gemm_codes = np.tile(np.arange(Lc), P)
-    layers = pd.DataFrame({
-        "point": np.repeat(offset + idx, Lc),
-        "gemm": pd.Categorical.from_codes(gemm_codes, spec.layers["name"].to_numpy()),
-        "kind": pd.Categorical(spec.layers["kind"].to_numpy()[gemm_codes]),
-        "M": np.broadcast_to(m, (P, Lc)).ravel(), "N": np.broadcast_to(n, (P, Lc)).ravel(),
-        "K": np.broadcast_to(k, (P, Lc)).ravel(), "count": np.broadcast_to(count, (P, Lc)).ravel(),
-        "cycles": cycles.ravel(), "latency_us": (latency_ns * cf).ravel() * 1e-3,
-        "energy_uj": layer_energy.ravel() * 1e-6,
-        "memory_bound": (memory_ns > compute_ns).ravel(),
-        "intensity_ops_per_byte": (2 * macs / (dram_bits / 8)).ravel(),
-        "achieved_tops": (2 * macs / latency_ns * 1e-3).ravel(),
-    })
+    layers = pd.DataFrame(
+        {
+            "point": np.repeat(offset + idx, Lc),
+            "gemm": pd.Categorical.from_codes(gemm_codes, spec.layers["name"].to_numpy()),
+            "kind": pd.Categorical(spec.layers["kind"].to_numpy()[gemm_codes]),
+            "M": np.broadcast_to(m, (P, Lc)).ravel(),
+            "N": np.broadcast_to(n, (P, Lc)).ravel(),
+            "K": np.broadcast_to(k, (P, Lc)).ravel(),
+            "count": np.broadcast_to(count, (P, Lc)).ravel(),
+            "cycles": cycles.ravel(),
+            "latency_us": (latency_ns * cf).ravel() * 1e-3,
+            "energy_uj": layer_energy.ravel() * 1e-6,
+            "memory_bound": (memory_ns > compute_ns).ravel(),
+            "intensity_ops_per_byte": (2 * macs / (dram_bits / 8)).ravel(),
+            "achieved_tops": (2 * macs / latency_ns * 1e-3).ravel(),
+        }
+    )
     return points, layers
 
 
@@ -567,8 +691,10 @@ def _chunks(spec: SweepSpec) -> list[tuple[int, int]]:
 
 
 def _chunk_paths(out: Path, index: int) -> tuple[Path, Path]:
-    return (out / "chunks" / f"points_{index:05d}.parquet",
-            out / "chunks" / f"layers_{index:05d}.parquet")
+    return (
+        out / "chunks" / f"points_{index:05d}.parquet",
+        out / "chunks" / f"layers_{index:05d}.parquet",
+    )
 
 
 def _write_chunk(out: Path, index: int, points: pd.DataFrame, layers: pd.DataFrame) -> None:
@@ -597,9 +723,17 @@ def _eval_task(spec: SweepSpec, index: int, start: int, stop: int):
     return index, points, layers
 
 
-def run_sweep(spec: SweepSpec, out: str | os.PathLike, *, scheduler: str | None = None,
-              workers: int | None = None, csv: bool = False, progress: bool = True,
-              client=None, on_chunk: Callable[[int], None] | None = None) -> dict:
+def run_sweep(
+    spec: SweepSpec,
+    out: str | os.PathLike,
+    *,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    csv: bool = False,
+    progress: bool = True,
+    client=None,
+    on_chunk: Callable[[int], None] | None = None,
+) -> dict:
     """Evaluate ``spec`` into folder ``out``; resume from finished chunks.
 
     Parameters
@@ -638,16 +772,25 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike, *, scheduler: str | None 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     meta_path = out / "sweep.json"
-    meta = {"name": spec.name, "digest": spec.digest, "points": spec.points,
-            "workload": spec.workload, "tokens": spec.tokens,
-            "layers": spec.layers.to_dict(orient="records"),
-            "options": {k: v for k, v in spec.options.items()}, "dram_source": DRAM_SOURCE,
-            "unit_tables": sorted({str(u) for b in spec.blocks for u in b.system["units"]})}
+    meta = {
+        "name": spec.name,
+        "digest": spec.digest,
+        "points": spec.points,
+        "workload": spec.workload,
+        "tokens": spec.tokens,
+        "layers": spec.layers.to_dict(orient="records"),
+        "options": {k: v for k, v in spec.options.items()},
+        "dram_source": DRAM_SOURCE,
+        "unit_tables": sorted({str(u) for b in spec.blocks for u in b.system["units"]}),
+    }
     if meta_path.exists():
         old = json.loads(meta_path.read_text())
         if old.get("digest") != spec.digest:
-            raise InputError("the output folder holds a different sweep; choose another "
-                             "--out or delete it", field="--out", source=str(out))
+            raise InputError(
+                "the output folder holds a different sweep; choose another --out or delete it",
+                field="--out",
+                source=str(out),
+            )
     else:
         write_json(meta_path, json.loads(json.dumps(meta, default=str)))
     chunks = _chunks(spec)
@@ -655,8 +798,13 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike, *, scheduler: str | None 
     t0 = time.perf_counter()
     bar = None
     if progress:
-        bar = tqdm(total=len(chunks), initial=len(chunks) - len(todo), unit="chunk",
-                   desc=f"sweep {spec.name}", file=sys.stderr)
+        bar = tqdm(
+            total=len(chunks),
+            initial=len(chunks) - len(todo),
+            unit="chunk",
+            desc=f"sweep {spec.name}",
+            file=sys.stderr,
+        )
 
     def done(index, points, layers):
         _write_chunk(out, index, points, layers)
@@ -680,10 +828,12 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike, *, scheduler: str | None 
                         done(*f.result())
     if bar:
         bar.close()
-    points = pd.concat([pd.read_parquet(_chunk_paths(out, i)[0]) for i in range(len(chunks))],
-                       ignore_index=True)
-    layers = pd.concat([pd.read_parquet(_chunk_paths(out, i)[1]) for i in range(len(chunks))],
-                       ignore_index=True)
+    points = pd.concat(
+        [pd.read_parquet(_chunk_paths(out, i)[0]) for i in range(len(chunks))], ignore_index=True
+    )
+    layers = pd.concat(
+        [pd.read_parquet(_chunk_paths(out, i)[1]) for i in range(len(chunks))], ignore_index=True
+    )
     with atomic_path(out / "points.parquet") as tmp:
         points.to_parquet(tmp, index=False)
     with atomic_path(out / "layers.parquet") as tmp:
@@ -694,9 +844,15 @@ def run_sweep(spec: SweepSpec, out: str | os.PathLike, *, scheduler: str | None 
         with atomic_path(out / "layers.csv") as tmp:
             layers.to_csv(tmp, index=False)
     elapsed = time.perf_counter() - t0
-    return {"out": str(out), "points": len(points), "layer_rows": len(layers),
-            "chunks": len(chunks), "computed_chunks": len(todo), "seconds": elapsed,
-            "evaluations": len(points) * len(spec.layers)}
+    return {
+        "out": str(out),
+        "points": len(points),
+        "layer_rows": len(layers),
+        "chunks": len(chunks),
+        "computed_chunks": len(todo),
+        "seconds": elapsed,
+        "evaluations": len(points) * len(spec.layers),
+    }
 
 
 def _run_dask(spec, todo, done, client, scheduler) -> None:
@@ -708,8 +864,10 @@ def _run_dask(spec, todo, done, client, scheduler) -> None:
         client = Client(scheduler)
     try:
         spec_future = client.scatter(spec, broadcast=True)
-        futures = [client.submit(_eval_task, spec_future, i, a, b, pure=False, retries=3)
-                   for i, a, b in todo]
+        futures = [
+            client.submit(_eval_task, spec_future, i, a, b, pure=False, retries=3)
+            for i, a, b in todo
+        ]
         for f in as_completed(futures):
             done(*f.result())
     finally:

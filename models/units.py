@@ -59,12 +59,23 @@ DEFAULT_TABLE = "ihp-sg13g2"
 _REQUIRED = {
     "dff": ("area", "energy_clock", "energy_data", "leakage_mw"),
     "dffe": ("area", "energy_clock", "energy_data", "leakage_mw"),
-    "adder": ("area_per_bit", "area_fixed", "energy_per_bit", "energy_fixed",
-              "leakage_mw_per_bit"),
-    "tree_adder": ("area_per_bit", "area_fixed", "energy_per_bit", "energy_fixed",
-                   "leakage_mw_per_bit"),
-    "mult": ("area_per_pp", "area_per_io", "area_fixed", "energy_per_pp", "energy_per_io",
-             "energy_fixed", "leakage_mw_per_pp"),
+    "adder": ("area_per_bit", "area_fixed", "energy_per_bit", "energy_fixed", "leakage_mw_per_bit"),
+    "tree_adder": (
+        "area_per_bit",
+        "area_fixed",
+        "energy_per_bit",
+        "energy_fixed",
+        "leakage_mw_per_bit",
+    ),
+    "mult": (
+        "area_per_pp",
+        "area_per_io",
+        "area_fixed",
+        "energy_per_pp",
+        "energy_per_io",
+        "energy_fixed",
+        "leakage_mw_per_pp",
+    ),
     "csa": ("area", "energy", "leakage_mw"),
     "xnor2": ("area", "energy", "leakage_mw"),
     "xor2": ("area", "energy", "leakage_mw"),
@@ -129,23 +140,32 @@ class UnitTable:
         """
         for unit, keys in _REQUIRED.items():
             if unit not in self.units:
-                raise InputError(f"missing unit [{unit}]", field=unit,
-                                 allowed=sorted(_REQUIRED), source=source)
+                raise InputError(
+                    f"missing unit [{unit}]", field=unit, allowed=sorted(_REQUIRED), source=source
+                )
             for key in keys:
                 value = self.units[unit].get(key)
                 if not isinstance(value, (int, float)):
-                    raise InputError(f"missing or non-numeric {key!r}", field=f"{unit}.{key}",
-                                     source=source)
+                    raise InputError(
+                        f"missing or non-numeric {key!r}", field=f"{unit}.{key}", source=source
+                    )
         fo = self.units["fanout_buf"]
         points = (fo.get("fanouts"), fo.get("buffers_per_net"))
-        if not all(isinstance(p, list) and p and all(isinstance(x, (int, float)) for x in p)
-                   for p in points) or len(points[0]) != len(points[1]) \
-                or sorted(points[0]) != points[0]:
-            raise InputError("needs equally long lists 'fanouts' (ascending) and "
-                             "'buffers_per_net'", field="fanout_buf.fanouts", source=source)
+        if (
+            not all(
+                isinstance(p, list) and p and all(isinstance(x, (int, float)) for x in p)
+                for p in points
+            )
+            or len(points[0]) != len(points[1])
+            or sorted(points[0]) != points[0]
+        ):
+            raise InputError(
+                "needs equally long lists 'fanouts' (ascending) and 'buffers_per_net'",
+                field="fanout_buf.fanouts",
+                source=source,
+            )
         if fo["loads_per_buffer"] <= 0:
-            raise InputError("must be positive", field="fanout_buf.loads_per_buffer",
-                             source=source)
+            raise InputError("must be positive", field="fanout_buf.loads_per_buffer", source=source)
         if "data_activity" not in self.meta:
             raise InputError("missing", field="meta.data_activity", source=source)
         return self
@@ -184,8 +204,11 @@ def load_unit_table(name_or_path: str | os.PathLike = DEFAULT_TABLE) -> UnitTabl
     if not path.suffix:
         path = DATA_DIR / f"units_{name_or_path}.toml"
         if not path.is_file():
-            raise InputError(f"unknown unit table {str(name_or_path)!r}", field="--units",
-                             allowed=available_tables())
+            raise InputError(
+                f"unknown unit table {str(name_or_path)!r}",
+                field="--units",
+                allowed=available_tables(),
+            )
     if not path.is_file():
         raise InputError("no such unit table file", source=str(path))
     try:

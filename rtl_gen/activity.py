@@ -24,8 +24,14 @@ from .cells import cell_models
 from .liberty import read_liberty
 from .tools import setup_verilator
 
-__all__ = ["SwitchingActivity", "read_saif", "sta_annotation", "StimulusBlock",
-           "random_stimulus_activity", "BENCH_CLOCK_NS"]
+__all__ = [
+    "SwitchingActivity",
+    "read_saif",
+    "sta_annotation",
+    "StimulusBlock",
+    "random_stimulus_activity",
+    "BENCH_CLOCK_NS",
+]
 
 BENCH_CLOCK_NS = 10.0  # the cocotb bench's clock (shiftadd.sim.cocotb_bench)
 
@@ -69,8 +75,11 @@ def _sexpr(text: str) -> list:
     return root
 
 
-def read_saif(path: str | os.PathLike, scope: tuple[str, ...] = ("shiftadd_harness", "dut"),
-              clock_ns: float = BENCH_CLOCK_NS) -> SwitchingActivity:
+def read_saif(
+    path: str | os.PathLike,
+    scope: tuple[str, ...] = ("shiftadd_harness", "dut"),
+    clock_ns: float = BENCH_CLOCK_NS,
+) -> SwitchingActivity:
     """Activity of the nets inside instance path ``scope`` of a SAIF file."""
     tree = _sexpr(Path(path).read_text())
     saif = next((n for n in tree if isinstance(n, list) and n and n[0] == "SAIFILE"), None)
@@ -83,8 +92,9 @@ def read_saif(path: str | os.PathLike, scope: tuple[str, ...] = ("shiftadd_harne
             duration = float(node[1])
         elif isinstance(node, list) and node and node[0] == "TIMESCALE":
             m = re.fullmatch(r"(\d+)(\w+)", node[1])
-            timescale_ps = float(m.group(1)) * units[m.group(2)] if m else \
-                float(node[1]) * units[node[2]]
+            timescale_ps = (
+                float(m.group(1)) * units[m.group(2)] if m else float(node[1]) * units[node[2]]
+            )
     if not duration or timescale_ps is None:
         raise ValueError(f"{path}: no DURATION or TIMESCALE")
     nets: dict[str, tuple[float, float]] = {}
@@ -95,21 +105,24 @@ def read_saif(path: str | os.PathLike, scope: tuple[str, ...] = ("shiftadd_harne
                 continue
             if child[0] == "INSTANCE":
                 walk(child[2:], path + (_unescape(child[1].strip('"')),))
-            elif child[0] == "NET" and path[:len(scope)] == scope:
-                prefix = "/".join(path[len(scope):])
+            elif child[0] == "NET" and path[: len(scope)] == scope:
+                prefix = "/".join(path[len(scope) :])
                 for net in child[1:]:
                     if not isinstance(net, list) or not net:
                         continue
                     values = {v[0]: float(v[1]) for v in net[1:] if isinstance(v, list)}
                     if "TC" in values:
                         name = _unescape(net[0])
-                        nets[f"{prefix}/{name}" if prefix else name] = \
-                            (values["TC"], values.get("T1", 0.0))
+                        nets[f"{prefix}/{name}" if prefix else name] = (
+                            values["TC"],
+                            values.get("T1", 0.0),
+                        )
 
     walk(saif, ())
     cycles = duration * timescale_ps / (clock_ns * 1e3)
-    return SwitchingActivity(cycles=cycles, nets={
-        name: (tc / cycles, t1 / duration) for name, (tc, t1) in nets.items()})
+    return SwitchingActivity(
+        cycles=cycles, nets={name: (tc / cycles, t1 / duration) for name, (tc, t1) in nets.items()}
+    )
 
 
 def sta_annotation(activity: SwitchingActivity, input_ports: list[str]) -> str:
@@ -117,8 +130,9 @@ def sta_annotation(activity: SwitchingActivity, input_ports: list[str]) -> str:
 
     Names with an instance path (``_5620_/A``, from a gate-level simulation that traced
     inside every cell) are pins; other names are nets of the design's top, whose every pin
-    gets the net's activity (only from an RTL run: a gate-level run's pins cover every net). OpenSTA 2.0.17 does not propagate an activity set on one pin
-    to the pins it drives, so the annotation is only complete from a gate-level run.
+    gets the net's activity (only from an RTL run: a gate-level run's pins cover every net).
+    OpenSTA 2.0.17 does not propagate an activity set on one pin to the pins it drives, so
+    the annotation is only complete from a gate-level run.
     """
     lines = ["# switching activity from simulation (SAIF)", "set shiftadd_annotated 0"]
     port_set = set(input_ports)
@@ -127,8 +141,10 @@ def sta_annotation(activity: SwitchingActivity, input_ports: list[str]) -> str:
         if "/" in name:
             pins.append(f"{{{name}}} {rate:.6g} {duty:.6g}")
         elif name.split("[")[0] in port_set:
-            lines.append(f"set_power_activity -input_ports [get_ports {{{name}}}] "
-                         f"-activity {rate:.6g} -duty {duty:.6g}")
+            lines.append(
+                f"set_power_activity -input_ports [get_ports {{{name}}}] "
+                f"-activity {rate:.6g} -duty {duty:.6g}"
+            )
         else:
             nets.append(f"{{{name}}} {rate:.6g} {duty:.6g}")
     # Each list on one line: OpenSTA reads a script line by line and re-parses the command
@@ -171,9 +187,14 @@ class StimulusBlock:
     held: dict = dataclasses.field(default_factory=dict)
 
 
-def random_stimulus_activity(blocks: list[StimulusBlock], *, liberty, cycles: int = 2000,
-                             seed: int = 1, workdir: str | os.PathLike | None = None
-                             ) -> dict[str, SwitchingActivity]:
+def random_stimulus_activity(
+    blocks: list[StimulusBlock],
+    *,
+    liberty,
+    cycles: int = 2000,
+    seed: int = 1,
+    workdir: str | os.PathLike | None = None,
+) -> dict[str, SwitchingActivity]:
     """Switching activity of gate-level netlists driven by uniformly random data.
 
     A generated Verilog testbench instantiates every block's top and clocks them together for
@@ -210,53 +231,83 @@ def random_stimulus_activity(blocks: list[StimulusBlock], *, liberty, cycles: in
             if name in b.toggling:
                 per_cycle.append(f"      {sig} = {value};")
         instances.append(f"  {b.top} u_{b.top} ({', '.join(conns)});")
-    tb = "\n".join([
-        "`timescale 1ns/1ps",
-        "module calib_tb;",
-        "  reg clk;",
-        *decls,
-        *instances,
-        "  integer i;",
-        "  initial begin",
-        '    $dumpfile("activity.saif");',
-        "    $dumpvars(0, calib_tb);",
-        f"    i = $urandom({int(seed)});",
-        "    clk = 1'b0;",
-        *init,
-        f"    for (i = 0; i < {int(cycles)}; i = i + 1) begin",
-        "      #1;",
-        *per_cycle,
-        "      #4 clk = 1'b1;",
-        "      #5 clk = 1'b0;",
-        "    end",
-        "    $finish;",
-        "  end",
-        "endmodule",
-    ]) + "\n"
+    tb = (
+        "\n".join(
+            [
+                "`timescale 1ns/1ps",
+                "module calib_tb;",
+                "  reg clk;",
+                *decls,
+                *instances,
+                "  integer i;",
+                "  initial begin",
+                '    $dumpfile("activity.saif");',
+                "    $dumpvars(0, calib_tb);",
+                f"    i = $urandom({int(seed)});",
+                "    clk = 1'b0;",
+                *init,
+                f"    for (i = 0; i < {int(cycles)}; i = i + 1) begin",
+                "      #1;",
+                *per_cycle,
+                "      #4 clk = 1'b1;",
+                "      #5 clk = 1'b0;",
+                "    end",
+                "    $finish;",
+                "  end",
+                "endmodule",
+            ]
+        )
+        + "\n"
+    )
     with tempfile.TemporaryDirectory(prefix="shiftadd-act-") as tmp:
         work = Path(workdir) if workdir else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         (work / "calib_tb.v").write_text(tb)
         (work / "cells.v").write_text(cell_models(liberty, used))
         (work / "netlists.v").write_text("\n".join(texts))
-        cmd = [exe, "--binary", "--timing", "--trace-saif", "--trace-underscore", "-Wno-fatal",
-               "-Wno-lint", "-Wno-style", "-Wno-UNOPTFLAT", "--top-module", "calib_tb",
-               "-MAKEFLAGS", "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0",
-               # The wheel's verilated.mk leaves the C++20 coroutine flags (--timing) empty.
-               "-CFLAGS", "-std=c++20 -fcoroutines", "-j", str(min(4, os.cpu_count() or 1)),
-               "-Mdir", "obj", "calib_tb.v", "netlists.v", "cells.v"]
+        cmd = [
+            exe,
+            "--binary",
+            "--timing",
+            "--trace-saif",
+            "--trace-underscore",
+            "-Wno-fatal",
+            "-Wno-lint",
+            "-Wno-style",
+            "-Wno-UNOPTFLAT",
+            "--top-module",
+            "calib_tb",
+            "-MAKEFLAGS",
+            "OPT_FAST=-O0 OPT_SLOW=-O0 OPT_GLOBAL=-O0",
+            # The wheel's verilated.mk leaves the C++20 coroutine flags (--timing) empty.
+            "-CFLAGS",
+            "-std=c++20 -fcoroutines",
+            "-j",
+            str(min(4, os.cpu_count() or 1)),
+            "-Mdir",
+            "obj",
+            "calib_tb.v",
+            "netlists.v",
+            "cells.v",
+        ]
         build = subprocess.run(cmd, cwd=work, capture_output=True, text=True)
         if build.returncode:
-            raise ToolError("Verilator build of the activity bench failed:\n"
-                               + build.stderr[-3000:])
-        run = subprocess.run([str(work / "obj" / "Vcalib_tb")], cwd=work, capture_output=True,
-                             text=True)
+            raise ToolError(
+                "Verilator build of the activity bench failed:\n" + build.stderr[-3000:]
+            )
+        run = subprocess.run(
+            [str(work / "obj" / "Vcalib_tb")], cwd=work, capture_output=True, text=True
+        )
         if run.returncode:
             raise ToolError(f"activity bench failed:\n{run.stderr[-3000:]}")
         whole = read_saif(work / "activity.saif", scope=("calib_tb",), clock_ns=10.0)
     out = {}
     for b in blocks:
         prefix = f"u_{b.top}/"
-        out[b.top] = SwitchingActivity(cycles=whole.cycles, nets={
-            name[len(prefix):]: v for name, v in whole.nets.items() if name.startswith(prefix)})
+        out[b.top] = SwitchingActivity(
+            cycles=whole.cycles,
+            nets={
+                name[len(prefix) :]: v for name, v in whole.nets.items() if name.startswith(prefix)
+            },
+        )
     return out

@@ -38,7 +38,7 @@ class LibertyCell:
     pins: dict = dataclasses.field(default_factory=dict)
     is_sequential: bool = False
     is_memory: bool = False
-    ff: dict | None = None   # flip-flop: variables and clocked_on/next_state/clear/preset
+    ff: dict | None = None  # flip-flop: variables and clocked_on/next_state/clear/preset
 
     @property
     def inputs(self) -> list[LibertyPin]:
@@ -73,8 +73,12 @@ class Liberty:
         """Non-inverting single-input combinational cells, smallest first."""
         out = []
         for cell in self.cells.values():
-            if cell.dont_use or cell.is_sequential or len(cell.inputs) != 1 \
-                    or len(cell.outputs) != 1:
+            if (
+                cell.dont_use
+                or cell.is_sequential
+                or len(cell.inputs) != 1
+                or len(cell.outputs) != 1
+            ):
                 continue
             fn = cell.outputs[0].function.replace(" ", "").strip("()")
             if fn == cell.inputs[0].name:
@@ -94,8 +98,15 @@ class Liberty:
                 continue
             a, b = (p.name for p in cell.inputs)
             fn = cell.outputs[0].function.replace(" ", "")
-            if fn in {f"!({a}&{b})", f"!({b}&{a})", f"!({a}*{b})", f"!({b}*{a})",
-                      f"({a}&{b})'", f"({a}*{b})'", f"!({a}{b})"}:
+            if fn in {
+                f"!({a}&{b})",
+                f"!({b}&{a})",
+                f"!({a}*{b})",
+                f"!({b}*{a})",
+                f"({a}&{b})'",
+                f"({a}*{b})'",
+                f"!({a}{b})",
+            }:
                 return cell.area
         raise InputError("no two-input NAND cell found", source=str(self.path))
 

@@ -32,7 +32,11 @@ def lint_verilog(source: str | os.PathLike, top: str, *, is_text: bool = False) 
             path = Path(source).resolve()
         cmd = [exe, "--lint-only", "-Wall", "--top-module", top, str(path)]
         proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tmp)
-    messages = [line for line in (proc.stdout + proc.stderr).splitlines()
-                if re.match(r"%(Warning|Error)", line)]
-    return LintResult(ok=proc.returncode == 0 and not messages, warnings=tuple(messages),
-                      command=tuple(cmd))
+    messages = [
+        line
+        for line in (proc.stdout + proc.stderr).splitlines()
+        if re.match(r"%(Warning|Error)", line)
+    ]
+    return LintResult(
+        ok=proc.returncode == 0 and not messages, warnings=tuple(messages), command=tuple(cmd)
+    )

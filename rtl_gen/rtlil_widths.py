@@ -21,8 +21,10 @@ __all__ = ["explicit_operand_widths"]
 _TO_RESULT = {"$add", "$sub", "$neg", "$and", "$or", "$xor", "$xnor", "$not", "$pos"}
 _TO_OPERANDS = {"$eq", "$ne", "$lt", "$le", "$gt", "$ge"}
 
-_CELL = re.compile(r"^(?P<indent>[ \t]*)cell (?P<type>\S+) (?P<name>\S+)\n(?P<body>.*?)^(?P=indent)end\n",
-                   re.S | re.M)
+_CELL = re.compile(
+    r"^(?P<indent>[ \t]*)cell (?P<type>\S+) (?P<name>\S+)\n(?P<body>.*?)^(?P=indent)end\n",
+    re.S | re.M,
+)
 _WIRE = re.compile(r"^\s*wire (?P<opts>.*?)(?P<name>[\\$]\S+)\s*$", re.M)
 _TOKEN = re.compile(r"\s*(\{|\}|\d+'[01xzm-]+|[\\$]\S+(?:\s+\[\d+(?::\d+)?\])?)")
 
@@ -76,10 +78,12 @@ def _rewrite_cell(match: re.Match, widths: dict[str, int]) -> str:
             continue
         conn = re.search(rf"^(\s*connect \\{p} )(.*)$", body, re.M)
         new_sig = _extend(conn.group(2).strip(), width, target, signed, widths)
-        body = body[:conn.start()] + conn.group(1) + new_sig + body[conn.end():]
+        body = body[: conn.start()] + conn.group(1) + new_sig + body[conn.end() :]
         body = re.sub(rf"parameter \\{p}_WIDTH \d+", f"parameter \\\\{p}_WIDTH {target}", body)
-    return (f"{match.group('indent')}cell {ctype} {match.group('name')}\n{body}"
-            f"{match.group('indent')}end\n")
+    return (
+        f"{match.group('indent')}cell {ctype} {match.group('name')}\n{body}"
+        f"{match.group('indent')}end\n"
+    )
 
 
 def explicit_operand_widths(rtlil_text: str) -> str:
@@ -89,5 +93,5 @@ def explicit_operand_widths(rtlil_text: str) -> str:
     # Modules are independent namespaces: wire widths are looked up per module.
     for module in re.split(r"(?=^module )", rtlil_text, flags=re.M):
         widths = _wire_widths(module)
-        out.append(_CELL.sub(lambda m: _rewrite_cell(m, widths), module))
+        out.append(_CELL.sub(lambda m, widths=widths: _rewrite_cell(m, widths), module))
     return "".join(out)

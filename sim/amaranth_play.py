@@ -49,8 +49,9 @@ def _ints_to_rows(values: list[int], width: int) -> np.ndarray:
     return bits
 
 
-def play_amaranth(component, chunk: Chunk, *, out_ready=None, bubbles=None,
-                  max_cycles: int | None = None) -> dict[str, Recorded]:
+def play_amaranth(
+    component, chunk: Chunk, *, out_ready=None, bubbles=None, max_cycles: int | None = None
+) -> dict[str, Recorded]:
     """Simulate ``chunk`` on ``component`` and return what each output stream produced.
 
     Parameters
@@ -81,7 +82,7 @@ def play_amaranth(component, chunk: Chunk, *, out_ready=None, bubbles=None,
     async def testbench(ctx):
         index, cycle, pending_bubble = 0, 0, bool(len(bubbles) and bubbles[0])
         while cycle < max_cycles:
-            for name, port in inputs.items():
+            for port in inputs.values():
                 ctx.set(port.valid, 0)
             current = None
             if index < len(entries) and not pending_bubble:
@@ -103,8 +104,9 @@ def play_amaranth(component, chunk: Chunk, *, out_ready=None, bubbles=None,
             elif fired:
                 index += 1
                 pending_bubble = bool(index < len(bubbles) and bubbles[index])
-            if index >= len(entries) and all(len(raw[n][0]) >= c
-                                             for n, c in expected_counts.items()):
+            if index >= len(entries) and all(
+                len(raw[n][0]) >= c for n, c in expected_counts.items()
+            ):
                 break
 
     sim = Simulator(component)
@@ -117,6 +119,7 @@ def play_amaranth(component, chunk: Chunk, *, out_ready=None, bubbles=None,
         layout = port.payload.shape()
         width = len(port.payload.as_value())
         bits = _ints_to_rows(raw[name][0], width)
-        recorded[name] = Recorded(values=np.asarray(unpack(layout, bits)),
-                                  cycles=np.asarray(raw[name][1], dtype=np.int64))
+        recorded[name] = Recorded(
+            values=np.asarray(unpack(layout, bits)), cycles=np.asarray(raw[name][1], dtype=np.int64)
+        )
     return recorded

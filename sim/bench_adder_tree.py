@@ -16,8 +16,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..design.adder_tree import AdderTreeDesign
-from ..models.adder_tree.cycles import (digit_sparse_gemm_cycles, digit_sparse_output_cycles,
-                                        digit_sparse_vector_cycles, stream_output_cycles)
+from ..models.adder_tree.cycles import (
+    digit_sparse_gemm_cycles,
+    digit_sparse_output_cycles,
+    digit_sparse_vector_cycles,
+    stream_output_cycles,
+)
 from ..models.adder_tree.golden import adder_tree_reference
 from ..models.cycles import GemmCycles, check_gemm, gemm_cycles
 from ..models.golden import threshold_compare
@@ -46,13 +50,15 @@ class AdderTreeBench:
         self.design = design
 
     # -- operand generators -------------------------------------------------------------
-    def random_act(self, rng: np.random.Generator, count: int,
-                   cols: int | None = None) -> np.ndarray:
+    def random_act(
+        self, rng: np.random.Generator, count: int, cols: int | None = None
+    ) -> np.ndarray:
         lo, hi = self.design.act_range
         return biased_operands(rng, lo, hi, count, self.design.k if cols is None else cols)
 
-    def random_weights(self, rng: np.random.Generator, rows: int,
-                       cols: int | None = None) -> np.ndarray:
+    def random_weights(
+        self, rng: np.random.Generator, rows: int, cols: int | None = None
+    ) -> np.ndarray:
         lo, hi = self.design.weight_range
         cols = self.design.k if cols is None else cols
         return rng.integers(lo, hi + 1, size=(rows, cols), dtype=np.int64)
@@ -62,8 +68,13 @@ class AdderTreeBench:
         lo, hi = d.act_range
         k = d.k
         alternating = np.where(np.arange(k) % 2 == 0, lo, hi)
-        rows = [np.full(k, lo), np.full(k, hi), np.zeros(k, np.int64), alternating,
-                alternating[::-1].copy()]
+        rows = [
+            np.full(k, lo),
+            np.full(k, hi),
+            np.zeros(k, np.int64),
+            alternating,
+            alternating[::-1].copy(),
+        ]
         if lo < 0:
             rows.append(np.full(k, -1))
         return np.array(rows, dtype=np.int64)
@@ -76,16 +87,19 @@ class AdderTreeBench:
         rows = [base[i % len(base)] for i in range(d.n)]
         return np.array(rows, dtype=np.int64)
 
-    def random_thresholds(self, rng: np.random.Generator, weights: np.ndarray,
-                          edge: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    def random_thresholds(
+        self, rng: np.random.Generator, weights: np.ndarray, edge: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         d = self.design
         if not d.threshold:
             return np.zeros(weights.shape[0], np.int64), np.zeros(weights.shape[0], bool)
         # Thresholds near the values the neurons actually produce, so both outcomes occur,
         # plus the extremes of the accumulator range and of the threshold field.
-        probe = adder_tree_reference(d.replace(threshold=False, n=weights.shape[0],
-                                               k=weights.shape[1]),
-                                     self.random_act(rng, 8, cols=weights.shape[1]), weights).acc
+        probe = adder_tree_reference(
+            d.replace(threshold=False, n=weights.shape[0], k=weights.shape[1]),
+            self.random_act(rng, 8, cols=weights.shape[1]),
+            weights,
+        ).acc
         t = probe[rng.integers(0, probe.shape[0], weights.shape[0]), np.arange(weights.shape[0])]
         t = t + rng.integers(-1, 2, t.shape)
         alo, ahi = d.acc_range
@@ -100,16 +114,20 @@ class AdderTreeBench:
         return np.clip(t, tlo, thi), rng.random(t.shape) < 0.5
 
     # -- plan ----------------------------------------------------------------------------
-    def _weight_burst(self, rows: np.ndarray, w: np.ndarray, t: np.ndarray,
-                      f: np.ndarray) -> Burst:
+    def _weight_burst(self, rows: np.ndarray, w: np.ndarray, t: np.ndarray, f: np.ndarray) -> Burst:
         values = {"neuron": rows, "values": w[rows]}
         if self.design.threshold:
             values["threshold"] = t[rows]
             values["flip"] = f[rows].astype(np.int64)
         return Burst("weights", values, len(rows))
 
-    def chunks(self, rng: np.random.Generator, vectors: int, max_entries: int = 65536,
-               model_cycles: bool = True):
+    def chunks(
+        self,
+        rng: np.random.Generator,
+        vectors: int,
+        max_entries: int = 65536,
+        model_cycles: bool = True,
+    ):
         """Yield chunks totalling ``vectors`` activation vectors.
 
         Parameters
@@ -144,7 +162,9 @@ class AdderTreeBench:
             position += n
             budget = min(remaining, max_entries - n)
             if budget <= 0:
-                raise ValueError(f"max_entries={max_entries} leaves no room after {n} weight writes")
+                raise ValueError(
+                    f"max_entries={max_entries} leaves no room after {n} weight writes"
+                )
             sent = 0
             while sent < budget:
                 if first and sent == 0:
@@ -161,8 +181,7 @@ class AdderTreeBench:
                 # Rewrite a few neurons between bursts while earlier vectors are in flight.
                 room = max_entries - position
                 if sent < budget and room > budget - sent and rng.random() < 0.5:
-                    rewrite = min(room - (budget - sent),
-                                  int(rng.integers(1, n + 1)))
+                    rewrite = min(room - (budget - sent), int(rng.integers(1, n + 1)))
                     if rewrite > 0:
                         rows = rng.choice(n, size=rewrite, replace=False)
                         w = w.copy()
@@ -173,13 +192,13 @@ class AdderTreeBench:
                         bursts.append(self._weight_burst(rows, w, t, f))
                         position += rewrite
             values = np.concatenate(outputs, axis=0)
-            cycles = self.output_cycles(bursts, np.concatenate(act_positions)) \
-                if model_cycles else None
+            cycles = (
+                self.output_cycles(bursts, np.concatenate(act_positions)) if model_cycles else None
+            )
             yield Chunk(bursts, {"result": Expectation(values, cycles)}, label=f"chunk{index}")
             remaining -= sent
             first = False
             index += 1
-
 
     def output_cycles(self, bursts: list[Burst], act_positions: np.ndarray) -> np.ndarray:
         """The analytic model's cycle of every result of ``bursts`` played back to back
@@ -211,8 +230,10 @@ class AdderTreeBench:
         d = self.design
         m, n, k = check_gemm(m, n, k)
         if d.threshold and k > d.k:
-            raise ValueError("a thresholded array can only run GEMMs with K <= k: the compare "
-                             "applies to the whole dot product")
+            raise ValueError(
+                "a thresholded array can only run GEMMs with K <= k: the compare "
+                "applies to the whole dot product"
+            )
         x = self.random_act(rng, m, cols=k)
         w = self.random_weights(rng, n, cols=k)
         t_cols, f_cols = self.random_thresholds(rng, w) if d.threshold else (None, None)
@@ -228,12 +249,12 @@ class AdderTreeBench:
         for kt in range(k_tiles):
             k0, k1 = kt * d.k, min(k, (kt + 1) * d.k)
             x_tile = np.full((m, d.k), act_pad, np.int64)
-            x_tile[:, :k1 - k0] = x[:, k0:k1]
+            x_tile[:, : k1 - k0] = x[:, k0:k1]
             for nt in range(n_tiles):
                 n0, n1 = nt * d.n, min(n, (nt + 1) * d.n)
                 rows = np.arange(n1 - n0)
                 state_w[rows] = weight_pad
-                state_w[rows, :k1 - k0] = w[n0:n1, k0:k1]
+                state_w[rows, : k1 - k0] = w[n0:n1, k0:k1]
                 if d.threshold:
                     state_t[rows], state_f[rows] = t_cols[n0:n1], f_cols[n0:n1]
                 bursts.append(self._weight_burst(rows, state_w, state_t, state_f))
@@ -254,13 +275,17 @@ class AdderTreeBench:
             got = recorded["result"]
             y = np.zeros((m, n), np.int64)
             for i, (n0, n1) in enumerate(tiles):
-                block = np.asarray(got.values[i * m:(i + 1) * m]).reshape(-1, d.n)
+                block = np.asarray(got.values[i * m : (i + 1) * m]).reshape(-1, d.n)
                 if block.shape[0] == m:
-                    y[:, n0:n1] += block[:, :n1 - n0]
+                    y[:, n0:n1] += block[:, : n1 - n0]
             sim_cycles = int(got.cycles[-1]) + 1 if got.cycles.size else 0
-            return {"gemm": [m, n, k], "gemm_matches": bool(np.array_equal(y, whole)),
-                    "gemm_cycles_sim": sim_cycles, "gemm_cycles_model": model.cycles,
-                    "gemm_utilization": model.utilization}
+            return {
+                "gemm": [m, n, k],
+                "gemm_matches": bool(np.array_equal(y, whole)),
+                "gemm_cycles_sim": sim_cycles,
+                "gemm_cycles_model": model.cycles,
+                "gemm_utilization": model.utilization,
+            }
 
         return Chunk(bursts, {"result": Expectation(values, cycles)}, label="gemm", finish=finish)
 
@@ -268,8 +293,9 @@ class AdderTreeBench:
 class DigitSparseBench(AdderTreeBench):
     """:class:`AdderTreeBench` with data-dependent cycle predictions."""
 
-    def random_act(self, rng: np.random.Generator, count: int,
-                   cols: int | None = None) -> np.ndarray:
+    def random_act(
+        self, rng: np.random.Generator, count: int, cols: int | None = None
+    ) -> np.ndarray:
         lo, hi = self.design.act_range
         cols = self.design.k if cols is None else cols
         x = super().random_act(rng, count, cols).astype(np.int64)
@@ -303,9 +329,14 @@ class DigitSparseBench(AdderTreeBench):
         cycles = digit_sparse_gemm_cycles(d, x, n)
         k_tiles, n_tiles = -(-k // d.k), -(-n // d.n)
         macs = m * n * k
-        return GemmCycles(cycles=cycles, transfers=k_tiles * n + k_tiles * n_tiles * m,
-                          tiles=k_tiles * n_tiles, weight_writes=k_tiles * n, macs=macs,
-                          utilization=macs / (cycles * d.k * d.n))
+        return GemmCycles(
+            cycles=cycles,
+            transfers=k_tiles * n + k_tiles * n_tiles * m,
+            tiles=k_tiles * n_tiles,
+            weight_writes=k_tiles * n,
+            macs=macs,
+            utilization=macs / (cycles * d.k * d.n),
+        )
 
     def _with_cycles(self, chunk):
         chunk.cycles = int(self._durations(chunk.bursts)[0].sum()) + self.design.latency

@@ -36,8 +36,8 @@ __all__ = ["ShiftAddBench", "SOURCE_MODEL", "SOURCE_MATRIX"]
 # Quantized tiles are slices of a synthetic matrix with the shape of this model's layer.
 SOURCE_MODEL = "llama-2-7b"
 SOURCE_MATRIX = "gate_proj"
-_RELOAD_RATE = 0.08      # table loads inserted between random weight transfers
-_MAX_RANDOM_ACC = 16     # longest random accumulation (the edge cases use acc_groups, <= 64)
+_RELOAD_RATE = 0.08  # table loads inserted between random weight transfers
+_MAX_RANDOM_ACC = 16  # longest random accumulation (the edge cases use acc_groups, <= 64)
 
 
 class ShiftAddBench:
@@ -47,20 +47,31 @@ class ShiftAddBench:
         self.design = design
 
     # -- operands ------------------------------------------------------------------------
-    def random_act(self, rng: np.random.Generator, count: int,
-                   cols: int | None = None) -> np.ndarray:
+    def random_act(
+        self, rng: np.random.Generator, count: int, cols: int | None = None
+    ) -> np.ndarray:
         """Activations, a quarter of the rows biased towards one end of the range."""
         lo, hi = self.design.act_range
-        return biased_operands(rng, lo, hi, count, self.design.mu if cols is None else cols,
-                               dtype=np.int64)
+        return biased_operands(
+            rng, lo, hi, count, self.design.mu if cols is None else cols, dtype=np.int64
+        )
 
     def edge_act(self) -> np.ndarray:
         """All lowest, all highest, zeros, alternating ends, all -1."""
         lo, hi = self.design.act_range
         mu = self.design.mu
         alternating = np.where(np.arange(mu) % 2 == 0, lo, hi)
-        return np.array([np.full(mu, lo), np.full(mu, hi), np.zeros(mu, np.int64),
-                         alternating, alternating[::-1].copy(), np.full(mu, -1)], np.int64)
+        return np.array(
+            [
+                np.full(mu, lo),
+                np.full(mu, hi),
+                np.zeros(mu, np.int64),
+                alternating,
+                alternating[::-1].copy(),
+                np.full(mu, -1),
+            ],
+            np.int64,
+        )
 
     def random_keys(self, rng: np.random.Generator, count: int) -> np.ndarray:
         d = self.design
@@ -125,16 +136,26 @@ class ShiftAddBench:
         full = d.entries - 1
         alt = int("01" * 8, 2) & full
         patterns = [  # (key, shift, sign)
-            (0, d.max_shift, 1), (0, d.max_shift, -1), (full, d.max_shift, 1),
-            (full, d.max_shift, -1), (alt, 0, 1), (0, 0, 0), (full, 0, 1)]
+            (0, d.max_shift, 1),
+            (0, d.max_shift, -1),
+            (full, d.max_shift, 1),
+            (full, d.max_shift, -1),
+            (alt, 0, 1),
+            (0, 0, 0),
+            (full, 0, 1),
+        ]
         keys, shifts, signs, lengths = [], [], [], []
         for key, shift, sign in patterns:
             keys.append(np.full((length, d.columns, d.q), key, np.int64))
             shifts.append(np.full((length, d.scale_sets, d.q, d.terms), shift, np.int64))
             signs.append(np.full((length, d.scale_sets, d.q, d.terms), sign, np.int64))
             lengths.append(length)
-        return (np.concatenate(keys), np.concatenate(shifts), np.concatenate(signs),
-                np.array(lengths, np.int64))
+        return (
+            np.concatenate(keys),
+            np.concatenate(shifts),
+            np.concatenate(signs),
+            np.array(lengths, np.int64),
+        )
 
     def _random_plan(self, rng, results: int, budget: int, first: bool):
         """Weight transfers of up to ``results`` accumulations fitting in ``budget`` entries
@@ -163,8 +184,13 @@ class ShiftAddBench:
         w = int(lengths.sum())
         return keys[:w], shifts[:w], signs[:w], reload[:w], lengths
 
-    def chunks(self, rng: np.random.Generator, vectors: int, max_entries: int = 65536,
-               model_cycles: bool = True):
+    def chunks(
+        self,
+        rng: np.random.Generator,
+        vectors: int,
+        max_entries: int = 65536,
+        model_cycles: bool = True,
+    ):
         """Yield chunks totalling ``vectors`` results (accumulations).
 
         Parameters
@@ -186,8 +212,7 @@ class ShiftAddBench:
             budget = max_entries - g
             if budget < 2 * 64:
                 raise ValueError(f"max_entries={max_entries} is too small for this design")
-            keys, shifts, signs, reload, lengths = self._random_plan(
-                rng, remaining, budget, first)
+            keys, shifts, signs, reload, lengths = self._random_plan(rng, remaining, budget, first)
             if first and lengths.size > remaining:
                 lengths = lengths[:remaining]
                 w = int(lengths.sum())
@@ -195,7 +220,7 @@ class ShiftAddBench:
             w = keys.shape[0]
             slots = rng.integers(0, g, size=w)
             if first:  # edge results read slot 0, loaded with the lowest activations
-                slots[:min(w, int(self._edge_results()[3].sum()))] = 0
+                slots[: min(w, int(self._edge_results()[3].sum()))] = 0
             last = np.zeros(w, bool)
             last[np.cumsum(lengths) - 1] = True
 
@@ -203,8 +228,9 @@ class ShiftAddBench:
             w_pos = g + np.arange(w) + np.cumsum(reload)
             reload_pos = w_pos[reload] - 1
             n_reload = reload_pos.size
-            reload_slot = np.where(rng.random(n_reload) < 0.5, slots[reload],
-                                   rng.integers(0, g, size=n_reload))
+            reload_slot = np.where(
+                rng.random(n_reload) < 0.5, slots[reload], rng.integers(0, g, size=n_reload)
+            )
             init_x = edge[np.arange(g) % len(edge)] if first else self.random_act(rng, g)
             load_x = np.concatenate([init_x, self.random_act(rng, n_reload)])
             load_pos = np.concatenate([np.arange(g), reload_pos])
@@ -221,8 +247,12 @@ class ShiftAddBench:
             values = accumulate(sums, lengths)
             out_pos = w_pos[last]
             cycles = stream_output_cycles(d, out_pos) if model_cycles else None
-            bursts = self._bursts(load_pos, self._act_values(load_slot, load_x), w_pos,
-                                  self._weight_values(slots, last, keys, shifts, signs))
+            bursts = self._bursts(
+                load_pos,
+                self._act_values(load_slot, load_x),
+                w_pos,
+                self._weight_values(slots, last, keys, shifts, signs),
+            )
             yield Chunk(bursts, {"result": Expectation(values, cycles)}, label=f"chunk{index}")
             remaining -= lengths.size
             first = False
@@ -255,14 +285,15 @@ class ShiftAddBench:
             raise ValueError("quantized layers need runtime scales (shifter = 'barrel')")
         rows = -(-n // d.columns) * d.columns
         cols = -(-k // d.mu) * d.mu
-        spec = next(s for s in weight_manifest(load_model_config(SOURCE_MODEL))
-                    if s.name == SOURCE_MATRIX)
+        spec = next(
+            s for s in weight_manifest(load_model_config(SOURCE_MODEL)) if s.name == SOURCE_MATRIX
+        )
         src_rows, src_cols = spec.shape
         if rows > src_rows or cols > src_cols:
             src_rows, src_cols = max(rows, src_rows), max(cols, src_cols)
         blocks, have = [], 0
         r0 = 0
-        for start, block in iter_synthetic_rows((src_rows, src_cols), seed=0):
+        for _start, block in iter_synthetic_rows((src_rows, src_cols), seed=0):
             blocks.append(block)
             have += block.shape[0]
             if have >= rows:
@@ -270,18 +301,38 @@ class ShiftAddBench:
         src = np.concatenate(blocks)
         r0 = int(rng.integers(0, src.shape[0] - rows + 1))
         c0 = int(rng.integers(0, src_cols - cols + 1))
-        w = src[r0:r0 + rows, c0:c0 + cols]
+        w = src[r0 : r0 + rows, c0 : c0 + cols]
         limit = max(d.scale_rows, 128 // d.mu)
-        group = max(g for g in range(d.scale_rows, rows + 1, d.scale_rows)
-                    if rows % g == 0 and (g <= limit or g == d.scale_rows))
-        result = bcq_quantize(w, d.q, layout="kernel", mu=d.mu, group_rows=group,
-                              scale_form="pow2" if d.terms == 1 else "apot",
-                              apot_terms=max(1, d.terms), shift_bits=d.shift_bits,
-                              iters=iters, block_size=d.mu * max(1, 128 // d.mu))
+        group = max(
+            g
+            for g in range(d.scale_rows, rows + 1, d.scale_rows)
+            if rows % g == 0 and (g <= limit or g == d.scale_rows)
+        )
+        result = bcq_quantize(
+            w,
+            d.q,
+            layout="kernel",
+            mu=d.mu,
+            group_rows=group,
+            scale_form="pow2" if d.terms == 1 else "apot",
+            apot_terms=max(1, d.terms),
+            shift_bits=d.shift_bits,
+            iters=iters,
+            block_size=d.mu * max(1, 128 // d.mu),
+        )
         return result, w
 
-    def layer_chunk(self, x, planes, shifts, signs, *, label: str = "gemm",
-                    reference=None, extra: dict | None = None) -> Chunk:
+    def layer_chunk(
+        self,
+        x,
+        planes,
+        shifts,
+        signs,
+        *,
+        label: str = "gemm",
+        reference=None,
+        extra: dict | None = None,
+    ) -> Chunk:
         """One chunk computing ``Y = X @ W_int.T`` with the GEMM schedule.
 
         Parameters
@@ -305,13 +356,13 @@ class ShiftAddBench:
         rows, kp = n_tiles * d.columns, groups * d.mu
         xp = np.zeros((m, kp), np.int64)
         xp[:, :k] = x
-        pp = np.zeros((q, rows, kp), bool)       # padding: zero activations, any planes
+        pp = np.zeros((q, rows, kp), bool)  # padding: zero activations, any planes
         pp[:, :n, :k] = planes
         sets = rows // d.scale_rows
         shp = np.zeros((q, sets, groups, d.terms), np.int64)
         sgp = np.zeros_like(shp)
-        shp[:, :shifts.shape[1], :shifts.shape[2]] = shifts
-        sgp[:, :signs.shape[1], :signs.shape[2]] = signs
+        shp[:, : shifts.shape[1], : shifts.shape[2]] = shifts
+        sgp[:, : signs.shape[1], : signs.shape[2]] = signs
         # keys (q, rows, groups) -> per transfer (groups, n_tiles, columns, q)
         bits = pp.reshape(q, rows, groups, d.mu)
         keys = (bits.astype(np.int64) << np.arange(d.mu)).sum(axis=-1)
@@ -326,32 +377,49 @@ class ShiftAddBench:
             g1 = min(groups, g0 + g)
             span = g1 - g0
             # expected sums of this K-tile for every vector and column
-            y = lut_gemm(xp[:, g0 * d.mu:g1 * d.mu], pp[:, :, g0 * d.mu:g1 * d.mu],
-                         shp[:, :, g0:g1], sgp[:, :, g0:g1], d.mu)
+            y = lut_gemm(
+                xp[:, g0 * d.mu : g1 * d.mu],
+                pp[:, :, g0 * d.mu : g1 * d.mu],
+                shp[:, :, g0:g1],
+                sgp[:, :, g0:g1],
+                d.mu,
+            )
             outputs.append(y.reshape(m, n_tiles, d.columns).reshape(m * n_tiles, d.columns))
             block = span * (1 + n_tiles)
-            base = position + np.arange(m)[:, None] * block             # (m, 1)
-            a_pos = base + np.arange(span)[None, :]                      # (m, span)
+            base = position + np.arange(m)[:, None] * block  # (m, 1)
+            a_pos = base + np.arange(span)[None, :]  # (m, span)
             wp = base[:, :, None] + span + np.arange(n_tiles * span).reshape(1, n_tiles, span)
             act_pos.append(a_pos.ravel())
             w_pos.append(wp.ravel())
             out_pos.append(wp[:, :, -1].ravel())
-            act_parts.append({"x": xp[:, g0 * d.mu:g1 * d.mu].reshape(m * span, d.mu),
-                              "slot": np.tile(np.arange(span), m)})
+            act_parts.append(
+                {
+                    "x": xp[:, g0 * d.mu : g1 * d.mu].reshape(m * span, d.mu),
+                    "slot": np.tile(np.arange(span), m),
+                }
+            )
             sel = np.broadcast_to(np.arange(g0, g1)[None, None, :], (m, n_tiles, span))
             tiles = np.broadcast_to(np.arange(n_tiles)[None, :, None], (m, n_tiles, span))
             last = np.zeros((m, n_tiles, span), bool)
             last[..., -1] = True
-            w_parts.append({"group": sel.ravel(), "tile": tiles.ravel(),
-                            "slot": (sel - g0).ravel(), "last": last.ravel()})
+            w_parts.append(
+                {
+                    "group": sel.ravel(),
+                    "tile": tiles.ravel(),
+                    "slot": (sel - g0).ravel(),
+                    "last": last.ravel(),
+                }
+            )
             position += m * block
         a = {key: np.concatenate([p[key] for p in act_parts]) for key in act_parts[0]}
         w = {key: np.concatenate([p[key] for p in w_parts]) for key in w_parts[0]}
         gi, ti = w["group"], w["tile"]
-        bursts = self._bursts(np.concatenate(act_pos), self._act_values(a["slot"], a["x"]),
-                              np.concatenate(w_pos),
-                              self._weight_values(w["slot"], w["last"], keys[gi, ti],
-                                                  tshift[gi, ti], tsign[gi, ti]))
+        bursts = self._bursts(
+            np.concatenate(act_pos),
+            self._act_values(a["slot"], a["x"]),
+            np.concatenate(w_pos),
+            self._weight_values(w["slot"], w["last"], keys[gi, ti], tshift[gi, ti], tsign[gi, ti]),
+        )
         values = np.concatenate(outputs)
         cycles = stream_output_cycles(d, np.concatenate(out_pos))
         model = gemm_cycles(d, m, n, k)
@@ -365,16 +433,22 @@ class ShiftAddBench:
             if got.shape[0] == values.shape[0]:
                 y = got.reshape(tiles_k, m, rows).sum(axis=0)
             y = y[:, :n]
-            matches = bool(np.array_equal(y, whole)) and \
-                (dense is None or bool(np.array_equal(y, dense)))
-            cycles_sim = int(recorded["result"].cycles[-1]) + 1 \
-                if recorded["result"].cycles.size else 0
-            return {"gemm": [m, n, k], "gemm_matches": matches,
-                    "gemm_cycles_sim": cycles_sim, "gemm_cycles_model": model.cycles,
-                    "gemm_utilization": model.utilization, **(extra or {})}
+            matches = bool(np.array_equal(y, whole)) and (
+                dense is None or bool(np.array_equal(y, dense))
+            )
+            cycles_sim = (
+                int(recorded["result"].cycles[-1]) + 1 if recorded["result"].cycles.size else 0
+            )
+            return {
+                "gemm": [m, n, k],
+                "gemm_matches": matches,
+                "gemm_cycles_sim": cycles_sim,
+                "gemm_cycles_model": model.cycles,
+                "gemm_utilization": model.utilization,
+                **(extra or {}),
+            }
 
-        return Chunk(bursts, {"result": Expectation(values, cycles)}, label=label,
-                     finish=finish)
+        return Chunk(bursts, {"result": Expectation(values, cycles)}, label=label, finish=finish)
 
     def gemm(self, rng: np.random.Generator, m: int, n: int, k: int) -> Chunk:
         """``Y[M, N] = X[M, K] @ W[N, K].T`` on the engine: with barrel shifters ``W`` is a
@@ -386,8 +460,7 @@ class ShiftAddBench:
         x = self.random_act(rng, m, cols=k)
         if d.shifter == "constant":
             planes, shifts, signs = self.random_layer(rng, n, k)
-            dense = dense_reference(x, dequantize_int(planes, shifts[:, :1, :1],
-                                                      signs[:, :1, :1]))
+            dense = dense_reference(x, dequantize_int(planes, shifts[:, :1, :1], signs[:, :1, :1]))
             return self.layer_chunk(x, planes, shifts, signs, reference=dense)
         result, w_float = self.quantized_layer(rng, n, k)
         rows, cols = result.planes.shape[1:]
@@ -396,13 +469,16 @@ class ShiftAddBench:
         xp = np.zeros((m, cols), np.int64)
         xp[:, :k] = x
         # the float layer in the same fixed point: how far the exact integer result is from it
-        y_float = xp.astype(np.float64) @ (w_float.astype(np.float64).T / 2.0 ** result.exp_base)
+        y_float = xp.astype(np.float64) @ (w_float.astype(np.float64).T / 2.0**result.exp_base)
         y_int = lut_gemm(xp, result.planes, result.shifts, result.signs, d.mu)
         err = float(np.linalg.norm(y_int - y_float) / max(np.linalg.norm(y_float), 1e-30))
-        extra = {"gemm_source": f"{SOURCE_MODEL} {SOURCE_MATRIX} (synthetic), bcq{d.q}",
-                 "gemm_rel_error_vs_float": err,
-                 "gemm_weight_mse": float(result.errors.get("weight_mse", 0.0))}
+        extra = {
+            "gemm_source": f"{SOURCE_MODEL} {SOURCE_MATRIX} (synthetic), bcq{d.q}",
+            "gemm_rel_error_vs_float": err,
+            "gemm_weight_mse": float(result.errors.get("weight_mse", 0.0)),
+        }
         dense = dense_reference(xp, result.dequantized_int())[:, :n]
         sets = -(-n // d.scale_rows)
-        return self.layer_chunk(x, planes, shifts[:, :sets], signs[:, :sets],
-                                reference=dense, extra=extra)
+        return self.layer_chunk(
+            x, planes, shifts[:, :sets], signs[:, :sets], reference=dense, extra=extra
+        )

@@ -64,8 +64,7 @@ class GridBench:
         expected = np.concatenate([tile_reference(d, x, w) for x, w in tiles], axis=0)
         cycles = os_output_cycles(d, steps) if model_cycles else None
         burst = Burst("feed", {"act": acts, "weight": weights, "last": last}, acts.shape[0])
-        return Chunk([burst], {"result": Expectation(expected, cycles)}, label=label,
-                     finish=finish)
+        return Chunk([burst], {"result": Expectation(expected, cycles)}, label=label, finish=finish)
 
     def _os_edge_tiles(self, budget: int) -> list:
         d = self.design
@@ -137,8 +136,12 @@ class GridBench:
         if model_cycles:
             h = ws_accept_cycles(d, is_write, np.concatenate(rows))
             cycles = h[~is_write] + d.latency
-        return Chunk(bursts, {"result": Expectation(np.concatenate(outputs, axis=0), cycles)},
-                     label=label, finish=finish)
+        return Chunk(
+            bursts,
+            {"result": Expectation(np.concatenate(outputs, axis=0), cycles)},
+            label=label,
+            finish=finish,
+        )
 
     def _ws_chunks(self, rng, vectors, max_entries, model_cycles):
         d = self.design
@@ -151,22 +154,25 @@ class GridBench:
                 w = np.array([[pairs[(i + j) % 4][1] for j in range(C)] for i in range(R)])
                 acts = [a for a, _ in pairs[:4]]
                 edge = np.array([[acts[(i + r) % 4] for i in range(R)] for r in range(4)])
-                edge = np.concatenate([np.full((1, R), d.act_range[0]), edge,
-                                       np.zeros((1, R), np.int64)])
+                edge = np.concatenate(
+                    [np.full((1, R), d.act_range[0]), edge, np.zeros((1, R), np.int64)]
+                )
             else:
                 w, edge = self.random_weights(rng, R, C), None
             events.append(("w", np.arange(R), w))
             entries += R
             budget = min(remaining, max_entries - R)
             if budget <= 0:
-                raise ValueError(f"max_entries={max_entries} leaves no room after {R} "
-                                 f"weight writes")
+                raise ValueError(
+                    f"max_entries={max_entries} leaves no room after {R} weight writes"
+                )
             while used < budget:
                 if edge is not None:
                     x, edge = edge[:budget], None
                 else:
-                    x = self.random_act(rng, int(min(budget - used, rng.integers(
-                        1, max(2, budget // 3) + 1))), R)
+                    x = self.random_act(
+                        rng, int(min(budget - used, rng.integers(1, max(2, budget // 3) + 1))), R
+                    )
                 events.append(("a", x))
                 used += x.shape[0]
                 entries += x.shape[0]
@@ -182,8 +188,13 @@ class GridBench:
             index += 1
 
     # -- entry points --------------------------------------------------------------------
-    def chunks(self, rng: np.random.Generator, vectors: int, max_entries: int = 65536,
-               model_cycles: bool = True):
+    def chunks(
+        self,
+        rng: np.random.Generator,
+        vectors: int,
+        max_entries: int = 65536,
+        model_cycles: bool = True,
+    ):
         """Yield chunks totalling ``vectors`` input data transfers (see the class).
 
         Parameters
@@ -224,8 +235,8 @@ class GridBench:
                         k1 = min(k, k0 + d.k_max)
                         xt = np.zeros((R, k1 - k0), np.int64)
                         wt = np.zeros((C, k1 - k0), np.int64)
-                        xt[:min(R, m - m0)] = x[m0:m0 + R, k0:k1]
-                        wt[:min(C, n - n0)] = w[n0:n0 + C, k0:k1]
+                        xt[: min(R, m - m0)] = x[m0 : m0 + R, k0:k1]
+                        wt[: min(C, n - n0)] = w[n0 : n0 + C, k0:k1]
                         tiles.append((xt, wt))
                         blocks.append((m0, n0, R))
             make = lambda fin: self._os_chunk(tiles, "gemm", True, fin)  # noqa: E731
@@ -234,10 +245,10 @@ class GridBench:
             for k0 in range(0, k, R):
                 r = min(R, k - k0)
                 xt = np.zeros((m, R), np.int64)
-                xt[:, :r] = x[:, k0:k0 + r]
+                xt[:, :r] = x[:, k0 : k0 + r]
                 for n0 in range(0, n, C):
                     values = np.zeros((r, C), np.int64)
-                    values[:, :min(C, n - n0)] = w[n0:n0 + C, k0:k0 + r].T
+                    values[:, : min(C, n - n0)] = w[n0 : n0 + C, k0 : k0 + r].T
                     events += [("w", np.arange(r), values), ("a", xt)]
                     blocks.append((0, n0, m))
             make = lambda fin: self._ws_plan(events, "gemm", True, fin)  # noqa: E731
@@ -248,15 +259,19 @@ class GridBench:
             y = np.zeros((m, n), np.int64)
             row = 0
             for m0, n0, count in blocks:
-                block = got[row:row + count]
+                block = got[row : row + count]
                 row += count
                 if block.shape[0] == count:
                     rows_used, cols_used = min(count, m - m0), min(C, n - n0)
-                    y[m0:m0 + rows_used, n0:n0 + cols_used] += block[:rows_used, :cols_used]
+                    y[m0 : m0 + rows_used, n0 : n0 + cols_used] += block[:rows_used, :cols_used]
             cycles = recorded["result"].cycles
             sim_cycles = int(cycles[-1]) + 1 if cycles.size else 0
-            return {"gemm": [m, n, k], "gemm_matches": bool(np.array_equal(y, whole)),
-                    "gemm_cycles_sim": sim_cycles, "gemm_cycles_model": model.cycles,
-                    "gemm_utilization": model.utilization}
+            return {
+                "gemm": [m, n, k],
+                "gemm_matches": bool(np.array_equal(y, whole)),
+                "gemm_cycles_sim": sim_cycles,
+                "gemm_cycles_model": model.cycles,
+                "gemm_utilization": model.utilization,
+            }
 
         return make(finish)

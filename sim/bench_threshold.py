@@ -21,8 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..design.threshold import ThresholdDesign
-from ..errors import InputError, SimulationMismatch
 from ..design.threshold_program import schedule
+from ..errors import InputError, SimulationMismatch
 from ..models.cycles import check_gemm, gemm_cycles
 from ..models.threshold.golden import binary_layer_reference, execute, layer_runs
 from .plan import Burst, Chunk, Expectation
@@ -51,8 +51,9 @@ class ThresholdBench:
                 out.append(c)
         return out
 
-    def random_layer(self, rng: np.random.Generator, rows: int, outputs: int, k: int,
-                     edge: bool = False):
+    def random_layer(
+        self, rng: np.random.Generator, rows: int, outputs: int, k: int, edge: bool = False
+    ):
         """Inputs ``(rows, k)``, weights ``(outputs, k)``, thresholds and flips."""
         x = (rng.random((rows, k)) < rng.uniform(0.2, 0.8)).astype(np.int8)
         w = rng.integers(0, 2, (outputs, k), dtype=np.int8)
@@ -68,8 +69,9 @@ class ThresholdBench:
             x[: min(rows, 2)] = [[0], [1]][: min(rows, 2)]
         # Thresholds near the counts that occur, plus the extremes.
         counts = (x[:, None, :] == w[None, :, :]).sum(-1)
-        t = counts[rng.integers(0, rows, outputs), np.arange(outputs)] + \
-            rng.integers(-1, 2, outputs)
+        t = counts[rng.integers(0, rows, outputs), np.arange(outputs)] + rng.integers(
+            -1, 2, outputs
+        )
         extremes = np.array([-1, k + 1, 0, k, -5, k + 7], np.int64)
         if edge:
             t[: min(outputs, len(extremes))] = extremes[: min(outputs, len(extremes))]
@@ -79,8 +81,9 @@ class ThresholdBench:
         flips = rng.random(outputs) < 0.5
         return x, w, t.astype(np.int64), flips
 
-    def _chunk(self, rng, runs_wanted: int, k: int, edge: bool, label: str,
-               model_cycles: bool) -> Chunk:
+    def _chunk(
+        self, rng, runs_wanted: int, k: int, edge: bool, label: str, model_cycles: bool
+    ) -> Chunk:
         d = self.design
         per_group = d.pes * d.vectors
         outputs = int(min(max(1, runs_wanted // 2), 8))
@@ -95,20 +98,28 @@ class ThresholdBench:
         # The interpreter of the step stream must agree with the golden layer.
         model = execute(d, lr.fields, lr.data)
         if not np.array_equal(model, lr.expected):
-            raise SimulationMismatch(f"the program for K={k} disagrees with the golden layer "
-                                     "in the NumPy interpreter")
+            raise SimulationMismatch(
+                f"the program for K={k} disagrees with the golden layer in the NumPy interpreter"
+            )
         prog = lr.program
         steps = lr.runs * prog.steps
         cycles = None
         if model_cycles:
             starts = np.arange(lr.runs) * prog.steps
             cycles = (starts[:, None] + prog.emit_steps[None, :] + d.latency).reshape(-1)
-        return Chunk([Burst("step", lr.payload(), steps)],
-                     {"result": Expectation(lr.expected.reshape(-1, d.pes), cycles)},
-                     label=label)
+        return Chunk(
+            [Burst("step", lr.payload(), steps)],
+            {"result": Expectation(lr.expected.reshape(-1, d.pes), cycles)},
+            label=label,
+        )
 
-    def chunks(self, rng: np.random.Generator, vectors: int, max_entries: int = 65536,
-               model_cycles: bool = True):
+    def chunks(
+        self,
+        rng: np.random.Generator,
+        vectors: int,
+        max_entries: int = 65536,
+        model_cycles: bool = True,
+    ):
         """Yield chunks totalling ``vectors`` result transfers (``pes`` outputs each).
 
         Parameters
@@ -133,11 +144,18 @@ class ThresholdBench:
             # Small first chunks for every fan-in, so a short run still covers them all.
             if index < len(ks):
                 runs = max(1, min(runs, -(-max(1, remaining // len(ks)) // per_run)))
-            chunk = self._chunk(rng, runs, k, edge=index == 0, label=f"chunk{index} K={k}",
-                                model_cycles=model_cycles)
+            chunk = self._chunk(
+                rng,
+                runs,
+                k,
+                edge=index == 0,
+                label=f"chunk{index} K={k}",
+                model_cycles=model_cycles,
+            )
             if chunk.entries > max_entries:
-                raise ValueError(f"max_entries={max_entries} is shorter than one run "
-                                 f"({prog.steps} steps)")
+                raise ValueError(
+                    f"max_entries={max_entries} is shorter than one run ({prog.steps} steps)"
+                )
             yield chunk
             remaining -= next(iter(chunk.expected.values())).count
             index += 1
@@ -150,8 +168,11 @@ class ThresholdBench:
         d = self.design
         m, n, k = check_gemm(m, n, k)
         if m % d.pool:
-            raise InputError(f"{m} rows are not whole pooling windows of {d.pool}",
-                             field="gemm.M", allowed=f"a multiple of {d.pool}")
+            raise InputError(
+                f"{m} rows are not whole pooling windows of {d.pool}",
+                field="gemm.M",
+                allowed=f"a multiple of {d.pool}",
+            )
         x, w, t, f = self.random_layer(rng, m, n, k)
         lr = layer_runs(d, x, w, t, f)
         prog = lr.program
@@ -169,16 +190,23 @@ class ThresholdBench:
             usable = min(values.shape[0], lr.runs * E)
             y.reshape(-1, P)[:usable] = values[:usable]
             # Reassemble Y[row, neuron] from (run, emit, PE).
-            rows = (lr.group[:, None, None] * P + np.arange(P)[None, None, :]) * E + \
-                np.arange(E)[None, :, None]
+            rows = (lr.group[:, None, None] * P + np.arange(P)[None, None, :]) * E + np.arange(E)[
+                None, :, None
+            ]
             full = np.zeros((-(-m // (P * d.vectors)) * P * E, n), np.int64)
             full[rows, lr.neuron[:, None, None]] = y
             sim_cycles = int(got.cycles[-1]) + 1 if got.cycles.size else 0
-            return {"gemm": [m, n, k],
-                    "gemm_matches": bool(np.array_equal(full[:m // d.pool], whole)),
-                    "gemm_cycles_sim": sim_cycles, "gemm_cycles_model": model.cycles,
-                    "gemm_utilization": model.utilization}
+            return {
+                "gemm": [m, n, k],
+                "gemm_matches": bool(np.array_equal(full[: m // d.pool], whole)),
+                "gemm_cycles_sim": sim_cycles,
+                "gemm_cycles_model": model.cycles,
+                "gemm_utilization": model.utilization,
+            }
 
-        return Chunk([Burst("step", lr.payload(), lr.runs * prog.steps)],
-                     {"result": Expectation(lr.expected.reshape(-1, P), cycles)},
-                     label="gemm", finish=finish)
+        return Chunk(
+            [Burst("step", lr.payload(), lr.runs * prog.steps)],
+            {"result": Expectation(lr.expected.reshape(-1, P), cycles)},
+            label="gemm",
+            finish=finish,
+        )

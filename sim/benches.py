@@ -30,8 +30,9 @@ def small_int_type(lo: int, hi: int):
     return np.int64
 
 
-def biased_operands(rng: np.random.Generator, lo: int, hi: int, count: int, cols: int,
-                    dtype=None) -> np.ndarray:
+def biased_operands(
+    rng: np.random.Generator, lo: int, hi: int, count: int, cols: int, dtype=None
+) -> np.ndarray:
     """Uniform integers in ``[lo, hi]``, shape ``(count, cols)``, a quarter of the rows
     leaning to one end (80% of their entries at ``lo`` or ``hi``) so sums reach their
     extremes. ``dtype`` defaults to the narrowest type holding the range."""
@@ -42,5 +43,3 @@ def biased_operands(rng: np.random.Generator, lo: int, hi: int, count: int, cols
         keep = rng.random((int(biased.sum()), cols)) < 0.8
         x[biased] = np.where(keep, end, x[biased])
     return x
-
-

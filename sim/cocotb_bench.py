@@ -118,8 +118,12 @@ async def shiftadd_bench(dut):
     if job.get("gemm"):
         chunks = [bench.gemm(rng, *job["gemm"])]
     else:
-        chunks = bench.chunks(rng, job["vectors"], max_entries=spec.depth // (2 if stall else 1),
-                              model_cycles=not stall)
+        chunks = bench.chunks(
+            rng,
+            job["vectors"],
+            max_entries=spec.depth // (2 if stall else 1),
+            model_cycles=not stall,
+        )
     t0 = time.perf_counter()
     timing = {"plan": 0.0, "encode": 0.0, "simulate": 0.0, "collect": 0.0, "check": 0.0}
     total_cycles = 0
@@ -158,18 +162,20 @@ async def shiftadd_bench(dut):
 
     report = checker.report.to_dict()
     report.update(extra)
-    report.update({
-        "timeouts": timeouts,
-        "sim_cycles": total_cycles,
-        "bench_seconds": wall,
-        "sim_seconds": timing["simulate"],
-        "timing": timing,
-        # Results per output transfer: neurons of an adder tree, columns of a grid engine.
-        "outputs_per_neuron": getattr(design, "outputs_per_transfer",
-                                      getattr(design, "n", 1)),
-    })
-    if extra.get("gemm_matches") is False or \
-            extra.get("gemm_cycles_sim", 0) != extra.get("gemm_cycles_model", 0):
+    report.update(
+        {
+            "timeouts": timeouts,
+            "sim_cycles": total_cycles,
+            "bench_seconds": wall,
+            "sim_seconds": timing["simulate"],
+            "timing": timing,
+            # Results per output transfer: neurons of an adder tree, columns of a grid engine.
+            "outputs_per_neuron": getattr(design, "outputs_per_transfer", getattr(design, "n", 1)),
+        }
+    )
+    if extra.get("gemm_matches") is False or extra.get("gemm_cycles_sim", 0) != extra.get(
+        "gemm_cycles_model", 0
+    ):
         report["passed"] = False
     report["passed"] = bool(report["passed"] and not timeouts)
     Path(job["report"]).write_text(json.dumps(report, indent=2))

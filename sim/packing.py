@@ -20,8 +20,16 @@ import numpy as np
 
 from ..rtl_gen.emit import describe_layout
 
-__all__ = ["layout_width", "pack", "unpack", "bits_to_records", "words_to_bits",
-           "bits_to_ints", "ints_to_bits", "as_description"]
+__all__ = [
+    "layout_width",
+    "pack",
+    "unpack",
+    "bits_to_records",
+    "words_to_bits",
+    "bits_to_ints",
+    "ints_to_bits",
+    "as_description",
+]
 
 
 def as_description(layout) -> dict:
@@ -108,7 +116,7 @@ def _pack(d: dict, values, n: int | None) -> np.ndarray:
             raise KeyError(f"missing payload fields {sorted(missing)}")
         for f in d["fields"]:
             lo = f["offset"]
-            out[:, lo:lo + f["width"]] = _pack(f, values[f["name"]], n)
+            out[:, lo : lo + f["width"]] = _pack(f, values[f["name"]], n)
         return out
     raise TypeError(f"unsupported layout {d!r}")
 
@@ -127,10 +135,12 @@ def _unpack(d: dict, bits: np.ndarray):
         width, n = elem["width"], bits.shape[0]
         if elem["kind"] == "int":
             return bits_to_ints(bits.reshape(n, length, width), elem["signed"])
-        return [_unpack(elem, bits[:, i * width:(i + 1) * width]) for i in range(length)]
+        return [_unpack(elem, bits[:, i * width : (i + 1) * width]) for i in range(length)]
     if kind == "struct":
-        return {f["name"]: _unpack(f, bits[:, f["offset"]:f["offset"] + f["width"]])
-                for f in d["fields"]}
+        return {
+            f["name"]: _unpack(f, bits[:, f["offset"] : f["offset"] + f["width"]])
+            for f in d["fields"]
+        }
     raise TypeError(f"unsupported layout {d!r}")
 
 
@@ -151,8 +161,9 @@ def words_to_bits(raw: bytes, width: int) -> np.ndarray:
     little-endian 32-bit words, least significant word first; returns bits LSB first."""
     words = -(-width // 32)
     if len(raw) % (4 * words):
-        raise ValueError(f"record file of {len(raw)} bytes is not a whole number of "
-                         f"{4 * words}-byte records")
+        raise ValueError(
+            f"record file of {len(raw)} bytes is not a whole number of {4 * words}-byte records"
+        )
     octets = np.frombuffer(raw, dtype=np.uint8).reshape(-1, 4 * words)
     bits = np.unpackbits(octets, axis=1, bitorder="little").astype(bool)
     return bits[:, :width]

@@ -10,7 +10,8 @@ cocotb (:mod:`shiftadd.sim.harness`), and checked by the same :class:`Checker`.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -127,11 +128,16 @@ class Checker:
             r.mismatches += int(bad.size)
             for i in bad[: max(0, self._keep - len(r.first_mismatches))]:
                 cols = np.flatnonzero(e[i] != g[i])[:8]
-                r.first_mismatches.append({
-                    "chunk": chunk.label, "stream": name, "transfer": int(i),
-                    "lanes": cols.tolist(), "expected": e[i, cols].tolist(),
-                    "got": g[i, cols].tolist(),
-                })
+                r.first_mismatches.append(
+                    {
+                        "chunk": chunk.label,
+                        "stream": name,
+                        "transfer": int(i),
+                        "lanes": cols.tolist(),
+                        "expected": e[i, cols].tolist(),
+                        "got": g[i, cols].tolist(),
+                    }
+                )
             if exp.cycles is not None and n:
                 r.cycle_checked += n
                 r.cycle_mismatches += int(np.count_nonzero(exp.cycles[:n] != got.cycles[:n]))

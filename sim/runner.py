@@ -112,14 +112,14 @@ def _runner(simulator: str, saif: bool = False, quick_compile: bool = False):
         setup_verilator()
         return _FastVerilator(saif, quick_compile)
     if saif:
-        raise InputError("switching activity (SAIF) needs Verilator", field="--simulator",
-                         allowed=["verilator"])
+        raise InputError(
+            "switching activity (SAIF) needs Verilator", field="--simulator", allowed=["verilator"]
+        )
     if simulator == "icarus":
         if find_iverilog() is None:
             raise ToolError("Icarus Verilog not found: sudo apt-get install -y iverilog")
         return get_runner("icarus")
-    raise InputError(f"unknown simulator {simulator!r}", field="--simulator",
-                     allowed=SIMULATORS)
+    raise InputError(f"unknown simulator {simulator!r}", field="--simulator", allowed=SIMULATORS)
 
 
 @contextlib.contextmanager
@@ -133,20 +133,30 @@ def _locked(directory: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _build(design, rtl: GeneratedRTL, spec: HarnessSpec, simulator: str,
-           build_root: Path | None, saif: bool = False,
-           netlist: tuple[str, str] | None = None,
-           random_init: bool = False) -> tuple[Path, float, object]:
+def _build(
+    design,
+    rtl: GeneratedRTL,
+    spec: HarnessSpec,
+    simulator: str,
+    build_root: Path | None,
+    saif: bool = False,
+    netlist: tuple[str, str] | None = None,
+    random_init: bool = False,
+) -> tuple[Path, float, object]:
     # The design under test: its RTL, or a gate-level netlist and the cell models it needs.
     dut_text = rtl.verilog if netlist is None else netlist[0] + "\n" + netlist[1]
     harness = harness_verilog(spec)
     vlt = verilator_public_config(spec)
-    args = () if simulator != "verilator" else \
-        (_RANDOM_INIT_ARGS if random_init else _VERILATOR_ARGS)
+    args = (
+        () if simulator != "verilator" else (_RANDOM_INIT_ARGS if random_init else _VERILATOR_ARGS)
+    )
     if netlist is not None and simulator == "verilator":
         args = args + ("-Wno-lint", "-Wno-style", "-Wno-UNOPTFLAT")
-    kind = ("-gates" if netlist is not None else "") + ("-saif" if saif else "") + \
-        ("-xrand" if random_init else "")
+    kind = (
+        ("-gates" if netlist is not None else "")
+        + ("-saif" if saif else "")
+        + ("-xrand" if random_init else "")
+    )
     key = hashlib.sha256("\0".join([dut_text, harness, vlt, simulator, *args, kind]).encode())
     root = build_root if build_root is not None else cache_root() / "sim"
     build_dir = root / f"{design.name}-{simulator}{kind}-{key.hexdigest()[:16]}"
@@ -165,9 +175,14 @@ def _build(design, rtl: GeneratedRTL, spec: HarnessSpec, simulator: str,
         if not stamp.exists():
             log = build_dir / "build.log"
             try:
-                runner.build(sources=[str(s) for s in sources], hdl_toplevel=HARNESS_TOP,
-                             build_dir=str(build_dir / "sim_build"), build_args=list(args),
-                             timescale=("1ns", "1ps"), log_file=str(log))
+                runner.build(
+                    sources=[str(s) for s in sources],
+                    hdl_toplevel=HARNESS_TOP,
+                    build_dir=str(build_dir / "sim_build"),
+                    build_args=list(args),
+                    timescale=("1ns", "1ps"),
+                    log_file=str(log),
+                )
             except (RuntimeError, SystemExit) as exc:
                 tail = log.read_text()[-3000:] if log.exists() else ""
                 raise ToolError(f"{simulator} build failed ({exc}); log {log}:\n{tail}") from None
@@ -177,12 +192,22 @@ def _build(design, rtl: GeneratedRTL, spec: HarnessSpec, simulator: str,
     return build_dir, time.perf_counter() - t0, runner
 
 
-def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "verilator",
-             stall: bool = False, gemm: tuple[int, int, int] | None = None,
-             depth: int = 1 << 16, build_root: str | os.PathLike | None = None,
-             fault: str | None = None, saif: str | os.PathLike | None = None,
-             netlist: str | os.PathLike | None = None, liberty=None,
-             random_init: bool = False) -> SimReport:
+def simulate(
+    design,
+    *,
+    vectors: int = 1000,
+    seed: int = 0,
+    simulator: str = "verilator",
+    stall: bool = False,
+    gemm: tuple[int, int, int] | None = None,
+    depth: int = 1 << 16,
+    build_root: str | os.PathLike | None = None,
+    fault: str | None = None,
+    saif: str | os.PathLike | None = None,
+    netlist: str | os.PathLike | None = None,
+    liberty=None,
+    random_init: bool = False,
+) -> SimReport:
     """Build ``design`` (cached) and check it against its golden model in simulation.
 
     Parameters
@@ -224,11 +249,13 @@ def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "ve
         What was checked, mismatches, cycles and timing.
     """
     if simulator not in SIMULATORS:
-        raise InputError(f"unknown simulator {simulator!r}", field="--simulator",
-                         allowed=SIMULATORS)
+        raise InputError(
+            f"unknown simulator {simulator!r}", field="--simulator", allowed=SIMULATORS
+        )
     if not isinstance(vectors, int) or vectors < 1:
-        raise InputError(f"{vectors!r} is not a positive integer", field="--vectors",
-                         allowed="an integer >= 1")
+        raise InputError(
+            f"{vectors!r} is not a positive integer", field="--vectors", allowed="an integer >= 1"
+        )
     if fault not in (None, "expected"):
         raise InputError(f"unknown fault {fault!r}", field="fault", allowed=["expected"])
     if depth < 64 or depth & (depth - 1):
@@ -237,8 +264,9 @@ def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "ve
     if netlist is not None:
         lib = resolve_liberty(liberty)
         if lib is None:
-            raise InputError("a gate-level simulation needs the liberty of its cells",
-                             field="--liberty")
+            raise InputError(
+                "a gate-level simulation needs the liberty of its cells", field="--liberty"
+            )
         text = Path(netlist).read_text()
         used = set(re.findall(r"^\s*(\w+)\s+\S+\s*\(", text, re.M)) - {"module"}
         used &= set(read_liberty(lib).cells)
@@ -248,32 +276,56 @@ def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "ve
     rtl = generate_verilog(design)
     spec = HarnessSpec.from_manifest(rtl.manifest, depth=depth)
     build_dir, build_seconds, runner = _build(
-        design, rtl, spec, simulator, None if build_root is None else Path(build_root),
-        saif=saif is not None, netlist=gates, random_init=random_init)
+        design,
+        rtl,
+        spec,
+        simulator,
+        None if build_root is None else Path(build_root),
+        saif=saif is not None,
+        netlist=gates,
+        random_init=random_init,
+    )
     with tempfile.TemporaryDirectory(prefix="run-", dir=build_dir) as run_dir:
         run_dir = Path(run_dir)
         report_path = run_dir / "report.json"
-        job = {"design": design.to_dict(), "manifest": rtl.manifest, "vectors": vectors,
-               "seed": seed, "stall": stall, "gemm": list(gemm) if gemm else None,
-               "depth": depth, "fault": fault, "workdir": str(run_dir),
-               "report": str(report_path)}
+        job = {
+            "design": design.to_dict(),
+            "manifest": rtl.manifest,
+            "vectors": vectors,
+            "seed": seed,
+            "stall": stall,
+            "gemm": list(gemm) if gemm else None,
+            "depth": depth,
+            "fault": fault,
+            "workdir": str(run_dir),
+            "report": str(report_path),
+        }
         job_path = run_dir / "job.json"
         job_path.write_text(json.dumps(job))
         plusargs = [f"+stim={run_dir / 'stim.bin'}"]
         if random_init and simulator == "verilator":
             plusargs += ["+verilator+rand+reset+2", f"+verilator+seed+{seed + 1}"]
         for out in spec.outputs:
-            plusargs += [f"+rec_{out.name}={run_dir / f'rec_{out.name}.bin'}",
-                         f"+ready_{out.name}={run_dir / f'ready_{out.name}.bin'}"]
+            plusargs += [
+                f"+rec_{out.name}={run_dir / f'rec_{out.name}.bin'}",
+                f"+ready_{out.name}={run_dir / f'ready_{out.name}.bin'}",
+            ]
         log = run_dir / "sim.log"
         test_args = ["--trace", "--trace-file", str(Path(saif).resolve())] if saif else []
         try:
-            runner.test(test_module="shiftadd.sim.cocotb_bench", hdl_toplevel=HARNESS_TOP,
-                        test_args=test_args,
-                        hdl_toplevel_lang="verilog", build_dir=str(build_dir / "sim_build"),
-                        test_dir=str(run_dir), plusargs=plusargs, seed=seed,
-                        extra_env={"SHIFTADD_SIM_JOB": str(job_path)},
-                        results_xml=str(run_dir / "results.xml"), log_file=str(log))
+            runner.test(
+                test_module="shiftadd.sim.cocotb_bench",
+                hdl_toplevel=HARNESS_TOP,
+                test_args=test_args,
+                hdl_toplevel_lang="verilog",
+                build_dir=str(build_dir / "sim_build"),
+                test_dir=str(run_dir),
+                plusargs=plusargs,
+                seed=seed,
+                extra_env={"SHIFTADD_SIM_JOB": str(job_path)},
+                results_xml=str(run_dir / "results.xml"),
+                log_file=str(log),
+            )
         except (RuntimeError, SystemExit) as exc:
             if not report_path.exists():
                 tail = log.read_text()[-3000:] if log.exists() else ""
@@ -285,13 +337,35 @@ def simulate(design, *, vectors: int = 1000, seed: int = 0, simulator: str = "ve
         keep_log = build_dir / "last_sim.log"
         if log.exists():
             shutil.copyfile(log, keep_log)
-    gemm_info = {k: r[k] for k in ("gemm", "gemm_matches", "gemm_cycles_sim",
-                                    "gemm_cycles_model", "gemm_utilization") if k in r} or None
+    gemm_info = {
+        k: r[k]
+        for k in (
+            "gemm",
+            "gemm_matches",
+            "gemm_cycles_sim",
+            "gemm_cycles_model",
+            "gemm_utilization",
+        )
+        if k in r
+    } or None
     return SimReport(
-        design=design.name, simulator=simulator, passed=bool(r["passed"]), vectors=r["vectors"],
-        dot_products=r["vectors"] * r["outputs_per_neuron"], mismatches=r["mismatches"],
-        missing=r["missing"], extra=r["extra"], cycle_checked=r["cycle_checked"],
-        cycle_mismatches=r["cycle_mismatches"], sim_cycles=r["sim_cycles"],
-        timeouts=r["timeouts"], bench_seconds=r["bench_seconds"], sim_seconds=r["sim_seconds"],
-        build_seconds=build_seconds, first_mismatches=r["first_mismatches"],
-        build_dir=str(build_dir), timing=r.get("timing", {}), gemm=gemm_info)
+        design=design.name,
+        simulator=simulator,
+        passed=bool(r["passed"]),
+        vectors=r["vectors"],
+        dot_products=r["vectors"] * r["outputs_per_neuron"],
+        mismatches=r["mismatches"],
+        missing=r["missing"],
+        extra=r["extra"],
+        cycle_checked=r["cycle_checked"],
+        cycle_mismatches=r["cycle_mismatches"],
+        sim_cycles=r["sim_cycles"],
+        timeouts=r["timeouts"],
+        bench_seconds=r["bench_seconds"],
+        sim_seconds=r["sim_seconds"],
+        build_seconds=build_seconds,
+        first_mismatches=r["first_mismatches"],
+        build_dir=str(build_dir),
+        timing=r.get("timing", {}),
+        gemm=gemm_info,
+    )

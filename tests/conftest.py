@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_LIBERTY = (REPO.parent / "shared" / "pdk" / "ihp-sg13g2"
-                  / "sg13g2_stdcell_typ_1p20V_25C.lib")
+SHARED_LIBERTY = REPO.parent / "shared" / "pdk" / "ihp-sg13g2" / "sg13g2_stdcell_typ_1p20V_25C.lib"
 
 
 def _require(what: str, available: bool, fix: str) -> None:
@@ -47,8 +46,11 @@ def liberty() -> Path:
     """The IHP SG13G2 liberty: from SHIFTADD_LIBERTY or ../shared; CI must have it."""
     env = os.environ.get("SHIFTADD_LIBERTY")
     path = Path(env) if env else SHARED_LIBERTY
-    _require("the IHP SG13G2 liberty", path.is_file(),
-             "set SHIFTADD_LIBERTY or place ../shared/pdk beside the repository")
+    _require(
+        "the IHP SG13G2 liberty",
+        path.is_file(),
+        "set SHIFTADD_LIBERTY or place ../shared/pdk beside the repository",
+    )
     return path
 
 

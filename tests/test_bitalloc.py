@@ -29,7 +29,7 @@ def test_score_scales_with_the_square_of_the_weights():
 def test_score_is_per_weight():
     w = _w(32, 64, 1)
     a = layer_sensitivity(w)["score"]
-    b = layer_sensitivity(np.concatenate([w, w]))["score"]   # same weights, twice the layer
+    b = layer_sensitivity(np.concatenate([w, w]))["score"]  # same weights, twice the layer
     assert b == pytest.approx(a, rel=1e-6)
 
 
@@ -45,10 +45,9 @@ def test_calibration_methods():
     d2 = w.astype(np.float64) - bcq_quantize(w, 2).dequantized()
     assert out["err_low"] == pytest.approx(np.sum((x @ d2.T) ** 2) / 128, rel=1e-9)
     h = np.sum(x * x, axis=0) / 128
-    assert hd["err_low"] == pytest.approx(np.sum(d2 ** 2 * h[None, :]), rel=1e-9)
+    assert hd["err_low"] == pytest.approx(np.sum(d2**2 * h[None, :]), rel=1e-9)
     # louder inputs make the same weights more sensitive
-    assert layer_sensitivity(w, calib=3 * x)["score"] == pytest.approx(9 * out["score"],
-                                                                       rel=1e-9)
+    assert layer_sensitivity(w, calib=3 * x)["score"] == pytest.approx(9 * out["score"], rel=1e-9)
 
 
 def test_sensitivity_table_and_default_rule():
@@ -64,13 +63,13 @@ def test_sensitivity_table_and_default_rule():
     assert set(a.nlargest(2, "score")["layer"]) == {"l8", "l9"}
     per_bit = a["params"] + a["scale_bits_per_plane"]
     np.testing.assert_array_equal(a["storage_bits"], np.rint(per_bit * a["bits"]))
-    assert a.attrs["bits_per_weight"] == pytest.approx(a["storage_bits"].sum()
-                                                       / a["params"].sum())
+    assert a.attrs["bits_per_weight"] == pytest.approx(a["storage_bits"].sum() / a["params"].sum())
 
 
 def test_high_fraction():
-    t = pd.DataFrame({"layer": list("abcde"), "params": [100] * 5,
-                      "score": [5.0, 1.0, 4.0, 2.0, 3.0]})
+    t = pd.DataFrame(
+        {"layer": list("abcde"), "params": [100] * 5, "score": [5.0, 1.0, 4.0, 2.0, 3.0]}
+    )
     assert list(allocate_bits(t, high_fraction=0.4)["bits"]) == [3, 2, 3, 2, 2]
     assert list(allocate_bits(t, high_fraction=0.0)["bits"]) == [2] * 5
     assert list(allocate_bits(t, high_fraction=1.0)["bits"]) == [3] * 5
@@ -78,8 +77,13 @@ def test_high_fraction():
 
 
 def test_budget():
-    t = pd.DataFrame({"layer": ["a", "b", "c", "d"], "params": [100, 300, 100, 100],
-                      "score": [4.0, 3.0, 2.0, 1.0]})
+    t = pd.DataFrame(
+        {
+            "layer": ["a", "b", "c", "d"],
+            "params": [100, 300, 100, 100],
+            "score": [4.0, 3.0, 2.0, 1.0],
+        }
+    )
     # 2 bits everywhere = 1200 bits; budget 2.5 bits/weight = 1500 bits: 300 spare.
     a = allocate_bits(t, budget=2.5)
     # a (100) fits, b (300) no longer does, c (100) and d (100) do
@@ -93,18 +97,30 @@ def test_budget():
 
 
 def test_budget_counts_scales():
-    t = pd.DataFrame({"layer": ["a", "b"], "params": [128, 128], "score": [2.0, 1.0],
-                      "scale_bits_per_plane": [16.0, 16.0]})
+    t = pd.DataFrame(
+        {
+            "layer": ["a", "b"],
+            "params": [128, 128],
+            "score": [2.0, 1.0],
+            "scale_bits_per_plane": [16.0, 16.0],
+        }
+    )
     # per plane 128 + 16 = 144 bits; all at 2 bits: 576 bits = 2.25 bits/weight
     with pytest.raises(InputError, match="2.2500"):
         allocate_bits(t, budget=2.2)
     assert list(allocate_bits(t, budget=2.25 + 144 / 256)["bits"]) == [3, 2]
 
 
-@pytest.mark.parametrize("kwargs,field", [({"low": 3, "high": 3}, "low"),
-                                          ({"low": 0}, "low"), ({"high": 5}, "high"),
-                                          ({"high_fraction": 1.5}, "high_fraction"),
-                                          ({"budget": "lots"}, "budget")])
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        ({"low": 3, "high": 3}, "low"),
+        ({"low": 0}, "low"),
+        ({"high": 5}, "high"),
+        ({"high_fraction": 1.5}, "high_fraction"),
+        ({"budget": "lots"}, "budget"),
+    ],
+)
 def test_bad_allocation_arguments(kwargs, field):
     t = pd.DataFrame({"layer": ["a"], "params": [10], "score": [1.0]})
     with pytest.raises(InputError) as ei:

@@ -33,9 +33,13 @@ OPTIONS = {
 
 def _play(design, weights, act):
     """Load ``weights`` (one row per neuron), stream ``act``; the recorded results."""
-    chunk = Chunk([Burst("weights", {"neuron": np.arange(design.n), "values": weights},
-                         design.n), Burst("act", act, act.shape[0])],
-                  {"result": Expectation(adder_tree_reference(design, act, weights).outputs)})
+    chunk = Chunk(
+        [
+            Burst("weights", {"neuron": np.arange(design.n), "values": weights}, design.n),
+            Burst("act", act, act.shape[0]),
+        ],
+        {"result": Expectation(adder_tree_reference(design, act, weights).outputs)},
+    )
     limit = 40 * (act.shape[0] + design.n) + 200
     recorded = play_amaranth(build_component(design), chunk, max_cycles=limit)
     report = Checker().check(chunk, recorded)
@@ -50,7 +54,7 @@ def test_exhaustive_equivalence_with_plain_mac(option, weight_bits):
     k = 2
     wvals = np.arange(-(1 << (weight_bits - 1)), 1 << (weight_bits - 1))
     n = wvals.size
-    weights = np.stack([wvals, wvals[::-1]], axis=1)           # lane 0 and lane 1 see all
+    weights = np.stack([wvals, wvals[::-1]], axis=1)  # lane 0 and lane 1 see all
     grid = np.arange(-8, 8)
     act = np.stack(np.meshgrid(grid, grid, indexing="ij"), -1).reshape(-1, k)
     params = dict(mode="mac", k=k, n=n, act_bits=4, weight_bits=weight_bits)
@@ -66,8 +70,9 @@ def test_encoders_match_golden_digits_exhaustively(bits):
     booth = BoothEncoder(bits=bits)
     ent = EntEncoder(bits=bits)
     codes = np.arange(-(1 << (bits - 1)), 1 << (bits - 1))
-    design = AdderTreeDesign(mode="mac", k=1, n=1, act_bits=bits, weight_bits=4,
-                             shared_encoder_same_bitweight=True)
+    design = AdderTreeDesign(
+        mode="mac", k=1, n=1, act_bits=bits, weight_bits=4, shared_encoder_same_bitweight=True
+    )
     neg_gold, codes_gold = bw_golden.ent_codes(design, codes[:, None])
     booth_gold = booth_encode(codes, bits, True)
     seen = []
@@ -76,9 +81,13 @@ def test_encoders_match_golden_digits_exhaustively(bits):
         for a in codes:
             ctx.set(booth.act, int(a))
             ctx.set(ent.act, int(a))
-            seen.append(([ctx.get(booth.value[j]) for j in range(len(booth.value))],
-                         ctx.get(ent.negative), [ctx.get(ent.codes[j])
-                                                 for j in range(len(ent.codes))]))
+            seen.append(
+                (
+                    [ctx.get(booth.value[j]) for j in range(len(booth.value))],
+                    ctx.get(ent.negative),
+                    [ctx.get(ent.codes[j]) for j in range(len(ent.codes))],
+                )
+            )
 
     m = Module()
     m.submodules.booth, m.submodules.ent = booth, ent
@@ -105,8 +114,17 @@ class _OneNeuron(Elaboratable):
         m = Module()
         arith = BitWeightMac(design=self.design)
         shared = arith.shared(m, self.act)
-        arith.neuron(m, name="neuron", shared=shared, weights=self.weights, k=self.design.k,
-                     offset=None, offset_range=None, register_after=(), en=Const(1))
+        arith.neuron(
+            m,
+            name="neuron",
+            shared=shared,
+            weights=self.weights,
+            k=self.design.k,
+            offset=None,
+            offset_range=None,
+            register_after=(),
+            en=Const(1),
+        )
         self.neuron = m.submodules["neuron"]
         return m
 
@@ -132,8 +150,9 @@ def test_golden_intermediates_match_the_neuron(option):
             if design.bitweight.carry_save:
                 row["pair"] = (ctx.get(nr.sum), ctx.get(nr.carry))
             else:
-                row["sums"] = [ctx.get(nr.bitweight_sums[j])
-                               for j in range(design.bitweight.digits)]
+                row["sums"] = [
+                    ctx.get(nr.bitweight_sums[j]) for j in range(design.bitweight.digits)
+                ]
             got.append(row)
 
     sim = Simulator(dut)
@@ -145,15 +164,18 @@ def test_golden_intermediates_match_the_neuron(option):
             s, c = bw_golden.carry_save_pair(design, x[None], w[None])
             assert got[v]["pair"] == (int(s[0, 0]), int(c[0, 0])), v
         else:
-            assert got[v]["sums"] == bw_golden.bitweight_sums(design, x[None], w[None])[0, 0].tolist()
+            assert (
+                got[v]["sums"] == bw_golden.bitweight_sums(design, x[None], w[None])[0, 0].tolist()
+            )
 
 
 @pytest.mark.parametrize("group,stages", [(2, 0), (3, 1)])
 def test_digit_sparse_flushes_match_the_trace(group, stages):
     """Every flush of the digit-sparse array: bit weight, each PE's carry-save pair and the
     resolved group sums, against :func:`digit_sparse_trace`; and the cycles per vector."""
-    design = AdderTreeDesign(mode="mac", k=6, n=2, digit_sparse=True, digit_group=group,
-                             pipeline_stages=stages)
+    design = AdderTreeDesign(
+        mode="mac", k=6, n=2, digit_sparse=True, digit_group=group, pipeline_stages=stages
+    )
     rng = np.random.default_rng(7)
     bench = bench_for(design)
     act = np.concatenate([bench.edge_act(), bench.random_act(rng, 30)])
@@ -179,12 +201,20 @@ def test_digit_sparse_flushes_match_the_trace(group, stages):
                 ctx.set(dut.act.payload, [int(v) for v in act[len(accepted)]])
             p = dut.probes
             if ctx.get(p["flush_valid"]):
-                flushes.append((ctx.get(p["flush_bitweight"]),
-                                [[ctx.get(p["pe_sum"][g][nn]) for nn in range(design.n)]
-                                 for g in range(plan.groups)],
-                                [[ctx.get(p["pe_carry"][g][nn]) for nn in range(design.n)]
-                                 for g in range(plan.groups)],
-                                [ctx.get(p["group_sums"][nn]) for nn in range(design.n)]))
+                flushes.append(
+                    (
+                        ctx.get(p["flush_bitweight"]),
+                        [
+                            [ctx.get(p["pe_sum"][g][nn]) for nn in range(design.n)]
+                            for g in range(plan.groups)
+                        ],
+                        [
+                            [ctx.get(p["pe_carry"][g][nn]) for nn in range(design.n)]
+                            for g in range(plan.groups)
+                        ],
+                        [ctx.get(p["group_sums"][nn]) for nn in range(design.n)],
+                    )
+                )
             fire = ctx.get(dut.act.valid) and ctx.get(dut.act.ready)
             await ctx.tick()
             if fire:
@@ -202,21 +232,30 @@ def test_digit_sparse_flushes_match_the_trace(group, stages):
     for v in range(act.shape[0]):
         visited = np.flatnonzero(trace["steps"][v]) if trace["steps"][v].any() else [0]
         for j in visited:
-            expected.append((int(j), trace["pe_sum"][v, j].tolist(),
-                             trace["pe_carry"][v, j].tolist(),
-                             trace["group_sums"][v, :, j].tolist()))
+            expected.append(
+                (
+                    int(j),
+                    trace["pe_sum"][v, j].tolist(),
+                    trace["pe_carry"][v, j].tolist(),
+                    trace["group_sums"][v, :, j].tolist(),
+                )
+            )
     assert len(flushes) == len(expected)
     for got, want in zip(flushes, expected):
         assert got == want
     assert np.array_equal(trace["group_sums"], bw_golden.bitweight_sums(design, act, weights))
 
 
-@pytest.mark.parametrize("params", [
-    dict(carry_save_accumulate=True, pipeline_stages=3),
-    dict(shared_encoder_same_bitweight=True, pipeline_stages=2, weight_bits=5),
-    dict(carry_save_accumulate=True, shared_encoder_same_bitweight=True, pipeline_stages=1),
-    dict(digit_sparse=True, digit_group=3, pipeline_stages=1),
-], ids=["csa", "same", "csa_same", "sparse"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(carry_save_accumulate=True, pipeline_stages=3),
+        dict(shared_encoder_same_bitweight=True, pipeline_stages=2, weight_bits=5),
+        dict(carry_save_accumulate=True, shared_encoder_same_bitweight=True, pipeline_stages=1),
+        dict(digit_sparse=True, digit_group=3, pipeline_stages=1),
+    ],
+    ids=["csa", "same", "csa_same", "sparse"],
+)
 def test_options_under_backpressure_and_cycle_model(params):
     design = AdderTreeDesign(mode="mac", k=6, n=2, **params)
     rng = np.random.default_rng(1)
@@ -225,8 +264,13 @@ def test_options_under_backpressure_and_cycle_model(params):
         for chunk in bench_for(design).chunks(rng, 30, max_entries=64, model_cycles=not stall):
             bubbles = rng.random(chunk.entries) < 0.3 if stall else None
             ready = (lambda c: (c * 2654435761) % 7 < 4) if stall else None
-            recorded = play_amaranth(build_component(design), chunk, out_ready=ready,
-                                     bubbles=bubbles, max_cycles=40 * chunk.entries + 500)
+            recorded = play_amaranth(
+                build_component(design),
+                chunk,
+                out_ready=ready,
+                bubbles=bubbles,
+                max_cycles=40 * chunk.entries + 500,
+            )
             checker.check(chunk, recorded)
     report = checker.report
     assert report.passed, report.first_mismatches

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from shiftadd.design import AdderTreeDesign, design_from_dict
-from shiftadd.errors import InputError
 from shiftadd.design import bitweight as bw_design
+from shiftadd.errors import InputError
 from shiftadd.models.adder_tree import bitweight as bw_golden
 from shiftadd.models.adder_tree import cycles as bw_cycles
 from shiftadd.models.cost import bill_of_materials, cost_terms
@@ -14,26 +14,34 @@ from shiftadd.models.cycles import gemm_cycles
 from shiftadd.models.perf import design_vector, kernel_for
 from shiftadd.rtl_gen.synth import activity_profile
 
-OPTIONS = [dict(carry_save_accumulate=True), dict(shared_encoder_same_bitweight=True),
-           dict(carry_save_accumulate=True, shared_encoder_same_bitweight=True),
-           dict(digit_sparse=True)]
+OPTIONS = [
+    dict(carry_save_accumulate=True),
+    dict(shared_encoder_same_bitweight=True),
+    dict(carry_save_accumulate=True, shared_encoder_same_bitweight=True),
+    dict(digit_sparse=True),
+]
 
 
-@pytest.mark.parametrize("params,field", [
-    (dict(mode="xnor", carry_save_accumulate=True), "carry_save_accumulate"),
-    (dict(mode="addsub", digit_sparse=True), "digit_sparse"),
-    (dict(mode="mac", act_bits=7, shared_encoder_same_bitweight=True), "act_bits"),
-    (dict(mode="mac", act_signed=False, carry_save_accumulate=True), "act_signed"),
-    (dict(mode="mac", weight_signed=False, digit_sparse=True), "weight_signed"),
-    (dict(mode="mac", threshold=True, carry_save_accumulate=True), "threshold"),
-    (dict(mode="mac", digit_sparse=True, carry_save_accumulate=True), "carry_save_accumulate"),
-    (dict(mode="mac", digit_sparse=True, shared_encoder_same_bitweight=True),
-     "shared_encoder_same_bitweight"),
-    (dict(mode="mac", k=12, digit_sparse=True, digit_group=5), "digit_group"),
-    (dict(mode="mac", k=12, digit_sparse=True, digit_group=0), "digit_group"),
-    (dict(mode="mac", digit_group=4), "digit_group"),
-    (dict(mode="mac", carry_save_accumulate=True, pipeline_stages=99), "pipeline_stages"),
-])
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        (dict(mode="xnor", carry_save_accumulate=True), "carry_save_accumulate"),
+        (dict(mode="addsub", digit_sparse=True), "digit_sparse"),
+        (dict(mode="mac", act_bits=7, shared_encoder_same_bitweight=True), "act_bits"),
+        (dict(mode="mac", act_signed=False, carry_save_accumulate=True), "act_signed"),
+        (dict(mode="mac", weight_signed=False, digit_sparse=True), "weight_signed"),
+        (dict(mode="mac", threshold=True, carry_save_accumulate=True), "threshold"),
+        (dict(mode="mac", digit_sparse=True, carry_save_accumulate=True), "carry_save_accumulate"),
+        (
+            dict(mode="mac", digit_sparse=True, shared_encoder_same_bitweight=True),
+            "shared_encoder_same_bitweight",
+        ),
+        (dict(mode="mac", k=12, digit_sparse=True, digit_group=5), "digit_group"),
+        (dict(mode="mac", k=12, digit_sparse=True, digit_group=0), "digit_group"),
+        (dict(mode="mac", digit_group=4), "digit_group"),
+        (dict(mode="mac", carry_save_accumulate=True, pipeline_stages=99), "pipeline_stages"),
+    ],
+)
 def test_bad_option_combinations_are_rejected(params, field):
     with pytest.raises(InputError) as err:
         AdderTreeDesign(**params)
@@ -41,8 +49,9 @@ def test_bad_option_combinations_are_rejected(params, field):
 
 
 def test_options_load_from_a_design_file_and_keep_plain_hashes():
-    d = design_from_dict({"arch": "adder_tree", "mode": "mac", "k": 16, "n": 4,
-                          "digit_sparse": True})
+    d = design_from_dict(
+        {"arch": "adder_tree", "mode": "mac", "k": 16, "n": 4, "digit_sparse": True}
+    )
     assert d.digit_group == 4 and d.to_dict()["digit_sparse"] is True
     plain = AdderTreeDesign(mode="mac", k=16, n=4)
     assert "digit_sparse" not in plain.to_dict() and plain.bitweight is None
@@ -66,27 +75,30 @@ def test_golden_forms_add_up_to_the_dot_product(opts):
     plan = d.bitweight
     if plan.carry_save:
         s, c = bw_golden.carry_save_pair(d, x, w)
-        assert np.array_equal(bw_golden.resolve(s.astype(np.int64) + c.astype(np.int64), plan.width),
-                              exact)
+        assert np.array_equal(
+            bw_golden.resolve(s.astype(np.int64) + c.astype(np.int64), plan.width), exact
+        )
     if plan.sparse:
         trace = bw_golden.digit_sparse_trace(d, x, w)
         assert np.array_equal((trace["group_sums"] * scale).sum(-1), exact)
-        assert trace["cycles"][1] == 1 and trace["cycles"][0] == 4   # zeros; -128: 4 lanes
+        assert trace["cycles"][1] == 1 and trace["cycles"][0] == 4  # zeros; -128: 4 lanes
 
 
 def test_digit_sparse_cycles_count_nonzero_digits():
     d = AdderTreeDesign(mode="mac", k=8, n=2, digit_sparse=True, digit_group=4)
     x = np.zeros((4, 8), np.int64)
-    x[1, 0] = 1                 # one digit: one cycle
-    x[2, :4] = 5                # 5 = 1 + 1*4: two bit weights, four lanes each
-    x[3, :] = -128              # top digit only, four lanes per group
+    x[1, 0] = 1  # one digit: one cycle
+    x[2, :4] = 5  # 5 = 1 + 1*4: two bit weights, four lanes each
+    x[3, :] = -128  # top digit only, four lanes per group
     assert bw_cycles.digit_sparse_vector_cycles(d, x).tolist() == [1, 1, 8, 4]
     # The GEMM model is the sweep formula with the data's mean vector cycles.
     # K = 11 on k = 8: two K-tiles (the second has 3 real lanes, padded with zeros), three
     # N-tiles for N = 5; -128 takes 4 cycles per vector in the first tile, 3 in the second.
     for fill, tile_cycles in ((0, 1 + 1), (-128, 4 + 3)):
         x = np.full((6, 11), fill)
-        assert bw_cycles.digit_sparse_gemm_cycles(d, x, 5) == 2 * 5 + 3 * 6 * tile_cycles + d.latency
+        assert (
+            bw_cycles.digit_sparse_gemm_cycles(d, x, 5) == 2 * 5 + 3 * 6 * tile_cycles + d.latency
+        )
 
 
 @pytest.mark.parametrize("group", [1, 4, 8])
@@ -136,8 +148,9 @@ def test_clock_sweep_and_retime(need_yosys, need_sta, liberty, tmp_path):
     from shiftadd.flows.clock_sweep import clock_sweep
     from shiftadd.rtl_gen.synth import retime
 
-    d = AdderTreeDesign(name="cs_tiny", mode="mac", k=2, n=1, act_bits=4, weight_bits=4,
-                        carry_save_accumulate=True)
+    d = AdderTreeDesign(
+        name="cs_tiny", mode="mac", k=2, n=1, act_bits=4, weight_bits=4, carry_save_accumulate=True
+    )
     sweep = clock_sweep(d, liberty=liberty, start_ns=20.0, max_points=2, workdir=tmp_path)
     assert 1 <= len(sweep.points) <= 2 and sweep.points[0].target_ns == 20.0
     best = min(p.critical_path_ns for p in sweep.points)
@@ -155,8 +168,11 @@ def test_clock_sweep_and_retime(need_yosys, need_sta, liberty, tmp_path):
         clock_sweep(d, liberty=liberty, max_points=0)
 
 
-EXAMPLES = sorted((__import__("pathlib").Path(__file__).resolve().parent.parent
-                   / "examples").glob("mac_*opt*.toml"))
+EXAMPLES = sorted(
+    (__import__("pathlib").Path(__file__).resolve().parent.parent / "examples").glob(
+        "mac_*opt*.toml"
+    )
+)
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
@@ -175,26 +191,43 @@ def test_there_are_examples():
 def test_options_flow_through_the_sweep():
     from shiftadd.models.sweep import evaluate_chunk, parse_sweep_spec
 
-    s = parse_sweep_spec({
-        "name": "bw", "workload": {"spec": "opt-125m", "phase": "decode", "batch": 2,
-                                   "context": 128},
-        "options": {"skip_invalid": True},
-        "engines": [{"arch": "adder_tree", "mode": "mac", "k": 16, "n": 4,
-                     "carry_save_accumulate": [False, True],
-                     "shared_encoder_same_bitweight": [False, True],
-                     "digit_sparse": [False, True]}]})
+    s = parse_sweep_spec(
+        {
+            "name": "bw",
+            "workload": {"spec": "opt-125m", "phase": "decode", "batch": 2, "context": 128},
+            "options": {"skip_invalid": True},
+            "engines": [
+                {
+                    "arch": "adder_tree",
+                    "mode": "mac",
+                    "k": 16,
+                    "n": 4,
+                    "carry_save_accumulate": [False, True],
+                    "shared_encoder_same_bitweight": [False, True],
+                    "digit_sparse": [False, True],
+                }
+            ],
+        }
+    )
     points, layers = evaluate_chunk(s, 0, s.points)
-    assert len(points) == 5                       # digit_sparse stands alone
+    assert len(points) == 5  # digit_sparse stands alone
     for _, row in points.iterrows():
-        d = AdderTreeDesign(name="adder_tree_sweep", mode="mac", k=16, n=4,
-                            **{f: bool(row[f]) for f in ("carry_save_accumulate",
-                                                         "shared_encoder_same_bitweight",
-                                                         "digit_sparse")})
+        d = AdderTreeDesign(
+            name="adder_tree_sweep",
+            mode="mac",
+            k=16,
+            n=4,
+            **{
+                f: bool(row[f])
+                for f in ("carry_save_accumulate", "shared_encoder_same_bitweight", "digit_sparse")
+            },
+        )
         assert row["area_logic_mm2"] == pytest.approx(cost_terms(d).area * 1e-6)
         lay = layers[layers["point"] == row["point"]]
-        cycles = [gemm_cycles(d, int(g["M"]), int(g["N"]), int(g["K"])).cycles
-                  for _, g in lay.iterrows()]
-        if d.digit_sparse:   # expected cycles; the scalar model rounds up per GEMM
+        cycles = [
+            gemm_cycles(d, int(g["M"]), int(g["N"]), int(g["K"])).cycles for _, g in lay.iterrows()
+        ]
+        if d.digit_sparse:  # expected cycles; the scalar model rounds up per GEMM
             assert np.allclose(lay["cycles"], cycles, atol=1.0)
         else:
             assert np.array_equal(lay["cycles"], cycles)

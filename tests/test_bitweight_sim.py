@@ -23,14 +23,18 @@ def design_of(name, **extra):
     return AdderTreeDesign(name=name, mode="mac", k=6, n=2, **{**DESIGNS[name], **extra})
 
 
-@pytest.mark.parametrize("params", [
-    dict(carry_save_accumulate=True),
-    dict(carry_save_accumulate=True, pipeline_stages=4, weight_bits=5),
-    dict(shared_encoder_same_bitweight=True, act_bits=4, weight_bits=3, pipeline_stages=3),
-    dict(carry_save_accumulate=True, shared_encoder_same_bitweight=True, pipeline_stages=2),
-    dict(digit_sparse=True, digit_group=2),
-    dict(digit_sparse=True, digit_group=1, act_bits=6, pipeline_stages=1),
-], ids=["csa", "csa_p4_w5", "same_4x3", "csa_same", "sparse", "sparse_g1"])
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(carry_save_accumulate=True),
+        dict(carry_save_accumulate=True, pipeline_stages=4, weight_bits=5),
+        dict(shared_encoder_same_bitweight=True, act_bits=4, weight_bits=3, pipeline_stages=3),
+        dict(carry_save_accumulate=True, shared_encoder_same_bitweight=True, pipeline_stages=2),
+        dict(digit_sparse=True, digit_group=2),
+        dict(digit_sparse=True, digit_group=1, act_bits=6, pipeline_stages=1),
+    ],
+    ids=["csa", "csa_p4_w5", "same_4x3", "csa_same", "sparse", "sparse_g1"],
+)
 def test_generated_verilog_is_lint_clean(params):
     design = AdderTreeDesign(name="bwlint", mode="mac", k=6, n=2, **params)
     result = lint_verilog(generate_verilog(design).verilog, design.name, is_text=True)

@@ -54,14 +54,16 @@ def test_sim_passes_and_reports(design, capsys):
 
 
 @pytest.mark.synth
-def test_synth_generic_and_liberty(design, capsys, need_yosys, need_sta, liberty, monkeypatch,
-                                   tmp_path):
+def test_synth_generic_and_liberty(
+    design, capsys, need_yosys, need_sta, liberty, monkeypatch, tmp_path
+):
     monkeypatch.delenv("SHIFTADD_LIBERTY", raising=False)
     code, out, _ = run(capsys, "synth", design)
     assert code == 0 and "GE" in out and "no liberty" in out
     report = tmp_path / "synth.json"
-    code, out, _ = run(capsys, "synth", design, "--liberty", liberty, "--clock-ns", "4",
-                       "--out", report, "--json")
+    code, out, _ = run(
+        capsys, "synth", design, "--liberty", liberty, "--clock-ns", "4", "--out", report, "--json"
+    )
     assert code == 0
     d = json.loads(out)
     assert d["area_unit"] == "um^2" and d["fmax_mhz"] > 0 and d["power_mw"]["total"] > 0
@@ -74,12 +76,15 @@ def test_doctor_json(capsys):
     assert code == 0 and any("verilator" in n for n in names) and any("liberty" in n for n in names)
 
 
-@pytest.mark.parametrize("text,field", [
-    ('arch = "adder_tree"\nmode = "ternary"\n', "mode"),
-    ('arch = "adder_tree"\nk = "big"\n', "k"),
-    ('arch = "warp_drive"\n', "arch"),
-    ('arch = "adder_tree"\nkk = 3\n', "kk"),
-])
+@pytest.mark.parametrize(
+    "text,field",
+    [
+        ('arch = "adder_tree"\nmode = "ternary"\n', "mode"),
+        ('arch = "adder_tree"\nk = "big"\n', "k"),
+        ('arch = "warp_drive"\n', "arch"),
+        ('arch = "adder_tree"\nkk = 3\n', "kk"),
+    ],
+)
 def test_bad_design_exits_2_without_output(tmp_path, capsys, text, field):
     path = tmp_path / "bad.toml"
     path.write_text(text)
@@ -92,15 +97,18 @@ def test_bad_design_exits_2_without_output(tmp_path, capsys, text, field):
         assert code == 2 and f"field '{field}'" in err
 
 
-@pytest.mark.parametrize("argv,message", [
-    (["sim", "D", "--vectors", "0"], "--vectors"),
-    (["sim", "D", "--simulator", "vcs"], "--simulator"),
-    (["model", "D", "--gemm", "1,2"], "--gemm"),
-    (["synth", "D", "--clock-ns", "-1"], "--clock-ns"),
-    (["synth", "D", "--activity", "2"], "--activity"),
-    (["model", "D", "--units", "nope"], "--units"),
-    (["synth", "D", "--liberty", "/no/such.lib"], "--liberty"),
-])
+@pytest.mark.parametrize(
+    "argv,message",
+    [
+        (["sim", "D", "--vectors", "0"], "--vectors"),
+        (["sim", "D", "--simulator", "vcs"], "--simulator"),
+        (["model", "D", "--gemm", "1,2"], "--gemm"),
+        (["synth", "D", "--clock-ns", "-1"], "--clock-ns"),
+        (["synth", "D", "--activity", "2"], "--activity"),
+        (["model", "D", "--units", "nope"], "--units"),
+        (["synth", "D", "--liberty", "/no/such.lib"], "--liberty"),
+    ],
+)
 def test_bad_flags_exit_2(design, capsys, argv, message):
     argv = [design if a == "D" else a for a in argv]
     with pytest.raises(SystemExit) as info:
@@ -111,11 +119,19 @@ def test_bad_flags_exit_2(design, capsys, argv, message):
 
 
 def test_console_script_runs_in_a_subprocess(design, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "shiftadd.cli", "model", str(design), "--json"],
-                          capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "shiftadd.cli", "model", str(design), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0 and json.loads(proc.stdout)["ops_per_cycle"] == 64
-    proc = subprocess.run([sys.executable, "-m", "shiftadd.cli", "model", "missing.toml"],
-                          capture_output=True, text=True, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "shiftadd.cli", "model", "missing.toml"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 2 and "no such file" in proc.stderr
     assert "Traceback" not in proc.stderr
 
@@ -140,7 +156,14 @@ def test_validate_bad_input_exits_2_without_output(design, tmp_path, capsys, mon
     out = tmp_path / "validation.md"
     code, _, err = run(capsys, "validate", design, "--out", out)
     assert code == 2 and "field '--liberty'" in err and "Traceback" not in err
-    code, _, err = run(capsys, "validate", tmp_path / "missing.toml", "--liberty",
-                       tmp_path / "none.lib", "--out", out)
+    code, _, err = run(
+        capsys,
+        "validate",
+        tmp_path / "missing.toml",
+        "--liberty",
+        tmp_path / "none.lib",
+        "--out",
+        out,
+    )
     assert code == 2 and "Traceback" not in err
     assert not out.exists()

@@ -6,8 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shiftadd.design import AdderTreeDesign, design_from_dict, load_design
-from shiftadd.design.tree import plan_tree, register_slots
 from shiftadd.design.base import range_width, signed_width
+from shiftadd.design.tree import plan_tree, register_slots
 from shiftadd.errors import InputError
 
 
@@ -20,17 +20,25 @@ def test_defaults_resolve_per_mode():
     assert (m.act_bits, m.weight_bits) == (8, 8)
 
 
-@pytest.mark.parametrize("mode,k,expected", [
-    ("xnor", 256, (0, 256)),
-    ("addsub", 4, (-4 * 128, 4 * 128)),          # -a of -128 is +128
-    ("mac", 3, (3 * -128 * 127, 3 * 128 * 128)),
-])
+@pytest.mark.parametrize(
+    "mode,k,expected",
+    [
+        ("xnor", 256, (0, 256)),
+        ("addsub", 4, (-4 * 128, 4 * 128)),  # -a of -128 is +128
+        ("mac", 3, (3 * -128 * 127, 3 * 128 * 128)),
+    ],
+)
 def test_accumulator_range_is_exact(mode, k, expected):
     assert AdderTreeDesign(mode=mode, k=k).acc_range == expected
 
 
-@given(st.sampled_from(["addsub", "mac"]), st.integers(2, 5), st.integers(2, 5),
-       st.booleans(), st.booleans())
+@given(
+    st.sampled_from(["addsub", "mac"]),
+    st.integers(2, 5),
+    st.integers(2, 5),
+    st.booleans(),
+    st.booleans(),
+)
 @settings(max_examples=60, deadline=None)
 def test_product_range_matches_brute_force(mode, a_bits, w_bits, a_signed, w_signed):
     kwargs = dict(mode=mode, k=1, act_bits=a_bits, act_signed=a_signed)
@@ -84,19 +92,22 @@ def test_threshold_field_reaches_beyond_the_accumulator():
     assert lo <= -1 and hi >= 11
 
 
-@pytest.mark.parametrize("params,field", [
-    ({"mode": "xnor", "act_bits": 4}, "act_bits"),
-    ({"mode": "addsub", "weight_bits": 2}, "weight_bits"),
-    ({"k": 0}, "k"),
-    ({"n": 2000}, "n"),
-    ({"mode": "mac", "act_bits": 1}, "act_bits"),
-    ({"pipeline_stages": 99}, "pipeline_stages"),
-    ({"k": "many"}, "k"),
-    ({"threshold": "yes"}, "threshold"),
-    ({"mode": "float"}, "mode"),
-    ({"name": "3bad"}, "name"),
-    ({"clock_ns": 0}, "clock_ns"),
-])
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"mode": "xnor", "act_bits": 4}, "act_bits"),
+        ({"mode": "addsub", "weight_bits": 2}, "weight_bits"),
+        ({"k": 0}, "k"),
+        ({"n": 2000}, "n"),
+        ({"mode": "mac", "act_bits": 1}, "act_bits"),
+        ({"pipeline_stages": 99}, "pipeline_stages"),
+        ({"k": "many"}, "k"),
+        ({"threshold": "yes"}, "threshold"),
+        ({"mode": "float"}, "mode"),
+        ({"name": "3bad"}, "name"),
+        ({"clock_ns": 0}, "clock_ns"),
+    ],
+)
 def test_invalid_fields_name_the_field(params, field):
     with pytest.raises(InputError) as info:
         AdderTreeDesign(**params)
@@ -122,11 +133,14 @@ def test_load_toml_and_yaml(tmp_path):
     assert load_design(t).to_dict()["act_bits"] == 8
 
 
-@pytest.mark.parametrize("text,suffix,pattern", [
-    ("arch = ", ".toml", "not valid TOML"),
-    ("arch: [", ".yaml", "not valid YAML"),
-    ("x", ".json", "unknown design file type"),
-])
+@pytest.mark.parametrize(
+    "text,suffix,pattern",
+    [
+        ("arch = ", ".toml", "not valid TOML"),
+        ("arch: [", ".yaml", "not valid YAML"),
+        ("x", ".json", "unknown design file type"),
+    ],
+)
 def test_unreadable_files(tmp_path, text, suffix, pattern):
     p = tmp_path / f"d{suffix}"
     p.write_text(text)

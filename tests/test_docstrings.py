@@ -28,14 +28,19 @@ def _modules():
 def _public_objects():
     """``(qualified name, object, is_property)`` of every public API object, once."""
     seen = set()
-    entries = [(f"shiftadd.{n}", getattr(shiftadd, n)) for n in shiftadd.__all__
-               if callable(getattr(shiftadd, n)) and not isinstance(getattr(shiftadd, n), type)
-               or n in ("InputError", "ShiftaddError", "ToolError")]
+    entries = [
+        (f"shiftadd.{n}", getattr(shiftadd, n))
+        for n in shiftadd.__all__
+        if callable(getattr(shiftadd, n))
+        and not isinstance(getattr(shiftadd, n), type)
+        or n in ("InputError", "ShiftaddError", "ToolError")
+    ]
     for mod in _modules():
         for n in getattr(mod, "__all__", ()):
             obj = getattr(mod, n)
-            if (inspect.isfunction(obj) or inspect.isclass(obj)) and \
-                    getattr(obj, "__module__", "").startswith("shiftadd"):
+            if (inspect.isfunction(obj) or inspect.isclass(obj)) and getattr(
+                obj, "__module__", ""
+            ).startswith("shiftadd"):
                 entries.append((f"{obj.__module__}.{obj.__qualname__}", obj))
     for name, obj in entries:
         if name in seen:
@@ -46,18 +51,19 @@ def _public_objects():
             for attr, member in vars(obj).items():
                 if attr.startswith("_"):
                     continue
-                if isinstance(member, property) or hasattr(member, "__set_name__") and \
-                        hasattr(member, "func"):   # property, functools.cached_property
+                if (
+                    isinstance(member, property)
+                    or hasattr(member, "__set_name__")
+                    and hasattr(member, "func")
+                ):  # property, functools.cached_property
                     yield f"{name}.{attr}", member, True
-                elif inspect.isfunction(member) or isinstance(member, (classmethod,
-                                                                       staticmethod)):
+                elif inspect.isfunction(member) or isinstance(member, (classmethod, staticmethod)):
                     yield f"{name}.{attr}", member, False
 
 
 def _problems(name, obj, is_property):
     if is_property:
-        doc = getattr(obj, "__doc__", None) or getattr(getattr(obj, "func", None), "__doc__",
-                                                       None)
+        doc = getattr(obj, "__doc__", None) or getattr(getattr(obj, "func", None), "__doc__", None)
         return [] if doc and doc.strip() else [("GL08", "no docstring")]
     try:
         result = validate(name)
@@ -79,7 +85,9 @@ def test_public_api_has_numpydoc_sections():
     assert problems == [], f"{len(problems)} problems:\n" + "\n".join(problems[:60])
 
 
-@pytest.mark.parametrize("name", ["load_design", "simulate", "synthesize", "estimate",
-                                  "gemm_cycles", "run_sweep", "write_rtl"])
+@pytest.mark.parametrize(
+    "name",
+    ["load_design", "simulate", "synthesize", "estimate", "gemm_cycles", "run_sweep", "write_rtl"],
+)
 def test_top_level_api_resolves(name):
     assert callable(getattr(shiftadd, name))

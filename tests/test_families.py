@@ -80,8 +80,9 @@ def test_model_of_the_example(arch):
     batch = gemm_cycles_batch(d, *(np.array([g[i] for g in gemms]) for i in range(3)))
     vec = {key: np.array([[float(v)]]) for key, v in design_vector(d).items()}
     big = np.array([[float(1 << 40)]])
-    out = kernel_for(arch)(vec, *(np.array([[g[i] for g in gemms]]) for i in range(3)),
-                           big, big, big)
+    out = kernel_for(arch)(
+        vec, *(np.array([[g[i] for g in gemms]]) for i in range(3)), big, big, big
+    )
     assert set(TRAFFIC_KEYS) <= set(out)
     for i, g in enumerate(gemms):
         scalar = gemm_cycles(d, *g).cycles

@@ -4,9 +4,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shiftadd.design import AdderTreeDesign
+from shiftadd.design.arith import xnor_matches
 from shiftadd.errors import InputError
 from shiftadd.models.adder_tree.golden import adder_tree_reference
-from shiftadd.design.arith import xnor_matches
 from shiftadd.models.golden import xnor_dot
 
 
@@ -27,17 +27,27 @@ def loop_reference(design, x, w, t=None, f=None):
             acc[v, n] = total
     fire = None
     if design.threshold:
-        fire = np.array([[(acc[v, n] <= t[n]) if f[n] else (acc[v, n] >= t[n])
-                          for n in range(w.shape[0])] for v in range(x.shape[0])])
+        fire = np.array(
+            [
+                [(acc[v, n] <= t[n]) if f[n] else (acc[v, n] >= t[n]) for n in range(w.shape[0])]
+                for v in range(x.shape[0])
+            ]
+        )
     return acc.astype(np.int64), fire
 
 
-@given(st.sampled_from(["xnor", "addsub", "mac"]), st.integers(1, 70), st.integers(1, 4),
-       st.booleans(), st.integers(0, 2**31))
+@given(
+    st.sampled_from(["xnor", "addsub", "mac"]),
+    st.integers(1, 70),
+    st.integers(1, 4),
+    st.booleans(),
+    st.integers(0, 2**31),
+)
 @settings(max_examples=60, deadline=None)
 def test_reference_equals_definition(mode, k, n, threshold, seed):
-    d = AdderTreeDesign(mode=mode, k=k, n=n, threshold=threshold,
-                        **({} if mode == "xnor" else {"act_bits": 5}))
+    d = AdderTreeDesign(
+        mode=mode, k=k, n=n, threshold=threshold, **({} if mode == "xnor" else {"act_bits": 5})
+    )
     rng = np.random.default_rng(seed)
     x = rng.integers(d.act_range[0], d.act_range[1] + 1, size=(6, k))
     x[0] = d.act_range[0]
@@ -72,12 +82,15 @@ def test_xnor_popcount_and_plus_minus_one_dot():
     assert xnor_dot(pop, 4)[0, 0] == pm[0, 0]
 
 
-@pytest.mark.parametrize("kwargs,field", [
-    (dict(act=np.zeros((2, 5)), weights=np.zeros((2, 4), int)), "act"),
-    (dict(act=np.full((2, 4), 2), weights=np.zeros((2, 4), int)), "act"),
-    (dict(act=np.zeros((2, 4), int), weights=np.zeros((3, 4), int)), "weights"),
-    (dict(act=np.zeros((2, 4), float), weights=np.zeros((2, 4), int)), "act"),
-])
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        (dict(act=np.zeros((2, 5)), weights=np.zeros((2, 4), int)), "act"),
+        (dict(act=np.full((2, 4), 2), weights=np.zeros((2, 4), int)), "act"),
+        (dict(act=np.zeros((2, 4), int), weights=np.zeros((3, 4), int)), "weights"),
+        (dict(act=np.zeros((2, 4), float), weights=np.zeros((2, 4), int)), "act"),
+    ],
+)
 def test_bad_operands_name_the_argument(kwargs, field):
     d = AdderTreeDesign(mode="xnor", k=4, n=2)
     with pytest.raises(InputError) as info:

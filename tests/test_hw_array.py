@@ -23,12 +23,12 @@ CASES = [
 def check(design, vectors, seed=0, stall=False, max_entries=48):
     rng = np.random.default_rng(seed)
     checker = Checker()
-    for chunk in bench_for(design).chunks(rng, vectors, max_entries=max_entries,
-                                          model_cycles=not stall):
+    for chunk in bench_for(design).chunks(
+        rng, vectors, max_entries=max_entries, model_cycles=not stall
+    ):
         bubbles = rng.random(chunk.entries) < 0.3 if stall else None
         ready = (lambda c: (c * 2654435761) % 7 < 4) if stall else None
-        recorded = play_amaranth(build_component(design), chunk, out_ready=ready,
-                                 bubbles=bubbles)
+        recorded = play_amaranth(build_component(design), chunk, out_ready=ready, bubbles=bubbles)
         checker.check(chunk, recorded)
     return checker.report
 
@@ -69,8 +69,9 @@ def test_inputs_stall_on_backpressure():
         ctx.set(dut.result.ready, 0)
         ctx.set(dut.act.valid, 1)
         for _ in range(4):
-            seen.append((ctx.get(dut.act.ready), ctx.get(dut.weights.ready),
-                         ctx.get(dut.result.valid)))
+            seen.append(
+                (ctx.get(dut.act.ready), ctx.get(dut.weights.ready), ctx.get(dut.result.valid))
+            )
             await ctx.tick()
 
     sim = Simulator(dut)

@@ -38,7 +38,9 @@ def test_adder_tree_sums_any_terms(count, lo, span, with_offset, data):
     terms = rng.integers(lo, hi + 1, size=(12, count))
     # extremes: everything at the bottom, everything at the top
     terms = np.vstack([terms, np.full(count, lo), np.full(count, hi)])
-    offsets = rng.integers(-5, 10, size=terms.shape[0]) if with_offset else np.zeros(terms.shape[0], int)
+    offsets = (
+        rng.integers(-5, 10, size=terms.shape[0]) if with_offset else np.zeros(terms.shape[0], int)
+    )
     if with_offset:
         offsets[-2:] = [-5, 9]
     cases = []
@@ -75,7 +77,7 @@ def test_pipelined_tree_has_one_cycle_per_register(register_after):
     sim.add_clock(1e-6)
     sim.add_testbench(bench)
     sim.run()
-    assert seen[tree.latency:] == list(vectors.sum(axis=1))
+    assert seen[tree.latency :] == list(vectors.sum(axis=1))
 
 
 def test_pipelined_tree_holds_without_enable():
@@ -122,12 +124,15 @@ def test_folded_threshold_unsigned_difference():
     assert got == [int(c["diff"] == 0) if c["flip"] else 1 for c in cases]
 
 
-@pytest.mark.parametrize("kwargs,error", [
-    ({"count": 0, "term_range": (0, 1)}, TypeError),
-    ({"count": 3, "term_range": (2, 1)}, ValueError),
-    ({"count": 3, "term_range": (0, 1), "register_after": (5,)}, ValueError),
-    ({"count": 3, "term_range": (0, 1), "register_after": (1, 1)}, ValueError),
-])
+@pytest.mark.parametrize(
+    "kwargs,error",
+    [
+        ({"count": 0, "term_range": (0, 1)}, TypeError),
+        ({"count": 3, "term_range": (2, 1)}, ValueError),
+        ({"count": 3, "term_range": (0, 1), "register_after": (5,)}, ValueError),
+        ({"count": 3, "term_range": (0, 1), "register_after": (1, 1)}, ValueError),
+    ],
+)
 def test_adder_tree_rejects_bad_parameters(kwargs, error):
     with pytest.raises(error):
         AdderTree(**kwargs)

@@ -6,7 +6,8 @@ import itertools
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from shiftadd import InputError
 from shiftadd.models import lutgemm as lg
@@ -26,13 +27,14 @@ def _acts(m, k, seed=1, bits=8):
 
 # --- tables and keys ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mu", [1, 2, 3, 5, 8])
 def test_build_luts_matches_definition(mu):
     x = _acts(3, 4 * mu, seed=mu)
     t = lg.build_luts(x, mu)
-    assert t.shape == (3, 4, 2 ** mu) and t.dtype == np.int64
+    assert t.shape == (3, 4, 2**mu) and t.dtype == np.int64
     xs = x.astype(np.int64).reshape(3, 4, mu)
-    for key in range(2 ** mu):
+    for key in range(2**mu):
         bits = np.array([(key >> j) & 1 for j in range(mu)])
         np.testing.assert_array_equal(t[:, :, key], xs @ (2 * bits - 1))
 
@@ -57,13 +59,16 @@ def test_keys_bit_j_is_column_j(mu):
 
 # --- exactness ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("form,terms", [("pow2", 1), ("apot", 3), ("apot", 2)])
-@pytest.mark.parametrize("layout,mu,lut_mu", [("kernel", 8, 8), ("kernel", 8, 4),
-                                              ("kernel", 4, 4), ("column", 1, 1)])
+@pytest.mark.parametrize(
+    "layout,mu,lut_mu", [("kernel", 8, 8), ("kernel", 8, 4), ("kernel", 4, 4), ("column", 1, 1)]
+)
 def test_lut_gemm_equals_dense_integer_product(form, terms, layout, mu, lut_mu):
     w = _layer(seed=3)
-    r = bcq_quantize(w, 3, layout=layout, mu=mu, group_rows=8, scale_form=form,
-                     apot_terms=terms, iters=4)
+    r = bcq_quantize(
+        w, 3, layout=layout, mu=mu, group_rows=8, scale_form=form, apot_terms=terms, iters=4
+    )
     x = _acts(5, 64)
     y, ops = lg.lut_gemm_bcq(x, r, lut_mu, return_ops=True)
     w_int = lg.dequantize_int(r.planes, r.shifts, r.signs)
@@ -72,8 +77,9 @@ def test_lut_gemm_equals_dense_integer_product(form, terms, layout, mu, lut_mu):
     assert y.dtype == np.int64
     np.testing.assert_array_equal(y, ref)
     # and against an independent float64 product (exact: all values far below 2**53)
-    np.testing.assert_array_equal(y, (x.astype(np.float64) @ w_int.T.astype(np.float64))
-                                  .astype(np.int64))
+    np.testing.assert_array_equal(
+        y, (x.astype(np.float64) @ w_int.T.astype(np.float64)).astype(np.int64)
+    )
     assert ops["lookups"] == 5 * 3 * 32 * (64 // lut_mu)
 
 
@@ -87,10 +93,11 @@ def test_close_to_float_reference():
     rel = {}
     for q in (2, 3, 4):
         r = bcq_quantize(w, q, scale_form="apot")
-        y = lg.lut_gemm_bcq(xi, r) * sx * 2.0 ** r.exp_base
+        y = lg.lut_gemm_bcq(xi, r) * sx * 2.0**r.exp_base
         # exactly the float product of the dequantized operands...
-        np.testing.assert_allclose(y, (xi * sx) @ r.dequantized().T.astype(np.float64),
-                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            y, (xi * sx) @ r.dequantized().T.astype(np.float64), rtol=1e-12, atol=1e-12
+        )
         rel[q] = np.linalg.norm(y - ref) / np.linalg.norm(ref)
         # ...and within the quantization error of the float layer
         w_rel = np.sqrt(r.errors["weight_mse"] / np.mean(w.astype(np.float64) ** 2))
@@ -100,9 +107,17 @@ def test_close_to_float_reference():
 
 
 @settings(max_examples=30, deadline=None)
-@given(m=st.integers(1, 4), q=st.integers(1, 4), ng=st.integers(1, 3),
-       gr=st.sampled_from([1, 3]), kba=st.integers(1, 3), mua=st.sampled_from([1, 2, 4, 6]),
-       t=st.integers(1, 3), seed=st.integers(0, 2**16), data=st.data())
+@given(
+    m=st.integers(1, 4),
+    q=st.integers(1, 4),
+    ng=st.integers(1, 3),
+    gr=st.sampled_from([1, 3]),
+    kba=st.integers(1, 3),
+    mua=st.sampled_from([1, 2, 4, 6]),
+    t=st.integers(1, 3),
+    seed=st.integers(0, 2**16),
+    data=st.data(),
+)
 def test_exact_on_random_terms(m, q, ng, gr, kba, mua, t, seed, data):
     # arbitrary planes and shift terms (negative signs, unused terms, repeated shifts)
     n, k = ng * gr, kba * mua
@@ -111,7 +126,7 @@ def test_exact_on_random_terms(m, q, ng, gr, kba, mua, t, seed, data):
     planes = rng.random((q, n, k)) < 0.5
     shifts = rng.integers(0, 12, size=(q, ng, kba, t)).astype(np.uint8)
     signs = rng.integers(-1, 2, size=(q, ng, kba, t)).astype(np.int8)
-    x = rng.integers(-(2 ** 15), 2 ** 15, size=(m, k)).astype(np.int16)
+    x = rng.integers(-(2**15), 2**15, size=(m, k)).astype(np.int16)
     y = lg.lut_gemm(x, planes, shifts, signs, mu)
     a = (signs.astype(np.int64) << shifts.astype(np.int64)).sum(-1)
     w_int = np.zeros((n, k), np.int64)
@@ -122,6 +137,7 @@ def test_exact_on_random_terms(m, q, ng, gr, kba, mua, t, seed, data):
 
 # --- operation counts ---------------------------------------------------------------------
 
+
 def test_operation_counts():
     w = _layer(32, 64, seed=5)
     m, q, n, k, mu = 4, 3, 32, 64, 8
@@ -129,7 +145,7 @@ def test_operation_counts():
     _, ops = lg.lut_gemm_bcq(_acts(m, k), r, return_ops=True)
     kb = k // mu
     assert ops["lut_tables"] == m * kb
-    assert ops["lut_build_adds"] == m * kb * (2 ** mu - 1 + mu)
+    assert ops["lut_build_adds"] == m * kb * (2**mu - 1 + mu)
     assert ops["lut_build_shifts"] == m * kb * mu
     assert ops["lookups"] == m * q * n * kb
     # the scale counts agree with what the quantizer reports per activation vector
@@ -145,10 +161,11 @@ def test_operation_counts():
     # a narrower LUT: more tables and lookups, same scale work per weight column block
     _, ops4 = lg.lut_gemm_bcq(_acts(m, k), r, 4, return_ops=True)
     assert ops4["lookups"] == 2 * ops["lookups"]
-    assert ops4["lut_build_adds"] == m * (k // 4) * (2 ** 4 - 1 + 4)
+    assert ops4["lut_build_adds"] == m * (k // 4) * (2**4 - 1 + 4)
 
 
 # --- bad input ----------------------------------------------------------------------------
+
 
 def test_bad_inputs():
     w = _layer()
@@ -182,7 +199,7 @@ def test_bad_inputs():
         lg.lut_gemm_bcq(x, bcq_quantize(w, 2, scale_form="free"))
     assert ei.value.field == "scale_form"
     with pytest.raises(InputError) as ei:
-        lg.lut_gemm(np.full((1, 64), 2 ** 40, np.int64), r.planes, r.shifts + 20, r.signs, 8)
+        lg.lut_gemm(np.full((1, 64), 2**40, np.int64), r.planes, r.shifts + 20, r.signs, 8)
     assert ei.value.field == "x_int"
     with pytest.raises(InputError):
         lg.dense_reference(x, np.ones((4, 63), np.int64))

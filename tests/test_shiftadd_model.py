@@ -7,32 +7,35 @@ import pytest
 from shiftadd import InputError
 from shiftadd.design import AdderTreeDesign, ShiftAddDesign, design_from_dict
 from shiftadd.models import lutgemm as lg
+from shiftadd.models.cost import bill_of_materials, estimate
+from shiftadd.models.cycles import gemm_cycles
 from shiftadd.models.shiftadd import cost as sa_cost
 from shiftadd.models.shiftadd import cycles as sa_cycles
 from shiftadd.models.shiftadd import golden as sa_golden
 from shiftadd.models.shiftadd import study as sa_study
-from shiftadd.models.cost import bill_of_materials, estimate
-from shiftadd.models.cycles import gemm_cycles
 from shiftadd.sim.benches import bench_for
 from shiftadd.workloads.bcq import bcq_quantize
 
-
 # -- design file ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("params,field", [
-    (dict(mu=9), "mu"),
-    (dict(q=5), "q"),
-    (dict(terms=0), "terms"),
-    (dict(columns=6, scale_rows=4), "scale_rows"),
-    (dict(lut_slots=17), "lut_slots"),
-    (dict(shifter="float"), "shifter"),
-    (dict(const_shifts=[[1]]), "const_shifts"),
-    (dict(shifter="constant", q=2, terms=1, const_shifts=[[1], [2], [3]]), "const_shifts"),
-    (dict(shifter="constant", q=1, terms=1, const_shifts=[[32]]), "const_shifts[0][0]"),
-    (dict(shifter="constant", q=1, terms=2, const_signs=[[0, 0]]), "const_signs"),
-    (dict(act_bits=16, shift_bits=5, q=4, terms=4, mu=8, acc_groups=65536), "acc_groups"),
-    (dict(pipeline_stages=9), "pipeline_stages"),
-])
+
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        (dict(mu=9), "mu"),
+        (dict(q=5), "q"),
+        (dict(terms=0), "terms"),
+        (dict(columns=6, scale_rows=4), "scale_rows"),
+        (dict(lut_slots=17), "lut_slots"),
+        (dict(shifter="float"), "shifter"),
+        (dict(const_shifts=[[1]]), "const_shifts"),
+        (dict(shifter="constant", q=2, terms=1, const_shifts=[[1], [2], [3]]), "const_shifts"),
+        (dict(shifter="constant", q=1, terms=1, const_shifts=[[32]]), "const_shifts[0][0]"),
+        (dict(shifter="constant", q=1, terms=2, const_signs=[[0, 0]]), "const_signs"),
+        (dict(act_bits=16, shift_bits=5, q=4, terms=4, mu=8, acc_groups=65536), "acc_groups"),
+        (dict(pipeline_stages=9), "pipeline_stages"),
+    ],
+)
 def test_bad_design_fields_are_named(params, field):
     with pytest.raises(InputError) as info:
         ShiftAddDesign(**params)
@@ -61,6 +64,7 @@ def test_derived_ranges():
 
 # -- golden helpers ------------------------------------------------------------------------
 
+
 def test_engine_scales_reproduce_the_layer():
     rng = np.random.default_rng(0)
     w = (rng.standard_normal((32, 64)) * 0.05).astype(np.float32)
@@ -69,11 +73,11 @@ def test_engine_scales_reproduce_the_layer():
     d = ShiftAddDesign(mu=4, q=3, terms=3, columns=8, scale_rows=8)
     sh, sg = sa_golden.engine_scales(d, res.shifts, res.signs, 32, 64)
     assert sh.shape == (3, 4, 16, 3)
-    np.testing.assert_array_equal(lg.lut_gemm(x, res.planes, sh, sg, mu=4),
-                                  lg.lut_gemm_bcq(x, res))
+    np.testing.assert_array_equal(lg.lut_gemm(x, res.planes, sh, sg, mu=4), lg.lut_gemm_bcq(x, res))
     with pytest.raises(InputError) as info:
-        sa_golden.engine_scales(ShiftAddDesign(mu=4, q=3, columns=6, scale_rows=3),
-                         res.shifts, res.signs, 32, 64)
+        sa_golden.engine_scales(
+            ShiftAddDesign(mu=4, q=3, columns=6, scale_rows=3), res.shifts, res.signs, 32, 64
+        )
     assert info.value.field == "scale_rows"
     with pytest.raises(InputError) as info:
         sa_golden.engine_scales(ShiftAddDesign(mu=4, q=3, terms=1), res.shifts, res.signs, 32, 64)
@@ -82,8 +86,7 @@ def test_engine_scales_reproduce_the_layer():
 
 @pytest.mark.parametrize("shifter", ["barrel", "constant"])
 def test_transfer_sums_equal_the_dense_dot_product(shifter):
-    d = ShiftAddDesign(mu=3, q=2, terms=2, shift_bits=3, columns=4, scale_rows=2,
-                       shifter=shifter)
+    d = ShiftAddDesign(mu=3, q=2, terms=2, shift_bits=3, columns=4, scale_rows=2, shifter=shifter)
     bench = bench_for(d)
     rng = np.random.default_rng(1)
     loads = bench.random_act(rng, 5)
@@ -94,16 +97,18 @@ def test_transfer_sums_equal_the_dense_dot_product(shifter):
         sh = np.broadcast_to(np.asarray(d.const_shifts)[None, None], sh.shape)
         sg = np.broadcast_to(np.asarray(d.const_signs)[None, None], sg.shape)
     got = sa_golden.transfer_sums(d, loads, table_of, keys, sh, sg)
-    bits = 2 * ((keys[..., None] >> np.arange(d.mu)) & 1) - 1          # (W, cols, q, mu)
+    bits = 2 * ((keys[..., None] >> np.arange(d.mu)) & 1) - 1  # (W, cols, q, mu)
     alpha = lg.alpha_int_from_terms(sh, sg)[:, np.arange(d.columns) // d.scale_rows]
-    w_int = (bits * alpha[..., None]).sum(axis=2)                          # (W, cols, mu)
+    w_int = (bits * alpha[..., None]).sum(axis=2)  # (W, cols, mu)
     want = np.einsum("wj,wcj->wc", loads[table_of], w_int)
     np.testing.assert_array_equal(got, want)
-    np.testing.assert_array_equal(sa_golden.accumulate(got, [3, 1, 36]),
-                                  [got[:3].sum(0), got[3], got[4:].sum(0)])
+    np.testing.assert_array_equal(
+        sa_golden.accumulate(got, [3, 1, 36]), [got[:3].sum(0), got[3], got[4:].sum(0)]
+    )
 
 
 # -- cycles ----------------------------------------------------------------------------------
+
 
 def test_gemm_cycles_closed_form():
     d = ShiftAddDesign(mu=4, q=2, columns=8, lut_slots=2, pipeline_stages=1)
@@ -113,11 +118,14 @@ def test_gemm_cycles_closed_form():
     assert g.transfers == 3 * groups * (1 + tiles)
     assert g.cycles == g.transfers + d.latency
     assert g.macs == 3 * 20 * 17 and 0 < g.utilization < 1
-    batch = sa_cycles.gemm_cycles_batch(d, np.array([3, 1]), np.array([20, 4096]), np.array([17, 4096]))
+    batch = sa_cycles.gemm_cycles_batch(
+        d, np.array([3, 1]), np.array([20, 4096]), np.array([17, 4096])
+    )
     assert list(batch["cycles"]) == [g.cycles, 1024 * (1 + 512) + d.latency]
 
 
 # -- cost ------------------------------------------------------------------------------------
+
 
 def test_bill_of_materials_follows_the_design():
     d = ShiftAddDesign(mu=4, q=3, terms=3, columns=16, pipeline_stages=1)
@@ -130,14 +138,17 @@ def test_bill_of_materials_follows_the_design():
     assert sa_cost.lookup_mux2(d) == 139
     assert items["lookup PEs (2**mu:1 muxes)"].count == 16 * 3 * 139
     assert "barrel shifters" in items and "accumulators" not in items
-    c = {i.part for i in bill_of_materials(ShiftAddDesign(mu=4, q=3, terms=1,
-                                                          shifter="constant"))}
+    c = {i.part for i in bill_of_materials(ShiftAddDesign(mu=4, q=3, terms=1, shifter="constant"))}
     assert "barrel shifters" not in c and "term enables" not in c
     a = {i.part for i in bill_of_materials(ShiftAddDesign(mu=4, lut_slots=2))}
     assert {"accumulators", "accumulator registers", "table slot select (shared)"} <= a
     e4, e8 = estimate(ShiftAddDesign(mu=4, columns=16)), estimate(ShiftAddDesign(mu=8))
     assert e8.energy_per_cycle_pj > e4.energy_per_cycle_pj > 0
-    assert sa_cost.lut_build_energy(ShiftAddDesign(mu=8)) > sa_cost.lut_build_energy(ShiftAddDesign()) > 0
+    assert (
+        sa_cost.lut_build_energy(ShiftAddDesign(mu=8))
+        > sa_cost.lut_build_energy(ShiftAddDesign())
+        > 0
+    )
 
 
 def test_activity_profile_streams_weights_and_holds_tables():
@@ -149,12 +160,19 @@ def test_activity_profile_streams_weights_and_holds_tables():
 
 # -- layer energy ------------------------------------------------------------------------------
 
+
 def _table():
-    t = pd.DataFrame({"name": ["q_proj", "down_proj", "lm_head", "attn_score"],
-                      "M": [2, 2, 2, 2], "N": [64, 32, 100, 8], "K": [32, 96, 32, 16],
-                      "count": [1, 2, 1, 4],
-                      "kind": ["act x weight"] * 3 + ["act x act"],
-                      "block": ["attention", "mlp", "head", "attention"]})
+    t = pd.DataFrame(
+        {
+            "name": ["q_proj", "down_proj", "lm_head", "attn_score"],
+            "M": [2, 2, 2, 2],
+            "N": [64, 32, 100, 8],
+            "K": [32, 96, 32, 16],
+            "count": [1, 2, 1, 4],
+            "kind": ["act x weight"] * 3 + ["act x act"],
+            "block": ["attention", "mlp", "head", "attention"],
+        }
+    )
     t.attrs.update(model="toy", phase="decode")
     return t
 
@@ -171,12 +189,14 @@ def test_op_counts_equal_the_golden_models_counts():
 def test_layer_energy_by_operation_counts():
     u = sa_study.PAPER_45NM
     df = sa_study.layer_energy_ops(_table(), q=2, mu=4, terms=3, dram_pj_per_bit=10.0)
-    macs = 2 * 64 * 32 + 2 * (2 * 32 * 96)         # linear layers only: no head, no act x act
+    macs = 2 * 64 * 32 + 2 * (2 * 32 * 96)  # linear layers only: no head, no act x act
     assert df.attrs["macs"] == macs
     fp16 = df.loc["fp16"]
     assert fp16["mult"] == pytest.approx(macs * u.fp16_mult)
     assert fp16["dram_weights"] == pytest.approx((64 * 32 + 2 * 32 * 96) * 16 * 10.0)
-    ops = [sa_study.shiftadd_op_counts(2, n, k, q=2, mu=4, terms=3) for n, k in ((64, 32), (32, 96))]
+    ops = [
+        sa_study.shiftadd_op_counts(2, n, k, q=2, mu=4, terms=3) for n, k in ((64, 32), (32, 96))
+    ]
     lookups = ops[0]["lookups"] + 2 * ops[1]["lookups"]
     sa = df.loc["shiftadd"]
     assert sa["lookup"] == pytest.approx(lookups * u.lookup)
@@ -211,23 +231,41 @@ def test_layer_energy_from_the_engines():
 
 # -- sweep -------------------------------------------------------------------------------------
 
+
 def test_sweep_with_shiftadd_engines_matches_the_scalar_models():
     from shiftadd.models.cost import cost_terms
     from shiftadd.models.perf import design_vector, kernel_for
     from shiftadd.models.sweep import evaluate_chunk, parse_sweep_spec
 
-    spec = parse_sweep_spec({
-        "name": "sa",
-        "workload": {"spec": "opt-125m", "phase": "prefill", "batch": 1, "seq": 64},
-        "engines": [{"arch": "shiftadd", "mu": [4, 8], "q": [2, 3], "columns": [8, 16],
-                     "lut_slots": [1, 2], "terms": 3, "weight_buffer_kib": [1, 256]}]})
+    spec = parse_sweep_spec(
+        {
+            "name": "sa",
+            "workload": {"spec": "opt-125m", "phase": "prefill", "batch": 1, "seq": 64},
+            "engines": [
+                {
+                    "arch": "shiftadd",
+                    "mu": [4, 8],
+                    "q": [2, 3],
+                    "columns": [8, 16],
+                    "lut_slots": [1, 2],
+                    "terms": 3,
+                    "weight_buffer_kib": [1, 256],
+                }
+            ],
+        }
+    )
     assert spec.points == 2 * 2 * 2 * 2 * 2
     points, layers = evaluate_chunk(spec, 0, spec.points)
     assert len(points) == spec.points and (points["cycles"] > 0).all()
     for _, row in points.sample(8, random_state=0).iterrows():
-        d = ShiftAddDesign(name="shiftadd_sweep", mu=int(row["mu"]), q=int(row["q"]),
-                           columns=int(row["columns"]), lut_slots=int(row["lut_slots"]),
-                           terms=3)
+        d = ShiftAddDesign(
+            name="shiftadd_sweep",
+            mu=int(row["mu"]),
+            q=int(row["q"]),
+            columns=int(row["columns"]),
+            lut_slots=int(row["lut_slots"]),
+            terms=3,
+        )
         lay = layers[layers["point"] == row["point"]]
         weight = lay[lay["kind"] == "act x weight"]
         for _, g in weight.iterrows():

@@ -20,9 +20,16 @@ from shiftadd.models.sweep import evaluate_chunk, parse_sweep_spec, run_sweep
 BASE = {
     "name": "t",
     "workload": {"spec": "opt-125m", "phase": "decode", "batch": 2, "context": 128},
-    "engines": [{"arch": "adder_tree", "mode": ["xnor", "mac"],
-                 "k": {"start": 16, "stop": 64, "factor": 2}, "n": [4, 8],
-                 "clock_ns": [5.0, 10.0], "dram_gbps": [10.0, 40.0]}],
+    "engines": [
+        {
+            "arch": "adder_tree",
+            "mode": ["xnor", "mac"],
+            "k": {"start": 16, "stop": 64, "factor": 2},
+            "n": [4, 8],
+            "clock_ns": [5.0, 10.0],
+            "dram_gbps": [10.0, 40.0],
+        }
+    ],
 }
 
 
@@ -44,24 +51,29 @@ def test_evaluation_matches_the_scalar_models():
     points, layers = evaluate_chunk(s, 0, s.points)
     assert len(points) == s.points and len(layers) == s.points * len(s.layers)
     for _, row in points.sample(6, random_state=1).iterrows():
-        design = AdderTreeDesign(name="adder_tree_sweep", mode=row["mode"], k=int(row["k"]),
-                                 n=int(row["n"]))
+        design = AdderTreeDesign(
+            name="adder_tree_sweep", mode=row["mode"], k=int(row["k"]), n=int(row["n"])
+        )
         lay = layers[layers["point"] == row["point"]]
         for _, g in lay.iterrows():
             assert g["cycles"] == gemm_cycles(design, g["M"], g["N"], g["K"]).cycles
         assert row["cycles"] == (lay["cycles"] * lay["count"]).sum()
         logic = cost_terms(design).area * 1e-6
         assert row["area_logic_mm2"] == pytest.approx(logic)
-        parts = row[["energy_compute_uj", "energy_idle_uj", "energy_sram_uj",
-                     "energy_dram_uj"]].sum()
+        parts = row[
+            ["energy_compute_uj", "energy_idle_uj", "energy_sram_uj", "energy_dram_uj"]
+        ].sum()
         assert row["energy_uj"] == pytest.approx(parts, rel=1e-9)
         assert row["energy_uj"] == pytest.approx(lay["energy_uj"].sum(), rel=1e-9)
         assert row["energy_per_token_uj"] == pytest.approx(row["energy_uj"] / 2)
 
 
 def test_decode_gemv_is_memory_bound_with_little_bandwidth():
-    s = spec(engines=[{"arch": "adder_tree", "mode": "mac", "k": 256, "n": 64,
-                       "dram_gbps": [0.5, 1000.0]}])
+    s = spec(
+        engines=[
+            {"arch": "adder_tree", "mode": "mac", "k": 256, "n": 64, "dram_gbps": [0.5, 1000.0]}
+        ]
+    )
     points, layers = evaluate_chunk(s, 0, s.points)
     slow, fast = points.iloc[0], points.iloc[1]
     assert slow["memory_bound_fraction"] > 0.9 > fast["memory_bound_fraction"]
@@ -69,20 +81,25 @@ def test_decode_gemv_is_memory_bound_with_little_bandwidth():
     assert slow["cycles"] == fast["cycles"]
 
 
-@pytest.mark.parametrize("change,field", [
-    ({"engines": [{"arch": "warp"}]}, "engines[0].arch"),
-    ({"engines": [{"arch": "adder_tree", "kk": 3}]}, "engines[0].kk"),
-    ({"engines": [{"arch": "adder_tree", "k": []}]}, "engines[0].k"),
-    ({"engines": [{"arch": "adder_tree", "k": {"start": 8, "stop": 4, "step": 1}}]},
-     "engines[0].k"),
-    ({"engines": [{"arch": "adder_tree", "mode": "xnor", "act_bits": 4}]}, "engines[0]"),
-    ({"engines": [{"arch": "adder_tree", "dram_gbps": 0}]}, "engines[0].dram_gbps"),
-    ({"engines": [{"arch": "adder_tree", "units": "nope"}]}, "engines[0].units"),
-    ({"engines": []}, "engines"),
-    ({"workload": {"spec": "opt-125m", "phase": "train"}}, "workload.phase"),
-    ({"workload": {"phase": "decode"}}, "workload.spec"),
-    ({"colour": 1}, "colour"),
-])
+@pytest.mark.parametrize(
+    "change,field",
+    [
+        ({"engines": [{"arch": "warp"}]}, "engines[0].arch"),
+        ({"engines": [{"arch": "adder_tree", "kk": 3}]}, "engines[0].kk"),
+        ({"engines": [{"arch": "adder_tree", "k": []}]}, "engines[0].k"),
+        (
+            {"engines": [{"arch": "adder_tree", "k": {"start": 8, "stop": 4, "step": 1}}]},
+            "engines[0].k",
+        ),
+        ({"engines": [{"arch": "adder_tree", "mode": "xnor", "act_bits": 4}]}, "engines[0]"),
+        ({"engines": [{"arch": "adder_tree", "dram_gbps": 0}]}, "engines[0].dram_gbps"),
+        ({"engines": [{"arch": "adder_tree", "units": "nope"}]}, "engines[0].units"),
+        ({"engines": []}, "engines"),
+        ({"workload": {"spec": "opt-125m", "phase": "train"}}, "workload.phase"),
+        ({"workload": {"phase": "decode"}}, "workload.spec"),
+        ({"colour": 1}, "colour"),
+    ],
+)
 def test_bad_specs_fail_before_any_work(change, field):
     with pytest.raises(InputError) as info:
         spec(**change)
@@ -132,16 +149,21 @@ def test_local_processes_give_the_same_results(tmp_path):
     s = spec(options={"chunk_size": 10})
     run_sweep(s, tmp_path / "one", workers=1, progress=False)
     run_sweep(s, tmp_path / "two", workers=2, progress=False)
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "one" / "layers.parquet"),
-                                  pd.read_parquet(tmp_path / "two" / "layers.parquet"))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "one" / "layers.parquet"),
+        pd.read_parquet(tmp_path / "two" / "layers.parquet"),
+    )
 
 
 def test_dask_cluster_survives_a_lost_worker(tmp_path):
     distributed = pytest.importorskip("distributed")
     s = spec(options={"chunk_size": 2})
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         killed = []
 
         def kill_one(index):
@@ -152,12 +174,13 @@ def test_dask_cluster_survives_a_lost_worker(tmp_path):
                 nanny.process.process.kill()
                 killed.append(nanny)
 
-        result = run_sweep(s, tmp_path / "dask", client=client, progress=False,
-                           on_chunk=kill_one)
+        result = run_sweep(s, tmp_path / "dask", client=client, progress=False, on_chunk=kill_one)
     assert killed and result["computed_chunks"] == result["chunks"] == 24
     local = run_sweep(s, tmp_path / "local", workers=1, progress=False)
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "dask" / "points.parquet"),
-                                  pd.read_parquet(tmp_path / "local" / "points.parquet"))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "dask" / "points.parquet"),
+        pd.read_parquet(tmp_path / "local" / "points.parquet"),
+    )
     assert local["points"] == 48
 
 
@@ -165,8 +188,9 @@ def test_dask_cluster_survives_a_lost_worker(tmp_path):
 @settings(max_examples=40, deadline=None)
 def test_pareto_mask_matches_brute_force(n, d, seed):
     v = np.random.default_rng(seed).integers(0, 5, size=(n, d)).astype(float)
-    dominated = [any(np.all(v[j] <= v[i]) and np.any(v[j] < v[i]) for j in range(n))
-                 for i in range(n)]
+    dominated = [
+        any(np.all(v[j] <= v[i]) and np.any(v[j] < v[i]) for j in range(n)) for i in range(n)
+    ]
     assert pareto_mask(v).tolist() == [not x for x in dominated]
 
 
@@ -196,14 +220,32 @@ def test_sequence_valued_fields_sweep_as_values():
     """A flat list for a tuple-valued design field is one value; a list of lists sweeps."""
     from shiftadd.models.sweep import evaluate_chunk, parse_sweep_spec
 
-    base = {"name": "tl", "workload": {"spec": "opt-125m", "phase": "decode", "batch": 1,
-                                       "context": 64}}
-    one = parse_sweep_spec({**base, "engines": [
-        {"arch": "threshold", "k": 64, "memory_bits": 64, "neuron_weights": [2, 1, 1, 1]}]})
+    base = {
+        "name": "tl",
+        "workload": {"spec": "opt-125m", "phase": "decode", "batch": 1, "context": 64},
+    }
+    one = parse_sweep_spec(
+        {
+            **base,
+            "engines": [
+                {"arch": "threshold", "k": 64, "memory_bits": 64, "neuron_weights": [2, 1, 1, 1]}
+            ],
+        }
+    )
     assert one.points == 1
-    two = parse_sweep_spec({**base, "engines": [
-        {"arch": "threshold", "k": 64, "memory_bits": 64,
-         "neuron_weights": [[2, 1, 1, 1], [2, 2, 1, 1, 1]]}]})
+    two = parse_sweep_spec(
+        {
+            **base,
+            "engines": [
+                {
+                    "arch": "threshold",
+                    "k": 64,
+                    "memory_bits": 64,
+                    "neuron_weights": [[2, 1, 1, 1], [2, 2, 1, 1, 1]],
+                }
+            ],
+        }
+    )
     assert two.points == 2
     points, _ = evaluate_chunk(two, 0, two.points)
     assert sorted(points["neuron_weights"].astype(str)) == ["2,1,1,1", "2,2,1,1,1"]
@@ -214,9 +256,11 @@ def test_designs_that_cannot_run_the_workload_fail_before_any_work():
     an error naming the engine at parse time, or the design dropped with skip_invalid."""
     from shiftadd.models.sweep import parse_sweep_spec
 
-    base = {"name": "tl", "workload": {"spec": "opt-125m", "phase": "decode", "batch": 1,
-                                       "context": 64},
-            "engines": [{"arch": "threshold", "k": 64, "memory_bits": [16, 64]}]}
+    base = {
+        "name": "tl",
+        "workload": {"spec": "opt-125m", "phase": "decode", "batch": 1, "context": 64},
+        "engines": [{"arch": "threshold", "k": 64, "memory_bits": [16, 64]}],
+    }
     with pytest.raises(InputError, match="cannot run this workload") as info:
         parse_sweep_spec(base)
     assert info.value.field == "engines[0]"

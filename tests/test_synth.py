@@ -1,6 +1,5 @@
 """Yosys synthesis and OpenSTA timing/power on the IHP SG13G2 liberty (and without one)."""
 
-
 import pytest
 
 from shiftadd.design import AdderTreeDesign
@@ -11,8 +10,9 @@ from shiftadd.rtl_gen.synth import synthesize
 
 pytestmark = pytest.mark.synth
 
-DESIGN = AdderTreeDesign(name="syn_xnor", mode="xnor", k=32, n=2, threshold=True,
-                         pipeline_stages=1, clock_ns=5.0)
+DESIGN = AdderTreeDesign(
+    name="syn_xnor", mode="xnor", k=32, n=2, threshold=True, pipeline_stages=1, clock_ns=5.0
+)
 
 
 def test_liberty_flow_gives_area_timing_and_power(need_yosys, need_sta, liberty, tmp_path):
@@ -55,19 +55,24 @@ def test_generic_gate_count_without_liberty(need_yosys, monkeypatch):
 def test_model_area_tracks_synthesis(need_yosys, need_sta, liberty):
     """The calibrated analytic area stays near the synthesized area (issue-7 tightens this
     into a generated validation table)."""
-    for design in (DESIGN, AdderTreeDesign(name="syn_mac", mode="mac", k=8, n=2,
-                                           pipeline_stages=1)):
+    for design in (
+        DESIGN,
+        AdderTreeDesign(name="syn_mac", mode="mac", k=8, n=2, pipeline_stages=1),
+    ):
         r = synthesize(design, liberty=liberty, clock_ns=10.0)
         model = estimate(design, clock_ns=10.0)
         assert model.area == pytest.approx(r.area, rel=0.2)
 
 
-@pytest.mark.parametrize("kwargs,field", [
-    ({"liberty": "/nonexistent.lib"}, "--liberty"),
-    ({"clock_ns": 0.0}, "--clock-ns"),
-    ({"data_activity": 1.5}, "--activity"),
-    ({"effort": "max"}, "--effort"),
-])
+@pytest.mark.parametrize(
+    "kwargs,field",
+    [
+        ({"liberty": "/nonexistent.lib"}, "--liberty"),
+        ({"clock_ns": 0.0}, "--clock-ns"),
+        ({"data_activity": 1.5}, "--activity"),
+        ({"effort": "max"}, "--effort"),
+    ],
+)
 def test_bad_arguments(need_yosys, kwargs, field):
     with pytest.raises(InputError) as info:
         synthesize(DESIGN, **kwargs)

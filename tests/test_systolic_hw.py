@@ -24,8 +24,7 @@ from shiftadd.sim.plan import Checker
 # Small PE arithmetic, every (activation, weight) pair enumerable.
 SMALL = {
     "mac4s": dict(mode="mac", act_bits=4, weight_bits=4),
-    "mac3u": dict(mode="mac", act_bits=3, act_signed=False, weight_bits=3,
-                  weight_signed=False),
+    "mac3u": dict(mode="mac", act_bits=3, act_signed=False, weight_bits=3, weight_signed=False),
     "mac4u_w3s": dict(mode="mac", act_bits=4, act_signed=False, weight_bits=3),
     "mac5s_w2s": dict(mode="mac", act_bits=5, weight_bits=2),
     "addsub4s": dict(mode="addsub", act_bits=4),
@@ -39,8 +38,17 @@ def _design(params, cs, acc_bits=None, dataflow="os"):
     extra = dict(k_max=16) if dataflow == "os" else {}
     if acc_bits is not None:
         extra.update(acc_bits=acc_bits, wrap=True)
-    return design_from_dict(dict(arch="systolic", rows=2, cols=2, dataflow=dataflow,
-                                 carry_save_accumulate=cs, **params, **extra))
+    return design_from_dict(
+        dict(
+            arch="systolic",
+            rows=2,
+            cols=2,
+            dataflow=dataflow,
+            carry_save_accumulate=cs,
+            **params,
+            **extra,
+        )
+    )
 
 
 def _pairs(design, rng):
@@ -92,8 +100,11 @@ def test_carry_save_os_pe_equals_plain_mac_pe_exhaustively(name):
 
     s, c = grid_golden.pe_trace(cs_design, acts, weights, lasts)
     assert [tuple(p) for p in got_cs] == list(zip(s.tolist(), c.tolist()))  # bit for bit
-    value_cs = grid_golden.resolve(cs_design, np.array([p[0] for p in got_cs], np.uint64),
-                          np.array([p[1] for p in got_cs], np.uint64))
+    value_cs = grid_golden.resolve(
+        cs_design,
+        np.array([p[0] for p in got_cs], np.uint64),
+        np.array([p[1] for p in got_cs], np.uint64),
+    )
     value_plain = grid_golden.from_bits(np.array(got_plain, np.uint64), width, cs_design.acc_signed)
     assert np.array_equal(value_cs, value_plain)
     # and both are the running sum, wrapped, restarting after each last step
@@ -145,22 +156,34 @@ def test_carry_save_ws_pe_adds_to_any_incoming_pair(name):
     sim.add_testbench(bench)
     sim.run()
     rows, bits = grid_golden.csa_terms(design, pairs[:, 0], pairs[:, 1])
-    es, ec = grid_golden.csa_reduce(design, np.concatenate([rows, ps[:, None], pc[:, None]], axis=1),
-                           bits)
+    es, ec = grid_golden.csa_reduce(
+        design, np.concatenate([rows, ps[:, None], pc[:, None]], axis=1), bits
+    )
     assert got == list(zip(es.tolist(), ec.tolist()))
-    resolved = grid_golden.resolve(design, np.array([g[0] for g in got], np.uint64),
-                          np.array([g[1] for g in got], np.uint64))
+    resolved = grid_golden.resolve(
+        design, np.array([g[0] for g in got], np.uint64), np.array([g[1] for g in got], np.uint64)
+    )
     mask = (1 << width) - 1
-    expect = (ps + pc + grid_golden.to_bits(pairs[:, 0] * grid_golden.weight_values(design, pairs[:, 1]),
-                                   width)) & np.uint64(mask)
+    expect = (
+        ps
+        + pc
+        + grid_golden.to_bits(pairs[:, 0] * grid_golden.weight_values(design, pairs[:, 1]), width)
+    ) & np.uint64(mask)
     assert np.array_equal(grid_golden.to_bits(resolved, width), expect)
     assert np.array_equal(np.array(got_plain, np.uint64), expect)
 
 
 ARRAYS = [
     dict(arch="systolic", dataflow="os", rows=3, cols=2, k_max=12),
-    dict(arch="systolic", dataflow="os", rows=2, cols=3, k_max=12, carry_save_accumulate=True,
-         mode="ternary"),
+    dict(
+        arch="systolic",
+        dataflow="os",
+        rows=2,
+        cols=3,
+        k_max=12,
+        carry_save_accumulate=True,
+        mode="ternary",
+    ),
     dict(arch="systolic", dataflow="ws", rows=3, cols=2, mode="addsub"),
     dict(arch="systolic", dataflow="ws", rows=2, cols=2, carry_save_accumulate=True),
     dict(arch="matrix2d", rows=2, cols=3, k_max=12, carry_save_accumulate=True),

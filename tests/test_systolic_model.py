@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 
 from shiftadd.design import design_from_dict, load_design
+from shiftadd.design.arith import arithmetic
 from shiftadd.errors import InputError
 from shiftadd.models import cost
-from shiftadd.design.arith import arithmetic
+from shiftadd.models.cost import bill_of_materials, cost_terms, estimate
+from shiftadd.models.cycles import gemm_cycles, gemm_cycles_batch
 from shiftadd.models.grid import cost as grid_cost
 from shiftadd.models.grid import cycles as grid_cycles
 from shiftadd.models.grid import golden as grid_golden
-from shiftadd.models.cost import bill_of_materials, cost_terms, estimate
-from shiftadd.models.cycles import gemm_cycles, gemm_cycles_batch
 from shiftadd.models.perf import TRAFFIC_KEYS, design_vector, kernel_for
 from shiftadd.models.sweep import evaluate_chunk, parse_sweep_spec
 from shiftadd.rtl_gen.synth import activity_profile
@@ -30,19 +30,37 @@ def sys(**kw):
 
 
 BAD = [
-    (dict(rows=0), "rows"), (dict(cols=65), "cols"), (dict(cols=2.5), "cols"),
-    (dict(mode="xnor"), "mode"), (dict(act_bits=1), "act_bits"),
-    (dict(act_bits=17), "act_bits"), (dict(weight_bits=1), "weight_bits"),
+    (dict(rows=0), "rows"),
+    (dict(cols=65), "cols"),
+    (dict(cols=2.5), "cols"),
+    (dict(mode="xnor"), "mode"),
+    (dict(act_bits=1), "act_bits"),
+    (dict(act_bits=17), "act_bits"),
+    (dict(weight_bits=1), "weight_bits"),
     (dict(mode="addsub", weight_bits=4), "weight_bits"),
     (dict(mode="ternary", weight_signed=False), "weight_signed"),
-    (dict(dataflow="is"), "dataflow"), (dict(dataflow="ws", k_max=16), "k_max"),
-    (dict(k_max=0), "k_max"), (dict(acc_bits=20), "acc_bits"),
-    (dict(acc_bits=10, wrap=True), "acc_bits"), (dict(acc_bits=63, wrap=True), "acc_bits"),
-    (dict(clock_ns=0), "clock_ns"), (dict(carry_save_accumulate="yes"),
-                                     "carry_save_accumulate"),
-    (dict(act_bits=16, weight_bits=16, k_max=1 << 20, mode="mac", acc_bits=None,
-          act_signed=False, weight_signed=False), None),
-    (dict(bogus=1), "bogus"), (dict(wrap=1), "wrap"),
+    (dict(dataflow="is"), "dataflow"),
+    (dict(dataflow="ws", k_max=16), "k_max"),
+    (dict(k_max=0), "k_max"),
+    (dict(acc_bits=20), "acc_bits"),
+    (dict(acc_bits=10, wrap=True), "acc_bits"),
+    (dict(acc_bits=63, wrap=True), "acc_bits"),
+    (dict(clock_ns=0), "clock_ns"),
+    (dict(carry_save_accumulate="yes"), "carry_save_accumulate"),
+    (
+        dict(
+            act_bits=16,
+            weight_bits=16,
+            k_max=1 << 20,
+            mode="mac",
+            acc_bits=None,
+            act_signed=False,
+            weight_signed=False,
+        ),
+        None,
+    ),
+    (dict(bogus=1), "bogus"),
+    (dict(wrap=1), "wrap"),
 ]
 
 
@@ -82,11 +100,12 @@ def test_golden_tiles_and_wrap():
     assert np.array_equal(grid_golden.gemm_reference(d, x, w), x @ w.T)
     # -128 x -128 over k_max steps is the largest sum and fits exactly
     full = np.full((1, 64), -128)
-    assert grid_golden.tile_reference(d, full, full)[0, 0] == 64 * 2 ** 14
+    assert grid_golden.tile_reference(d, full, full)[0, 0] == 64 * 2**14
     narrow = sys(k_max=64, acc_bits=17, wrap=True)
     got = grid_golden.gemm_reference(narrow, x, w)
-    tiles = sum(((x[:, k0:k0 + 64] @ w[:, k0:k0 + 64].T + 2 ** 16) % 2 ** 17) - 2 ** 16
-                for k0 in (0, 64))
+    tiles = sum(
+        ((x[:, k0 : k0 + 64] @ w[:, k0 : k0 + 64].T + 2**16) % 2**17) - 2**16 for k0 in (0, 64)
+    )
     assert np.array_equal(got, tiles)
     t = sys(mode="ternary")
     with pytest.raises(InputError):
@@ -131,8 +150,9 @@ def test_closed_form_equals_event_model_and_sweep_kernel(params):
     model that the benches check cycle by cycle against the RTL."""
     d = design_from_dict(params)
     rng = np.random.default_rng(2)
-    shapes = [(1, 1, 1), (d.rows, d.cols, 1)] + [tuple(int(v) for v in rng.integers(1, 40, 3))
-                                                  for _ in range(25)]
+    shapes = [(1, 1, 1), (d.rows, d.cols, 1)] + [
+        tuple(int(v) for v in rng.integers(1, 40, 3)) for _ in range(25)
+    ]
     for m, n, k in shapes:
         want = gemm_cycles(d, m, n, k).cycles
         R, C = d.rows, d.cols
@@ -178,13 +198,22 @@ def test_kernel_traffic_counts():
 
 
 def test_sweep_spec_with_systolic_and_matrix2d_runs():
-    spec = parse_sweep_spec({
-        "name": "grid",
-        "workload": {"spec": "opt-125m", "phase": "decode", "batch": 2, "context": 128},
-        "engines": [{"arch": "systolic", "dataflow": ["os", "ws"], "rows": [4, 8],
-                     "cols": [4, 16], "carry_save_accumulate": [False, True]},
-                    {"arch": "matrix2d", "rows": 8, "cols": 8, "mode": ["mac", "ternary"]}],
-    })
+    spec = parse_sweep_spec(
+        {
+            "name": "grid",
+            "workload": {"spec": "opt-125m", "phase": "decode", "batch": 2, "context": 128},
+            "engines": [
+                {
+                    "arch": "systolic",
+                    "dataflow": ["os", "ws"],
+                    "rows": [4, 8],
+                    "cols": [4, 16],
+                    "carry_save_accumulate": [False, True],
+                },
+                {"arch": "matrix2d", "rows": 8, "cols": 8, "mode": ["mac", "ternary"]},
+            ],
+        }
+    )
     assert spec.points == 16 + 2
     points, layers = evaluate_chunk(spec, 0, spec.points)
     assert len(points) == spec.points and (points["cycles"] > 0).all()
@@ -192,9 +221,10 @@ def test_sweep_spec_with_systolic_and_matrix2d_runs():
     for _, row in points.iterrows():
         lay = layers[layers["point"] == row["point"]]
         params = {f: row[f] for f in fields if f in row and not pd.isna(row[f])}
-        params = {f: (int(v) if f in ("rows", "cols") else
-                      bool(v) if f == "carry_save_accumulate" else v)
-                  for f, v in params.items()}
+        params = {
+            f: (int(v) if f in ("rows", "cols") else bool(v) if f == "carry_save_accumulate" else v)
+            for f, v in params.items()
+        }
         d = design_from_dict(dict(arch=row["arch"], **params))
         for _, g in lay.iterrows():
             assert g["cycles"] == gemm_cycles(d, g["M"], g["N"], g["K"]).cycles
@@ -202,10 +232,18 @@ def test_sweep_spec_with_systolic_and_matrix2d_runs():
         # Compute energy: the formula the validation checks against OpenSTA, per layer.
         t = dataclasses.replace(cost_terms(d), leakage_mw=0.0)
         m, n, k, c = (lay[col].to_numpy() for col in ("M", "N", "K", "count"))
-        want = (c * cost.gemm_energy_pj(
-            t, gemm_cycles=lay["cycles"].to_numpy(), total_cycles=lay["cycles"].to_numpy(),
-            macs=m * n * k, outputs=m * n * np.ceil(k / design_vector(d)["tile_k"]),
-            clock_ns=d.clock_ns, data_activity=0.5)).sum()
+        want = (
+            c
+            * cost.gemm_energy_pj(
+                t,
+                gemm_cycles=lay["cycles"].to_numpy(),
+                total_cycles=lay["cycles"].to_numpy(),
+                macs=m * n * k,
+                outputs=m * n * np.ceil(k / design_vector(d)["tile_k"]),
+                clock_ns=d.clock_ns,
+                data_activity=0.5,
+            )
+        ).sum()
         assert row["energy_compute_uj"] == pytest.approx(want * 1e-6, rel=1e-9)
 
 
@@ -231,9 +269,12 @@ def test_activity_profile_streams_operands():
     assert ("feed__payload*", 0.3, 0.5) in rules and ("weights__*", 0.0, 0.0) in rules
 
 
-@pytest.mark.parametrize("path", sorted((REPO / "examples").glob("systolic_*.toml"))
-                         + sorted((REPO / "examples").glob("matrix2d_*.toml")),
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path",
+    sorted((REPO / "examples").glob("systolic_*.toml"))
+    + sorted((REPO / "examples").glob("matrix2d_*.toml")),
+    ids=lambda p: p.name,
+)
 def test_examples_load(path):
     d = load_design(path)
     assert d.arch in ("systolic", "matrix2d")
@@ -251,16 +292,27 @@ def test_grid_data_energy_follows_useful_work():
     assert one == eight
 
     def energy(m):
-        return cost.gemm_energy_pj(t, gemm_cycles=one, total_cycles=one, macs=m * 8 * 64,
-                                   outputs=m * 8, clock_ns=d.clock_ns, data_activity=0.5)
+        return cost.gemm_energy_pj(
+            t,
+            gemm_cycles=one,
+            total_cycles=one,
+            macs=m * 8 * 64,
+            outputs=m * 8,
+            clock_ns=d.clock_ns,
+            data_activity=0.5,
+        )
 
     assert energy(1) < energy(8)
-    assert energy(8) - energy(1) == pytest.approx(
-        7 * 8 * (64 * t.energy_mac + t.energy_output))
+    assert energy(8) - energy(1) == pytest.approx(7 * 8 * (64 * t.energy_mac + t.energy_output))
     # At full rate, estimate() charges every lane and the outputs at the array's rate.
     full = estimate(d, data_activity=0.5).energy_per_cycle_pj
-    per_cycle = t.energy_clock + t.energy_data + 64 * t.energy_mac \
-        + 64 / 256 * t.energy_output + t.leakage_mw * d.clock_ns
+    per_cycle = (
+        t.energy_clock
+        + t.energy_data
+        + 64 * t.energy_mac
+        + 64 / 256 * t.energy_output
+        + t.leakage_mw * d.clock_ns
+    )
     assert full == pytest.approx(per_cycle)
 
 
@@ -292,9 +344,14 @@ def test_switching_factors_match_a_direct_count():
     assert 0.9 < ws["psum"] < 1.1
 
 
-@pytest.mark.parametrize("kw, message", [
-    (dict(per="token"), "per must be"), (dict(per="mac"), "macs > 0"),
-    (dict(toggle=3.0), "toggle must be")])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        (dict(per="token"), "per must be"),
+        (dict(per="mac"), "macs > 0"),
+        (dict(toggle=3.0), "toggle must be"),
+    ],
+)
 def test_bill_items_are_checked(kw, message):
     with pytest.raises(ValueError, match=message):
         cost.Item("dffe", "x", 1, **kw)

@@ -24,8 +24,7 @@ ENGINES = {
 ARITHMETIC = {
     "mac8": dict(mode="mac"),
     # 4-bit unsigned activations, 4-bit signed weights, a 9-bit wrapping accumulator
-    "mac4": dict(mode="mac", act_bits=4, act_signed=False, weight_bits=4, acc_bits=9,
-                 wrap=True),
+    "mac4": dict(mode="mac", act_bits=4, act_signed=False, weight_bits=4, acc_bits=9, wrap=True),
     "addsub": dict(mode="addsub"),
     "ternary": dict(mode="ternary", act_bits=6, act_signed=False),
 }
@@ -54,8 +53,11 @@ def test_random_edge_and_gemm_bit_exact_with_exact_cycles(engine, arith, cs, sim
     report = simulate(design, gemm=(m, n, k), seed=4, build_root=sim_build_root)
     assert report.passed, report.first_mismatches
     assert report.gemm["gemm_matches"]
-    assert report.gemm["gemm_cycles_sim"] == report.gemm["gemm_cycles_model"] \
+    assert (
+        report.gemm["gemm_cycles_sim"]
+        == report.gemm["gemm_cycles_model"]
         == gemm_cycles(design, m, n, k).cycles
+    )
 
 
 @pytest.mark.parametrize("engine", ["os", "ws", "m2d"])
@@ -67,6 +69,7 @@ def test_backpressure_and_input_gaps(engine, sim_build_root):
 
 
 def test_bench_reports_a_fault(sim_build_root):
-    report = simulate(_design("ws", "mac8", False), vectors=200, fault="expected",
-                      build_root=sim_build_root)
+    report = simulate(
+        _design("ws", "mac8", False), vectors=200, fault="expected", build_root=sim_build_root
+    )
     assert not report.passed and report.mismatches == 1

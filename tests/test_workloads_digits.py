@@ -4,9 +4,18 @@ import numpy as np
 import pytest
 
 from shiftadd.errors import InputError
-from shiftadd.workloads.digits import (bit_planes, booth_decode, booth_digit_count,
-                                       booth_encode, code_histogram, digit_stats, ent_decode,
-                                       ent_digit_count, ent_encode, value_range)
+from shiftadd.workloads.digits import (
+    bit_planes,
+    booth_decode,
+    booth_digit_count,
+    booth_encode,
+    code_histogram,
+    digit_stats,
+    ent_decode,
+    ent_digit_count,
+    ent_encode,
+    value_range,
+)
 
 ALL_INT8 = np.arange(-128, 128)
 
@@ -57,8 +66,10 @@ def test_known_digit_strings():
 
 def test_bit_planes_are_twos_complement():
     p = bit_planes(ALL_INT8, 8)
-    assert np.array_equal(p, np.unpackbits(ALL_INT8.astype(np.int8).view(np.uint8)[:, None],
-                                           axis=1, bitorder="little"))
+    assert np.array_equal(
+        p,
+        np.unpackbits(ALL_INT8.astype(np.int8).view(np.uint8)[:, None], axis=1, bitorder="little"),
+    )
     assert bit_planes(np.array([-1]), 3).tolist() == [[1, 1, 1]]
     assert bit_planes(np.array([5]), 3, signed=False).tolist() == [[1, 0, 1]]
 
@@ -77,8 +88,9 @@ def test_stats_match_direct_counts():
     assert s["ent_nonzero"] <= s["booth_nonzero"]
 
 
-@pytest.mark.parametrize("std, measured", [(10, 1.71), (20, 2.05), (30, 2.27), (40, 2.45),
-                                           (50, 2.57)])
+@pytest.mark.parametrize(
+    "std, measured", [(10, 1.71), (20, 2.05), (30, 2.27), (40, 2.45), (50, 2.57)]
+)
 def test_ent_density_matches_reference_measurements(std, measured):
     # REFERENCE.md section 1: nonzero EN-T digits per int8 operand of normal inputs. Their
     # rounding of the samples is not stated, hence the tolerance; dense radix-4 needs 4.

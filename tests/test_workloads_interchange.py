@@ -4,8 +4,15 @@ import pandas as pd
 import pytest
 
 from shiftadd.errors import InputError
-from shiftadd.workloads import (gemm_table, read_scalesim_csv, read_workload, resolve_workload,
-                                to_scalesim_csv, write_config, write_workload)
+from shiftadd.workloads import (
+    gemm_table,
+    read_scalesim_csv,
+    read_workload,
+    resolve_workload,
+    to_scalesim_csv,
+    write_config,
+    write_workload,
+)
 from shiftadd.workloads.configs import load_model_config
 
 
@@ -60,8 +67,14 @@ def test_read_validation_names_the_column(tmp_path, table):
         with pytest.raises(InputError) as err:
             read_workload(broken)
         assert err.value.field == col and str(broken) in str(err.value)
-    cases = {"M": "1.5", "N": "-4", "count": "x", "kind": "weight x weight",
-             "phase": "train", "weight_shape": "1x2"}
+    cases = {
+        "M": "1.5",
+        "N": "-4",
+        "count": "x",
+        "kind": "weight x weight",
+        "phase": "train",
+        "weight_shape": "1x2",
+    }
     for col, value in cases.items():
         bad = df.copy().astype({col: object})
         bad.loc[3, col] = value
@@ -80,8 +93,7 @@ def test_resolve_workload_sources(tmp_path, table):
     by_name = resolve_workload("llama-3-8b", "decode", 4, context=512)
     pd.testing.assert_frame_equal(by_name, table)
     cfg_path = write_config(tmp_path / "m" / "config.json", load_model_config("llama-3-8b"))
-    pd.testing.assert_frame_equal(resolve_workload(str(cfg_path), "decode", 4, context=512),
-                                  table)
+    pd.testing.assert_frame_equal(resolve_workload(str(cfg_path), "decode", 4, context=512), table)
     mixed = pd.concat([table, gemm_table("llama-3-8b", "prefill", 1, seq=8)])
     path = write_workload(mixed, tmp_path / "mixed.parquet")
     assert len(resolve_workload(path)) == len(mixed)

@@ -11,17 +11,31 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shiftadd.errors import InputError
-from shiftadd.workloads import (bf16_to_float32, float32_to_bf16, load_model_config,
-                                open_checkpoint, synthetic_weights, write_checkpoint,
-                                write_safetensors)
+from shiftadd.workloads import (
+    bf16_to_float32,
+    float32_to_bf16,
+    load_model_config,
+    open_checkpoint,
+    synthetic_weights,
+    write_checkpoint,
+    write_safetensors,
+)
 from shiftadd.workloads.safetensors_io import INDEX_NAME
 
 
 def _tiny_llama(layers=2):
-    return load_model_config({"model_type": "llama", "hidden_size": 64, "intermediate_size": 96,
-                              "num_hidden_layers": layers, "num_attention_heads": 4,
-                              "num_key_value_heads": 2, "vocab_size": 128,
-                              "_name_or_path": "tiny-llama"})
+    return load_model_config(
+        {
+            "model_type": "llama",
+            "hidden_size": 64,
+            "intermediate_size": 96,
+            "num_hidden_layers": layers,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 2,
+            "vocab_size": 128,
+            "_name_or_path": "tiny-llama",
+        }
+    )
 
 
 def test_bf16_widening_is_exact_for_every_bit_pattern():
@@ -45,13 +59,16 @@ def test_bf16_rounding_is_nearest_even(x):
     sign, mag = u >> 31, u & 0x7FFFFFFF
     lo = float(np.array([mag & 0xFFFF0000], dtype=np.uint32).view(np.float32)[0])
     hi_bits = (mag & 0xFFFF0000) + 0x10000
-    hi = 2.0 ** 128 if hi_bits == 0x7F800000 else float(
-        np.array([hi_bits], dtype=np.uint32).view(np.float32)[0])
+    hi = (
+        2.0**128
+        if hi_bits == 0x7F800000
+        else float(np.array([hi_bits], dtype=np.uint32).view(np.float32)[0])
+    )
     d_lo, d_hi = abs(float(x32)) - lo, hi - abs(float(x32))
     if d_lo < d_hi or (d_lo == d_hi and not (mag >> 16) & 1):
         expected = lo
     else:
-        expected = float("inf") if hi == 2.0 ** 128 else hi
+        expected = float("inf") if hi == 2.0**128 else hi
     assert got == (-expected if sign else expected)
 
 
@@ -59,13 +76,17 @@ def test_bf16_rounding_is_nearest_even(x):
 def test_single_file_round_trip(tmp_path, dtype):
     a = synthetic_weights((40, 24), seed=3)
     b = np.linspace(-2, 2, 30, dtype=np.float32).reshape(5, 6)
-    path = write_safetensors(tmp_path / "m.safetensors", {"a": a, "b": b}, dtype=dtype,
-                             metadata={"note": "x"})
+    path = write_safetensors(
+        tmp_path / "m.safetensors", {"a": a, "b": b}, dtype=dtype, metadata={"note": "x"}
+    )
     ckpt = open_checkpoint(path)
     assert ckpt.names() == ["a", "b"]
     assert ckpt.info("a").dtype == dtype and ckpt.info("a").shape == (40, 24)
-    expected = {"F32": a, "F16": a.astype(np.float16).astype(np.float32),
-                "BF16": bf16_to_float32(float32_to_bf16(a))}[dtype]
+    expected = {
+        "F32": a,
+        "F16": a.astype(np.float16).astype(np.float32),
+        "BF16": bf16_to_float32(float32_to_bf16(a)),
+    }[dtype]
     got = ckpt.read("a")
     assert got.dtype == np.float32 and np.array_equal(got, expected)
     assert ckpt.files[0].metadata == {"note": "x"}
@@ -85,7 +106,7 @@ def test_blocks_tiles_and_transpose(tmp_path):
     every = list(ckpt.iter_tiles("w", 16))
     assert len(every) == 5 * 4
     for r, c, t in every:
-        assert np.array_equal(t, a[r:r + 16, c:c + 16])
+        assert np.array_equal(t, a[r : r + 16, c : c + 16])
     some = [(r, c) for r, c, _ in ckpt.iter_tiles("w", 16, 6, seed=7)]
     assert len(set(some)) == 6
     assert some == [(r, c) for r, c, _ in ckpt.iter_tiles("w", 16, 6, seed=7)]
@@ -119,7 +140,7 @@ def test_synthetic_weights_look_like_llm_weights():
     assert row_rms.max() / row_rms.min() > 1.5  # per-channel scale spread
     body = w[:, col_rms < 2 * np.median(col_rms)]
     z = body / body.std(axis=1, keepdims=True)
-    assert (z ** 4).mean() > 3.3  # tails heavier than a normal's
+    assert (z**4).mean() > 3.3  # tails heavier than a normal's
     # Like LLM weights: per-channel int4 hurts, groups of 128 repair most of it.
     from shiftadd.workloads import quantize
 
@@ -138,8 +159,9 @@ def _file_with_header(path, header: dict, data: bytes = b""):
 
 
 def test_corrupt_and_truncated_files(tmp_path):
-    good = write_safetensors(tmp_path / "good.safetensors",
-                             {"layer.weight": np.ones((64, 64), np.float32)}, dtype="BF16")
+    good = write_safetensors(
+        tmp_path / "good.safetensors", {"layer.weight": np.ones((64, 64), np.float32)}, dtype="BF16"
+    )
     raw = good.read_bytes()
     cut = tmp_path / "cut.safetensors"
     cut.write_bytes(raw[:-100])
@@ -161,21 +183,26 @@ def test_corrupt_and_truncated_files(tmp_path):
     with pytest.raises(InputError, match="corrupt") as err:
         open_checkpoint(garbage)
     assert str(garbage) in str(err.value)
-    bad_range = _file_with_header(tmp_path / "range.safetensors",
-                                  {"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 12]}},
-                                  b"\0" * 16)
+    bad_range = _file_with_header(
+        tmp_path / "range.safetensors",
+        {"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 12]}},
+        b"\0" * 16,
+    )
     with pytest.raises(InputError, match="'w'"):
         open_checkpoint(bad_range)
-    bad_dtype = _file_with_header(tmp_path / "dtype.safetensors",
-                                  {"w": {"dtype": "Q4", "shape": [2], "data_offsets": [0, 2]}},
-                                  b"\0" * 2)
+    bad_dtype = _file_with_header(
+        tmp_path / "dtype.safetensors",
+        {"w": {"dtype": "Q4", "shape": [2], "data_offsets": [0, 2]}},
+        b"\0" * 2,
+    )
     with pytest.raises(InputError, match="unknown dtype"):
         open_checkpoint(bad_dtype)
 
 
 def test_unsupported_dtype_names_tensor_and_file(tmp_path):
-    path = write_safetensors(tmp_path / "i8.safetensors",
-                             {"q.weight": np.ones((4, 4), np.int8)}, dtype=None)
+    path = write_safetensors(
+        tmp_path / "i8.safetensors", {"q.weight": np.ones((4, 4), np.int8)}, dtype=None
+    )
     ckpt = open_checkpoint(path)
     assert ckpt.info("q.weight").dtype == "I8"
     with pytest.raises(InputError, match="unsupported dtype I8") as err:
@@ -196,8 +223,10 @@ def test_sharded_index_errors(tmp_path):
     assert victim in str(err.value) and str(index_path) in str(err.value)
     (tmp_path / "moved.safetensors").rename(tmp_path / victim)
     index["weight_map"]["model.layers.0.mlp.up_proj.weight"] = victim
-    if victim == json.loads(index_path.read_text())["weight_map"][
-            "model.layers.0.mlp.up_proj.weight"]:
+    if (
+        victim
+        == json.loads(index_path.read_text())["weight_map"]["model.layers.0.mlp.up_proj.weight"]
+    ):
         pytest.skip("tensor already in that shard")
     index_path.write_text(json.dumps(index))
     with pytest.raises(InputError, match="model.layers.0.mlp.up_proj.weight") as err:

@@ -7,8 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from shiftadd.errors import InputError
-from shiftadd.workloads import (gemm_table, list_presets, load_model_config, weight_manifest,
-                                weight_params, write_config)
+from shiftadd.workloads import (
+    gemm_table,
+    list_presets,
+    load_model_config,
+    weight_manifest,
+    weight_params,
+    write_config,
+)
 
 
 def _rows(df, name, layer=0):
@@ -31,8 +37,10 @@ def test_llama2_7b_weight_count_matches_published_total():
     expected = 6_738_415_616 - 32000 * 4096 - 65 * 4096
     df = gemm_table("llama-2-7b", phase="decode")
     assert weight_params(df) == expected
-    assert sum(s.shape[0] * s.shape[1] for s in weight_manifest(load_model_config("llama-2-7b"))
-               ) == expected
+    assert (
+        sum(s.shape[0] * s.shape[1] for s in weight_manifest(load_model_config("llama-2-7b")))
+        == expected
+    )
 
 
 def test_llama2_70b_and_mixtral_weight_counts():
@@ -92,17 +100,28 @@ def test_mixtral_routes_to_active_experts():
     assert (down["M"] * down["count"]).sum() == 5 * 2
 
 
-@pytest.mark.parametrize("name, checks", [
-    ("gemma-2b", {"q_proj": (2048, 2048), "k_proj": (256, 2048), "lm_head": (256000, 2048)}),
-    ("gpt2", {"qkv_proj": (2304, 768), "fc1": (3072, 768), "lm_head": (50257, 768)}),
-    ("opt-350m", {"q_proj": (1024, 1024), "fc1": (4096, 1024), "project_in": (1024, 512),
-                  "project_out": (512, 1024), "lm_head": (50272, 512)}),
-    ("opt-66b", {"q_proj": (9216, 9216), "fc2": (9216, 36864)}),
-    ("phi-2", {"q_proj": (2560, 2560), "fc1": (10240, 2560), "o_proj": (2560, 2560)}),
-    ("phi-3-mini", {"qkv_proj": (9216, 3072), "gate_up_proj": (16384, 3072)}),
-    ("qwen2-7b", {"k_proj": (512, 3584), "down_proj": (3584, 18944)}),
-    ("bert-base", {"q_proj": (768, 768), "fc2": (768, 3072), "mlm_transform": (768, 768)}),
-])
+@pytest.mark.parametrize(
+    "name, checks",
+    [
+        ("gemma-2b", {"q_proj": (2048, 2048), "k_proj": (256, 2048), "lm_head": (256000, 2048)}),
+        ("gpt2", {"qkv_proj": (2304, 768), "fc1": (3072, 768), "lm_head": (50257, 768)}),
+        (
+            "opt-350m",
+            {
+                "q_proj": (1024, 1024),
+                "fc1": (4096, 1024),
+                "project_in": (1024, 512),
+                "project_out": (512, 1024),
+                "lm_head": (50272, 512),
+            },
+        ),
+        ("opt-66b", {"q_proj": (9216, 9216), "fc2": (9216, 36864)}),
+        ("phi-2", {"q_proj": (2560, 2560), "fc1": (10240, 2560), "o_proj": (2560, 2560)}),
+        ("phi-3-mini", {"qkv_proj": (9216, 3072), "gate_up_proj": (16384, 3072)}),
+        ("qwen2-7b", {"k_proj": (512, 3584), "down_proj": (3584, 18944)}),
+        ("bert-base", {"q_proj": (768, 768), "fc2": (768, 3072), "mlm_transform": (768, 768)}),
+    ],
+)
 def test_family_shapes(name, checks):
     df = gemm_table(name, phase="prefill", seq=32)
     for gemm, shape in checks.items():
@@ -113,8 +132,9 @@ def test_family_shapes(name, checks):
 
 
 def test_all_presets_round_trip_through_config_json(tmp_path):
-    assert {"opt-125m", "opt-66b", "llama-2-70b", "llama-3-8b", "mistral-7b",
-            "gemma-2b"} <= set(list_presets())
+    assert {"opt-125m", "opt-66b", "llama-2-70b", "llama-3-8b", "mistral-7b", "gemma-2b"} <= set(
+        list_presets()
+    )
     for name in list_presets():
         cfg = load_model_config(name)
         path = write_config(tmp_path / name / "config.json", cfg)
@@ -178,16 +198,29 @@ def test_bad_phase_and_sizes():
 
 
 @settings(max_examples=40, deadline=None)
-@given(kv=st.sampled_from([1, 2, 4, 8]), group=st.sampled_from([1, 2, 4]),
-       head_dim=st.sampled_from([16, 64, 128]), inter=st.integers(1, 5000),
-       layers=st.integers(1, 4), batch=st.integers(1, 8), seq=st.integers(1, 300),
-       phase=st.sampled_from(["prefill", "decode"]))
+@given(
+    kv=st.sampled_from([1, 2, 4, 8]),
+    group=st.sampled_from([1, 2, 4]),
+    head_dim=st.sampled_from([16, 64, 128]),
+    inter=st.integers(1, 5000),
+    layers=st.integers(1, 4),
+    batch=st.integers(1, 8),
+    seq=st.integers(1, 300),
+    phase=st.sampled_from(["prefill", "decode"]),
+)
 def test_macs_equal_tokens_times_weights(kv, group, head_dim, inter, layers, batch, seq, phase):
     heads = kv * group
-    cfg = load_model_config({"model_type": "llama", "hidden_size": heads * head_dim,
-                             "intermediate_size": inter, "num_hidden_layers": layers,
-                             "num_attention_heads": heads, "num_key_value_heads": kv,
-                             "vocab_size": 1000})
+    cfg = load_model_config(
+        {
+            "model_type": "llama",
+            "hidden_size": heads * head_dim,
+            "intermediate_size": inter,
+            "num_hidden_layers": layers,
+            "num_attention_heads": heads,
+            "num_key_value_heads": kv,
+            "vocab_size": 1000,
+        }
+    )
     df = gemm_table(cfg, phase=phase, batch=batch, seq=seq, context=seq)
     tokens = batch * seq if phase == "prefill" else batch
     body = df[(df["kind"] == "act x weight") & (df["block"] != "head")]

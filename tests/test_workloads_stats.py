@@ -6,17 +6,35 @@ import numpy as np
 import pytest
 
 from shiftadd.errors import InputError
-from shiftadd.workloads import (QuantizedTensor, checkpoint_stats, iter_checkpoint_stats,
-                                key_codes, load_model_config, open_checkpoint, quantize,
-                                register_format, summarize, synthetic_weights, tensor_stats,
-                                write_checkpoint, write_safetensors)
+from shiftadd.workloads import (
+    QuantizedTensor,
+    checkpoint_stats,
+    iter_checkpoint_stats,
+    key_codes,
+    load_model_config,
+    open_checkpoint,
+    quantize,
+    register_format,
+    summarize,
+    synthetic_weights,
+    tensor_stats,
+    write_checkpoint,
+    write_safetensors,
+)
 from shiftadd.workloads.digits import bit_planes, booth_encode, ent_encode
 
 
 def _tiny(layers=2, **changes):
-    raw = {"model_type": "llama", "hidden_size": 64, "intermediate_size": 96,
-           "num_hidden_layers": layers, "num_attention_heads": 4, "num_key_value_heads": 2,
-           "vocab_size": 128, "_name_or_path": "tiny"}
+    raw = {
+        "model_type": "llama",
+        "hidden_size": 64,
+        "intermediate_size": 96,
+        "num_hidden_layers": layers,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "vocab_size": 128,
+        "_name_or_path": "tiny",
+    }
     raw.update(changes)
     return load_model_config(raw)
 
@@ -25,10 +43,13 @@ def _two_planes(w, match):
     first = w >= 0
     resid = w - np.where(first, 1.0, -1.0) * np.abs(w).mean()
     second = resid >= 0
-    deq = (np.where(first, 1.0, -1.0) * np.abs(w).mean()
-           + np.where(second, 1.0, -1.0) * np.abs(resid).mean()).astype(np.float32)
-    return QuantizedTensor(match.group(0), deq, 2 * w.size,
-                           payload={"planes": np.stack([first, second])})
+    deq = (
+        np.where(first, 1.0, -1.0) * np.abs(w).mean()
+        + np.where(second, 1.0, -1.0) * np.abs(resid).mean()
+    ).astype(np.float32)
+    return QuantizedTensor(
+        match.group(0), deq, 2 * w.size, payload={"planes": np.stack([first, second])}
+    )
 
 
 @pytest.fixture
@@ -78,8 +99,15 @@ def test_row_blocks_give_the_same_result_for_row_wise_formats(w):
     for fmt in ("int8", "int4_asym", "ternary", "sign"):
         whole = tensor_stats(w, fmt)
         blocked = tensor_stats(w, fmt, block_rows=7)
-        for key in ("mse", "rel_fro", "max_abs", "storage_bits", "booth_nonzero",
-                    "key_entropy_bits", "key_distinct_mean"):
+        for key in (
+            "mse",
+            "rel_fro",
+            "max_abs",
+            "storage_bits",
+            "booth_nonzero",
+            "key_entropy_bits",
+            "key_distinct_mean",
+        ):
             if key in whole:
                 assert blocked[key] == pytest.approx(whole[key]), (fmt, key)
         assert blocked["blocks"] == 10
@@ -128,14 +156,20 @@ def test_checkpoint_full_mode_equals_in_memory(tmp_path):
     write_checkpoint(tmp_path, _tiny(), shard_bytes=15_000, seed=3)
     table = checkpoint_stats(tmp_path, "int4", tile=32)
     assert len(table) == 2 * 7
-    assert list(table["name"][:7]) == ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj",
-                                       "up_proj", "down_proj"]
+    assert list(table["name"][:7]) == [
+        "q_proj",
+        "k_proj",
+        "v_proj",
+        "o_proj",
+        "gate_proj",
+        "up_proj",
+        "down_proj",
+    ]
     ckpt = open_checkpoint(tmp_path)
     row = table[table["tensor"] == "model.layers.1.mlp.down_proj.weight"].iloc[0]
     ref = tensor_stats(ckpt.read(row["tensor"]), "int4")
     assert (row["rows"], row["cols"]) == (64, 96)
-    for key in ("mse", "rel_fro", "storage_bits", "booth_nonzero", "ent_nonzero",
-                "zero_fraction"):
+    for key in ("mse", "rel_fro", "storage_bits", "booth_nonzero", "ent_nonzero", "zero_fraction"):
         assert row[key] == pytest.approx(ref[key]), key
     assert row["bit_density_3"] == pytest.approx(ref["bit_density"][3])
     assert row["blocks"] == 2  # 64 rows in blocks of 32
@@ -202,23 +236,69 @@ def test_unsupported_dtype_and_missing_config(tmp_path):
 
 TINY_FAMILIES = {
     "gpt2": {"model_type": "gpt2", "n_embd": 32, "n_layer": 2, "n_head": 4, "vocab_size": 50},
-    "opt": {"model_type": "opt", "hidden_size": 32, "ffn_dim": 64, "num_hidden_layers": 2,
-            "num_attention_heads": 4, "vocab_size": 50, "word_embed_proj_dim": 16},
-    "bert": {"model_type": "bert", "hidden_size": 32, "intermediate_size": 64,
-             "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 50},
-    "mixtral": {"model_type": "mixtral", "hidden_size": 32, "intermediate_size": 48,
-                "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-                "vocab_size": 50, "num_local_experts": 4, "num_experts_per_tok": 2},
-    "phi": {"model_type": "phi", "hidden_size": 32, "intermediate_size": 64,
-            "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 50},
-    "phi3": {"model_type": "phi3", "hidden_size": 32, "intermediate_size": 64,
-             "num_hidden_layers": 2, "num_attention_heads": 4, "vocab_size": 50},
-    "gemma": {"model_type": "gemma", "hidden_size": 32, "intermediate_size": 64,
-              "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 1,
-              "head_dim": 16, "vocab_size": 50},
-    "qwen2": {"model_type": "qwen2", "hidden_size": 32, "intermediate_size": 64,
-              "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-              "vocab_size": 50},
+    "opt": {
+        "model_type": "opt",
+        "hidden_size": 32,
+        "ffn_dim": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "vocab_size": 50,
+        "word_embed_proj_dim": 16,
+    },
+    "bert": {
+        "model_type": "bert",
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "vocab_size": 50,
+    },
+    "mixtral": {
+        "model_type": "mixtral",
+        "hidden_size": 32,
+        "intermediate_size": 48,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "vocab_size": 50,
+        "num_local_experts": 4,
+        "num_experts_per_tok": 2,
+    },
+    "phi": {
+        "model_type": "phi",
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "vocab_size": 50,
+    },
+    "phi3": {
+        "model_type": "phi3",
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "vocab_size": 50,
+    },
+    "gemma": {
+        "model_type": "gemma",
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 1,
+        "head_dim": 16,
+        "vocab_size": 50,
+    },
+    "qwen2": {
+        "model_type": "qwen2",
+        "hidden_size": 32,
+        "intermediate_size": 64,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "vocab_size": 50,
+    },
 }
 
 

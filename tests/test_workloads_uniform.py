@@ -50,7 +50,7 @@ def test_int_asymmetric(w, fmt, bits):
     qt = quantize(x, fmt, group_size=64, scale_bits=8)
     codes, z, s = qt.payload["codes"], qt.payload["zero_points"], qt.payload["scales"]
     assert codes.dtype == np.uint8 and z.dtype == np.uint8 and z.shape == s.shape == (48, 2)
-    assert codes.max() <= 2 ** bits - 1
+    assert codes.max() <= 2**bits - 1
     g = codes.reshape(48, 2, 64).astype(np.float32)
     assert np.allclose(qt.dequantized, ((g - z[:, :, None]) * s[:, :, None]).reshape(x.shape))
     assert (qt.dequantized[:, 5] == 0).all()  # zero is exactly representable
@@ -128,15 +128,21 @@ def test_bad_options():
 
 
 @settings(max_examples=60, deadline=None)
-@given(arrays(np.float32, st.tuples(st.integers(1, 6), st.sampled_from([4, 8, 16])),
-              elements=st.floats(-1e3, 1e3, width=32)),
-       st.integers(2, 8), st.booleans())
+@given(
+    arrays(
+        np.float32,
+        st.tuples(st.integers(1, 6), st.sampled_from([4, 8, 16])),
+        elements=st.floats(-1e3, 1e3, width=32),
+    ),
+    st.integers(2, 8),
+    st.booleans(),
+)
 def test_int_codes_in_range_and_error_bounded(x, bits, asym):
     fmt = f"int{bits}_asym" if asym else f"int{bits}"
     qt = quantize(x, fmt, group_size=4)
     codes = qt.payload["codes"].astype(int)
     if asym:
-        assert codes.min() >= 0 and codes.max() <= 2 ** bits - 1
+        assert codes.min() >= 0 and codes.max() <= 2**bits - 1
     else:
         assert np.abs(codes).max() <= 2 ** (bits - 1) - 1
     step = np.repeat(qt.payload["scales"], 4, axis=1)

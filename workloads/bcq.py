@@ -59,16 +59,24 @@ import functools
 import itertools
 import math
 import operator
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
 from ..errors import InputError
 from .quant_base import QuantizedTensor, check_weights, register_format
 
-__all__ = ["BCQResult", "bcq_quantize", "scale_bits", "shift_add_per_scale", "LAYOUTS",
-           "SCALE_FORMS", "APOT_SEARCH"]
+__all__ = [
+    "BCQResult",
+    "bcq_quantize",
+    "scale_bits",
+    "shift_add_per_scale",
+    "LAYOUTS",
+    "SCALE_FORMS",
+    "APOT_SEARCH",
+]
 
 LAYOUTS = ("column", "kernel")
 SCALE_FORMS = ("free", "pow2", "apot")
@@ -81,12 +89,13 @@ _CHUNK_ELEMS = 1 << 21
 # column, or 16 rows x 8 columns in the kernel layout).
 _DEFAULT_GROUP_WEIGHTS = 128
 _FP16_MAX = 65504.0
-_FP16_MIN = 2.0 ** -24  # smallest positive float16 (subnormal)
+_FP16_MIN = 2.0**-24  # smallest positive float16 (subnormal)
 
 
 # ---------------------------------------------------------------------------------------
 # scale forms
 # ---------------------------------------------------------------------------------------
+
 
 def scale_bits(scale_form: str, apot_terms: int = 3, shift_bits: int = 4) -> int:
     """Storage bits of one scale ``alpha``.
@@ -159,14 +168,16 @@ def _apot_table(terms: int, dmax: int) -> tuple[np.ndarray, np.ndarray, np.ndarr
         for ds in itertools.combinations(range(dmax, -1, -1), k):  # descending shifts
             d = np.array(ds, dtype=np.int64)
             # first term +1 (a positive value's largest term is positive), others +-1
-            signs = np.array(list(itertools.product((1, -1), repeat=k - 1)),
-                             dtype=np.int64).reshape(1 << (k - 1), k - 1)
+            signs = np.array(
+                list(itertools.product((1, -1), repeat=k - 1)), dtype=np.int64
+            ).reshape(1 << (k - 1), k - 1)
             signs = np.concatenate([np.ones((len(signs), 1), np.int64), signs], axis=1)
             v = signs @ (np.int64(1) << d)
             pad = terms - k
             vals.append(v)
-            shs.append(np.broadcast_to(np.concatenate([d, np.zeros(pad, np.int64)]),
-                                       (len(v), terms)))
+            shs.append(
+                np.broadcast_to(np.concatenate([d, np.zeros(pad, np.int64)]), (len(v), terms))
+            )
             sgs.append(np.concatenate([signs, np.zeros((len(v), pad), np.int64)], axis=1))
     vals = np.concatenate(vals)
     shs = np.concatenate(shs)
@@ -183,9 +194,9 @@ class _ScaleGrid:
     """How scales are rounded for one layer (see the module docstring for the format)."""
 
     form: str
-    terms: int          # terms per scale (0 for free)
-    exp_base: int       # layer LSB exponent (pow2/apot)
-    dmax: int           # largest shift amount
+    terms: int  # terms per scale (0 for free)
+    exp_base: int  # layer LSB exponent (pow2/apot)
+    dmax: int  # largest shift amount
     search: str = "nearest"
 
     def round(self, a: np.ndarray):
@@ -199,8 +210,11 @@ class _ScaleGrid:
         lsb = math.ldexp(1.0, self.exp_base)
         if self.form == "pow2":
             d = np.clip(_nearest_exponent(np.maximum(a, lsb)) - self.exp_base, 0, self.dmax)
-            return (np.ldexp(1.0, d + self.exp_base), d.astype(np.uint8)[..., None],
-                    np.ones(a.shape + (1,), np.int8))
+            return (
+                np.ldexp(1.0, d + self.exp_base),
+                d.astype(np.uint8)[..., None],
+                np.ones(a.shape + (1,), np.int8),
+            )
         if self.search == "nearest":
             return self._round_apot_nearest(a, lsb)
         return self._round_apot_greedy(a, lsb)
@@ -224,8 +238,9 @@ class _ScaleGrid:
         val = np.zeros_like(r)
         for k in range(t):
             mag = np.abs(r)
-            e = np.clip(_nearest_exponent(np.maximum(mag, lsb)), self.exp_base,
-                        self.exp_base + self.dmax)
+            e = np.clip(
+                _nearest_exponent(np.maximum(mag, lsb)), self.exp_base, self.exp_base + self.dmax
+            )
             p = np.ldexp(1.0, e)
             use = np.ones(r.shape, bool) if k == 0 else (p < 2.0 * mag)
             s = np.where(use, np.where(r < 0, -1, 1), 0)
@@ -245,12 +260,13 @@ class _ScaleGrid:
 def _sign_table(q: int) -> np.ndarray:
     """(2**q, q) float64: entry [c, i] = +1 if bit i of code c is set, else -1."""
     c = np.arange(1 << q)[:, None]
-    return (2.0 * ((c >> np.arange(q)[None, :]) & 1) - 1.0)
+    return 2.0 * ((c >> np.arange(q)[None, :]) & 1) - 1.0
 
 
 # ---------------------------------------------------------------------------------------
 # the group solver (all groups of a chunk at once)
 # ---------------------------------------------------------------------------------------
+
 
 def _rows_take(a: np.ndarray, idx: np.ndarray) -> np.ndarray:
     """``a[g, idx[g, j]]`` for 2-D ``a``, via one flat take (cheaper than take_along_axis)."""
@@ -269,7 +285,7 @@ def _rows_put(shape, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
 
 def _code_table(alpha: np.ndarray, sgn: np.ndarray, dtype) -> tuple[np.ndarray, np.ndarray]:
     """Per group: the codes sorted by value and the midpoints between consecutive values."""
-    v = alpha @ sgn.T                                     # (groups, 2**q)
+    v = alpha @ sgn.T  # (groups, 2**q)
     order = np.argsort(v, axis=1, kind="stable")
     vs = _rows_take(v, order)
     return order.astype(np.uint8), (0.5 * (vs[:, 1:] + vs[:, :-1])).astype(dtype)
@@ -283,7 +299,7 @@ def _assign_codes(g: np.ndarray, order: np.ndarray, mids: np.ndarray) -> np.ndar
     """
     idx = np.zeros(g.shape, np.uint8)
     for t in range(mids.shape[1]):
-        idx += g > mids[:, t:t + 1]
+        idx += g > mids[:, t : t + 1]
     ng, size = g.shape
     return _rows_take(order, idx.reshape(ng, size))
 
@@ -316,8 +332,10 @@ def _sorted_stats(gs, csum, order, mids):
     midpoints, so its count and sum are differences at the run boundaries.
     """
     ng, s = gs.shape
-    bounds = np.concatenate([np.zeros((ng, 1), np.intp), _count_not_above(gs, mids),
-                             np.full((ng, 1), s, np.intp)], axis=1)
+    bounds = np.concatenate(
+        [np.zeros((ng, 1), np.intp), _count_not_above(gs, mids), np.full((ng, 1), s, np.intp)],
+        axis=1,
+    )
     cnt_pos = np.diff(bounds, axis=1).astype(np.float64)
     sw_pos = np.diff(_rows_take(csum, bounds), axis=1)
     return _rows_put(cnt_pos.shape, order, cnt_pos), _rows_put(sw_pos.shape, order, sw_pos)
@@ -420,6 +438,7 @@ def _dequantize(planes, per_group, gr, mu, dtype) -> np.ndarray:
 # result
 # ---------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, eq=False)
 class BCQResult:
     """A BCQ-quantized weight matrix.
@@ -479,8 +498,9 @@ class BCQResult:
     def alpha_int(self) -> np.ndarray:
         """int64 ``(q, N // group_rows, K // mu)``: ``alphas / 2**exp_base`` (pow2/apot)."""
         if self.shifts is None:
-            raise InputError("free scales have no integer form", field="scale_form",
-                             allowed=["pow2", "apot"])
+            raise InputError(
+                "free scales have no integer form", field="scale_form", allowed=["pow2", "apot"]
+            )
         assert self.signs is not None
         return (self.signs.astype(np.int64) << self.shifts.astype(np.int64)).sum(axis=-1)
 
@@ -498,7 +518,7 @@ class BCQResult:
         if self.shifts is not None:
             assert self.exp_base is not None
             wf = self.dequantized_int().astype(np.float64)
-            wf *= 2.0 ** self.exp_base  # exact: a power of two
+            wf *= 2.0**self.exp_base  # exact: a power of two
             return wf.astype(np.float32)
         return _dequantize(self.planes, self.alphas, self.group_rows, self.mu, np.float32)
 
@@ -526,7 +546,8 @@ class BCQResult:
     def storage_bits(self) -> int:
         """Bit planes + scales (+ 8 bits for ``exp_base`` in the fixed-point forms)."""
         bits = self.planes.size + self.n_scales * scale_bits(
-            self.scale_form, self.apot_terms, self.shift_bits)
+            self.scale_form, self.apot_terms, self.shift_bits
+        )
         return int(bits + (8 if self.exp_base is not None else 0))
 
     @property
@@ -543,16 +564,22 @@ class BCQResult:
         per = shift_add_per_scale(self.scale_form, self.apot_terms)
         mults = self.q * n * (k // self.mu)
         rows = self.group_rows
-        out = {"per_scale_shifts": per["shifts"], "per_scale_adds": per["adds"],
-               "per_scale_mults": per["mults"], "scale_mults": mults,
-               "total_shifts": per["shifts"] * mults, "total_adds": per["adds"] * mults,
-               "total_mults": per["mults"] * mults}
+        out = {
+            "per_scale_shifts": per["shifts"],
+            "per_scale_adds": per["adds"],
+            "per_scale_mults": per["mults"],
+            "scale_mults": mults,
+            "total_shifts": per["shifts"] * mults,
+            "total_adds": per["adds"] * mults,
+            "total_mults": per["mults"] * mults,
+        }
         if self.signs is None:
             out.update(effective_shifts=0, effective_adds=0, effective_mults=mults)
         else:
             nnz = int(np.count_nonzero(self.signs)) * rows
-            out.update(effective_shifts=nnz, effective_adds=nnz - self.n_scales * rows,
-                       effective_mults=0)
+            out.update(
+                effective_shifts=nnz, effective_adds=nnz - self.n_scales * rows, effective_mults=0
+            )
         return out
 
     def to_quantized_tensor(self) -> QuantizedTensor:
@@ -572,17 +599,25 @@ class BCQResult:
         payload = {"planes": self.planes, "alphas": self.alphas}
         if self.shifts is not None:
             assert self.signs is not None
-            payload.update(scale_shifts=self.shifts, scale_signs=self.signs,
-                           alpha_int=self.alpha_int,
-                           exp_base=np.array(self.exp_base, dtype=np.int32))
-        return QuantizedTensor(fmt=f"bcq{self.q}", dequantized=self.dequantized(),
-                               storage_bits=self.storage_bits, payload=payload,
-                               params=dict(self.params))
+            payload.update(
+                scale_shifts=self.shifts,
+                scale_signs=self.signs,
+                alpha_int=self.alpha_int,
+                exp_base=np.array(self.exp_base, dtype=np.int32),
+            )
+        return QuantizedTensor(
+            fmt=f"bcq{self.q}",
+            dequantized=self.dequantized(),
+            storage_bits=self.storage_bits,
+            payload=payload,
+            params=dict(self.params),
+        )
 
 
 # ---------------------------------------------------------------------------------------
 # argument checks
 # ---------------------------------------------------------------------------------------
+
 
 def _int_arg(value, name: str, lo: int, hi: int | None = None) -> int:
     try:
@@ -590,13 +625,17 @@ def _int_arg(value, name: str, lo: int, hi: int | None = None) -> int:
             raise TypeError
         v = operator.index(value)
     except TypeError:
-        raise InputError(f"expected an integer, got {value!r}", field=name,
-                         allowed=f"an integer in [{lo}, {hi}]" if hi is not None
-                         else f"an integer >= {lo}") from None
+        raise InputError(
+            f"expected an integer, got {value!r}",
+            field=name,
+            allowed=f"an integer in [{lo}, {hi}]" if hi is not None else f"an integer >= {lo}",
+        ) from None
     if v < lo or (hi is not None and v > hi):
-        raise InputError(f"{v} is out of range", field=name,
-                         allowed=f"an integer in [{lo}, {hi}]" if hi is not None
-                         else f"an integer >= {lo}")
+        raise InputError(
+            f"{v} is out of range",
+            field=name,
+            allowed=f"an integer in [{lo}, {hi}]" if hi is not None else f"an integer >= {lo}",
+        )
     return v
 
 
@@ -616,14 +655,19 @@ def check_calibration(calib, k: int) -> np.ndarray:
     if x.ndim == 1:
         x = x[None, :] if x.size else x.reshape(0, k)
     if x.ndim != 2:
-        raise InputError(f"expected a 2-D (samples, in_features) array, got shape {x.shape}",
-                         field="calib")
+        raise InputError(
+            f"expected a 2-D (samples, in_features) array, got shape {x.shape}", field="calib"
+        )
     if x.shape[0] == 0:
-        raise InputError("the calibration set is empty", field="calib",
-                         allowed="at least one sample")
+        raise InputError(
+            "the calibration set is empty", field="calib", allowed="at least one sample"
+        )
     if x.shape[1] != k:
-        raise InputError(f"has {x.shape[1]} features per sample, the layer has "
-                         f"in_features={k}", field="calib", allowed=f"shape (samples, {k})")
+        raise InputError(
+            f"has {x.shape[1]} features per sample, the layer has in_features={k}",
+            field="calib",
+            allowed=f"shape (samples, {k})",
+        )
     if not np.issubdtype(x.dtype, np.number):
         raise InputError(f"expected numbers, got dtype {x.dtype}", field="calib")
     x = x.astype(np.float64)
@@ -636,8 +680,11 @@ def _layer_grid(w: np.ndarray, form: str, terms: int, shift_bits: int, search: s
     dmax = (1 << shift_bits) - 1
     if form == "free":
         if float(np.max(np.abs(w))) > _FP16_MAX:
-            raise InputError("weights exceed the float16 range of free scales",
-                             field="scale_form", allowed=["pow2", "apot"])
+            raise InputError(
+                "weights exceed the float16 range of free scales",
+                field="scale_form",
+                allowed=["pow2", "apot"],
+            )
         return _ScaleGrid("free", 0, 0, 0)
     wmax = float(np.max(np.abs(w)))
     e_max = int(np.frexp(wmax)[1]) if wmax > 0 else 0  # max|W| < 2**e_max
@@ -648,20 +695,20 @@ def _layer_grid(w: np.ndarray, form: str, terms: int, shift_bits: int, search: s
 # drivers
 # ---------------------------------------------------------------------------------------
 
+
 def _to_groups(rows: np.ndarray, gr: int, mu: int) -> np.ndarray:
     """(n_rows, K) -> (row_groups * K/mu, gr*mu) group-major copy."""
     n, k = rows.shape
-    return (rows.reshape(n // gr, gr, k // mu, mu).transpose(0, 2, 1, 3)
-            .reshape(-1, gr * mu))
+    return rows.reshape(n // gr, gr, k // mu, mu).transpose(0, 2, 1, 3).reshape(-1, gr * mu)
 
 
 def _from_groups(codes: np.ndarray, n: int, k: int, gr: int, mu: int) -> np.ndarray:
-    return (codes.reshape(n // gr, k // mu, gr, mu).transpose(0, 2, 1, 3).reshape(n, k))
+    return codes.reshape(n // gr, k // mu, gr, mu).transpose(0, 2, 1, 3).reshape(n, k)
 
 
 def _store_planes(planes, n0, codes_nk, q):
     for i in range(q):
-        planes[i, n0:n0 + codes_nk.shape[0]] = (codes_nk >> np.uint8(i)) & np.uint8(1)
+        planes[i, n0 : n0 + codes_nk.shape[0]] = (codes_nk >> np.uint8(i)) & np.uint8(1)
 
 
 def _quantize_plain(w, q, gr, mu, iters, grid):
@@ -705,8 +752,9 @@ def _inverse_hessian_factor(x: np.ndarray, damp: float) -> np.ndarray:
     # h is symmetric: its transpose is a Fortran-ordered view LAPACK can overwrite in place
     c, info = lapack.dpotrf(h.T, lower=1, overwrite_a=1)
     if info != 0:
-        raise InputError("the calibration Hessian is not positive definite; raise damp",
-                         field="damp")
+        raise InputError(
+            "the calibration Hessian is not positive definite; raise damp", field="damp"
+        )
     hinv, info = lapack.dpotri(c, lower=1, overwrite_c=1)  # lower triangle of H^-1
     del c, h
     k = hinv.shape[0]
@@ -717,8 +765,9 @@ def _inverse_hessian_factor(x: np.ndarray, damp: float) -> np.ndarray:
         hinv[b0:b1, b1:] = hinv[b1:, b0:b1].T
     u, info = lapack.dpotrf(hinv, lower=0, overwrite_a=1)
     if info != 0:
-        raise InputError("the inverse calibration Hessian is not positive definite; "
-                         "raise damp", field="damp")
+        raise InputError(
+            "the inverse calibration Hessian is not positive definite; raise damp", field="damp"
+        )
     for b0 in range(0, k, 512):  # potrf leaves the strict lower triangle as it was
         b1 = min(k, b0 + 512)
         u[b0:b1, b0:b1] = np.triu(u[b0:b1, b0:b1])
@@ -746,13 +795,13 @@ def _quantize_output_aware(w, x, q, gr, mu, iters, grid, damp, block):
         for j0 in range(0, i2 - i1, mu):
             b = (i1 + j0) // mu
             # alpha set for this mu-column block, fitted on the compensated weights
-            grp = w1[:, j0:j0 + mu].reshape(ng, gr * mu).astype(np.float32)
+            grp = w1[:, j0 : j0 + mu].reshape(ng, gr * mu).astype(np.float32)
             _, a, sh, sg, _ = _fit_groups(grp, q, iters, grid)
             alphas[:, :, b] = a.T
             if t:
                 shifts[:, :, b] = sh.transpose(1, 0, 2)
                 signs[:, :, b] = sg.transpose(1, 0, 2)
-            vals = a @ sgn.T                                   # (ng, 2**q)
+            vals = a @ sgn.T  # (ng, 2**q)
             order, mids = _code_table(a, sgn, np.float64)
             for j in range(j0, j0 + mu):
                 col = w1[:, j]
@@ -762,7 +811,7 @@ def _quantize_output_aware(w, x, q, gr, mu, iters, grid, damp, block):
                 codes_all[:, i1 + j] = c.ravel()
                 d = u[i1 + j, i1 + j]
                 e = (col - qcol) / d
-                w1[:, j + 1:] -= np.outer(e, u[i1 + j, i1 + j + 1:i2])
+                w1[:, j + 1 :] -= np.outer(e, u[i1 + j, i1 + j + 1 : i2])
                 err1[:, j] = e
         for c0 in range(i2, k, 2048):  # in column slices: no (N, K) temporary
             c1 = min(k, c0 + 2048)
@@ -783,11 +832,23 @@ def _output_mse(x: np.ndarray, w: np.ndarray, wq: np.ndarray) -> float:
     return float(np.mean(d * d))
 
 
-def bcq_quantize(w, q: int, *, layout: str = "kernel", mu: int = 8,
-                 group_rows: int | None = None, scale_form: str = "apot",
-                 apot_terms: int = 3, apot_search: str = "nearest", shift_bits: int = 4,
-                 iters: int = 15, calib=None, damp: float = 0.01, block_size: int = 128,
-                 report_plain: bool = True) -> BCQResult:
+def bcq_quantize(
+    w,
+    q: int,
+    *,
+    layout: str = "kernel",
+    mu: int = 8,
+    group_rows: int | None = None,
+    scale_form: str = "apot",
+    apot_terms: int = 3,
+    apot_search: str = "nearest",
+    shift_bits: int = 4,
+    iters: int = 15,
+    calib=None,
+    damp: float = 0.01,
+    block_size: int = 128,
+    report_plain: bool = True,
+) -> BCQResult:
     """Binary-coding quantization of a weight matrix with shift-friendly scales.
 
     Parameters
@@ -849,8 +910,9 @@ def bcq_quantize(w, q: int, *, layout: str = "kernel", mu: int = 8,
     if layout == "kernel":
         mu = _int_arg(mu, "mu", 1, 16)
         if k % mu:
-            raise InputError(f"must divide in_features={k}", field="mu",
-                             allowed=f"a divisor of {k} up to 16")
+            raise InputError(
+                f"must divide in_features={k}", field="mu", allowed=f"a divisor of {k} up to 16"
+            )
     else:
         mu = 1
     if group_rows is None:
@@ -859,8 +921,9 @@ def bcq_quantize(w, q: int, *, layout: str = "kernel", mu: int = 8,
     else:
         group_rows = _int_arg(group_rows, "group_rows", 1, n)
         if n % group_rows:
-            raise InputError(f"must divide out_features={n}", field="group_rows",
-                             allowed=f"a divisor of {n}")
+            raise InputError(
+                f"must divide out_features={n}", field="group_rows", allowed=f"a divisor of {n}"
+            )
     try:
         damp = float(damp)
     except (TypeError, ValueError):
@@ -869,30 +932,51 @@ def bcq_quantize(w, q: int, *, layout: str = "kernel", mu: int = 8,
         raise InputError(f"{damp} is out of range", field="damp", allowed="a number > 0")
     block_size = _int_arg(block_size, "block_size", 1)
     if block_size % mu:
-        raise InputError(f"must be a multiple of the alpha block width {mu}",
-                         field="block_size", allowed=f"a multiple of {mu}")
+        raise InputError(
+            f"must be a multiple of the alpha block width {mu}",
+            field="block_size",
+            allowed=f"a multiple of {mu}",
+        )
     x = check_calibration(calib, k) if calib is not None else None
 
     grid = _layer_grid(w, scale_form, apot_terms, shift_bits, apot_search)
-    params: dict[str, Any] = {"q": q, "layout": layout, "mu": mu, "group_rows": group_rows,
-              "scale_form": scale_form, "apot_terms": apot_terms if scale_form == "apot"
-              else (1 if scale_form == "pow2" else 0), "apot_search": apot_search,
-              "shift_bits": shift_bits, "iters": iters,
-              "output_aware": x is not None}
+    params: dict[str, Any] = {
+        "q": q,
+        "layout": layout,
+        "mu": mu,
+        "group_rows": group_rows,
+        "scale_form": scale_form,
+        "apot_terms": apot_terms if scale_form == "apot" else (1 if scale_form == "pow2" else 0),
+        "apot_search": apot_search,
+        "shift_bits": shift_bits,
+        "iters": iters,
+        "output_aware": x is not None,
+    }
     errors: dict[str, Any] = {}
     if x is None:
-        planes, alphas, shifts, signs, hist = _quantize_plain(w, q, group_rows, mu, iters,
-                                                              grid)
+        planes, alphas, shifts, signs, hist = _quantize_plain(w, q, group_rows, mu, iters, grid)
         errors["history"] = tuple(float(h) for h in hist)
     else:
         params.update(calib_samples=int(x.shape[0]), damp=damp, block_size=block_size)
         planes, alphas, shifts, signs = _quantize_output_aware(
-            w, x, q, group_rows, mu, iters, grid, damp, block_size)
-    res = BCQResult(planes=planes, alphas=alphas, shifts=shifts, signs=signs,
-                    exp_base=None if scale_form == "free" else grid.exp_base, q=q,
-                    layout=layout, mu=mu, group_rows=group_rows, scale_form=scale_form,
-                    apot_terms=params["apot_terms"], shift_bits=shift_bits, errors=errors,
-                    params=params)
+            w, x, q, group_rows, mu, iters, grid, damp, block_size
+        )
+    res = BCQResult(
+        planes=planes,
+        alphas=alphas,
+        shifts=shifts,
+        signs=signs,
+        exp_base=None if scale_form == "free" else grid.exp_base,
+        q=q,
+        layout=layout,
+        mu=mu,
+        group_rows=group_rows,
+        scale_form=scale_form,
+        apot_terms=params["apot_terms"],
+        shift_bits=shift_bits,
+        errors=errors,
+        params=params,
+    )
     if x is None:
         # the solver's own total (float64 sums over the final codes and scales)
         errors["weight_mse"] = float(hist[-1]) / w.size
@@ -908,16 +992,30 @@ def bcq_quantize(w, q: int, *, layout: str = "kernel", mu: int = 8,
     return res
 
 
-_OPTIONS = ("layout", "mu", "group_rows", "scale_form", "apot_terms", "apot_search",
-            "shift_bits", "iters", "calib", "damp", "block_size", "report_plain")
+_OPTIONS = (
+    "layout",
+    "mu",
+    "group_rows",
+    "scale_form",
+    "apot_terms",
+    "apot_search",
+    "shift_bits",
+    "iters",
+    "calib",
+    "damp",
+    "block_size",
+    "report_plain",
+)
 
 
-@register_format(r"bcq(?P<q>[1-4])",
-                 "binary-coding quantization, q bit planes with pow2/APoT/free scales "
-                 "(ShiftAddLLM)")
+@register_format(
+    r"bcq(?P<q>[1-4])",
+    "binary-coding quantization, q bit planes with pow2/APoT/free scales (ShiftAddLLM)",
+)
 def _bcq_format(weights, match, **options) -> QuantizedTensor:
     for name in options:
         if name not in _OPTIONS:
-            raise InputError(f"unknown option {name!r} for BCQ formats", field=name,
-                             allowed=list(_OPTIONS))
+            raise InputError(
+                f"unknown option {name!r} for BCQ formats", field=name, allowed=list(_OPTIONS)
+            )
     return bcq_quantize(weights, int(match["q"]), **options).to_quantized_tensor()

@@ -43,8 +43,9 @@ def _bits_arg(v, name: str) -> int:
             raise TypeError
         v = operator.index(v)
     except TypeError:
-        raise InputError(f"expected an integer, got {v!r}", field=name,
-                         allowed="an integer in [1, 4]") from None
+        raise InputError(
+            f"expected an integer, got {v!r}", field=name, allowed="an integer in [1, 4]"
+        ) from None
     if not 1 <= v <= 4:
         raise InputError(f"{v} is out of range", field=name, allowed="an integer in [1, 4]")
     return v
@@ -53,8 +54,11 @@ def _bits_arg(v, name: str) -> int:
 def _check_low_high(low, high) -> tuple[int, int]:
     low, high = _bits_arg(low, "low"), _bits_arg(high, "high")
     if low >= high:
-        raise InputError(f"low={low} must be below high={high}", field="low",
-                         allowed=f"an integer in [1, {high - 1}]")
+        raise InputError(
+            f"low={low} must be below high={high}",
+            field="low",
+            allowed=f"an integer in [1, {high - 1}]",
+        )
     return low, high
 
 
@@ -68,8 +72,9 @@ def _layer_error(w: np.ndarray, wq: np.ndarray, method: str, x, hdiag) -> float:
     return float(np.sum(y * y)) / x.shape[0]
 
 
-def layer_sensitivity(weights, *, calib=None, low: int = 2, high: int = 3,
-                      method: str | None = None, **bcq_options) -> dict[str, float]:
+def layer_sensitivity(
+    weights, *, calib=None, low: int = 2, high: int = 3, method: str | None = None, **bcq_options
+) -> dict[str, float]:
     """Sensitivity of one layer to going from ``high`` to ``low`` bit planes.
 
     Parameters
@@ -98,13 +103,13 @@ def layer_sensitivity(weights, *, calib=None, low: int = 2, high: int = 3,
     if method not in METHODS:
         raise InputError(f"unknown value {method!r}", field="method", allowed=list(METHODS))
     if "calib" in bcq_options:
-        raise InputError("pass calibration data as calib=, it is not a quantizer option here",
-                         field="calib")
+        raise InputError(
+            "pass calibration data as calib=, it is not a quantizer option here", field="calib"
+        )
     x = hdiag = None
     if method != "weight":
         if calib is None:
-            raise InputError(f"method {method!r} needs calibration activations",
-                             field="calib")
+            raise InputError(f"method {method!r} needs calibration activations", field="calib")
         x = check_calibration(calib, w.shape[1])
         hdiag = np.einsum("mk,mk->k", x, x) / x.shape[0]
     errs = {}
@@ -115,13 +120,24 @@ def layer_sensitivity(weights, *, calib=None, low: int = 2, high: int = 3,
         planes_bits = (res.storage_bits - res.planes.size) / bits  # scales per plane
     assert planes_bits is not None
     params = int(w.size)
-    return {"score": (errs[low] - errs[high]) / params, "err_low": errs[low],
-            "err_high": errs[high], "params": params,
-            "scale_bits_per_plane": float(planes_bits)}
+    return {
+        "score": (errs[low] - errs[high]) / params,
+        "err_low": errs[low],
+        "err_high": errs[high],
+        "params": params,
+        "scale_bits_per_plane": float(planes_bits),
+    }
 
 
-def sensitivity_table(layers, *, calib: Mapping | None = None, low: int = 2, high: int = 3,
-                      method: str | None = None, **bcq_options) -> pd.DataFrame:
+def sensitivity_table(
+    layers,
+    *,
+    calib: Mapping | None = None,
+    low: int = 2,
+    high: int = 3,
+    method: str | None = None,
+    **bcq_options,
+) -> pd.DataFrame:
     """Sensitivity scores of many layers.
 
     Parameters
@@ -149,16 +165,24 @@ def sensitivity_table(layers, *, calib: Mapping | None = None, low: int = 2, hig
         m = method if (method is not None or x is not None) else "weight"
         r = layer_sensitivity(w, calib=x, low=low, high=high, method=m, **bcq_options)
         shape = np.shape(w)
-        rows.append({"layer": str(name), "out_features": int(shape[0]),
-                     "in_features": int(shape[1]), "params": r["params"],
-                     "score": r["score"], "err_low": r["err_low"],
-                     "err_high": r["err_high"],
-                     "scale_bits_per_plane": r["scale_bits_per_plane"]})
+        rows.append(
+            {
+                "layer": str(name),
+                "out_features": int(shape[0]),
+                "in_features": int(shape[1]),
+                "params": r["params"],
+                "score": r["score"],
+                "err_low": r["err_low"],
+                "err_high": r["err_high"],
+                "scale_bits_per_plane": r["scale_bits_per_plane"],
+            }
+        )
     return pd.DataFrame(rows)
 
 
-def allocate_bits(table, *, budget: float | None = None, high_fraction: float = 0.2,
-                  low: int = 2, high: int = 3) -> pd.DataFrame:
+def allocate_bits(
+    table, *, budget: float | None = None, high_fraction: float = 0.2, low: int = 2, high: int = 3
+) -> pd.DataFrame:
     """Choose ``low`` or ``high`` bit planes per layer.
 
     Parameters
@@ -189,8 +213,9 @@ def allocate_bits(table, *, budget: float | None = None, high_fraction: float = 
     df = table.copy() if isinstance(table, pd.DataFrame) else pd.DataFrame(list(table))
     for col in ("layer", "params", "score"):
         if col not in df.columns:
-            raise InputError(f"missing column {col!r}", field="table",
-                             allowed="columns layer, params, score")
+            raise InputError(
+                f"missing column {col!r}", field="table", allowed="columns layer, params, score"
+            )
     if df.empty:
         raise InputError("no layers given", field="table", allowed="at least one layer")
     params = df["params"].to_numpy()
@@ -199,17 +224,23 @@ def allocate_bits(table, *, budget: float | None = None, high_fraction: float = 
         raise InputError("params must be positive integers", field="table.params")
     if not np.isfinite(score).all():
         raise InputError("scores must be finite", field="table.score")
-    scale = (df["scale_bits_per_plane"].to_numpy(dtype=np.float64)
-             if "scale_bits_per_plane" in df.columns else np.zeros(len(df)))
-    per_bit = params.astype(np.float64) + scale        # storage of one bit plane + its scales
+    scale = (
+        df["scale_bits_per_plane"].to_numpy(dtype=np.float64)
+        if "scale_bits_per_plane" in df.columns
+        else np.zeros(len(df))
+    )
+    per_bit = params.astype(np.float64) + scale  # storage of one bit plane + its scales
     total_params = float(params.sum())
     # most sensitive first; ties keep the input order
     order = np.argsort(-score, kind="stable")
     bits = np.full(len(df), low, np.int64)
     if budget is None:
         if not (0.0 <= high_fraction <= 1.0):
-            raise InputError(f"{high_fraction} is out of range", field="high_fraction",
-                             allowed="a number in [0, 1]")
+            raise InputError(
+                f"{high_fraction} is out of range",
+                field="high_fraction",
+                allowed="a number in [0, 1]",
+            )
         n_high = int(math.floor(high_fraction * len(df) + 0.5))
         bits[order[:n_high]] = high
     else:
@@ -219,9 +250,12 @@ def allocate_bits(table, *, budget: float | None = None, high_fraction: float = 
             raise InputError(f"expected a number, got {budget!r}", field="budget") from None
         floor_bpw = float((per_bit * low).sum()) / total_params
         if not math.isfinite(budget) or budget < floor_bpw - 1e-12:
-            raise InputError(f"budget {budget} bits/weight is below the {floor_bpw:.4f} "
-                             f"bits/weight of every layer at {low} bits", field="budget",
-                             allowed=f"a number >= {floor_bpw:.4f}")
+            raise InputError(
+                f"budget {budget} bits/weight is below the {floor_bpw:.4f} "
+                f"bits/weight of every layer at {low} bits",
+                field="budget",
+                allowed=f"a number >= {floor_bpw:.4f}",
+            )
         spare = budget * total_params - float((per_bit * low).sum())
         extra = per_bit * (high - low)
         for i in order:  # greedy: error saved per weight, highest first

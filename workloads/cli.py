@@ -31,8 +31,13 @@ from ..errors import InputError
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["add_workload_parser", "cmd_workload_show", "cmd_workload_stats",
-           "cmd_workload_list", "parse_layers"]
+__all__ = [
+    "add_workload_parser",
+    "cmd_workload_show",
+    "cmd_workload_stats",
+    "cmd_workload_list",
+    "parse_layers",
+]
 
 
 def add_workload_parser(subparsers) -> argparse.ArgumentParser:
@@ -49,63 +54,117 @@ def add_workload_parser(subparsers) -> argparse.ArgumentParser:
         The ``workload`` parser.
     """
     wp = subparsers.add_parser(
-        "workload", help="LLM GEMM shapes and weight statistics",
+        "workload",
+        help="LLM GEMM shapes and weight statistics",
         description="List the GEMMs of an LLM, or stream a safetensors checkpoint through a "
-                    "weight quantizer and report per-layer statistics.")
+        "weight quantizer and report per-layer statistics.",
+    )
     sub = wp.add_subparsers(dest="workload_command", metavar="{show,stats,list}")
     sub.required = True
 
-    show = sub.add_parser("show", help="print a model's GEMM table",
-                          description="Print the GEMM list (Y[M,N] = X[M,K] @ W[N,K]^T) of a "
-                                      "preset, a config.json or a workload file.")
-    show.add_argument("model", metavar="NAME|config.json|workload.csv",
-                      help="preset name (see 'workload list'), config.json, checkpoint "
-                           "folder, or a workload / SCALE-Sim CSV")
-    show.add_argument("--phase", choices=["prefill", "decode"], default=None,
-                      help="inference phase (models: default prefill; files: default all rows)")
+    show = sub.add_parser(
+        "show",
+        help="print a model's GEMM table",
+        description="Print the GEMM list (Y[M,N] = X[M,K] @ W[N,K]^T) of a "
+        "preset, a config.json or a workload file.",
+    )
+    show.add_argument(
+        "model",
+        metavar="NAME|config.json|workload.csv",
+        help="preset name (see 'workload list'), config.json, checkpoint "
+        "folder, or a workload / SCALE-Sim CSV",
+    )
+    show.add_argument(
+        "--phase",
+        choices=["prefill", "decode"],
+        default=None,
+        help="inference phase (models: default prefill; files: default all rows)",
+    )
     show.add_argument("--batch", type=int, default=1, help="sequences per batch (default 1)")
-    show.add_argument("--seq", type=int, default=None,
-                      help="prefill prompt length (default min(2048, max positions))")
-    show.add_argument("--context", type=int, default=None,
-                      help="decode context length (default as --seq)")
-    show.add_argument("--head-tokens", choices=["last", "all"], default=None,
-                      help="prefill tokens the output head runs on (default: last for "
-                           "decoders, all for encoders)")
-    show.add_argument("--csv", metavar="FILE", help="write the table as a workload CSV "
-                      "(.parquet also accepted)")
+    show.add_argument(
+        "--seq",
+        type=int,
+        default=None,
+        help="prefill prompt length (default min(2048, max positions))",
+    )
+    show.add_argument(
+        "--context", type=int, default=None, help="decode context length (default as --seq)"
+    )
+    show.add_argument(
+        "--head-tokens",
+        choices=["last", "all"],
+        default=None,
+        help="prefill tokens the output head runs on (default: last for "
+        "decoders, all for encoders)",
+    )
+    show.add_argument(
+        "--csv", metavar="FILE", help="write the table as a workload CSV (.parquet also accepted)"
+    )
     show.add_argument("--scalesim", metavar="FILE", help="write a SCALE-Sim GEMM topology CSV")
     show.add_argument("--json", action="store_true", help="print the table as JSON")
     show.set_defaults(func=cmd_workload_show)
 
-    stats = sub.add_parser("stats", help="stream a checkpoint and report weight statistics",
-                           description="Quantize every linear-layer weight of a safetensors "
-                                       "checkpoint and report error, storage and bit/digit "
-                                       "statistics per tensor.")
-    stats.add_argument("checkpoint", metavar="CHECKPOINT",
-                       help="checkpoint folder (model.safetensors or sharded with "
-                            "model.safetensors.index.json), index file or .safetensors file")
-    stats.add_argument("--format", required=True, dest="fmt", metavar="FMT",
-                       help="weight format: sign, ternary, int2..int8, int4_asym, bcq1..bcq4, "
-                            "... (see 'workload list')")
-    stats.add_argument("--config", default=None,
-                       help="config.json or preset (default: the checkpoint's config.json)")
-    stats.add_argument("--sample-tiles", type=int, default=None, metavar="T",
-                       help="analyse T random tiles per tensor instead of whole tensors")
-    stats.add_argument("--tile", type=int, default=256,
-                       help="tile edge (sampled mode) / rows per block (full mode); default 256")
+    stats = sub.add_parser(
+        "stats",
+        help="stream a checkpoint and report weight statistics",
+        description="Quantize every linear-layer weight of a safetensors "
+        "checkpoint and report error, storage and bit/digit "
+        "statistics per tensor.",
+    )
+    stats.add_argument(
+        "checkpoint",
+        metavar="CHECKPOINT",
+        help="checkpoint folder (model.safetensors or sharded with "
+        "model.safetensors.index.json), index file or .safetensors file",
+    )
+    stats.add_argument(
+        "--format",
+        required=True,
+        dest="fmt",
+        metavar="FMT",
+        help="weight format: sign, ternary, int2..int8, int4_asym, bcq1..bcq4, "
+        "... (see 'workload list')",
+    )
+    stats.add_argument(
+        "--config",
+        default=None,
+        help="config.json or preset (default: the checkpoint's config.json)",
+    )
+    stats.add_argument(
+        "--sample-tiles",
+        type=int,
+        default=None,
+        metavar="T",
+        help="analyse T random tiles per tensor instead of whole tensors",
+    )
+    stats.add_argument(
+        "--tile",
+        type=int,
+        default=256,
+        help="tile edge (sampled mode) / rows per block (full mode); default 256",
+    )
     stats.add_argument("--seed", type=int, default=0, help="tile sampling seed (default 0)")
-    stats.add_argument("--group-size", type=int, default=None,
-                       help="quantization group size along in_features (format option)")
-    stats.add_argument("--mu", type=int, default=8,
-                       help="input columns per binary-coding key (default 8)")
-    stats.add_argument("--layers", default=None, metavar="SPEC",
-                       help="only these decoder layers, e.g. '0-3,7'")
-    stats.add_argument("--include-head", action="store_true",
-                       help="also analyse the output head")
-    stats.add_argument("--out", metavar="FILE",
-                       help="write the table (.csv) or the full records with histograms (.json)")
-    stats.add_argument("--json", action="store_true",
-                       help="print the records (with histograms) as JSON")
+    stats.add_argument(
+        "--group-size",
+        type=int,
+        default=None,
+        help="quantization group size along in_features (format option)",
+    )
+    stats.add_argument(
+        "--mu", type=int, default=8, help="input columns per binary-coding key (default 8)"
+    )
+    stats.add_argument(
+        "--layers", default=None, metavar="SPEC", help="only these decoder layers, e.g. '0-3,7'"
+    )
+    stats.add_argument("--include-head", action="store_true", help="also analyse the output head")
+    stats.add_argument(
+        "--out",
+        metavar="FILE",
+        help="write the table (.csv) or the full records with histograms (.json)",
+    )
+    stats.add_argument(
+        "--json", action="store_true", help="print the records (with histograms) as JSON"
+    )
     stats.add_argument("--no-progress", action="store_true", help="no progress bar")
     stats.set_defaults(func=cmd_workload_stats)
 
@@ -136,7 +195,8 @@ def _display(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     if "weight_shape" in out.columns:
         out["weight_shape"] = out["weight_shape"].map(
-            lambda s: "" if s is None else f"{s[0]}x{s[1]}")
+            lambda s: "" if s is None else f"{s[0]}x{s[1]}"
+        )
     return out
 
 
@@ -154,9 +214,12 @@ def cmd_workload_show(args) -> int:
     int
         Exit status, 0.
     """
-    from .interchange import to_scalesim_csv, write_workload  # deferred: start-up time
-    from .interchange import resolve_workload
-    from .shapes import weight_params
+    from .interchange import (  # deferred: start-up time
+        resolve_workload,
+        to_scalesim_csv,
+        write_workload,
+    )
+    from .shapes import weight_params  # deferred: start-up time
 
     for flag in ("batch", "seq", "context"):
         _positive(getattr(args, flag), f"--{flag}")
@@ -164,8 +227,14 @@ def cmd_workload_show(args) -> int:
         from .configs import load_model_config  # deferred: start-up time
         from .shapes import gemm_table
 
-        df = gemm_table(load_model_config(args.model), args.phase or "prefill", args.batch,
-                        args.seq, args.context, head_tokens=args.head_tokens)
+        df = gemm_table(
+            load_model_config(args.model),
+            args.phase or "prefill",
+            args.batch,
+            args.seq,
+            args.context,
+            head_tokens=args.head_tokens,
+        )
     else:
         df = resolve_workload(args.model, args.phase, args.batch, args.seq, args.context)
     if args.csv:
@@ -176,16 +245,29 @@ def cmd_workload_show(args) -> int:
         print(f"wrote {args.scalesim}", file=sys.stderr)
     if args.json:
         rows = _display(df).to_dict(orient="records")
-        print(json.dumps(_jsonable({"workload": str(args.model), **df.attrs, "rows": rows,
-                                    "total_macs": int(df["macs"].sum()),
-                                    "weight_params": weight_params(df)}), indent=2))
+        print(
+            json.dumps(
+                _jsonable(
+                    {
+                        "workload": str(args.model),
+                        **df.attrs,
+                        "rows": rows,
+                        "total_macs": int(df["macs"].sum()),
+                        "weight_params": weight_params(df),
+                    }
+                ),
+                indent=2,
+            )
+        )
     elif not (args.csv or args.scalesim):
         import pandas as pd  # deferred: start-up time
 
         with pd.option_context("display.max_rows", None, "display.width", 200):
             print(_display(df).to_string(index=False))
-        print(f"# {len(df)} GEMMs, {int(df['macs'].sum()):.4g} MACs, "
-              f"{weight_params(df):.4g} weights read")
+        print(
+            f"# {len(df)} GEMMs, {int(df['macs'].sum()):.4g} MACs, "
+            f"{weight_params(df):.4g} weights read"
+        )
     return 0
 
 
@@ -213,14 +295,25 @@ def parse_layers(spec: str | None) -> list[int] | None:
     for part in spec.split(","):
         m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
         if not m or (m[2] is not None and int(m[2]) < int(m[1])):
-            raise InputError(f"expected integers and ranges like '0-3,7', got {spec!r}",
-                             field="--layers")
+            raise InputError(
+                f"expected integers and ranges like '0-3,7', got {spec!r}", field="--layers"
+            )
         out.extend(range(int(m[1]), int(m[2] or m[1]) + 1))
     return sorted(set(out))
 
 
-_TABLE_COLUMNS = ["tensor", "rows", "cols", "rel_fro", "bits_per_weight", "zero_fraction",
-                  "booth_nonzero", "ent_nonzero", "key_entropy_bits", "key_distinct_mean"]
+_TABLE_COLUMNS = [
+    "tensor",
+    "rows",
+    "cols",
+    "rel_fro",
+    "bits_per_weight",
+    "zero_fraction",
+    "booth_nonzero",
+    "ent_nonzero",
+    "key_entropy_bits",
+    "key_distinct_mean",
+]
 
 
 def cmd_workload_stats(args) -> int:
@@ -244,32 +337,55 @@ def cmd_workload_stats(args) -> int:
     _positive(args.tile, "--tile")
     _positive(args.group_size, "--group-size")
     options = {} if args.group_size is None else {"group_size": args.group_size}
-    records = list(iter_checkpoint_stats(
-        args.checkpoint, args.fmt, config=args.config, sample_tiles=args.sample_tiles,
-        tile=args.tile, seed=args.seed, include_head=args.include_head,
-        layers=parse_layers(args.layers), mu=args.mu, progress=not args.no_progress,
-        quant_options=options))
+    records = list(
+        iter_checkpoint_stats(
+            args.checkpoint,
+            args.fmt,
+            config=args.config,
+            sample_tiles=args.sample_tiles,
+            tile=args.tile,
+            seed=args.seed,
+            include_head=args.include_head,
+            layers=parse_layers(args.layers),
+            mu=args.mu,
+            progress=not args.no_progress,
+            quant_options=options,
+        )
+    )
     table = records_to_frame(records)
     summary = summarize(table)
     if args.out:
         out = Path(args.out)
         if out.suffix.lower() == ".json":
-            atomic_write(out, json.dumps(_jsonable({"format": args.fmt, "summary": summary,
-                                                    "tensors": records}), indent=1) + "\n")
+            atomic_write(
+                out,
+                json.dumps(
+                    _jsonable({"format": args.fmt, "summary": summary, "tensors": records}),
+                    indent=1,
+                )
+                + "\n",
+            )
         else:
             atomic_write(out, table.to_csv(index=False))
         print(f"wrote {out}", file=sys.stderr)
     if args.json:
-        print(json.dumps(_jsonable({"format": args.fmt, "summary": summary,
-                                    "tensors": records}), indent=1))
+        print(
+            json.dumps(
+                _jsonable({"format": args.fmt, "summary": summary, "tensors": records}), indent=1
+            )
+        )
     elif not args.out:
         cols = [c for c in _TABLE_COLUMNS if c in table.columns]
         import pandas as pd  # deferred: start-up time
 
         with pd.option_context("display.max_rows", None, "display.width", 200):
             print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-        print("# " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                               for k, v in summary.items()))
+        print(
+            "# "
+            + ", ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in summary.items()
+            )
+        )
     return 0
 
 

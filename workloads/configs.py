@@ -23,22 +23,50 @@ from typing import Any, overload
 from .._io import write_json
 from ..errors import InputError
 
-__all__ = ["ModelConfig", "WeightSpec", "FAMILIES", "load_model_config", "config_from_dict",
-           "list_presets", "weight_manifest", "write_config"]
+__all__ = [
+    "ModelConfig",
+    "WeightSpec",
+    "FAMILIES",
+    "load_model_config",
+    "config_from_dict",
+    "list_presets",
+    "weight_manifest",
+    "write_config",
+]
 
 # model_type -> canonical family. Families sharing a row layout share a canonical name only
 # when their checkpoints also share tensor names.
 FAMILIES: dict[str, str] = {
-    "llama": "llama", "mistral": "mistral", "qwen2": "qwen2", "qwen3": "qwen3",
-    "gemma": "gemma", "gemma2": "gemma2", "mixtral": "mixtral", "opt": "opt", "gpt2": "gpt2",
-    "phi": "phi", "phi3": "phi3", "bert": "bert",
+    "llama": "llama",
+    "mistral": "mistral",
+    "qwen2": "qwen2",
+    "qwen3": "qwen3",
+    "gemma": "gemma",
+    "gemma2": "gemma2",
+    "mixtral": "mixtral",
+    "opt": "opt",
+    "gpt2": "gpt2",
+    "phi": "phi",
+    "phi3": "phi3",
+    "bert": "bert",
 }
 # Families built like Llama: separate q/k/v/o projections and a gated MLP.
 _LLAMA_LIKE = {"llama", "mistral", "qwen2", "qwen3", "gemma", "gemma2", "mixtral"}
 # Fallback when a config.json lacks model_type but names its architecture.
-_ARCH_PREFIX = {"Llama": "llama", "Mistral": "mistral", "Mixtral": "mixtral", "Qwen2": "qwen2",
-                "Qwen3": "qwen3", "Gemma2": "gemma2", "Gemma": "gemma", "OPT": "opt",
-                "GPT2": "gpt2", "Phi3": "phi3", "Phi": "phi", "Bert": "bert"}
+_ARCH_PREFIX = {
+    "Llama": "llama",
+    "Mistral": "mistral",
+    "Mixtral": "mixtral",
+    "Qwen2": "qwen2",
+    "Qwen3": "qwen3",
+    "Gemma2": "gemma2",
+    "Gemma": "gemma",
+    "OPT": "opt",
+    "GPT2": "gpt2",
+    "Phi3": "phi3",
+    "Phi": "phi",
+    "Bert": "bert",
+}
 
 _PRESET_DIR = "data/models"
 
@@ -95,28 +123,52 @@ class ModelConfig:
 
     def __post_init__(self):
         if self.family not in FAMILIES.values():
-            raise InputError(f"unknown model family {self.family!r}", field="model_type",
-                             allowed=sorted(set(FAMILIES)), source=self.source)
-        for key in ("hidden_size", "intermediate_size", "num_layers", "num_heads",
-                    "num_kv_heads", "head_dim", "vocab_size"):
+            raise InputError(
+                f"unknown model family {self.family!r}",
+                field="model_type",
+                allowed=sorted(set(FAMILIES)),
+                source=self.source,
+            )
+        for key in (
+            "hidden_size",
+            "intermediate_size",
+            "num_layers",
+            "num_heads",
+            "num_kv_heads",
+            "head_dim",
+            "vocab_size",
+        ):
             _require_positive(getattr(self, key), key, self.source)
         if self.word_embed_proj_dim == 0:
             object.__setattr__(self, "word_embed_proj_dim", self.hidden_size)
         _require_positive(self.word_embed_proj_dim, "word_embed_proj_dim", self.source)
         if self.mlp not in ("gated", "plain"):
-            raise InputError(f"unknown MLP kind {self.mlp!r}", field="mlp",
-                             allowed=["gated", "plain"], source=self.source)
+            raise InputError(
+                f"unknown MLP kind {self.mlp!r}",
+                field="mlp",
+                allowed=["gated", "plain"],
+                source=self.source,
+            )
         if self.num_heads % self.num_kv_heads:
-            raise InputError(f"num_attention_heads={self.num_heads} is not a multiple of "
-                             f"num_key_value_heads={self.num_kv_heads}",
-                             field="num_key_value_heads", source=self.source)
+            raise InputError(
+                f"num_attention_heads={self.num_heads} is not a multiple of "
+                f"num_key_value_heads={self.num_kv_heads}",
+                field="num_key_value_heads",
+                source=self.source,
+            )
         if self.num_experts < 0 or not 0 <= self.experts_per_token <= self.num_experts:
-            raise InputError(f"experts_per_token={self.experts_per_token} must lie in "
-                             f"1..num_experts={self.num_experts}", field="num_experts_per_tok",
-                             source=self.source)
+            raise InputError(
+                f"experts_per_token={self.experts_per_token} must lie in "
+                f"1..num_experts={self.num_experts}",
+                field="num_experts_per_tok",
+                source=self.source,
+            )
         if self.num_experts and self.experts_per_token == 0:
-            raise InputError("an MoE model needs experts_per_token >= 1",
-                             field="num_experts_per_tok", source=self.source)
+            raise InputError(
+                "an MoE model needs experts_per_token >= 1",
+                field="num_experts_per_tok",
+                source=self.source,
+            )
         for key in ("max_position_embeddings", "sliding_window"):
             value = getattr(self, key)
             if value is not None:
@@ -155,16 +207,24 @@ class ModelConfig:
         """
         d: dict[str, Any] = {"_name_or_path": self.name, "model_type": self.family}
         if self.family == "gpt2":
-            d.update(n_embd=self.hidden_size, n_layer=self.num_layers, n_head=self.num_heads,
-                     n_inner=self.intermediate_size, vocab_size=self.vocab_size,
-                     n_positions=self.max_position_embeddings or 1024)
+            d.update(
+                n_embd=self.hidden_size,
+                n_layer=self.num_layers,
+                n_head=self.num_heads,
+                n_inner=self.intermediate_size,
+                vocab_size=self.vocab_size,
+                n_positions=self.max_position_embeddings or 1024,
+            )
             return d
-        d.update(hidden_size=self.hidden_size, num_hidden_layers=self.num_layers,
-                 num_attention_heads=self.num_heads, vocab_size=self.vocab_size,
-                 tie_word_embeddings=self.tie_word_embeddings)
+        d.update(
+            hidden_size=self.hidden_size,
+            num_hidden_layers=self.num_layers,
+            num_attention_heads=self.num_heads,
+            vocab_size=self.vocab_size,
+            tie_word_embeddings=self.tie_word_embeddings,
+        )
         if self.family == "opt":
-            d.update(ffn_dim=self.intermediate_size,
-                     word_embed_proj_dim=self.word_embed_proj_dim)
+            d.update(ffn_dim=self.intermediate_size, word_embed_proj_dim=self.word_embed_proj_dim)
         else:
             d["intermediate_size"] = self.intermediate_size
         if self.family not in ("opt", "bert"):
@@ -174,8 +234,7 @@ class ModelConfig:
         if self.family in _LLAMA_LIKE:
             d["sliding_window"] = self.sliding_window
         if self.is_moe:
-            d.update(num_local_experts=self.num_experts,
-                     num_experts_per_tok=self.experts_per_token)
+            d.update(num_local_experts=self.num_experts, num_experts_per_tok=self.experts_per_token)
         return d
 
     def replace(self, **changes) -> ModelConfig:
@@ -279,8 +338,7 @@ class _Reader:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise InputError(f"must be true or false, got {value!r}", field=key,
-                             source=self.source)
+            raise InputError(f"must be true or false, got {value!r}", field=key, source=self.source)
         return value
 
 
@@ -293,13 +351,18 @@ def _family_of(raw: Mapping[str, Any], source: str | None) -> str:
                     return fam
         raise InputError("missing key", field="model_type", source=source)
     if model_type not in FAMILIES:
-        raise InputError(f"unsupported model family {model_type!r}", field="model_type",
-                         allowed=sorted(FAMILIES), source=source)
+        raise InputError(
+            f"unsupported model family {model_type!r}",
+            field="model_type",
+            allowed=sorted(FAMILIES),
+            source=source,
+        )
     return FAMILIES[model_type]
 
 
-def config_from_dict(raw: Mapping[str, Any], *, name: str | None = None,
-                     source: str | None = None) -> ModelConfig:
+def config_from_dict(
+    raw: Mapping[str, Any], *, name: str | None = None, source: str | None = None
+) -> ModelConfig:
     """Build a :class:`ModelConfig` from a ``config.json`` dictionary.
 
     Parameters
@@ -332,11 +395,18 @@ def config_from_dict(raw: Mapping[str, Any], *, name: str | None = None,
         hidden = r.int("n_embd")
         heads = r.int("n_head")
         return ModelConfig(
-            **common, hidden_size=hidden, intermediate_size=r.int("n_inner", 4 * hidden),
-            num_layers=r.int("n_layer"), num_heads=heads, num_kv_heads=heads,
-            head_dim=_head_dim(hidden, heads, "n_head", source), vocab_size=r.int("vocab_size"),
-            mlp="plain", tie_word_embeddings=r.bool("tie_word_embeddings", True),
-            max_position_embeddings=r.int("n_positions", None))
+            **common,
+            hidden_size=hidden,
+            intermediate_size=r.int("n_inner", 4 * hidden),
+            num_layers=r.int("n_layer"),
+            num_heads=heads,
+            num_kv_heads=heads,
+            head_dim=_head_dim(hidden, heads, "n_head", source),
+            vocab_size=r.int("vocab_size"),
+            mlp="plain",
+            tie_word_embeddings=r.bool("tie_word_embeddings", True),
+            max_position_embeddings=r.int("n_positions", None),
+        )
 
     hidden = r.int("hidden_size")
     heads = r.int("num_attention_heads")
@@ -345,19 +415,34 @@ def config_from_dict(raw: Mapping[str, Any], *, name: str | None = None,
     max_pos = r.int("max_position_embeddings", None)
     if family == "opt":
         return ModelConfig(
-            **common, hidden_size=hidden, intermediate_size=r.int("ffn_dim"), num_layers=layers,
-            num_heads=heads, num_kv_heads=heads,
-            head_dim=_head_dim(hidden, heads, "num_attention_heads", source), vocab_size=vocab,
-            mlp="plain", tie_word_embeddings=r.bool("tie_word_embeddings", True),
+            **common,
+            hidden_size=hidden,
+            intermediate_size=r.int("ffn_dim"),
+            num_layers=layers,
+            num_heads=heads,
+            num_kv_heads=heads,
+            head_dim=_head_dim(hidden, heads, "num_attention_heads", source),
+            vocab_size=vocab,
+            mlp="plain",
+            tie_word_embeddings=r.bool("tie_word_embeddings", True),
             word_embed_proj_dim=r.int("word_embed_proj_dim", hidden),
-            max_position_embeddings=max_pos)
+            max_position_embeddings=max_pos,
+        )
     if family == "bert":
         return ModelConfig(
-            **common, hidden_size=hidden, intermediate_size=r.int("intermediate_size"),
-            num_layers=layers, num_heads=heads, num_kv_heads=heads,
-            head_dim=_head_dim(hidden, heads, "num_attention_heads", source), vocab_size=vocab,
-            mlp="plain", tie_word_embeddings=r.bool("tie_word_embeddings", True),
-            max_position_embeddings=max_pos, encoder=True)
+            **common,
+            hidden_size=hidden,
+            intermediate_size=r.int("intermediate_size"),
+            num_layers=layers,
+            num_heads=heads,
+            num_kv_heads=heads,
+            head_dim=_head_dim(hidden, heads, "num_attention_heads", source),
+            vocab_size=vocab,
+            mlp="plain",
+            tie_word_embeddings=r.bool("tie_word_embeddings", True),
+            max_position_embeddings=max_pos,
+            encoder=True,
+        )
 
     # Llama-like, phi and phi3: explicit kv heads (optional) and head_dim (optional).
     kv_heads = r.int("num_key_value_heads", heads)
@@ -367,20 +452,30 @@ def config_from_dict(raw: Mapping[str, Any], *, name: str | None = None,
         window = None
     tied_default = family in ("gemma", "gemma2")
     return ModelConfig(
-        **common, hidden_size=hidden, intermediate_size=r.int("intermediate_size"),
-        num_layers=layers, num_heads=heads, num_kv_heads=kv_heads, head_dim=head_dim,
-        vocab_size=vocab, mlp="plain" if family == "phi" else "gated",
+        **common,
+        hidden_size=hidden,
+        intermediate_size=r.int("intermediate_size"),
+        num_layers=layers,
+        num_heads=heads,
+        num_kv_heads=kv_heads,
+        head_dim=head_dim,
+        vocab_size=vocab,
+        mlp="plain" if family == "phi" else "gated",
         num_experts=r.int("num_local_experts") if family == "mixtral" else 0,
         experts_per_token=r.int("num_experts_per_tok") if family == "mixtral" else 0,
         tie_word_embeddings=r.bool("tie_word_embeddings", tied_default),
         max_position_embeddings=max_pos,
-        sliding_window=window if family in _LLAMA_LIKE else None)
+        sliding_window=window if family in _LLAMA_LIKE else None,
+    )
 
 
 def _head_dim(hidden: int, heads: int, heads_key: str, source) -> int:
     if hidden % heads:
-        raise InputError(f"hidden size {hidden} is not a multiple of {heads} heads and no "
-                         "head_dim is given", field=heads_key, source=source)
+        raise InputError(
+            f"hidden size {hidden} is not a multiple of {heads} heads and no head_dim is given",
+            field=heads_key,
+            source=source,
+        )
     return hidden // heads
 
 
@@ -420,7 +515,8 @@ def _find_preset(name: str):
 
 
 def load_model_config(
-        name_or_path: ModelConfig | str | os.PathLike | Mapping[str, Any]) -> ModelConfig:
+    name_or_path: ModelConfig | str | os.PathLike | Mapping[str, Any],
+) -> ModelConfig:
     """Load a model's hyper-parameters.
 
     Parameters
@@ -450,8 +546,7 @@ def load_model_config(
     if path.is_dir():
         path = path / "config.json"
         if not path.is_file():
-            raise InputError("folder has no config.json", field="config",
-                             source=str(path.parent))
+            raise InputError("folder has no config.json", field="config", source=str(path.parent))
     if path.is_file():
         raw = _read_json(path)
         fallback = path.parent.name if path.name == "config.json" else path.stem
@@ -459,10 +554,12 @@ def load_model_config(
         return config_from_dict(raw, source=str(path), name=name or fallback or None)
     stem, preset = _find_preset(str(name_or_path))
     if preset is None:
-        raise InputError(f"no preset or config.json named {str(name_or_path)!r}",
-                         field="model", allowed=list_presets())
-    return config_from_dict(json.loads(preset.read_text()), name=stem,
-                            source=f"preset {stem}")
+        raise InputError(
+            f"no preset or config.json named {str(name_or_path)!r}",
+            field="model",
+            allowed=list_presets(),
+        )
+    return config_from_dict(json.loads(preset.read_text()), name=stem, source=f"preset {stem}")
 
 
 def _read_json(path: Path) -> Any:
@@ -527,17 +624,25 @@ def weight_manifest(config: ModelConfig, *, include_head: bool = True) -> list[W
         for i in range(c.num_layers):
             p = [s.format(i=i) for s in pre]
             if c.family == "phi3":
-                add("qkv_proj", i, (c.q_dim + 2 * c.kv_dim, h),
-                    [x + "self_attn.qkv_proj.weight" for x in p])
+                add(
+                    "qkv_proj",
+                    i,
+                    (c.q_dim + 2 * c.kv_dim, h),
+                    [x + "self_attn.qkv_proj.weight" for x in p],
+                )
             else:
-                for proj, n_out in (("q_proj", c.q_dim), ("k_proj", c.kv_dim),
-                                    ("v_proj", c.kv_dim)):
+                for proj, n_out in (
+                    ("q_proj", c.q_dim),
+                    ("k_proj", c.kv_dim),
+                    ("v_proj", c.kv_dim),
+                ):
                     add(proj, i, (n_out, h), [x + f"self_attn.{proj}.weight" for x in p])
             o_name = "dense" if c.family == "phi" else "o_proj"
             add("o_proj", i, (h, c.q_dim), [x + f"self_attn.{o_name}.weight" for x in p])
             if c.is_moe:
-                add("router", i, (c.num_experts, h),
-                    [x + "block_sparse_moe.gate.weight" for x in p])
+                add(
+                    "router", i, (c.num_experts, h), [x + "block_sparse_moe.gate.weight" for x in p]
+                )
                 for e in range(c.num_experts):
                     ex = [x + f"block_sparse_moe.experts.{e}." for x in p]
                     add("expert_gate_proj", i, (f, h), [x + "w1.weight" for x in ex], expert=e)
@@ -569,8 +674,9 @@ def weight_manifest(config: ModelConfig, *, include_head: bool = True) -> list[W
         head_in = c.word_embed_proj_dim
         if include_head and c.word_embed_proj_dim != h:
             d = c.word_embed_proj_dim
-            specs.insert(0, WeightSpec("project_in", -1, (h, d),
-                                       _alternatives("project_in.weight", pre)))
+            specs.insert(
+                0, WeightSpec("project_in", -1, (h, d), _alternatives("project_in.weight", pre))
+            )
             add("project_out", c.num_layers, (d, h), _alternatives("project_out.weight", pre))
     elif c.family == "gpt2":
         pre = ("h.{i}.", "transformer.h.{i}.")

@@ -27,17 +27,27 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["value_range", "booth_digit_count", "ent_digit_count", "booth_encode",
-           "booth_decode", "ent_encode", "ent_decode", "bit_planes", "code_histogram",
-           "digit_tables", "stats_from_histogram", "digit_stats"]
+__all__ = [
+    "value_range",
+    "booth_digit_count",
+    "ent_digit_count",
+    "booth_encode",
+    "booth_decode",
+    "ent_encode",
+    "ent_decode",
+    "bit_planes",
+    "code_histogram",
+    "digit_tables",
+    "stats_from_histogram",
+    "digit_stats",
+]
 
 _HIST_CHUNK = 1 << 22  # elements per bincount call: bounds its intp temporary to 32 MB
 
 
 def _check_bits(bits) -> int:
     if isinstance(bits, bool) or not isinstance(bits, (int, np.integer)) or not 1 <= bits <= 16:
-        raise InputError(f"operand width must be an integer in 1..16, got {bits!r}",
-                         field="bits")
+        raise InputError(f"operand width must be an integer in 1..16, got {bits!r}", field="bits")
     return int(bits)
 
 
@@ -104,8 +114,11 @@ def _as_checked_int(x, bits: int, signed: bool) -> np.ndarray:
     lo, hi = value_range(bits, signed)
     if x.size and (int(x.min()) < lo or int(x.max()) > hi):
         kind = "signed" if signed else "unsigned"
-        raise InputError(f"values span [{int(x.min())}, {int(x.max())}], outside the {bits}-bit "
-                         f"{kind} range [{lo}, {hi}]", field="codes")
+        raise InputError(
+            f"values span [{int(x.min())}, {int(x.max())}], outside the {bits}-bit "
+            f"{kind} range [{lo}, {hi}]",
+            field="codes",
+        )
     return x.astype(np.int32)
 
 
@@ -264,10 +277,13 @@ def code_histogram(codes, bits: int = 8, signed: bool = True) -> np.ndarray:
     if flat.size == 0:
         return hist
     if int(flat.min()) < lo or int(flat.max()) > hi:
-        raise InputError(f"codes span [{int(flat.min())}, {int(flat.max())}], outside the "
-                         f"{bits}-bit range [{lo}, {hi}]", field="codes")
+        raise InputError(
+            f"codes span [{int(flat.min())}, {int(flat.max())}], outside the "
+            f"{bits}-bit range [{lo}, {hi}]",
+            field="codes",
+        )
     for start in range(0, flat.size, _HIST_CHUNK):
-        chunk = flat[start:start + _HIST_CHUNK].astype(np.int32) - lo
+        chunk = flat[start : start + _HIST_CHUNK].astype(np.int32) - lo
         hist += np.bincount(chunk, minlength=1 << bits)
     return hist
 
@@ -326,10 +342,16 @@ def stats_from_histogram(hist: np.ndarray, bits: int = 8, signed: bool = True) -
     lo, _ = value_range(bits, signed)
     if total == 0:
         nan = float("nan")
-        return {"operands": 0, "zero_fraction": nan, "code_entropy_bits": nan,
-                "bit_density": [nan] * bits, "booth_digits": booth_digit_count(bits, signed),
-                "ent_digits": ent_digit_count(bits, signed), "booth_nonzero": nan,
-                "ent_nonzero": nan}
+        return {
+            "operands": 0,
+            "zero_fraction": nan,
+            "code_entropy_bits": nan,
+            "bit_density": [nan] * bits,
+            "booth_digits": booth_digit_count(bits, signed),
+            "ent_digits": ent_digit_count(bits, signed),
+            "booth_nonzero": nan,
+            "ent_nonzero": nan,
+        }
     p = hist / total
     nz = p[p > 0]
     zero_index = -lo

@@ -25,8 +25,16 @@ from ..errors import InputError
 from .configs import load_model_config
 from .shapes import COLUMNS, KINDS, LAYER_BLOCKS, PHASES, gemm_table
 
-__all__ = ["REQUIRED_COLUMNS", "write_workload", "read_workload", "validate_workload",
-           "to_scalesim_csv", "read_scalesim_csv", "is_scalesim_csv", "resolve_workload"]
+__all__ = [
+    "REQUIRED_COLUMNS",
+    "write_workload",
+    "read_workload",
+    "validate_workload",
+    "to_scalesim_csv",
+    "read_scalesim_csv",
+    "is_scalesim_csv",
+    "resolve_workload",
+]
 
 REQUIRED_COLUMNS = ["name", "layer", "M", "N", "K", "count", "kind", "phase"]
 _INT_COLUMNS = ["layer", "M", "N", "K", "count"]
@@ -52,8 +60,9 @@ def _parse_shape(text, row: int, source: str):
     except ValueError:
         shape = ()
     if len(shape) != 2 or min(shape) < 1:
-        raise InputError(f"row {row}: expected 'NxK', got {text!r}", field="weight_shape",
-                         source=source)
+        raise InputError(
+            f"row {row}: expected 'NxK', got {text!r}", field="weight_shape", source=source
+        )
     return shape
 
 
@@ -87,8 +96,7 @@ def validate_workload(df: pd.DataFrame, *, source: str = "<workload>") -> pd.Dat
     df = df.copy()
     for col in REQUIRED_COLUMNS:
         if col not in df.columns:
-            raise InputError("missing column", field=col, source=source,
-                             allowed=REQUIRED_COLUMNS)
+            raise InputError("missing column", field=col, source=source, allowed=REQUIRED_COLUMNS)
     if df.empty:
         raise InputError("workload has no rows", source=source)
     for col in _INT_COLUMNS:
@@ -99,8 +107,9 @@ def validate_workload(df: pd.DataFrame, *, source: str = "<workload>") -> pd.Dat
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             need = "an integer" if col == "layer" else "a positive integer"
-            raise InputError(f"row {i}: expected {need}, got {df[col].iloc[i]!r}", field=col,
-                             source=source)
+            raise InputError(
+                f"row {i}: expected {need}, got {df[col].iloc[i]!r}", field=col, source=source
+            )
         df[col] = values.astype("int64")
     df["name"] = df["name"].astype(str)
     for col, allowed in (("kind", KINDS), ("phase", PHASES)):
@@ -108,8 +117,12 @@ def validate_workload(df: pd.DataFrame, *, source: str = "<workload>") -> pd.Dat
         bad = ~df[col].isin(allowed)
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise InputError(f"row {i}: unknown value {df[col].iloc[i]!r}", field=col,
-                             allowed=allowed, source=source)
+            raise InputError(
+                f"row {i}: unknown value {df[col].iloc[i]!r}",
+                field=col,
+                allowed=allowed,
+                source=source,
+            )
     weight = (df["kind"] == "act x weight").to_numpy()
     if "weight_shape" in df.columns:
         shapes = [_parse_shape(v, i, source) for i, v in enumerate(df["weight_shape"])]
@@ -121,8 +134,12 @@ def validate_workload(df: pd.DataFrame, *, source: str = "<workload>") -> pd.Dat
         if shape is None and weight[i]:
             shape = expected
         if shape != expected:
-            raise InputError(f"row {i}: {shape} disagrees with kind {df['kind'].iloc[i]!r} and "
-                             f"N, K = {n[i]}, {k[i]}", field="weight_shape", source=source)
+            raise InputError(
+                f"row {i}: {shape} disagrees with kind {df['kind'].iloc[i]!r} and "
+                f"N, K = {n[i]}, {k[i]}",
+                field="weight_shape",
+                source=source,
+            )
         shapes[i] = shape
     df["weight_shape"] = pd.Series(shapes, index=df.index, dtype=object)
     if "block" not in df.columns:
@@ -150,8 +167,12 @@ def write_workload(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".parquet", ".pq"):
-        raise InputError(f"unknown workload file type {suffix!r}", field="path",
-                         allowed=[".csv", ".parquet"], source=str(path))
+        raise InputError(
+            f"unknown workload file type {suffix!r}",
+            field="path",
+            allowed=[".csv", ".parquet"],
+            source=str(path),
+        )
     out = validate_workload(df, source=str(path))
     out["weight_shape"] = out["weight_shape"].map(_format_shape)
     with atomic_path(path) as tmp:
@@ -187,8 +208,9 @@ def read_workload(path: str | os.PathLike) -> pd.DataFrame:
         if path.suffix.lower() in (".parquet", ".pq"):
             df = pd.read_parquet(path)
         else:
-            df = pd.read_csv(path, dtype={"weight_shape": str, "name": str},
-                             keep_default_na=False, na_values=[])
+            df = pd.read_csv(
+                path, dtype={"weight_shape": str, "name": str}, keep_default_na=False, na_values=[]
+            )
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise InputError(f"cannot read workload: {exc}", source=str(path)) from None
     return validate_workload(df, source=str(path))
@@ -215,7 +237,8 @@ def to_scalesim_csv(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     df = validate_workload(df, source=str(path))
     lines = ["Layer, M, N, K,"]
     for name, layer, m, n, k, count in df[["name", "layer", "M", "N", "K", "count"]].itertuples(
-            index=False):
+        index=False
+    ):
         if "," in name:
             raise InputError(f"GEMM name {name!r} contains a comma", field="name")
         label = f"L{layer}.{name}" + (f"__x{count}" if count > 1 else "")
@@ -277,8 +300,10 @@ def read_scalesim_csv(path: str | os.PathLike, *, phase: str = "prefill") -> pd.
     """
     path = Path(path)
     if not is_scalesim_csv(path):
-        raise InputError("not a SCALE-Sim GEMM topology: the header must read "
-                         "'Layer, M, N, K,'", source=str(path))
+        raise InputError(
+            "not a SCALE-Sim GEMM topology: the header must read 'Layer, M, N, K,'",
+            source=str(path),
+        )
     rows: list[tuple[str, int, int, int, int, int, str, str]] = []
     with open(path) as fh:
         lines = fh.read().splitlines()[1:]
@@ -292,8 +317,11 @@ def read_scalesim_csv(path: str | os.PathLike, *, phase: str = "prefill") -> pd.
         try:
             m, n, k = (int(v) for v in fields[1:4])
         except ValueError:
-            raise InputError(f"line {lineno}: M, N, K must be integers, got {fields[1:4]}",
-                             field="M", source=str(path)) from None
+            raise InputError(
+                f"line {lineno}: M, N, K must be integers, got {fields[1:4]}",
+                field="M",
+                source=str(path),
+            ) from None
         match = _SCALESIM_NAME.fullmatch(label)
         if match:
             name, layer = match["name"], int(match["layer"])
@@ -306,8 +334,13 @@ def read_scalesim_csv(path: str | os.PathLike, *, phase: str = "prefill") -> pd.
     return validate_workload(df, source=str(path))
 
 
-def resolve_workload(spec, phase: str | None = None, batch: int = 1, seq: int | None = None,
-                     context: int | None = None) -> pd.DataFrame:
+def resolve_workload(
+    spec,
+    phase: str | None = None,
+    batch: int = 1,
+    seq: int | None = None,
+    context: int | None = None,
+) -> pd.DataFrame:
     """Turn a workload specification into a GEMM table.
 
     Parameters

@@ -13,12 +13,11 @@ stores it, so a layer computes ``Y[M, N] = X[M, K] @ W[N, K].T``.
 
 from __future__ import annotations
 
-from . import bcq, uniform  # noqa: F401  (importing them registers their formats)
 from ..errors import InputError
+from . import bcq, uniform  # noqa: F401  (importing them registers their formats)
 from .quant_base import QuantizedTensor, check_weights, register_format, registered_formats
 
-__all__ = ["QuantizedTensor", "register_format", "quantize", "available_formats",
-           "check_weights"]
+__all__ = ["QuantizedTensor", "register_format", "quantize", "available_formats", "check_weights"]
 
 
 def available_formats() -> dict[str, str]:
@@ -59,5 +58,6 @@ def quantize(weights, fmt: str, **options) -> QuantizedTensor:
         m = regex.match(fmt)
         if m:
             return fn(w, m, **options)
-    raise InputError(f"unknown weight format {fmt!r}", field="format",
-                     allowed=sorted(registered_formats()))
+    raise InputError(
+        f"unknown weight format {fmt!r}", field="format", allowed=sorted(registered_formats())
+    )

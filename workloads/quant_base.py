@@ -16,9 +16,14 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["QuantizedTensor", "QuantizerFn", "register_format", "unregister_format",
-           "registered_formats",
-           "check_weights"]
+__all__ = [
+    "QuantizedTensor",
+    "QuantizerFn",
+    "register_format",
+    "unregister_format",
+    "registered_formats",
+    "check_weights",
+]
 
 
 @dataclass(frozen=True)

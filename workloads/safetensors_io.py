@@ -25,17 +25,44 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["TensorInfo", "SafetensorsFile", "Checkpoint", "open_checkpoint", "bf16_to_float32",
-           "float32_to_bf16", "SUPPORTED_DTYPES", "INDEX_NAME", "SINGLE_NAME"]
+__all__ = [
+    "TensorInfo",
+    "SafetensorsFile",
+    "Checkpoint",
+    "open_checkpoint",
+    "bf16_to_float32",
+    "float32_to_bf16",
+    "SUPPORTED_DTYPES",
+    "INDEX_NAME",
+    "SINGLE_NAME",
+]
 
 INDEX_NAME = "model.safetensors.index.json"
 SINGLE_NAME = "model.safetensors"
 # Dtypes that can be read as float32 and their storage dtype.
-SUPPORTED_DTYPES: dict[str, np.dtype] = {"BF16": np.dtype("<u2"), "F16": np.dtype("<f2"),
-                                         "F32": np.dtype("<f4")}
+SUPPORTED_DTYPES: dict[str, np.dtype] = {
+    "BF16": np.dtype("<u2"),
+    "F16": np.dtype("<f2"),
+    "F32": np.dtype("<f4"),
+}
 # Every dtype the safetensors format defines, with its size in bytes.
-_ITEMSIZE = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2,
-             "F16": 2, "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "F64": 8, "I64": 8, "U64": 8}
+_ITEMSIZE = {
+    "BOOL": 1,
+    "U8": 1,
+    "I8": 1,
+    "F8_E4M3": 1,
+    "F8_E5M2": 1,
+    "I16": 2,
+    "U16": 2,
+    "F16": 2,
+    "BF16": 2,
+    "I32": 4,
+    "U32": 4,
+    "F32": 4,
+    "F64": 8,
+    "I64": 8,
+    "U64": 8,
+}
 _MAX_HEADER = 100 * 1024 * 1024  # the format's own limit
 
 
@@ -146,12 +173,16 @@ class SafetensorsFile:
             with open(self.path, "rb") as fh:
                 head = fh.read(8)
                 if len(head) < 8:
-                    raise InputError(f"truncated safetensors file: {size} bytes, no header "
-                                     "length", source=src)
+                    raise InputError(
+                        f"truncated safetensors file: {size} bytes, no header length", source=src
+                    )
                 (n,) = struct.unpack("<Q", head)
                 if n > _MAX_HEADER or 8 + n > size:
-                    raise InputError(f"corrupt or truncated safetensors file: header of {n} "
-                                     f"bytes does not fit in {size} bytes", source=src)
+                    raise InputError(
+                        f"corrupt or truncated safetensors file: header of {n} "
+                        f"bytes does not fit in {size} bytes",
+                        source=src,
+                    )
                 header_bytes = fh.read(n)
         except OSError as exc:
             raise InputError(f"cannot read checkpoint file: {exc.strerror}", source=src) from None
@@ -175,20 +206,31 @@ class SafetensorsFile:
             shape = tuple(int(v) for v in entry["shape"])
             begin, end = (int(v) for v in entry["data_offsets"])
         except (KeyError, TypeError, ValueError):
-            raise InputError(f"corrupt header entry for tensor {name!r}: {entry!r}",
-                             source=src) from None
+            raise InputError(
+                f"corrupt header entry for tensor {name!r}: {entry!r}", source=src
+            ) from None
         if dtype not in _ITEMSIZE:
-            raise InputError(f"tensor {name!r} has unknown dtype {dtype!r}", field="dtype",
-                             allowed=sorted(_ITEMSIZE), source=src)
+            raise InputError(
+                f"tensor {name!r} has unknown dtype {dtype!r}",
+                field="dtype",
+                allowed=sorted(_ITEMSIZE),
+                source=src,
+            )
         if any(d < 0 for d in shape):
             raise InputError(f"tensor {name!r} has a negative dimension {shape}", source=src)
         nbytes = int(np.prod(shape, dtype=np.int64)) * _ITEMSIZE[dtype]
         if begin < 0 or end - begin != nbytes:
-            raise InputError(f"tensor {name!r}: byte range [{begin}, {end}) does not hold "
-                             f"{dtype} {list(shape)} ({nbytes} bytes)", source=src)
+            raise InputError(
+                f"tensor {name!r}: byte range [{begin}, {end}) does not hold "
+                f"{dtype} {list(shape)} ({nbytes} bytes)",
+                source=src,
+            )
         if end > data_size:
-            raise InputError(f"truncated file: tensor {name!r} ends at byte {end} of the data "
-                             f"section but only {data_size} bytes are present", source=src)
+            raise InputError(
+                f"truncated file: tensor {name!r} ends at byte {end} of the data "
+                f"section but only {data_size} bytes are present",
+                source=src,
+            )
         return TensorInfo(name, dtype, shape, self.path, data_start + begin, nbytes)
 
     def names(self) -> list[str]:
@@ -225,15 +267,20 @@ class SafetensorsFile:
         try:
             return self._tensors[name]
         except KeyError:
-            raise InputError(f"tensor {name!r} not found", field="tensor",
-                             source=str(self.path)) from None
+            raise InputError(
+                f"tensor {name!r} not found", field="tensor", source=str(self.path)
+            ) from None
 
 
 def _raw_view(info: TensorInfo) -> np.ndarray:
     """A read-only memmap of exactly one tensor, in its storage dtype."""
     if info.dtype not in SUPPORTED_DTYPES:
-        raise InputError(f"tensor {info.name!r} has unsupported dtype {info.dtype}",
-                         field="dtype", allowed=sorted(SUPPORTED_DTYPES), source=str(info.path))
+        raise InputError(
+            f"tensor {info.name!r} has unsupported dtype {info.dtype}",
+            field="dtype",
+            allowed=sorted(SUPPORTED_DTYPES),
+            source=str(info.path),
+        )
     dtype = SUPPORTED_DTYPES[info.dtype]
     if info.numel == 0:
         return np.zeros(info.shape, dtype=dtype)
@@ -262,8 +309,7 @@ class Checkpoint:
         A sharded checkpoint's ``model.safetensors.index.json``.
     """
 
-    def __init__(self, files: list[SafetensorsFile], root: Path,
-                 index_path: Path | None = None):
+    def __init__(self, files: list[SafetensorsFile], root: Path, index_path: Path | None = None):
         self.files = files
         self.root = root
         self.index_path = index_path
@@ -323,8 +369,14 @@ class Checkpoint:
         p = folder / "config.json"
         return p if p.is_file() else None
 
-    def read(self, name: str, rows: slice | None = None, cols: slice | None = None, *,
-             transpose: bool = False) -> np.ndarray:
+    def read(
+        self,
+        name: str,
+        rows: slice | None = None,
+        cols: slice | None = None,
+        *,
+        transpose: bool = False,
+    ) -> np.ndarray:
         """Tensor ``name`` (or the ``rows`` x ``cols`` block of it) as a float32 array.
 
         Parameters
@@ -352,8 +404,10 @@ class Checkpoint:
         try:
             if rows is not None or cols is not None or transpose:
                 if raw.ndim != 2:
-                    raise InputError(f"tensor {name!r} has shape {list(info.shape)}; blocks "
-                                     "need a 2-D tensor", source=str(info.path))
+                    raise InputError(
+                        f"tensor {name!r} has shape {list(info.shape)}; blocks need a 2-D tensor",
+                        source=str(info.path),
+                    )
                 r = rows if rows is not None else slice(None)
                 c = cols if cols is not None else slice(None)
                 block = raw[c, r].T if transpose else raw[r, c]
@@ -379,8 +433,9 @@ class Checkpoint:
         for name in names if names is not None else self.names():
             yield name, self.read(name)
 
-    def iter_row_blocks(self, name: str, block_rows: int, *, transpose: bool = False
-                        ) -> Iterator[tuple[int, np.ndarray]]:
+    def iter_row_blocks(
+        self, name: str, block_rows: int, *, transpose: bool = False
+    ) -> Iterator[tuple[int, np.ndarray]]:
         """Yield ``(first_row, block)`` over a 2-D tensor, ``block_rows`` rows at a time.
 
         Parameters
@@ -423,12 +478,20 @@ class Checkpoint:
         """
         shape = self.info(name).shape
         if len(shape) != 2:
-            raise InputError(f"tensor {name!r} has shape {list(shape)}, expected a matrix",
-                             source=self.source)
+            raise InputError(
+                f"tensor {name!r} has shape {list(shape)}, expected a matrix", source=self.source
+            )
         return (shape[1], shape[0]) if transpose else (shape[0], shape[1])
 
-    def tile_origins(self, name: str, tile: tuple[int, int], count: int | None, *, seed: int = 0,
-                     transpose: bool = False) -> list[tuple[int, int]]:
+    def tile_origins(
+        self,
+        name: str,
+        tile: tuple[int, int],
+        count: int | None,
+        *,
+        seed: int = 0,
+        transpose: bool = False,
+    ) -> list[tuple[int, int]]:
         """Top-left corners of ``count`` distinct random tiles (all tiles when None or more).
 
         The choice depends only on ``seed``, the tensor name and its shape, not on the order
@@ -463,9 +526,15 @@ class Checkpoint:
             picks = np.sort(rng.choice(total, size=count, replace=False))
         return [(int(p // n_c) * tr, int(p % n_c) * tc) for p in picks]
 
-    def iter_tiles(self, name: str, tile: int | tuple[int, int], count: int | None = None, *,
-                   seed: int = 0, transpose: bool = False
-                   ) -> Iterator[tuple[int, int, np.ndarray]]:
+    def iter_tiles(
+        self,
+        name: str,
+        tile: int | tuple[int, int],
+        count: int | None = None,
+        *,
+        seed: int = 0,
+        transpose: bool = False,
+    ) -> Iterator[tuple[int, int, np.ndarray]]:
         """Yield ``(row, col, block)`` for ``count`` random tiles (seeded) of a 2-D tensor.
 
         Parameters
@@ -491,8 +560,11 @@ class Checkpoint:
         if tr < 1 or tc < 1:
             raise InputError(f"tile must be positive, got {tile}", field="tile")
         for r0, c0 in self.tile_origins(name, (tr, tc), count, seed=seed, transpose=transpose):
-            yield r0, c0, self.read(name, slice(r0, r0 + tr), slice(c0, c0 + tc),
-                                    transpose=transpose)
+            yield (
+                r0,
+                c0,
+                self.read(name, slice(r0, r0 + tr), slice(c0, c0 + tc), transpose=transpose),
+            )
 
 
 def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
@@ -527,8 +599,9 @@ def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
         else:
             found = sorted(path.glob("*.safetensors"))
             if not found:
-                raise InputError("folder holds no .safetensors file", field="checkpoint",
-                                 source=str(path))
+                raise InputError(
+                    "folder holds no .safetensors file", field="checkpoint", source=str(path)
+                )
             return Checkpoint([SafetensorsFile(p) for p in found], path)
     elif path.name.endswith(".json"):
         index = path
@@ -550,14 +623,19 @@ def _open_sharded(index: Path) -> Checkpoint:
     for shard_name in dict.fromkeys(weight_map.values()):
         shard_path = index.parent / str(shard_name)
         if not shard_path.is_file():
-            raise InputError(f"shard {shard_name!r} listed in the index is missing",
-                             field="weight_map", source=src)
+            raise InputError(
+                f"shard {shard_name!r} listed in the index is missing",
+                field="weight_map",
+                source=src,
+            )
         shards[shard_name] = SafetensorsFile(shard_path)
     for name, shard_name in weight_map.items():
         if name not in shards[shard_name]:
-            raise InputError(f"tensor {name!r} listed in the index is not in shard "
-                             f"{shard_name!r}", field="weight_map",
-                             source=str(shards[shard_name].path))
+            raise InputError(
+                f"tensor {name!r} listed in the index is not in shard {shard_name!r}",
+                field="weight_map",
+                source=str(shards[shard_name].path),
+            )
     ckpt = Checkpoint(list(shards.values()), index.parent, index)
     # Tensors a shard holds but the index does not list are still readable; the index
     # decides only where listed tensors live.

@@ -18,21 +18,57 @@ import pandas as pd
 from ..errors import InputError
 from .configs import ModelConfig, list_presets, load_model_config, weight_manifest
 
-__all__ = ["COLUMNS", "KINDS", "PHASES", "LAYER_BLOCKS", "gemm_table", "weight_params",
-           "list_presets", "load_model_config", "default_seq"]
+__all__ = [
+    "COLUMNS",
+    "KINDS",
+    "PHASES",
+    "LAYER_BLOCKS",
+    "gemm_table",
+    "weight_params",
+    "list_presets",
+    "load_model_config",
+    "default_seq",
+]
 
-COLUMNS = ["name", "layer", "M", "N", "K", "count", "kind", "phase", "weight_shape", "block",
-           "macs"]
+COLUMNS = [
+    "name",
+    "layer",
+    "M",
+    "N",
+    "K",
+    "count",
+    "kind",
+    "phase",
+    "weight_shape",
+    "block",
+    "macs",
+]
 KINDS = ("act x weight", "act x act")
 PHASES = ("prefill", "decode")
 
-LAYER_BLOCKS = {"q_proj": "attention", "k_proj": "attention", "v_proj": "attention",
-          "qkv_proj": "attention", "o_proj": "attention", "attn_score": "attention",
-          "attn_value": "attention", "gate_proj": "mlp", "up_proj": "mlp", "down_proj": "mlp",
-          "gate_up_proj": "mlp", "fc1": "mlp", "fc2": "mlp", "router": "moe",
-          "expert_gate_proj": "moe", "expert_up_proj": "moe", "expert_down_proj": "moe",
-          "project_in": "embedding", "project_out": "head", "mlm_transform": "head",
-          "lm_head": "head"}
+LAYER_BLOCKS = {
+    "q_proj": "attention",
+    "k_proj": "attention",
+    "v_proj": "attention",
+    "qkv_proj": "attention",
+    "o_proj": "attention",
+    "attn_score": "attention",
+    "attn_value": "attention",
+    "gate_proj": "mlp",
+    "up_proj": "mlp",
+    "down_proj": "mlp",
+    "gate_up_proj": "mlp",
+    "fc1": "mlp",
+    "fc2": "mlp",
+    "router": "moe",
+    "expert_gate_proj": "moe",
+    "expert_up_proj": "moe",
+    "expert_down_proj": "moe",
+    "project_in": "embedding",
+    "project_out": "head",
+    "mlm_transform": "head",
+    "lm_head": "head",
+}
 _DEFAULT_SEQ = 2048
 
 
@@ -58,9 +94,15 @@ def _positive(value, flag: str) -> int:
     return value
 
 
-def gemm_table(config: ModelConfig | str | os.PathLike, phase: str = "prefill", batch: int = 1,
-               seq: int | None = None, context: int | None = None, *,
-               head_tokens: str | None = None) -> pd.DataFrame:
+def gemm_table(
+    config: ModelConfig | str | os.PathLike,
+    phase: str = "prefill",
+    batch: int = 1,
+    seq: int | None = None,
+    context: int | None = None,
+    *,
+    head_tokens: str | None = None,
+) -> pd.DataFrame:
     """The GEMMs of one forward pass, one row per GEMM and layer, in execution order.
 
     Parameters
@@ -101,16 +143,20 @@ def gemm_table(config: ModelConfig | str | os.PathLike, phase: str = "prefill", 
     if phase not in PHASES:
         raise InputError(f"unknown phase {phase!r}", field="phase", allowed=PHASES)
     if config.encoder and phase == "decode":
-        raise InputError(f"{config.name} is an encoder: it has no decode phase",
-                         field="phase", allowed=["prefill"])
+        raise InputError(
+            f"{config.name} is an encoder: it has no decode phase",
+            field="phase",
+            allowed=["prefill"],
+        )
     batch = _positive(batch, "batch")
     seq = _positive(default_seq(config) if seq is None else seq, "seq")
     context = _positive(seq if context is None else context, "context")
     if head_tokens is None:
         head_tokens = "all" if config.encoder else "last"
     if head_tokens not in ("last", "all"):
-        raise InputError(f"unknown head_tokens {head_tokens!r}", field="head_tokens",
-                         allowed=["last", "all"])
+        raise InputError(
+            f"unknown head_tokens {head_tokens!r}", field="head_tokens", allowed=["last", "all"]
+        )
 
     if phase == "prefill":
         tokens, q_len, kv_len = batch * seq, seq, seq
@@ -130,10 +176,30 @@ def gemm_table(config: ModelConfig | str | os.PathLike, phase: str = "prefill", 
     for spec in weight_manifest(config):
         if spec.name == "o_proj":  # attention products sit between q/k/v and o_proj
             reps = batch * config.num_kv_heads
-            rows.append(("attn_score", spec.layer, g * q_len, kv_len, config.head_dim, reps,
-                         "act x act", None))
-            rows.append(("attn_value", spec.layer, g * q_len, config.head_dim, kv_len, reps,
-                         "act x act", None))
+            rows.append(
+                (
+                    "attn_score",
+                    spec.layer,
+                    g * q_len,
+                    kv_len,
+                    config.head_dim,
+                    reps,
+                    "act x act",
+                    None,
+                )
+            )
+            rows.append(
+                (
+                    "attn_value",
+                    spec.layer,
+                    g * q_len,
+                    config.head_dim,
+                    kv_len,
+                    reps,
+                    "act x act",
+                    None,
+                )
+            )
         if spec.expert > 0:
             continue  # experts of a layer are one aggregated row (or two), made at expert 0
         if spec.expert == 0:
@@ -148,16 +214,21 @@ def gemm_table(config: ModelConfig | str | os.PathLike, phase: str = "prefill", 
         m = head_m if LAYER_BLOCKS[spec.name] == "head" else tokens
         weight_row(spec.name, spec.layer, m, spec.shape)
 
-    df = pd.DataFrame(rows, columns=["name", "layer", "M", "N", "K", "count", "kind",
-                                     "weight_shape"])
+    df = pd.DataFrame(
+        rows, columns=["name", "layer", "M", "N", "K", "count", "kind", "weight_shape"]
+    )
     for col in ("layer", "M", "N", "K", "count"):
         df[col] = df[col].astype("int64")
     df.insert(7, "phase", phase)
     df["block"] = df["name"].map(LAYER_BLOCKS)
     df["macs"] = df["M"] * df["N"] * df["K"] * df["count"]
-    df.attrs.update(model=config.name, phase=phase, batch=batch,
-                    seq=seq if phase == "prefill" else None,
-                    context=context if phase == "decode" else None)
+    df.attrs.update(
+        model=config.name,
+        phase=phase,
+        batch=batch,
+        seq=seq if phase == "prefill" else None,
+        context=context if phase == "decode" else None,
+    )
     return df[COLUMNS]
 
 

@@ -44,8 +44,15 @@ from .digits import code_histogram, stats_from_histogram
 from .quant import QuantizedTensor, available_formats, quantize
 from .safetensors_io import SUPPORTED_DTYPES, Checkpoint, open_checkpoint
 
-__all__ = ["LayerStats", "key_codes", "tensor_stats", "iter_checkpoint_stats",
-           "checkpoint_stats", "records_to_frame", "summarize"]
+__all__ = [
+    "LayerStats",
+    "key_codes",
+    "tensor_stats",
+    "iter_checkpoint_stats",
+    "checkpoint_stats",
+    "records_to_frame",
+    "summarize",
+]
 
 _CHUNK_ELEMS = 1 << 22  # elements per internal chunk: bounds temporaries to tens of MB
 _MAX_MU = 12
@@ -76,10 +83,9 @@ def key_codes(planes: np.ndarray, mu: int = 8) -> np.ndarray:
     mu = _check_mu(mu)
     p = np.asarray(planes, dtype=bool)
     if p.ndim != 3:
-        raise InputError(f"expected planes of shape (q, out, in), got {p.shape}",
-                         field="planes")
+        raise InputError(f"expected planes of shape (q, out, in), got {p.shape}", field="planes")
     groups = p.shape[2] // mu
-    p = p[:, :, :groups * mu].reshape(p.shape[0], p.shape[1], groups, mu)
+    p = p[:, :, : groups * mu].reshape(p.shape[0], p.shape[1], groups, mu)
     if mu == 8:
         return np.packbits(p, axis=-1, bitorder="little")[..., 0].astype(np.uint16)
     keys = np.zeros(p.shape[:3], dtype=np.uint16)
@@ -131,15 +137,16 @@ class LayerStats:
         """
         w = np.asarray(weights, dtype=np.float32)
         if qt.shape != w.shape:
-            raise InputError(f"quantized shape {qt.shape} differs from weights {w.shape}",
-                             field="format")
+            raise InputError(
+                f"quantized shape {qt.shape} differs from weights {w.shape}", field="format"
+            )
         self.blocks += 1
         self.storage_bits += int(qt.storage_bits)
         rows, cols = w.shape
         step = max(1, _CHUNK_ELEMS // max(cols, 1))
         for r0 in range(0, rows, step):  # pooled error, row chunk by row chunk
-            sub = QuantizedTensor(qt.fmt, qt.dequantized[r0:r0 + step], 0)
-            chunk = w[r0:r0 + step]
+            sub = QuantizedTensor(qt.fmt, qt.dequantized[r0 : r0 + step], 0)
+            chunk = w[r0 : r0 + step]
             err = sub.error(chunk)
             c64 = chunk.astype(np.float64).ravel()
             self.sse += err["mse"] * chunk.size
@@ -170,8 +177,9 @@ class LayerStats:
             return
         planes = np.asarray(planes, dtype=bool)
         if planes.ndim != 3:
-            raise InputError(f"payload 'planes' must be (q, out, in), got {planes.shape}",
-                             field="format")
+            raise InputError(
+                f"payload 'planes' must be (q, out, in), got {planes.shape}", field="format"
+            )
         q, rows, cols = planes.shape
         mu = self.mu
         n_keys = 1 << mu
@@ -181,19 +189,21 @@ class LayerStats:
             self.key_present = np.zeros((q, total_groups, n_keys), dtype=bool)
         assert self.key_present is not None
         if self.key_present.shape[0] != q:
-            raise InputError(f"plane count changed from {self.key_present.shape[0]} to {q}",
-                             field="format")
+            raise InputError(
+                f"plane count changed from {self.key_present.shape[0]} to {q}", field="format"
+            )
         g0 = col_offset // mu
         step = max(1, _CHUNK_ELEMS // max(cols, 1))
         for r0 in range(0, rows, step):
-            keys = key_codes(planes[:, r0:r0 + step], mu)  # (q, r, groups)
+            keys = key_codes(planes[:, r0 : r0 + step], mu)  # (q, r, groups)
             if keys.size == 0:
                 continue
             self.key_hist += np.bincount(keys.ravel(), minlength=n_keys)
             groups = keys.shape[2]
             # Flat index (plane, group, key) into the presence table.
-            idx = (np.arange(q)[:, None, None] * total_groups
-                   + (g0 + np.arange(groups))[None, None, :]) * n_keys + keys
+            idx = (
+                np.arange(q)[:, None, None] * total_groups + (g0 + np.arange(groups))[None, None, :]
+            ) * n_keys + keys
             self.key_present.reshape(-1)[idx.ravel()] = True
 
     def result(self) -> dict:
@@ -207,13 +217,16 @@ class LayerStats:
         """
         nan = float("nan")
         out: dict = {
-            "format": self.fmt, "weights_analysed": self.n, "blocks": self.blocks,
+            "format": self.fmt,
+            "weights_analysed": self.n,
+            "blocks": self.blocks,
             "mse": self.sse / self.n if self.n else nan,
             "rel_fro": float(np.sqrt(self.sse / self.ssw)) if self.ssw > 0 else 0.0,
             "max_abs": self.max_abs,
             "storage_bits": self.storage_bits,
             "bits_per_weight": self.storage_bits / self.n if self.n else nan,
-            "code_bits": self.code_bits, "code_signed": self.code_signed,
+            "code_bits": self.code_bits,
+            "code_signed": self.code_signed,
         }
         if self.code_hist is not None:
             assert self.code_bits is not None and self.code_signed is not None
@@ -227,19 +240,23 @@ class LayerStats:
             nz = p[p > 0]
             seen = self.key_present.any(axis=2)
             distinct = self.key_present.sum(axis=2)[seen]
-            out.update({
-                "key_mu": self.mu, "key_planes": int(self.key_present.shape[0]),
-                "keys": total,
-                "key_entropy_bits": float(-(nz * np.log2(nz)).sum()) if total else nan,
-                "key_top_frac": float(p.max()) if total else nan,
-                "key_distinct_mean": float(distinct.mean()) if distinct.size else nan,
-                "key_hist": self.key_hist.tolist(),
-            })
+            out.update(
+                {
+                    "key_mu": self.mu,
+                    "key_planes": int(self.key_present.shape[0]),
+                    "keys": total,
+                    "key_entropy_bits": float(-(nz * np.log2(nz)).sum()) if total else nan,
+                    "key_top_frac": float(p.max()) if total else nan,
+                    "key_distinct_mean": float(distinct.mean()) if distinct.size else nan,
+                    "key_hist": self.key_hist.tolist(),
+                }
+            )
         return out
 
 
-def tensor_stats(weights, fmt: str, *, mu: int = 8, block_rows: int | None = None,
-                 **options) -> dict:
+def tensor_stats(
+    weights, fmt: str, *, mu: int = 8, block_rows: int | None = None, **options
+) -> dict:
     """Statistics of one in-memory weight matrix quantized to ``fmt``.
 
     Parameters
@@ -269,7 +286,7 @@ def tensor_stats(weights, fmt: str, *, mu: int = 8, block_rows: int | None = Non
     if step < 1:
         raise InputError(f"must be >= 1, got {block_rows!r}", field="block_rows")
     for r0 in range(0, w.shape[0], step):
-        block = w[r0:r0 + step]
+        block = w[r0 : r0 + step]
         acc.add(block, quantize(block, fmt, **options))
     out = acc.result()
     out.update(rows=int(w.shape[0]), cols=int(w.shape[1]))
@@ -279,17 +296,18 @@ def tensor_stats(weights, fmt: str, *, mu: int = 8, block_rows: int | None = Non
 def _check_format(fmt) -> str:
     patterns = available_formats()
     if not isinstance(fmt, str) or not any(re.fullmatch(p, fmt) for p in patterns):
-        raise InputError(f"unknown weight format {fmt!r}", field="format",
-                         allowed=sorted(patterns))
+        raise InputError(f"unknown weight format {fmt!r}", field="format", allowed=sorted(patterns))
     return fmt
 
 
 def _parse_tile(tile) -> tuple[int, int]:
     t = (tile, tile) if isinstance(tile, (int, np.integer)) else tuple(tile)
-    if len(t) != 2 or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1
-                          for v in t):
-        raise InputError(f"must be a positive integer or a pair of them, got {tile!r}",
-                         field="tile")
+    if len(t) != 2 or any(
+        isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1 for v in t
+    ):
+        raise InputError(
+            f"must be a positive integer or a pair of them, got {tile!r}", field="tile"
+        )
     return int(t[0]), int(t[1])
 
 
@@ -299,8 +317,11 @@ def _resolve_specs(ckpt: Checkpoint, cfg: ModelConfig, include_head: bool, layer
         wanted = {int(v) for v in layers}
         bad = sorted(wanted - set(range(cfg.num_layers)))
         if bad:
-            raise InputError(f"layers {bad} do not exist; the model has {cfg.num_layers}",
-                             field="layers", source=cfg.source)
+            raise InputError(
+                f"layers {bad} do not exist; the model has {cfg.num_layers}",
+                field="layers",
+                source=cfg.source,
+            )
         # Head and embedding projections sit outside the decoder layers; include_head
         # asked for them, so the layer filter leaves them in.
         specs = [s for s in specs if s.layer in wanted or not 0 <= s.layer < cfg.num_layers]
@@ -308,28 +329,45 @@ def _resolve_specs(ckpt: Checkpoint, cfg: ModelConfig, include_head: bool, layer
     for spec in specs:
         name = next((c for c in spec.candidates if c in ckpt), None)
         if name is None:
-            raise InputError(f"tensor {spec.tensor!r} implied by the config "
-                             f"({cfg.source or cfg.name}) is missing", field="tensor",
-                             source=ckpt.source)
+            raise InputError(
+                f"tensor {spec.tensor!r} implied by the config "
+                f"({cfg.source or cfg.name}) is missing",
+                field="tensor",
+                source=ckpt.source,
+            )
         info = ckpt.info(name)
         if tuple(info.shape) != tuple(spec.stored_shape):
-            raise InputError(f"tensor {name!r} has shape {list(info.shape)} but the config "
-                             f"implies {list(spec.stored_shape)}", field="tensor",
-                             source=str(info.path))
+            raise InputError(
+                f"tensor {name!r} has shape {list(info.shape)} but the config "
+                f"implies {list(spec.stored_shape)}",
+                field="tensor",
+                source=str(info.path),
+            )
         if info.dtype not in SUPPORTED_DTYPES:
-            raise InputError(f"tensor {name!r} has unsupported dtype {info.dtype}",
-                             field="dtype", allowed=sorted(SUPPORTED_DTYPES),
-                             source=str(info.path))
+            raise InputError(
+                f"tensor {name!r} has unsupported dtype {info.dtype}",
+                field="dtype",
+                allowed=sorted(SUPPORTED_DTYPES),
+                source=str(info.path),
+            )
         resolved.append((spec, name))
     return resolved
 
 
-def iter_checkpoint_stats(checkpoint: str | os.PathLike | Checkpoint, fmt: str, *,
-                          config: ModelConfig | str | os.PathLike | None = None,
-                          sample_tiles: int | None = None, tile: int | tuple[int, int] = 256,
-                          seed: int = 0, include_head: bool = False, layers=None, mu: int = 8,
-                          progress: bool = False,
-                          quant_options: Mapping[str, object] | None = None) -> Iterator[dict]:
+def iter_checkpoint_stats(
+    checkpoint: str | os.PathLike | Checkpoint,
+    fmt: str,
+    *,
+    config: ModelConfig | str | os.PathLike | None = None,
+    sample_tiles: int | None = None,
+    tile: int | tuple[int, int] = 256,
+    seed: int = 0,
+    include_head: bool = False,
+    layers=None,
+    mu: int = 8,
+    progress: bool = False,
+    quant_options: Mapping[str, object] | None = None,
+) -> Iterator[dict]:
     """Stream a checkpoint and yield one statistics record per weight tensor.
 
     Parameters
@@ -376,25 +414,34 @@ def iter_checkpoint_stats(checkpoint: str | os.PathLike | Checkpoint, fmt: str, 
     ckpt = checkpoint if isinstance(checkpoint, Checkpoint) else open_checkpoint(checkpoint)
     if config is None:
         if ckpt.config_path is None:
-            raise InputError("checkpoint has no config.json; name the model with --config",
-                             field="config", source=str(ckpt.root))
+            raise InputError(
+                "checkpoint has no config.json; name the model with --config",
+                field="config",
+                source=str(ckpt.root),
+            )
         config = ckpt.config_path
     cfg = load_model_config(config)
     _check_format(fmt)
     tr, tc = _parse_tile(tile)
     mu = _check_mu(mu)
     if sample_tiles is not None:
-        if isinstance(sample_tiles, bool) or not isinstance(sample_tiles, (int, np.integer)) \
-                or sample_tiles < 1:
-            raise InputError(f"must be a positive integer, got {sample_tiles!r}",
-                             field="sample_tiles")
+        if (
+            isinstance(sample_tiles, bool)
+            or not isinstance(sample_tiles, (int, np.integer))
+            or sample_tiles < 1
+        ):
+            raise InputError(
+                f"must be a positive integer, got {sample_tiles!r}", field="sample_tiles"
+            )
         if tc % mu:
-            raise InputError(f"tile width {tc} must be a multiple of mu = {mu} so that key "
-                             "groups line up across tiles", field="tile")
+            raise InputError(
+                f"tile width {tc} must be a multiple of mu = {mu} so that key "
+                "groups line up across tiles",
+                field="tile",
+            )
     options = dict(quant_options or {})
     resolved = _resolve_specs(ckpt, cfg, include_head, layers)
-    bar = tqdm(resolved, desc=f"stats {fmt}", unit="tensor", file=sys.stderr,
-               disable=not progress)
+    bar = tqdm(resolved, desc=f"stats {fmt}", unit="tensor", file=sys.stderr, disable=not progress)
     for spec, name in bar:
         rows, cols = spec.shape
         acc = LayerStats(fmt, cols=cols, mu=mu)
@@ -402,11 +449,19 @@ def iter_checkpoint_stats(checkpoint: str | os.PathLike | Checkpoint, fmt: str, 
             for _, block in ckpt.iter_row_blocks(name, tr, transpose=spec.transposed):
                 acc.add(block, quantize(block, fmt, **options))
         else:
-            for _, c0, block in ckpt.iter_tiles(name, (tr, tc), sample_tiles, seed=seed,
-                                                transpose=spec.transposed):
+            for _, c0, block in ckpt.iter_tiles(
+                name, (tr, tc), sample_tiles, seed=seed, transpose=spec.transposed
+            ):
                 acc.add(block, quantize(block, fmt, **options), col_offset=c0)
-        rec = {"tensor": name, "name": spec.name, "layer": spec.layer, "expert": spec.expert,
-               "rows": rows, "cols": cols, "mode": "full" if sample_tiles is None else "sampled"}
+        rec = {
+            "tensor": name,
+            "name": spec.name,
+            "layer": spec.layer,
+            "expert": spec.expert,
+            "rows": rows,
+            "cols": cols,
+            "mode": "full" if sample_tiles is None else "sampled",
+        }
         rec.update(acc.result())
         if sample_tiles is not None:
             rec["storage_bits"] = int(round(rec["bits_per_weight"] * rows * cols))
@@ -475,9 +530,11 @@ def summarize(table: pd.DataFrame) -> dict:
     if table.empty:
         return {"weights": 0}
     w = table["weights_analysed"].astype(float)
-    out = {"weights": int(w.sum()),
-           "bits_per_weight": float((table["bits_per_weight"] * w).sum() / w.sum()),
-           "mse": float((table["mse"] * w).sum() / w.sum())}
+    out = {
+        "weights": int(w.sum()),
+        "bits_per_weight": float((table["bits_per_weight"] * w).sum() / w.sum()),
+        "mse": float((table["mse"] * w).sum() / w.sum()),
+    }
     for col in ("booth_nonzero", "ent_nonzero", "zero_fraction", "key_distinct_mean"):
         if col in table.columns and table[col].notna().any():
             m = table[col].notna()

@@ -28,20 +28,37 @@ from ..errors import InputError
 from .configs import ModelConfig, load_model_config, weight_manifest, write_config
 from .safetensors_io import INDEX_NAME, SINGLE_NAME, float32_to_bf16
 
-__all__ = ["synthetic_weights", "iter_synthetic_rows", "LazyTensor", "write_safetensors",
-           "write_checkpoint"]
+__all__ = [
+    "synthetic_weights",
+    "iter_synthetic_rows",
+    "LazyTensor",
+    "write_safetensors",
+    "write_checkpoint",
+]
 
 _CHUNK_ROWS = 1024  # rows drawn from one seeded generator, so any row range is reproducible
 
-_NP_TO_ST = {np.dtype(np.float32): "F32", np.dtype(np.float16): "F16",
-             np.dtype(np.float64): "F64", np.dtype(np.int8): "I8", np.dtype(np.uint8): "U8",
-             np.dtype(np.int16): "I16", np.dtype(np.uint16): "U16", np.dtype(np.int32): "I32",
-             np.dtype(np.uint32): "U32", np.dtype(np.int64): "I64", np.dtype(np.uint64): "U64",
-             np.dtype(np.bool_): "BOOL"}
+_NP_TO_ST = {
+    np.dtype(np.float32): "F32",
+    np.dtype(np.float16): "F16",
+    np.dtype(np.float64): "F64",
+    np.dtype(np.int8): "I8",
+    np.dtype(np.uint8): "U8",
+    np.dtype(np.int16): "I16",
+    np.dtype(np.uint16): "U16",
+    np.dtype(np.int32): "I32",
+    np.dtype(np.uint32): "U32",
+    np.dtype(np.int64): "I64",
+    np.dtype(np.uint64): "U64",
+    np.dtype(np.bool_): "BOOL",
+}
 _ST_ITEMSIZE = {"BF16": 2, "F16": 2, "F32": 4}
 
-_NORM_NAME = {"opt": "model.decoder.final_layer_norm.weight", "gpt2": "ln_f.weight",
-              "bert": "bert.embeddings.LayerNorm.weight"}
+_NORM_NAME = {
+    "opt": "model.decoder.final_layer_norm.weight",
+    "gpt2": "ln_f.weight",
+    "bert": "bert.embeddings.LayerNorm.weight",
+}
 
 
 def _column_scales(cols: int, seed: int, outlier_fraction: float, outlier_scale: float):
@@ -56,10 +73,17 @@ def _column_scales(cols: int, seed: int, outlier_fraction: float, outlier_scale:
     return scale
 
 
-def iter_synthetic_rows(shape: tuple[int, int], *, seed: int = 0, std: float = 0.02,
-                        channel_spread: float = 0.25, outlier_fraction: float = 0.002,
-                        outlier_scale: float = 3.0, tail_df: float | None = 8.0,
-                        chunk_rows: int = _CHUNK_ROWS) -> Iterator[tuple[int, np.ndarray]]:
+def iter_synthetic_rows(
+    shape: tuple[int, int],
+    *,
+    seed: int = 0,
+    std: float = 0.02,
+    channel_spread: float = 0.25,
+    outlier_fraction: float = 0.002,
+    outlier_scale: float = 3.0,
+    tail_df: float | None = 8.0,
+    chunk_rows: int = _CHUNK_ROWS,
+) -> Iterator[tuple[int, np.ndarray]]:
     """Yield ``(first_row, float32 block)`` of a synthetic weight matrix, top to bottom.
 
     Parameters
@@ -116,9 +140,16 @@ def iter_synthetic_rows(shape: tuple[int, int], *, seed: int = 0, std: float = 0
         yield r0, parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
-def synthetic_weights(shape: tuple[int, int], *, seed: int = 0, std: float = 0.02,
-                      channel_spread: float = 0.25, outlier_fraction: float = 0.002,
-                      outlier_scale: float = 3.0, tail_df: float | None = 8.0) -> np.ndarray:
+def synthetic_weights(
+    shape: tuple[int, int],
+    *,
+    seed: int = 0,
+    std: float = 0.02,
+    channel_spread: float = 0.25,
+    outlier_fraction: float = 0.002,
+    outlier_scale: float = 3.0,
+    tail_df: float | None = 8.0,
+) -> np.ndarray:
     """A seeded float32 matrix with the statistics of a trained LLM linear layer.
 
     Parameters
@@ -150,9 +181,20 @@ def synthetic_weights(shape: tuple[int, int], *, seed: int = 0, std: float = 0.0
     (int8 per row), 0.35 (int4 per row) and 0.15 (int4, groups of 128): per-channel int4
     hurts and grouping repairs most of it, as on Llama-class checkpoints.
     """
-    return np.concatenate([b for _, b in iter_synthetic_rows(
-        shape, seed=seed, std=std, channel_spread=channel_spread,
-        outlier_fraction=outlier_fraction, outlier_scale=outlier_scale, tail_df=tail_df)])
+    return np.concatenate(
+        [
+            b
+            for _, b in iter_synthetic_rows(
+                shape,
+                seed=seed,
+                std=std,
+                channel_spread=channel_spread,
+                outlier_fraction=outlier_fraction,
+                outlier_scale=outlier_scale,
+                tail_df=tail_df,
+            )
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -182,10 +224,13 @@ def _encode(block: np.ndarray, st_dtype: str) -> bytes:
     return np.ascontiguousarray(block).tobytes()  # native dtype, written as is
 
 
-def write_safetensors(path: str | os.PathLike,
-                      tensors: Mapping[str, np.ndarray | LazyTensor], *,
-                      dtype: str | None = "BF16",
-                      metadata: Mapping[str, str] | None = None) -> Path:
+def write_safetensors(
+    path: str | os.PathLike,
+    tensors: Mapping[str, np.ndarray | LazyTensor],
+    *,
+    dtype: str | None = "BF16",
+    metadata: Mapping[str, str] | None = None,
+) -> Path:
     """Write tensors as one safetensors file, atomically, holding one block at a time.
 
     Parameters
@@ -204,8 +249,9 @@ def write_safetensors(path: str | os.PathLike,
     pathlib.Path
     """
     if dtype is not None and dtype not in _ST_ITEMSIZE:
-        raise InputError(f"unknown storage dtype {dtype!r}", field="dtype",
-                         allowed=sorted(_ST_ITEMSIZE))
+        raise InputError(
+            f"unknown storage dtype {dtype!r}", field="dtype", allowed=sorted(_ST_ITEMSIZE)
+        )
     header: dict[str, object] = {}
     if metadata:
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
@@ -218,14 +264,16 @@ def write_safetensors(path: str | os.PathLike,
                 raise InputError("a LazyTensor needs an explicit dtype", field="dtype")
             st = _NP_TO_ST.get(np.asarray(t).dtype)
             if st is None:
-                raise InputError(f"no safetensors dtype for {np.asarray(t).dtype}",
-                                 field=name)
+                raise InputError(f"no safetensors dtype for {np.asarray(t).dtype}", field=name)
             itemsize = np.asarray(t).dtype.itemsize
         else:
             st, itemsize = dtype, _ST_ITEMSIZE[dtype]
         nbytes = int(np.prod(shape, dtype=np.int64)) * itemsize
-        header[name] = {"dtype": st, "shape": list(shape),
-                        "data_offsets": [offset, offset + nbytes]}
+        header[name] = {
+            "dtype": st,
+            "shape": list(shape),
+            "data_offsets": [offset, offset + nbytes],
+        }
         plan.append((name, t, st, nbytes))
         offset += nbytes
     head = json.dumps(header, separators=(",", ":")).encode()
@@ -241,8 +289,11 @@ def write_safetensors(path: str | os.PathLike,
                 fh.write(data)
                 written += len(data)
             if written != nbytes:
-                raise InputError(f"tensor {name!r} produced {written} bytes, expected {nbytes}",
-                                 field=name, source=str(path))
+                raise InputError(
+                    f"tensor {name!r} produced {written} bytes, expected {nbytes}",
+                    field=name,
+                    source=str(path),
+                )
     return Path(path)
 
 
@@ -250,10 +301,17 @@ def _tensor_seed(seed: int, name: str) -> int:
     return (seed * 0x9E3779B1 + zlib.crc32(name.encode())) & 0xFFFFFFFF
 
 
-def write_checkpoint(directory: str | os.PathLike, config: ModelConfig | str | Mapping, *,
-                     dtype: str = "BF16", shard_bytes: int | None = None, seed: int = 0,
-                     num_layers: int | None = None, progress: bool = False,
-                     **weight_options) -> Path:
+def write_checkpoint(
+    directory: str | os.PathLike,
+    config: ModelConfig | str | Mapping,
+    *,
+    dtype: str = "BF16",
+    shard_bytes: int | None = None,
+    seed: int = 0,
+    num_layers: int | None = None,
+    progress: bool = False,
+    **weight_options,
+) -> Path:
     """Write a synthetic checkpoint of ``config``: ``config.json`` plus safetensors.
 
     Parameters
@@ -302,13 +360,15 @@ def write_checkpoint(directory: str | os.PathLike, config: ModelConfig | str | M
 
         tensors.setdefault(spec.tensor, LazyTensor(stored, blocks))
     norm = _NORM_NAME.get(cfg.family, "model.norm.weight")
-    tensors[norm] = LazyTensor((cfg.hidden_size,),
-                               lambda: [np.ones(cfg.hidden_size, dtype=np.float32)])
+    tensors[norm] = LazyTensor(
+        (cfg.hidden_size,), lambda: [np.ones(cfg.hidden_size, dtype=np.float32)]
+    )
 
     itemsize = _ST_ITEMSIZE.get(dtype)
     if itemsize is None:
-        raise InputError(f"unknown storage dtype {dtype!r}", field="dtype",
-                         allowed=sorted(_ST_ITEMSIZE))
+        raise InputError(
+            f"unknown storage dtype {dtype!r}", field="dtype", allowed=sorted(_ST_ITEMSIZE)
+        )
     groups: list[list[str]] = [[]]
     size = 0
     for name, t in tensors.items():
@@ -327,18 +387,26 @@ def write_checkpoint(directory: str | os.PathLike, config: ModelConfig | str | M
         n = len(groups)
         files = {f"model-{i + 1:05d}-of-{n:05d}.safetensors": g for i, g in enumerate(groups)}
     for fname, names in files.items():
+
         def counted(t):  # advance the bar as each tensor finishes
             def gen():
                 yield from t.blocks()
                 bar.update(1)
+
             return LazyTensor(t.shape, gen)
-        write_safetensors(directory / fname, {k: counted(tensors[k]) for k in names},
-                          dtype=dtype, metadata=meta)
+
+        write_safetensors(
+            directory / fname, {k: counted(tensors[k]) for k in names}, dtype=dtype, metadata=meta
+        )
     bar.close()
     if shard_bytes is not None:
         total = sum(int(np.prod(t.shape)) * itemsize for t in tensors.values())
-        write_json(directory / INDEX_NAME, {
-            "metadata": {"total_size": total},
-            "weight_map": {k: fname for fname, names in files.items() for k in names}})
+        write_json(
+            directory / INDEX_NAME,
+            {
+                "metadata": {"total_size": total},
+                "weight_map": {k: fname for fname, names in files.items() for k in names},
+            },
+        )
     write_config(directory / "config.json", cfg)
     return directory

@@ -77,26 +77,34 @@ def group_view(w: np.ndarray, group_size: int | None) -> tuple[np.ndarray, int]:
     rows, cols = w.shape
     if group_size is None:
         group_size = cols
-    if isinstance(group_size, bool) or not isinstance(group_size, (int, np.integer)) \
-            or group_size < 1:
-        raise InputError(f"must be a positive integer or None, got {group_size!r}",
-                         field="group_size")
+    if (
+        isinstance(group_size, bool)
+        or not isinstance(group_size, (int, np.integer))
+        or group_size < 1
+    ):
+        raise InputError(
+            f"must be a positive integer or None, got {group_size!r}", field="group_size"
+        )
     group_size = int(group_size)
     if cols % group_size:
-        raise InputError(f"{group_size} does not divide in_features = {cols}",
-                         field="group_size")
+        raise InputError(f"{group_size} does not divide in_features = {cols}", field="group_size")
     return w.reshape(rows, cols // group_size, group_size), group_size
 
 
 def _params(bits, signed, group_size, cols, scale_bits, **extra):
-    return {"bits": bits, "signed": signed,
-            "group_size": None if group_size == cols else group_size,
-            "scale_bits": scale_bits, **extra}
+    return {
+        "bits": bits,
+        "signed": signed,
+        "group_size": None if group_size == cols else group_size,
+        "scale_bits": scale_bits,
+        **extra,
+    }
 
 
 @register_format(r"sign", "1-bit sign(w) times mean|w| per row or group (XNOR-Net)")
-def quantize_sign(w: np.ndarray, match: re.Match, *, group_size: int | None = None,
-                  scale_bits: int = 16) -> QuantizedTensor:
+def quantize_sign(
+    w: np.ndarray, match: re.Match, *, group_size: int | None = None, scale_bits: int = 16
+) -> QuantizedTensor:
     """Binary weights ``alpha * sign(w)``; see the module docstring for the payload."""
     scale_bits = _check_scale_bits(scale_bits)
     g, gs = group_view(w, group_size)
@@ -105,16 +113,23 @@ def quantize_sign(w: np.ndarray, match: re.Match, *, group_size: int | None = No
     deq = np.where(positive, scales[:, :, None], -scales[:, :, None]).astype(np.float32)
     signs = np.where(positive, np.int8(1), np.int8(-1)).reshape(w.shape)
     return QuantizedTensor(
-        fmt=match.group(0), dequantized=deq.reshape(w.shape),
+        fmt=match.group(0),
+        dequantized=deq.reshape(w.shape),
         storage_bits=int(w.size + scales.size * scale_bits),
-        payload={"signs": signs, "planes": positive.reshape((1,) + w.shape),
-                 "scales": scales},
-        params=_params(1, True, gs, w.shape[1], scale_bits))
+        payload={"signs": signs, "planes": positive.reshape((1,) + w.shape), "scales": scales},
+        params=_params(1, True, gs, w.shape[1], scale_bits),
+    )
 
 
 @register_format(r"ternary", "{-1, 0, +1} times a per-row scale, threshold 0.7*mean|w| (TWN)")
-def quantize_ternary(w: np.ndarray, match: re.Match, *, group_size: int | None = None,
-                     threshold: float = 0.7, scale_bits: int = 16) -> QuantizedTensor:
+def quantize_ternary(
+    w: np.ndarray,
+    match: re.Match,
+    *,
+    group_size: int | None = None,
+    threshold: float = 0.7,
+    scale_bits: int = 16,
+) -> QuantizedTensor:
     """Ternary weights ``alpha * t``, ``t`` in {-1, 0, +1}; see the module docstring."""
     scale_bits = _check_scale_bits(scale_bits)
     if not np.isfinite(threshold) or threshold < 0:
@@ -129,17 +144,22 @@ def quantize_ternary(w: np.ndarray, match: re.Match, *, group_size: int | None =
     codes = (np.sign(g) * keep).astype(np.int8)
     deq = codes * scales[:, :, None]
     return QuantizedTensor(
-        fmt=match.group(0), dequantized=deq.reshape(w.shape).astype(np.float32, copy=False),
+        fmt=match.group(0),
+        dequantized=deq.reshape(w.shape).astype(np.float32, copy=False),
         storage_bits=int(2 * w.size + scales.size * scale_bits),
         payload={"codes": codes.reshape(w.shape), "scales": scales},
-        params=_params(2, True, gs, w.shape[1], scale_bits, threshold=float(threshold)))
+        params=_params(2, True, gs, w.shape[1], scale_bits, threshold=float(threshold)),
+    )
 
 
 def _bits(match: re.Match) -> int:
     bits = int(match.group("bits"))
     if not 2 <= bits <= 8:
-        raise InputError(f"integer formats have 2..8 bits, not {bits}", field="format",
-                         allowed="int2 .. int8, int2_asym .. int8_asym")
+        raise InputError(
+            f"integer formats have 2..8 bits, not {bits}",
+            field="format",
+            allowed="int2 .. int8, int2_asym .. int8_asym",
+        )
     return bits
 
 
@@ -151,8 +171,9 @@ def _nonzero_scales(scales: np.ndarray) -> np.ndarray:
 
 
 @register_format(r"int(?P<bits>\d+)", "symmetric k-bit integers, scale per row or group")
-def quantize_int_symmetric(w: np.ndarray, match: re.Match, *, group_size: int | None = None,
-                           scale_bits: int = 16) -> QuantizedTensor:
+def quantize_int_symmetric(
+    w: np.ndarray, match: re.Match, *, group_size: int | None = None, scale_bits: int = 16
+) -> QuantizedTensor:
     """Symmetric uniform k-bit codes; see the module docstring for the payload."""
     bits = _bits(match)
     scale_bits = _check_scale_bits(scale_bits)
@@ -164,20 +185,24 @@ def quantize_int_symmetric(w: np.ndarray, match: re.Match, *, group_size: int | 
     codes = np.clip(np.rint(g / scales[:, :, None]), -qmax, qmax).astype(np.int8)
     deq = codes * scales[:, :, None]
     return QuantizedTensor(
-        fmt=match.group(0), dequantized=deq.reshape(w.shape).astype(np.float32, copy=False),
+        fmt=match.group(0),
+        dequantized=deq.reshape(w.shape).astype(np.float32, copy=False),
         storage_bits=int(bits * w.size + scales.size * scale_bits),
         payload={"codes": codes.reshape(w.shape), "scales": scales},
-        params=_params(bits, True, gs, w.shape[1], scale_bits))
+        params=_params(bits, True, gs, w.shape[1], scale_bits),
+    )
 
 
-@register_format(r"int(?P<bits>\d+)_asym",
-                 "asymmetric k-bit integers with a zero point, per row or group")
-def quantize_int_asymmetric(w: np.ndarray, match: re.Match, *, group_size: int | None = None,
-                            scale_bits: int = 16) -> QuantizedTensor:
+@register_format(
+    r"int(?P<bits>\d+)_asym", "asymmetric k-bit integers with a zero point, per row or group"
+)
+def quantize_int_asymmetric(
+    w: np.ndarray, match: re.Match, *, group_size: int | None = None, scale_bits: int = 16
+) -> QuantizedTensor:
     """Asymmetric uniform k-bit codes with zero points; see the module docstring."""
     bits = _bits(match)
     scale_bits = _check_scale_bits(scale_bits)
-    levels = 2 ** bits - 1
+    levels = 2**bits - 1
     g, gs = group_view(w, group_size)
     # Stretch the range to include 0 so that zero weights (and padding) stay exact.
     lo = np.minimum(np.min(g, axis=2), 0)
@@ -188,8 +213,13 @@ def quantize_int_asymmetric(w: np.ndarray, match: re.Match, *, group_size: int |
     codes = np.clip(np.rint(g / scales[:, :, None]) + zeros[:, :, None], 0, levels)
     deq = (codes - zeros[:, :, None]) * scales[:, :, None]
     return QuantizedTensor(
-        fmt=match.group(0), dequantized=deq.reshape(w.shape).astype(np.float32, copy=False),
+        fmt=match.group(0),
+        dequantized=deq.reshape(w.shape).astype(np.float32, copy=False),
         storage_bits=int(bits * w.size + scales.size * (scale_bits + bits)),
-        payload={"codes": codes.astype(np.uint8).reshape(w.shape), "scales": scales,
-                 "zero_points": zeros.astype(np.uint8)},
-        params=_params(bits, False, gs, w.shape[1], scale_bits))
+        payload={
+            "codes": codes.astype(np.uint8).reshape(w.shape),
+            "scales": scales,
+            "zero_points": zeros.astype(np.uint8),
+        },
+        params=_params(bits, False, gs, w.shape[1], scale_bits),
+    )

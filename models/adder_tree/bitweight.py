@@ -23,9 +23,19 @@ from ...design.carry_save import CsaPlan, carry_mask
 from ...workloads.digits import booth_encode, ent_encode
 from ..golden import check_operand
 
-__all__ = ["signed_digits", "ent_codes", "partial_product_rows", "correction_row",
-           "csa_leaves", "csa_fold", "carry_save_pair", "bitweight_sums", "resolve",
-           "digit_sparse_trace", "option_plan"]
+__all__ = [
+    "signed_digits",
+    "ent_codes",
+    "partial_product_rows",
+    "correction_row",
+    "csa_leaves",
+    "csa_fold",
+    "carry_save_pair",
+    "bitweight_sums",
+    "resolve",
+    "digit_sparse_trace",
+    "option_plan",
+]
 
 
 def option_plan(design: AdderTreeDesign) -> BitWeightPlan:
@@ -192,8 +202,7 @@ def csa_leaves(design: AdderTreeDesign, act, weights) -> np.ndarray:
     mask = (1 << plan.width) - 1
     lanes = np.array([ij for ij in plan.leaf_lanes if ij[0] >= 0], np.int64)
     shifted = (u[:, :, lanes[:, 0], lanes[:, 1]] << (2 * lanes[:, 1])) & mask
-    corr = np.broadcast_to(correction_row(design, act)[:, None, None],
-                           shifted.shape[:2] + (1,))
+    corr = np.broadcast_to(correction_row(design, act)[:, None, None], shifted.shape[:2] + (1,))
     return np.concatenate([shifted, corr], axis=-1).astype(np.uint64)
 
 
@@ -218,8 +227,7 @@ def csa_fold(plan: CsaPlan, leaves: np.ndarray, level: int | None = None) -> lis
     """
     mask = np.uint64((1 << plan.width) - 1)
     one = np.uint64(1)
-    rows = [np.asarray(leaves[..., i], np.uint64) & np.uint64(m)
-            for i, m in enumerate(plan.leaves)]
+    rows = [np.asarray(leaves[..., i], np.uint64) & np.uint64(m) for i, m in enumerate(plan.leaves)]
     stop = plan.depth if level is None else level
     for lvl in range(1, stop + 1):
         below, rows = rows, []
@@ -341,18 +349,18 @@ def digit_sparse_trace(design: AdderTreeDesign, act, weights) -> dict:
     v = d.shape[0]
     g, groups, dd, pw = plan.group, plan.groups, plan.digits, plan.pe_width
     mask = np.int64((1 << pw) - 1)
-    dg = d.reshape(v, groups, g, dd)                       # (v, groups, g, D)
+    dg = d.reshape(v, groups, g, dd)  # (v, groups, g, D)
     nz = dg != 0
-    rank = np.cumsum(nz, axis=2) - 1                       # order the encoder picks them
-    wg = w.reshape(design.n, groups, g)                    # (n, groups, g)
+    rank = np.cumsum(nz, axis=2) - 1  # order the encoder picks them
+    wg = w.reshape(design.n, groups, g)  # (n, groups, g)
     # Each lane's row (sel or ~sel, sign-extended to pe_width) and its +1 bit.
-    sel = np.abs(dg)[:, None] * wg[None, :, :, :, None]    # (v, n, groups, g, D)
+    sel = np.abs(dg)[:, None] * wg[None, :, :, :, None]  # (v, n, groups, g, D)
     neg = (dg < 0)[:, None]
     rows = np.where(neg, ~sel, sel) & mask
     s = np.zeros((v, design.n, groups, dd), np.int64)
     c = np.zeros_like(s)
     for t in range(g):
-        pick = (nz & (rank == t))[:, None]                 # one lane or none
+        pick = (nz & (rank == t))[:, None]  # one lane or none
         valid = pick.any(axis=3)
         x = (rows * pick).sum(axis=3)
         inject = (neg & pick).any(axis=3).astype(np.int64)
@@ -364,7 +372,11 @@ def digit_sparse_trace(design: AdderTreeDesign, act, weights) -> dict:
         s = np.where(valid, s_new, s)
         c = np.where(valid, c_new, c)
     steps = nz.sum(axis=2).max(axis=1)
-    total = resolve((s + c).sum(axis=2), pw)               # (v, n, D)
-    return {"steps": steps, "cycles": np.maximum(1, steps.sum(axis=1)),
-            "pe_sum": s.transpose(0, 3, 2, 1), "pe_carry": c.transpose(0, 3, 2, 1),
-            "group_sums": total}
+    total = resolve((s + c).sum(axis=2), pw)  # (v, n, D)
+    return {
+        "steps": steps,
+        "cycles": np.maximum(1, steps.sum(axis=1)),
+        "pe_sum": s.transpose(0, 3, 2, 1),
+        "pe_carry": c.transpose(0, 3, 2, 1),
+        "group_sums": total,
+    }

@@ -63,27 +63,40 @@ def plain_bill(design: AdderTreeDesign) -> list[Item]:
     # threshold, the flip bit of each neuron.
     for slot in d.register_slots:
         widths = sum(range_width(lo, hi)[0] for lo, hi in plan.levels[slot])
-        items.append(Item("dffe", f"pipeline register after layer {slot}",
-                          n * widths + 1 + (n if d.threshold else 0)))
+        items.append(
+            Item(
+                "dffe",
+                f"pipeline register after layer {slot}",
+                n * widths + 1 + (n if d.threshold else 0),
+            )
+        )
     arith = d.arith
     if arith.multiplier:
-        items.append(Item("mult", "lane multipliers", n * k, bits=n * k * d.act_bits * d.weight_bits,
-                          io=n * k * (d.act_bits + d.weight_bits)))
+        items.append(
+            Item(
+                "mult",
+                "lane multipliers",
+                n * k,
+                bits=n * k * d.act_bits * d.weight_bits,
+                io=n * k * (d.act_bits + d.weight_bits),
+            )
+        )
     else:
         # One gate per bit of the lane's term (an XNOR lane's term is one bit).
         term_width = range_width(*d.term_range)[0]
-        items += [Item(unit, f"lane {part}", n * k * term_width)
-                  for unit, part in arith.lane_gates]
+        items += [Item(unit, f"lane {part}", n * k * term_width) for unit, part in arith.lane_gates]
     if d.has_offset_leaf:
         offset_width = range_width(*d.offset_range)[0]
         items.append(Item("dffe", "offset registers", n * offset_width, active=False))
         if arith.complements:
             c, b = tree_adders(plan_tree([(0, 1)] * k))
-            items.append(Item("tree_adder", "load port: count of -1 weights", c, bits=b,
-                              active=False))
+            items.append(
+                Item("tree_adder", "load port: count of -1 weights", c, bits=b, active=False)
+            )
         if d.threshold:
-            items.append(Item("adder", "load port: offset - threshold", 1, bits=offset_width,
-                              active=False))
+            items.append(
+                Item("adder", "load port: offset - threshold", 1, bits=offset_width, active=False)
+            )
     if d.threshold:
         root_width = range_width(*plan.root)[0]
         items.append(Item("dffe", "flip registers", n, active=False))
@@ -97,8 +110,10 @@ def plain_bill(design: AdderTreeDesign) -> list[Item]:
 def _csa_items(plan: CsaPlan, part: str, copies: int) -> list[Item]:
     items = [Item("csa", f"{part}: 3:2 compressor bits", copies * plan.full_adders)]
     if plan.half_adders:
-        items += [Item("xor2", f"{part}: half-adder sums", copies * plan.half_adders),
-                  Item("and2", f"{part}: half-adder carries", copies * plan.half_adders)]
+        items += [
+            Item("xor2", f"{part}: half-adder sums", copies * plan.half_adders),
+            Item("and2", f"{part}: half-adder carries", copies * plan.half_adders),
+        ]
     return items
 
 
@@ -108,13 +123,21 @@ def _ent_encoder_items(design, lanes: int, active: bool = True) -> list[Item]:
     items = []
     if design.act_signed:
         # Prefix-OR negator (an OR and an XOR per bit) and the magnitude mux.
-        items += [Item("and2", "EN-T encoders: negator prefix OR", lanes * (b - 1), active=active),
-                  Item("xor2", "EN-T encoders: negator", lanes * b, active=active),
-                  Item("mux2", "EN-T encoders: magnitude select", lanes * b, active=active)]
+        items += [
+            Item("and2", "EN-T encoders: negator prefix OR", lanes * (b - 1), active=active),
+            Item("xor2", "EN-T encoders: negator", lanes * b, active=active),
+            Item("mux2", "EN-T encoders: magnitude select", lanes * b, active=active),
+        ]
     # Per digit: the 2-bit increment with carry, and the select wires.
-    items += [Item("xor2", "EN-T encoders: digit codes", lanes * plan.digits * 3, active=active),
-              Item("and2", "EN-T encoders: carries and select wires",
-                   lanes * plan.digits * 5, active=active)]
+    items += [
+        Item("xor2", "EN-T encoders: digit codes", lanes * plan.digits * 3, active=active),
+        Item(
+            "and2",
+            "EN-T encoders: carries and select wires",
+            lanes * plan.digits * 5,
+            active=active,
+        ),
+    ]
     return items
 
 
@@ -136,18 +159,21 @@ def bitweight_bill(design: AdderTreeDesign) -> list[Item]:
     plan = option_plan(d)
     assert d.act_bits is not None and d.weight_bits is not None
     k, n = d.k, d.n
-    items = [Item("dffe", "output register", n * d.output_bits_per_neuron + 1),
-             Item("dffe", "weight registers", n * k * d.weight_bits, active=False),
-             Item("and2", "load port: neuron decode", n * max(1, (n - 1).bit_length()),
-                  active=False)]
+    items = [
+        Item("dffe", "output register", n * d.output_bits_per_neuron + 1),
+        Item("dffe", "weight registers", n * k * d.weight_bits, active=False),
+        Item("and2", "load port: neuron decode", n * max(1, (n - 1).bit_length()), active=False),
+    ]
     b = plan.select_width
     if plan.sparse:
         return items + _sparse_items(d, plan)
     items.append(Item("dffe", "input register", k * d.act_bits + 1))
     # Encoders: one per lane, shared by all neurons.
     if plan.encoder == "booth":
-        items += [Item("xor2", "Booth encoders", k * plan.digits * 2),
-                  Item("and2", "Booth encoders", k * plan.digits * 4)]
+        items += [
+            Item("xor2", "Booth encoders", k * plan.digits * 2),
+            Item("and2", "Booth encoders", k * plan.digits * 4),
+        ]
     else:
         items += _ent_encoder_items(d, k)
     # Partial-product selectors: per bit an AND-OR of w and 2w, then the conditional
@@ -160,8 +186,10 @@ def bitweight_bill(design: AdderTreeDesign) -> list[Item]:
         assert plan.csa is not None
         # Shared: the weighted count of negative digits plus the constants, one row.
         c, bits = tree_adders(plan_tree([plan.negsum_lane_range] * k))
-        items += [Item("tree_adder", "shared count of negative digits", c, bits=bits),
-                  Item("adder", "shared correction constant", 1, bits=plan.width)]
+        items += [
+            Item("tree_adder", "shared count of negative digits", c, bits=bits),
+            Item("adder", "shared correction constant", 1, bits=plan.width),
+        ]
         items += _csa_items(plan.csa, "carry-save trees", n)
         items.append(Item("adder", "root carry-propagate adders", n, bits=plan.width))
         for slot in slots:
@@ -175,12 +203,16 @@ def bitweight_bill(design: AdderTreeDesign) -> list[Item]:
     # negative digits as one more leaf, then one tree over the shifted sums.
     for j in range(plan.digits):
         c, bits = tree_adders(plan_tree([(0, 1)] * k))
-        items.append(Item("tree_adder", f"shared negative-digit count, bit weight {j}", c,
-                          bits=bits))
+        items.append(
+            Item("tree_adder", f"shared negative-digit count, bit weight {j}", c, bits=bits)
+        )
     bw = plan.bitweight_tree
     c, bits = tree_adders(bw)
-    items.append(Item("tree_adder", "same-bit-weight trees", n * plan.digits * c,
-                      bits=n * plan.digits * bits))
+    items.append(
+        Item(
+            "tree_adder", "same-bit-weight trees", n * plan.digits * c, bits=n * plan.digits * bits
+        )
+    )
     c, bits = tree_adders(plan.combine_tree)
     items.append(Item("tree_adder", "shift-and-add of the bit-weight sums", n * c, bits=n * bits))
     for slot in slots:
@@ -202,8 +234,7 @@ def _sparse_items(d: AdderTreeDesign, plan) -> list[Item]:
         # The encoders sit before the input register, which then holds sign and codes.
         *_ent_encoder_items(d, k),
         Item("dffe", "encoded input register (sign, digit codes)", k * (1 + 2 * dd)),
-        Item("dffe", "sequencer state (busy, bit weight, first, consumed lanes)",
-             3 + sel_bits + k),
+        Item("dffe", "sequencer state (busy, bit weight, first, consumed lanes)", 3 + sel_bits + k),
         Item("mux2", "sequencer: digit of the current bit weight per lane", k * 2 * (dd - 1)),
         Item("and2", "sequencer: pending digits and lowest-lane pick", k * 3),
         Item("and2", "sequencer: next nonzero bit weight", k * dd + 4 * dd),
@@ -211,20 +242,22 @@ def _sparse_items(d: AdderTreeDesign, plan) -> list[Item]:
         Item("dffe", "flush tags (valid, bit weight, last)", 2 + sel_bits),
         # PEs: one per group and neuron.
         Item("and2", "PE lane mux (one-hot AND-OR)", n * groups * g * d.weight_bits),
-        Item("booth_sel", "PE partial-product selectors (w / 2w, inversion)",
-             n * groups * b),
+        Item("booth_sel", "PE partial-product selectors (w / 2w, inversion)", n * groups * b),
         Item("csa", "PE carry-save accumulators", n * groups * pw),
         Item("mux2", "PE accumulator start/hold", n * groups * 2 * pw),
         Item("dffe", "PE (sum, carry) registers", n * groups * 2 * pw),
     ]
     items += _csa_items(plan.flush_csa, "flush: carry-save tree over the groups", n)
-    items += [Item("adder", "flush: carry-propagate adder", n, bits=pw),
-              Item("mux2", "flush: shift by 2 x bit weight", n * w * (dd - 1)),
-              Item("adder", "flush: accumulate", n, bits=w),
-              Item("dffe", "neuron accumulators", n * w)]
+    items += [
+        Item("adder", "flush: carry-propagate adder", n, bits=pw),
+        Item("mux2", "flush: shift by 2 x bit weight", n * w * (dd - 1)),
+        Item("adder", "flush: accumulate", n, bits=w),
+        Item("dffe", "neuron accumulators", n * w),
+    ]
     if d.pipeline_stages:
-        items.append(Item("dffe", "pipeline register (resolved group sums, tags)",
-                          n * pw + 2 + sel_bits))
+        items.append(
+            Item("dffe", "pipeline register (resolved group sums, tags)", n * pw + 2 + sel_bits)
+        )
     return items
 
 
@@ -248,8 +281,9 @@ def activity_profile(design: AdderTreeDesign, data_activity: float):
     # (loaded once per tile, which is rare next to the vectors), output always read. A
     # digit_sparse vector is held on the port until its last step: per cycle its bits toggle
     # data_activity / (expected cycles per vector), uniformly random codes.
-    per_cycle = data_activity / expected_vector_cycles(design) if design.digit_sparse \
-        else data_activity
+    per_cycle = (
+        data_activity / expected_vector_cycles(design) if design.digit_sparse else data_activity
+    )
     return [
         ("act__payload*", per_cycle, 0.5),
         ("act__valid", 0.0, 1.0),

@@ -27,9 +27,18 @@ from ...design.adder_tree import AdderTreeDesign
 from ...design.bitweight import expected_vector_cycles
 from .bitweight import option_plan, signed_digits
 
-__all__ = ["adder_tree_cycles", "stream_output_cycles", "gemm_cycles_batch", "design_vector",
-           "kernel", "vector_cycles", "nonzero_per_group", "digit_sparse_vector_cycles", "digit_sparse_output_cycles",
-           "digit_sparse_gemm_cycles"]
+__all__ = [
+    "adder_tree_cycles",
+    "stream_output_cycles",
+    "gemm_cycles_batch",
+    "design_vector",
+    "kernel",
+    "vector_cycles",
+    "nonzero_per_group",
+    "digit_sparse_vector_cycles",
+    "digit_sparse_output_cycles",
+    "digit_sparse_gemm_cycles",
+]
 
 
 def adder_tree_cycles(tile_k, tile_n, latency, m, n, k, vector_cycles=1):
@@ -58,9 +67,14 @@ def adder_tree_cycles(tile_k, tile_n, latency, m, n, k, vector_cycles=1):
     weight_writes = k_tiles * n
     transfers = weight_writes + k_tiles * n_tiles * m
     busy = weight_writes + k_tiles * n_tiles * m * vector_cycles
-    return {"cycles": busy + latency, "transfers": transfers,
-            "tiles": k_tiles * n_tiles, "weight_writes": weight_writes,
-            "k_tiles": k_tiles, "n_tiles": n_tiles}
+    return {
+        "cycles": busy + latency,
+        "transfers": transfers,
+        "tiles": k_tiles * n_tiles,
+        "weight_writes": weight_writes,
+        "k_tiles": k_tiles,
+        "n_tiles": n_tiles,
+    }
 
 
 def stream_output_cycles(design: AdderTreeDesign, input_positions) -> np.ndarray:
@@ -86,8 +100,10 @@ def stream_output_cycles(design: AdderTreeDesign, input_positions) -> np.ndarray
         The design is ``digit_sparse``.
     """
     if design.digit_sparse:
-        raise TypeError("a digit_sparse design's output cycles depend on the data: use "
-                        "digit_sparse_output_cycles")
+        raise TypeError(
+            "a digit_sparse design's output cycles depend on the data: use "
+            "digit_sparse_output_cycles"
+        )
     return np.asarray(input_positions, dtype=np.int64) + design.latency
 
 
@@ -129,16 +145,22 @@ def gemm_cycles_batch(design: AdderTreeDesign, m, n, k) -> dict[str, np.ndarray]
     """
     m, n, k = (np.asarray(v, dtype=np.int64) for v in (m, n, k))
     if design.digit_sparse:
-        c = adder_tree_cycles(design.k, design.n, design.latency, m, n, k,
-                              expected_vector_cycles(design))
+        c = adder_tree_cycles(
+            design.k, design.n, design.latency, m, n, k, expected_vector_cycles(design)
+        )
         cycles = np.ceil(c["cycles"] - 1e-9).astype(np.int64)
     else:
         c = adder_tree_cycles(design.k, design.n, design.latency, m, n, k)
         cycles = c["cycles"]
     macs = m * n * k
-    return {"cycles": cycles, "transfers": c["transfers"], "tiles": c["tiles"],
-            "weight_writes": c["weight_writes"], "macs": macs,
-            "utilization": macs / (cycles * design.k * design.n)}
+    return {
+        "cycles": cycles,
+        "transfers": c["transfers"],
+        "tiles": c["tiles"],
+        "weight_writes": c["weight_writes"],
+        "macs": macs,
+        "utilization": macs / (cycles * design.k * design.n),
+    }
 
 
 def design_vector(design: AdderTreeDesign) -> dict[str, float]:
@@ -157,10 +179,17 @@ def design_vector(design: AdderTreeDesign) -> dict[str, float]:
         ``out_bits``, ``psum_bits`` (bits), ``lanes`` and ``vector_cycles``.
     """
     assert design.act_bits is not None and design.weight_bits is not None
-    return {"tile_k": design.k, "tile_n": design.n, "latency": design.latency,
-            "act_bits": design.act_bits, "weight_bits": design.weight_bits,
-            "out_bits": design.output_bits_per_neuron, "psum_bits": design.acc_width,
-            "lanes": design.k * design.n, "vector_cycles": vector_cycles(design)}
+    return {
+        "tile_k": design.k,
+        "tile_n": design.n,
+        "latency": design.latency,
+        "act_bits": design.act_bits,
+        "weight_bits": design.weight_bits,
+        "out_bits": design.output_bits_per_neuron,
+        "psum_bits": design.acc_width,
+        "lanes": design.k * design.n,
+        "vector_cycles": vector_cycles(design),
+    }
 
 
 def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):
@@ -187,8 +216,9 @@ def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):
         ``cycles``; DRAM traffic ``dram_read_bits``, ``dram_write_bits``; buffer traffic
         ``{act,weight,out}_buf_{read,write}_bits`` (all in bits).
     """
-    c = adder_tree_cycles(v["tile_k"], v["tile_n"], v["latency"], m, n, k,
-                          v.get("vector_cycles", 1))
+    c = adder_tree_cycles(
+        v["tile_k"], v["tile_n"], v["latency"], m, n, k, v.get("vector_cycles", 1)
+    )
     k_tiles, n_tiles = c["k_tiles"], c["n_tiles"]
     ab, wb, pb, ob = v["act_bits"], v["weight_bits"], v["psum_bits"], v["out_bits"]
     weights = n * k * wb
@@ -254,8 +284,9 @@ def digit_sparse_vector_cycles(design: AdderTreeDesign, act) -> np.ndarray:
     return np.maximum(1, steps.sum(axis=1)).astype(np.int64)
 
 
-def digit_sparse_output_cycles(design: AdderTreeDesign, durations: np.ndarray,
-                               is_vector: np.ndarray) -> np.ndarray:
+def digit_sparse_output_cycles(
+    design: AdderTreeDesign, durations: np.ndarray, is_vector: np.ndarray
+) -> np.ndarray:
     """Cycle of each vector's result for transfers presented back to back.
 
     Parameters

@@ -35,8 +35,9 @@ class AdderTreeResult:
         return self.acc if self.fire is None else self.fire.astype(np.int64)
 
 
-def adder_tree_reference(design: AdderTreeDesign, act, weights, thresholds=None,
-                         flips=None) -> AdderTreeResult:
+def adder_tree_reference(
+    design: AdderTreeDesign, act, weights, thresholds=None, flips=None
+) -> AdderTreeResult:
     """What an adder-tree array computes for activation vectors ``act``.
 
     Parameters
@@ -70,7 +71,10 @@ def adder_tree_reference(design: AdderTreeDesign, act, weights, thresholds=None,
         if thresholds is None:
             raise InputError("required when the design has threshold = true", field="thresholds")
         t = check_operand("thresholds", thresholds, *design.threshold_range, (design.n,))
-        f = np.zeros(design.n, bool) if flips is None else \
-            check_operand("flips", flips, 0, 1, (design.n,)).astype(bool)
+        f = (
+            np.zeros(design.n, bool)
+            if flips is None
+            else check_operand("flips", flips, 0, 1, (design.n,)).astype(bool)
+        )
         fire = threshold_compare(acc, t, f)
     return AdderTreeResult(acc=acc, fire=fire)

@@ -114,12 +114,12 @@ def _pe_items(d: GridDesign, pes: int, prev_masks, label: str) -> list:
     # padding of a partial tile leaves it quiet, so its data energy is per useful MAC.
     Item = functools.partial(_CostItem, per="mac", macs=d.rows * d.cols)
     # A complementing lane: conditional inverters (and zero gates) over a + its carry-in.
-    lane_gates = [Item(unit, f"{label}: {part}", pes * (ab + 1))
-                  for unit, part in arith.lane_gates]
+    lane_gates = [Item(unit, f"{label}: {part}", pes * (ab + 1)) for unit, part in arith.lane_gates]
     if not d.carry_save_accumulate:
         if arith.multiplier:
-            items.append(Item("mult", f"{label}: multipliers", pes, bits=pes * ab * wb,
-                              io=pes * (ab + wb)))
+            items.append(
+                Item("mult", f"{label}: multipliers", pes, bits=pes * ab * wb, io=pes * (ab + wb))
+            )
         else:
             items += lane_gates
         # The top row of a weight-stationary column adds its product to nothing; a carry-in
@@ -131,19 +131,22 @@ def _pe_items(d: GridDesign, pes: int, prev_masks, label: str) -> list:
     terms = list(d.csa_term_masks)
     if d.booth:
         nd = d.booth_digits
-        items += [Item("xor2", f"{label}: Booth encoders", pes * nd * 2),
-                  Item("and2", f"{label}: Booth encoders", pes * nd * 4),
-                  Item("mux2", f"{label}: partial-product select (w or 2w)",
-                       pes * len(terms) * (wb + 1)),
-                  Item("xor2", f"{label}: partial-product invert", pes * len(terms) * (wb + 1)),
-                  Item("and2", f"{label}: partial-product zero", pes * len(terms) * (wb + 1))]
+        items += [
+            Item("xor2", f"{label}: Booth encoders", pes * nd * 2),
+            Item("and2", f"{label}: Booth encoders", pes * nd * 4),
+            Item("mux2", f"{label}: partial-product select (w or 2w)", pes * len(terms) * (wb + 1)),
+            Item("xor2", f"{label}: partial-product invert", pes * len(terms) * (wb + 1)),
+            Item("and2", f"{label}: partial-product zero", pes * len(terms) * (wb + 1)),
+        ]
     else:
         items += lane_gates
     full, half = _csa_cells([*terms, *prev_masks], plan, w)
     items.append(Item("csa", f"{label}: 3:2 compressor bits", pes * full))
     if half:
-        items += [Item("xor2", f"{label}: half-adder sums", pes * half),
-                  Item("and2", f"{label}: half-adder carries", pes * half)]
+        items += [
+            Item("xor2", f"{label}: half-adder sums", pes * half),
+            Item("and2", f"{label}: half-adder carries", pes * half),
+        ]
     return items
 
 
@@ -176,26 +179,41 @@ def bill_of_materials(design: GridDesign) -> list[Item]:
     def per_output(unit, part, count, bits=0.0):
         # Energy of the parts an output element passes on its way out (area, clock and
         # leakage are in the structural item beside it).
-        return Item(unit, f"{part} (per output)", count, bits=bits, per="output", rate=rate,
-                    toggle=f["result"], structural=False)
+        return Item(
+            unit,
+            f"{part} (per output)",
+            count,
+            bits=bits,
+            per="output",
+            rate=rate,
+            toggle=f["result"],
+            structural=False,
+        )
 
-    items = [Item("dffe", "result register", C * W + 1, active=False),
-             per_output("dffe", "result register", W)]
+    items = [
+        Item("dffe", "result register", C * W + 1, active=False),
+        per_output("dffe", "result register", W),
+    ]
     if cs:
-        items += [Item("adder", "carry-propagate adders at the array edge", C, bits=C * W,
-                       active=False),
-                  per_output("adder", "carry-propagate adders at the array edge", 1, bits=W)]
+        items += [
+            Item("adder", "carry-propagate adders at the array edge", C, bits=C * W, active=False),
+            per_output("adder", "carry-propagate adders at the array edge", 1, bits=W),
+        ]
     if d.is_output_stationary:
         skew = d.skew_max
-        items += [Item("dffe", "input register (step, valid, last)", R * ab + C * wb + 2),
-                  Item("dffe", "step flags (valid, last) per skew", 2 * (skew + 1)),
-                  Item("dffe", "tile-spacing counter", max(1, d.last_spacing.bit_length())),
-                  Item("dffe", "drain phase", max(0, R - 1))]
+        items += [
+            Item("dffe", "input register (step, valid, last)", R * ab + C * wb + 2),
+            Item("dffe", "step flags (valid, last) per skew", 2 * (skew + 1)),
+            Item("dffe", "tile-spacing counter", max(1, d.last_spacing.bit_length())),
+            Item("dffe", "drain phase", max(0, R - 1)),
+        ]
         if d.skewed:
-            items += [Item("dffe", "operand skew registers",
-                           ab * R * (R - 1) // 2 + wb * C * (C - 1) // 2),
-                      Item("dffe", "operand pass registers",
-                           ab * R * (C - 1) + wb * (R - 1) * C)]
+            items += [
+                Item(
+                    "dffe", "operand skew registers", ab * R * (R - 1) // 2 + wb * C * (C - 1) // 2
+                ),
+                Item("dffe", "operand pass registers", ab * R * (C - 1) + wb * (R - 1) * C),
+            ]
         if cs:
             acc = d.acc_masks
             bits = _popcount(acc[0]) + _popcount(acc[1])
@@ -205,41 +223,53 @@ def bill_of_materials(design: GridDesign) -> list[Item]:
             items += _pe_items(d, pes, None, "PEs")
         # A result is loaded into the drain and shifted down its column: (R + 1) / 2
         # register writes and (R - 1) / 2 load-or-shift muxes on average.
-        items += [Item("dffe", "PE accumulators", pes * bits, per="mac", macs=pes,
-                       toggle=f["acc"]),
-                  Item("and2", "PE accumulator restart", pes * bits, per="mac", macs=pes,
-                       toggle=f["acc"]),
-                  Item("dffe", "drain registers", pes * bits, active=False),
-                  per_output("dffe", "drain registers", bits * (R + 1) / 2),
-                  Item("mux2", "drain load or shift", (R - 1) * C * bits, active=False),
-                  per_output("mux2", "drain load or shift", bits * (R - 1) / 2)]
+        items += [
+            Item("dffe", "PE accumulators", pes * bits, per="mac", macs=pes, toggle=f["acc"]),
+            Item(
+                "and2", "PE accumulator restart", pes * bits, per="mac", macs=pes, toggle=f["acc"]
+            ),
+            Item("dffe", "drain registers", pes * bits, active=False),
+            per_output("dffe", "drain registers", bits * (R + 1) / 2),
+            Item("mux2", "drain load or shift", (R - 1) * C * bits, active=False),
+            per_output("mux2", "drain load or shift", bits * (R - 1) / 2),
+        ]
         return items
     # weight-stationary
-    items += [Item("dffe", "input register (vector, valid)", R * ab + 1),
-              Item("dffe", "weight registers", pes * wb, active=False),
-              Item("and2", "weight row decode", R * max(1, (R - 1).bit_length()),
-                   active=False),
-              Item("dffe", "activation skew registers", ab * R * (R - 1) // 2),
-              Item("dffe", "activation pass registers", ab * R * (C - 1)),
-              Item("dffe", "valid delay", R + C - 1),
-              Item("dffe", "write-wait counter", max(1, (R - 1 + C).bit_length())),
-              # Column c's results wait C - 1 - c cycles: (C - 1) / 2 writes on average.
-              Item("dffe", "de-skew registers", W * C * (C - 1) // 2, active=False),
-              per_output("dffe", "de-skew registers", W * (C - 1) / 2)]
+    items += [
+        Item("dffe", "input register (vector, valid)", R * ab + 1),
+        Item("dffe", "weight registers", pes * wb, active=False),
+        Item("and2", "weight row decode", R * max(1, (R - 1).bit_length()), active=False),
+        Item("dffe", "activation skew registers", ab * R * (R - 1) // 2),
+        Item("dffe", "activation pass registers", ab * R * (C - 1)),
+        Item("dffe", "valid delay", R + C - 1),
+        Item("dffe", "write-wait counter", max(1, (R - 1 + C).bit_length())),
+        # Column c's results wait C - 1 - c cycles: (C - 1) / 2 writes on average.
+        Item("dffe", "de-skew registers", W * C * (C - 1) // 2, active=False),
+        per_output("dffe", "de-skew registers", W * (C - 1) / 2),
+    ]
     if cs:
         masks = d.psum_masks
         items += _pe_items(d, C, (0, 0), "top-row PEs")
         for i in range(1, R):
             items += _pe_items(d, C, masks[i - 1], f"row {i} PEs")
         bits = sum(_popcount(s) + _popcount(c) for s, c in masks)
-        items.append(Item("dffe", "partial-sum registers (carry-save)", C * bits, per="mac",
-                          macs=pes, toggle=f["psum"]))
+        items.append(
+            Item(
+                "dffe",
+                "partial-sum registers (carry-save)",
+                C * bits,
+                per="mac",
+                macs=pes,
+                toggle=f["psum"],
+            )
+        )
     else:
         items += _pe_items(d, C, (0, 0), "top-row PEs")
         if R > 1:
             items += _pe_items(d, (R - 1) * C, None, "PEs")
-        items.append(Item("dffe", "partial-sum registers", pes * W, per="mac", macs=pes,
-                          toggle=f["psum"]))
+        items.append(
+            Item("dffe", "partial-sum registers", pes * W, per="mac", macs=pes, toggle=f["psum"])
+        )
     return items
 
 

@@ -14,8 +14,17 @@ import numpy as np
 
 from ...design.systolic import GridDesign, SystolicDesign
 
-__all__ = ["os_tile_last_cycles", "os_output_cycles", "ws_accept_cycles", "grid_cycles",
-           "gemm_schedule", "gemm_cycles_batch", "design_vector", "kernel", "validation_gemm"]
+__all__ = [
+    "os_tile_last_cycles",
+    "os_output_cycles",
+    "ws_accept_cycles",
+    "grid_cycles",
+    "gemm_schedule",
+    "gemm_cycles_batch",
+    "design_vector",
+    "kernel",
+    "validation_gemm",
+]
 
 
 def os_tile_last_cycles(design: GridDesign, tile_steps) -> np.ndarray:
@@ -154,11 +163,15 @@ def grid_cycles(os_flag, rows, cols, tile_k, spacing, latency, m, n, k):
     writes = nt * k
     ws_transfers = writes + ws_tiles * m
     ws_cycles = ws_transfers + (ws_tiles - 1) * (cols - 1) + latency
-    return {"cycles": np.where(os_flag, os_cycles, ws_cycles),
-            "transfers": np.where(os_flag, mt * nt * k, ws_transfers),
-            "tiles": np.where(os_flag, os_tiles, ws_tiles),
-            "weight_writes": np.where(os_flag, 0 * writes, writes),
-            "k_tiles": kt, "m_tiles": mt, "n_tiles": nt}
+    return {
+        "cycles": np.where(os_flag, os_cycles, ws_cycles),
+        "transfers": np.where(os_flag, mt * nt * k, ws_transfers),
+        "tiles": np.where(os_flag, os_tiles, ws_tiles),
+        "weight_writes": np.where(os_flag, 0 * writes, writes),
+        "k_tiles": kt,
+        "m_tiles": mt,
+        "n_tiles": nt,
+    }
 
 
 def gemm_schedule(design: GridDesign, m, n, k) -> dict[str, np.ndarray]:
@@ -180,12 +193,26 @@ def gemm_schedule(design: GridDesign, m, n, k) -> dict[str, np.ndarray]:
     """
     m, n, k = (np.asarray(v, dtype=np.int64) for v in (m, n, k))
     v = design_vector(design)
-    c = grid_cycles(bool(v["os"]), design.rows, design.cols, int(v["tile_k"]),
-                    int(v["spacing"]), design.latency, m, n, k)
+    c = grid_cycles(
+        bool(v["os"]),
+        design.rows,
+        design.cols,
+        int(v["tile_k"]),
+        int(v["spacing"]),
+        design.latency,
+        m,
+        n,
+        k,
+    )
     macs = m * n * k
-    return {"cycles": c["cycles"], "transfers": c["transfers"], "tiles": c["tiles"],
-            "weight_writes": c["weight_writes"], "macs": macs,
-            "utilization": macs / (c["cycles"] * design.rows * design.cols)}
+    return {
+        "cycles": c["cycles"],
+        "transfers": c["transfers"],
+        "tiles": c["tiles"],
+        "weight_writes": c["weight_writes"],
+        "macs": macs,
+        "utilization": macs / (c["cycles"] * design.rows * design.cols),
+    }
 
 
 # -- sweep plug-in ---------------------------------------------------------------------------
@@ -206,16 +233,24 @@ def design_vector(design: GridDesign) -> dict[str, float]:
     """
     os_ = design.is_output_stationary
     assert design.weight_bits is not None
-    return {"tile_k": cast(int, design.k_max) if os_ else design.rows, "tile_n": design.cols,
-            "tile_m": design.rows, "latency": design.latency, "act_bits": design.act_bits,
-            "weight_bits": design.weight_bits, "out_bits": design.acc_width,
-            "psum_bits": design.acc_width, "lanes": design.rows * design.cols,
-            "os": 1.0 if os_ else 0.0, "spacing": design.last_spacing if os_ else 1,
-            # Buffer ports: a column of activations and a row of weights per step, a row of
-            # results per transfer (the sweep sizes the SRAM macros' words by these).
-            "act_word_bits": design.rows * design.act_bits,
-            "weight_word_bits": design.cols * design.weight_bits,
-            "out_word_bits": design.cols * design.acc_width}
+    return {
+        "tile_k": cast(int, design.k_max) if os_ else design.rows,
+        "tile_n": design.cols,
+        "tile_m": design.rows,
+        "latency": design.latency,
+        "act_bits": design.act_bits,
+        "weight_bits": design.weight_bits,
+        "out_bits": design.acc_width,
+        "psum_bits": design.acc_width,
+        "lanes": design.rows * design.cols,
+        "os": 1.0 if os_ else 0.0,
+        "spacing": design.last_spacing if os_ else 1,
+        # Buffer ports: a column of activations and a row of weights per step, a row of
+        # results per transfer (the sweep sizes the SRAM macros' words by these).
+        "act_word_bits": design.rows * design.act_bits,
+        "weight_word_bits": design.cols * design.weight_bits,
+        "out_word_bits": design.cols * design.acc_width,
+    }
 
 
 def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):
@@ -308,5 +343,4 @@ def validation_gemm(design: GridDesign) -> tuple[int, int, int]:
     """
     # A few row blocks, one and a half column blocks and a short reduction (several K-tiles
     # for WS): the default's K of a whole k_max would not fit the harness memory.
-    return 4 * design.rows + design.rows // 2, design.cols + design.cols // 2, \
-        2 * design.rows + 3
+    return 4 * design.rows + design.rows // 2, design.cols + design.cols // 2, 2 * design.rows + 3

@@ -18,9 +18,20 @@ from ...errors import InputError
 from ...workloads.digits import booth_encode
 from ..golden import check_operand
 
-__all__ = ["to_bits", "from_bits", "weight_values", "wrap", "tile_reference",
-           "gemm_reference", "booth_digits", "csa_terms", "csa_reduce", "resolve",
-           "pe_trace", "ws_column_trace"]
+__all__ = [
+    "to_bits",
+    "from_bits",
+    "weight_values",
+    "wrap",
+    "tile_reference",
+    "gemm_reference",
+    "booth_digits",
+    "csa_terms",
+    "csa_reduce",
+    "resolve",
+    "pe_trace",
+    "ws_column_trace",
+]
 
 
 # -- bit patterns --------------------------------------------------------------------------
@@ -167,7 +178,7 @@ def gemm_reference(design: GridDesign, act, weights) -> np.ndarray:
         return tile_reference(design, x, w)
     out = np.zeros((x.shape[0], w.shape[0]), np.int64)
     for k0 in range(0, k, step):  # tiles, not elements
-        out += tile_reference(design, x[:, k0:k0 + step], w[:, k0:k0 + step])
+        out += tile_reference(design, x[:, k0 : k0 + step], w[:, k0 : k0 + step])
     return out
 
 
@@ -256,8 +267,11 @@ def csa_reduce(design: GridDesign, rows, bits) -> tuple[np.ndarray, np.ndarray]:
     """
     plan = design.csa_plan
     if plan is None:
-        raise InputError("the design has no carry-save accumulator",
-                         field="carry_save_accumulate", allowed=[True])
+        raise InputError(
+            "the design has no carry-save accumulator",
+            field="carry_save_accumulate",
+            allowed=[True],
+        )
     mask = _mask(design.acc_width)
     rows = np.asarray(rows, dtype=np.uint64)
     bits = np.asarray(bits, dtype=np.uint64)
@@ -302,8 +316,7 @@ def _step(design: GridDesign, a, w, state):
     if design.carry_save_accumulate:
         rows, bits = csa_terms(design, a, w)
         s, c = state
-        return csa_reduce(design, np.concatenate([rows, s[..., None], c[..., None]], axis=-1),
-                          bits)
+        return csa_reduce(design, np.concatenate([rows, s[..., None], c[..., None]], axis=-1), bits)
     prod = np.asarray(a, np.int64) * weight_values(design, w)
     return (state + to_bits(prod, width)) & _mask(width)
 

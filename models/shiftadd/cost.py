@@ -11,8 +11,14 @@ from ...design.shiftadd import ShiftAddDesign
 from ...design.tree import plan_tree, tree_adders
 from ..cost import Item, price, unit_table
 
-__all__ = ["builder_items", "entry_widths", "lookup_mux2", "bill_of_materials",
-           "activity_profile", "lut_build_energy"]
+__all__ = [
+    "builder_items",
+    "entry_widths",
+    "lookup_mux2",
+    "bill_of_materials",
+    "activity_profile",
+    "lut_build_energy",
+]
 
 
 def builder_items(design: ShiftAddDesign) -> list[Item]:
@@ -37,19 +43,27 @@ def builder_items(design: ShiftAddDesign) -> list[Item]:
     t0_bits, inc_bits = widths[0], sum(widths[1:])
     entry_bits = sum(widths)
     return [
-        Item("dffe", "act input register", d.mu * d.act_bits
-             + (d.slot_bits if d.lut_slots > 1 else 0) + 1, active=False),
+        Item(
+            "dffe",
+            "act input register",
+            d.mu * d.act_bits + (d.slot_bits if d.lut_slots > 1 else 0) + 1,
+            active=False,
+        ),
         Item("tree_adder", "LUT builder: group sum", sum_count, bits=sum_bits, active=False),
         Item("adder", "LUT builder: negation (entry 0)", 1, bits=t0_bits, active=False),
-        Item("adder", "LUT builder: incremental entries", d.entries - 1, bits=inc_bits,
-             active=False),
+        Item(
+            "adder", "LUT builder: incremental entries", d.entries - 1, bits=inc_bits, active=False
+        ),
         # Each entry is stored at its exact width (the sign-extension bits of the uniform
         # table field duplicate a stored bit and are merged), and every entry's least
         # significant bit is the parity of the group (adding 2 x_s keeps it), stored once.
-        Item("dffe", "table slots", d.lut_slots * (entry_bits - (d.entries - 1)),
-             active=False),
-        Item("and2", "table slot write decode", d.lut_slots * d.slot_bits
-             if d.lut_slots > 1 else 0, active=False),
+        Item("dffe", "table slots", d.lut_slots * (entry_bits - (d.entries - 1)), active=False),
+        Item(
+            "and2",
+            "table slot write decode",
+            d.lut_slots * d.slot_bits if d.lut_slots > 1 else 0,
+            active=False,
+        ),
     ]
 
 
@@ -131,8 +145,9 @@ def bill_of_materials(design: ShiftAddDesign) -> list[Item]:
     if d.lut_slots > 1:
         # Per entry, a slot tree over its exact width (sign copies merged, see lookup_mux2;
         # bit 0 differs between slots, so it is muxed here).
-        items.append(Item("mux2", "table slot select (shared)",
-                          (d.lut_slots - 1) * sum(entry_widths(d))))
+        items.append(
+            Item("mux2", "table slot select (shared)", (d.lut_slots - 1) * sum(entry_widths(d)))
+        )
     if d.shifter == "barrel":
         per_shifter = sum(width - 1 for width in d.barrel_stage_widths)
         leaf_width = range_width(*d.leaf_range)[0]
@@ -146,8 +161,9 @@ def bill_of_materials(design: ShiftAddDesign) -> list[Item]:
             Item("tree_adder", "negative-term counts", d.scale_sets * c, bits=d.scale_sets * b),
         ]
     else:
-        negatives = sum(range_width(*d.leaf_range_of(s, g))[0] for *_, s, g in d.active_terms
-                        if g < 0)
+        negatives = sum(
+            range_width(*d.leaf_range_of(s, g))[0] for *_, s, g in d.active_terms if g < 0
+        )
         items.append(Item("xor2", "negative-term inverters", d.columns * negatives))
     count, bits = tree_adders(d.tree)
     items.append(Item("tree_adder", "plane-sum trees", d.columns * count, bits=d.columns * bits))
@@ -172,8 +188,9 @@ def bill_of_materials(design: ShiftAddDesign) -> list[Item]:
     return [i for i in items if i.count]
 
 
-def activity_profile(design: ShiftAddDesign,
-                     data_activity: float) -> list[tuple[str, float, float]]:
+def activity_profile(
+    design: ShiftAddDesign, data_activity: float
+) -> list[tuple[str, float, float]]:
     """Port switching while a layer streams (for vectorless synthesis power).
 
     Parameters
@@ -225,7 +242,7 @@ def lut_build_energy(design: ShiftAddDesign, table=None, *, data_activity: float
     scale = data_activity / table.calibration_activity
     total = 0.0
     for item in builder_items(design):
-        if item.part == "table slots":   # one slot of lut_slots is written
+        if item.part == "table slots":  # one slot of lut_slots is written
             item = dataclasses.replace(item, count=item.count / design.lut_slots)
         if item.count:
             total += scale * price(dataclasses.replace(item, active=True), table)[2]

@@ -12,8 +12,14 @@ import numpy as np
 
 from ...design.shiftadd import ShiftAddDesign
 
-__all__ = ["stream_output_cycles", "shiftadd_cycles", "gemm_cycles_batch", "design_vector",
-           "kernel", "validation_gemm"]
+__all__ = [
+    "stream_output_cycles",
+    "shiftadd_cycles",
+    "gemm_cycles_batch",
+    "design_vector",
+    "kernel",
+    "validation_gemm",
+]
 
 
 def stream_output_cycles(design: ShiftAddDesign, input_positions) -> np.ndarray:
@@ -71,9 +77,15 @@ def shiftadd_cycles(mu, columns, lut_slots, latency, m, n, k) -> dict:
     k_tiles = -(-groups // lut_slots)
     weight_writes = m * groups * n_tiles
     transfers = m * groups + weight_writes
-    return {"cycles": transfers + latency, "transfers": transfers,
-            "tiles": k_tiles * n_tiles, "weight_writes": weight_writes, "groups": groups,
-            "k_tiles": k_tiles, "n_tiles": n_tiles}
+    return {
+        "cycles": transfers + latency,
+        "transfers": transfers,
+        "tiles": k_tiles * n_tiles,
+        "weight_writes": weight_writes,
+        "groups": groups,
+        "k_tiles": k_tiles,
+        "n_tiles": n_tiles,
+    }
 
 
 def gemm_cycles_batch(design: ShiftAddDesign, m, n, k) -> dict[str, np.ndarray]:
@@ -95,9 +107,14 @@ def gemm_cycles_batch(design: ShiftAddDesign, m, n, k) -> dict[str, np.ndarray]:
     m, n, k = (np.asarray(v, dtype=np.int64) for v in (m, n, k))
     c = shiftadd_cycles(design.mu, design.columns, design.lut_slots, design.latency, m, n, k)
     macs = m * n * k
-    return {"cycles": c["cycles"], "transfers": c["transfers"], "tiles": c["tiles"],
-            "weight_writes": c["weight_writes"], "macs": macs,
-            "utilization": macs / (c["cycles"] * design.columns * design.mu)}
+    return {
+        "cycles": c["cycles"],
+        "transfers": c["transfers"],
+        "tiles": c["tiles"],
+        "weight_writes": c["weight_writes"],
+        "macs": macs,
+        "utilization": macs / (c["cycles"] * design.columns * design.mu),
+    }
 
 
 def design_vector(design: ShiftAddDesign) -> dict[str, float]:
@@ -119,10 +136,19 @@ def design_vector(design: ShiftAddDesign) -> dict[str, float]:
     # Weight bits as the transfers carry them: q planes plus the scale fields of the
     # transfer spread over its columns * mu weights (slot and last are control).
     weight_bits = d.q + d.scale_bits_per_transfer / (d.columns * d.mu)
-    return {"tile_k": d.mu, "tile_n": d.columns, "latency": d.latency,
-            "act_bits": d.act_bits, "weight_bits": weight_bits, "out_bits": d.acc_width,
-            "psum_bits": d.acc_width, "lanes": d.columns * d.mu, "mu": d.mu,
-            "columns": d.columns, "lut_slots": d.lut_slots}
+    return {
+        "tile_k": d.mu,
+        "tile_n": d.columns,
+        "latency": d.latency,
+        "act_bits": d.act_bits,
+        "weight_bits": weight_bits,
+        "out_bits": d.acc_width,
+        "psum_bits": d.acc_width,
+        "lanes": d.columns * d.mu,
+        "mu": d.mu,
+        "columns": d.columns,
+        "lut_slots": d.lut_slots,
+    }
 
 
 def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):

@@ -14,8 +14,9 @@ from ..lutgemm import alpha_int_from_terms, build_luts
 __all__ = ["constant_scales", "engine_scales", "transfer_sums", "accumulate"]
 
 
-def constant_scales(design: ShiftAddDesign, rows: int,
-                    groups: int) -> tuple[np.ndarray, np.ndarray]:
+def constant_scales(
+    design: ShiftAddDesign, rows: int, groups: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The fixed scales of a ``shifter = "constant"`` design broadcast to the scale grid
     ``(q, rows, groups, terms)`` of :func:`shiftadd.models.lutgemm.lut_gemm`.
 
@@ -69,18 +70,28 @@ def engine_scales(design: ShiftAddDesign, shifts, signs, n_rows: int, k_cols: in
         sh, sg = sh[..., None], sg[..., None]
     q, ng, kb, t = sh.shape
     if q != design.q:
-        raise InputError(f"the layer has {q} bit planes, the design {design.q}", field="q",
-                         allowed=[q])
+        raise InputError(
+            f"the layer has {q} bit planes, the design {design.q}", field="q", allowed=[q]
+        )
     if t > design.terms:
-        raise InputError(f"the layer's scales have {t} terms, the design {design.terms}",
-                         field="terms", allowed=f"an integer >= {t}")
+        raise InputError(
+            f"the layer's scales have {t} terms, the design {design.terms}",
+            field="terms",
+            allowed=f"an integer >= {t}",
+        )
     gr, mua = n_rows // ng, k_cols // kb
     if gr % design.scale_rows:
-        raise InputError(f"{design.scale_rows} does not divide the layer's row group {gr}",
-                         field="scale_rows", allowed=f"a divisor of {gr}")
+        raise InputError(
+            f"{design.scale_rows} does not divide the layer's row group {gr}",
+            field="scale_rows",
+            allowed=f"a divisor of {gr}",
+        )
     if mua % design.mu:
-        raise InputError(f"{design.mu} does not divide the layer's scale block {mua}",
-                         field="mu", allowed=f"a divisor of {mua}")
+        raise InputError(
+            f"{design.mu} does not divide the layer's scale block {mua}",
+            field="mu",
+            allowed=f"a divisor of {mua}",
+        )
     if t < design.terms:
         pad = ((0, 0), (0, 0), (0, 0), (0, design.terms - t))
         sh, sg = np.pad(sh, pad), np.pad(sg, pad)
@@ -90,8 +101,9 @@ def engine_scales(design: ShiftAddDesign, shifts, signs, n_rows: int, k_cols: in
     return sh, sg
 
 
-def transfer_sums(design: ShiftAddDesign, act_groups, table_of, keys, shifts=None,
-                  signs=None) -> np.ndarray:
+def transfer_sums(
+    design: ShiftAddDesign, act_groups, table_of, keys, shifts=None, signs=None
+) -> np.ndarray:
     """What each weight transfer adds to the ``columns`` accumulators.
 
     Parameters
@@ -113,10 +125,10 @@ def transfer_sums(design: ShiftAddDesign, act_groups, table_of, keys, shifts=Non
         :func:`~shiftadd.models.lutgemm.build_luts`.
     """
     d = design
-    tables = build_luts(np.asarray(act_groups, np.int64), d.mu)[:, 0, :]   # (loads, 2**mu)
+    tables = build_luts(np.asarray(act_groups, np.int64), d.mu)[:, 0, :]  # (loads, 2**mu)
     keys = np.asarray(keys, np.int64)
     table_of = np.asarray(table_of, np.int64)
-    looked = tables[table_of[:, None, None], keys]                        # (W, columns, q)
+    looked = tables[table_of[:, None, None], keys]  # (W, columns, q)
     if d.shifter == "constant":
         alpha = alpha_int_from_terms(np.asarray(d.const_shifts), np.asarray(d.const_signs))
         return (looked * alpha[None, None, :]).sum(axis=2)
@@ -124,7 +136,7 @@ def transfer_sums(design: ShiftAddDesign, act_groups, table_of, keys, shifts=Non
     sg = np.asarray(signs, np.int64)
     assert d.scale_rows is not None  # set to columns by ShiftAddDesign.__post_init__
     cols = np.arange(d.columns) // d.scale_rows
-    sh, sg = sh[:, cols], sg[:, cols]                                     # (W, columns, q, t)
+    sh, sg = sh[:, cols], sg[:, cols]  # (W, columns, q, t)
     return (sg * (looked[..., None] << sh)).sum(axis=(2, 3))
 
 

@@ -23,9 +23,16 @@ from ..cycles import gemm_cycles_batch
 from ..technology import IHP_NODE_NM, IHP_VDD, scale_factors
 from .cost import lut_build_energy
 
-__all__ = ["OpEnergies", "PAPER_45NM", "DRAM_PJ_PER_BIT", "shiftadd_op_counts",
-           "weight_bits_per_weight", "layer_energy_ops", "engine_energy_per_cycle",
-           "layer_energy_hw"]
+__all__ = [
+    "OpEnergies",
+    "PAPER_45NM",
+    "DRAM_PJ_PER_BIT",
+    "shiftadd_op_counts",
+    "weight_bits_per_weight",
+    "layer_energy_ops",
+    "engine_energy_per_cycle",
+    "layer_energy_hw",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,15 +80,26 @@ class OpEnergies:
 #: LUT lookup 0.37 pJ; their activations are FP16, so the shift-add datapath adds FP16 values.
 #: Int8: Horowitz 45 nm, 8-bit multiply 0.2 pJ, 32-bit add 0.1 pJ (REFERENCE.md 2 and 6).
 PAPER_45NM = OpEnergies(
-    name="shiftaddllm-45nm", node="45 nm", fp16_mult=1.1, fp16_add=0.4, int8_mult=0.2,
-    int_add=0.1, shift=0.15, lookup=0.37, sa_add=0.4,
+    name="shiftaddllm-45nm",
+    node="45 nm",
+    fp16_mult=1.1,
+    fp16_add=0.4,
+    int8_mult=0.2,
+    int_add=0.1,
+    shift=0.15,
+    lookup=0.37,
+    sa_add=0.4,
     source="ShiftAddLLM energy table (FP16 mult/add, shift, lookup); Horowitz ISSCC 2014 "
-           "(int8 mult, 32-bit add)")
+    "(int8 mult, 32-bit add)",
+)
 
 #: DRAM energy per bit. ShiftAddLLM: 200 pJ per 16-bit access; Horowitz: 1.3-2.6 nJ per
 #: 64 bits.
-DRAM_PJ_PER_BIT = {"shiftaddllm": 200.0 / 16, "horowitz-low": 1300.0 / 64,
-                   "horowitz-high": 2600.0 / 64}
+DRAM_PJ_PER_BIT = {
+    "shiftaddllm": 200.0 / 16,
+    "horowitz-low": 1300.0 / 64,
+    "horowitz-high": 2600.0 / 64,
+}
 
 
 def shiftadd_op_counts(m, n, k, *, q: int, mu: int, terms: int) -> dict[str, np.ndarray]:
@@ -110,14 +128,28 @@ def shiftadd_op_counts(m, n, k, *, q: int, mu: int, terms: int) -> dict[str, np.
     groups = -(-k // mu)
     tables = m * groups
     lookups = m * q * n * groups
-    return {"lut_tables": tables, "lut_build_adds": tables * ((1 << mu) + mu - 1),
-            "lut_build_shifts": tables * mu, "lookups": lookups,
-            "scale_shifts": lookups * terms, "scale_adds": lookups * (terms - 1),
-            "accumulate_adds": m * n * (q * groups - 1)}
+    return {
+        "lut_tables": tables,
+        "lut_build_adds": tables * ((1 << mu) + mu - 1),
+        "lut_build_shifts": tables * mu,
+        "lookups": lookups,
+        "scale_shifts": lookups * terms,
+        "scale_adds": lookups * (terms - 1),
+        "accumulate_adds": m * n * (q * groups - 1),
+    }
 
 
-def weight_bits_per_weight(engine: str, n, k, *, q: int = 3, mu: int = 8, terms: int = 3,
-                           shift_bits: int = 4, group_rows: int | None = None) -> np.ndarray:
+def weight_bits_per_weight(
+    engine: str,
+    n,
+    k,
+    *,
+    q: int = 3,
+    mu: int = 8,
+    terms: int = 3,
+    shift_bits: int = 4,
+    group_rows: int | None = None,
+) -> np.ndarray:
     """DRAM bits per weight: FP16 16; int8 8 plus a 16-bit scale per output row; BCQ
     ``q`` planes plus the APoT scales (``t * shift_bits + 2 (t - 1)`` bits, or
     ``shift_bits`` for one term, per plane and block of ``group_rows x mu`` weights) and
@@ -164,10 +196,19 @@ def _weight_gemms(table, scope: str):
     return t
 
 
-def layer_energy_ops(table, *, units: OpEnergies = PAPER_45NM, q: int = 3, mu: int = 8,
-                     terms: int = 3, shift_bits: int = 4, group_rows: int | None = None,
-                     dram_pj_per_bit: float = DRAM_PJ_PER_BIT["shiftaddllm"],
-                     act_bits: int = 8, scope: str = "linear"):
+def layer_energy_ops(
+    table,
+    *,
+    units: OpEnergies = PAPER_45NM,
+    q: int = 3,
+    mu: int = 8,
+    terms: int = 3,
+    shift_bits: int = 4,
+    group_rows: int | None = None,
+    dram_pj_per_bit: float = DRAM_PJ_PER_BIT["shiftaddllm"],
+    act_bits: int = 8,
+    scope: str = "linear",
+):
     """Energy of an LLM's weight GEMMs on FP16, int8 and shift-add engines by operation
     counts (the accounting of ShiftAddLLM's paper).
 
@@ -211,13 +252,15 @@ def layer_energy_ops(table, *, units: OpEnergies = PAPER_45NM, q: int = 3, mu: i
         else:
             ops = shiftadd_op_counts(m, n, k, q=q, mu=mu, terms=terms)
             tot = {key: float((v * c).sum()) for key, v in ops.items()}
-            e["lut_build"] = tot["lut_build_adds"] * units.sa_add + \
-                tot["lut_build_shifts"] * units.shift
+            e["lut_build"] = (
+                tot["lut_build_adds"] * units.sa_add + tot["lut_build_shifts"] * units.shift
+            )
             e["lookup"] = tot["lookups"] * units.lookup
             e["shift"] = tot["scale_shifts"] * units.shift
             e["add"] = (tot["scale_adds"] + tot["accumulate_adds"]) * units.sa_add
-        bits = weight_bits_per_weight(engine, n, k, q=q, mu=mu, terms=terms,
-                                      shift_bits=shift_bits, group_rows=group_rows)
+        bits = weight_bits_per_weight(
+            engine, n, k, q=q, mu=mu, terms=terms, shift_bits=shift_bits, group_rows=group_rows
+        )
         e["dram_weights"] = float((weights * bits).sum()) * dram_pj_per_bit
         in_bits = 16 if engine == "fp16" else act_bits
         e["dram_act"] = (act_words * in_bits + out_words * 16) * dram_pj_per_bit
@@ -229,18 +272,35 @@ def layer_energy_ops(table, *, units: OpEnergies = PAPER_45NM, q: int = 3, mu: i
     df = pd.DataFrame(rows).set_index("engine")
     df["vs_fp16"] = 1.0 - df["total"] / df.loc["fp16", "total"]
     df["compute_vs_fp16"] = 1.0 - df["compute"] / df.loc["fp16", "compute"]
-    df.attrs.update(units=units.name, node=units.node, q=q, mu=mu, terms=terms,
-                    dram_pj_per_bit=dram_pj_per_bit, scope=scope, macs=macs,
-                    model=table.attrs.get("model"), phase=table.attrs.get("phase"))
+    df.attrs.update(
+        units=units.name,
+        node=units.node,
+        q=q,
+        mu=mu,
+        terms=terms,
+        dram_pj_per_bit=dram_pj_per_bit,
+        scope=scope,
+        macs=macs,
+        model=table.attrs.get("model"),
+        phase=table.attrs.get("phase"),
+    )
     return df
 
 
 # BOM parts of the engines grouped as the layer tables report them.
-_PART_GROUPS = (("LUT builder", "lut_build"), ("act input", "lut_build"),
-                ("table slot", "lookup"), ("lookup", "lookup"),
-                ("barrel", "shift"), ("term", "shift"), ("negative", "shift"),
-                ("plane-sum", "add"), ("accumulator", "add"), ("adder trees", "add"),
-                ("multipliers", "mult"))
+_PART_GROUPS = (
+    ("LUT builder", "lut_build"),
+    ("act input", "lut_build"),
+    ("table slot", "lookup"),
+    ("lookup", "lookup"),
+    ("barrel", "shift"),
+    ("term", "shift"),
+    ("negative", "shift"),
+    ("plane-sum", "add"),
+    ("accumulator", "add"),
+    ("adder trees", "add"),
+    ("multipliers", "mult"),
+)
 
 
 def _part_group(part: str) -> str:
@@ -250,8 +310,9 @@ def _part_group(part: str) -> str:
     return "registers"
 
 
-def engine_energy_per_cycle(design, table=None, *, data_activity: float = 0.5,
-                            streaming_weights: bool = True) -> dict[str, float]:
+def engine_energy_per_cycle(
+    design, table=None, *, data_activity: float = 0.5, streaming_weights: bool = True
+) -> dict[str, float]:
     """Energy per cycle (pJ) of a design at full rate, by part group (``lookup``,
     ``shift``, ``add``, ``mult``, ``lut_build``, ``registers``), priced with a unit table.
 
@@ -289,11 +350,18 @@ def engine_energy_per_cycle(design, table=None, *, data_activity: float = 0.5,
     return out
 
 
-def layer_energy_hw(table, design: ShiftAddDesign, baseline, *, unit_table="ihp-sg13g2",
-                    fp16_mac_pj: float | None = None,
-                    dram_pj_per_bit: float = DRAM_PJ_PER_BIT["shiftaddllm"],
-                    shift_bits: int | None = None, group_rows: int | None = None,
-                    scope: str = "linear"):
+def layer_energy_hw(
+    table,
+    design: ShiftAddDesign,
+    baseline,
+    *,
+    unit_table="ihp-sg13g2",
+    fp16_mac_pj: float | None = None,
+    dram_pj_per_bit: float = DRAM_PJ_PER_BIT["shiftaddllm"],
+    shift_bits: int | None = None,
+    group_rows: int | None = None,
+    scope: str = "linear",
+):
     """Energy of an LLM's weight GEMMs on our engines, priced from their bills of materials.
 
     Parameters
@@ -342,8 +410,9 @@ def layer_energy_hw(table, design: ShiftAddDesign, baseline, *, unit_table="ihp-
     weights = n * k * c
     if fp16_mac_pj is None:
         node, vdd = float(ut.meta.get("node_nm", IHP_NODE_NM)), float(ut.meta.get("vdd", IHP_VDD))
-        fp16_mac_pj = (PAPER_45NM.fp16_mult + PAPER_45NM.fp16_add) * \
-            scale_factors(45.0, 0.9, node, vdd)["energy"]
+        fp16_mac_pj = (PAPER_45NM.fp16_mult + PAPER_45NM.fp16_add) * scale_factors(
+            45.0, 0.9, node, vdd
+        )["energy"]
     rows = []
     # shift-add engine
     per_cycle = engine_energy_per_cycle(design, ut)
@@ -352,17 +421,29 @@ def layer_energy_hw(table, design: ShiftAddDesign, baseline, *, unit_table="ihp-
     cycles = float(((r["weight_writes"] + tables) * c).sum())
     e = {g: v * cycles for g, v in per_cycle.items()}
     e["lut_build"] += float((tables * c).sum()) * lut_build_energy(design, ut)
-    bits = weight_bits_per_weight("shiftadd", n, k, q=design.q, mu=design.mu,
-                                  terms=design.terms,
-                                  shift_bits=shift_bits or design.shift_bits,
-                                  group_rows=group_rows)
+    bits = weight_bits_per_weight(
+        "shiftadd",
+        n,
+        k,
+        q=design.q,
+        mu=design.mu,
+        terms=design.terms,
+        shift_bits=shift_bits or design.shift_bits,
+        group_rows=group_rows,
+    )
     rows.append(("shiftadd", e, float((weights * bits).sum()), design.act_bits))
     # int8 multiplier array, weights streaming
     per_cycle = engine_energy_per_cycle(baseline, ut, streaming_weights=True)
     cycles = float((-(-(m * n * k) // (baseline.k * baseline.n)) * c).sum())
     e = {g: v * cycles for g, v in per_cycle.items()}
-    rows.append(("int8", e, float((weights * weight_bits_per_weight("int8", n, k)).sum()),
-                 baseline.act_bits))
+    rows.append(
+        (
+            "int8",
+            e,
+            float((weights * weight_bits_per_weight("int8", n, k)).sum()),
+            baseline.act_bits,
+        )
+    )
     if fp16_mac_pj:
         e = dict.fromkeys(per_cycle, 0.0)
         e["mult"] = macs * fp16_mac_pj
@@ -381,8 +462,15 @@ def layer_energy_hw(table, design: ShiftAddDesign, baseline, *, unit_table="ihp-
     ref = "fp16" if "fp16" in df.index else "int8"
     df[f"vs_{ref}"] = 1.0 - df["total"] / df.loc[ref, "total"]
     df["compute_per_mac_pj"] = df["compute"] / macs
-    df.attrs.update(units=ut.name, node=f"{ut.meta.get('node_nm', 130)} nm",
-                    dram_pj_per_bit=dram_pj_per_bit, scope=scope, macs=macs,
-                    design=design.name, baseline=baseline.name,
-                    model=table.attrs.get("model"), phase=table.attrs.get("phase"))
+    df.attrs.update(
+        units=ut.name,
+        node=f"{ut.meta.get('node_nm', 130)} nm",
+        dram_pj_per_bit=dram_pj_per_bit,
+        scope=scope,
+        macs=macs,
+        design=design.name,
+        baseline=baseline.name,
+        model=table.attrs.get("model"),
+        phase=table.attrs.get("phase"),
+    )
     return df

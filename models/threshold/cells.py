@@ -17,8 +17,15 @@ import numpy as np
 
 from ...errors import InputError
 
-__all__ = ["CellPreset", "load_cell_presets", "cell_preset", "CELLS_FILE", "VARIANT_WEIGHTS",
-           "PRESET_FIGURES", "weights_key"]
+__all__ = [
+    "CellPreset",
+    "load_cell_presets",
+    "cell_preset",
+    "CELLS_FILE",
+    "VARIANT_WEIGHTS",
+    "PRESET_FIGURES",
+    "weights_key",
+]
 
 CELLS_FILE = Path(__file__).resolve().parent.parent / "data" / "threshold_cells.toml"
 
@@ -73,9 +80,12 @@ class CellPreset:
             idle cycles mixed) and ``leakage_mw``.
         """
         u = float(utilization)
-        return {"area": self.area_um2, "energy_clock": 0.0,
-                "energy": u * self.energy_eval_pj + (1 - u) * self.energy_idle_pj,
-                "leakage_mw": self.leakage_mw}
+        return {
+            "area": self.area_um2,
+            "energy_clock": 0.0,
+            "energy": u * self.energy_eval_pj + (1 - u) * self.energy_idle_pj,
+            "leakage_mw": self.leakage_mw,
+        }
 
 
 PRESET_FIGURES = ("area_um2", "energy_eval_pj", "energy_idle_pj", "leakage_mw", "delay_ns")
@@ -103,8 +113,10 @@ def weights_key(weights) -> str:
 def _read_cells(path=None) -> tuple[dict, Path]:
     path = Path(path) if path else CELLS_FILE
     if not path.is_file():
-        raise InputError("no threshold-cell data file; run bench/compare_threshold.py "
-                         "--measure-cell", source=str(path))
+        raise InputError(
+            "no threshold-cell data file; run bench/compare_threshold.py --measure-cell",
+            source=str(path),
+        )
     data = tomllib.loads(path.read_text())
     for name in ("standard_cell", "custom_cell"):
         if name not in data:
@@ -113,8 +125,12 @@ def _read_cells(path=None) -> tuple[dict, Path]:
 
 
 def _preset(name: str, d: dict, weights, source: str) -> CellPreset:
-    return CellPreset(name=name, weights=tuple(weights), source=source,
-                      **{key: float(d[key]) for key in PRESET_FIGURES})
+    return CellPreset(
+        name=name,
+        weights=tuple(weights),
+        source=source,
+        **{key: float(d[key]) for key in PRESET_FIGURES},
+    )
 
 
 def load_cell_presets(path=None) -> dict[str, CellPreset]:
@@ -136,9 +152,12 @@ def load_cell_presets(path=None) -> dict[str, CellPreset]:
         When the file or one of the two presets is missing.
     """
     data, _ = _read_cells(path)
-    return {name: _preset(name, data[name], data[name].get("weights", ()),
-                          str(data[name].get("source", "")))
-            for name in ("standard_cell", "custom_cell")}
+    return {
+        name: _preset(
+            name, data[name], data[name].get("weights", ()), str(data[name].get("source", ""))
+        )
+        for name in ("standard_cell", "custom_cell")
+    }
 
 
 @functools.lru_cache(maxsize=64)
@@ -151,30 +170,48 @@ def cell_preset(name: str, weights: tuple, path=None) -> CellPreset:
     """
     data, p = _read_cells(path)
     if name not in ("standard_cell", "custom_cell"):
-        raise InputError(f"unknown preset {name!r}", field="cell",
-                         allowed=["custom_cell", "standard_cell"])
+        raise InputError(
+            f"unknown preset {name!r}", field="cell", allowed=["custom_cell", "standard_cell"]
+        )
     d = data[name]
     weights = tuple(int(w) for w in weights)
     measured = {tuple(d.get("weights", ())): d}
     for key, var in d.get("variants", {}).items():
         measured[tuple(int(w) for w in key.split("-"))] = var
     if weights in measured:
-        src = str(d.get("source", "")) + ("" if weights == tuple(d.get("weights", ())) else
-                                          f" (variant {list(weights)})")
+        src = str(d.get("source", "")) + (
+            "" if weights == tuple(d.get("weights", ())) else f" (variant {list(weights)})"
+        )
         return _preset(name, measured[weights], weights, src)
     ws = list(measured)
     if len(ws) < 3:
-        raise InputError(f"the {name} preset has no figures for weights {list(weights)}",
-                         field="neuron_weights", allowed=[list(w) for w in ws], source=str(p))
+        raise InputError(
+            f"the {name} preset has no figures for weights {list(weights)}",
+            field="neuron_weights",
+            allowed=[list(w) for w in ws],
+            source=str(p),
+        )
     basis = lambda w: [1.0, len(w), sum(w)]
     a = np.array([basis(w) for w in ws])
-    fit = {key: float(np.array(basis(weights)) @ np.linalg.lstsq(
-        a, np.array([measured[w][key] for w in ws], float), rcond=None)[0])
-        for key in PRESET_FIGURES}
+    fit = {
+        key: float(
+            np.array(basis(weights))
+            @ np.linalg.lstsq(a, np.array([measured[w][key] for w in ws], float), rcond=None)[0]
+        )
+        for key in PRESET_FIGURES
+    }
     if min(fit.values()) <= 0:
-        raise InputError(f"weights {list(weights)} are too far from the measured neurons to "
-                         f"interpolate the {name} preset", field="neuron_weights",
-                         allowed=[list(w) for w in ws], source=str(p))
-    return _preset(name, fit, weights,
-                   f"interpolated (least squares in fan-in and weight sum) from the {name} "
-                   f"neurons measured with weights {[list(w) for w in ws]}")
+        raise InputError(
+            f"weights {list(weights)} are too far from the measured neurons to "
+            f"interpolate the {name} preset",
+            field="neuron_weights",
+            allowed=[list(w) for w in ws],
+            source=str(p),
+        )
+    return _preset(
+        name,
+        fit,
+        weights,
+        f"interpolated (least squares in fan-in and weight sum) from the {name} "
+        f"neurons measured with weights {[list(w) for w in ws]}",
+    )

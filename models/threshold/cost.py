@@ -15,8 +15,15 @@ from ..cost import Item, price, unit_table
 from .cells import CellPreset, cell_preset
 from .golden import execute, layer_runs
 
-__all__ = ["program_activity", "threshold_fanout_nets", "threshold_bom", "bill_of_materials",
-           "threshold_estimate", "step_stream_activity", "activity_profile"]
+__all__ = [
+    "program_activity",
+    "threshold_fanout_nets",
+    "threshold_bom",
+    "bill_of_materials",
+    "threshold_estimate",
+    "step_stream_activity",
+    "activity_profile",
+]
 
 
 def _cell(design: ThresholdDesign, preset: str | CellPreset | None) -> CellPreset:
@@ -26,8 +33,9 @@ def _cell(design: ThresholdDesign, preset: str | CellPreset | None) -> CellPrese
 
 
 @functools.lru_cache(maxsize=256)
-def program_activity(design: ThresholdDesign, k: int | None = None, *, runs: int = 6,
-                     seed: int = 0) -> dict:
+def program_activity(
+    design: ThresholdDesign, k: int | None = None, *, runs: int = 6, seed: int = 0
+) -> dict:
     """Toggle rates (per bit per cycle) of the array's parts while it streams random binary
     layers (inputs and weights uniformly random, thresholds near the median count), from the
     NumPy interpreter of the program (:func:`execute`, the RTL's exact state sequence) and
@@ -39,7 +47,7 @@ def program_activity(design: ThresholdDesign, k: int | None = None, *, runs: int
     """
     prog = schedule(design, k)
     K, S = prog.k, prog.steps
-    pes = min(design.pes, 4)              # every PE runs the same program on like data
+    pes = min(design.pes, 4)  # every PE runs the same program on like data
     d = cast(ThresholdDesign, design.replace(pes=pes))
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 2, (pes * design.vectors, K))
@@ -56,16 +64,19 @@ def program_activity(design: ThresholdDesign, k: int | None = None, *, runs: int
         a = np.asarray(val).reshape(runs * S, -1).astype(np.int64)
         flips += int(np.bitwise_count(a[1:] ^ a[:-1]).sum())
     src = np.asarray(lr.fields["src"]).reshape(runs * S, -1)
-    return {"instruction": flips / ((runs * S - 1) * design.instruction_bits),
-            "select_change": float((src[1:] != src[:-1]).mean()),
-            "reg": tog["reg"] / (n * design.neurons),
-            "mem": tog["mem"] / (n * design.memory_bits),
-            "data": tog["data"] / (n * design.data_bits),
-            "x": tog["x"] / (n * design.neurons * design.fan_in)}
+    return {
+        "instruction": flips / ((runs * S - 1) * design.instruction_bits),
+        "select_change": float((src[1:] != src[:-1]).mean()),
+        "reg": tog["reg"] / (n * design.neurons),
+        "mem": tog["mem"] / (n * design.memory_bits),
+        "data": tog["data"] / (n * design.data_bits),
+        "x": tog["x"] / (n * design.neurons * design.fan_in),
+    }
 
 
-def _at_activity(unit: str, part: str, count: float, toggles_per_input: float,
-                 bits: float = 0.0) -> list[Item]:
+def _at_activity(
+    unit: str, part: str, count: float, toggles_per_input: float, bits: float = 0.0
+) -> list[Item]:
     """``count`` units whose data inputs toggle ``toggles_per_input`` times per cycle on
     average: the table prices a unit at the calibration activity (0.5 per input), so the
     share ``a = toggles / 0.5`` of them is priced active and the rest held (same area and
@@ -74,8 +85,7 @@ def _at_activity(unit: str, part: str, count: float, toggles_per_input: float,
     a = min(max(toggles_per_input / 0.5, 0.0), 1.0)
     items = [Item(unit, part, count * a, bits=bits)]
     if a < 1.0:
-        items.append(Item(unit, f"{part} (held share)", count * (1.0 - a), bits=bits,
-                          active=False))
+        items.append(Item(unit, f"{part} (held share)", count * (1.0 - a), bits=bits, active=False))
     return items
 
 
@@ -98,12 +108,16 @@ def threshold_fanout_nets(design: ThresholdDesign) -> list[tuple[str, int, int, 
     """
     d = design
     P, N, F, L, D = d.pes, d.neurons, d.fan_in, d.memory_bits, d.data_bits
-    inputs = N * F + 1                      # neuron inputs and the emit multiplexer
+    inputs = N * F + 1  # neuron inputs and the emit multiplexer
     return [
         ("one-hot source selects", inputs * d.sources, P, "instruction"),
         ("store address decodes", N * L, P, "instruction"),
-        ("per-neuron instruction fields (threshold, inversions, enable)",
-         N * (d.threshold_bits + F + 1) + 1, P, "instruction"),
+        (
+            "per-neuron instruction fields (threshold, inversions, enable)",
+            N * (d.threshold_bits + F + 1) + 1,
+            P,
+            "instruction",
+        ),
         # Each source bit feeds every neuron input's multiplexer and the emit multiplexer;
         # a memory or data bit also its own hold multiplexer, a neuron's register every
         # memory bit's write multiplexer.
@@ -114,8 +128,9 @@ def threshold_fanout_nets(design: ThresholdDesign) -> list[tuple[str, int, int, 
     ]
 
 
-def threshold_bom(design: ThresholdDesign, cell: str | CellPreset | None = None,
-                  k: int | None = None) -> list[Item]:
+def threshold_bom(
+    design: ThresholdDesign, cell: str | CellPreset | None = None, k: int | None = None
+) -> list[Item]:
     """Building blocks of a threshold array running the program for fan-in ``k``, with the
     neuron priced by a cell preset (default: the synthesized standard-cell neuron).
 
@@ -145,9 +160,11 @@ def threshold_bom(design: ThresholdDesign, cell: str | CellPreset | None = None,
     P, N, F, L, D = d.pes, d.neurons, d.fan_in, d.memory_bits, d.data_bits
     cell = _cell(d, cell)
     if tuple(cell.weights) and tuple(cell.weights) != tuple(d.neuron_weights):
-        raise InputError(f"the {cell.name} preset characterizes a neuron with weights "
-                         f"{list(cell.weights)}", field="neuron_weights",
-                         allowed=[list(cell.weights)])
+        raise InputError(
+            f"the {cell.name} preset characterizes a neuron with weights {list(cell.weights)}",
+            field="neuron_weights",
+            allowed=[list(cell.weights)],
+        )
     util = prog.utilization
     S = d.sources
     # Every PE executes the same instruction, so each select is decoded once (one-hot,
@@ -157,21 +174,17 @@ def threshold_bom(design: ThresholdDesign, cell: str | CellPreset | None = None,
     r_instr = act["instruction"]
     # A neuron input's S-way multiplexer is S gates with two inputs each: its one-hot select
     # line (two of them toggle when the select changes) and its source bit.
-    r_mux = (2 * act["select_change"] + N * act["reg"] + L * act["mem"] + D * act["data"]) \
-        / (2 * S)
+    r_mux = (2 * act["select_change"] + N * act["reg"] + L * act["mem"] + D * act["data"]) / (2 * S)
     items = [
         # The registered instruction (all of it but `load`, used on acceptance) and valid;
         # its bits toggle as the program's instructions do.
         *_at_activity("dffe", "step register (instruction)", d.instruction_bits, r_instr),
         *_at_activity("and2", "select decoders (shared)", (N * F + 1) * S, r_instr),
-        *_at_activity("and2", "store address decoders (shared)", N * L * d.address_bits,
-                      r_instr),
+        *_at_activity("and2", "store address decoders (shared)", N * L * d.address_bits, r_instr),
         *_at_activity("dffe", "data registers", P * D, act["data"]),
-        Item("threshold_neuron", f"threshold neurons ({cell.name})", P * N,
-             price=cell.price(util)),
+        Item("threshold_neuron", f"threshold neurons ({cell.name})", P * N, price=cell.price(util)),
         *_at_activity("and2", "neuron input multiplexers", P * N * F * S, r_mux),
-        *_at_activity("xor2", "neuron input inversions", P * N * F,
-                      (act["x"] + r_instr) / 2),
+        *_at_activity("xor2", "neuron input inversions", P * N * F, (act["x"] + r_instr) / 2),
         *_at_activity("and2", "emit multiplexers", P * S, r_mux),
         *_at_activity("dffe", "local memory", P * L, act["mem"]),
         *_at_activity("and2", "local memory write select", P * L * N, r_instr),
@@ -179,8 +192,9 @@ def threshold_bom(design: ThresholdDesign, cell: str | CellPreset | None = None,
     ]
     # Buffers synthesis puts on the nets of high fan-out (a tenth of the pooled array's cells).
     for part, nets, fanout, rate in threshold_fanout_nets(d):
-        items += _at_activity("fanout_buf", f"fan-out buffers: {part}", nets,
-                              act[rate] if rate else 0.0, bits=fanout)
+        items += _at_activity(
+            "fanout_buf", f"fan-out buffers: {part}", nets, act[rate] if rate else 0.0, bits=fanout
+        )
     return items
 
 
@@ -200,8 +214,14 @@ def bill_of_materials(design: ThresholdDesign) -> list[Item]:
     return threshold_bom(design)
 
 
-def threshold_estimate(design: ThresholdDesign, cell: str | CellPreset | None = None, *,
-                       k: int | None = None, table=None, data_activity: float = 0.5) -> dict:
+def threshold_estimate(
+    design: ThresholdDesign,
+    cell: str | CellPreset | None = None,
+    *,
+    k: int | None = None,
+    table=None,
+    data_activity: float = 0.5,
+) -> dict:
     """Area, energy per cycle and per binary neuron evaluation of ``design`` with a cell
     preset, for the program of fan-in ``k``.
 
@@ -235,18 +255,36 @@ def threshold_estimate(design: ThresholdDesign, cell: str | CellPreset | None = 
         a, e_clock, e_data, lk = price(item, table)
         e = e_clock + scale * e_data
         area, energy, leak = area + a, energy + e, leak + lk
-        rows.append({"part": item.part, "unit": item.unit, "count": item.count, "area": a,
-                     "energy_per_cycle_pj": e + lk * design.clock_ns})
+        rows.append(
+            {
+                "part": item.part,
+                "unit": item.unit,
+                "count": item.count,
+                "area": a,
+                "energy_per_cycle_pj": e + lk * design.clock_ns,
+            }
+        )
     energy += leak * design.clock_ns
     evals_per_cycle = design.pes * design.vectors / prog.steps
-    return {"area_um2": area, "energy_per_cycle_pj": energy, "leakage_mw": leak,
-            "evaluations_per_cycle": evals_per_cycle,
-            "energy_per_evaluation_pj": energy / evals_per_cycle, "steps": prog.steps,
-            "breakdown": rows}
+    return {
+        "area_um2": area,
+        "energy_per_cycle_pj": energy,
+        "leakage_mw": leak,
+        "evaluations_per_cycle": evals_per_cycle,
+        "energy_per_evaluation_pj": energy / evals_per_cycle,
+        "steps": prog.steps,
+        "breakdown": rows,
+    }
 
 
-def step_stream_activity(design: ThresholdDesign, k: int | None = None, *, runs: int = 8,
-                         seed: int = 0, data_activity: float = 0.5) -> float:
+def step_stream_activity(
+    design: ThresholdDesign,
+    k: int | None = None,
+    *,
+    runs: int = 8,
+    seed: int = 0,
+    data_activity: float = 0.5,
+) -> float:
     """Mean toggles per cycle of the step stream's payload bits while a layer runs: the
     program's instructions for random weights and thresholds, and input bits that change
     with probability ``data_activity`` on loading steps.
@@ -299,8 +337,9 @@ def step_stream_activity(design: ThresholdDesign, k: int | None = None, *, runs:
     return float(toggles + data_share * data_rate * (data_activity / 0.5 - 1.0))
 
 
-def activity_profile(design: ThresholdDesign,
-                     data_activity: float) -> list[tuple[str, float, float]]:
+def activity_profile(
+    design: ThresholdDesign, data_activity: float
+) -> list[tuple[str, float, float]]:
     """Port switching while a layer streams (for vectorless synthesis power).
 
     Parameters

@@ -13,8 +13,14 @@ from ...design.threshold import ThresholdDesign
 from ...design.threshold_program import compile_program, schedule
 from ...errors import InputError
 
-__all__ = ["run_cycles", "design_vector", "threshold_cycles", "kernel", "validation_gemm",
-           "gemm_cycles_batch"]
+__all__ = [
+    "run_cycles",
+    "design_vector",
+    "threshold_cycles",
+    "kernel",
+    "validation_gemm",
+    "gemm_cycles_batch",
+]
 
 
 def run_cycles(design: ThresholdDesign, k: int | None = None) -> int:
@@ -64,13 +70,25 @@ def design_vector(design: ThresholdDesign) -> dict[str, float]:
         ``data_bits``, ``vectors``, ``pool``, ``memory_bits``, ``pes``).
     """
     d = design
-    return {"tile_k": d.pes * d.data_bits, "tile_n": d.pes, "latency": d.latency,
-            "act_bits": 1, "weight_bits": 1, "out_bits": 1, "psum_bits": 1,
-            # XNOR-accumulates per cycle at full rate for the design's own fan-in
-            "lanes": d.ops_per_cycle / 2, "pes": d.pes, "neurons": d.neurons,
-            "neuron_weights": _pack_weights(d.neuron_weights), "fan_in": d.fan_in,
-            "data_bits": d.data_bits, "vectors": d.vectors, "pool": d.pool,
-            "memory_bits": d.memory_bits}
+    return {
+        "tile_k": d.pes * d.data_bits,
+        "tile_n": d.pes,
+        "latency": d.latency,
+        "act_bits": 1,
+        "weight_bits": 1,
+        "out_bits": 1,
+        "psum_bits": 1,
+        # XNOR-accumulates per cycle at full rate for the design's own fan-in
+        "lanes": d.ops_per_cycle / 2,
+        "pes": d.pes,
+        "neurons": d.neurons,
+        "neuron_weights": _pack_weights(d.neuron_weights),
+        "fan_in": d.fan_in,
+        "data_bits": d.data_bits,
+        "vectors": d.vectors,
+        "pool": d.pool,
+        "memory_bits": d.memory_bits,
+    }
 
 
 def _program_lengths(v: dict, k) -> tuple[np.ndarray, np.ndarray]:
@@ -81,18 +99,28 @@ def _program_lengths(v: dict, k) -> tuple[np.ndarray, np.ndarray]:
     """
     cols = [np.asarray(v[key]) for key in (*_PROGRAM_KEYS, "fan_in")]
     shape = np.broadcast_shapes(np.shape(k), *(c.shape for c in cols))
-    table = np.stack([np.broadcast_to(np.asarray(c, np.float64), shape).ravel()
-                      for c in (*cols, k)], axis=1).astype(np.int64)
+    table = np.stack(
+        [np.broadcast_to(np.asarray(c, np.float64), shape).ravel() for c in (*cols, k)], axis=1
+    ).astype(np.int64)
     uniq, inverse = np.unique(table, axis=0, return_inverse=True)
     steps = np.empty(len(uniq), np.int64)
     last = np.empty(len(uniq), np.int64)
     for i, (neurons, wcode, data_bits, vectors, pool, memory, fan_in, kk) in enumerate(uniq):
-        prog = compile_program(int(kk), int(neurons), _unpack_weights(wcode, int(fan_in)),
-                               int(data_bits), int(vectors), int(pool))
+        prog = compile_program(
+            int(kk),
+            int(neurons),
+            _unpack_weights(wcode, int(fan_in)),
+            int(data_bits),
+            int(vectors),
+            int(pool),
+        )
         if prog.memory_used > memory:
-            raise InputError(f"the program for K={kk} needs {prog.memory_used} bits of local "
-                             f"memory, the design has {memory}", field="memory_bits",
-                             allowed=f"an integer from {prog.memory_used} to 256")
+            raise InputError(
+                f"the program for K={kk} needs {prog.memory_used} bits of local "
+                f"memory, the design has {memory}",
+                field="memory_bits",
+                allowed=f"an integer from {prog.memory_used} to 256",
+            )
         steps[i], last[i] = prog.steps, prog.emit_steps[-1]
     inverse = inverse.reshape(-1)
     return steps[inverse].reshape(shape), last[inverse].reshape(shape)
@@ -127,8 +155,14 @@ def threshold_cycles(v: dict, m, n, k) -> dict:
     runs = n * groups
     transfers = runs * steps
     cycles = (runs - 1) * steps + last + np.asarray(v["latency"]).astype(np.int64) + 1
-    return {"cycles": cycles, "transfers": transfers, "runs": runs, "groups": groups,
-            "steps": steps, "rows_per_group": rows}
+    return {
+        "cycles": cycles,
+        "transfers": transfers,
+        "runs": runs,
+        "groups": groups,
+        "steps": steps,
+        "rows_per_group": rows,
+    }
 
 
 def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):
@@ -226,6 +260,11 @@ def gemm_cycles_batch(design: ThresholdDesign, m, n, k) -> dict[str, np.ndarray]
     c = threshold_cycles(design_vector(design), m, n, k)
     macs = m * n * k
     slots = c["runs"] * design.pes * design.vectors
-    return {"cycles": c["cycles"], "transfers": c["transfers"], "tiles": c["runs"],
-            "weight_writes": np.zeros_like(c["runs"]), "macs": macs,
-            "utilization": (m * n) / slots * (c["transfers"] / c["cycles"])}
+    return {
+        "cycles": c["cycles"],
+        "transfers": c["transfers"],
+        "tiles": c["runs"],
+        "weight_writes": np.zeros_like(c["runs"]),
+        "macs": macs,
+        "utilization": (m * n) / slots * (c["transfers"] / c["cycles"]),
+    }

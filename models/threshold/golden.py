@@ -15,10 +15,10 @@ from typing import cast
 
 import numpy as np
 
+from ...design.arith import xnor_matches
 from ...design.threshold import ThresholdDesign
 from ...design.threshold_program import Program, schedule
 from ...errors import InputError
-from ...design.arith import xnor_matches
 from ..golden import check_operand, threshold_compare
 
 __all__ = ["instantiate", "binary_layer_reference", "LayerRuns", "layer_runs", "execute"]
@@ -33,8 +33,9 @@ def _effective_thresholds(program: Program, thresholds, flips):
     f = np.asarray(flips, dtype=bool)
     full = (1 << B) - 1
     tp = np.where(f, full - t, t)
-    const = np.where(f, np.where(t < 0, 0, np.where(t >= K, 1, -1)),
-                     np.where(t <= 0, 1, np.where(t > K, 0, -1)))
+    const = np.where(
+        f, np.where(t < 0, 0, np.where(t >= K, 1, -1)), np.where(t <= 0, 1, np.where(t > K, 0, -1))
+    )
     return np.clip(tp, 0, full), const
 
 
@@ -75,16 +76,23 @@ def instantiate(program: Program, design: ThresholdDesign, weights, thresholds, 
     # Compare thresholds from the bits of T'.
     bit = np.clip(program.cmp_bit, 0, None)
     tb = lambda i: (tp[:, None, None] >> i[None]) & 1
-    cmp_t = np.where(program.cmp_pair[None], 2 * tb(bit + 1) + tb(bit), 2 * tb(bit)) + \
-        program.cmp_g[None]
+    cmp_t = (
+        np.where(program.cmp_pair[None], 2 * tb(bit + 1) + tb(bit), 2 * tb(bit))
+        + program.cmp_g[None]
+    )
     last = program.cmp_last[None] & (const[:, None, None] >= 0)
     cmp_t = np.where(last, np.where(const[:, None, None] == 1, 0, design.weight_sum + 1), cmp_t)
     thr = np.where(program.cmp_bit[None] >= 0, cmp_t, program.threshold[None])
     rep = lambda a: np.broadcast_to(a[None], (outs,) + a.shape)
     return {
-        "load": rep(program.load), "en": rep(program.en), "t": thr,
-        "src": rep(program.sources(design, program.src_kind, program.src_index)), "inv": inv,
-        "store": rep(program.store), "addr": rep(program.address), "emit": rep(program.emit),
+        "load": rep(program.load),
+        "en": rep(program.en),
+        "t": thr,
+        "src": rep(program.sources(design, program.src_kind, program.src_index)),
+        "inv": inv,
+        "store": rep(program.store),
+        "addr": rep(program.address),
+        "emit": rep(program.emit),
         "emit_src": rep(program.sources(design, program.emit_kind, program.emit_index)),
         "emit_inv": rep(np.zeros(S, bool)),
     }
@@ -117,11 +125,17 @@ def binary_layer_reference(x, w, thresholds, flips=None, pool: int = 1) -> np.nd
     x = check_operand("x", x, 0, 1, (None, None))
     w = check_operand("weights", w, 0, 1, (None, x.shape[1]))
     t = check_operand("thresholds", thresholds, -(1 << 40), 1 << 40, (w.shape[0],))
-    f = np.zeros(w.shape[0], bool) if flips is None else \
-        check_operand("flips", flips, 0, 1, (w.shape[0],)).astype(bool)
+    f = (
+        np.zeros(w.shape[0], bool)
+        if flips is None
+        else check_operand("flips", flips, 0, 1, (w.shape[0],)).astype(bool)
+    )
     if x.shape[0] % pool:
-        raise InputError(f"{x.shape[0]} rows are not whole pooling windows of {pool}",
-                         field="x", allowed=f"a multiple of {pool} rows")
+        raise InputError(
+            f"{x.shape[0]} rows are not whole pooling windows of {pool}",
+            field="x",
+            allowed=f"a multiple of {pool} rows",
+        )
     y = threshold_compare(xnor_matches(x, w), t, f)
     return cast(np.ndarray, y.reshape(-1, pool, w.shape[0]).any(axis=1).astype(np.int64))
 
@@ -178,8 +192,9 @@ class LayerRuns:
         return flat
 
 
-def layer_runs(design: ThresholdDesign, x, w, thresholds, flips=None, *,
-               k: int | None = None) -> LayerRuns:
+def layer_runs(
+    design: ThresholdDesign, x, w, thresholds, flips=None, *, k: int | None = None
+) -> LayerRuns:
     """Every run of the binary layer ``x (M, K)``, ``w (N, K)`` on ``design``, output neuron
     by output neuron, with golden expectations.
 
@@ -214,8 +229,11 @@ def layer_runs(design: ThresholdDesign, x, w, thresholds, flips=None, *,
     P, V, pool = design.pes, design.vectors, design.pool
     M = x.shape[0]
     if M % pool:
-        raise InputError(f"{M} rows are not whole pooling windows of {pool}", field="gemm.M",
-                         allowed=f"a multiple of {pool}")
+        raise InputError(
+            f"{M} rows are not whole pooling windows of {pool}",
+            field="gemm.M",
+            allowed=f"a multiple of {pool}",
+        )
     groups = -(-M // (P * V))
     padded = np.zeros((groups * P * V, K), np.int8)
     padded[:M] = x
@@ -229,8 +247,9 @@ def layer_runs(design: ThresholdDesign, x, w, thresholds, flips=None, *,
     # (g * P + p) * V + v.
     li = prog.load_input
     v_idx, i_idx = np.where(li >= 0, li // K, 0), np.where(li >= 0, li % K, 0)
-    rows = (group[:, None, None, None] * P + np.arange(P)[None, None, :, None]) * V + \
-        v_idx[None, :, None, :]
+    rows = (group[:, None, None, None] * P + np.arange(P)[None, None, :, None]) * V + v_idx[
+        None, :, None, :
+    ]
     data = padded[rows, i_idx[None, :, None, :]]
     data = np.where((li >= 0)[None, :, None, :], data, 0).astype(np.int8)
     # Between loads the data bus holds the last loaded bits (the array ignores them; a
@@ -238,15 +257,29 @@ def layer_runs(design: ThresholdDesign, x, w, thresholds, flips=None, *,
     last_load = np.maximum.accumulate(np.where(prog.load, np.arange(prog.steps), 0))
     data = data[:, last_load]
     E = prog.outputs
-    out_rows = (group[:, None, None] * P + np.arange(P)[None, None, :]) * E + \
-        np.arange(E)[None, :, None]
+    out_rows = (group[:, None, None] * P + np.arange(P)[None, None, :]) * E + np.arange(E)[
+        None, :, None
+    ]
     expected = golden[out_rows, neuron[:, None, None]]
-    return LayerRuns(program=prog, neuron=neuron, group=group, fields=fields, data=data,
-                     expected=expected, rows=M)
+    return LayerRuns(
+        program=prog,
+        neuron=neuron,
+        group=group,
+        fields=fields,
+        data=data,
+        expected=expected,
+        rows=M,
+    )
 
 
-def execute(design: ThresholdDesign, fields: dict, data, *,
-            rng: np.random.Generator | None = None, toggles: dict | None = None) -> np.ndarray:
+def execute(
+    design: ThresholdDesign,
+    fields: dict,
+    data,
+    *,
+    rng: np.random.Generator | None = None,
+    toggles: dict | None = None,
+) -> np.ndarray:
     """Run instruction streams on a model of the array, exactly as the RTL does.
 
     Parameters
