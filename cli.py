@@ -40,6 +40,21 @@ def _int_at_least(flag: str, minimum: int):
     return parse
 
 
+def _int_in(flag: str, lo: int, hi: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(
+                f"{flag}: {text!r} is out of range (allowed: an integer from {lo} to {hi})"
+            )
+        return value
+
+    return parse
+
+
 def _number_in(flag: str, lo: float, hi: float | None = None, *, lo_open: bool = False):
     allowed = (
         (f"a number > {lo:g}" if lo_open else f"a number >= {lo:g}")
@@ -254,6 +269,19 @@ def cmd_model(args) -> int:
         f"  power              {cost.power_mw:.4g} mW at {cost.clock_ns} ns",
         f"  efficiency         {cost.tops_per_watt:.3g} TOPS/W, {cost.gops_per_mm2:,.1f} GOPS/mm^2",
     ]
+    timing = model_timing(design, cost.table)
+    d["timing"] = timing
+    if timing.get("critical_path_ns") is not None:
+        verdict = "meets" if timing["meets_clock"] else "DOES NOT MEET"
+        lines.append(
+            f"  timing (model)     critical path {timing['critical_path_ns']:.2f} ns, fmax "
+            f"{timing['fmax_mhz']:.0f} MHz: {verdict} the {design.clock_ns} ns clock; "
+            f"slowest: {timing['path']}"
+        )
+        if args.breakdown:
+            lines += [f"    {part:<52} {ns:6.3f} ns" for part, ns in timing["breakdown"]]
+    else:
+        lines.append(f"  timing (model)     not modelled: {timing['reason']}")
     if args.gemm:
         g = gemm_cycles(design, *args.gemm)
         d["gemm"] = {
@@ -280,6 +308,18 @@ def cmd_model(args) -> int:
     return 0
 
 
+def model_timing(design, table: str) -> dict:
+    """The timing model's report as plain data, or why there is none."""
+    from .errors import InputError  # deferred: start-up time
+    from .models.timing import critical_path
+
+    try:
+        report = critical_path(design, table)
+    except InputError as exc:
+        return {"critical_path_ns": None, "reason": str(exc)}
+    return {**report.to_dict(), "meets_clock": report.meets(design.clock_ns)}
+
+
 def cmd_calibrate(args) -> int:
     from .flows.calibrate import calibrate  # deferred: start-up time
 
@@ -288,23 +328,37 @@ def cmd_calibrate(args) -> int:
         name=args.name,
         out=args.out,
         progress=None if args.json else (lambda label: print(f"  {label}", file=sys.stderr)),
+        delays_only=args.delays_only,
     )
     _emit(args, {"table": str(path)}, [f"wrote {path}"])
     return 0
 
 
 def cmd_validate(args) -> int:
-    from .flows.validate import validation_report  # deferred: start-up time
+    from .errors import InputError  # deferred: start-up time
+    from .flows.validate import validation_report
 
     catalog = Path(__file__).resolve().parent / "examples"
-    # Relative to the working directory when below it: the table shows where designs are.
-    paths = args.designs or sorted(
-        os.path.relpath(p) if p.is_relative_to(Path.cwd()) else str(p)
-        for p in catalog.iterdir()
-        if p.suffix in (".toml", ".yaml", ".yml")
-    )
+    if args.random is not None:
+        from .design.random import random_designs  # deferred: start-up time
+
+        if args.designs:
+            raise InputError("give design files or --random, not both", field="--random")
+        paths = [
+            (f"random (seed {args.seed}) #{i}", d)
+            for i, d in enumerate(random_designs(args.random, args.seed, args.arch))
+        ]
+    else:
+        # Relative to the working directory when below it: the table shows where designs are.
+        paths = args.designs or sorted(
+            os.path.relpath(p) if p.is_relative_to(Path.cwd()) else str(p)
+            for p in catalog.iterdir()
+            if p.suffix in (".toml", ".yaml", ".yml")
+        )
     command = "shiftadd validate " + " ".join(
-        (["--out", args.out] if args.out else [])
+        (["--random", str(args.random), "--seed", str(args.seed)] if args.random else [])
+        + [f"--arch {a}" for a in args.arch or []]
+        + (["--out", args.out] if args.out else [])
         + (["--json-out", args.json_out] if args.json_out else [])
     )
     rows = validation_report(
@@ -317,7 +371,9 @@ def cmd_validate(args) -> int:
     )
     lines = [
         f"{r.design:28s} cycles {r.cycles_error:+d}  area {100 * r.area_error:+6.1f}%  "
-        f"energy {100 * r.energy_error:+6.1f}%  {'ok' if r.passed else 'OUT OF TARGET'}"
+        f"energy {100 * r.energy_error:+6.1f}%  critical path "
+        + ("   n/a " if r.timing_error is None else f"{100 * r.timing_error:+6.1f}%")
+        + f"  {'ok' if r.passed else 'OUT OF TARGET'}"
         for r in rows
     ]
     if args.out:
@@ -354,7 +410,7 @@ def cmd_demo(args) -> int:
 def cmd_sweep(args) -> int:
     from .models.pareto import pareto_front  # deferred: start-up time
     from .models.plots import plot_results
-    from .models.sweep import load_sweep_spec, run_sweep
+    from .models.sweep import load_sweep_spec, run_sweep, timing_summary
 
     spec = load_sweep_spec(args.spec, workload=args.workload, phase=args.phase, batch=args.batch)
     result = run_sweep(
@@ -370,12 +426,14 @@ def cmd_sweep(args) -> int:
     points = pd.read_parquet(f"{args.out}/points.parquet")
     front = pareto_front(points, [("area_mm2", "min"), ("energy_per_token_uj", "min")])
     result["pareto_points"] = len(front)
+    result["timing"] = timing_summary(points, spec.options["timing"])
     result["plots"] = [] if args.no_plots else plot_results(args.out, "pareto")
     lines = [
         f"{result['points']:,} design points x {len(spec.layers)} GEMMs "
         f"({result['evaluations']:,} evaluations) in {result['seconds']:.1f} s "
         f"({result['computed_chunks']} of {result['chunks']} chunks computed)",
         f"  results   {args.out}/points.parquet, {args.out}/layers.parquet",
+        f"  timing    {result['timing']['text']}",
         f"  Pareto front (area, energy per token): {len(front)} points",
     ]
     for _, r in front.drop_duplicates(["area_mm2", "energy_per_token_uj"]).head(8).iterrows():
@@ -386,6 +444,39 @@ def cmd_sweep(args) -> int:
         )
     lines += [f"  plot      {p}" for p in result["plots"]]
     _emit(args, result, lines)
+    return 0
+
+
+def cmd_export(args) -> int:
+    import tomli_w  # deferred: start-up time
+
+    from ._io import atomic_write
+    from .design import design_from_dict
+    from .errors import InputError  # deferred: start-up time
+    from .models.sweep import point_design  # deferred: start-up time
+
+    if args.point < 0:
+        raise InputError(f"{args.point} is negative", field="POINT_ID", allowed="0 or more")
+    out = Path(args.out)
+    if out.suffix != ".toml":
+        raise InputError(f"{out.name!r} is not a .toml file", field="--out", allowed="*.toml")
+    if not out.parent.is_dir():
+        raise InputError("no such folder", field="--out", source=str(out.parent))
+    fields = point_design(args.sweep, args.point)
+    fields["name"] = args.name or f"{Path(args.sweep).resolve().name}_p{args.point}"
+    design = design_from_dict(fields)  # the file written is a valid design
+    # None means "derived" in a design file: leave such fields out.
+    body = {k: v for k, v in fields.items() if v is not None}
+    header = (
+        f"# Point {args.point} of the sweep in {args.sweep}, exported by shiftadd export;\n"
+        f"# clock_ns is the clock the sweep evaluated the point at.\n"
+    )
+    atomic_write(out, header + tomli_w.dumps(body))
+    _emit(
+        args,
+        {"design": design.to_dict(), "out": str(out)},
+        [f"wrote {out} ({design.arch}, clock {design.clock_ns:g} ns)"],
+    )
     return 0
 
 
@@ -478,6 +569,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--liberty", help="liberty file (default: $SHIFTADD_LIBERTY)")
     p.add_argument("--name", default="ihp-sg13g2", help="table name (default ihp-sg13g2)")
     p.add_argument("--out", help="write here instead of models/data/units_<name>.toml")
+    p.add_argument(
+        "--delays-only",
+        action="store_true",
+        help="measure only the delay units and rewrite the table's [delay] section",
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_calibrate)
 
@@ -487,6 +583,16 @@ def build_parser() -> argparse.ArgumentParser:
         "synthesis and OpenSTA with simulated activity",
     )
     p.add_argument("designs", nargs="*", help="design files (default: the examples catalog)")
+    p.add_argument(
+        "--random",
+        type=_int_in("--random", 1, 1000),
+        metavar="N",
+        help="validate N random designs of every family instead (seeded generator)",
+    )
+    p.add_argument(
+        "--seed", type=_int_in("--seed", 0, 2**31 - 1), default=0, help="seed of --random"
+    )
+    p.add_argument("--arch", action="append", help="with --random: only this family (repeatable)")
     p.add_argument("--liberty", help="liberty file (default: $SHIFTADD_LIBERTY)")
     p.add_argument("--out", help="write the Markdown table here (e.g. docs/validation.md)")
     p.add_argument("--json-out", help="write the rows as JSON here")
@@ -503,6 +609,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="small designs, for a smoke test")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("export", help="write the design file of one sweep point")
+    p.add_argument("sweep", help="a finished sweep folder")
+    p.add_argument("point", type=int, metavar="POINT_ID", help="the point's id (column point)")
+    p.add_argument("--out", required=True, help="design file to write (.toml)")
+    p.add_argument("--name", help="design name (default: <sweep folder>_p<POINT_ID>)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("sweep", help="evaluate a design-space sweep over an LLM workload")
     p.add_argument("spec", help="sweep spec (.toml or .yaml)")

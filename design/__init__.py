@@ -28,6 +28,7 @@ from ..families import arches, family
 from .adder_tree import AdderTreeDesign
 from .base import Design
 from .matrix2d import Matrix2DDesign
+from .random import random_designs
 from .shiftadd import ShiftAddDesign
 from .systolic import GridDesign, SystolicDesign
 from .threshold import ThresholdDesign
@@ -44,6 +45,7 @@ __all__ = [
     "design_from_dict",
     "load_design",
     "read_design_file",
+    "random_designs",
 ]
 
 

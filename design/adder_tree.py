@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import typing
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from ..errors import InputError
 from .arith import Arithmetic, arithmetic, resolve_mode_fields
@@ -37,9 +37,13 @@ from .base import (
     signed_width,
 )
 from .bitweight import OPTION_FIELDS, BitWeightPlan, bitweight_plan, expected_vector_cycles
+from .random import draw_bool, draw_choice, draw_int, draw_valid
 from .tree import PipelinedDatapath, TreePlan, plan_tree
 
-__all__ = ["AdderTreeDesign"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["AdderTreeDesign", "random_design", "random_size"]
 
 Mode = Literal["xnor", "addsub", "mac"]
 
@@ -335,3 +339,119 @@ class AdderTreeDesign(PipelinedDatapath, Design):
         if self.has_offset_leaf:
             bits += self.n * range_width(*self.offset_range)[0]
         return bits
+
+
+# -- random designs (shiftadd validate --random) ------------------------------------------
+#: Ranges of :func:`random_design`: inputs per neuron, neurons, operand bits.
+RANDOM_K = (3, 48)
+RANDOM_N = (1, 6)
+RANDOM_BITS = (2, 8)
+#: Largest :func:`random_size` of a random design (about 30 um^2 a unit, so most random
+#: designs stay under 100k um^2 and all within a few hundred thousand).
+RANDOM_SIZE_BUDGET = 4000
+
+
+def random_size(design: AdderTreeDesign) -> float:
+    """The size measure :func:`random_design` bounds by :data:`RANDOM_SIZE_BUDGET`.
+
+    ``k * n * (act_bits + 2) * (weight_bits + 2)`` (``xnor``: 1-bit operands, ``addsub``:
+    1-bit weights), times ``1 + pipeline_stages / 3`` for the pipeline registers and, with
+    ``digit_sparse``, ``1 + 4 / digit_group`` for the encoders; roughly proportional to the
+    area (about 30 um^2 a unit).
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        The design to measure.
+
+    Returns
+    -------
+    float
+        Its size in units.
+    """
+    assert design.act_bits is not None and design.weight_bits is not None
+    size = float(design.k * design.n * (design.act_bits + 2) * (design.weight_bits + 2))
+    size *= 1 + design.pipeline_stages / 3
+    if design.digit_sparse:
+        assert design.digit_group is not None  # defaulted by __post_init__
+        size *= 1 + 4 / design.digit_group
+    return size
+
+
+def random_design(rng: np.random.Generator, name: str) -> AdderTreeDesign:
+    """A random valid adder-tree design, small enough to synthesize and simulate in about
+    a minute.
+
+    Every mode; signed and unsigned operands of 2 to 8 bits; ``k`` from 3 to 48 and ``n``
+    from 1 to 6; the folded threshold; the bit-weight options of ``mac``
+    (``carry_save_accumulate``, ``shared_encoder_same_bitweight``, both, or
+    ``digit_sparse`` with any ``digit_group`` from 1 to 8 dividing ``k``);
+    ``pipeline_stages`` from 0 to the design's maximum; all within a :func:`random_size` of
+    :data:`RANDOM_SIZE_BUDGET`.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The only source of randomness (the same state gives the same design).
+    name : str
+        Verilog module name of the design.
+
+    Returns
+    -------
+    AdderTreeDesign
+        The validated design.
+
+    Raises
+    ------
+    RuntimeError
+        No valid combination in :data:`~shiftadd.design.random.RANDOM_ATTEMPTS` draws.
+    """
+    return draw_valid(lambda: _draw_adder_tree(rng, name), "adder_tree")
+
+
+def _draw_adder_tree(rng: np.random.Generator, name: str) -> AdderTreeDesign | None:
+    """One candidate of :func:`random_design` (``None``: over the size budget)."""
+    lo, hi = RANDOM_BITS
+    mode = draw_choice(rng, typing.get_args(Mode))
+    params: dict[str, typing.Any] = {"name": name, "mode": mode}
+    act_bits = weight_bits = 1
+    option = None
+    if mode == "mac":
+        option = draw_choice(rng, (None, None, "csa", "same", "csa+same", "sparse"))
+    if mode != "xnor":
+        act_bits = draw_int(rng, lo, hi)
+        if option is not None:  # the bit-weight options take even, signed activations
+            act_bits += act_bits % 2
+        params["act_bits"] = act_bits
+        params["act_signed"] = True if option else draw_bool(rng)
+    if mode == "mac":
+        weight_bits = draw_int(rng, lo, hi)
+        params["weight_bits"] = weight_bits
+        params["weight_signed"] = True if option else draw_bool(rng)
+    lane = (act_bits + 2) * (weight_bits + 2)
+    group = 1
+    if option == "sparse":
+        # lanes per encoder first, then k a multiple of it; fewer lanes cost more encoders
+        group = draw_int(rng, 1, 8)
+        lane = int(lane * (1 + 4 / group))
+        params.update(digit_sparse=True, digit_group=group)
+    k_lo = -(-RANDOM_K[0] // group) * group
+    k_hi = min(RANDOM_K[1], RANDOM_SIZE_BUDGET // lane) // group * group
+    if k_hi < k_lo:
+        return None
+    k = group * draw_int(rng, k_lo // group, k_hi // group)
+    n = draw_int(rng, RANDOM_N[0], min(RANDOM_N[1], RANDOM_SIZE_BUDGET // (lane * k)))
+    params.update(k=k, n=n)
+    if option is None:
+        params["threshold"] = draw_bool(rng, 0.3)
+    elif option != "sparse":
+        params["carry_save_accumulate"] = "csa" in option
+        params["shared_encoder_same_bitweight"] = "same" in option
+    probe = typing.cast(AdderTreeDesign, AdderTreeDesign.from_dict(params))
+    size = random_size(probe)
+    if size > RANDOM_SIZE_BUDGET:
+        return None
+    # the most pipeline registers within the budget: size * (1 + stages / 3) <= budget
+    fits = int(3 * (RANDOM_SIZE_BUDGET / size - 1))
+    params["pipeline_stages"] = draw_int(rng, 0, min(probe.max_pipeline_stages, fits))
+    return typing.cast(AdderTreeDesign, AdderTreeDesign.from_dict(params))

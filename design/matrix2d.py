@@ -10,11 +10,14 @@ systolic array, so a tile's rows leave ``latency`` cycles after its last step.
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from .systolic import GridDesign
+from .systolic import GridDesign, random_grid_design
 
-__all__ = ["Matrix2DDesign"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["Matrix2DDesign", "random_design"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -54,3 +57,27 @@ class Matrix2DDesign(GridDesign):
     arch: ClassVar[str] = "matrix2d"
     name: str = "matrix2d"
     skewed: ClassVar[bool] = False
+
+
+def random_design(rng: np.random.Generator, name: str) -> Matrix2DDesign:
+    """A random valid 2D-matrix engine, small enough to synthesize and simulate in about a
+    minute (see :func:`shiftadd.design.systolic.random_grid_design` for the ranges).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The only source of randomness (the same state gives the same design).
+    name : str
+        Verilog module name of the design.
+
+    Returns
+    -------
+    Matrix2DDesign
+        The validated design.
+
+    Raises
+    ------
+    RuntimeError
+        No valid combination in :data:`~shiftadd.design.random.RANDOM_ATTEMPTS` draws.
+    """
+    return random_grid_design(Matrix2DDesign, rng, name)

@@ -26,13 +26,24 @@ cycle, as in LUT-GEMM for LLM decoding: each table is reused by all ``N`` output
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from ..errors import InputError
 from .adder_tree import PipelinedDatapath, TreePlan, plan_tree
 from .base import Design, check_clock, check_int, int_range, range_width
+from .random import draw_bool, draw_choice, draw_int, draw_log_int, draw_valid
 
-__all__ = ["ShiftAddDesign", "entry_range", "table_range", "barrel_stage_widths"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "ShiftAddDesign",
+    "entry_range",
+    "table_range",
+    "barrel_stage_widths",
+    "random_design",
+    "random_size",
+]
 
 Shifter = Literal["barrel", "constant"]
 
@@ -476,3 +487,124 @@ class ShiftAddDesign(PipelinedDatapath, Design):
     def lut_storage_bits(self) -> int:
         """Flip-flops holding the tables: ``lut_slots * 2**mu`` entries of :attr:`lut_width`."""
         return self.lut_slots * self.entries * self.lut_width
+
+
+# -- random designs (shiftadd validate --random) ------------------------------------------
+#: Ranges of :func:`random_design`.
+RANDOM_MU = (1, 5)
+RANDOM_Q = (1, 3)
+RANDOM_TERMS = (1, 3)
+RANDOM_COLUMNS = (1, 6)
+RANDOM_ACT_BITS = (2, 8)
+RANDOM_SHIFT_BITS = (1, 4)
+RANDOM_LUT_SLOTS = (1, 3)
+RANDOM_ACC_GROUPS = (1, 40)
+RANDOM_CONST_SHIFT = 6
+#: Most shifted terms per transfer of a random design, ``columns * q * terms``.
+RANDOM_COLUMN_TERMS = 18
+#: Largest :func:`random_size` of a random design (about 120 um^2 a unit).
+RANDOM_SIZE_BUDGET = 1600
+
+
+def random_size(design: ShiftAddDesign) -> float:
+    """The size measure :func:`random_design` bounds by :data:`RANDOM_SIZE_BUDGET`.
+
+    Per column and formed term the table entry width plus ``2**shift_bits`` (barrel),
+    times ``1 + pipeline_stages / 3``; plus 0.8 a table bit, 0.15 a lookup multiplexer
+    input bit and 2 an accumulator bit: roughly proportional to the area (about 120 um^2 a
+    unit).
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The design to measure.
+
+    Returns
+    -------
+    float
+        Its size in units.
+    """
+    return float(
+        _term_units(design) * (1 + design.pipeline_stages / 3)
+        + 0.8 * design.lut_storage_bits
+        + 0.15 * design.columns * design.q * design.entries * design.lut_width
+        + 2 * design.columns * design.acc_width
+    )
+
+
+def _term_units(design: ShiftAddDesign) -> int:
+    """The shifted terms' part of :func:`random_size`, without pipeline registers."""
+    term = design.lut_width + ((1 << design.shift_bits) if design.shifter == "barrel" else 0)
+    return design.columns * len(design.active_terms) * term
+
+
+def random_design(rng: np.random.Generator, name: str) -> ShiftAddDesign:
+    """A random valid shift-add engine, small enough to synthesize and simulate in about a
+    minute.
+
+    ``mu`` 1 to 5, ``q`` 1 to 3, ``terms`` 1 to 3, ``columns`` 1 to 6 within
+    :data:`RANDOM_COLUMN_TERMS` terms per transfer; barrel shifters (``shift_bits`` 1 to 4)
+    or constant scales (the default or random shifts 0 to 6 and signs); any ``scale_rows``
+    dividing ``columns``; ``act_bits`` 2 to 8; ``lut_slots`` 1 to 3; ``acc_groups`` default
+    or 1 to 40; ``pipeline_stages`` from 0 to the design's maximum; all within a
+    :func:`random_size` of :data:`RANDOM_SIZE_BUDGET`.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The only source of randomness (the same state gives the same design).
+    name : str
+        Verilog module name of the design.
+
+    Returns
+    -------
+    ShiftAddDesign
+        The validated design.
+
+    Raises
+    ------
+    RuntimeError
+        No valid combination in :data:`~shiftadd.design.random.RANDOM_ATTEMPTS` draws.
+    """
+    return draw_valid(lambda: _draw_shiftadd(rng, name), "shiftadd")
+
+
+def _draw_shiftadd(rng: np.random.Generator, name: str) -> ShiftAddDesign | None:
+    """One candidate of :func:`random_design` (``None``: over the size budget)."""
+    q = draw_int(rng, *RANDOM_Q)
+    terms = draw_int(rng, *RANDOM_TERMS)
+    most_columns = min(RANDOM_COLUMNS[1], RANDOM_COLUMN_TERMS // (q * terms))
+    if most_columns < RANDOM_COLUMNS[0]:
+        return None
+    columns = draw_int(rng, RANDOM_COLUMNS[0], most_columns)
+    shifter = draw_choice(rng, ("barrel", "constant"))
+    params: dict[str, Any] = {
+        "name": name,
+        "mu": draw_int(rng, *RANDOM_MU),
+        "q": q,
+        "terms": terms,
+        "act_bits": draw_int(rng, *RANDOM_ACT_BITS),
+        "columns": columns,
+        "lut_slots": draw_int(rng, *RANDOM_LUT_SLOTS),
+        "shifter": shifter,
+    }
+    if draw_bool(rng):
+        divisors = [d for d in range(1, columns + 1) if columns % d == 0]
+        params["scale_rows"] = draw_choice(rng, divisors)
+    if draw_bool(rng):
+        params["acc_groups"] = draw_log_int(rng, *RANDOM_ACC_GROUPS)
+    if shifter == "barrel":
+        params["shift_bits"] = draw_int(rng, *RANDOM_SHIFT_BITS)
+    elif draw_bool(rng, 0.7):
+        params["const_shifts"] = [
+            [draw_int(rng, 0, RANDOM_CONST_SHIFT) for _ in range(terms)] for _ in range(q)
+        ]
+        params["const_signs"] = [[draw_int(rng, -1, 1) for _ in range(terms)] for _ in range(q)]
+    probe = cast(ShiftAddDesign, ShiftAddDesign.from_dict(params))
+    size = random_size(probe)
+    if size > RANDOM_SIZE_BUDGET:
+        return None
+    # the most pipeline registers within the budget (they scale the terms' part)
+    fits = int(3 * (RANDOM_SIZE_BUDGET - size) / max(1, _term_units(probe)))
+    params["pipeline_stages"] = draw_int(rng, 0, min(probe.max_pipeline_stages, fits))
+    return cast(ShiftAddDesign, ShiftAddDesign.from_dict(params))

@@ -40,14 +40,27 @@ from __future__ import annotations
 import dataclasses
 import functools
 import typing
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from ..errors import InputError
 from ..workloads.digits import booth_digit_count
 from .arith import Arithmetic, arithmetic, resolve_mode_fields
 from .base import OPERAND_FIELDS, Design, check_clock, check_int, int_range, range_width
+from .random import draw_bool, draw_choice, draw_int, draw_log_int, draw_valid
 
-__all__ = ["GridDesign", "SystolicDesign", "CsaPlan", "plan_csa", "MAX_ACC_BITS"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = [
+    "GridDesign",
+    "SystolicDesign",
+    "CsaPlan",
+    "plan_csa",
+    "MAX_ACC_BITS",
+    "random_design",
+    "random_grid_design",
+    "random_size",
+]
 
 Mode = Literal["mac", "addsub", "ternary"]
 
@@ -513,3 +526,140 @@ class SystolicDesign(GridDesign):
             # input register, R + C - 1 PE and de-skew stages, output register
             return self.rows + self.cols + 1
         return super().latency
+
+
+# -- random designs (shiftadd validate --random) ------------------------------------------
+#: Ranges of :func:`random_grid_design`: array rows and columns, operand bits, ``k_max``.
+RANDOM_SIZE = (2, 6)
+RANDOM_BITS = (2, 8)
+RANDOM_K_MAX = (2, 300)
+#: Largest :func:`random_size` of a random grid (50 to 150 um^2 a unit).
+RANDOM_SIZE_BUDGET = 1500
+
+G = TypeVar("G", bound=GridDesign)
+
+
+def random_size(design: GridDesign) -> float:
+    """The size measure :func:`random_grid_design` bounds by :data:`RANDOM_SIZE_BUDGET`.
+
+    ``rows * cols * ((act_bits + 2) * (weight_bits + 2) + value_bits)``: per PE the
+    multiplier and the accumulator (``addsub``: 1-bit weights, ``ternary``: 2-bit);
+    roughly proportional to the area (50 to 150 um^2 a unit).
+
+    Parameters
+    ----------
+    design : GridDesign
+        The design to measure.
+
+    Returns
+    -------
+    float
+        Its size in units.
+    """
+    assert design.weight_bits is not None  # filled in from the mode by __post_init__
+    pe = (design.act_bits + 2) * (design.weight_bits + 2) + design.value_bits
+    return float(design.rows * design.cols * pe)
+
+
+def random_grid_design(
+    design_class: type[G], rng: np.random.Generator, name: str, dataflow: str | None = None
+) -> G:
+    """A random valid grid design of class ``design_class``, small enough to synthesize and
+    simulate in about a minute.
+
+    Every mode; signed and unsigned operands of 2 to 8 bits; ``rows`` and ``cols`` from 2
+    to 6; ``carry_save_accumulate``; output-stationary ``k_max`` from 2 to 300
+    (log-uniform); sometimes an ``acc_bits`` narrower than exact with ``wrap``, or wider
+    than exact; all within a :func:`random_size` of :data:`RANDOM_SIZE_BUDGET`.
+
+    Parameters
+    ----------
+    design_class : type
+        The grid design class (:class:`SystolicDesign` or a
+        :class:`~shiftadd.design.matrix2d.Matrix2DDesign`).
+    rng : numpy.random.Generator
+        The only source of randomness (the same state gives the same design).
+    name : str
+        Verilog module name of the design.
+    dataflow : {"os", "ws"}, optional
+        The ``dataflow`` field, for a class that has one; ``None``: the class has none and
+        is output-stationary.
+
+    Returns
+    -------
+    GridDesign
+        The validated design, an instance of ``design_class``.
+
+    Raises
+    ------
+    RuntimeError
+        No valid combination in :data:`~shiftadd.design.random.RANDOM_ATTEMPTS` draws.
+    """
+    return draw_valid(lambda: _draw_grid(design_class, rng, name, dataflow), design_class.arch)
+
+
+def _draw_grid(
+    design_class: type[G], rng: np.random.Generator, name: str, dataflow: str | None
+) -> G | None:
+    """One candidate of :func:`random_grid_design` (``None``: over the size budget)."""
+    lo, hi = RANDOM_BITS
+    mode = draw_choice(rng, typing.get_args(Mode))
+    params: dict[str, Any] = {
+        "name": name,
+        "mode": mode,
+        "act_bits": draw_int(rng, lo, hi),
+        "act_signed": draw_bool(rng),
+        "carry_save_accumulate": draw_bool(rng, 0.35),
+    }
+    if dataflow is not None:
+        params["dataflow"] = dataflow
+    if mode == "mac":
+        params["weight_bits"] = draw_int(rng, lo, hi)
+        params["weight_signed"] = draw_bool(rng)
+    if dataflow in (None, "os"):
+        params["k_max"] = draw_log_int(rng, *RANDOM_K_MAX)
+    smallest, largest = RANDOM_SIZE
+    # One PE's size from a smallest array (a weight-stationary column's exact accumulator
+    # grows a bit with the rows: the final check below catches that).
+    pe = random_size(typing.cast(G, design_class.from_dict({**params, "rows": 1, "cols": 1})))
+    rows = draw_int(
+        rng, smallest, max(smallest, min(largest, int(RANDOM_SIZE_BUDGET // (pe * smallest))))
+    )
+    cols = draw_int(
+        rng, smallest, max(smallest, min(largest, int(RANDOM_SIZE_BUDGET // (pe * rows))))
+    )
+    params.update(rows=rows, cols=cols)
+    probe = typing.cast(G, design_class.from_dict(params))
+    exact, narrowest = probe.exact_acc_width, probe.product_width
+    u = rng.random()
+    if u < 0.2 and narrowest < exact:
+        params.update(acc_bits=draw_int(rng, narrowest, exact - 1), wrap=True)
+    elif u < 0.35:
+        params["acc_bits"] = draw_int(rng, exact + 1, min(exact + 4, MAX_ACC_BITS))
+    design = typing.cast(G, design_class.from_dict(params))
+    return design if random_size(design) <= RANDOM_SIZE_BUDGET else None
+
+
+def random_design(rng: np.random.Generator, name: str) -> SystolicDesign:
+    """A random valid systolic array (either dataflow), small enough to synthesize and
+    simulate in about a minute (see :func:`random_grid_design` for the ranges).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The only source of randomness (the same state gives the same design).
+    name : str
+        Verilog module name of the design.
+
+    Returns
+    -------
+    SystolicDesign
+        The validated design.
+
+    Raises
+    ------
+    RuntimeError
+        No valid combination in :data:`~shiftadd.design.random.RANDOM_ATTEMPTS` draws.
+    """
+    dataflow = draw_choice(rng, ("os", "ws"))
+    return random_grid_design(SystolicDesign, rng, name, dataflow)

@@ -24,13 +24,17 @@ so same instructions) for different input vectors.
 from __future__ import annotations
 
 import dataclasses
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ..errors import InputError
 from .base import Design, check_clock, check_int
+from .random import draw_bool, draw_choice, draw_int, draw_valid
 from .threshold_program import Program, schedule
 
-__all__ = ["ThresholdDesign"]
+if TYPE_CHECKING:
+    import numpy as np
+
+__all__ = ["ThresholdDesign", "random_design"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -246,3 +250,79 @@ class ThresholdDesign(Design):
         """Operations per cycle at full rate, counting an XNOR-accumulate of one input as two
         operations (the adder-tree array's convention)."""
         return 2 * self.k * self.evaluations_per_cycle
+
+
+# -- random designs (shiftadd validate --random) ------------------------------------------
+#: Ranges of :func:`random_design`.
+RANDOM_K = (3, 80)
+RANDOM_PES = (1, 6)
+RANDOM_NEURONS = (2, 6)
+RANDOM_DATA_BITS = (1, 8)
+#: Neuron weights of random designs (each sometimes reordered): the neurons the cost
+#: model's cell figures were measured for and a few it interpolates between.
+RANDOM_NEURON_WEIGHTS = (
+    (2, 1, 1, 1),
+    (2, 1, 1, 1, 1),
+    (2, 2, 1, 1, 1),
+    (2, 1, 1, 1, 1, 1),
+    (2, 2, 1, 1, 1, 1),
+    (3, 2, 1, 1, 1),
+    (4, 2, 1, 1, 1, 1, 1),
+)
+#: Local memory a random design has beyond what its program needs.
+RANDOM_SPARE_MEMORY = 8
+
+
+def random_design(rng: np.random.Generator, name: str) -> ThresholdDesign:
+    """A random valid threshold-logic array, small enough to synthesize and simulate in
+    about a minute.
+
+    ``k`` 3 to 80, ``pes`` 1 to 6, ``neurons`` 2 to 6; neuron weights one of
+    :data:`RANDOM_NEURON_WEIGHTS`, sometimes in another order; ``data_bits`` 1 to 8;
+    ``vectors`` 1 to 4 with any ``pool`` dividing it; ``memory_bits`` from what the program
+    needs to :data:`RANDOM_SPARE_MEMORY` bits more; ``separate_neuron`` either way.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The only source of randomness (the same state gives the same design).
+    name : str
+        Verilog module name of the design.
+
+    Returns
+    -------
+    ThresholdDesign
+        The validated design.
+
+    Raises
+    ------
+    RuntimeError
+        No valid combination in :data:`~shiftadd.design.random.RANDOM_ATTEMPTS` draws.
+    """
+    return draw_valid(lambda: _draw_threshold(rng, name), "threshold")
+
+
+def _draw_threshold(rng: np.random.Generator, name: str) -> ThresholdDesign:
+    """One candidate of :func:`random_design`."""
+    weights = list(draw_choice(rng, RANDOM_NEURON_WEIGHTS))
+    if draw_bool(rng, 0.3):
+        weights = [weights[i] for i in rng.permutation(len(weights))]
+    vectors = draw_choice(rng, (1, 1, 2, 3, 4))
+    params: dict[str, Any] = {
+        "name": name,
+        "k": draw_int(rng, *RANDOM_K),
+        "pes": draw_int(rng, *RANDOM_PES),
+        "neurons": draw_int(rng, *RANDOM_NEURONS),
+        "neuron_weights": weights,
+        "data_bits": draw_int(rng, *RANDOM_DATA_BITS),
+        "vectors": vectors,
+        "pool": draw_choice(
+            rng, [p for p in range(1, vectors + 1) if vectors % p == 0 and p <= len(weights)]
+        ),
+        "separate_neuron": draw_bool(rng),
+    }
+    # The program's memory need, from a design with the most memory (256 bits).
+    probe = cast(ThresholdDesign, ThresholdDesign.from_dict({**params, "memory_bits": 256}))
+    needed = probe.program_for().memory_used
+    params["memory_bits"] = draw_int(rng, max(1, needed), min(256, needed + RANDOM_SPARE_MEMORY))
+    return cast(ThresholdDesign, ThresholdDesign.from_dict(params))

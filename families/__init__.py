@@ -43,6 +43,8 @@ CAPABILITIES: dict[str, str] = {
     "activity_profile": "models",  # (design, data activity) -> port switching rules
     "validation_gemm": "models",  # design -> (M, N, K) the validation runs
     "bench": "sim",  # design -> stimulus/expectation planner
+    "timing_paths": "models",  # design -> register-to-register paths (models.timing)
+    "random_design": "design",  # (rng, name) -> a random valid small design
 }
 
 
@@ -60,9 +62,12 @@ class Family:
         A design file of the family in ``examples/``, the one the conformance test runs.
     design, component, golden, gemm_cycles, design_vector, kernel : str or None
         References to the family's pieces, as ``bill_of_materials`` below.
-    bill_of_materials, activity_profile, validation_gemm, bench : str or None
+    bill_of_materials, activity_profile, validation_gemm, bench, timing_paths : str or None
         References to the family's pieces (see :data:`CAPABILITIES`); ``None`` for a
         capability the family lacks, which must then be explained in ``lacks``.
+    random_design : str or None
+        Reference to the family's ``random_design(rng, name)``, which draws a random valid
+        design small enough to synthesize and simulate (``shiftadd validate --random``).
     lacks : mapping of str to str
         Capability -> why the family does not have it.
     """
@@ -80,6 +85,8 @@ class Family:
     activity_profile: str | None
     validation_gemm: str | None
     bench: str | None
+    timing_paths: str | None = None
+    random_design: str | None = None
     lacks: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):
@@ -132,7 +139,6 @@ class Family:
         ------
         KeyError
             ``capability`` is not a known capability.
-        ------
         InputError
             The family lacks the capability (the message gives the reason).
         """

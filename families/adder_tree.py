@@ -18,4 +18,6 @@ FAMILY: Family = Family(
     activity_profile="shiftadd.models.adder_tree.cost:activity_profile",
     validation_gemm="shiftadd.models.perf:default_validation_gemm",
     bench="shiftadd.sim.bench_adder_tree:adder_tree_bench",
+    random_design="shiftadd.design.adder_tree:random_design",
+    timing_paths="shiftadd.models.adder_tree.timing:timing_paths",
 )

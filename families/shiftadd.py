@@ -17,4 +17,6 @@ FAMILY: Family = Family(
     activity_profile="shiftadd.models.shiftadd.cost:activity_profile",
     validation_gemm="shiftadd.models.shiftadd.cycles:validation_gemm",
     bench="shiftadd.sim.bench_shiftadd:ShiftAddBench",
+    random_design="shiftadd.design.shiftadd:random_design",
+    timing_paths="shiftadd.models.shiftadd.timing:timing_paths",
 )

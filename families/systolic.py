@@ -17,4 +17,6 @@ FAMILY: Family = Family(
     activity_profile="shiftadd.models.grid.cost:activity_profile",
     validation_gemm="shiftadd.models.grid.cycles:validation_gemm",
     bench="shiftadd.sim.bench_systolic:GridBench",
+    random_design="shiftadd.design.systolic:random_design",
+    timing_paths="shiftadd.models.grid.timing:timing_paths",
 )

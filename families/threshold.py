@@ -18,4 +18,6 @@ FAMILY: Family = Family(
     activity_profile="shiftadd.models.threshold.cost:activity_profile",
     validation_gemm="shiftadd.models.threshold.cycles:validation_gemm",
     bench="shiftadd.sim.bench_threshold:ThresholdBench",
+    random_design="shiftadd.design.threshold:random_design",
+    timing_paths="shiftadd.models.threshold.timing:timing_paths",
 )

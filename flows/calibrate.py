@@ -77,19 +77,35 @@ BOOTH_ROWS, BOOTH_WEIGHT_BITS = 8, 8
 # In the arrays one input of an XNOR/XOR lane and the select of a mux are weights or
 # configuration, held while data streams; the calibration holds them too.
 LANE_STATIC_INPUTS = {"xnor2": ("b",), "xor2": ("b",), "and2": (), "mux2": ("s",)}
+# Delay units (timed with OpenSTA, not powered): adders of these operand widths besides
+# ADDER_WIDTHS, balanced trees on a grid of leaf counts x leaf widths (up to TREE_MAX_BITS
+# leaf bits; larger trees are extrapolated along the levels), multipliers on a grid.
+DELAY_ADDER_WIDTHS = (2, 64)
+DELAY_TREE_COUNTS = (2, 4, 8, 16, 64, 256, 512)
+# Leaves: unsigned (0 .. 2**w - 1) and signed (two's complement w bits); a signed tree's
+# sign extension makes it slower than an unsigned one of the same widths.
+DELAY_TREE_UNSIGNED_WIDTHS = (1, 2, 4, 8)
+DELAY_TREE_SIGNED_WIDTHS = (2, 4, 8, 16)
+DELAY_TREE_MAX_BITS = 2048
+DELAY_MULT_WIDTHS = (2, 4, 8, 16)
+# Fan-out nets larger than the power blocks' (shared LUT key bits and select lines reach
+# hundreds or thousands of gates): each further buffer level adds delay.
+DELAY_FANOUTS = (256, 1024)
 
 
 @dataclasses.dataclass(frozen=True)
 class CalibrationBlock:
     """One block to measure: ``build()`` makes the component (called once, when it is
     synthesized); ``activity`` is the data inputs' toggle rate, ``hold`` keeps the enable low,
-    ``static`` names inputs held at random constants."""
+    ``static`` names inputs held at random constants; a ``timing_only`` block is timed
+    with OpenSTA and not powered."""
 
     label: str
     build: Callable[[], object]
     activity: float = CALIBRATION_ACTIVITY
     hold: bool = False
     static: tuple[str, ...] = ()
+    timing_only: bool = False
 
 
 def _tree_range(width: int) -> tuple[int, int]:
@@ -127,7 +143,70 @@ def calibration_blocks() -> list[CalibrationBlock]:
         B(op, lambda op=op: Lanes(op=op, lanes=LANES), static=LANE_STATIC_INPUTS[op])
         for op in LANE_STATIC_INPUTS
     ]
+    return blocks + delay_blocks()
+
+
+#: The power blocks whose critical paths the delay units also use.
+DELAY_FROM_POWER_BLOCKS = (
+    "dff_toggling",
+    "csa",
+    *LANE_STATIC_INPUTS,
+    *(f"adder{w}" for w in ADDER_WIDTHS),
+    *(f"fanout{f}" for f in FANOUTS),
+)
+
+
+def _leaf_range(sign: str, width: int) -> tuple[int, int]:
+    if sign == "u":
+        return 0, (1 << width) - 1
+    return -(1 << (width - 1)), (1 << (width - 1)) - 1
+
+
+def delay_blocks() -> list[CalibrationBlock]:
+    """The timing-only blocks: adders, the tree grid and the multiplier grid.
+
+    Returns
+    -------
+    list of CalibrationBlock
+        Blocks with ``timing_only`` set, labelled ``delay_...``.
+    """
+    B = CalibrationBlock
+    blocks = [
+        B(f"delay_adder{w}", lambda w=w: Adder(width=w), timing_only=True)
+        for w in DELAY_ADDER_WIDTHS
+    ]
+    blocks += [
+        B(
+            f"delay_tree{c}x{sign}{w}",
+            lambda c=c, r=_leaf_range(sign, w): AdderTree(count=c, term_range=r),
+            timing_only=True,
+        )
+        for sign, widths in (("u", DELAY_TREE_UNSIGNED_WIDTHS), ("s", DELAY_TREE_SIGNED_WIDTHS))
+        for c in DELAY_TREE_COUNTS
+        for w in widths
+        if c * w <= DELAY_TREE_MAX_BITS
+    ]
+    blocks += [
+        B(
+            f"delay_mult{a}x{w}",
+            lambda a=a, w=w: Multiplier(a_bits=a, w_bits=w),
+            static=("w",),
+            timing_only=True,
+        )
+        for a in DELAY_MULT_WIDTHS
+        for w in DELAY_MULT_WIDTHS
+    ]
+    blocks += [
+        B(f"delay_fanout{f}", lambda f=f: Fanout(nets=FANOUT_NETS, loads=f), timing_only=True)
+        for f in DELAY_FANOUTS
+    ]
     return blocks
+
+
+def _delay_plan(state: dict) -> None:
+    """Only the blocks the delay units need (``calibrate --delays-only``)."""
+    keep = set(DELAY_FROM_POWER_BLOCKS)
+    state["blocks"] = [b for b in calibration_blocks() if b.timing_only or b.label in keep]
 
 
 def _synthesize_blocks(state: dict) -> None:
@@ -157,6 +236,13 @@ def _synthesize_blocks(state: dict) -> None:
             workdir=root / block.label,
         )
         r = synthesize_verilog(verilog, block.label, **kwargs)
+        if r.critical_path_ns is None:
+            raise ToolError(
+                f"OpenSTA found no constrained path in calibration block {block.label}: {r.notes}"
+            )
+        state.setdefault("critical_paths", {})[block.label] = r.critical_path_ns
+        if block.timing_only:
+            continue
         held = {"rst": 0, "en": 0 if block.hold else 1}
         toggling = tuple(
             p["name"]
@@ -364,8 +450,109 @@ def fit_units(results: dict[str, dict]) -> dict[str, dict]:
     return units
 
 
+def fit_delays(critical_paths: dict[str, float]) -> dict:
+    """The ``[delay]`` units from the blocks' OpenSTA critical paths ``{label: ns}``.
+
+    Every block sits between registers, so its critical path is one register's
+    clock-to-output and setup time (the plain register bank, ``reg``) plus the block's
+    logic; the units are the logic delays. A fan-out net's delay excludes the AND gate each
+    load is; it is made non-decreasing in the load count (synthesis buffers in steps, and a
+    larger net is never faster in a design).
+
+    Parameters
+    ----------
+    critical_paths : dict of str to float
+        Critical path, ns, of each block of :func:`delay_blocks` and of
+        :data:`DELAY_FROM_POWER_BLOCKS`.
+
+    Returns
+    -------
+    dict
+        ``reg``, ``gate`` (per gate kind), ``csa`` (per level), ``adder`` (result
+        ``widths`` and ``ns``), ``tree`` (grids ``levels`` x leaf widths for unsigned and
+        for signed leaves, NaN where a block was too large to measure), ``mult``
+        (``a_bits`` x ``w_bits`` grid ``ns``), ``fanout`` (``loads`` and ``ns``); all in ns.
+    """
+    cp = critical_paths
+    reg = cp["dff_toggling"]
+    gate = {op: max(0.0, cp[op] - reg) for op in LANE_STATIC_INPUTS}
+    adder_widths = sorted((*ADDER_WIDTHS, *DELAY_ADDER_WIDTHS))
+    adder_ns = [
+        cp[f"adder{w}" if w in ADDER_WIDTHS else f"delay_adder{w}"] - reg for w in adder_widths
+    ]
+    levels = [max(1, (c - 1).bit_length()) for c in DELAY_TREE_COUNTS]
+
+    def tree_grid(sign, widths):
+        return [
+            [
+                cp[f"delay_tree{c}x{sign}{w}"] - reg
+                if c * w <= DELAY_TREE_MAX_BITS
+                else float("nan")
+                for w in widths
+            ]
+            for c in DELAY_TREE_COUNTS
+        ]
+
+    mult_ns = [
+        [cp[f"delay_mult{a}x{w}"] - reg for w in DELAY_MULT_WIDTHS] for a in DELAY_MULT_WIDTHS
+    ]
+    fan_loads = (*FANOUTS, *DELAY_FANOUTS)
+    fan_ns = np.maximum.accumulate(
+        [
+            max(0.0, cp[f"fanout{f}" if f in FANOUTS else f"delay_fanout{f}"] - reg - gate["and2"])
+            for f in fan_loads
+        ]
+    )
+    return {
+        "reg": reg,
+        "gate": gate,
+        "csa": max(0.0, cp["csa"] - reg),
+        "adder": {"widths": [w + 1 for w in adder_widths], "ns": adder_ns},
+        "tree": {
+            "levels": levels,
+            "unsigned_leaf_widths": list(DELAY_TREE_UNSIGNED_WIDTHS),
+            "unsigned_ns": tree_grid("u", DELAY_TREE_UNSIGNED_WIDTHS),
+            "signed_leaf_widths": list(DELAY_TREE_SIGNED_WIDTHS),
+            "signed_ns": tree_grid("s", DELAY_TREE_SIGNED_WIDTHS),
+        },
+        "mult": {
+            "a_bits": list(DELAY_MULT_WIDTHS),
+            "w_bits": list(DELAY_MULT_WIDTHS),
+            "ns": mult_ns,
+        },
+        "fanout": {"loads": list(fan_loads), "ns": [float(x) for x in fan_ns]},
+    }
+
+
+DELAY_METHOD = (
+    "each block synthesized between input and output registers with yosys+abc on the "
+    "liberty; OpenSTA report_checks (max) critical path at the calibration clock, input "
+    "ports driven by a mid-size buffer, outputs loaded with four buffer inputs; the "
+    "register overhead (clock-to-output + setup, from a plain register bank) subtracted; "
+    "adders at several widths, trees on a levels x leaf-width grid, multipliers on an "
+    "operand-width grid, 64-lane gate blocks, fan-out nets of 4 to 1024 loads"
+)
+
+
 def _fit(state: dict) -> None:
     state["units"] = fit_units(state["results"])
+    state["units"]["delay"] = fit_delays(state["critical_paths"])
+
+
+def _write_delays(state: dict) -> None:
+    """Replace only the ``[delay]`` section (and its provenance) of an existing table."""
+    lib, name, out = state["liberty"], state["name"], state.get("out")
+    source = DATA_DIR / f"units_{name}.toml"
+    table = load_unit_table(source)
+    meta = dict(table.meta)
+    meta["delay_source"] = f"shiftadd calibrate --delays-only --liberty {lib.name}"
+    meta["delay_created"] = datetime.date.today().isoformat()
+    meta["delay_method"] = DELAY_METHOD
+    units = {k: v for k, v in table.units.items() if k != "delay"}
+    units["delay"] = fit_delays(state["critical_paths"])
+    path = Path(out) if out else source
+    atomic_write(path, _to_toml(meta, units))
+    state["path"] = path
 
 
 def _write(state: dict) -> None:
@@ -392,6 +579,7 @@ def _write(state: dict) -> None:
         "yosys": (find_yosys() or ("", "?"))[1],
         "sta": (find_sta() or ("", "?"))[1],
         "shiftadd": tool_versions()["shiftadd"],
+        "delay_method": DELAY_METHOD,
     }
     path = Path(out) if out else DATA_DIR / f"units_{name}.toml"
     atomic_write(path, _to_toml(meta, state["units"]))
@@ -431,8 +619,26 @@ _MEASURING = [
 ]
 
 
-def calibration_stages() -> list[Stage]:
-    """The calibration flow: plan, synthesize, simulate, power, fit, write."""
+def calibration_stages(*, delays_only: bool = False) -> list[Stage]:
+    """The calibration flow: plan, synthesize, simulate, power, fit, write.
+
+    Parameters
+    ----------
+    delays_only : bool
+        Only the delay units: plan the blocks they need, synthesize and time them, and
+        rewrite the ``[delay]`` section of the existing table.
+
+    Returns
+    -------
+    list of Stage
+        The stages in order.
+    """
+    if delays_only:
+        return [
+            Stage("plan the delay blocks", _delay_plan),
+            Stage("synthesize and time the blocks", _synthesize_blocks),
+            Stage("fit and write the delay units", _write_delays),
+        ]
     return [
         Stage("plan the blocks", lambda s: s.update(blocks=calibration_blocks())),
         *_MEASURING,
@@ -448,6 +654,7 @@ def calibrate(
     out: str | os.PathLike | None = None,
     workdir: str | os.PathLike | None = None,
     progress=None,
+    delays_only: bool = False,
 ) -> Path:
     """Synthesize and measure every unit block on ``liberty`` and write the unit table.
 
@@ -463,6 +670,9 @@ def calibrate(
         Keep the synthesis and simulation files there.
     progress : callable, optional
         Called with a short label as each stage and block starts.
+    delays_only : bool
+        Measure only the delay units and rewrite the ``[delay]`` section of the existing
+        table ``name`` (minutes instead of the full calibration's power simulation).
 
     Returns
     -------
@@ -484,7 +694,7 @@ def calibrate(
             "root": Path(workdir) if workdir else Path(tmp),
             "progress": progress,
         }
-        run_stages(calibration_stages(), state, progress=progress)
+        run_stages(calibration_stages(delays_only=delays_only), state, progress=progress)
     return state["path"]
 
 

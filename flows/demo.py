@@ -23,7 +23,7 @@ from ..models.cost import estimate
 from ..models.cycles import gemm_cycles
 from ..models.pareto import pareto_front
 from ..models.plots import plot_results
-from ..models.sweep import load_sweep_spec, run_sweep
+from ..models.sweep import load_sweep_spec, run_sweep, timing_summary
 from ..rtl_gen.emit import write_rtl
 from ..rtl_gen.lint import lint_verilog
 from ..rtl_gen.synth import synthesize
@@ -166,6 +166,7 @@ def run_demo_sweep(out: Path, *, quick: bool = False, log=print) -> dict:
     result = run_sweep(spec, out, workers=1 if quick else None, progress=False)
     points = pd.read_parquet(out / "points.parquet")
     front = pareto_front(points, [("area_mm2", "min"), ("energy_per_token_uj", "min")])
+    timing = timing_summary(points, spec.options["timing"])
     plots = [p for kind in ("pareto", "breakdown", "roofline") for p in plot_results(out, kind)]
     best = front.sort_values("energy_per_token_uj").iloc[0]
     log(
@@ -173,6 +174,7 @@ def run_demo_sweep(out: Path, *, quick: bool = False, log=print) -> dict:
         f"{len(front)} points; lowest energy {best['energy_per_token_uj']:.1f} uJ/token "
         f"({best['arch']}, {best['area_mm2']:.2f} mm^2)"
     )
+    log(f"  timing: {timing['text']}")
     return {
         "points": int(result["points"]),
         "seconds": float(result["seconds"]),
@@ -180,6 +182,7 @@ def run_demo_sweep(out: Path, *, quick: bool = False, log=print) -> dict:
         "plots": plots,
         "results": str(out / "points.parquet"),
         "pareto_archs": sorted(map(str, front["arch"].unique())),
+        "timing": timing,
     }
 
 

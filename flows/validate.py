@@ -13,6 +13,8 @@ For one design, :func:`validate_design` runs a tiled GEMM four ways and compares
   OpenSTA's power x time with the switching activity of every cell pin taken from a
   gate-level simulation of the same GEMM on the synthesized netlist (which is also checked
   against the golden model). Target: within 25 %.
+* **timing**: the timing model's critical path (:func:`shiftadd.models.timing.critical_path`,
+  so fmax) against OpenSTA's worst path on the same netlist. Target: within 10 %.
 
 :func:`validation_report` runs a list of design files and writes the table as Markdown
 (``docs/validation.md``, with the command that rebuilds it) and JSON.
@@ -32,8 +34,9 @@ from .._io import atomic_write
 from ..design import load_design
 from ..errors import InputError, ShiftaddError
 from ..families import family_of
-from ..models.cost import cost_terms, gemm_energy_pj, output_drains
+from ..models.cost import cost_terms, gemm_energy_pj, output_drains, unit_table
 from ..models.perf import design_vector
+from ..models.timing import critical_path, has_delays
 from ..models.units import DATA_DIR
 from ..rtl_gen.synth import synthesize
 from ..rtl_gen.tools import find_sta, find_yosys, resolve_liberty, tool_versions, verilator_version
@@ -48,11 +51,13 @@ __all__ = [
     "remodel",
     "AREA_TOLERANCE",
     "ENERGY_TOLERANCE",
+    "TIMING_TOLERANCE",
     "MODEL_DATA_ACTIVITY",
 ]
 
 AREA_TOLERANCE = 0.10
 ENERGY_TOLERANCE = 0.25
+TIMING_TOLERANCE = 0.10
 # The bench drives uniformly random data: every data input bit toggles with probability
 # 1/2 per transfer, the model's "random data" activity.
 MODEL_DATA_ACTIVITY = 0.5
@@ -80,6 +85,8 @@ class ValidationRow:
     clock_ns: float
     seconds: float
     notes: list = dataclasses.field(default_factory=list)
+    critical_path_model_ns: float | None = None
+    critical_path_sta_ns: float | None = None
 
     @property
     def cycles_error(self) -> int:
@@ -94,9 +101,18 @@ class ValidationRow:
         return self.energy_model_pj / self.energy_sta_pj - 1.0
 
     @property
+    def timing_error(self) -> float | None:
+        """Model critical path / OpenSTA critical path - 1 (None when either is missing)."""
+        if not self.critical_path_model_ns or not self.critical_path_sta_ns:
+            return None
+        return self.critical_path_model_ns / self.critical_path_sta_ns - 1.0
+
+    @property
     def passed(self) -> bool:
+        timing = self.timing_error
         return (
-            self.rtl_passed
+            (timing is None or abs(timing) <= TIMING_TOLERANCE)
+            and self.rtl_passed
             and self.gate_level_passed
             and self.cycles_error == 0
             and abs(self.area_error) <= AREA_TOLERANCE
@@ -110,9 +126,32 @@ class ValidationRow:
             cycles_error=self.cycles_error,
             area_error=self.area_error,
             energy_error=self.energy_error,
+            timing_error=self.timing_error,
             passed=self.passed,
         )
         return d
+
+
+def model_critical_path_ns(design, units=None) -> float | None:
+    """The timing model's critical path of ``design``, ns, or None where the family has no
+    timing model or the unit table no delay units.
+
+    Parameters
+    ----------
+    design : Design
+        The design.
+    units : str or UnitTable, optional
+        Unit table (default: the calibrated IHP SG13G2 table).
+
+    Returns
+    -------
+    float or None
+        Critical path, ns.
+    """
+    table = unit_table(units)
+    if not has_delays(table) or not family_of(design).has("timing_paths"):
+        return None
+    return critical_path(design, table).critical_path_ns
 
 
 def validation_gemm(design) -> tuple[int, int, int]:
@@ -233,6 +272,8 @@ def validate_design(
         clock_ns=clock_ns,
         seconds=time.perf_counter() - t0,
         notes=notes,
+        critical_path_model_ns=model_critical_path_ns(design, units),
+        critical_path_sta_ns=mapped.critical_path_ns,
     )
 
 
@@ -252,6 +293,7 @@ def remodel(
         )
     return dataclasses.replace(
         row,
+        critical_path_model_ns=model_critical_path_ns(design, units),
         area_model_um2=cost_terms(design, units).area,
         energy_model_pj=_model_energy_pj(
             design,
@@ -267,6 +309,47 @@ def remodel(
 
 def _pct(x: float) -> str:
     return f"{100 * x:+.1f}%"
+
+
+def family_summary(rows: list[ValidationRow]) -> list[str]:
+    """Per family, the share of designs within each target and within all of them, as a
+    Markdown table.
+
+    Parameters
+    ----------
+    rows : list of ValidationRow
+        Validated designs.
+
+    Returns
+    -------
+    list of str
+        Markdown lines.
+    """
+    out = [
+        "| family | designs | cycles exact | area within 10% | energy within 25% "
+        "| critical path within 10% | all targets |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for arch in sorted({r.arch for r in rows}):
+        sel = [r for r in rows if r.arch == arch]
+        timed = [r for r in sel if r.timing_error is not None]
+
+        def share(ok: int, n: int) -> str:
+            return f"{ok}/{n} ({ok / n:.0%})" if n else "-"
+
+        out.append(
+            f"| {arch} | {len(sel)} "
+            f"| {share(sum(r.cycles_error == 0 for r in sel), len(sel))} "
+            f"| {share(sum(abs(r.area_error) <= AREA_TOLERANCE for r in sel), len(sel))} "
+            f"| {share(sum(abs(r.energy_error) <= ENERGY_TOLERANCE for r in sel), len(sel))} "
+            f"| {share(sum(abs(r.timing_error) <= TIMING_TOLERANCE for r in timed), len(timed))} "
+            f"| {share(sum(r.passed for r in sel), len(sel))} |"
+        )
+    return out
+
+
+def _ns(x: float | None) -> str:
+    return "-" if x is None else f"{x:.2f}"
 
 
 def markdown_table(rows: list[ValidationRow], *, command: str, liberty: str, versions: dict) -> str:
@@ -286,11 +369,15 @@ def markdown_table(rows: list[ValidationRow], *, command: str, liberty: str, ver
         "*Energy*: the sweep's energy formula for that GEMM at random-data activity "
         f"({MODEL_DATA_ACTIVITY}) vs OpenSTA power x time with every cell pin annotated from a "
         "gate-level simulation of the same GEMM on the netlist (itself checked against the "
-        f"golden model); target within {ENERGY_TOLERANCE:.0%}. Errors are model / measured - 1.",
+        f"golden model); target within {ENERGY_TOLERANCE:.0%}. *Critical path*: the timing "
+        "model (structure priced with delay units OpenSTA measured on the liberty) vs OpenSTA's "
+        f"worst path on the netlist; target within {TIMING_TOLERANCE:.0%}. "
+        "Errors are model / measured - 1.",
         "",
         "| design | arch | gemm (M,N,K) | cycles model | cycles RTL | error | area model um2 "
-        "| area synth um2 | error | energy model nJ | energy STA nJ | error | gate-level | pass |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| area synth um2 | error | energy model nJ | energy STA nJ | error "
+        "| crit. path model ns | crit. path STA ns | error | gate-level | pass |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for r in rows:
         lines.append(
@@ -298,9 +385,12 @@ def markdown_table(rows: list[ValidationRow], *, command: str, liberty: str, ver
             f"| {r.cycles_sim} | {r.cycles_error} | {r.area_model_um2:,.0f} "
             f"| {r.area_synth_um2:,.0f} | {_pct(r.area_error)} | {r.energy_model_pj / 1e3:.2f} "
             f"| {r.energy_sta_pj / 1e3:.2f} | {_pct(r.energy_error)} "
+            f"| {_ns(r.critical_path_model_ns)} | {_ns(r.critical_path_sta_ns)} "
+            f"| {'-' if r.timing_error is None else _pct(r.timing_error)} "
             f"| {'ok' if r.gate_level_passed else 'MISMATCH'} | {'yes' if r.passed else 'NO'} |"
         )
     lines += ["", f"{ok} of {len(rows)} designs within all targets."]
+    lines += ["", *family_summary(rows)]
     notes = [(r.design, n) for r in rows for n in r.notes]
     if notes:
         lines += ["", "Notes:", ""] + [f"- {d}: {n}" for d, n in notes]
@@ -330,7 +420,10 @@ def validation_report(
             field="--liberty",
             allowed="a .lib path or SHIFTADD_LIBERTY",
         )
-    designs = [(str(p), load_design(p)) for p in paths]  # every file validated before work
+    # every file validated before work; designs given as objects are used as they are
+    designs = [
+        (str(p), load_design(p)) if not isinstance(p, tuple) else (str(p[0]), p[1]) for p in paths
+    ]
     versions = {k: v for k, v in tool_versions().items() if v}
     versions.update(
         yosys=(find_yosys() or ("", "missing"))[1],
@@ -396,7 +489,13 @@ def validation_report(
         reused = done.get(design.design_hash)
         try:
             if reused is not None and reused.gemm == tuple(validation_gemm(design)):
-                rows.append(dataclasses.replace(remodel(reused, design), source=source))
+                row = dataclasses.replace(remodel(reused, design), source=source)
+                if row.critical_path_sta_ns is None:
+                    # A row measured before timing was validated: time its netlist now.
+                    with tempfile.TemporaryDirectory(prefix="shiftadd-validate-") as tmp:
+                        sta = synthesize(design, liberty=lib, workdir=tmp).critical_path_ns
+                    row = dataclasses.replace(row, critical_path_sta_ns=sta)
+                rows.append(row)
             else:
                 rows.append(validate_design(design, liberty=lib, source=source))
         except (ShiftaddError, RuntimeError, ValueError) as exc:

@@ -116,9 +116,12 @@ def pareto_front(df: pd.DataFrame, objectives) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        The rows on the front (rows with a non-finite objective excluded), sorted by the
-        first objective.
+        The rows on the front (rows with a non-finite objective excluded, and, when ``df``
+        has a ``feasible`` column, as a sweep's points do, the rows that miss timing),
+        sorted by the first objective.
     """
+    if "feasible" in df.columns:
+        df = df[df["feasible"].to_numpy(bool)]
     objectives = (
         parse_objectives(objectives, df.columns) if isinstance(objectives, str) else objectives
     )

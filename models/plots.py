@@ -141,8 +141,24 @@ def plot_results(
         if "mode" in points:
             mode = points["mode"].astype(object)
             keys = np.where(mode.notna(), keys + " " + mode.astype(str), keys)
+        feasible = (
+            points["feasible"].to_numpy(bool)
+            if "feasible" in points
+            else np.ones(len(points), bool)
+        )
+        if not feasible.all():
+            ax.scatter(
+                points.loc[~feasible, "area_mm2"],
+                points.loc[~feasible, "energy_per_token_uj"],
+                s=6,
+                alpha=0.25,
+                color="0.6",
+                marker="x",
+                label="misses timing (model)",
+                rasterized=True,
+            )
         for key in sorted(set(keys)):
-            sel = keys == key
+            sel = (keys == key) & feasible
             ax.scatter(
                 points.loc[sel, "area_mm2"],
                 points.loc[sel, "energy_per_token_uj"],

@@ -57,11 +57,12 @@ from .._io import atomic_path, write_json
 from ..design import read_design_file
 from ..design.base import Design
 from ..errors import InputError
-from ..families import arches, family
+from ..families import arches, family, family_of
 from ..workloads.interchange import resolve_workload
-from .cost import CostTerms, cost_terms, gemm_energy_pj, output_drains
+from .cost import CostTerms, cost_terms, gemm_energy_pj, output_drains, unit_table
 from .memory import DRAM_PJ_PER_BIT, DRAM_SOURCE, buffer_for
 from .perf import design_vector, kernel_for
+from .timing import critical_path, has_delays
 from .units import available_tables
 
 __all__ = [
@@ -71,6 +72,9 @@ __all__ = [
     "run_sweep",
     "evaluate_chunk",
     "SYSTEM_DEFAULTS",
+    "point_design",
+    "timing_summary",
+    "TIMING_MODES",
 ]
 
 SYSTEM_DEFAULTS = {
@@ -84,7 +88,9 @@ SYSTEM_DEFAULTS = {
 }
 _WORKLOAD_KEYS = {"spec", "phase", "batch", "seq", "context", "include_act_act"}
 _TOP_KEYS = {"name", "workload", "engines", "options"}
-_OPTION_KEYS = {"skip_invalid", "chunk_size", "dram_pj_per_bit", "sram"}
+_OPTION_KEYS = {"skip_invalid", "chunk_size", "dram_pj_per_bit", "sram", "timing"}
+#: What the sweep does with a point whose clock is shorter than its modelled critical path.
+TIMING_MODES = ("enforce", "own_fmax", "ignore")
 
 
 def _expand(path: str, value) -> list:
@@ -178,6 +184,42 @@ class SweepSpec:
     def points(self) -> int:
         """Design points of the whole sweep."""
         return sum(b.points for b in self.blocks)
+
+    @functools.cached_property
+    def field_dtypes(self) -> dict[str, str]:
+        """The pandas dtype of every swept design field's column, over all engines.
+
+        Every chunk carries every column with this dtype (missing where an engine has no
+        such field), so ``points.parquet`` has one schema whatever the chunk size and the
+        order of engines: integers stay integers (``Int64``), flags ``boolean``, names and
+        sequences ``string``.
+        """
+        values: dict[str, list] = {}
+        for block in self.blocks:
+            for f in block.fields:
+                values.setdefault(f, []).extend(getattr(d, f) for d in block.designs)
+        return {f: _dtype_of(vals) for f, vals in values.items()}
+
+
+def _dtype_of(values: list) -> str:
+    """One pandas dtype for a column holding ``values`` (None allowed)."""
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, bool) for v in present):
+        return "boolean"
+    if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+        return "Int64"
+    if present and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        return "float64"
+    return "string"
+
+
+def _field_column(values: list, dtype: str) -> pd.Series:
+    if dtype == "string":
+        values = [
+            None if v is None else ",".join(map(str, v)) if isinstance(v, (tuple, list)) else str(v)
+            for v in values
+        ]
+    return pd.Series(values, dtype=dtype)
 
 
 def load_sweep_spec(path: str | os.PathLike, **workload_overrides) -> SweepSpec:
@@ -319,6 +361,14 @@ def parse_sweep_spec(
     options.setdefault("chunk_size", 20_000)
     options.setdefault("dram_pj_per_bit", DRAM_PJ_PER_BIT)
     options.setdefault("sram", "ihp-sg13g2")
+    options.setdefault("timing", "enforce")
+    if options["timing"] not in TIMING_MODES:
+        raise InputError(
+            f"{options['timing']!r} is not allowed",
+            field="options.timing",
+            allowed=list(TIMING_MODES),
+            source=source,
+        )
     _number("options.chunk_size", options["chunk_size"], lo=1)
     _number("options.dram_pj_per_bit", options["dram_pj_per_bit"], lo=0)
 
@@ -472,6 +522,7 @@ def _design_numbers(design, table: str) -> dict:
     vec = design_vector(design)
     terms = cost_terms(design, table)
     return {
+        "critical_path_ns": _critical_path_ns(design, table),
         **vec,
         "area_logic_um2": terms.area,
         "e_clock_pj": terms.energy_clock,
@@ -483,6 +534,15 @@ def _design_numbers(design, table: str) -> dict:
         "design_clock_ns": design.clock_ns,
         "ops_per_cycle": design.ops_per_cycle,
     }
+
+
+def _critical_path_ns(design, table: str) -> float:
+    """The timing model's critical path, NaN when the table has no delay units or the
+    family no timing model (the point is then reported as not timed)."""
+    unit_tab = unit_table(table)
+    if not has_delays(unit_tab) or not family_of(design).has("timing_paths"):
+        return float("nan")
+    return critical_path(design, unit_tab).critical_path_ns
 
 
 def _factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -562,6 +622,13 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
         np.where(override, sysv["clock_ns"], 0).astype(float),
         vec["design_clock_ns"][:, 0],
     )[:, None]
+    crit = vec["critical_path_ns"][:, 0]
+    timed = np.isfinite(crit)
+    if spec.options["timing"] == "own_fmax":
+        # Each point runs at its own fmax (where the model times it).
+        clock = np.where(timed, crit, clock[:, 0])[:, None]
+    # Not timed -> met is unknown: False only where the model says the clock is too short.
+    timing_met = np.where(timed, clock[:, 0] >= crit * (1 - 1e-12), True)
     act_cap = (sysv["act_buffer_kib"] * 8192)[:, None]
     w_cap = (sysv["weight_buffer_kib"] * 8192)[:, None]
     o_cap = (sysv["out_buffer_kib"] * 8192)[:, None]
@@ -630,20 +697,31 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     ops = 2.0 * tot(macs * np.ones_like(cycles))
     slots = tot(cycles * vec["lanes"])
     mem_bound = tot(np.where(memory_ns > compute_ns, latency_ns, 0.0))
-    points = pd.DataFrame({"point": offset + idx, "arch": pd.Categorical([block.arch] * len(idx))})
+    points = pd.DataFrame(
+        {
+            "point": (offset + idx).astype(np.int64),
+            "arch": pd.Series([block.arch] * len(idx), dtype="string"),
+        }
+    )
     s_inv, uniq_s = pd.factorize(s_idx)
-    for f in block.fields:
-        values = [getattr(block.designs[s], f) for s in uniq_s]
-        if isinstance(values[0], (tuple, list)):  # e.g. a neuron's weight set
-            values = [",".join(map(str, v)) for v in values]
-        if isinstance(values[0], str):
-            codes, cats = pd.factorize(np.array(values, dtype=object))
-            points[f] = pd.Categorical.from_codes(codes[s_inv], cats)
+    for f, dtype in spec.field_dtypes.items():
+        if f in block.fields:
+            column = _field_column([getattr(block.designs[s], f) for s in uniq_s], dtype)
+            points[f] = column.take(s_inv).reset_index(drop=True)
         else:
-            points[f] = np.array(values)[s_inv]
+            points[f] = pd.Series([None] * len(idx), dtype=dtype)
+    # The whole design (every field of its family) for `shiftadd export`.
+    design_json = [json.dumps(block.designs[s].to_dict(), sort_keys=True) for s in uniq_s]
+    points["design"] = pd.Series(design_json, dtype="string").take(s_inv).reset_index(drop=True)
     for key in SYSTEM_DEFAULTS:
         points[key] = clock[:, 0] if key == "clock_ns" else sysv[key]
     points = points.assign(
+        critical_path_ns=crit,
+        fmax_mhz=np.where(timed, 1000.0 / np.where(timed, crit, 1.0), np.nan),
+        timing_met=timing_met,
+        timed=timed,
+        # Only points that meet timing are recommended, unless the spec says to ignore it.
+        feasible=timing_met if spec.options["timing"] != "ignore" else np.ones_like(timed),
         area_logic_mm2=vec["area_logic_um2"][:, 0] * 1e-6,
         area_mm2=area_um2 * 1e-6,
         cycles=tot(cycles),
@@ -873,3 +951,81 @@ def _run_dask(spec, todo, done, client, scheduler) -> None:
     finally:
         if own:
             client.close()
+
+
+# -- back to a design file -----------------------------------------------------------------
+def point_design(folder: str | os.PathLike, point: int) -> dict:
+    """The design file contents of sweep point ``point``: its family's own fields, exact
+    (integers as integers), with the clock the sweep evaluated it at.
+
+    Parameters
+    ----------
+    folder : str or os.PathLike
+        A finished sweep folder (holding ``points.parquet``).
+    point : int
+        The point's id (the ``point`` column).
+
+    Returns
+    -------
+    dict
+        Design fields, ``arch`` first; ``clock_ns`` is the evaluated clock (the swept
+        clock, or the design's own fmax under ``options.timing = "own_fmax"``).
+
+    Raises
+    ------
+    InputError
+        No such folder or point, or a sweep written before points carried their design.
+    """
+    path = Path(folder) / "points.parquet"
+    if not path.is_file():
+        raise InputError("not a finished sweep: points.parquet is missing", source=str(folder))
+    columns = pq.read_schema(path).names
+    if "design" not in columns:
+        raise InputError(
+            "this sweep was written before points carried their design; run it again",
+            source=str(path),
+        )
+    table = pq.read_table(
+        path, columns=["point", "design", "clock_ns"], filters=[("point", "==", int(point))]
+    )
+    if table.num_rows == 0:
+        total = pq.read_metadata(path).num_rows
+        raise InputError(
+            f"no point {point} in this sweep",
+            field="POINT_ID",
+            allowed=f"0..{total - 1}",
+            source=str(path),
+        )
+    row = table.to_pylist()[0]
+    design = json.loads(row["design"])
+    design["clock_ns"] = float(row["clock_ns"])
+    return {"arch": design.pop("arch"), **design}
+
+
+def timing_summary(points: pd.DataFrame, mode: str) -> dict:
+    """How many sweep points the timing model timed and how many miss their clock.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        A sweep's points (``points.parquet``).
+    mode : str
+        The sweep's ``options.timing`` (one of :data:`TIMING_MODES`).
+
+    Returns
+    -------
+    dict
+        ``mode``, ``points``, ``timed``, ``missed`` and a one-line ``text``.
+    """
+    timed = int(points["timed"].sum()) if "timed" in points else 0
+    missed = int((~points["timing_met"].to_numpy(bool)).sum()) if "timing_met" in points else 0
+    total = len(points)
+    if mode == "own_fmax":
+        text = f"each of the {timed:,} timed points runs at its own fmax"
+    elif mode == "ignore":
+        text = f"not enforced (options.timing = 'ignore'): {missed:,} points miss their clock"
+    else:
+        text = f"{missed:,} of {total:,} points miss their clock and are left off the front"
+    if timed < total:
+        text += f"; {total - timed:,} points not timed (no timing model or delay units)"
+    return {"mode": mode, "points": total, "timed": timed, "missed": missed, "text": text}

@@ -46,6 +46,7 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 import dataclasses
+import functools
 import os
 from pathlib import Path
 
@@ -211,9 +212,17 @@ def load_unit_table(name_or_path: str | os.PathLike = DEFAULT_TABLE) -> UnitTabl
             )
     if not path.is_file():
         raise InputError("no such unit table file", source=str(path))
+    stat = path.stat()
+    return _load_table(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=32)
+def _load_table(path: str, mtime_ns: int, size: int) -> UnitTable:
+    """Parse and validate a table file; cached by path and modification (a sweep prices
+    thousands of designs with the same table). Callers must not modify the result."""
     try:
-        data = tomllib.loads(path.read_text())
+        data = tomllib.loads(Path(path).read_text())
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"not valid TOML: {exc}", source=str(path)) from None
+        raise InputError(f"not valid TOML: {exc}", source=path) from None
     meta = data.pop("meta", {})
-    return UnitTable(name=meta.get("name", path.stem), meta=meta, units=data).validate(str(path))
+    return UnitTable(name=meta.get("name", Path(path).stem), meta=meta, units=data).validate(path)

@@ -91,6 +91,23 @@ def design_vector(design: ThresholdDesign) -> dict[str, float]:
     }
 
 
+def _unique_rows(table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(table, axis=0, return_inverse=True)`` through one integer key per row
+    (mixed radix over each column's distinct values): sorting rows lexicographically
+    dominated the kernel, sorting one key column does not."""
+    key = np.zeros(len(table), np.int64)
+    radix = 1
+    for column in table.T:
+        values, codes = np.unique(column, return_inverse=True)
+        if radix * len(values) >= 1 << 62:  # re-code the key before it could overflow
+            _, key = np.unique(key, return_inverse=True)
+            radix = int(key.max(initial=0)) + 1
+        key = key * len(values) + codes.reshape(-1)  # distinct rows -> distinct keys
+        radix *= len(values)
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    return table[first], inverse.reshape(-1)
+
+
 def _program_lengths(v: dict, k) -> tuple[np.ndarray, np.ndarray]:
     """Steps per run and step of the last emit for every (design point, fan-in) pair.
 
@@ -102,7 +119,7 @@ def _program_lengths(v: dict, k) -> tuple[np.ndarray, np.ndarray]:
     table = np.stack(
         [np.broadcast_to(np.asarray(c, np.float64), shape).ravel() for c in (*cols, k)], axis=1
     ).astype(np.int64)
-    uniq, inverse = np.unique(table, axis=0, return_inverse=True)
+    uniq, inverse = _unique_rows(table)
     steps = np.empty(len(uniq), np.int64)
     last = np.empty(len(uniq), np.int64)
     for i, (neurons, wcode, data_bits, vectors, pool, memory, fan_in, kk) in enumerate(uniq):

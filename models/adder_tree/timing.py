@@ -1,0 +1,206 @@
+"""The adder-tree array's register-to-register paths (:mod:`shiftadd.models.timing`).
+
+The generator (:mod:`shiftadd.hw.adder_tree_array`) builds, per neuron: the lane terms
+(layer 0), the balanced adder tree (layers 1 to depth) with pipeline registers after the
+layers :attr:`~shiftadd.design.adder_tree.AdderTreeDesign.register_slots` names, and, with a
+threshold, the sign test and zero detect, into the output register. Every register loads
+under the global ``advance`` enable, so each register input passes the enable's 2:1 mux, and
+``advance`` itself (``~result.valid | result.ready``) drives every register of the array
+through a buffer tree. The weight-load port counts a neuron's -1 weights with a popcount
+tree (and subtracts the threshold) into the offset register, unpipelined.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ...design.adder_tree import AdderTreeDesign
+from ...design.base import range_width
+from ..timing import Element, TimingPath, fanout, gates, mult, tree
+from .timing_bitweight import bitweight_paths
+
+__all__ = ["timing_paths", "term_elements", "register_bits"]
+
+
+def term_elements(design: AdderTreeDesign) -> list[Element]:
+    """The logic of layer 0, one lane's term: a multiplier or the mode's gates.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        A design without bit-weight options.
+
+    Returns
+    -------
+    list of Element
+        The lane's logic in series.
+    """
+    arith = design.arith
+    if arith.multiplier:
+        assert design.act_bits is not None and design.weight_bits is not None
+        return [mult(design.act_bits, design.weight_bits, "lane multiplier")]
+    return [gates(unit, 1, f"lane {part}") for unit, part in arith.lane_gates]
+
+
+def register_bits(design: AdderTreeDesign) -> int:
+    """Flip-flops the ``advance`` enable drives: input, pipeline and output registers.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        The design.
+
+    Returns
+    -------
+    int
+        Register bits with the pipeline's load enable.
+    """
+    d = design
+    assert d.act_bits is not None
+    bits = d.k * d.act_bits + 1 + d.n * d.output_bits_per_neuron + 1
+    if d.bitweight is None:
+        for slot in d.register_slots:
+            bits += d.n * sum(range_width(lo, hi)[0] for lo, hi in d.tree.levels[slot]) + 1
+    else:
+        bits += d.pipeline_stages * (d.n * d.bitweight.width + 1)
+    return bits
+
+
+def _level_width(design: AdderTreeDesign, level: int) -> tuple[int, bool]:
+    """Width in bits and signedness of the typical (median) node of tree level ``level``
+    (0: the leaves). The lanes' terms make up all nodes but the one the offset leaf joins,
+    and a balanced tree's slowest path runs through the lanes' nodes: synthesis places
+    the offset's wider, signed bits off the carry chains that set the delay."""
+    nodes = sorted(design.tree.levels[level], key=lambda r: (r[1] - r[0], r[0]))
+    lo, hi = nodes[(len(nodes) - 1) // 2]
+    return range_width(lo, hi)[0], lo < 0
+
+
+def _tail(design: AdderTreeDesign) -> list[Element]:
+    """Logic after the last tree level: the threshold test, then the output enable mux."""
+    d = design
+    out: list[Element] = []
+    if d.threshold:
+        root = range_width(*d.tree.root)[0]
+        # The zero detect over the sum's bits runs beside the carry chain; only its last
+        # gate follows the top bit.
+        out.append(gates("and2", 1 if root > 1 else 0, "threshold zero detect"))
+        out.append(gates("mux2", 1, "threshold select"))
+    return out
+
+
+def _enable() -> Element:
+    return gates("mux2", 1, "register load enable")
+
+
+def datapath_paths(design: AdderTreeDesign) -> list[TimingPath]:
+    """The datapath between the input register and the output register, one path per
+    pipeline stage.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        A design without bit-weight options.
+
+    Returns
+    -------
+    list of TimingPath
+        One path per pipeline stage, in order.
+    """
+    d = design
+    layers = d.logic_layers
+    bounds = [-1, *d.register_slots, layers - 1]
+    paths = []
+    for i in range(len(bounds) - 1):
+        first, last = bounds[i] + 1, bounds[i + 1]
+        elements: list[Element] = []
+        if first == 0:
+            elements += term_elements(d)
+        lo_level, hi_level = max(1, first), last
+        if hi_level >= lo_level:
+            levels = hi_level - lo_level + 1
+            width, signed = _level_width(d, lo_level - 1)
+            what = f"adder levels {lo_level}-{hi_level}"
+            if first == 0 and d.arith.multiplier:
+                # The products' carry chains run on into the tree: it continues the
+                # multiplier's partial-product tree (weight_bits rows of act_bits bits).
+                assert d.act_bits is not None and d.weight_bits is not None
+                elements.append(
+                    tree(levels, d.act_bits, signed, what, after=math.log2(d.weight_bits))
+                )
+            else:
+                elements.append(tree(levels, width, signed, what))
+        if i == len(bounds) - 2:
+            elements += _tail(d)
+        elements.append(_enable())
+        paths.append(TimingPath(f"datapath stage {i + 1} (layers {first}-{last})", tuple(elements)))
+    return paths
+
+
+def control_paths(design: AdderTreeDesign) -> list[TimingPath]:
+    """The load enable's path and the weight-load port's paths.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        The design.
+
+    Returns
+    -------
+    list of TimingPath
+        The ``advance`` enable into every register, the weight write enable into a
+        neuron's weight registers and, with an offset leaf, the offset computation.
+    """
+    d = design
+    assert d.weight_bits is not None
+    weight_bits = d.k * d.weight_bits
+    advance_loads = register_bits(d) + d.n
+    paths = [
+        TimingPath(
+            "load enable (result.ready -> every register)",
+            (
+                gates("and2", 1, "advance = ~valid | ready"),
+                fanout(advance_loads, "advance net"),
+                _enable(),
+            ),
+        ),
+        TimingPath(
+            "weight write enable",
+            (
+                gates("and2", 1, "advance = ~valid | ready"),
+                fanout(advance_loads, "advance net"),
+                gates("and2", max(1, math.ceil(math.log2(max(2, d.n)))), "neuron decode"),
+                fanout(weight_bits, "write enable net"),
+                _enable(),
+            ),
+        ),
+    ]
+    if d.has_offset_leaf and d.arith.complements:
+        # k leaves: a balanced tree ceil(log2 k) deep whose carry chains are as long as a
+        # full tree of log2(k) levels (its short branches end early).
+        count_levels = max(1.0, math.log2(d.k))
+        elements: list[Element] = [tree(count_levels, 1, False, "count of -1 weights")]
+        if d.threshold:
+            # The subtraction continues the count's carry chains: one more level.
+            elements.append(tree(1, 1, False, "offset - threshold", after=count_levels))
+        elements.append(_enable())
+        paths.append(TimingPath("weight-load port: offset", tuple(elements)))
+    return paths
+
+
+def timing_paths(design: AdderTreeDesign) -> list[TimingPath]:
+    """Every register-to-register path of an adder-tree design.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        The design.
+
+    Returns
+    -------
+    list of TimingPath
+        Datapath stages, the load enable and the weight-load port.
+    """
+    if design.bitweight is not None:
+        return bitweight_paths(design) + control_paths(design)
+    return datapath_paths(design) + control_paths(design)

@@ -1,0 +1,430 @@
+"""The grid engines' register-to-register paths (:mod:`shiftadd.models.timing`).
+
+The systolic array (:mod:`shiftadd.hw.systolic_os`, :mod:`shiftadd.hw.systolic_ws`) and the
+2D matrix (:mod:`shiftadd.hw.matrix2d`, the output-stationary grid without skew) have no
+pipeline inside a PE: every PE is one register-to-register stage, built by
+:mod:`shiftadd.hw.systolic_pe` from the mode's arithmetic (:mod:`shiftadd.hw.arith`):
+
+* the operand nets: a registered activation drives its PE's lane logic (a systolic array
+  passes it on through a register per PE); the 2D matrix broadcasts an activation to the
+  ``cols`` PEs of its row and a weight to the ``rows`` PEs of its column, nets of ``PEs x
+  loads per PE`` gate inputs through a buffer tree;
+* the lane's term and the accumulation, carry-propagate: ``addsub``/``ternary`` a
+  conditional inverter (and zero gate) whose ``ab + 1``-bit term is sign-extended to the
+  accumulator width ``W`` (one net drives every position above it) into one ``W``-bit adder
+  (the ``+1`` of a negated term rides in its carry-in). ``mac`` multiplies: when the
+  product is sign-extended to ``W`` (a signed product narrower than ``W``) synthesis keeps
+  the multiplier (its own carry-propagate adder over the ``P`` product bits) and the
+  accumulator adder apart; the adder's low ``P`` bits overlap the product's carry chain,
+  so the path is the multiplier, the sign-extension net and an adder over the ``W - P +
+  1`` bits above. Otherwise (unsigned product, or ``W = P``) synthesis folds the
+  accumulator into the multiplier as one more row of its compressor tree (one more 3:2
+  level; the wider final adder is not priced);
+* carry-save accumulation (``carry_save_accumulate``): the radix-4 Booth encoder on the
+  activation, whose digit wires select ``0, +-w, +-2w`` in ``weight_bits + 2`` selectors
+  (the 2D matrix shares a row's encoders, so a digit wire drives the selectors of ``cols``
+  PEs; from the weight register the ``-w`` prefix-OR negator, a ripple of OR gates, feeds
+  the selectors, timed even where the weight is held); a partial product's sign bit
+  drives every position above it; or the ``+-a`` term of ``addsub``/``ternary``; then the
+  3:2 compressor levels of :attr:`~shiftadd.design.systolic.GridDesign.csa_plan`;
+* the register's input: output-stationary accumulators restart after a tile's last step
+  (an AND gate) and drain registers choose between loading the total and shifting (a 2:1
+  mux); every register loads under an enable (a 2:1 mux).
+
+Around the PEs: output-stationary arrays drain a column's results through a thermometer of
+row enables, ``shift[p] = shift[p - 1] | phase[p - 1]``, a ripple of ``rows - 1`` OR gates
+(each tap also drives its row's enable logic) whose last tap loads the result register;
+carry-save results are resolved by one ``W``-bit carry-propagate adder per column on their
+way out. The step flags (valid, last) of a PE come from a shift register; in the 2D matrix
+one flag drives every PE. A weight-stationary array writes a weight row when the write is
+allowed (``quiet >= row + cols``, a comparator: one carry chain, the constant folded in),
+valid and decoded. Backpressure is the global ``advance = ~result.valid | result.ready``,
+which enables every register of the array through a buffer tree.
+
+Logic without a calibrated block of its own is composed from the gate units: the Booth
+encoder and selectors, OR chains (priced as AND gates, the same two-input cell structure),
+comparators (an adder's carry chain).
+"""
+
+from __future__ import annotations
+
+from ...design.systolic import GridDesign, SystolicDesign
+from ..timing import Element, TimingPath, adder, csa, fanout, gates, mult
+
+__all__ = ["timing_paths", "operand_nets", "term_elements", "advance_loads"]
+
+
+def _bits(n: int) -> int:
+    """Bits of a counter holding 0..n."""
+    return max(1, int(n).bit_length())
+
+
+def _net(loads: int, what: str) -> list[Element]:
+    """A net of ``loads`` gate inputs (nothing for a single load)."""
+    return [fanout(loads, what)] if loads > 1 else []
+
+
+def _enable() -> Element:
+    return gates("mux2", 1, "register load enable")
+
+
+def _or_chain(levels: int, what: str) -> Element:
+    """A ripple of ``levels`` OR gates (priced as AND gates, the same two-input cell
+    structure)."""
+    return gates("and2", levels, what)
+
+
+def _value_bits(design: GridDesign) -> int:
+    """Bits of one accumulator or partial sum as its registers hold it (carry-save: the
+    bits of the pair that can be set)."""
+    d = design
+    if not d.carry_save_accumulate:
+        return d.acc_width
+    if d.is_output_stationary:
+        return sum(bin(mk).count("1") for mk in d.acc_masks)
+    return max(bin(s).count("1") + bin(c).count("1") for s, c in d.psum_masks)
+
+
+def _broadcast(design: GridDesign) -> bool:
+    """Whether operands reach the PEs by broadcast (2D matrix) rather than PE to PE."""
+    return design.is_output_stationary and not design.skewed
+
+
+def operand_nets(design: GridDesign) -> dict[str, int]:
+    """Gate inputs on one registered operand bit's net, for the activation and the weight.
+
+    A systolic PE's operand drives its own lane logic and the register passing it on; a
+    2D matrix broadcasts an activation to ``cols`` PEs and a weight to ``rows`` PEs. The
+    loads per PE: a multiplier's partial-product gates (one per bit of the other operand),
+    a conditional inverter per activation bit (the weight bit drives all of them and the
+    carry-in), the Booth encoder (an activation bit feeds two digits' encoders).
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design.
+
+    Returns
+    -------
+    dict of str to int
+        ``{"activation": loads, "weight": loads}``.
+    """
+    d = design
+    ab, wb = d.act_bits, d.weight_bits
+    assert wb is not None
+    if d.booth:
+        # An activation bit feeds the encoders of two digits (one, two, neg gates).
+        per_act, per_w = 6, 2 * d.booth_digits + 2
+    elif d.arith.multiplier:
+        per_act, per_w = wb, ab
+    else:
+        # One inverter per activation bit; the weight bit selects all of them (and the
+        # carry-in, and a carry-save row's sign extension up to W bits).
+        per_act = 1
+        per_w = (ab + 2) if not d.carry_save_accumulate else d.acc_width + 1
+    if _broadcast(d):
+        return {"activation": d.cols * per_act, "weight": d.rows * per_w}
+    if d.is_output_stationary:
+        return {"activation": per_act + 1, "weight": per_w + 1}
+    # Weight-stationary: the weight is held in the PE's own register.
+    return {"activation": per_act + 1, "weight": per_w}
+
+
+def term_elements(design: GridDesign) -> list[Element]:
+    """The lane logic of a PE with a carry-propagate accumulator, before the adder.
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design without ``carry_save_accumulate``.
+
+    Returns
+    -------
+    list of Element
+        A multiplier, or the mode's gates.
+    """
+    d = design
+    if d.arith.multiplier:
+        assert d.weight_bits is not None
+        return [mult(d.act_bits, d.weight_bits, "PE multiplier")]
+    return [gates(unit, 1, f"PE {part}") for unit, part in d.arith.lane_gates]
+
+
+def _booth_elements(design: GridDesign, operand: str) -> list[Element]:
+    """Booth partial products from the activation (encoder, digit nets, selectors) or
+    from the weight (the prefix-OR negator, then the selectors)."""
+    d = design
+    wb = d.weight_bits
+    assert wb is not None
+    # Every PE of a 2D-matrix row encodes the same activation: synthesis shares the
+    # encoders (structural hashing), so one digit wire drives the selectors of the row.
+    pes = d.cols if _broadcast(d) else 1
+    # A partial-product row is wb + 2 bits; its sign bit drives every position above it
+    # up to the accumulator width (row 0's extension is the longest).
+    ext_bits = d.acc_width - (wb + 2)
+    ext = [fanout(2 * ext_bits, "partial-product sign extension")] if ext_bits > 1 else []
+    select = [
+        gates("mux2", 1, "select -w or w"),
+        gates("mux2", 1, "select 2w or w"),
+        gates("and2", 1, "zero digit"),
+    ]
+    if operand == "activation":
+        return [
+            gates("and2", 2, "Booth encoder"),
+            fanout(pes * (wb + 2), "digit wire to its row's selectors"),
+            *select,
+            *ext,
+        ]
+    # -w of the wb + 1-bit extended weight: bit i flips when any bit below it is set.
+    negator = [_or_chain(max(1, wb - 1), "-w prefix-OR chain"), gates("xor2", 1, "-w bit")]
+    return [*negator, *select, *ext]
+
+
+def _pe_elements(design: GridDesign, operand: str) -> list[Element]:
+    """From an operand register through the lane logic and the accumulation, up to the
+    register's own input logic."""
+    d = design
+    W = d.acc_width
+    loads = operand_nets(d)[operand]
+    out: list[Element] = _net(loads, f"{operand} net")
+    if d.carry_save_accumulate:
+        plan = d.csa_plan
+        assert plan is not None
+        if d.booth:
+            out += _booth_elements(d, operand)
+        else:
+            out += [gates(unit, 1, f"PE {part}") for unit, part in d.arith.lane_gates]
+        out.append(csa(plan.depth, "3:2 compressor levels"))
+        return out
+    out += term_elements(d)
+    if not d.arith.multiplier:
+        # The term (``ab + 1`` bits) is sign-extended to W: its top bit drives the adder
+        # inputs of every position above it.
+        term_bits = d.act_bits + 1
+        if W > term_bits:
+            out.append(fanout(W - term_bits + 1, "term sign extension"))
+        out.append(adder(W, "accumulator adder"))
+        return out
+    P = d.product_width
+    if _merged_mac(d):
+        # One multiply-accumulate: the accumulator is one more row of the multiplier's
+        # compressor tree, resolved by its carry-propagate adder.
+        out.append(csa(1, "accumulator row of the multiplier's compressor tree"))
+    elif W > P:
+        # The product's carry-propagate adder, then the accumulator adder: its low P bits
+        # overlap the product's carry chain, its carry then runs on over the product's
+        # sign extension (whose top bit drives every position above it).
+        out.append(fanout(W - P + 1, "product sign extension"))
+        out.append(adder(W - P + 1, "accumulator carry over the product's extension"))
+    return out
+
+
+def _merged_mac(design: GridDesign) -> bool:
+    """Whether synthesis folds the accumulator adder into the multiplier (one multiply-
+    accumulate: the accumulator a row of its compressor tree). It does unless the product
+    is sign-extended to the accumulator width (then the product's top bit has several
+    users and the adder stays a separate carry-propagate adder)."""
+    d = design
+    return not (d.product_range[0] < 0 and d.acc_width > d.product_width)
+
+
+def advance_loads(design: GridDesign) -> int:
+    """Gate inputs on the global ``advance`` enable: every register loading under it
+    directly and, output-stationary, one enable gate per PE register bank (accumulator,
+    drain) that combines it with the PE's own condition.
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design.
+
+    Returns
+    -------
+    int
+        Loads on the ``advance`` net.
+    """
+    d = design
+    R, C, W = d.rows, d.cols, d.acc_width
+    ab, wb = d.act_bits, d.weight_bits
+    assert wb is not None
+    result = C * W + 1
+    if d.is_output_stationary:
+        skew = d.skew_max
+        loads = R * ab + C * wb + 2 + 2 * (skew + 1) + _bits(d.last_spacing) + max(0, R - 1)
+        if d.skewed:
+            loads += ab * R * (R - 1) // 2 + wb * C * (C - 1) // 2
+            loads += ab * R * (C - 1) + wb * (R - 1) * C
+        return loads + result + 2 * R * C
+    assert isinstance(d, SystolicDesign)  # weight-stationary: only the systolic array
+    vb = _value_bits(d)
+    loads = R * ab + 1 + ab * R * (R - 1) // 2 + ab * R * (C - 1) + (R + C - 1)
+    loads += _bits(R - 1 + d.weight_write_wait) + R * C * vb + W * C * (C - 1) // 2
+    return loads + result
+
+
+def _os_paths(design: GridDesign) -> list[TimingPath]:
+    d = design
+    R, C, W = d.rows, d.cols, d.acc_width
+    cs = d.carry_save_accumulate
+    vb = _value_bits(d)
+    paths = []
+    for operand in ("activation", "weight"):
+        body = _pe_elements(d, operand)
+        paths.append(
+            TimingPath(
+                f"PE accumulate ({operand} register -> accumulator)",
+                (*body, gates("and2", 1, "restart after the last step"), _enable()),
+            )
+        )
+        paths.append(
+            TimingPath(
+                f"PE drain load ({operand} register -> drain register)",
+                (*body, gates("mux2", 1, "load or shift"), _enable()),
+            )
+        )
+    # PEs that one step flag drives: an anti-diagonal of the systolic array, all of the
+    # 2D matrix.
+    flag_pes = R * C if not d.skewed else min(R, C)
+    paths += [
+        TimingPath(
+            "step end flag -> accumulator restart and drain load",
+            (
+                *_net(flag_pes * 2 * vb, "last-step flag net"),
+                gates("mux2", 1, "load or shift"),
+                _enable(),
+            ),
+        ),
+        TimingPath(
+            "step valid flag -> accumulator enable",
+            (
+                *_net(flag_pes, "valid flag net"),
+                gates("and2", 1, "advance & valid"),
+                fanout(vb, "PE accumulator enable"),
+                _enable(),
+            ),
+        ),
+    ]
+    # Drain thermometer: out_en = shift[R] after rows - 1 ORs loads the result register
+    # (the taps before it shift a drain row each). A tap drives the next OR and its row's
+    # enable gates, one per PE, which synthesis buffers beyond two.
+    stage = [_or_chain(1, "thermometer OR"), fanout(1 + min(C, 2), "thermometer tap")]
+    paths.append(
+        TimingPath(
+            "drain shift enables (phase -> result register)",
+            (
+                *(stage * (R - 1)),
+                gates("and2", 1, "advance & shift"),
+                fanout(max(C * W + 1, C * vb), "shift enable net"),
+                _enable(),
+            ),
+        )
+    )
+    if cs:
+        paths.append(
+            TimingPath(
+                "drain -> carry-propagate adder -> result register",
+                (adder(W, "carry-propagate adder at the array edge"), _enable()),
+            )
+        )
+    gap = _bits(d.last_spacing)
+    paths += [
+        TimingPath(
+            "tile-spacing counter",
+            (adder(gap + 1, "gap + 1"), gates("mux2", 1, "count or restart"), _enable()),
+        ),
+        TimingPath(
+            "feed handshake (result.ready -> input register)",
+            (
+                gates("and2", 1, "advance = ~valid | ready"),
+                gates("and2", 1, "ready = advance & (~last | gap_ok)"),
+                gates("and2", 1, "accept = valid & ready"),
+                fanout(2 + gap, "accept net"),
+                gates("mux2", 1, "restart the gap"),
+                _enable(),
+            ),
+        ),
+    ]
+    return paths
+
+
+def _ws_paths(design: GridDesign) -> list[TimingPath]:
+    d = design
+    R, C, W = d.rows, d.cols, d.acc_width
+    wb = d.weight_bits
+    assert wb is not None
+    cs = d.carry_save_accumulate
+    paths = []
+    for operand in ("activation", "weight"):
+        body = _pe_elements(d, operand)
+        paths.append(
+            TimingPath(
+                f"PE partial sum ({operand} register -> partial-sum register)",
+                (*body, _enable()),
+            )
+        )
+    if cs:
+        paths.append(
+            TimingPath(
+                "bottom partial sum -> carry-propagate adder -> result register",
+                (adder(W, "carry-propagate adder at the array edge"), _enable()),
+            )
+        )
+    assert isinstance(d, SystolicDesign)  # weight-stationary: only the systolic array
+    cmp_bits = _bits(R - 1 + d.weight_write_wait)
+    paths += [
+        TimingPath(
+            "weight write (row -> weight registers)",
+            (
+                adder(cmp_bits + 1, "quiet >= row + wait (one carry chain)"),
+                gates("and2", 1, "ready = advance & allowed"),
+                gates("and2", 1, "write = valid & ready"),
+                gates("and2", 1, "write & (row == i)"),
+                *_net(C * wb, "row write enable net"),
+                _enable(),
+            ),
+        ),
+        TimingPath(
+            "write-wait counter",
+            (adder(cmp_bits + 1, "quiet + 1"), gates("mux2", 1, "count or restart"), _enable()),
+        ),
+    ]
+    return paths
+
+
+def timing_paths(design: GridDesign) -> list[TimingPath]:
+    """Every register-to-register path of a grid design (systolic array or 2D matrix).
+
+    Parameters
+    ----------
+    design : GridDesign
+        A :class:`~shiftadd.design.systolic.SystolicDesign` (either dataflow) or a
+        :class:`~shiftadd.design.matrix2d.Matrix2DDesign`.
+
+    Returns
+    -------
+    list of TimingPath
+        The PE datapath from each operand register, the control nets (step flags, drain
+        enables, the weight write), the carry-propagate adders at the edge (carry-save),
+        and the global ``advance`` enable.
+    """
+    d = design
+    paths = _os_paths(d) if d.is_output_stationary else _ws_paths(d)
+    # Output-stationary PE registers load on advance & their own condition (one gate per
+    # PE register bank); weight-stationary ones on advance alone.
+    pe_enable = (
+        [gates("and2", 1, "PE enable"), fanout(_value_bits(d), "PE register enable")]
+        if d.is_output_stationary
+        else []
+    )
+    paths.append(
+        TimingPath(
+            "advance (result.ready -> every register enable)",
+            (
+                gates("and2", 1, "advance = ~valid | ready"),
+                fanout(advance_loads(d), "advance net"),
+                *pe_enable,
+                _enable(),
+            ),
+        )
+    )
+    return paths

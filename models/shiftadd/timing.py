@@ -1,0 +1,333 @@
+"""The shift-add engine's register-to-register paths (:mod:`shiftadd.models.timing`).
+
+The generator (:mod:`shiftadd.hw.shiftadd_engine`) has two independent pipelines.
+
+**The LUT builder** (:class:`~shiftadd.hw.shiftadd_lut.LutBuilder`) runs from the activation
+input register straight into the table-slot flip-flops, unpipelined whatever
+``pipeline_stages`` is. Its longest chain is the group sum ``T[0] = -(x_0 + ... +
+x_{mu-1})`` (a balanced tree of ``ceil(log2 mu)`` adder levels over ``act_bits``-bit signed
+leaves; synthesis merges the tree and its negation into one multi-operand adder), then the
+incremental entries ``T[2**(s+1) - 1] = T[2**s - 1] + 2 x_s``: ``mu`` carry-propagate adders
+in series up to ``T[2**mu - 1]``, each kept apart because its entry is also stored. In such
+a chain of ripple adders the carries overlap: the first adder costs a whole
+``lut_width``-bit carry-propagate adder, each further one a full adder on the diagonal
+(priced as a 3:2 compressor level, the calibrated full-adder delay). An entry feeds the
+adders of every entry above it (``mu - s`` for ``T[2**s - 1]``, two gate inputs per operand
+bit) and its table flip-flop, a fan-out net after each adder; the activation ``x_{mu-1}``
+feeds the group sum and the ``2**(mu-1)`` adders of the upper entries; the table write
+enable selects the new entry at every slot flip-flop (a mux2).
+
+**The datapath** runs from the weight input register through ``logic_layers`` layers into
+the output register, with ``pipeline_stages`` registers after the layers
+:attr:`~shiftadd.design.shiftadd.ShiftAddDesign.register_slots` names. Layer 0 is the lookup
+and shift layer: the shared slot mux (``ceil(log2 lut_slots)`` levels, select bit 0 driving
+a mux per bit of every table entry) and the lookup PE (a ``2**mu``:1 mux tree, key bit 0
+driving ``2**(mu-1)`` muxes per entry bit; a table bit drives ``columns * q`` lookups), both
+trees of 2:1 muxes whose nodes feed one node each, which synthesis maps onto AND-OR-invert
+cells, priced as and2 levels; then per term the barrel shifter (``shift_bits`` stages, each
+output driving two muxes of the next stage, priced as mux2 levels; a shift bit drives one
+stage of the ``scale_rows`` columns sharing it), the sign's inversion (XOR) and the term
+enable (AND); with constant scales the shifts are wiring. Layers 1 to depth are the
+plane-sum tree's levels; synthesis merges a stage's adder levels into one multi-operand
+adder, so every leaf, including the count of negative terms (an AND per term flag, then a
+popcount tree over ``q * terms`` bits, barrel scales only), passes all the levels of the
+stage. The last stage ends in the accumulator, one more two-input adder after the tree's
+root (merged into the same multi-operand adder), or directly in the output register.
+
+Every register loads under the global ``advance`` enable (``~result.valid |
+result.ready``) through a 2:1 enable mux at its input; ``advance`` drives every register of
+the engine through a buffer tree, its AND with the activation valid (and the slot decode)
+every flip-flop of the table slot written, and the ``fresh`` flag the accumulator clear of
+every column.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ...design.base import range_width
+from ...design.shiftadd import ShiftAddDesign
+from ..timing import Element, TimingPath, adder, csa, fanout, gates, tree
+from .cost import entry_widths
+
+__all__ = [
+    "timing_paths",
+    "builder_paths",
+    "layer0_prefixes",
+    "datapath_paths",
+    "control_paths",
+    "register_bits",
+]
+
+#: Gate inputs one operand bit of a carry-propagate adder drives (its sum and carry logic).
+ADDER_INPUT_LOADS = 2
+
+
+def _log2_ceil(n: int) -> int:
+    return math.ceil(math.log2(n)) if n > 1 else 0
+
+
+def _enable() -> Element:
+    return gates("mux2", 1, "register load enable")
+
+
+def _popcount_levels(design: ShiftAddDesign) -> int:
+    """Adder levels of the count of negative terms (barrel scales; 0 without one)."""
+    return _log2_ceil(design.q * design.terms) if design.shifter == "barrel" else 0
+
+
+def builder_paths(design: ShiftAddDesign) -> list[TimingPath]:
+    """The LUT builder: activation register to the table slots.
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+
+    Returns
+    -------
+    list of TimingPath
+        The chain from the group sum through the last incremental entry.
+    """
+    d = design
+    group_levels = _log2_ceil(d.mu)
+    # x_{mu-1} feeds a group-sum adder and the 2**(mu-1) adders of the upper entries.
+    loads = ADDER_INPUT_LOADS * ((1 << (d.mu - 1)) + 1)
+    elements: list[Element] = [
+        fanout(loads, f"activation x{d.mu - 1} to its entry adders"),
+        tree(group_levels, d.act_bits, True, f"negated group sum T[0] ({d.mu} activations)"),
+        adder(d.lut_width, "first entry adder (T[1] = T[0] + 2 x0)"),
+    ]
+    if d.mu > 1:
+        elements.append(csa(d.mu - 1, f"{d.mu - 1} further entry adders, carries overlapping"))
+    # The chain's entry T[2**s - 1] feeds the adders of the entries above it (mu - s of them,
+    # T[0] all mu) and its table flip-flop.
+    elements += [
+        fanout(ADDER_INPUT_LOADS * (d.mu - s) + 1, f"entry T[{(1 << s) - 1}] to its adders")
+        for s in range(d.mu)
+    ]
+    elements.append(gates("mux2", 1, "table slot write enable"))
+    return [TimingPath("LUT builder (act register -> table slot)", tuple(elements))]
+
+
+def layer0_prefixes(design: ShiftAddDesign) -> list[tuple[str, list[Element], int]]:
+    """Layer 0 (lookup and shift) from each of its start points.
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+
+    Returns
+    -------
+    list of (str, list of Element, int)
+        ``(start point, logic in series up to a plane-tree leaf, carry-propagating levels
+        the leaf comes out of)``: the levels are 0 except for the count of negative terms,
+        a popcount whose carry chains overlap the plane tree's.
+    """
+    d = design
+    lookups = d.columns * d.q
+    lookup = gates("and2", d.mu, f"lookup PE ({d.entries}:1 mux tree)")
+    shift: list[Element] = []
+    if d.shifter == "barrel":
+        shift = [
+            gates("mux2", d.shift_bits, f"barrel shifter ({d.shift_bits} stages)"),
+            gates("xor2", 1, "term sign inversion"),
+            gates("and2", 1, "term enable"),
+        ]
+    out: list[tuple[str, list[Element], int]] = [
+        (
+            "weight keys",
+            [
+                fanout((1 << (d.mu - 1)) * d.lut_width, "key bit 0 to its lookup muxes"),
+                lookup,
+                *shift,
+            ],
+            0,
+        )
+    ]
+    if d.lut_slots > 1:
+        slot_loads = (d.lut_slots // 2) * sum(entry_widths(d))
+        slot_mux = [
+            fanout(slot_loads, "slot select bit 0 to the slot muxes"),
+            gates("and2", _log2_ceil(d.lut_slots), f"table slot mux ({d.lut_slots}:1)"),
+        ]
+        out.append(
+            (
+                "slot select",
+                [*slot_mux, fanout(lookups, "table bit to every lookup PE"), lookup, *shift],
+                0,
+            )
+        )
+    else:
+        out.append(
+            ("table slot", [fanout(lookups, "table bit to every lookup PE"), lookup, *shift], 0)
+        )
+    assert d.scale_rows is not None  # set by ShiftAddDesign.__post_init__
+    if d.shifter == "barrel":
+        leaf_width = range_width(*d.leaf_range)[0]
+        stage0 = d.barrel_stage_widths[0]
+        out.append(
+            (
+                "shift amounts",
+                [fanout(d.scale_rows * stage0, "shift bit 0 to its shifter stage"), *shift],
+                0,
+            )
+        )
+        levels = _popcount_levels(d)
+        out.append(
+            (
+                "term signs",
+                [
+                    fanout(d.scale_rows * leaf_width, "sign bit to its term's inverters"),
+                    gates("and2", 1, "negative-term flag"),
+                    tree(levels, 1, False, f"count of negative terms ({d.q * d.terms} flags)"),
+                ],
+                levels,
+            )
+        )
+    return out
+
+
+def _level_width(design: ShiftAddDesign, level: int) -> tuple[int, bool]:
+    """Widest node of plane-tree level ``level`` (0: the leaves) and whether any is signed."""
+    nodes = design.tree.levels[level]
+    return max(range_width(lo, hi)[0] for lo, hi in nodes), any(lo < 0 for lo, _ in nodes)
+
+
+def _stage_tree(
+    design: ShiftAddDesign, lo_level: int, hi_level: int, accumulate: bool, after: int = 0
+) -> list[Element]:
+    """Adder levels ``lo_level`` to ``hi_level`` of the plane tree, plus the accumulator
+    adder when it follows in the same stage (one more two-input adder level)."""
+    d = design
+    levels = max(0, hi_level - lo_level + 1)
+    if levels == 0:
+        return [adder(d.acc_width, "accumulator adder")] if accumulate else []
+    width, signed = _level_width(d, lo_level - 1)
+    what = f"plane-tree levels {lo_level}-{hi_level}"
+    if accumulate:
+        levels += 1
+        what += " + accumulator adder"
+    return [tree(levels, width, signed, what, after=after)]
+
+
+def datapath_paths(design: ShiftAddDesign) -> list[TimingPath]:
+    """The datapath, one path per pipeline stage (layer 0 from each of its start points).
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+
+    Returns
+    -------
+    list of TimingPath
+        The paths of every stage, in order.
+    """
+    d = design
+    layers = d.logic_layers
+    bounds = [-1, *d.register_slots, layers - 1]
+    paths = []
+    for i in range(len(bounds) - 1):
+        first, last = bounds[i] + 1, bounds[i + 1]
+        accumulate = i == len(bounds) - 2 and d.accumulates
+        name = f"datapath stage {i + 1} (layers {first}-{last})"
+        if first == 0:
+            for start, prefix, after in layer0_prefixes(d):
+                body = _stage_tree(d, 1, last, accumulate, after)
+                paths.append(TimingPath(f"{name} from {start}", (*prefix, *body, _enable())))
+        else:
+            body = _stage_tree(d, first, last, accumulate)
+            paths.append(TimingPath(name, (*body, _enable())))
+    return paths
+
+
+def register_bits(design: ShiftAddDesign) -> int:
+    """Flip-flops loaded under ``advance`` directly: input, pipeline, accumulator and
+    output registers (the table slots load under their own write enable).
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+
+    Returns
+    -------
+    int
+        Register bits with the pipeline's load enable.
+    """
+    d = design
+    bits = d.mu * d.act_bits + (d.slot_bits if d.lut_slots > 1 else 0) + 1
+    bits += d.weight_transfer_bits + 1
+    for slot in d.register_slots:
+        bits += d.columns * sum(range_width(lo, hi)[0] for lo, hi in d.tree.levels[slot])
+        bits += 1 + int(d.accumulates)
+    bits += d.columns * d.acc_width + 1
+    if d.accumulates:
+        bits += d.columns * d.acc_width + 1
+    return bits
+
+
+def control_paths(design: ShiftAddDesign) -> list[TimingPath]:
+    """The global enable into every register, the table write enable and the accumulator
+    clear.
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+
+    Returns
+    -------
+    list of TimingPath
+        ``advance`` into every register, the slot write enable into a table slot's
+        flip-flops and, when the engine accumulates, ``fresh`` through the accumulator.
+    """
+    d = design
+    advance = (
+        gates("and2", 1, "advance = ~valid | ready"),
+        fanout(register_bits(d) + d.lut_slots, "advance net"),
+    )
+    decode = 1 + (_log2_ceil(d.slot_bits) + 1 if d.lut_slots > 1 else 0)
+    paths = [
+        TimingPath("load enable (result.ready -> every register)", (*advance, _enable())),
+        TimingPath(
+            "table write enable (advance & act valid -> table slot)",
+            (
+                *advance,
+                gates("and2", decode, "act valid & slot decode"),
+                fanout(d.entries * d.lut_width, "slot write enable net"),
+                gates("mux2", 1, "table slot write enable"),
+            ),
+        ),
+    ]
+    if d.accumulates:
+        paths.append(
+            TimingPath(
+                "accumulator clear (fresh -> accumulator adder)",
+                (
+                    fanout(d.columns * d.acc_width, "fresh net"),
+                    gates("and2", 1, "accumulator clear"),
+                    adder(d.acc_width, "accumulator adder"),
+                    _enable(),
+                ),
+            )
+        )
+    return paths
+
+
+def timing_paths(design: ShiftAddDesign) -> list[TimingPath]:
+    """Every register-to-register path of a shift-add engine.
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+
+    Returns
+    -------
+    list of TimingPath
+        The LUT builder, the datapath stages and the control paths.
+    """
+    return builder_paths(design) + datapath_paths(design) + control_paths(design)

@@ -1,0 +1,517 @@
+"""Analytic timing: the critical path of a design from its structure, priced with delay units
+measured on the liberty.
+
+A family describes its register-to-register paths (:func:`timing_paths`, the family's
+``timing_paths`` capability): each :class:`TimingPath` is the chain of logic one pipeline
+stage holds between two registers (or a port and a register), as elements the unit table
+prices: gate levels, carry-propagate adders, balanced adder trees (levels and leaf width),
+multipliers, 3:2 compressor levels, and the buffer tree of a high-fan-out net. The critical
+path is the slowest path plus one register's clock-to-output and setup time.
+
+Delays come from the unit table's ``[delay]`` section, which ``shiftadd calibrate`` measures
+with OpenSTA on blocks synthesized between registers (:mod:`shiftadd.flows.calibrate`):
+adder delays at several widths, trees on a grid of levels and leaf widths, multipliers on a
+grid of operand widths, fan-out nets of several sizes. The model interpolates between
+measured points (adders and fan-out in log2 of the width or load count, trees linearly in
+levels and in log2 of the leaf width) and continues with the last measured slope beyond
+them; it never fits a constant to a design.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from ..errors import InputError
+from ..families import family_of
+from .units import UnitTable, load_unit_table
+
+__all__ = [
+    "Element",
+    "TimingPath",
+    "TimingReport",
+    "gates",
+    "adder",
+    "tree",
+    "mult",
+    "csa",
+    "fanout",
+    "timing_paths",
+    "element_delay",
+    "path_delay",
+    "critical_path",
+    "has_delays",
+]
+
+#: Gate kinds a path can hold, priced by the calibrated lane blocks.
+GATE_KINDS = ("xnor2", "xor2", "and2", "mux2")
+
+
+@dataclasses.dataclass(frozen=True)
+class Element:
+    """One piece of logic on a path.
+
+    Parameters
+    ----------
+    kind : str
+        ``gate``, ``adder``, ``tree``, ``mult``, ``csa`` or ``fanout``.
+    what : str
+        What the element is in the design, for reports.
+    params : tuple of (str, float)
+        The element's size: ``gate``: ``("unit", kind index), ("levels", n)``; ``adder``:
+        ``("width", bits)``; ``tree``: ``("levels", n), ("leaf_width", bits), ("signed",
+        0 or 1)``; ``mult``:
+        ``("a_bits", n), ("w_bits", n)``; ``csa``: ``("levels", n)``; ``fanout``:
+        ``("loads", n)``.
+    """
+
+    kind: str
+    what: str
+    params: tuple[tuple[str, float], ...]
+
+    def get(self, name: str) -> float:
+        """The parameter ``name``.
+
+        Parameters
+        ----------
+        name : str
+            Parameter name.
+
+        Returns
+        -------
+        float
+            Its value.
+        """
+        return dict(self.params)[name]
+
+
+def gates(unit: str, levels: int, what: str) -> Element:
+    """``levels`` gates of kind ``unit`` in series.
+
+    Parameters
+    ----------
+    unit : str
+        One of ``xnor2``, ``xor2``, ``and2``, ``mux2``.
+    levels : int
+        Gates in series.
+    what : str
+        Description for reports.
+
+    Returns
+    -------
+    Element
+        The element.
+    """
+    return Element("gate", what, (("unit", GATE_KINDS.index(unit)), ("levels", levels)))
+
+
+def adder(width: int, what: str) -> Element:
+    """A two-input carry-propagate adder with a ``width``-bit result.
+
+    Parameters
+    ----------
+    width : int
+        Result width in bits.
+    what : str
+        Description for reports.
+
+    Returns
+    -------
+    Element
+        The element.
+    """
+    return Element("adder", what, (("width", width),))
+
+
+def tree(levels: float, leaf_width: int, signed: bool, what: str, *, after: float = 0) -> Element:
+    """A balanced adder tree of ``levels`` levels over ``leaf_width``-bit leaves.
+
+    Parameters
+    ----------
+    levels : float
+        Adder levels (the tree of ``2**levels`` leaves; a fractional depth for a tree whose
+        leaf count is not a power of two, as :func:`math.log2` of it).
+    leaf_width : int
+        Width of a leaf in bits.
+    signed : bool
+        Whether the leaves are two's complement numbers (sign-extended at every level).
+    what : str
+        Description for reports.
+    after : float
+        Levels of carry-propagating logic the leaves come out of without a register in
+        between (a multiplier's partial-product tree, a popcount): the carry chains
+        overlap, so the element adds only what ``levels`` more levels add to a tree that
+        deep, ``T(after + levels) - T(after)``.
+
+    Returns
+    -------
+    Element
+        The element.
+    """
+    return Element(
+        "tree",
+        what,
+        (
+            ("levels", levels),
+            ("leaf_width", leaf_width),
+            ("signed", float(bool(signed))),
+            ("after", after),
+        ),
+    )
+
+
+def mult(a_bits: int, w_bits: int, what: str) -> Element:
+    """An ``a_bits`` x ``w_bits`` multiplier.
+
+    Parameters
+    ----------
+    a_bits, w_bits : int
+        Operand widths in bits.
+    what : str
+        Description for reports.
+
+    Returns
+    -------
+    Element
+        The element.
+    """
+    return Element("mult", what, (("a_bits", a_bits), ("w_bits", w_bits)))
+
+
+def csa(levels: int, what: str) -> Element:
+    """``levels`` levels of 3:2 compressors in series.
+
+    Parameters
+    ----------
+    levels : int
+        Compressor levels.
+    what : str
+        Description for reports.
+
+    Returns
+    -------
+    Element
+        The element.
+    """
+    return Element("csa", what, (("levels", levels),))
+
+
+def fanout(loads: int, what: str) -> Element:
+    """A net driving ``loads`` gate inputs through the buffer tree synthesis inserts.
+
+    Parameters
+    ----------
+    loads : int
+        Gate inputs on the net.
+    what : str
+        Description for reports.
+
+    Returns
+    -------
+    Element
+        The element.
+    """
+    return Element("fanout", what, (("loads", loads),))
+
+
+@dataclasses.dataclass(frozen=True)
+class TimingPath:
+    """The logic between two registers (or a port and a register) of one pipeline stage.
+
+    Parameters
+    ----------
+    name : str
+        Where the path runs (e.g. ``"datapath stage 2: adder levels 4-6"``).
+    elements : tuple of Element
+        The logic on the path, in order.
+    """
+
+    name: str
+    elements: tuple[Element, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class TimingReport:
+    """The modelled critical path of a design.
+
+    Parameters
+    ----------
+    design : str
+        Design name.
+    table : str
+        Unit table the delays come from.
+    critical_path_ns : float
+        Slowest path plus the register overhead, ns.
+    path : str
+        Name of the slowest path.
+    breakdown : tuple of (str, float)
+        Delay of each element of the slowest path, ns, the register overhead first.
+    paths : tuple of (str, float)
+        Every path's delay including the register overhead, ns.
+    """
+
+    design: str
+    table: str
+    critical_path_ns: float
+    path: str
+    breakdown: tuple[tuple[str, float], ...]
+    paths: tuple[tuple[str, float], ...]
+
+    @property
+    def fmax_mhz(self) -> float:
+        """Highest clock frequency meeting timing, MHz."""
+        return 1000.0 / self.critical_path_ns
+
+    def meets(self, clock_ns: float) -> bool:
+        """Whether a clock of ``clock_ns`` is at least the critical path.
+
+        Parameters
+        ----------
+        clock_ns : float
+            Clock period, ns.
+
+        Returns
+        -------
+        bool
+            True when the design meets timing at that clock.
+        """
+        return clock_ns >= self.critical_path_ns
+
+    def to_dict(self) -> dict:
+        """Plain-data form for JSON.
+
+        Returns
+        -------
+        dict
+            The fields plus ``fmax_mhz``.
+        """
+        d = dataclasses.asdict(self)
+        d["breakdown"] = [list(b) for b in self.breakdown]
+        d["paths"] = [list(p) for p in self.paths]
+        d["fmax_mhz"] = self.fmax_mhz
+        return d
+
+
+def has_delays(table: UnitTable) -> bool:
+    """Whether ``table`` has calibrated delay units.
+
+    Parameters
+    ----------
+    table : UnitTable
+        A unit table.
+
+    Returns
+    -------
+    bool
+        True when the table has a ``[delay]`` section.
+    """
+    return "delay" in table.units
+
+
+def _interp_log2(x: float, xs, ys) -> float:
+    """Piecewise-linear in log2(x) through the points, continued with the end slopes."""
+    lx = np.log2(np.asarray(xs, float))
+    ly = np.asarray(ys, float)
+    t = math.log2(max(x, 1e-9))
+    if t <= lx[0]:
+        slope = (ly[1] - ly[0]) / (lx[1] - lx[0])
+        return float(max(0.0, ly[0] + slope * (t - lx[0])))
+    if t >= lx[-1]:
+        slope = (ly[-1] - ly[-2]) / (lx[-1] - lx[-2])
+        return float(ly[-1] + max(0.0, slope) * (t - lx[-1]))
+    return float(np.interp(t, lx, ly))
+
+
+def _interp_grid(x: float, y: float, xs, ys, grid, *, log_x: bool, log_y: bool) -> float:
+    """Bilinear interpolation on a measured grid ``grid[i][j]`` at ``(xs[i], ys[j])``
+    (either axis in log2), continued with the edge slopes beyond it; NaN cells (blocks
+    too large to measure) are filled along the first axis with the last slope."""
+    g = np.asarray(grid, float)
+    fx = np.log2 if log_x else (lambda v: np.asarray(v, float))
+    fy = np.log2 if log_y else (lambda v: np.asarray(v, float))
+    gx, gy = fx(np.asarray(xs, float)), fy(np.asarray(ys, float))
+    # Per column: the value along x at the query point (1-D, extrapolated at the ends).
+    col_vals = []
+    for j in range(len(ys)):
+        ok = ~np.isnan(g[:, j])
+        cx, cy = gx[ok], g[ok, j]
+        col_vals.append(_interp_linear(float(fx(x)), cx, cy))
+    return _interp_linear(float(fy(y)), gy, np.asarray(col_vals))
+
+
+def _interp_linear(t: float, xs, ys) -> float:
+    xs, ys = np.asarray(xs, float), np.asarray(ys, float)
+    if len(xs) == 1:
+        return float(ys[0])
+    if t <= xs[0]:
+        return float(ys[0] + (ys[1] - ys[0]) / (xs[1] - xs[0]) * (t - xs[0]))
+    if t >= xs[-1]:
+        return float(ys[-1] + (ys[-1] - ys[-2]) / (xs[-1] - xs[-2]) * (t - xs[-1]))
+    return float(np.interp(t, xs, ys))
+
+
+def element_delay(element: Element, delay: dict) -> float:
+    """Delay of one element, ns, from the table's ``[delay]`` units.
+
+    Parameters
+    ----------
+    element : Element
+        The element.
+    delay : dict
+        The unit table's ``delay`` section.
+
+    Returns
+    -------
+    float
+        The element's delay, ns.
+    """
+    kind, get = element.kind, element.get
+    if kind == "gate":
+        levels = get("levels")
+        return levels * delay["gate"][GATE_KINDS[int(get("unit"))]] if levels > 0 else 0.0
+    if kind == "adder":
+        a = delay["adder"]
+        return _interp_log2(get("width"), a["widths"], a["ns"])
+    if kind == "tree":
+        levels = get("levels")
+        if levels <= 0:
+            return 0.0
+        t = delay["tree"]
+        kind_ = "signed" if get("signed") else "unsigned"
+        widths = t[f"{kind_}_leaf_widths"]
+
+        def depth(n: float) -> float:
+            if n <= 0:
+                return 0.0
+            return _interp_grid(
+                n,
+                max(get("leaf_width"), widths[0]),
+                t["levels"],
+                widths,
+                t[f"{kind_}_ns"],
+                log_x=False,
+                log_y=True,
+            )
+
+        after = get("after")
+        return max(0.0, depth(after + levels) - depth(after))
+    if kind == "mult":
+        m = delay["mult"]
+        return _interp_grid(
+            get("a_bits"),
+            get("w_bits"),
+            m["a_bits"],
+            m["w_bits"],
+            m["ns"],
+            log_x=True,
+            log_y=True,
+        )
+    if kind == "csa":
+        return get("levels") * delay["csa"]
+    if kind == "fanout":
+        f = delay["fanout"]
+        loads = get("loads")
+        return _interp_log2(loads, f["loads"], f["ns"]) if loads > 1 else 0.0
+    raise ValueError(f"unknown timing element kind {kind!r}")
+
+
+# Priced elements per delay section: sweeps price the same few elements for many designs.
+# Keyed by the section's id; the entry holds the section so the id is never reused.
+_PRICED: dict[int, tuple[dict, dict[Element, float]]] = {}
+
+
+def _cached_delay(element: Element, delay: dict) -> float:
+    entry = _PRICED.get(id(delay))
+    if entry is None or entry[0] is not delay:
+        entry = _PRICED[id(delay)] = (delay, {})
+    cache = entry[1]
+    value = cache.get(element)
+    if value is None:
+        value = cache[element] = element_delay(element, delay)
+    return value
+
+
+def path_delay(path: TimingPath, delay: dict) -> float:
+    """Logic delay of a path (without the register overhead), ns.
+
+    Parameters
+    ----------
+    path : TimingPath
+        The path.
+    delay : dict
+        The unit table's ``delay`` section.
+
+    Returns
+    -------
+    float
+        Sum of the elements' delays, ns.
+    """
+    return sum(_cached_delay(e, delay) for e in path.elements)
+
+
+def timing_paths(design) -> list[TimingPath]:
+    """The register-to-register paths of ``design``, from its family.
+
+    Parameters
+    ----------
+    design : Design
+        A design of a registered family.
+
+    Returns
+    -------
+    list of TimingPath
+        Every path the family's timing model knows.
+
+    Raises
+    ------
+    InputError
+        The family has no timing model (a declared lack).
+    """
+    return list(family_of(design).get("timing_paths")(design))
+
+
+def critical_path(design, table: UnitTable | str | None = None) -> TimingReport:
+    """The modelled critical path and fmax of ``design``.
+
+    Parameters
+    ----------
+    design : Design
+        A design of a registered family.
+    table : UnitTable or str, optional
+        Unit table or its name (default ``ihp-sg13g2``); it must have ``[delay]`` units.
+
+    Returns
+    -------
+    TimingReport
+        The slowest path, its breakdown and every path's delay.
+
+    Raises
+    ------
+    InputError
+        The table has no delay units, or the family no timing model.
+    """
+    if not isinstance(table, UnitTable):
+        table = load_unit_table(table or "ihp-sg13g2")
+    if not has_delays(table):
+        raise InputError(
+            f"unit table {table.name!r} has no delay units (run shiftadd calibrate on a "
+            "liberty to measure them)",
+            field="units",
+        )
+    delay = table["delay"]
+    reg = float(delay["reg"])
+    priced = [(p, reg + path_delay(p, delay)) for p in timing_paths(design)]
+    worst, worst_ns = max(priced, key=lambda pn: pn[1])
+    breakdown = (("register clock-to-output + setup", reg),) + tuple(
+        (e.what, _cached_delay(e, delay)) for e in worst.elements
+    )
+    return TimingReport(
+        design=design.name,
+        table=table.name,
+        critical_path_ns=worst_ns,
+        path=worst.name,
+        breakdown=breakdown,
+        paths=tuple((p.name, ns) for p, ns in priced),
+    )
