@@ -47,6 +47,8 @@ __all__ = [
     "ValidationRow",
     "validation_gemm",
     "validate_design",
+    "model_critical_path_ns",
+    "family_summary",
     "validation_report",
     "remodel",
     "AREA_TOLERANCE",
@@ -492,9 +494,13 @@ def validation_report(
                 row = dataclasses.replace(remodel(reused, design), source=source)
                 if row.critical_path_sta_ns is None:
                     # A row measured before timing was validated: time its netlist now.
-                    with tempfile.TemporaryDirectory(prefix="shiftadd-validate-") as tmp:
-                        sta = synthesize(design, liberty=lib, workdir=tmp).critical_path_ns
-                    row = dataclasses.replace(row, critical_path_sta_ns=sta)
+                    try:
+                        with tempfile.TemporaryDirectory(prefix="shiftadd-validate-") as tmp:
+                            sta = synthesize(design, liberty=lib, workdir=tmp).critical_path_ns
+                        row = dataclasses.replace(row, critical_path_sta_ns=sta)
+                    except ShiftaddError as exc:
+                        first = str(exc).splitlines()[0][:200]
+                        row.notes.append(f"critical path not measured: {first}")
                 rows.append(row)
             else:
                 rows.append(validate_design(design, liberty=lib, source=source))

@@ -157,13 +157,17 @@ def plot_results(
                 label="misses timing (model)",
                 rasterized=True,
             )
-        for key in sorted(set(keys)):
+        # Engine colours without grey, which marks the points that miss timing.
+        palette = [c for i, c in enumerate(plt.get_cmap("tab10").colors) if i != 7]
+        palette += list(plt.get_cmap("Dark2").colors)
+        for i, key in enumerate(sorted(set(keys))):
             sel = (keys == key) & feasible
             ax.scatter(
                 points.loc[sel, "area_mm2"],
                 points.loc[sel, "energy_per_token_uj"],
                 s=6,
                 alpha=0.35,
+                color=palette[i % len(palette)],
                 label=key,
                 rasterized=True,
             )

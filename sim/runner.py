@@ -19,6 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import cocotb
+import cocotb_tools.config as cocotb_config
 from cocotb_tools.runner import Verilator, get_runner
 
 from ..errors import InputError, ToolError
@@ -157,7 +159,14 @@ def _build(
         + ("-saif" if saif else "")
         + ("-xrand" if random_init else "")
     )
-    key = hashlib.sha256("\0".join([dut_text, harness, vlt, simulator, *args, kind]).encode())
+    # The build links cocotb's VPI library by absolute path: a build made by another
+    # environment (another checkout's venv, another cocotb) must not be reused.
+    toolchain = "\0".join(
+        [str(cocotb_config.libs_dir), cocotb.__version__, os.environ.get("VERILATOR_ROOT", "")]
+    )
+    key = hashlib.sha256(
+        "\0".join([dut_text, harness, vlt, simulator, *args, kind, toolchain]).encode()
+    )
     root = build_root if build_root is not None else cache_root() / "sim"
     build_dir = root / f"{design.name}-{simulator}{kind}-{key.hexdigest()[:16]}"
     runner = _runner(simulator, saif, quick_compile=netlist is not None)

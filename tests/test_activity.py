@@ -176,6 +176,7 @@ def test_validation_report_reuses_measurements_and_recomputes_the_model(tmp_path
             annotated_pins=10,
             clock_ns=10.0,
             seconds=1.0,
+            critical_path_sta_ns=4.0,
         )
 
     monkeypatch.setattr(validation, "validate_design", fake_validate)
@@ -189,6 +190,10 @@ def test_validation_report_reuses_measurements_and_recomputes_the_model(tmp_path
     assert measured == ["re"]
     design = load_design(design_file)
     assert rows[0].area_synth_um2 == 2000.0 and rows[0].energy_sta_pj == 50.0
+    assert rows[0].critical_path_sta_ns == 4.0
+    assert rows[0].critical_path_model_ns == pytest.approx(
+        validation.model_critical_path_ns(design)
+    )
     assert rows[0].area_model_um2 == pytest.approx(cost_terms(design).area)
     assert rows[0].energy_model_pj == pytest.approx(
         validation._model_energy_pj(
