@@ -158,8 +158,8 @@ def plot_results(
                 rasterized=True,
             )
         # Engine colours without grey, which marks the points that miss timing.
-        palette = [c for i, c in enumerate(plt.get_cmap("tab10").colors) if i != 7]
-        palette += list(plt.get_cmap("Dark2").colors)
+        tab10, dark2 = plt.get_cmap("tab10"), plt.get_cmap("Dark2")
+        palette = [tab10(i) for i in range(10) if i != 7] + [dark2(i) for i in range(8)]
         for i, key in enumerate(sorted(set(keys))):
             sel = (keys == key) & feasible
             ax.scatter(
