@@ -199,7 +199,8 @@ def plot_results(
         )
         ax.set_ylabel("energy per token (uJ)")
         ax.set_title(f"Energy by component, Pareto designs\n{title}", fontsize=9)
-        ax.legend(fontsize=7)
+        # Beside the axes: full-height bars leave no free corner inside.
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         ax.grid(axis="y", alpha=0.3)
     elif kind == "roofline":
         best = front.iloc[len(front) // 2]
