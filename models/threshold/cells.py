@@ -165,8 +165,30 @@ def cell_preset(name: str, weights: tuple, path=None) -> CellPreset:
     """Preset ``name`` for a neuron with these input weights.
 
     The default neuron and the :data:`VARIANT_WEIGHTS` are measured (the data file's
-    ``variants``); other weights are interpolated by least squares in the fan-in and the
-    weight sum over the measured neurons (the source says so).
+    ``variants``); a neuron whose weights are a measured neuron's in another order computes
+    the same function of its inputs and takes that neuron's figures; other weights are
+    interpolated over the measured neurons by least squares of each figure's logarithm in
+    the fan-in and the weight sum (the threshold function's logic grows by about a factor
+    per further input), and the source says so.
+
+    Parameters
+    ----------
+    name : str
+        ``"standard_cell"`` or ``"custom_cell"``.
+    weights : tuple of int
+        The neuron's input weights.
+    path : str or Path, optional
+        The cell data file; default :data:`CELLS_FILE`.
+
+    Returns
+    -------
+    CellPreset
+        The figures for a neuron with ``weights``.
+
+    Raises
+    ------
+    InputError
+        For an unknown preset, or too few measured neurons to interpolate from.
     """
     data, p = _read_cells(path)
     if name not in ("standard_cell", "custom_cell"):
@@ -183,6 +205,10 @@ def cell_preset(name: str, weights: tuple, path=None) -> CellPreset:
             "" if weights == tuple(d.get("weights", ())) else f" (variant {list(weights)})"
         )
         return _preset(name, measured[weights], weights, src)
+    same = [w for w in measured if sorted(w) == sorted(weights)]
+    if same:
+        src = str(d.get("source", "")) + f" (variant {list(same[0])}, inputs in another order)"
+        return _preset(name, measured[same[0]], weights, src)
     ws = list(measured)
     if len(ws) < 3:
         raise InputError(
@@ -195,12 +221,14 @@ def cell_preset(name: str, weights: tuple, path=None) -> CellPreset:
     a = np.array([basis(w) for w in ws])
     fit = {
         key: float(
-            np.array(basis(weights))
-            @ np.linalg.lstsq(a, np.array([measured[w][key] for w in ws], float), rcond=None)[0]
+            np.exp(
+                np.array(basis(weights))
+                @ np.linalg.lstsq(a, np.log([float(measured[w][key]) for w in ws]), rcond=None)[0]
+            )
         )
         for key in PRESET_FIGURES
     }
-    if min(fit.values()) <= 0:
+    if not all(np.isfinite(v) and v > 0 for v in fit.values()):
         raise InputError(
             f"weights {list(weights)} are too far from the measured neurons to "
             f"interpolate the {name} preset",
@@ -212,6 +240,7 @@ def cell_preset(name: str, weights: tuple, path=None) -> CellPreset:
         name,
         fit,
         weights,
-        f"interpolated (least squares in fan-in and weight sum) from the {name} "
+        f"interpolated (least squares of the logarithm in fan-in and weight sum) from the "
+        f"{name} "
         f"neurons measured with weights {[list(w) for w in ws]}",
     )

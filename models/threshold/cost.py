@@ -3,6 +3,7 @@ at the switching activity the program causes, the neuron priced by a cell preset
 
 from __future__ import annotations
 
+import collections
 import functools
 from typing import cast
 
@@ -18,6 +19,7 @@ from .golden import execute, layer_runs
 __all__ = [
     "program_activity",
     "threshold_fanout_nets",
+    "one_hot_decoder",
     "threshold_bom",
     "bill_of_materials",
     "threshold_estimate",
@@ -89,6 +91,57 @@ def _at_activity(
     return items
 
 
+def one_hot_decoder(bits: int, codes) -> tuple[int, list[int]]:
+    """Two-input gates of a one-hot decoder and the fan-outs of its inner nets.
+
+    Synthesis builds each comparison ``select == code`` as an AND of ``bits`` literals in a
+    balanced tree that pairs neighbouring bits (bits 0 and 1, 2 and 3, ..., an odd bit
+    joining at the top), and shares every subtree two codes have in common: a gate of the
+    tree over bits ``lo..hi`` exists once per distinct value the codes take on those bits.
+    A 5-bit select decoded into 27 codes is 51 gates (4 + 4 + 16 + 27), not 27.
+
+    Parameters
+    ----------
+    bits : int
+        Width of the decoded field (at least 1).
+    codes : iterable of int
+        The decoded values, each with an output (a multiplexer's select line).
+
+    Returns
+    -------
+    gates : int
+        Two-input gates of the decoder (its outputs included).
+    fanouts : list of int
+        Gates each inner net drives: the select bits' literals (true and complemented) and
+        the shared subterms; the outputs are not included.
+    """
+    codes = sorted({int(c) for c in codes})
+    if bits < 1 or not codes or codes[0] < 0 or codes[-1] >> bits:
+        raise ValueError(f"codes {codes} do not fit a {bits}-bit decoder")
+    ranges = [(i, i + 1) for i in range(bits)]
+
+    def values(lo: int, hi: int) -> set[int]:
+        return {(c >> lo) & ((1 << (hi - lo)) - 1) for c in codes}
+
+    gates, fanouts = 0, []
+    while len(ranges) > 1:
+        merged = []
+        for j in range(0, len(ranges) - 1, 2):
+            (lo, mid), (_, hi) = ranges[j], ranges[j + 1]
+            parent = values(lo, hi)
+            gates += len(parent)
+            # Each value of a child subtree (or literal) drives the parents that extend it.
+            fanouts += [
+                sum(1 for p in parent if p & ((1 << (mid - lo)) - 1) == v) for v in values(lo, mid)
+            ]
+            fanouts += [sum(1 for p in parent if p >> (mid - lo) == v) for v in values(mid, hi)]
+            merged.append((lo, hi))
+        if len(ranges) % 2:
+            merged.append(ranges[-1])
+        ranges = merged
+    return gates, fanouts
+
+
 def threshold_fanout_nets(design: ThresholdDesign) -> list[tuple[str, int, int, str | None]]:
     """The array's nets of high fan-out, ``(name, nets, fan-out, activity key)``, from its
     structure (:class:`shiftadd.hw.threshold_array.ThresholdPE`): the instruction is decoded
@@ -109,8 +162,22 @@ def threshold_fanout_nets(design: ThresholdDesign) -> list[tuple[str, int, int, 
     d = design
     P, N, F, L, D = d.pes, d.neurons, d.fan_in, d.memory_bits, d.data_bits
     inputs = N * F + 1  # neuron inputs and the emit multiplexer
+    # Inner nets of the shared decoders: a select bit's literal or a shared subterm drives
+    # every gate that extends it (one_hot_decoder); only fan-outs of 4 and more are kept.
+    inner: collections.Counter = collections.Counter()
+    for decoders, bits, codes in (
+        (inputs, d.select_bits, range(1, d.sources)),
+        (N, d.address_bits, range(L)),
+    ):
+        for fanout in one_hot_decoder(bits, codes)[1]:
+            if fanout >= 4:
+                inner[fanout] += decoders
     return [
         ("one-hot source selects", inputs * d.sources, P, "instruction"),
+        *[
+            (f"decoder inner nets (fan-out {f})", n, f, "instruction")
+            for f, n in sorted(inner.items())
+        ],
         ("store address decodes", N * L, P, "instruction"),
         (
             "per-neuron instruction fields (threshold, inversions, enable)",
@@ -125,6 +192,11 @@ def threshold_fanout_nets(design: ThresholdDesign) -> list[tuple[str, int, int, 
         ("data register bits", P * D, inputs + 1, "data"),
         ("neuron outputs", P * N, inputs + L, "reg"),
         ("reset", 1, P * (N + L + 1) + 2, None),
+        # The step register's load enable (accept a step) selects the next value of every
+        # instruction bit (two gates each: the enable multiplexer); a loading step's enable
+        # every data register bit. Both are steady while a layer streams.
+        ("step register enable", 1, 2 * (d.instruction_bits - 1), None),
+        ("data register load enable", 1, P * D, None),
     ]
 
 
@@ -172,6 +244,8 @@ def threshold_bom(
     # gates per multiplexer, which is what synthesis builds (AND-OR-invert cells).
     act = program_activity(d, k)
     r_instr = act["instruction"]
+    sel_gates = one_hot_decoder(d.select_bits, range(1, S))[0]
+    store_gates = one_hot_decoder(d.address_bits, range(L))[0]
     # A neuron input's S-way multiplexer is S gates with two inputs each: its one-hot select
     # line (two of them toggle when the select changes) and its source bit.
     r_mux = (2 * act["select_change"] + N * act["reg"] + L * act["mem"] + D * act["data"]) / (2 * S)
@@ -179,15 +253,23 @@ def threshold_bom(
         # The registered instruction (all of it but `load`, used on acceptance) and valid;
         # its bits toggle as the program's instructions do.
         *_at_activity("dffe", "step register (instruction)", d.instruction_bits, r_instr),
-        *_at_activity("and2", "select decoders (shared)", (N * F + 1) * S, r_instr),
-        *_at_activity("and2", "store address decoders (shared)", N * L * d.address_bits, r_instr),
+        # Each neuron input's (and the emit) select is decoded into its S - 1 one-hot lines
+        # (source 0 is the constant), a neuron's store address into L lines, each then
+        # qualified by the neuron's store and the commit; trees of two-input gates with
+        # shared subterms (one_hot_decoder).
+        *_at_activity("and2", "select decoders (shared)", (N * F + 1) * sel_gates, r_instr),
+        *_at_activity("and2", "store address decoders (shared)", N * (store_gates + L), r_instr),
+        # A memory bit is written when any neuron stores to it: an OR of N write lines.
+        *_at_activity("and2", "local memory write enables (shared)", L * (N - 1), r_instr),
         *_at_activity("dffe", "data registers", P * D, act["data"]),
         Item("threshold_neuron", f"threshold neurons ({cell.name})", P * N, price=cell.price(util)),
         *_at_activity("and2", "neuron input multiplexers", P * N * F * S, r_mux),
         *_at_activity("xor2", "neuron input inversions", P * N * F, (act["x"] + r_instr) / 2),
         *_at_activity("and2", "emit multiplexers", P * S, r_mux),
         *_at_activity("dffe", "local memory", P * L, act["mem"]),
-        *_at_activity("and2", "local memory write select", P * L * N, r_instr),
+        # The highest storing neuron wins a memory bit: a chain of N - 1 two-way
+        # multiplexers over the neurons' registers per bit (the hold is the enable).
+        *_at_activity("mux2", "local memory write select", P * L * (N - 1), act["reg"]),
         *_at_activity("dffe", "result register", P + 1, 0.5 * prog.outputs / prog.steps),
     ]
     # Buffers synthesis puts on the nets of high fan-out (a tenth of the pooled array's cells).
