@@ -361,6 +361,12 @@ class ShiftAddBench:
         sets = rows // d.scale_rows
         shp = np.zeros((q, sets, groups, d.terms), np.int64)
         sgp = np.zeros_like(shp)
+        if d.shifter == "constant":
+            # The hardware applies its constant scales to every row, padding rows too: the
+            # padding lanes' expected sums use them (zero scales there expected 0 where the
+            # RTL, rightly, sums the padding planes' lookups).
+            shp[...] = np.asarray(d.const_shifts, np.int64)[:, None, None, :]
+            sgp[...] = np.asarray(d.const_signs, np.int64)[:, None, None, :]
         shp[:, : shifts.shape[1], : shifts.shape[2]] = shifts
         sgp[:, : signs.shape[1], : signs.shape[2]] = signs
         # keys (q, rows, groups) -> per transfer (groups, n_tiles, columns, q)

@@ -1,6 +1,16 @@
 """Cost model of the shift-add engine: its bill of materials (LUT builder and slots, lookup
 muxes, shifters, plane-sum trees, accumulators) and the port activity for vectorless
-synthesis power; :func:`lut_build_energy` prices one table load."""
+synthesis power; :func:`lut_build_energy` prices one table load.
+
+The bill counts what synthesis keeps. With constant scales (:func:`plane_tree`) shifts are
+wiring: a leaf shifted by ``s`` has ``s`` constant low bits that neither adders nor
+registers carry, a plane's shifted copies are one set of nets, equal terms add as a shift,
+the offset is a constant (a half-adder chain, one register for all columns), and planes
+without a term lose their lookups and keys (:func:`used_planes`). In the steady state the
+tables, activations and the scale fields of the weight transfers are held (a quantization
+group spans many consecutive transfers), and a result sums the ``lut_slots`` transfers of a
+K-tile (:func:`accumulation_length`): the output register loads once per result, the
+accumulator on the other transfers."""
 
 from __future__ import annotations
 
@@ -15,6 +25,10 @@ __all__ = [
     "builder_items",
     "entry_widths",
     "lookup_mux2",
+    "PlaneTree",
+    "plane_tree",
+    "used_planes",
+    "accumulation_length",
     "bill_of_materials",
     "activity_profile",
     "lut_build_energy",
@@ -116,6 +130,196 @@ def lookup_mux2(design: ShiftAddDesign) -> int:
     return total
 
 
+@dataclasses.dataclass(frozen=True)
+class _Node:
+    """A plane-tree node as synthesis sees it: ``width`` bits, of which the ``low`` least
+    significant are constants of value ``const``; ``key`` names a constant-shift leaf
+    ``(plane, shift, sign)`` (equal keys are the same nets); ``fixed``: every bit constant."""
+
+    width: int
+    low: int = 0
+    const: int = 0
+    key: tuple[int, int, int] | None = None
+    fixed: bool = False
+
+    @property
+    def varying(self) -> int:
+        """Bits that are not constants (what a register of the node holds)."""
+        return 0 if self.fixed else self.width - self.low
+
+
+@dataclasses.dataclass(frozen=True)
+class PlaneTree:
+    """One column's plane-sum tree as synthesis builds it (see :func:`plane_tree`).
+
+    Parameters
+    ----------
+    adders : int
+        Two-input adders with a carry chain (both operands varying).
+    adder_bits : int
+        Their summed widths, the bits where both operands vary.
+    half_bits : int
+        Bits where a varying operand meets a nonzero constant (the other operand's constant
+        low bits, the constant offset): a half-adder chain, an XOR and an AND (OR) a bit.
+    level_bits : tuple of int
+        Per tree level, the varying bits one column registers after it: a level-0 register
+        of a constant-scale design holds each plane's looked-up value once per sign (its
+        shifted copies are the same nets); the constant offset is not included.
+    offset_flops : int
+        Flops of a register slot that holds the constant offset alone (its set bits, one
+        copy for all columns: the flops of equal constants merge).
+    root_zero_bits : int
+        Least significant bits of the column sum that are constant zeros (the smallest
+        constant shift): wiring in the accumulator's adder.
+    """
+
+    adders: int
+    adder_bits: int
+    half_bits: int
+    level_bits: tuple[int, ...]
+    offset_flops: int
+    root_zero_bits: int
+
+
+def _trailing_zeros(value: int) -> int:
+    return (value & -value).bit_length() - 1
+
+
+def _add(x: _Node, y: _Node, width: int) -> tuple[_Node, int, int]:
+    """The node ``x + y`` of ``width`` bits and its ``(carry-chain bits, half-adder bits)``.
+
+    Below the shorter constant run both operands are constants (the sum is a constant);
+    up to the longer one a varying operand meets constant bits (wiring where they and the
+    carry are zero, else a half-adder chain from the lowest nonzero bit); above, both
+    vary. A leaf added to itself is the leaf shifted by one: wiring."""
+    if x.key is not None and x.key == y.key:
+        low = x.low + 1
+        return _Node(width, low, (x.const << 1) & ((1 << low) - 1)), 0, 0
+    if x.fixed and y.fixed:
+        return _Node(width, width, x.const + y.const, fixed=True), 0, 0
+    # z: the operand with the longer constant run, o: the other (varying from o.low up)
+    z, o = (x, y) if x.fixed or (not y.fixed and x.low >= y.low) else (y, x)
+    lo = min(o.low, width)
+    hi = width if z.fixed else min(z.low, width)
+    mask = (1 << lo) - 1
+    low_sum = (o.const & mask) + (z.const & mask)
+    span = hi - lo
+    mixed = ((z.const >> lo) & ((1 << span) - 1)) + (low_sum >> lo)
+    half = 0 if mixed % (1 << span) == 0 else span - _trailing_zeros(mixed)
+    return _Node(width, lo, low_sum & mask), width - hi, half
+
+
+def _leaves(design: ShiftAddDesign) -> list[_Node]:
+    """The tree's leaves (plus the offset leaf): constant shifts leave ``shift`` constant
+    low bits (zeros, or ones for a one's complement), constant scales a constant offset."""
+    d = design
+    constant = d.shifter == "constant"
+    nodes = []
+    for i, _, s, g in d.active_terms:
+        width = range_width(*d.leaf_range_of(s, g))[0]
+        if constant:
+            nodes.append(_Node(width, s, 0 if g > 0 else (1 << s) - 1, (i, s, g)))
+        else:
+            nodes.append(_Node(width))
+    if d.offset_range is not None:
+        width = range_width(*d.offset_range)[0]
+        if constant:
+            nodes.append(_Node(width, width, d.offset_range[0], fixed=True))
+        else:
+            nodes.append(_Node(width))
+    return nodes
+
+
+def plane_tree(design: ShiftAddDesign) -> PlaneTree:
+    """One column's plane-sum tree as synthesis builds it.
+
+    With barrel shifters every leaf bit varies: each tree node is an adder as wide as its
+    range (:func:`~shiftadd.design.tree.tree_adders`). With constant scales the shifts are
+    wiring, so a leaf shifted by ``s`` has ``s`` constant low bits and the offset leaf is a
+    constant: an adder only carries where both operands vary, adds a constant where one
+    does (a half-adder chain), a term added to an equal term (same plane, shift and sign)
+    is a shift, and registers hold only the varying bits, each plane's looked-up value once
+    per sign at the leaves.
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+
+    Returns
+    -------
+    PlaneTree
+        Adders, half-adder bits and registered bits of one column.
+    """
+    d = design
+    plan = d.tree
+    level = _leaves(d)
+    groups = {(n.key[0], n.key[2]): n.varying for n in level if n.key is not None}
+    first = sum(groups.values()) + sum(n.varying for n in level if n.key is None)
+    level_bits = [first]
+    adders = adder_bits = half_bits = 0
+    for depth in range(1, len(plan.levels)):
+        nxt = []
+        for k in range(0, len(level) - 1, 2):
+            width = range_width(*plan.levels[depth][k // 2])[0]
+            node, full, half = _add(level[k], level[k + 1], width)
+            adders += int(full > 0)
+            adder_bits += full
+            half_bits += half
+            nxt.append(node)
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+        level_bits.append(sum(n.varying for n in level))
+    root = level[0]
+    zeros = root.low if root.const == 0 else min(root.low, _trailing_zeros(root.const))
+    offset = d.offset_range
+    return PlaneTree(
+        adders=adders,
+        adder_bits=adder_bits,
+        half_bits=half_bits,
+        level_bits=tuple(level_bits),
+        offset_flops=bin(offset[0]).count("1") if d.shifter == "constant" and offset else 0,
+        root_zero_bits=0 if root.fixed else zeros,
+    )
+
+
+def used_planes(design: ShiftAddDesign) -> int:
+    """Bit planes whose looked-up value is used: all ``q`` with barrel shifters; with
+    constant scales only the planes with a nonzero term (synthesis removes the lookup PEs
+    and key bits of the others).
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+
+    Returns
+    -------
+    int
+        Planes with lookup PEs per column.
+    """
+    return len({i for i, *_ in design.active_terms})
+
+
+def accumulation_length(design: ShiftAddDesign) -> int:
+    """Weight transfers summed into one result by the GEMM schedule: the ``lut_slots``
+    groups of a K-tile (:func:`~shiftadd.models.shiftadd.cycles.shiftadd_cycles`), or 1
+    without accumulators.
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+
+    Returns
+    -------
+    int
+        Transfers per result, at least 1.
+    """
+    return design.lut_slots if design.accumulates else 1
+
+
 def _offset_alone(levels, depth: int) -> bool:
     """Whether the last node of ``levels[depth]`` is still the last leaf alone (an odd
     last node passes through every level unchanged)."""
@@ -136,10 +340,22 @@ def bill_of_materials(design: ShiftAddDesign) -> list[Item]:
         Every part with a nonzero count, priced by :func:`shiftadd.models.cost.estimate`.
     """
     d = design
-    lookups = d.columns * d.q
+    planes = used_planes(d)
+    lookups = d.columns * planes
+    tree = plane_tree(d)
+    scale_bits = d.scale_bits_per_transfer
     items = builder_items(d)
     items += [
-        Item("dffe", "weight input register", d.weight_transfer_bits + 1),
+        # the keys of planes without a term (constant scales) drive nothing: removed
+        Item(
+            "dffe",
+            "weight input register",
+            d.weight_transfer_bits + 1 - d.columns * (d.q - planes) * d.mu - scale_bits,
+        ),
+        # Shift amounts and signs belong to a quantization group (a row group times a block
+        # of K), which the schedule streams over many consecutive transfers (every row of a
+        # K-tile is sent before the next table): held like the tables.
+        Item("dffe", "weight input register: scale fields", scale_bits, active=False),
         Item("mux2", "lookup PEs (2**mu:1 muxes)", lookups * lookup_mux2(d)),
     ]
     if d.lut_slots > 1:
@@ -157,33 +373,70 @@ def bill_of_materials(design: ShiftAddDesign) -> list[Item]:
             Item("mux2", "barrel shifters", terms * per_shifter),
             Item("xor2", "term sign inverters", terms * leaf_width),
             Item("and2", "term enables", terms * leaf_width),
-            Item("and2", "negative-term flags", d.scale_sets * d.q * d.terms),
-            Item("tree_adder", "negative-term counts", d.scale_sets * c, bits=d.scale_sets * b),
+            # functions of the held signs only
+            Item("and2", "negative-term flags", d.scale_sets * d.q * d.terms, active=False),
+            Item(
+                "tree_adder",
+                "negative-term counts",
+                d.scale_sets * c,
+                bits=d.scale_sets * b,
+                active=False,
+            ),
         ]
     else:
-        negatives = sum(
-            range_width(*d.leaf_range_of(s, g))[0] for *_, s, g in d.active_terms if g < 0
-        )
-        items.append(Item("xor2", "negative-term inverters", d.columns * negatives))
-    count, bits = tree_adders(d.tree)
-    items.append(Item("tree_adder", "plane-sum trees", d.columns * count, bits=d.columns * bits))
+        # ~(v << s) inverts the looked-up value v (its low s bits are constant ones): one
+        # inverter a bit of v per plane with a negative term, whatever its shifts.
+        inverted = {
+            i: range_width(*d.leaf_range_of(s, g))[0] - s for i, _, s, g in d.active_terms if g < 0
+        }
+        items.append(Item("xor2", "negative-term inverters", d.columns * sum(inverted.values())))
+    items += [
+        Item(
+            "tree_adder",
+            "plane-sum trees",
+            d.columns * tree.adders,
+            bits=d.columns * tree.adder_bits,
+        ),
+        Item("xor2", "plane-sum constant additions", d.columns * tree.half_bits),
+        Item("and2", "plane-sum constant carries", d.columns * tree.half_bits),
+    ]
+    levels = d.tree.levels
     for slot in d.register_slots:
-        levels = d.tree.levels
-        widths = [range_width(lo, hi)[0] for lo, hi in levels[slot]]
-        flops = d.columns * sum(widths) + 1 + int(d.accumulates)
-        # The offset leaf (count of negative terms) depends on the scale set only: while it
-        # has not met a term it is the same register in every column of the set.
+        flops = d.columns * tree.level_bits[slot] + 1 + int(d.accumulates)
+        offset = 0
         if d.offset_range is not None and _offset_alone(levels, slot):
-            flops -= (d.columns - d.scale_sets) * widths[-1]
-        items.append(Item("dffe", f"pipeline register after layer {slot}", flops))
-    acc = d.acc_width
-    items.append(Item("dffe", "output register", d.columns * acc + 1))
-    if d.accumulates:
+            if d.shifter == "barrel":
+                # The offset leaf (count of negative terms) depends on the scale set only:
+                # while it has not met a term it is the same register in every column of
+                # the set, and it holds with the signs.
+                width = range_width(*levels[slot][-1])[0]
+                flops -= d.columns * width
+                offset = d.scale_sets * width
+            else:
+                offset = tree.offset_flops
         items += [
-            Item("and2", "accumulator clear", d.columns * acc),
-            Item("adder", "accumulators", d.columns, bits=d.columns * acc),
-            Item("dffe", "accumulator registers", d.columns * acc),
-            Item("dff", "accumulation state", 1),
+            Item("dffe", f"pipeline register after layer {slot}", flops),
+            Item("dffe", f"offset register after layer {slot}", offset, active=False),
+        ]
+    acc = d.acc_width
+    # A GEMM sums a K-tile's lut_slots transfers into one result (shiftadd_cycles): the
+    # output register loads on the last of them, the accumulator on the others.
+    length = accumulation_length(d)
+    items.append(Item("dffe", "output register", d.columns * acc + 1, toggle=1 / length))
+    if d.accumulates:
+        held = (length - 1) / length
+        items += [
+            Item("and2", "accumulator clear", d.columns * acc, active=held > 0, toggle=held),
+            # the sum's constant zero low bits (constant shifts) pass the adder as wires
+            Item("adder", "accumulators", d.columns, bits=d.columns * (acc - tree.root_zero_bits)),
+            Item(
+                "dffe",
+                "accumulator registers",
+                d.columns * acc,
+                active=held > 0,
+                toggle=held,
+            ),
+            Item("dff", "accumulation state", 1, active=held > 0),
         ]
     return [i for i in items if i.count]
 
@@ -207,8 +460,10 @@ def activity_profile(
         toggle at ``data_activity``, tables and activations are held.
     """
     # The steady state of a layer: a weight transfer every cycle (random key and scale
-    # bits), tables held (a table load is one transfer in 1 + ceil(N / columns), so the
-    # builder's energy is accounted per build, see lut_build_energy), output always read.
+    # bits: the payload is one port, so its scale fields toggle here, where the bill of
+    # materials holds them), tables held (a table load is one transfer in
+    # 1 + ceil(N / columns), so the builder's energy is accounted per build, see
+    # lut_build_energy), output always read.
     return [
         ("weights__payload*", data_activity, 0.5),
         ("weights__valid", 0.0, 1.0),
