@@ -286,9 +286,10 @@ class AdderTreeDesign(PipelinedDatapath, Design):
             leaves += (self.offset_range,)
         return leaves
 
-    @property
+    @functools.cached_property
     def tree(self) -> TreePlan:
-        """The balanced adder tree of one neuron over :attr:`leaf_ranges`."""
+        """The balanced adder tree of one neuron over :attr:`leaf_ranges` (computed once per
+        design object: the cost, cycle and timing models all walk it)."""
         return plan_tree(self.leaf_ranges)
 
     @property

@@ -222,6 +222,12 @@ def _field_column(values: list, dtype: str) -> pd.Series:
     return pd.Series(values, dtype=dtype)
 
 
+def _repeat(value, count: int, dtype: str) -> pd.Series:
+    """``count`` copies of ``value`` as a column of ``dtype`` (built from one element: a
+    list of a million Python objects is slow to convert to an Arrow string column)."""
+    return pd.Series([value], dtype=dtype).take(np.zeros(count, np.int64)).reset_index(drop=True)
+
+
 def load_sweep_spec(path: str | os.PathLike, **workload_overrides) -> SweepSpec:
     """Read and validate a sweep spec file (TOML or YAML).
 
@@ -700,7 +706,7 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     points = pd.DataFrame(
         {
             "point": (offset + idx).astype(np.int64),
-            "arch": pd.Series([block.arch] * len(idx), dtype="string"),
+            "arch": _repeat(block.arch, len(idx), "string"),
         }
     )
     s_inv, uniq_s = pd.factorize(s_idx)
@@ -709,7 +715,7 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
             column = _field_column([getattr(block.designs[s], f) for s in uniq_s], dtype)
             points[f] = column.take(s_inv).reset_index(drop=True)
         else:
-            points[f] = pd.Series([None] * len(idx), dtype=dtype)
+            points[f] = _repeat(None, len(idx), dtype)
     # The whole design (every field of its family) for `shiftadd export`.
     design_json = [json.dumps(block.designs[s].to_dict(), sort_keys=True) for s in uniq_s]
     points["design"] = pd.Series(design_json, dtype="string").take(s_inv).reset_index(drop=True)
@@ -742,11 +748,12 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     )
     P, Lc = cycles.shape
     gemm_codes = np.tile(np.arange(Lc), P)
+    kind_codes, kind_names = pd.factorize(spec.layers["kind"].to_numpy(), sort=True)
     layers = pd.DataFrame(
         {
             "point": np.repeat(offset + idx, Lc),
             "gemm": pd.Categorical.from_codes(gemm_codes, spec.layers["name"].to_numpy()),
-            "kind": pd.Categorical(spec.layers["kind"].to_numpy()[gemm_codes]),
+            "kind": pd.Categorical.from_codes(kind_codes[gemm_codes], kind_names),
             "M": np.broadcast_to(m, (P, Lc)).ravel(),
             "N": np.broadcast_to(n, (P, Lc)).ravel(),
             "K": np.broadcast_to(k, (P, Lc)).ravel(),
