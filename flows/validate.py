@@ -467,6 +467,19 @@ def validation_report(
                 )
             if pending:
                 text += f"\n({pending} more design(s) still being validated.)\n"
+            generated = [d for src, d in designs if src.startswith("random")]
+            if generated:
+                # Generated designs have no file to open: list what each one is.
+                text += "\nThe generated designs (fields other than defaults):\n\n" + "".join(
+                    f"- `{d.name}`: "
+                    + ", ".join(
+                        f"{k}={v}"
+                        for k, v in d.to_dict().items()
+                        if k not in ("name", "arch") and v not in (None, False)
+                    )
+                    + "\n"
+                    for d in generated
+                )
             atomic_write(Path(out_md), text)
         if out_json:
             atomic_write(
