@@ -34,9 +34,9 @@ from .._io import atomic_write
 from ..design import load_design
 from ..errors import InputError, ShiftaddError
 from ..families import family_of
-from ..models.cost import cost_terms, gemm_energy_pj, output_drains, unit_table
+from ..models.cost import cost_terms, gemm_energy_pj, output_drains
 from ..models.perf import design_vector
-from ..models.timing import critical_path, has_delays
+from ..models.timing import critical_path_ns
 from ..models.units import DATA_DIR
 from ..rtl_gen.synth import synthesize
 from ..rtl_gen.tools import find_sta, find_yosys, resolve_liberty, tool_versions, verilator_version
@@ -47,7 +47,6 @@ __all__ = [
     "ValidationRow",
     "validation_gemm",
     "validate_design",
-    "model_critical_path_ns",
     "family_summary",
     "validation_report",
     "remodel",
@@ -132,28 +131,6 @@ class ValidationRow:
             passed=self.passed,
         )
         return d
-
-
-def model_critical_path_ns(design, units=None) -> float | None:
-    """The timing model's critical path of ``design``, ns, or None where the family has no
-    timing model or the unit table no delay units.
-
-    Parameters
-    ----------
-    design : Design
-        The design.
-    units : str or UnitTable, optional
-        Unit table (default: the calibrated IHP SG13G2 table).
-
-    Returns
-    -------
-    float or None
-        Critical path, ns.
-    """
-    table = unit_table(units)
-    if not has_delays(table) or not family_of(design).has("timing_paths"):
-        return None
-    return critical_path(design, table).critical_path_ns
 
 
 def validation_gemm(design) -> tuple[int, int, int]:
@@ -274,7 +251,7 @@ def validate_design(
         clock_ns=clock_ns,
         seconds=time.perf_counter() - t0,
         notes=notes,
-        critical_path_model_ns=model_critical_path_ns(design, units),
+        critical_path_model_ns=critical_path_ns(design, units),
         critical_path_sta_ns=mapped.critical_path_ns,
     )
 
@@ -295,7 +272,7 @@ def remodel(
         )
     return dataclasses.replace(
         row,
-        critical_path_model_ns=model_critical_path_ns(design, units),
+        critical_path_model_ns=critical_path_ns(design, units),
         area_model_um2=cost_terms(design, units).area,
         energy_model_pj=_model_energy_pj(
             design,

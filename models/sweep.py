@@ -57,12 +57,12 @@ from .._io import atomic_path, write_json
 from ..design import read_design_file
 from ..design.base import Design
 from ..errors import InputError
-from ..families import arches, family, family_of
+from ..families import arches, family
 from ..workloads.interchange import resolve_workload
-from .cost import CostTerms, cost_terms, gemm_energy_pj, output_drains, unit_table
+from .cost import CostTerms, cost_terms, gemm_energy_pj, output_drains
 from .memory import DRAM_PJ_PER_BIT, DRAM_SOURCE, buffer_for
 from .perf import design_vector, kernel_for
-from .timing import critical_path, has_delays
+from .timing import critical_path_ns
 from .units import available_tables
 
 __all__ = [
@@ -525,10 +525,12 @@ def _parse_engine(where: str, engine, options, source) -> EngineBlock:
 # -- evaluation ----------------------------------------------------------------------------
 @functools.lru_cache(maxsize=100_000)
 def _design_numbers(design, table: str) -> dict:
+    crit = critical_path_ns(design, table)
     vec = design_vector(design)
     terms = cost_terms(design, table)
     return {
-        "critical_path_ns": _critical_path_ns(design, table),
+        # NaN: not timed (no timing model or no delay units)
+        "critical_path_ns": float("nan") if crit is None else crit,
         **vec,
         "area_logic_um2": terms.area,
         "e_clock_pj": terms.energy_clock,
@@ -540,15 +542,6 @@ def _design_numbers(design, table: str) -> dict:
         "design_clock_ns": design.clock_ns,
         "ops_per_cycle": design.ops_per_cycle,
     }
-
-
-def _critical_path_ns(design, table: str) -> float:
-    """The timing model's critical path, NaN when the table has no delay units or the
-    family no timing model (the point is then reported as not timed)."""
-    unit_tab = unit_table(table)
-    if not has_delays(unit_tab) or not family_of(design).has("timing_paths"):
-        return float("nan")
-    return critical_path(design, unit_tab).critical_path_ns
 
 
 def _factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

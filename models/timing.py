@@ -42,6 +42,7 @@ __all__ = [
     "element_delay",
     "path_delay",
     "critical_path",
+    "critical_path_ns",
     "has_delays",
 ]
 
@@ -515,3 +516,26 @@ def critical_path(design, table: UnitTable | str | None = None) -> TimingReport:
         breakdown=breakdown,
         paths=tuple((p.name, ns) for p, ns in priced),
     )
+
+
+def critical_path_ns(design, table: UnitTable | str | None = None) -> float | None:
+    """The modelled critical path of ``design``, ns, or None where the family has no timing
+    model or the unit table no delay units (the design is then reported as not timed).
+
+    Parameters
+    ----------
+    design : Design
+        A design of a registered family.
+    table : UnitTable or str, optional
+        Unit table or its name (default ``ihp-sg13g2``).
+
+    Returns
+    -------
+    float or None
+        Critical path, ns.
+    """
+    if not isinstance(table, UnitTable):
+        table = load_unit_table(table or "ihp-sg13g2")
+    if not has_delays(table) or not family_of(design).has("timing_paths"):
+        return None
+    return critical_path(design, table).critical_path_ns
