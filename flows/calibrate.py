@@ -109,7 +109,8 @@ class CalibrationBlock:
 
 
 def _tree_range(width: int) -> tuple[int, int]:
-    return (0, 1) if width == 1 else (-(1 << (width - 1)), (1 << (width - 1)) - 1)
+    """The power blocks' leaves: one unsigned bit, or ``width``-bit signed."""
+    return _leaf_range("u" if width == 1 else "s", width)
 
 
 def calibration_blocks() -> list[CalibrationBlock]:
