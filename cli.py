@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -392,25 +393,23 @@ def cmd_demo(args) -> int:
         quick=args.quick,
         log=lambda s: print(s, file=sys.stderr),
     )
-    sweep = summary["sweep"]
-    _emit(
-        args,
-        summary,
-        [
-            f"results table: {summary['csv']}",
-            f"plot: {summary['plot']}",
-            f"sweep: {sweep['points']:,} points in {sweep['seconds']:.1f} s, "
-            f"Pareto front {sweep['pareto_points']} points: {sweep['results']}",
-        ]
-        + [f"sweep plot: {p}" for p in sweep["plots"]],
-    )
+    lines = [f"results table: {summary['csv']}", f"plot: {summary['plot']}"]
+    for key in ("sweep", "quality_sweep"):
+        sweep = summary[key]
+        lines.append(
+            f"{key.replace('_', ' ')}: {sweep['points']:,} points in {sweep['seconds']:.1f} s, "
+            f"Pareto front (area, energy, quality) {sweep['pareto_points']} points: "
+            f"{sweep['results']}"
+        )
+        lines += [f"{key.replace('_', ' ')} plot: {p}" for p in sweep["plots"]]
+    _emit(args, summary, lines)
     return 0 if summary["passed"] else 1
 
 
 def cmd_sweep(args) -> int:
     from .models.pareto import pareto_front  # deferred: start-up time
     from .models.plots import plot_results
-    from .models.sweep import load_sweep_spec, run_sweep, timing_summary
+    from .models.sweep import load_sweep_spec, quality_summary, run_sweep, timing_summary
 
     spec = load_sweep_spec(args.spec, workload=args.workload, phase=args.phase, batch=args.batch)
     result = run_sweep(
@@ -424,27 +423,112 @@ def cmd_sweep(args) -> int:
     import pandas as pd  # deferred: start-up time
 
     points = pd.read_parquet(f"{args.out}/points.parquet")
-    front = pareto_front(points, [("area_mm2", "min"), ("energy_per_token_uj", "min")])
+    objectives = [("area_mm2", "min"), ("energy_per_token_uj", "min")]
+    scored = spec.quality_source is not None
+    if scored:
+        objectives.append(("quality", "max"))
+    front = pareto_front(points, objectives)
     result["pareto_points"] = len(front)
+    # Points equal in every objective (differing only in, e.g., a buffer size) listed once.
+    distinct = front.drop_duplicates([c for c, _ in objectives]).sort_values("energy_per_token_uj")
+    result["pareto_objectives"] = [c for c, _ in objectives]
     result["timing"] = timing_summary(points, spec.options["timing"])
-    result["plots"] = [] if args.no_plots else plot_results(args.out, "pareto")
+    result["quality"] = quality_summary(points, spec)
+    kinds = ["pareto", "quality"] if scored else ["pareto"]
+    result["plots"] = [] if args.no_plots else [p for k in kinds for p in plot_results(args.out, k)]
     lines = [
         f"{result['points']:,} design points x {len(spec.layers)} GEMMs "
         f"({result['evaluations']:,} evaluations) in {result['seconds']:.1f} s "
         f"({result['computed_chunks']} of {result['chunks']} chunks computed)",
         f"  results   {args.out}/points.parquet, {args.out}/layers.parquet",
         f"  timing    {result['timing']['text']}",
-        f"  Pareto front (area, energy per token): {len(front)} points",
+        f"  quality   {result['quality']['text']}",
+        f"  Pareto front ({', '.join(result['pareto_objectives'])}): {len(front)} points, "
+        f"{len(distinct)} distinct",
     ]
-    for _, r in front.drop_duplicates(["area_mm2", "energy_per_token_uj"]).head(8).iterrows():
+    for _, r in distinct.head(12).iterrows():
+        quality = f"  quality {r['quality']:6.3f} ({r['weight_format']}/{r['act_format']})"
         lines.append(
-            f"    point {r['point']:>7}  {r['arch']:<11} {r.get('mode', '')!s:<7} "
+            f"    point {r['point']:>7}  {r['arch']:<11} "
             f"{r['area_mm2']:9.3f} mm^2  {r['energy_per_token_uj']:12.1f} uJ/token  "
-            f"{r['tokens_per_s']:8.2f} tokens/s"
+            f"{r['tokens_per_s']:8.2f} tokens/s" + (quality if scored else "")
         )
+    if len(distinct) > 12:
+        lines.append(f"    ... {len(distinct) - 12} more distinct points in points.parquet")
     lines += [f"  plot      {p}" for p in result["plots"]]
     _emit(args, result, lines)
     return 0
+
+
+def _number_format(text: str):
+    """``--format W/A`` as a NumberFormat: a registered weight format and an activation
+    format (``int4/int8``, ``bcq3/int8``, ``sign/sign``)."""
+    from .errors import InputError  # deferred: start-up time
+    from .workloads.quality import NumberFormat
+    from .workloads.quant import available_formats
+
+    weight, sep, act = text.partition("/")
+    if not sep:
+        raise InputError(
+            f"{text!r} is not WEIGHT/ACT", field="--format", allowed="e.g. int4/int8, sign/sign"
+        )
+    if not any(re.fullmatch(p, weight) for p in available_formats()):
+        raise InputError(
+            f"unknown weight format {weight!r}",
+            field="--format",
+            allowed="sign, ternary, int2..int16, int2_asym..int16_asym, bcq1..bcq4, "
+            "bcq1_fixed..bcq4_fixed",
+        )
+    return NumberFormat(weight, act)
+
+
+def cmd_quality(args) -> int:
+    from .design import load_design  # deferred: start-up time
+    from .workloads.interchange import resolve_workload
+    from .workloads.quality import format_quality, quality_source
+
+    formats = [(f"{d.name} ({d.arch})", d.number_format) for d in map(load_design, args.design)]
+    formats += [(f.label, f) for f in map(_number_format, args.format or [])]
+    if not formats:
+        formats = [
+            (text, _number_format(text))
+            for text in ("sign/sign", "sign/int8", "ternary/int8", "int4/int8", "int8/int8")
+        ]
+    table = resolve_workload(args.workload, phase="prefill", seq=128)
+    source = quality_source(args.workload, table)
+    rows = []
+    for name, fmt in formats:
+        r = format_quality(source, fmt, cache=not args.no_cache)
+        rows.append({"name": name, "format": fmt.to_dict(), "label": fmt.label, **_result_dict(r)})
+    lines = [f"quality on {source.description}", ""]
+    header = (
+        f"{'design or format':<34} {'weights':<24} {'acts':<6} {'bits/w':>7} {'weight err':>10} "
+        f"{'output err':>10} {source.metric:>17}"
+    )
+    lines.append(header)
+    for row, (_, fmt) in zip(rows, formats):
+        lines.append(
+            f"{row['name'][:34]:<34} {fmt.weight_label[:24]:<24} {fmt.act:<6} "
+            f"{row['bits_per_weight']:7.3f} {row['weight_error']:10.4f} "
+            f"{row['output_error']:10.4f} {row['quality']:17.4f}"
+        )
+        if args.layers:
+            for layer in row["layers"]:
+                lines.append(
+                    f"    {layer['name']:<52} weight err {layer['weight_error']:.4f}  "
+                    f"output err {layer['output_error']:.4f}"
+                )
+    _emit(args, {"source": source.description, "metric": source.metric, "rows": rows}, lines)
+    return 0
+
+
+def _result_dict(result) -> dict:
+    """A QualityResult as a JSON-able dict."""
+    import dataclasses  # deferred: start-up time
+
+    d = dataclasses.asdict(result)
+    d["layers"] = list(d["layers"])
+    return d
 
 
 def cmd_export(args) -> int:
@@ -565,6 +649,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_model)
 
+    p = sub.add_parser(
+        "quality",
+        help="what number formats do to a model: layer errors and a whole-model score",
+    )
+    p.add_argument("design", nargs="*", help="design files: score the formats they compute with")
+    p.add_argument(
+        "--format",
+        action="append",
+        metavar="WEIGHT/ACT",
+        help="a format pair, e.g. int4/int8 or bcq3/int8 (repeatable)",
+    )
+    p.add_argument(
+        "--workload",
+        default="all-minilm-l6-v2",
+        help="packaged checkpoint, checkpoint folder or preset (default all-minilm-l6-v2)",
+    )
+    p.add_argument("--layers", action="store_true", help="list every layer's errors")
+    p.add_argument("--no-cache", action="store_true", help="recompute, ignoring the cache")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_quality)
+
     p = sub.add_parser("calibrate", help="measure the unit cost table on a liberty")
     p.add_argument("--liberty", help="liberty file (default: $SHIFTADD_LIBERTY)")
     p.add_argument("--name", default="ihp-sg13g2", help="table name (default ihp-sg13g2)")
@@ -639,7 +744,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("plot", help="plot sweep results")
     p.add_argument("results", help="a sweep output folder")
-    p.add_argument("--kind", required=True, choices=("pareto", "breakdown", "roofline", "layers"))
+    p.add_argument(
+        "--kind", required=True, choices=("pareto", "quality", "breakdown", "roofline", "layers")
+    )
     p.add_argument("--out", help="output file stem (default RESULTS/plot_KIND); .png and .svg")
     p.add_argument(
         "--top",

@@ -26,6 +26,7 @@ import typing
 from typing import TYPE_CHECKING, ClassVar, Literal
 
 from ..errors import InputError
+from ..workloads.formats import NumberFormat
 from .arith import Arithmetic, arithmetic, resolve_mode_fields
 from .base import (
     OPERAND_FIELDS,
@@ -202,6 +203,11 @@ class AdderTreeDesign(PipelinedDatapath, Design):
     def arith(self) -> Arithmetic:
         """The PE arithmetic of :attr:`mode` with these operand widths."""
         return arithmetic(self.mode, **{f: getattr(self, f) for f in OPERAND_FIELDS})
+
+    @property
+    def number_format(self) -> NumberFormat:
+        """The formats of the PE arithmetic (:attr:`Arithmetic.number_format`)."""
+        return self.arith.number_format
 
     @property
     def act_range(self) -> tuple[int, int]:

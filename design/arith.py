@@ -35,6 +35,7 @@ from typing import ClassVar
 import numpy as np
 
 from ..errors import InputError
+from ..workloads.formats import NumberFormat
 from .base import int_range
 
 __all__ = [
@@ -173,6 +174,31 @@ class Arithmetic:
             The values, same shape as ``codes``.
         """
         return np.asarray(codes, dtype=np.int64)
+
+    # -- number formats -----------------------------------------------------------------
+    @property
+    def weight_format(self) -> str:
+        """The registered weight format (:mod:`shiftadd.workloads.quant`) whose values the
+        weight codes carry, a per-row scale applied after the array: ``int<k>`` for signed
+        k-bit codes, ``int<k>_asym`` for unsigned ones (zero point corrected outside), and
+        ``sign`` (two levels) for a 1-bit code."""
+        if self.weight_bits == 1:
+            return "sign"
+        return f"int{self.weight_bits}" + ("" if self.weight_signed else "_asym")
+
+    @property
+    def act_format(self) -> str:
+        """The activation format (:data:`shiftadd.workloads.quality.ACT_FORMAT_PATTERN`):
+        ``int<k>`` per-token symmetric for signed codes, ``uint<k>`` with a zero point for
+        unsigned ones, ``sign`` for a 1-bit code."""
+        if self.act_bits == 1:
+            return "sign"
+        return ("int" if self.act_signed else "uint") + str(self.act_bits)
+
+    @property
+    def number_format(self) -> NumberFormat:
+        """The number formats the mode computes with, for the model-quality figures."""
+        return NumberFormat(weight=self.weight_format, act=self.act_format)
 
     @property
     def product_range(self) -> tuple[int, int]:
@@ -434,6 +460,11 @@ class Ternary(Arithmetic):
         ("and2", "zero-weight gates"),
     )
     complements: ClassVar[bool] = True
+
+    @property
+    def weight_format(self) -> str:
+        """Ternary weights times a per-row scale (TWN)."""
+        return "ternary"
 
     @property
     def weight_range(self) -> tuple[int, int]:

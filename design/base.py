@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Literal
 
 from .._version import __version__
 from ..errors import InputError
+from ..workloads.formats import NumberFormat
 
 __all__ = [
     "Design",
@@ -249,6 +250,12 @@ class Design:
 
     def _validate(self) -> None:
         """Check invariants across fields; raise :class:`InputError` naming the field."""
+
+    @property
+    def number_format(self) -> NumberFormat:
+        """The weight and activation formats the design computes with (for the model-quality
+        figures of :mod:`shiftadd.workloads.quality`); each family defines it."""
+        raise NotImplementedError(f"{type(self).__name__} does not name its number format")
 
     @classmethod
     def from_dict(cls, params: dict[str, Any], *, source: str | None = None) -> Design:

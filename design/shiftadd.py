@@ -29,6 +29,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 from ..errors import InputError
+from ..workloads.formats import NumberFormat
 from .adder_tree import PipelinedDatapath, TreePlan, plan_tree
 from .base import Design, check_clock, check_int, int_range, range_width
 from .random import draw_bool, draw_choice, draw_int, draw_log_int, draw_valid
@@ -193,6 +194,34 @@ class ShiftAddDesign(PipelinedDatapath, Design):
                     self, "const_signs", tuple((1,) + (0,) * (t - 1) for _ in range(q))
                 )
         super().__post_init__()
+
+    @property
+    def number_format(self) -> NumberFormat:
+        """Binary-coded weights and signed ``act_bits`` activations.
+
+        ``barrel``: ``bcq<q>`` in the kernel layout, one scale set per ``scale_rows`` output
+        rows and ``mu`` inputs, scales as single powers of two (``terms = 1``) or APoT sums
+        of ``terms`` powers, ``shift_bits`` wide. ``constant``: ``bcq<q>_fixed`` with the
+        plane scales the constant shifts and signs define, and a float scale per row.
+        """
+        act = f"int{self.act_bits}"
+        if self.shifter == "constant":
+            assert self.const_shifts is not None and self.const_signs is not None
+            planes = tuple(
+                float(sum(s * 2**h for h, s in zip(shifts, signs)))
+                for shifts, signs in zip(self.const_shifts, self.const_signs)
+            )
+            return NumberFormat(f"bcq{self.q}_fixed", act, (("plane_scales", planes),))
+        options: tuple[tuple[str, Any], ...] = (
+            ("layout", "kernel"),
+            ("mu", self.mu),
+            ("group_rows", self.scale_rows),
+            ("scale_form", "pow2" if self.terms == 1 else "apot"),
+            ("shift_bits", self.shift_bits),
+        )
+        if self.terms > 1:
+            options += (("apot_terms", self.terms),)
+        return NumberFormat(f"bcq{self.q}", act, options)
 
     def _validate(self) -> None:
         check_int("mu", self.mu, 1, MAX_MU)

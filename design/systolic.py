@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal, TypeVar
 
 from ..errors import InputError
 from ..workloads.digits import booth_digit_count
+from ..workloads.formats import NumberFormat
 from .arith import Arithmetic, arithmetic, resolve_mode_fields
 from .base import OPERAND_FIELDS, Design, check_clock, check_int, int_range, range_width
 from .random import draw_bool, draw_choice, draw_int, draw_log_int, draw_valid
@@ -302,6 +303,11 @@ class GridDesign(Design):
     def arith(self) -> Arithmetic:
         """The PE arithmetic of :attr:`mode` with these operand widths."""
         return arithmetic(self.mode, **{f: getattr(self, f) for f in OPERAND_FIELDS})
+
+    @property
+    def number_format(self) -> NumberFormat:
+        """The formats of the PE arithmetic (:attr:`Arithmetic.number_format`)."""
+        return self.arith.number_format
 
     @property
     def act_range(self) -> tuple[int, int]:

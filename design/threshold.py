@@ -27,6 +27,7 @@ import dataclasses
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ..errors import InputError
+from ..workloads.formats import NumberFormat
 from .base import Design, check_clock, check_int
 from .random import draw_bool, draw_choice, draw_int, draw_valid
 from .threshold_program import Program, schedule
@@ -85,6 +86,12 @@ class ThresholdDesign(Design):
     pool: int = 1
     separate_neuron: bool = True
     clock_ns: float = 10.0
+
+    @property
+    def number_format(self) -> NumberFormat:
+        """Binary weights and activations (a BNN layer; the threshold cells compute
+        XNOR-popcount against a threshold)."""
+        return NumberFormat("sign", "sign")
 
     def _validate(self) -> None:
         check_int("k", self.k, 1, 16384)

@@ -17,13 +17,19 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_path, write_json
-from ..design import AdderTreeDesign
+from ..design import AdderTreeDesign, read_design_file
 from ..errors import ToolError
 from ..models.cost import estimate
 from ..models.cycles import gemm_cycles
 from ..models.pareto import pareto_front
 from ..models.plots import plot_results
-from ..models.sweep import load_sweep_spec, run_sweep, timing_summary
+from ..models.sweep import (
+    load_sweep_spec,
+    parse_sweep_spec,
+    quality_summary,
+    run_sweep,
+    timing_summary,
+)
 from ..rtl_gen.emit import write_rtl
 from ..rtl_gen.lint import lint_verilog
 from ..rtl_gen.synth import synthesize
@@ -140,6 +146,7 @@ def run_demo(
     plot_path = out / "demo_area_energy.png"
     _plot(rows, plot_path)
     sweep = run_demo_sweep(out / "sweep", quick=quick, log=log)
+    quality_sweep = run_quality_sweep(out / "quality_sweep", quick=quick, log=log)
     summary = {
         "passed": bool(passed),
         "csv": str(csv_path),
@@ -147,6 +154,7 @@ def run_demo(
         "liberty": str(lib) if lib else None,
         "rows": rows,
         "sweep": sweep,
+        "quality_sweep": quality_sweep,
     }
     write_json(out / "demo_summary.json", json.loads(json.dumps(summary, default=str)))
     return summary
@@ -163,18 +171,48 @@ def run_demo_sweep(out: Path, *, quick: bool = False, log=print) -> dict:
         f"[sweep] {spec.points:,} design points x {len(spec.layers)} GEMMs of "
         f"{spec.name} (local processes)"
     )
+    return _sweep_stage(spec, out, quick, ("pareto", "quality", "breakdown", "roofline"), log)
+
+
+DEMO_QUALITY_SWEEP = DEMO_SWEEP.parent / "minilm_quality.toml"
+
+
+def run_quality_sweep(out: Path, *, quick: bool = False, log=print) -> dict:
+    """The demo's quality stage: engines and number formats on the real all-MiniLM-L6-v2
+    checkpoint, each point scored by its sentence-embedding cosine, a floor on it, the front
+    over (area, energy, quality) and the energy-against-quality plot. ``quick`` keeps only
+    the adder-tree engines (the shift-add formats take most of the scoring time)."""
+    data = read_design_file(DEMO_QUALITY_SWEEP)
+    if quick:
+        data["engines"] = [e for e in data["engines"] if e["arch"] == "adder_tree"]
+    spec = parse_sweep_spec(data, source=str(DEMO_QUALITY_SWEEP))
+    log(
+        f"[quality sweep] {spec.points:,} design points, {len(spec.formats())} number "
+        f"formats scored on {spec.quality_source.name if spec.quality_source else '-'}"
+    )
+    return _sweep_stage(spec, out, quick, ("quality", "pareto"), log)
+
+
+def _sweep_stage(spec, out: Path, quick: bool, kinds, log) -> dict:
     result = run_sweep(spec, out, workers=1 if quick else None, progress=False)
     points = pd.read_parquet(out / "points.parquet")
-    front = pareto_front(points, [("area_mm2", "min"), ("energy_per_token_uj", "min")])
+    objectives = [("area_mm2", "min"), ("energy_per_token_uj", "min"), ("quality", "max")]
+    front = pareto_front(points, objectives)
     timing = timing_summary(points, spec.options["timing"])
-    plots = [p for kind in ("pareto", "breakdown", "roofline") for p in plot_results(out, kind)]
+    quality = quality_summary(points, spec)
+    plots = [p for kind in kinds for p in plot_results(out, kind)]
     best = front.sort_values("energy_per_token_uj").iloc[0]
+    top = front.sort_values("quality").iloc[-1]
     log(
-        f"  {result['points']:,} points in {result['seconds']:.1f} s; Pareto front "
-        f"{len(front)} points; lowest energy {best['energy_per_token_uj']:.1f} uJ/token "
-        f"({best['arch']}, {best['area_mm2']:.2f} mm^2)"
+        f"  {result['points']:,} points in {result['seconds']:.1f} s; Pareto front (area, "
+        f"energy, quality) {len(front)} points; lowest energy "
+        f"{best['energy_per_token_uj']:.1f} uJ/token ({best['arch']} "
+        f"{best['weight_format']}/{best['act_format']}, quality {best['quality']:.3f}); "
+        f"best quality {top['quality']:.3f} ({top['arch']} {top['weight_format']}/"
+        f"{top['act_format']}, {top['energy_per_token_uj']:.1f} uJ/token)"
     )
     log(f"  timing: {timing['text']}")
+    log(f"  quality: {quality['text']}")
     return {
         "points": int(result["points"]),
         "seconds": float(result["seconds"]),
@@ -183,6 +221,7 @@ def run_demo_sweep(out: Path, *, quick: bool = False, log=print) -> dict:
         "results": str(out / "points.parquet"),
         "pareto_archs": sorted(map(str, front["arch"].unique())),
         "timing": timing,
+        "quality": quality,
     }
 
 

@@ -1,5 +1,5 @@
-"""Plots of sweep results (PNG and SVG): Pareto scatter, energy breakdown, roofline,
-per-layer heatmap."""
+"""Plots of sweep results (PNG and SVG): Pareto scatter, energy against model quality,
+energy breakdown, roofline, per-layer heatmap."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from .pareto import pareto_front
 
 __all__ = ["PLOT_KINDS", "load_results", "plot_results"]
 
-PLOT_KINDS = ("pareto", "breakdown", "roofline", "layers")
+PLOT_KINDS = ("pareto", "quality", "breakdown", "roofline", "layers")
 _ENERGY_PARTS = (
     ("energy_compute_uj", "array, computing"),
     ("energy_idle_uj", "array, idle + leakage"),
@@ -78,6 +78,21 @@ def _label(row, varying=()) -> str:
     return " ".join(parts)
 
 
+def _engine_keys(points: pd.DataFrame) -> np.ndarray:
+    """Engine, and its PE arithmetic where the engine has modes (other engines: none)."""
+    keys = points["arch"].astype(str).to_numpy(dtype=object)
+    if "mode" in points:
+        mode = points["mode"].astype(object)
+        keys = np.where(mode.notna(), keys + " " + mode.astype(str), keys)
+    return keys
+
+
+def _palette(plt) -> list:
+    """Engine colours without grey, which marks the points left off the front."""
+    tab10, dark2 = plt.get_cmap("tab10"), plt.get_cmap("Dark2")
+    return [tab10(i) for i in range(10) if i != 7] + [dark2(i) for i in range(8)]
+
+
 def _varying(points: pd.DataFrame) -> set:
     return {c for c in points.columns if points[c].astype(str).nunique() > 1}
 
@@ -136,11 +151,7 @@ def plot_results(
     )
     if kind == "pareto":
         fig, ax = plt.subplots(figsize=(7.5, 5))
-        # Engine, and its PE arithmetic where the engine has modes (other engines: none).
-        keys = points["arch"].astype(str).to_numpy(dtype=object)
-        if "mode" in points:
-            mode = points["mode"].astype(object)
-            keys = np.where(mode.notna(), keys + " " + mode.astype(str), keys)
+        keys = _engine_keys(points)
         feasible = (
             points["feasible"].to_numpy(bool)
             if "feasible" in points
@@ -154,12 +165,10 @@ def plot_results(
                 alpha=0.25,
                 color="0.6",
                 marker="x",
-                label="misses timing (model)",
+                label="misses timing or quality floor",
                 rasterized=True,
             )
-        # Engine colours without grey, which marks the points that miss timing.
-        tab10, dark2 = plt.get_cmap("tab10"), plt.get_cmap("Dark2")
-        palette = [tab10(i) for i in range(10) if i != 7] + [dark2(i) for i in range(8)]
+        palette = _palette(plt)
         for i, key in enumerate(sorted(set(keys))):
             sel = (keys == key) & feasible
             ax.scatter(
@@ -181,6 +190,8 @@ def plot_results(
         ax.set_title(title, fontsize=9)
         ax.legend(fontsize=7, markerscale=2)
         ax.grid(alpha=0.3, which="both")
+    elif kind == "quality":
+        fig, ax = _quality_plot(plt, points, meta, title)
     elif kind == "breakdown":
         chosen = front.head(top)
         fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -259,3 +270,75 @@ def plot_results(
     paths = _save(fig, out)
     plt.close(fig)
     return paths
+
+
+def _quality_plot(plt, points: pd.DataFrame, meta: dict, title: str):
+    """Energy per token against model quality, the (energy, quality) front annotated."""
+    source = meta.get("quality_source")
+    if source is None or "quality" not in points or not np.isfinite(points["quality"]).any():
+        raise InputError(
+            "this sweep has no quality figures (options.quality = 'off', or written before "
+            "sweeps scored number formats)",
+            field="--kind",
+            allowed=[k for k in PLOT_KINDS if k != "quality"],
+        )
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    keys = _engine_keys(points)
+    feasible = points["feasible"].to_numpy(bool)
+    energy = points["energy_per_token_uj"].to_numpy(float) * 1e-3  # mJ
+    quality = points["quality"].to_numpy(float)
+    if not feasible.all():
+        ax.scatter(
+            quality[~feasible],
+            energy[~feasible],
+            s=6,
+            alpha=0.25,
+            color="0.6",
+            marker="x",
+            label="misses timing or quality floor",
+            rasterized=True,
+        )
+    palette = _palette(plt)
+    for i, key in enumerate(sorted(set(keys))):
+        sel = (keys == key) & feasible
+        if not sel.any():
+            continue  # an engine with every point off the front shows only in grey
+        ax.scatter(
+            quality[sel],
+            energy[sel],
+            s=8,
+            alpha=0.4,
+            color=palette[i % len(palette)],
+            label=key,
+            rasterized=True,
+        )
+    front = pareto_front(points, [("energy_per_token_uj", "min"), ("quality", "max")])
+    front = front.drop_duplicates(subset=["energy_per_token_uj", "quality"])
+    ax.plot(
+        front["quality"],
+        front["energy_per_token_uj"] * 1e-3,
+        "k.-",
+        lw=1,
+        ms=6,
+        label="front (energy, quality)",
+    )
+    # Each front point named by its id and number formats, to find it in points.parquet.
+    for j, (_, r) in enumerate(front.iterrows()):
+        ax.annotate(
+            f"#{r['point']} {r['weight_format']}/{r['act_format']}",
+            (r["quality"], r["energy_per_token_uj"] * 1e-3),
+            fontsize=6,
+            xytext=((5, 4), (5, -10), (-10, 10))[j % 3],
+            textcoords="offset points",
+        )
+    floor = meta.get("options", {}).get("quality_floor")
+    if floor is not None:
+        ax.axvline(floor, color="tab:red", ls="--", lw=1, label=f"quality floor {floor:g}")
+    ax.set_yscale("log")
+    metric = source["metric"].replace("_", " ")
+    ax.set_xlabel(f"model quality: {metric} (1 = float model)")
+    ax.set_ylabel("energy per token (mJ)")
+    ax.set_title(f"{title}\nquality measured on {source['description']}", fontsize=8)
+    ax.legend(fontsize=7, markerscale=2, loc="best")
+    ax.grid(alpha=0.3, which="both")
+    return fig, ax

@@ -11,6 +11,7 @@ Spec (TOML or YAML)::
     batch = 1
     context = 4096            # decode: tokens in the KV cache; prefill: use seq
     include_act_act = true    # attention score/value GEMMs too
+    include_head = true       # the output head (LM head; BERT's MLM head)
 
     [[engines]]
     arch = "adder_tree"
@@ -59,6 +60,7 @@ from ..design.base import Design
 from ..errors import InputError
 from ..families import arches, family
 from ..workloads.interchange import resolve_workload
+from ..workloads.quality import NumberFormat, QualitySource, format_quality, quality_source
 from .cost import CostTerms, cost_terms, gemm_energy_pj, output_drains
 from .memory import DRAM_PJ_PER_BIT, DRAM_SOURCE, buffer_for
 from .perf import design_vector, kernel_for
@@ -74,7 +76,9 @@ __all__ = [
     "SYSTEM_DEFAULTS",
     "point_design",
     "timing_summary",
+    "quality_summary",
     "TIMING_MODES",
+    "QUALITY_MODES",
 ]
 
 SYSTEM_DEFAULTS = {
@@ -86,9 +90,19 @@ SYSTEM_DEFAULTS = {
     "activity": 0.5,
     "units": "ihp-sg13g2",
 }
-_WORKLOAD_KEYS = {"spec", "phase", "batch", "seq", "context", "include_act_act"}
+_WORKLOAD_KEYS = {"spec", "phase", "batch", "seq", "context", "include_act_act", "include_head"}
 _TOP_KEYS = {"name", "workload", "engines", "options"}
-_OPTION_KEYS = {"skip_invalid", "chunk_size", "dram_pj_per_bit", "sram", "timing"}
+_OPTION_KEYS = {
+    "skip_invalid",
+    "chunk_size",
+    "dram_pj_per_bit",
+    "sram",
+    "timing",
+    "quality",
+    "quality_floor",
+}
+#: ``options.quality``: score every point's number formats on the workload's model, or not.
+QUALITY_MODES = ("auto", "off")
 #: What the sweep does with a point whose clock is shorter than its modelled critical path.
 TIMING_MODES = ("enforce", "own_fmax", "ignore")
 
@@ -170,6 +184,10 @@ class SweepSpec:
         The ``[options]`` table with defaults filled in.
     digest : str
         Hash of the spec and workload, to recognize a sweep's output folder.
+    quality_source : QualitySource or None
+        Where the points' number formats are scored (None: ``options.quality = "off"``).
+    quality : dict
+        Format label -> its figures (:meth:`format_numbers` fills it).
     """
 
     name: str
@@ -179,6 +197,89 @@ class SweepSpec:
     blocks: list
     options: dict
     digest: str
+    quality_source: QualitySource | None = None
+    quality: dict = dataclasses.field(default_factory=dict)
+
+    def formats(self) -> list[NumberFormat]:
+        """The distinct number formats of the sweep's designs, in first-seen order.
+
+        Returns
+        -------
+        list of NumberFormat
+            One per distinct format.
+        """
+        seen: dict[NumberFormat, None] = {}
+        for block in self.blocks:
+            for d in block.designs:
+                seen.setdefault(d.number_format, None)
+        return list(seen)
+
+    def score_formats(self, *, workers: int = 1, progress: bool = False) -> None:
+        """Score every format of the sweep not scored yet (in ``workers`` processes).
+
+        Parameters
+        ----------
+        workers : int
+            Processes scoring formats at once (each format is one task).
+        progress : bool
+            Show a progress bar on stderr.
+        """
+        todo = [f for f in self.formats() if f.label not in self.quality]
+        if self.quality_source is None or not todo:
+            return
+        bar = tqdm(
+            total=len(todo),
+            desc="model quality per number format",
+            unit="format",
+            file=sys.stderr,
+            disable=not progress or len(todo) < 2,
+        )
+        if workers <= 1 or len(todo) < 2:
+            for fmt in todo:
+                self.format_numbers(fmt)
+                bar.update(1)
+        else:
+            with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
+                futures = {
+                    pool.submit(format_quality, self.quality_source, fmt): fmt for fmt in todo
+                }
+                for f in as_completed(futures):
+                    self._store(futures[f], f.result())
+                    bar.update(1)
+        bar.close()
+
+    def _store(self, fmt: NumberFormat, r) -> dict:
+        self.quality[fmt.label] = {
+            "quality": r.quality,
+            "weight_error": r.weight_error,
+            "output_error": r.output_error,
+            "bits_per_weight": r.bits_per_weight,
+        }
+        return self.quality[fmt.label]
+
+    def format_numbers(self, fmt: NumberFormat) -> dict:
+        """The quality figures of ``fmt`` on :attr:`quality_source` (NaN when quality is off).
+
+        Parameters
+        ----------
+        fmt : NumberFormat
+            A design's number format.
+
+        Returns
+        -------
+        dict
+            ``quality``, ``weight_error``, ``output_error``, ``bits_per_weight``.
+        """
+        key = fmt.label
+        if key not in self.quality:
+            if self.quality_source is None:
+                nan = float("nan")
+                self.quality[key] = dict.fromkeys(
+                    ("quality", "weight_error", "output_error", "bits_per_weight"), nan
+                )
+            else:
+                self._store(fmt, format_quality(self.quality_source, fmt))
+        return self.quality[key]
 
     @property
     def points(self) -> int:
@@ -326,6 +427,15 @@ def parse_sweep_spec(
     wl.setdefault("phase", "decode")
     wl.setdefault("batch", 1)
     wl.setdefault("include_act_act", True)
+    wl.setdefault("include_head", True)
+    for key in ("include_act_act", "include_head"):
+        if not isinstance(wl[key], bool):
+            raise InputError(
+                f"{wl[key]!r} is not true or false",
+                field=f"workload.{key}",
+                allowed=[True, False],
+                source=source,
+            )
     if wl["phase"] not in ("prefill", "decode"):
         raise InputError(
             f"{wl['phase']!r} is not allowed",
@@ -346,6 +456,8 @@ def parse_sweep_spec(
     )
     if not wl["include_act_act"]:
         table = table[table["kind"] != "act x act"]
+    if not wl["include_head"] and "block" in table:
+        table = table[table["block"] != "head"]
     if table.empty:
         raise InputError("the workload has no GEMMs", field="workload.spec", source=source)
     layers = table.groupby(["name", "M", "N", "K", "kind"], sort=False, as_index=False)[
@@ -375,6 +487,24 @@ def parse_sweep_spec(
             allowed=list(TIMING_MODES),
             source=source,
         )
+    options.setdefault("quality", "auto")
+    options.setdefault("quality_floor", None)
+    if options["quality"] not in QUALITY_MODES:
+        raise InputError(
+            f"{options['quality']!r} is not allowed",
+            field="options.quality",
+            allowed=list(QUALITY_MODES),
+            source=source,
+        )
+    if options["quality_floor"] is not None:
+        _number("options.quality_floor", options["quality_floor"], lo=-1.0, hi=1.0)
+        if options["quality"] == "off":
+            raise InputError(
+                "a quality floor needs the quality figures",
+                field="options.quality_floor",
+                allowed="leave it out, or set options.quality = 'auto'",
+                source=source,
+            )
     _number("options.chunk_size", options["chunk_size"], lo=1)
     _number("options.dram_pj_per_bit", options["dram_pj_per_bit"], lo=0)
 
@@ -388,6 +518,9 @@ def parse_sweep_spec(
         block = _parse_engine(f"engines[{i}]", engine, options, source)
         blocks.append(_check_on_layers(f"engines[{i}]", block, layers, options, source))
     name = str(data.get("name", "sweep"))
+    qsource = None
+    if options["quality"] != "off":
+        qsource = quality_source(str(wl["spec"]), table)
     digest = hashlib.sha256(
         json.dumps({"data": data, "workload": wl}, sort_keys=True, default=str).encode()
     ).hexdigest()[:16]
@@ -399,6 +532,7 @@ def parse_sweep_spec(
         blocks=blocks,
         options=options,
         digest=digest,
+        quality_source=qsource,
     )
 
 
@@ -714,13 +848,28 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     points["design"] = pd.Series(design_json, dtype="string").take(s_inv).reset_index(drop=True)
     for key in SYSTEM_DEFAULTS:
         points[key] = clock[:, 0] if key == "clock_ns" else sysv[key]
+    # What the design's number formats do to the model (one figure per distinct format).
+    formats = [block.designs[s].number_format for s in uniq_s]
+    numbers = [spec.format_numbers(f) for f in formats]
+    for col, values in (
+        ("weight_format", [f.weight_label for f in formats]),
+        ("act_format", [f.act for f in formats]),
+    ):
+        points[col] = pd.Series(values, dtype="string").take(s_inv).reset_index(drop=True)
+    for col in ("quality", "weight_error", "output_error", "bits_per_weight"):
+        points[col] = np.array([q[col] for q in numbers], float)[s_inv]
+    floor = spec.options["quality_floor"]
+    quality_ok = np.ones(len(idx), bool) if floor is None else points["quality"].to_numpy() >= floor
     points = points.assign(
         critical_path_ns=crit,
         fmax_mhz=np.where(timed, 1000.0 / np.where(timed, crit, 1.0), np.nan),
         timing_met=timing_met,
         timed=timed,
-        # Only points that meet timing are recommended, unless the spec says to ignore it.
-        feasible=timing_met if spec.options["timing"] != "ignore" else np.ones_like(timed),
+        quality_ok=quality_ok,
+        # Only points that meet timing (unless the spec says to ignore it) and the quality
+        # floor are recommended.
+        feasible=(timing_met if spec.options["timing"] != "ignore" else np.ones_like(timed))
+        & quality_ok,
         area_logic_mm2=vec["area_logic_um2"][:, 0] * 1e-6,
         area_mm2=area_um2 * 1e-6,
         cycles=tot(cycles),
@@ -859,6 +1008,14 @@ def run_sweep(
         "layers": spec.layers.to_dict(orient="records"),
         "options": {k: v for k, v in spec.options.items()},
         "dram_source": DRAM_SOURCE,
+        "quality_source": None
+        if spec.quality_source is None
+        else {
+            "kind": spec.quality_source.kind,
+            "name": spec.quality_source.name,
+            "metric": spec.quality_source.metric,
+            "description": spec.quality_source.description,
+        },
         "unit_tables": sorted({str(u) for b in spec.blocks for u in b.system["units"]}),
     }
     if meta_path.exists():
@@ -873,6 +1030,10 @@ def run_sweep(
         write_json(meta_path, json.loads(json.dumps(meta, default=str)))
     chunks = _chunks(spec)
     todo = [(i, a, b) for i, (a, b) in enumerate(chunks) if not _chunk_done(out, i)]
+    if todo:
+        # Score every distinct number format once here (cached on disk), so chunks only
+        # look the figures up.
+        spec.score_formats(workers=workers or os.cpu_count() or 1, progress=progress)
     t0 = time.perf_counter()
     bar = None
     if progress:
@@ -1029,3 +1190,45 @@ def timing_summary(points: pd.DataFrame, mode: str) -> dict:
     if timed < total:
         text += f"; {total - timed:,} points not timed (no timing model or delay units)"
     return {"mode": mode, "points": total, "timed": timed, "missed": missed, "text": text}
+
+
+def quality_summary(points: pd.DataFrame, spec: SweepSpec) -> dict:
+    """What the quality figures were measured on, and how many points fall below the floor.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        A sweep's points (``points.parquet``).
+    spec : SweepSpec
+        The sweep.
+
+    Returns
+    -------
+    dict
+        ``source`` (description or None), ``metric``, ``floor``, ``below_floor``,
+        ``formats`` (distinct formats) and a one-line ``text``.
+    """
+    src = spec.quality_source
+    floor = spec.options.get("quality_floor")
+    if src is None:
+        return {
+            "source": None,
+            "metric": None,
+            "floor": None,
+            "below_floor": 0,
+            "formats": 0,
+            "text": "not scored (options.quality = 'off')",
+        }
+    below = int((~points["quality_ok"].to_numpy(bool)).sum()) if "quality_ok" in points else 0
+    formats = int(points[["weight_format", "act_format"]].drop_duplicates().shape[0])
+    text = f"{src.metric} of {formats} number formats on {src.description}"
+    if floor is not None:
+        text += f"; {below:,} points below the floor {floor:g} are left off the front"
+    return {
+        "source": src.description,
+        "metric": src.metric,
+        "floor": floor,
+        "below_floor": below,
+        "formats": formats,
+        "text": text,
+    }

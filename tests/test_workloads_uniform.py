@@ -115,7 +115,7 @@ def test_bad_options():
     with pytest.raises(InputError):
         quantize(x, "sign", group_size=0)
     with pytest.raises(InputError) as err:
-        quantize(x, "int9")
+        quantize(x, "int17")
     assert err.value.field == "format"
     with pytest.raises(InputError):
         quantize(x, "int1_asym")
@@ -147,3 +147,13 @@ def test_int_codes_in_range_and_error_bounded(x, bits, asym):
         assert np.abs(codes).max() <= 2 ** (bits - 1) - 1
     step = np.repeat(qt.payload["scales"], 4, axis=1)
     assert (np.abs(qt.dequantized - x) <= step / 2 * (1 + 1e-4) + 1e-30).all()
+
+
+@pytest.mark.parametrize("fmt,dtype", [("int12", np.int16), ("int16_asym", np.uint16)])
+def test_wide_integer_formats(fmt, dtype):
+    # mac engines take weights up to 16 bits; their codes need 16-bit payloads
+    w = np.random.default_rng(5).standard_normal((8, 64)).astype(np.float32)
+    qt = quantize(w, fmt)
+    assert qt.payload["codes"].dtype == dtype
+    bits = int(fmt[3:5])
+    assert qt.error(w)["max_abs"] <= float(np.abs(w).max()) / (2 ** (bits - 1) - 1)

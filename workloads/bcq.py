@@ -71,6 +71,7 @@ from .quant_base import QuantizedTensor, check_weights, register_format
 __all__ = [
     "BCQResult",
     "bcq_quantize",
+    "bcq_fixed_quantize",
     "scale_bits",
     "shift_add_per_scale",
     "LAYOUTS",
@@ -1019,3 +1020,84 @@ def _bcq_format(weights, match, **options) -> QuantizedTensor:
                 f"unknown option {name!r} for BCQ formats", field=name, allowed=list(_OPTIONS)
             )
     return bcq_quantize(weights, int(match["q"]), **options).to_quantized_tensor()
+
+
+def bcq_fixed_quantize(w, q: int, *, plane_scales=None, iters: int = 10) -> QuantizedTensor:
+    """Binary coding with plane scales fixed in hardware, times one float scale per row.
+
+    The constant-shifter shift-add engine (``shifter = "constant"``) applies the same scale
+    ``c_i`` to bit plane ``i`` of every block, so a weight takes one of the ``2**q`` values
+    ``s_row * sum_i b_i c_i`` (``b_i`` = +-1), the row scale ``s_row`` applied after the
+    array. The default ``c_i = 2**(q - 1 - i)`` gives the odd integers ``+-1, +-3, ...,
+    +-(2**q - 1)``. Codes and row scales alternate (Lloyd): each weight takes the nearest
+    value, then each row's scale is the least-squares one for its codes.
+
+    Parameters
+    ----------
+    w : array_like
+        Weights, ``(out_features, in_features)``, finite.
+    q : int
+        Bit planes, 1 to 4.
+    plane_scales : sequence of float, optional
+        ``c_i``, one per plane; default powers of two from ``2**(q - 1)`` down to 1.
+    iters : int
+        Lloyd iterations, 1 to 100.
+
+    Returns
+    -------
+    QuantizedTensor
+        Payload ``"codes"`` (uint8 index into the sorted values ``"levels"``, shape
+        ``(out, in)``), ``"levels"`` (float64, ``2**q``), ``"scales"`` (float32 per row).
+        Storage: ``q`` bits per weight plus a 16-bit scale per row.
+    """
+    w = check_weights(w)
+    q = _int_arg(q, "q", 1, 4)
+    iters = _int_arg(iters, "iters", 1, 100)
+    if plane_scales is None:
+        c = np.array([2.0 ** (q - 1 - i) for i in range(q)])
+    else:
+        c = np.asarray(plane_scales, dtype=np.float64)
+        if c.shape != (q,) or not np.isfinite(c).all() or not np.any(c):
+            raise InputError(
+                f"expected {q} finite plane scales, not all zero, got {plane_scales!r}",
+                field="plane_scales",
+            )
+    levels = np.unique(_sign_table(q) @ c)
+    mids = 0.5 * (levels[1:] + levels[:-1])
+    w64 = w.astype(np.float64)
+    top = np.max(np.abs(levels))
+    scale = np.max(np.abs(w64), axis=1) / top
+    scale = np.where(scale > 0, scale, 1.0)
+    for _ in range(iters):
+        idx = np.searchsorted(mids, w64 / scale[:, None])
+        v = levels[idx]
+        vv = np.sum(v * v, axis=1)
+        new = np.where(vv > 0, np.sum(w64 * v, axis=1) / np.where(vv > 0, vv, 1.0), 0.0)
+        scale = np.where(new > 0, new, scale)
+    idx = np.searchsorted(mids, w64 / scale[:, None])
+    deq = (levels[idx] * scale[:, None]).astype(np.float32)
+    return QuantizedTensor(
+        fmt=f"bcq{q}_fixed",
+        dequantized=deq,
+        storage_bits=int(q * w.size + 16 * w.shape[0]),
+        payload={
+            "codes": idx.astype(np.uint8),
+            "levels": levels,
+            "scales": scale.astype(np.float32),
+        },
+        params={"q": q, "plane_scales": tuple(float(x) for x in c), "iters": iters},
+    )
+
+
+@register_format(
+    r"bcq(?P<q>[1-4])_fixed",
+    "q bit planes with scales fixed in hardware (default odd integers), a float scale per row",
+)
+def _bcq_fixed_format(weights, match, **options) -> QuantizedTensor:
+    allowed = ("plane_scales", "iters")
+    for name in options:
+        if name not in allowed:
+            raise InputError(
+                f"unknown option {name!r} for fixed-scale BCQ", field=name, allowed=allowed
+            )
+    return bcq_fixed_quantize(weights, int(match["q"]), **options)

@@ -22,6 +22,7 @@ from typing import Any, overload
 
 from .._io import write_json
 from ..errors import InputError
+from .packaged import packaged_checkpoint
 
 __all__ = [
     "ModelConfig",
@@ -523,8 +524,9 @@ def load_model_config(
     ----------
     name_or_path : ModelConfig, str, path or Mapping
         A preset name (see :func:`list_presets`; Hugging Face ids such as
-        ``"meta-llama/Llama-2-7b-hf"`` also match), a ``config.json`` file, a checkpoint
-        folder holding ``config.json``, or an already parsed dictionary; a
+        ``"meta-llama/Llama-2-7b-hf"`` also match), a packaged checkpoint's name
+        (``"all-minilm-l6-v2"``, see :mod:`~shiftadd.workloads.packaged`), a ``config.json``
+        file, a checkpoint folder holding ``config.json``, or an already parsed dictionary; a
         :class:`ModelConfig` is returned as it is.
 
     Returns
@@ -543,6 +545,9 @@ def load_model_config(
     if isinstance(name_or_path, Mapping):
         return config_from_dict(name_or_path)
     path = Path(name_or_path)
+    packaged = packaged_checkpoint(str(name_or_path))
+    if packaged is not None:
+        path = packaged
     if path.is_dir():
         path = path / "config.json"
         if not path.is_file():

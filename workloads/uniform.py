@@ -14,18 +14,19 @@ Formats (registered with :func:`~shiftadd.workloads.quant_base.register_format`)
     codes ``sign(w) * [|w| > delta]``; scale = mean ``|w|`` of the weights above the
     threshold (0 when none is). Payload: ``"codes"`` int8 in {-1, 0, +1} ``(out, in)``,
     ``"scales"`` float32 ``(out, n_groups)``. Storage: 2 bits per weight plus the scales.
-``int2`` ... ``int8``
+``int2`` ... ``int16``
     Symmetric: ``scale = max|w| / (2^(k-1) - 1)`` per row or group, codes
     ``clip(round(w / scale), -(2^(k-1) - 1), 2^(k-1) - 1)`` (the restricted range keeps zero
-    in the middle; ``int2`` is therefore {-1, 0, +1}). Payload: ``"codes"`` int8 ``(out, in)``,
-    ``"scales"`` float32 ``(out, n_groups)``. Storage: k bits per weight plus the scales.
-``int2_asym`` ... ``int8_asym``
+    in the middle; ``int2`` is therefore {-1, 0, +1}). Payload: ``"codes"`` int8 (int16
+    above 8 bits) ``(out, in)``, ``"scales"`` float32 ``(out, n_groups)``. Storage: k bits
+    per weight plus the scales.
+``int2_asym`` ... ``int16_asym``
     Asymmetric with a zero point: the range ``[min(w, 0), max(w, 0)]`` of a row or group is
     cut into ``2^k - 1`` steps, ``zero = round(-lo / scale)``,
     ``codes = clip(round(w / scale) + zero, 0, 2^k - 1)``, ``w ~= (codes - zero) * scale``.
-    Payload: ``"codes"`` uint8 ``(out, in)``, ``"scales"`` float32 ``(out, n_groups)``,
-    ``"zero_points"`` uint8 ``(out, n_groups)``. Storage: k bits per weight plus
-    ``scale_bits + k`` per group.
+    Payload: ``"codes"`` uint8 (uint16 above 8 bits) ``(out, in)``, ``"scales"`` float32
+    ``(out, n_groups)``, ``"zero_points"`` uint8 (uint16) ``(out, n_groups)``. Storage: k
+    bits per weight plus ``scale_bits + k`` per group.
 
 Common options: ``group_size`` (None = per row; otherwise it must divide ``in_features``)
 and ``scale_bits`` (bits charged per stored scale, default 16 for an FP16 scale).
@@ -154,11 +155,11 @@ def quantize_ternary(
 
 def _bits(match: re.Match) -> int:
     bits = int(match.group("bits"))
-    if not 2 <= bits <= 8:
+    if not 2 <= bits <= 16:
         raise InputError(
-            f"integer formats have 2..8 bits, not {bits}",
+            f"integer formats have 2..16 bits, not {bits}",
             field="format",
-            allowed="int2 .. int8, int2_asym .. int8_asym",
+            allowed="int2 .. int16, int2_asym .. int16_asym",
         )
     return bits
 
@@ -182,7 +183,9 @@ def quantize_int_symmetric(
     amax = np.max(np.abs(g), axis=2)
     # An all-zero group keeps scale 1 so that its codes are 0 rather than 0/0.
     scales = _nonzero_scales(amax / np.float32(qmax))
-    codes = np.clip(np.rint(g / scales[:, :, None]), -qmax, qmax).astype(np.int8)
+    codes = np.clip(np.rint(g / scales[:, :, None]), -qmax, qmax).astype(
+        np.int8 if bits <= 8 else np.int16
+    )
     deq = codes * scales[:, :, None]
     return QuantizedTensor(
         fmt=match.group(0),
@@ -217,9 +220,9 @@ def quantize_int_asymmetric(
         dequantized=deq.reshape(w.shape).astype(np.float32, copy=False),
         storage_bits=int(bits * w.size + scales.size * (scale_bits + bits)),
         payload={
-            "codes": codes.astype(np.uint8).reshape(w.shape),
+            "codes": codes.astype(np.uint8 if bits <= 8 else np.uint16).reshape(w.shape),
             "scales": scales,
-            "zero_points": zeros.astype(np.uint8),
+            "zero_points": zeros.astype(np.uint8 if bits <= 8 else np.uint16),
         },
         params=_params(bits, False, gs, w.shape[1], scale_bits),
     )
