@@ -12,7 +12,7 @@ import os
 import tempfile
 from pathlib import Path
 
-__all__ = ["atomic_write", "atomic_path", "write_json"]
+__all__ = ["atomic_write", "atomic_path", "write_json", "cache_root"]
 
 
 @contextlib.contextmanager
@@ -53,3 +53,8 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
 def write_json(path: str | os.PathLike, obj, *, indent: int = 2) -> Path:
     """Serialize ``obj`` as JSON to ``path`` atomically."""
     return atomic_write(path, json.dumps(obj, indent=indent, sort_keys=False) + "\n")
+
+
+def cache_root() -> Path:
+    """The folder shiftadd caches into: ``$SHIFTADD_CACHE``, default ``~/.cache/shiftadd``."""
+    return Path(os.environ.get("SHIFTADD_CACHE", Path.home() / ".cache" / "shiftadd"))

