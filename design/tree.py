@@ -70,6 +70,21 @@ class TreePlan:
         """Range of the sum."""
         return self.levels[-1][0]
 
+    def level_bits(self, level: int) -> int:
+        """Bits of all nodes of level ``level``: a pipeline register placed after it.
+
+        Parameters
+        ----------
+        level : int
+            The level (0: the leaves).
+
+        Returns
+        -------
+        int
+            The sum of the nodes' widths in bits.
+        """
+        return sum(range_width(lo, hi)[0] for lo, hi in self.levels[level])
+
     def adders(self) -> list[tuple[int, int, int]]:
         """``(level, result width, result signed)`` of every two-input adder in the tree.
 

@@ -312,17 +312,10 @@ def has_delays(table: UnitTable) -> bool:
 
 
 def _interp_log2(x: float, xs, ys) -> float:
-    """Piecewise-linear in log2(x) through the points, continued with the end slopes."""
-    lx = np.log2(np.asarray(xs, float))
-    ly = np.asarray(ys, float)
+    """Piecewise-linear in log2(x) through the points, continued with the end slopes (a
+    delay: never below zero, never falling beyond the last point)."""
     t = math.log2(max(x, 1e-9))
-    if t <= lx[0]:
-        slope = (ly[1] - ly[0]) / (lx[1] - lx[0])
-        return float(max(0.0, ly[0] + slope * (t - lx[0])))
-    if t >= lx[-1]:
-        slope = (ly[-1] - ly[-2]) / (lx[-1] - lx[-2])
-        return float(ly[-1] + max(0.0, slope) * (t - lx[-1]))
-    return float(np.interp(t, lx, ly))
+    return _interp_linear(t, np.log2(np.asarray(xs, float)), ys, delay=True)
 
 
 def _interp_grid(x: float, y: float, xs, ys, grid, *, log_x: bool, log_y: bool) -> float:
@@ -342,14 +335,18 @@ def _interp_grid(x: float, y: float, xs, ys, grid, *, log_x: bool, log_y: bool) 
     return _interp_linear(float(fy(y)), gy, np.asarray(col_vals))
 
 
-def _interp_linear(t: float, xs, ys) -> float:
+def _interp_linear(t: float, xs, ys, *, delay: bool = False) -> float:
+    """Piecewise-linear through the points, continued with the end slopes; with ``delay``
+    the lower continuation stops at zero and the upper one never falls."""
     xs, ys = np.asarray(xs, float), np.asarray(ys, float)
     if len(xs) == 1:
         return float(ys[0])
     if t <= xs[0]:
-        return float(ys[0] + (ys[1] - ys[0]) / (xs[1] - xs[0]) * (t - xs[0]))
+        value = float(ys[0] + (ys[1] - ys[0]) / (xs[1] - xs[0]) * (t - xs[0]))
+        return max(0.0, value) if delay else value
     if t >= xs[-1]:
-        return float(ys[-1] + (ys[-1] - ys[-2]) / (xs[-1] - xs[-2]) * (t - xs[-1]))
+        slope = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2])
+        return float(ys[-1] + (max(0.0, slope) if delay else slope) * (t - xs[-1]))
     return float(np.interp(t, xs, ys))
 
 

@@ -62,7 +62,7 @@ def plain_bill(design: AdderTreeDesign) -> list[Item]:
     # Pipeline registers: every node of a registered level, the valid bit and, with a
     # threshold, the flip bit of each neuron.
     for slot in d.register_slots:
-        widths = sum(range_width(lo, hi)[0] for lo, hi in plan.levels[slot])
+        widths = plan.level_bits(slot)
         items.append(
             Item(
                 "dffe",
@@ -217,10 +217,9 @@ def bitweight_bill(design: AdderTreeDesign) -> list[Item]:
     items.append(Item("tree_adder", "shift-and-add of the bit-weight sums", n * c, bits=n * bits))
     for slot in slots:
         if slot <= bw.depth:
-            bits = plan.digits * sum(range_width(lo, hi)[0] for lo, hi in bw.levels[slot])
+            bits = plan.digits * bw.level_bits(slot)
         else:
-            level = plan.combine_tree.levels[slot - bw.depth]
-            bits = sum(range_width(lo, hi)[0] for lo, hi in level)
+            bits = plan.combine_tree.level_bits(slot - bw.depth)
         items.append(Item("dffe", f"pipeline register after layer {slot}", n * bits + 1))
     return items
 

@@ -60,7 +60,7 @@ def register_bits(design: AdderTreeDesign) -> int:
     bits = d.k * d.act_bits + 1 + d.n * d.output_bits_per_neuron + 1
     if d.bitweight is None:
         for slot in d.register_slots:
-            bits += d.n * sum(range_width(lo, hi)[0] for lo, hi in d.tree.levels[slot]) + 1
+            bits += d.n * d.tree.level_bits(slot) + 1
     else:
         bits += d.pipeline_stages * (d.n * d.bitweight.width + 1)
     return bits

@@ -261,7 +261,7 @@ def register_bits(design: ShiftAddDesign) -> int:
     bits = d.mu * d.act_bits + (d.slot_bits if d.lut_slots > 1 else 0) + 1
     bits += d.weight_transfer_bits + 1
     for slot in d.register_slots:
-        bits += d.columns * sum(range_width(lo, hi)[0] for lo, hi in d.tree.levels[slot])
+        bits += d.columns * d.tree.level_bits(slot)
         bits += 1 + int(d.accumulates)
     bits += d.columns * d.acc_width + 1
     if d.accumulates:

@@ -34,7 +34,6 @@ def _cell(design: ThresholdDesign, preset: str | CellPreset | None) -> CellPrese
     return cell_preset(preset or "standard_cell", tuple(design.neuron_weights))
 
 
-@functools.lru_cache(maxsize=256)
 def program_activity(
     design: ThresholdDesign, k: int | None = None, *, runs: int = 6, seed: int = 0
 ) -> dict:
@@ -47,6 +46,14 @@ def program_activity(
     select changes), ``reg``, ``mem``, ``data`` (neuron registers, local memory, data
     registers) and ``x`` (neuron inputs after the inversion).
     """
+    # The rates depend on the PE's program and data only: designs that differ in name,
+    # clock or PE count beyond the four interpreted share one run (a sweep varies those).
+    key = design.replace(name="activity", clock_ns=10.0, pes=min(design.pes, 4))
+    return _program_activity(cast(ThresholdDesign, key), design.k if k is None else k, runs, seed)
+
+
+@functools.lru_cache(maxsize=256)
+def _program_activity(design: ThresholdDesign, k: int, runs: int, seed: int) -> dict:
     prog = schedule(design, k)
     K, S = prog.k, prog.steps
     pes = min(design.pes, 4)  # every PE runs the same program on like data
