@@ -45,6 +45,22 @@ def program_activity(
     Returns ``instruction`` (step-register bits), ``select_change`` (a neuron input's source
     select changes), ``reg``, ``mem``, ``data`` (neuron registers, local memory, data
     registers) and ``x`` (neuron inputs after the inversion).
+
+    Parameters
+    ----------
+    design : ThresholdDesign
+        The array (its PE structure; name, clock and PE count beyond four do not matter).
+    k : int, optional
+        Fan-in of the layers streamed (default: ``design.k``).
+    runs : int
+        Random layers interpreted.
+    seed : int
+        Seed of the random layers.
+
+    Returns
+    -------
+    dict of str to float
+        The toggle rates named above.
     """
     # The rates depend on the PE's program and data only: designs that differ in name,
     # clock or PE count beyond the four interpreted share one run (a sweep varies those).
