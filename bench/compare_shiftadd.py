@@ -217,7 +217,8 @@ def layer_rows() -> list[dict]:
     for model in ("llama-2-7b", "opt-6.7b"):
         cfg = load_model_config(model)
         for phase in ("decode", "prefill"):
-            table = gemm_table(cfg, phase)
+            # 2048 tokens of prompt and of decode context, as recorded (not the defaults)
+            table = gemm_table(cfg, phase, seq=2048)
             for q in (2, 3):
                 for dname, dpj in dram.items():
                     df = sa_study.layer_energy_ops(table, q=q, mu=8, terms=3, dram_pj_per_bit=dpj)

@@ -12,12 +12,14 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import math
 import typing
 from typing import Any, ClassVar, Literal
 
 from .._version import __version__
-from ..errors import InputError
+from ..errors import InputError, brief
 from ..workloads.formats import NumberFormat
+from .names import check_module_name
 
 __all__ = [
     "Design",
@@ -127,7 +129,7 @@ def check_int(field: str, value: int, lo: int | None = None, hi: int | None = No
             allowed = f"an integer >= {lo}"
         else:
             allowed = f"an integer <= {hi}"
-        raise InputError(f"{value} is out of range", field=field, allowed=allowed)
+        raise InputError(f"{brief(value)} is out of range", field=field, allowed=allowed)
 
 
 def check_clock(value: float, field: str = "clock_ns") -> None:
@@ -169,7 +171,7 @@ def check_choice(field: str, value: Any, choices) -> None:
         ``value`` is not one of ``choices``.
     """
     if value not in choices:
-        raise InputError(f"{value!r} is not allowed", field=field, allowed=list(choices))
+        raise InputError(f"{brief(value)} is not allowed", field=field, allowed=list(choices))
 
 
 def _coerce(field: str, value: Any, annotation: Any) -> Any:
@@ -185,34 +187,52 @@ def _coerce(field: str, value: Any, annotation: Any) -> Any:
         if len(inner) == 1:
             return _coerce(field, value, inner[0])
     if origin is Literal:
-        if value not in args:
-            raise InputError(f"{value!r} is not allowed", field=field, allowed=list(args))
+        # A list or table is never one of the choices (and may not be hashable).
+        if isinstance(value, (list, tuple, dict)) or value not in args:
+            raise InputError(f"{brief(value)} is not allowed", field=field, allowed=list(args))
         return value
     if annotation is bool:
         if not isinstance(value, bool):
             raise InputError(
-                f"expected true or false, got {value!r}", field=field, allowed="true, false"
+                f"expected true or false, got {brief(value)}", field=field, allowed="true, false"
             )
         return value
     if annotation is int:
+        # bool is an int subclass in Python (TOML's true would pass as 1): refused.
         if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
+            # 64.0 is 64; 1e300 is not an integer anyone meant (and would print 301 digits).
+            if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
                 return int(value)
-            raise InputError(f"expected an integer, got {value!r}", field=field)
+            raise InputError(f"expected an integer, got {brief(value)}", field=field)
         return value
     if annotation is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InputError(f"expected a number, got {value!r}", field=field)
-        return float(value)
+            raise InputError(f"expected a number, got {brief(value)}", field=field)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond float range
+            number = math.inf
+        if not math.isfinite(number):
+            raise InputError(
+                f"{brief(value)} is not a finite number", field=field, allowed="a finite number"
+            )
+        return number
     if annotation is str:
         if not isinstance(value, str):
-            raise InputError(f"expected a string, got {value!r}", field=field)
+            raise InputError(f"expected a string, got {brief(value)}", field=field)
         return value
     if origin in (tuple, list) and args:
         if not isinstance(value, (list, tuple)):
-            raise InputError(f"expected a list, got {value!r}", field=field)
-        elem = args[0]
-        return tuple(_coerce(f"{field}[{i}]", v, elem) for i, v in enumerate(value))
+            raise InputError(f"expected a list, got {brief(value)}", field=field)
+        if len(args) == 2 and args[1] is Ellipsis or len(args) == 1:
+            elem = args[0]
+            return tuple(_coerce(f"{field}[{i}]", v, elem) for i, v in enumerate(value))
+        # A fixed-length tuple such as tuple[int, int, int]: one annotation per position.
+        if len(value) != len(args):
+            raise InputError(
+                f"expected a list of {len(args)} values, got {len(value)}", field=field
+            )
+        return tuple(_coerce(f"{field}[{i}]", v, a) for i, (v, a) in enumerate(zip(value, args)))
     return value
 
 
@@ -227,7 +247,9 @@ class Design:
     Parameters
     ----------
     name : str
-        Verilog module name: letters, digits and ``_``, not starting with a digit.
+        Verilog module name: an ASCII identifier of at most 64 characters that is not a
+        Verilog / SystemVerilog keyword nor a test-bench module name
+        (:func:`shiftadd.design.names.check_module_name`).
     """
 
     arch: ClassVar[str] = ""
@@ -240,12 +262,7 @@ class Design:
             coerced = _coerce(f.name, value, hints[f.name])
             if coerced is not value:
                 object.__setattr__(self, f.name, coerced)
-        if not self.name or not self.name.replace("_", "a").isalnum() or self.name[0].isdigit():
-            raise InputError(
-                f"{self.name!r} is not a valid module name",
-                field="name",
-                allowed="letters, digits and '_', not starting with a digit",
-            )
+        check_module_name(self.name)
         self._validate()
 
     def _validate(self) -> None:
@@ -280,6 +297,13 @@ class Design:
         """
         names = [f.name for f in dataclasses.fields(cls)]
         for key in params:
+            if not isinstance(key, str):  # YAML keys may be numbers, booleans or null
+                raise InputError(
+                    f"field names are strings, got {brief(key)}",
+                    field=str(key),
+                    allowed=names,
+                    source=source,
+                )
             if key not in names:
                 close = difflib.get_close_matches(key, names, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
@@ -292,9 +316,7 @@ class Design:
         try:
             return cls(**params)
         except InputError as exc:
-            if source and exc.source is None:
-                raise InputError(str(exc), source=source) from None
-            raise
+            raise exc.with_source(source) from None
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved parameters, with ``arch`` first; what the manifest and hash record.

@@ -43,7 +43,7 @@ from ..models.technology import horowitz_table, write_unit_table
 from ..models.units import DATA_DIR, load_unit_table
 from ..rtl_gen.activity import StimulusBlock, random_stimulus_activity
 from ..rtl_gen.emit import component_verilog, port_list
-from ..rtl_gen.liberty import read_liberty
+from ..rtl_gen.liberty import check_liberty, read_liberty
 from ..rtl_gen.synth import synthesize_verilog
 from ..rtl_gen.tools import find_sta, find_yosys, resolve_liberty, tool_versions
 from .stages import Stage, run_stages
@@ -597,14 +597,22 @@ def _write(state: dict) -> None:
     state["path"] = path
 
 
+def _liberty_field(liberty) -> str:
+    """Where the liberty came from, for error messages: the flag, or the environment."""
+    return "--liberty" if liberty not in (None, "") else "SHIFTADD_LIBERTY"
+
+
 def measure_blocks(
     blocks: list[CalibrationBlock], *, liberty, workdir=None, progress=None
 ) -> dict[str, dict]:
     """Synthesize ``blocks``, simulate them together and power each with its simulated
     activity (the measuring stages of the calibration): ``{label: figures}``."""
+    lib = resolve_liberty(liberty)
+    if lib is not None:
+        check_liberty(lib, field=_liberty_field(liberty))
     with tempfile.TemporaryDirectory(prefix="shiftadd-cal-") as tmp:
         state = {
-            "liberty": resolve_liberty(liberty),
+            "liberty": lib,
             "blocks": list(blocks),
             "root": Path(workdir) if workdir else Path(tmp),
             "progress": progress,
@@ -683,6 +691,9 @@ def calibrate(
     lib = resolve_liberty(liberty)
     if lib is None:
         raise ToolError("calibration needs a liberty file: pass --liberty or set SHIFTADD_LIBERTY")
+    # Before any block is elaborated or synthesized: a file that is not a usable cell
+    # library fails here in one line rather than after minutes of work.
+    check_liberty(lib, field=_liberty_field(liberty))
     if find_sta() is None:
         raise ToolError(
             "calibration needs OpenSTA (sta) for power: sudo apt-get install -y opensta"

@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from .._progress import stage as progress_stage
+
 __all__ = ["Stage", "run_stages"]
 
 
@@ -61,6 +63,7 @@ def run_stages(
         if progress:
             progress(stage.name)
         t0 = time.perf_counter()
-        stage.run(state)
+        with progress_stage(stage.name):
+            stage.run(state)
         seconds[stage.name] = seconds.get(stage.name, 0.0) + time.perf_counter() - t0
     return state

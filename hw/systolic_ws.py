@@ -12,11 +12,13 @@ delayed ``cols - 1 - j`` more cycles, so one transfer carries a whole result row
                -> [CPA per column] -> de-skew -> result register -> result stream
 
 Weights are written one array row per transfer (``{row, values}``) straight into the PE
-registers. Vectors in flight must keep the weights they were accepted with, so a write to
-row ``i`` is held (``ready`` low) until ``i + cols`` cycles after the last accepted vector,
-when every earlier vector has passed row ``i``; a vector accepted in or after the cycle of a
-write sees the new weights. Writes in row order therefore wait ``cols - 1`` cycles once after
-a burst of vectors and then go one per cycle.
+registers, which reset to zero (a tile with fewer reduction steps than ``rows`` leaves the
+last rows unwritten, and every column sum passes through them). Vectors in flight must keep
+the weights they were accepted with, so a write to row ``i`` is held (``ready`` low) until
+``i + cols`` cycles after the last accepted vector, when every earlier vector has passed row
+``i``; a vector accepted in or after the cycle of a write sees the new weights. Writes in
+row order therefore wait ``cols - 1`` cycles once after a burst of vectors and then go one
+per cycle.
 
 Backpressure is a global stall: everything advances when the result register is empty or
 being read.
@@ -122,7 +124,10 @@ class WeightStationaryArray(wiring.Component):
         write = weights.valid & weights.ready
         w_regs = []
         for i in range(R):
-            regs = Signal(weights.payload.values.shape(), name=f"w_row{i}", reset_less=True)
+            # Reset to zero: a GEMM with K < rows never writes the last rows, and their
+            # products (zero activations times these weights) still reach every column sum,
+            # so a result must not read them uninitialized (X in a four-state simulation).
+            regs = Signal(weights.payload.values.shape(), name=f"w_row{i}")
             with m.If(write & (row == i)):
                 m.d.sync += regs.eq(weights.payload.values)
             w_regs.append(regs)

@@ -19,6 +19,7 @@ import dataclasses
 import numpy as np
 
 from ..families import family_of
+from ..workloads.activity_stats import DRIVERS, DataActivity
 from .units import UnitTable, load_unit_table
 
 __all__ = [
@@ -83,6 +84,12 @@ class Item:
         ``[0, 2]`` (an accumulator's upper bits change less often than random bits).
     structural : bool, default True
         False: the item only carries energy (its area, clock and leakage are another item).
+    driver : str, default "data"
+        Which nets' switching its data energy follows when priced on measured data
+        (:class:`~shiftadd.workloads.activity_stats.DataActivity`): ``act`` (activation bus
+        and registers), ``weight`` (weight bus and registers), ``term`` (lane products,
+        XNORs, complements), ``sum`` (adder trees, accumulators, results), ``digit`` (digit
+        selects), ``data`` (follows the activations).
     """
 
     unit: str
@@ -97,8 +104,11 @@ class Item:
     rate: float = 0.0
     toggle: float = 1.0
     structural: bool = True
+    driver: str = "data"
 
     def __post_init__(self):
+        if self.driver not in DRIVERS:
+            raise ValueError(f"{self.part}: driver must be one of {DRIVERS}, not {self.driver!r}")
         if self.per not in ("cycle", "mac", "output"):
             raise ValueError(f"Item.per must be 'cycle', 'mac' or 'output', not {self.per!r}")
         if self.per == "mac" and self.macs <= 0:
@@ -325,7 +335,9 @@ class CostTerms:
     energy_output: float = 0.0
 
 
-def cost_terms(design, table: UnitTable | str | None = None) -> CostTerms:
+def cost_terms(
+    design, table: UnitTable | str | None = None, *, activity: DataActivity | None = None
+) -> CostTerms:
     """Area and the separately scaling energy terms of ``design`` (see :class:`CostTerms`).
 
     Parameters
@@ -334,6 +346,13 @@ def cost_terms(design, table: UnitTable | str | None = None) -> CostTerms:
         A design of any family with a cost model.
     table : UnitTable or str, optional
         Unit table, or the name or file of one (default: the calibrated IHP SG13G2 table).
+    activity : DataActivity, optional
+        Switching measured on data: each item's data energy is scaled by the activity of the
+        nets that drive it (``Item.driver``) over the calibration activity, so the terms are
+        already those of the data: price them with ``data_activity =
+        terms.calibration_activity`` (:func:`gemm_energy_pj`). Default: the calibration
+        activity for every item (scale with ``data_activity``, as before).
+        ``DataActivity.uniform(a)`` gives the same energies as ``data_activity = a``.
 
     Returns
     -------
@@ -345,6 +364,8 @@ def cost_terms(design, table: UnitTable | str | None = None) -> CostTerms:
     data = {"cycle": 0.0, "mac": 0.0, "output": 0.0}
     for item in bill_of_materials(design):
         a, c, d, lk = price(item, table)
+        if activity is not None:
+            d *= activity.rate(item.driver) / table.calibration_activity
         area, e_clock, leak = area + a, e_clock + c, leak + lk
         data[item.per] += d
     return CostTerms(
@@ -438,7 +459,7 @@ def estimate(
     design,
     table: UnitTable | str | None = None,
     *,
-    data_activity: float = 0.5,
+    data_activity: float | DataActivity = 0.5,
     clock_ns: float | None = None,
 ) -> CostEstimate:
     """Area and energy of ``design`` priced with a unit table (default: the calibrated
@@ -450,8 +471,10 @@ def estimate(
         A design of any family with a cost model.
     table : UnitTable or str, optional
         Unit table, or the name or file of one (default: the calibrated IHP SG13G2 table).
-    data_activity : float, default 0.5
-        Toggle activity of the streamed data (0.5: uniformly random data).
+    data_activity : float or DataActivity, default 0.5
+        Toggle activity of the streamed data (0.5: uniformly random data), or switching
+        measured on data, which prices each item at the activity of the nets that drive it
+        (``Item.driver``).
     clock_ns : float, optional
         Clock period in ns for the power and leakage energy; default the design's
         ``clock_ns``.
@@ -463,11 +486,15 @@ def estimate(
     """
     table = unit_table(table)
     clock_ns = float(design.clock_ns if clock_ns is None else clock_ns)
-    scale = data_activity / table.calibration_activity
+    measured = data_activity if isinstance(data_activity, DataActivity) else None
+    number = data_activity.act_toggle if isinstance(data_activity, DataActivity) else data_activity
+    scale = 1.0 if measured is not None else float(number) / table.calibration_activity
     area = energy = leakage = 0.0
     rows = []
     for item in bill_of_materials(design):
         a, e_clock, e_data, leak = price(item, table)
+        if measured is not None:
+            e_data *= measured.rate(item.driver) / table.calibration_activity
         # Full rate: every MAC lane busy, outputs leaving at the part's stated rate.
         per_cycle = {"cycle": 1.0, "mac": item.macs, "output": item.rate}[item.per]
         e = e_clock + scale * e_data * per_cycle
@@ -497,7 +524,7 @@ def estimate(
         leakage_mw=leakage,
         power_mw=energy / clock_ns,
         clock_ns=clock_ns,
-        data_activity=data_activity,
+        data_activity=float(number),
         ops_per_cycle=ops,
         breakdown=rows,
     )

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..families import family_of
+from ..workloads.configs import check_gemm_sizes
 
 __all__ = ["GemmCycles", "gemm_cycles", "gemm_cycles_batch", "check_gemm"]
 
@@ -33,13 +34,16 @@ def check_gemm(m: int, n: int, k: int) -> tuple[int, int, int]:
     Raises
     ------
     InputError
-        A dimension is not a positive integer.
+        A dimension is not a positive integer, or ``m * n * k`` exceeds
+        :data:`shiftadd.workloads.configs.MAX_GEMM_MACS`.
     """
     for name, v in (("M", m), ("N", n), ("K", k)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
             raise InputError(
                 f"{v!r} is not a positive integer", field=f"gemm.{name}", allowed="an integer >= 1"
             )
+    # The cycle models count in int64: past 2**53 MACs a count could wrap or lose digits.
+    check_gemm_sizes(int(m), int(n), int(k), field="gemm")
     return int(m), int(n), int(k)
 
 

@@ -26,27 +26,37 @@ Spec (TOML or YAML)::
 Every value is a scalar, a list, or a range ``{start, stop, step}`` / ``{start, stop,
 factor}`` (stop included). Design fields (the family's dataclass fields) are *structural*:
 each combination is one design, validated before any work. System fields scale the
-evaluation and are broadcast in NumPy. Points are the product of both.
+evaluation and are broadcast in NumPy. Points are the product of both; a spec whose
+product exceeds ``[options] max_points`` (default :data:`MAX_POINTS`, 10^7) is refused at
+parse time with its count, before any design is built.
 
 Results: ``points.parquet`` (one row per design point: whole-model figures) and
 ``layers.parquet`` (one row per design point and distinct GEMM of the model; layers with the
 same shape are evaluated once and carry their count). Each chunk of points is written
 atomically under ``chunks/`` as soon as it is computed, so an interrupted sweep, run again,
 skips finished chunks; the final files are written atomically at the end.
+
+Faults (:func:`run_sweep`): local workers die with the sweep, even on SIGKILL, and ignore
+Ctrl-C, which cancels the sweep (:mod:`shiftadd.models.workers`); a lock file in the output
+folder serializes two sweeps into it (the second waits, then resumes from the first's
+chunks); an unreachable Dask scheduler fails within seconds, before anything is written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import hashlib
 import itertools
 import json
+import math
 import os
+import socket
 import sys
+import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -54,26 +64,32 @@ import pandas as pd
 import pyarrow.parquet as pq
 from tqdm import tqdm
 
-from .._io import atomic_path, write_json
+from .._io import atomic_path, check_output_path, read_input_bytes, write_json
 from ..design import read_design_file
 from ..design.base import Design
-from ..errors import InputError
+from ..errors import InputError, brief
 from ..families import arches, family
+from ..workloads.configs import MAX_BATCH, MAX_TOKENS, check_gemm_sizes
 from ..workloads.interchange import resolve_workload
 from ..workloads.quality import NumberFormat, QualitySource, format_quality, quality_source
 from .cost import CostTerms, cost_terms, gemm_energy_pj, output_drains
-from .memory import DRAM_PJ_PER_BIT, DRAM_SOURCE, buffer_for
+from .memory import DRAM_PJ_PER_BIT, DRAM_SOURCE, buffer_for, load_sram_macros
 from .perf import design_vector, kernel_for
 from .timing import critical_path_ns
 from .units import available_tables
+from .workers import worker_pool
 
 __all__ = [
     "SweepSpec",
     "load_sweep_spec",
     "parse_sweep_spec",
     "run_sweep",
+    "check_scheduler",
+    "SCHEDULER_TIMEOUT_S",
     "evaluate_chunk",
     "SYSTEM_DEFAULTS",
+    "MAX_POINTS",
+    "check_sweep_folder",
     "point_design",
     "timing_summary",
     "quality_summary",
@@ -92,7 +108,13 @@ SYSTEM_DEFAULTS = {
 }
 _WORKLOAD_KEYS = {"spec", "phase", "batch", "seq", "context", "include_act_act", "include_head"}
 _TOP_KEYS = {"name", "workload", "engines", "options"}
+#: Default of ``options.max_points``: a spec expanding to more design points is refused at
+#: parse time, with the count, before any design is built.
+MAX_POINTS = 10**7
+#: Most ``[[engines]]`` tables in one spec (each is parsed and checked on the workload).
+MAX_ENGINES = 1000
 _OPTION_KEYS = {
+    "max_points",
     "skip_invalid",
     "chunk_size",
     "dram_pj_per_bit",
@@ -107,8 +129,16 @@ QUALITY_MODES = ("auto", "off")
 TIMING_MODES = ("enforce", "own_fmax", "ignore")
 
 
-def _expand(path: str, value) -> list:
-    """A scalar, list or range table as a list of values."""
+def _too_many(path: str, count: float, limit: int) -> InputError:
+    return InputError(
+        f"expands to {count:,.0f} values, more than options.max_points = {limit:,}",
+        field=path,
+        allowed="a smaller range, or a larger options.max_points",
+    )
+
+
+def _expand(path: str, value, limit: int = MAX_POINTS) -> list:
+    """A scalar, list or range table as a list of values (at most ``limit`` of them)."""
     if isinstance(value, dict):
         keys = set(value)
         if not ({"start", "stop"} <= keys and keys <= {"start", "stop", "step", "factor"}) or (
@@ -119,12 +149,24 @@ def _expand(path: str, value) -> list:
                 field=path,
                 allowed="{start, stop, step} or {start, stop, factor}",
             )
+        for key, bound in value.items():
+            if isinstance(bound, bool) or not isinstance(bound, (int, float)):
+                raise InputError(f"expected a number, got {brief(bound)}", field=f"{path}.{key}")
+            if not _finite(bound) or abs(bound) > 1e300:
+                raise InputError(
+                    f"{brief(bound)} is not a finite number",
+                    field=f"{path}.{key}",
+                    allowed="a finite number",
+                )
         start, stop = value["start"], value["stop"]
         out = []
         if "step" in value:
             step = value["step"]
             if not step or (stop - start) / step < 0:
                 raise InputError(f"step {step} never reaches stop {stop}", field=path)
+            count = (stop - start) / step + 1
+            if count > limit:
+                raise _too_many(path, count, limit)
             x = start
             while (x <= stop) if step > 0 else (x >= stop):
                 out.append(x)
@@ -133,6 +175,9 @@ def _expand(path: str, value) -> list:
             factor = value["factor"]
             if not factor or factor <= 1 or start <= 0:
                 raise InputError("a geometric range needs start > 0 and factor > 1", field=path)
+            count = math.log(max(stop, start) / start) / math.log(factor) + 1
+            if count > limit:
+                raise _too_many(path, count, limit)
             x = start
             while x <= stop * (1 + 1e-12):
                 out.append(x)
@@ -140,6 +185,8 @@ def _expand(path: str, value) -> list:
         values = out
     elif isinstance(value, list):
         values = list(value)
+        if len(values) > limit:
+            raise _too_many(path, len(values), limit)
     else:
         values = [value]
     if not values:
@@ -234,19 +281,20 @@ class SweepSpec:
             file=sys.stderr,
             disable=not progress or len(todo) < 2,
         )
-        if workers <= 1 or len(todo) < 2:
-            for fmt in todo:
-                self.format_numbers(fmt)
-                bar.update(1)
-        else:
-            with ProcessPoolExecutor(max_workers=min(workers, len(todo))) as pool:
-                futures = {
-                    pool.submit(format_quality, self.quality_source, fmt): fmt for fmt in todo
-                }
-                for f in as_completed(futures):
-                    self._store(futures[f], f.result())
+        try:
+            if workers <= 1 or len(todo) < 2:
+                for fmt in todo:
+                    self.format_numbers(fmt)
                     bar.update(1)
-        bar.close()
+            else:
+                # workers die with this process and ignore Ctrl-C (see models/workers.py)
+                with worker_pool(min(workers, len(todo))) as pool:
+                    calls = [(self.quality_source, fmt) for fmt in todo]
+                    for position, result in pool.imap_unordered(format_quality, calls):
+                        self._store(todo[position], result)
+                        bar.update(1)
+        finally:
+            bar.close()  # ends the bar's line, so an "interrupted" message starts its own
 
     def _store(self, fmt: NumberFormat, r) -> dict:
         self.quality[fmt.label] = {
@@ -348,9 +396,35 @@ def load_sweep_spec(path: str | os.PathLike, **workload_overrides) -> SweepSpec:
     return parse_sweep_spec(read_design_file(path), source=str(path), **workload_overrides)
 
 
+#: Characters of a unit or SRAM table name (a file stem under models/data/: no path).
+_TABLE_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+
+
+def _finite(value) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond float range
+        return False
+
+
+def _integer(path, value, lo, hi, source=None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+        raise InputError(
+            f"{brief(value)} is not allowed",
+            field=path,
+            allowed=f"an integer from {lo:,} to {hi:,}",
+            source=source,
+        )
+    return value
+
+
 def _number(path, value, lo=None, lo_open=False, hi=None):
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InputError(f"expected a number, got {value!r}", field=path)
+        raise InputError(f"expected a number, got {brief(value)}", field=path)
+    if not _finite(value):
+        raise InputError(
+            f"{brief(value)} is not a finite number", field=path, allowed="a finite number"
+        )
     if (
         lo is not None
         and (value <= lo if lo_open else value < lo)
@@ -443,10 +517,17 @@ def parse_sweep_spec(
             allowed=["prefill", "decode"],
             source=source,
         )
-    if isinstance(wl["batch"], bool) or not isinstance(wl["batch"], int) or wl["batch"] < 1:
+    if not isinstance(wl["spec"], str):
         raise InputError(
-            f"{wl['batch']!r} is not a positive integer", field="workload.batch", source=source
+            f"expected a string, got {brief(wl['spec'])}",
+            field="workload.spec",
+            allowed="a preset name, a config.json or a workload file",
+            source=source,
         )
+    _integer("workload.batch", wl["batch"], 1, MAX_BATCH, source)
+    for key in ("seq", "context"):
+        if wl.get(key) is not None:
+            _integer(f"workload.{key}", wl[key], 1, MAX_TOKENS, source)
     table = resolve_workload(
         wl["spec"],
         phase=wl["phase"],
@@ -463,6 +544,7 @@ def parse_sweep_spec(
     layers = table.groupby(["name", "M", "N", "K", "kind"], sort=False, as_index=False)[
         "count"
     ].sum()
+    check_gemm_sizes(layers["M"], layers["N"], layers["K"], field="workload.spec", source=source)
     weight_rows = table[table["kind"] == "act x weight"]
     tokens = int(weight_rows["M"].max()) if not weight_rows.empty else int(table["M"].max())
 
@@ -475,6 +557,7 @@ def parse_sweep_spec(
                 allowed=sorted(_OPTION_KEYS),
                 source=source,
             )
+    options.setdefault("max_points", MAX_POINTS)
     options.setdefault("skip_invalid", False)
     options.setdefault("chunk_size", 20_000)
     options.setdefault("dram_pj_per_bit", DRAM_PJ_PER_BIT)
@@ -505,19 +588,55 @@ def parse_sweep_spec(
                 allowed="leave it out, or set options.quality = 'auto'",
                 source=source,
             )
-    _number("options.chunk_size", options["chunk_size"], lo=1)
-    _number("options.dram_pj_per_bit", options["dram_pj_per_bit"], lo=0)
+    _integer("options.max_points", options["max_points"], 1, 10**12, source)
+    _integer("options.chunk_size", options["chunk_size"], 1, 10**8, source)
+    _number("options.dram_pj_per_bit", options["dram_pj_per_bit"], lo=0, hi=1e6)
+    if not isinstance(options["skip_invalid"], bool):
+        raise InputError(
+            f"{brief(options['skip_invalid'])} is not true or false",
+            field="options.skip_invalid",
+            allowed=[True, False],
+            source=source,
+        )
+    sram = options["sram"]
+    if not isinstance(sram, str) or not sram or not set(sram) <= _TABLE_NAME_CHARS:
+        raise InputError(
+            f"{brief(sram)} is not an SRAM table name",
+            field="options.sram",
+            allowed="a table name such as 'ihp-sg13g2' (letters, digits, '-', '_', '.')",
+            source=source,
+        )
+    try:
+        load_sram_macros(sram)
+    except InputError as exc:
+        raise InputError(exc.message, field="options.sram", source=source) from None
 
     engines = data.get("engines")
     if not isinstance(engines, list) or not engines:
         raise InputError(
             "missing or empty: give at least one [[engines]] table", field="engines", source=source
         )
+    if len(engines) > MAX_ENGINES:
+        raise InputError(
+            f"{len(engines):,} engine tables",
+            field="engines",
+            allowed=f"at most {MAX_ENGINES:,}",
+            source=source,
+        )
     blocks = []
+    budget = options["max_points"]
     for i, engine in enumerate(engines):
-        block = _parse_engine(f"engines[{i}]", engine, options, source)
+        block = _parse_engine(f"engines[{i}]", engine, options, source, budget)
+        budget -= block.points
         blocks.append(_check_on_layers(f"engines[{i}]", block, layers, options, source))
-    name = str(data.get("name", "sweep"))
+    name = data.get("name", "sweep")
+    if not isinstance(name, str) or not name or len(name) > 200:
+        raise InputError(
+            f"{brief(name)} is not a sweep name",
+            field="name",
+            allowed="a string of 1 to 200 characters",
+            source=source,
+        )
     qsource = None
     if options["quality"] != "off":
         qsource = quality_source(str(wl["spec"]), table)
@@ -564,15 +683,15 @@ def _check_on_layers(where: str, block: EngineBlock, layers, options, source) ->
     return dataclasses.replace(block, designs=kept)
 
 
-def _parse_engine(where: str, engine, options, source) -> EngineBlock:
+def _parse_engine(where: str, engine, options, source, budget: int) -> EngineBlock:
     if not isinstance(engine, dict) or "arch" not in engine:
         raise InputError(
             "each engine needs an arch", field=f"{where}.arch", allowed=arches(), source=source
         )
     arch = engine["arch"]
-    if arch not in arches():
+    if not isinstance(arch, str) or arch not in arches():
         raise InputError(
-            f"unknown engine {arch!r}", field=f"{where}.arch", allowed=arches(), source=source
+            f"unknown engine {brief(arch)}", field=f"{where}.arch", allowed=arches(), source=source
         )
     fam = family(arch)
     if not fam.has("kernel"):
@@ -592,8 +711,10 @@ def _parse_engine(where: str, engine, options, source) -> EngineBlock:
         if key == "arch":
             continue
         path = f"{where}.{key}"
+        if not isinstance(key, str):
+            raise InputError("field names are strings", field=path, source=source)
         if key in SYSTEM_DEFAULTS:
-            system[key] = _expand(path, value)
+            system[key] = _expand(path, value, options["max_points"])
         elif key in design_fields:
             if (
                 key in sequence_fields
@@ -601,7 +722,7 @@ def _parse_engine(where: str, engine, options, source) -> EngineBlock:
                 and not any(isinstance(v, (list, tuple)) for v in value)
             ):
                 value = [value]  # one value of a sequence-valued field, not a list of them
-            structural[key] = _expand(path, value)
+            structural[key] = _expand(path, value, options["max_points"])
         else:
             raise InputError(
                 "unknown field",
@@ -611,6 +732,20 @@ def _parse_engine(where: str, engine, options, source) -> EngineBlock:
             )
     for key, default in SYSTEM_DEFAULTS.items():
         system.setdefault(key, [default])
+    # The point count is known before any design is built: refuse a spec past the limit
+    # now, rather than run out of memory building 10^9 designs.
+    count = math.prod(len(v) for v in structural.values()) * math.prod(
+        len(v) for v in system.values()
+    )
+    if count > budget:
+        raise InputError(
+            f"expands to {count:,} design points"
+            + ("" if budget == options["max_points"] else " (with the engines before it)")
+            + f", more than options.max_points = {options['max_points']:,}",
+            field=where,
+            allowed="fewer values per field, or a larger options.max_points",
+            source=source,
+        )
     for v in system["act_buffer_kib"] + system["weight_buffer_kib"] + system["out_buffer_kib"]:
         _number(f"{where}.*_buffer_kib", v, lo=0)
     for v in system["dram_gbps"]:
@@ -621,9 +756,9 @@ def _parse_engine(where: str, engine, options, source) -> EngineBlock:
         if v is not None:
             _number(f"{where}.clock_ns", v, lo=0.05)
     for v in system["units"]:
-        if v not in available_tables():
+        if not isinstance(v, str) or v not in available_tables():
             raise InputError(
-                f"unknown unit table {v!r}",
+                f"unknown unit table {brief(v)}",
                 field=f"{where}.units",
                 allowed=available_tables(),
                 source=source,
@@ -950,6 +1085,164 @@ def _eval_task(spec: SweepSpec, index: int, start: int, stop: int):
     return index, points, layers
 
 
+#: Seconds a Dask scheduler has to accept a connection (a refused one fails at once).
+SCHEDULER_TIMEOUT_S = 5.0
+#: The lock file in a sweep's output folder: one sweep at a time writes into a folder.
+LOCK_NAME = ".sweep.lock"
+
+
+def _scheduler_address(scheduler: str) -> tuple[str, int] | None:
+    """``(host, port)`` of a TCP-based Dask address; None for other transports."""
+    scheme, sep, rest = scheduler.strip().partition("://")
+    if not sep:
+        scheme, rest = "tcp", scheduler.strip()
+    if scheme not in ("tcp", "tls", "ws", "wss"):
+        return None  # inproc://, ucx://: left to Dask's own connect timeout
+    rest = rest.split("/")[0]
+    if rest.startswith("["):  # [IPv6]:port
+        host, _, port = rest[1:].partition("]")
+        port = port.lstrip(":")
+    elif rest.count(":") == 1:
+        host, _, port = rest.partition(":")
+    else:
+        host, port = rest, ""
+    if not host or (port and not port.isdigit()) or int(port or 8786) > 65535:
+        raise InputError(
+            f"{scheduler!r} is not a scheduler address",
+            field="--scheduler",
+            allowed="tcp://HOST:PORT (or HOST:PORT)",
+        )
+    return host, int(port or 8786)  # 8786: Dask's default scheduler port
+
+
+def check_scheduler(scheduler: str, timeout: float | None = None) -> None:
+    """Raise at once if nothing accepts connections at a Dask scheduler's address.
+
+    Parameters
+    ----------
+    scheduler : str
+        The address (``tcp://host:port``; ``host:port``).
+    timeout : float, optional
+        Seconds to wait for the connection (default :data:`SCHEDULER_TIMEOUT_S`).
+
+    Raises
+    ------
+    InputError
+        A malformed address, an unknown host, a refused connection or a timeout.
+    """
+    address = _scheduler_address(scheduler)
+    if address is None:
+        return
+    try:
+        with socket.create_connection(address, timeout=timeout or SCHEDULER_TIMEOUT_S):
+            pass
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+        raise InputError(
+            f"cannot reach the Dask scheduler at {scheduler}: {reason}",
+            field="--scheduler",
+            allowed="the address of a running scheduler, or leave it out for local processes",
+        ) from None
+
+
+def _connect(scheduler: str):
+    """A Dask client of ``scheduler``, or an :class:`InputError` within seconds."""
+    check_scheduler(scheduler)
+    import asyncio  # deferred: start-up time
+
+    # deferred for start-up time: Dask (about a second to import) only for a cluster
+    from dask.distributed import Client
+    from distributed.comm import connect
+
+    async def handshake():
+        # Dask bounds the TCP connect but not the handshake that follows: a server that
+        # accepts and never answers would hold the client until the connection drops.
+        comm = await asyncio.wait_for(
+            connect(scheduler, timeout=SCHEDULER_TIMEOUT_S), SCHEDULER_TIMEOUT_S
+        )
+        await comm.close()
+
+    def probe(errors: list) -> None:
+        # A thread of its own: asyncio.run here would clear this thread's event loop
+        # (Dask's LocalCluster needs it) and cannot run inside a running loop (Jupyter).
+        try:
+            asyncio.run(handshake())
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the calling thread
+            errors.append(exc)
+
+    try:
+        errors: list[BaseException] = []
+        thread = threading.Thread(target=probe, args=(errors,), name="dask-probe", daemon=True)
+        thread.start()
+        thread.join()
+        if errors:
+            raise errors[0]
+        return Client(scheduler, timeout=2 * SCHEDULER_TIMEOUT_S)
+    except Exception as exc:  # noqa: BLE001 - whatever answered is not a usable scheduler
+        # (a timeout, a refused handshake, or a non-Dask server whose reply Dask misreads
+        # as a frame length of exabytes: seen as MemoryError)
+        if isinstance(exc, TimeoutError):
+            reason = f"no Dask handshake within {SCHEDULER_TIMEOUT_S:g} s"
+        elif isinstance(exc, OSError):
+            reason = " ".join(str(exc).split())[:160] or type(exc).__name__
+        else:
+            reason = f"what answers there is not a Dask scheduler ({type(exc).__name__})"
+        raise InputError(
+            f"cannot connect to a Dask scheduler at {scheduler}: {reason}",
+            field="--scheduler",
+            allowed="the address of a running scheduler, or leave it out for local processes",
+        ) from None
+
+
+@contextlib.contextmanager
+def _out_lock(out: Path, *, progress: bool):
+    """Hold the output folder's lock; a second sweep into it waits here for the first.
+
+    The lock file is removed on leaving (so a finished folder holds only results); a waiter
+    that wakes on a removed file locks the one now in its place instead.
+    """
+    try:
+        import fcntl  # deferred: POSIX only; elsewhere sweeps are not serialized
+    except ImportError:
+        yield
+        return
+    path = out / LOCK_NAME
+    told = False
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if progress and not told:
+                    holder = os.read(fd, 32).decode(errors="replace").strip()
+                    print(
+                        f"sweep: another sweep{f' (pid {holder})' if holder else ''} is "
+                        f"writing into {out}; waiting for it, then resuming from its chunks",
+                        file=sys.stderr,
+                    )
+                    told = True
+                fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                current = os.stat(path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                current = False
+        except BaseException:
+            os.close(fd)
+            raise
+        if current:
+            break
+        os.close(fd)
+    try:
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        yield
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        os.close(fd)  # releases the lock
+
+
 def run_sweep(
     spec: SweepSpec,
     out: str | os.PathLike,
@@ -962,6 +1255,13 @@ def run_sweep(
     on_chunk: Callable[[int], None] | None = None,
 ) -> dict:
     """Evaluate ``spec`` into folder ``out``; resume from finished chunks.
+
+    Faults: local workers die with this process (even on SIGKILL) and ignore SIGINT, which
+    cancels the sweep here (:mod:`shiftadd.models.workers`); finished chunks stay on disk.
+    Two sweeps into one ``out`` are serialized by a lock file (``.sweep.lock``): the second
+    waits for the first, then resumes from its chunks, computing nothing the first did (or
+    refuses, when the first was a different sweep). An unreachable ``scheduler`` fails within
+    :data:`SCHEDULER_TIMEOUT_S` seconds, before anything is written.
 
     Parameters
     ----------
@@ -979,7 +1279,7 @@ def run_sweep(
     csv : bool, default False
         Also write ``points.csv`` and ``layers.csv``.
     progress : bool, default True
-        Show a progress bar on stderr.
+        Show a progress bar on stderr (and say so when waiting for another sweep).
     client : dask.distributed.Client, optional
         An existing client instead of ``scheduler``.
     on_chunk : callable, optional
@@ -994,10 +1294,32 @@ def run_sweep(
     Raises
     ------
     InputError
-        ``out`` holds a different sweep.
+        ``out`` holds a different sweep or an unreadable ``sweep.json``, or ``scheduler``
+        cannot be reached.
     """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    own_client = False
+    if client is None and scheduler:
+        # Before writing anything: an unreachable scheduler leaves no folder behind.
+        client = _connect(scheduler)
+        own_client = True
+    try:
+        try:
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InputError(
+                f"cannot create the output folder: {exc.strerror or exc}",
+                field="--out",
+                source=str(out),
+            ) from None
+        with _out_lock(out, progress=progress):
+            return _run_locked(spec, out, client, workers, csv, progress, on_chunk)
+    finally:
+        if own_client:
+            client.close()
+
+
+def _run_locked(spec, out, client, workers, csv, progress, on_chunk) -> dict:
     meta_path = out / "sweep.json"
     meta = {
         "name": spec.name,
@@ -1019,8 +1341,16 @@ def run_sweep(
         "unit_tables": sorted({str(u) for b in spec.blocks for u in b.system["units"]}),
     }
     if meta_path.exists():
-        old = json.loads(meta_path.read_text())
-        if old.get("digest") != spec.digest:
+        try:
+            old = json.loads(meta_path.read_text())
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise InputError(
+                f"sweep.json is unreadable ({type(exc).__name__}); choose another --out or "
+                "delete it",
+                field="--out",
+                source=str(out),
+            ) from None
+        if not isinstance(old, dict) or old.get("digest") != spec.digest:
             raise InputError(
                 "the output folder holds a different sweep; choose another --out or delete it",
                 field="--out",
@@ -1052,21 +1382,24 @@ def run_sweep(
         if on_chunk:
             on_chunk(index)
 
-    if todo:
-        if client is not None or scheduler:
-            _run_dask(spec, todo, done, client, scheduler)
-        else:
+    try:
+        if todo and client is not None:
+            _run_dask(spec, todo, done, client)
+        elif todo:
             n_workers = min(workers or os.cpu_count() or 1, len(todo))
             if n_workers <= 1:
                 for i, a, b in todo:
                     done(*_eval_task(spec, i, a, b))
             else:
-                with ProcessPoolExecutor(max_workers=n_workers) as pool:
-                    futures = [pool.submit(_eval_task, spec, i, a, b) for i, a, b in todo]
-                    for f in as_completed(futures):
-                        done(*f.result())
-    if bar:
-        bar.close()
+                # Workers die with this process and ignore Ctrl-C; on any exception here
+                # (KeyboardInterrupt included) the pool is cancelled and its workers killed.
+                with worker_pool(n_workers) as pool:
+                    calls = [(spec, i, a, b) for i, a, b in todo]
+                    for _, result in pool.imap_unordered(_eval_task, calls):
+                        done(*result)
+    finally:
+        if bar:
+            bar.close()  # ends the bar's line, so an "interrupted" message starts its own
     points = pd.concat(
         [pd.read_parquet(_chunk_paths(out, i)[0]) for i in range(len(chunks))], ignore_index=True
     )
@@ -1094,24 +1427,68 @@ def run_sweep(
     }
 
 
-def _run_dask(spec, todo, done, client, scheduler) -> None:
+def _run_dask(spec, todo, done, client) -> None:
     # deferred for start-up time: Dask (about a second to import) only for a cluster
-    from dask.distributed import Client, as_completed
+    from dask.distributed import as_completed as dask_completed
 
-    own = client is None
-    if own:
-        client = Client(scheduler)
+    spec_future = client.scatter(spec, broadcast=True)
+    futures = [
+        client.submit(_eval_task, spec_future, i, a, b, pure=False, retries=3) for i, a, b in todo
+    ]
     try:
-        spec_future = client.scatter(spec, broadcast=True)
-        futures = [
-            client.submit(_eval_task, spec_future, i, a, b, pure=False, retries=3)
-            for i, a, b in todo
-        ]
-        for f in as_completed(futures):
+        for f in dask_completed(futures):
             done(*f.result())
-    finally:
-        if own:
-            client.close()
+    except BaseException:
+        # Ctrl-C or a failed write: take the sweep's tasks off the cluster too.
+        client.cancel(futures)
+        raise
+
+
+# -- an output folder, checked before the work ----------------------------------------------
+def check_sweep_folder(out: str | os.PathLike, digest: str | None = None) -> Path:
+    """Check that ``out`` can take the sweep (with ``digest``) before anything is computed.
+
+    The folder may be missing, empty, or hold a sweep of the same spec (which resumes); a
+    ``sweep.json`` that does not read, or that records another spec, is refused.
+
+    Parameters
+    ----------
+    out : str or os.PathLike
+        The ``--out`` folder.
+    digest : str, optional
+        The spec's :attr:`SweepSpec.digest`; None checks only that the folder is usable.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out`` as a Path.
+
+    Raises
+    ------
+    InputError
+        ``out`` is a file, lies under a file, cannot be written, holds a corrupt
+        ``sweep.json`` or a different sweep.
+    """
+    out = check_output_path(out, "--out", "folder")
+    meta_path = out / "sweep.json"
+    if meta_path.is_symlink() or meta_path.exists():
+        try:
+            meta = json.loads(read_input_bytes(meta_path, "--out").decode())
+        except (ValueError, RecursionError):  # JSONDecodeError and UnicodeDecodeError
+            meta = None
+        if not isinstance(meta, dict) or not isinstance(meta.get("digest"), str):
+            raise InputError(
+                "sweep.json there is not a sweep's record; choose another --out or delete it",
+                field="--out",
+                source=str(meta_path),
+            )
+        if digest is not None and meta["digest"] != digest:
+            raise InputError(
+                "the output folder holds a different sweep; choose another --out or delete it",
+                field="--out",
+                source=str(out),
+            )
+    return out
 
 
 # -- back to a design file -----------------------------------------------------------------
@@ -1140,8 +1517,13 @@ def point_design(folder: str | os.PathLike, point: int) -> dict:
     path = Path(folder) / "points.parquet"
     if not path.is_file():
         raise InputError("not a finished sweep: points.parquet is missing", source=str(folder))
-    columns = pq.read_schema(path).names
-    if "design" not in columns:
+    try:
+        columns = pq.read_schema(path).names
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        raise InputError(
+            f"not a readable sweep result: {exc}", field="points.parquet", source=str(folder)
+        ) from None
+    if "design" not in columns or "point" not in columns or "clock_ns" not in columns:
         raise InputError(
             "this sweep was written before points carried their design; run it again",
             source=str(path),

@@ -50,6 +50,7 @@ import functools
 import os
 from pathlib import Path
 
+from .._io import read_input_bytes
 from ..errors import InputError
 
 __all__ = ["UnitTable", "load_unit_table", "available_tables", "DATA_DIR", "DEFAULT_TABLE"]
@@ -221,8 +222,10 @@ def _load_table(path: str, mtime_ns: int, size: int) -> UnitTable:
     """Parse and validate a table file; cached by path and modification (a sweep prices
     thousands of designs with the same table). Callers must not modify the result."""
     try:
-        data = tomllib.loads(Path(path).read_text())
-    except tomllib.TOMLDecodeError as exc:
+        data = tomllib.loads(read_input_bytes(path, "--units").decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"not valid TOML: {exc}", source=path) from None
+    except RecursionError:
+        raise InputError("not valid TOML: nested too deep", source=path) from None
     meta = data.pop("meta", {})
     return UnitTable(name=meta.get("name", Path(path).stem), meta=meta, units=data).validate(path)

@@ -178,13 +178,22 @@ def sta_annotation(activity: SwitchingActivity, input_ports: list[str]) -> str:
 class StimulusBlock:
     """One gate-level netlist for :func:`random_stimulus_activity`: its file, top module,
     ports (:func:`shiftadd.rtl_gen.emit.port_list`), the input ports that take new random
-    data every cycle, and inputs held at given values (other inputs: random constants)."""
+    data every cycle, and inputs held at given values (other inputs: random constants).
+
+    ``clock`` names its clock input; ``reset`` maps reset inputs to their active level
+    (0 or 1), asserted during the bench's reset cycles and released (the other level) for
+    the measured cycles. ``sequences`` maps inputs to given values, one per cycle from the
+    first reset cycle on (at least as many as the bench runs; masked to the port's width),
+    in place of random data."""
 
     netlist: str
     top: str
     ports: list
     toggling: tuple = ()
     held: dict = dataclasses.field(default_factory=dict)
+    clock: str = "clk"
+    reset: dict = dataclasses.field(default_factory=dict)
+    sequences: dict = dataclasses.field(default_factory=dict)
 
 
 def random_stimulus_activity(
@@ -194,19 +203,25 @@ def random_stimulus_activity(
     cycles: int = 2000,
     seed: int = 1,
     workdir: str | os.PathLike | None = None,
+    reset_cycles: int = 0,
 ) -> dict[str, SwitchingActivity]:
     """Switching activity of gate-level netlists driven by uniformly random data.
 
     A generated Verilog testbench instantiates every block's top and clocks them together for
     ``cycles`` cycles with the reset released; ``toggling`` inputs take a new uniformly
     random value every cycle (each bit toggles with probability 1/2), ``held`` inputs keep
-    their value and the other inputs a random constant. One Verilator build (cell models
+    their value and the other inputs a random constant. With ``reset_cycles``, the blocks'
+    ``reset`` inputs are first held active for that many cycles (data already random), and
+    the recorded rates are per cycle of the whole run, reset cycles included (Verilator's
+    SAIF cannot start later). One Verilator build (cell models
     generated from ``liberty``, optimization off: the models are large and run few cycles)
     records a SAIF file of every cell pin. Returns the activity per block top.
     """
     exe, _ = setup_verilator()
     cell_names = set(read_liberty(liberty).cells)
-    texts, used, decls, instances, per_cycle, init = [], set(), [], [], [], []
+    texts, used, decls, instances, per_cycle, init, release = [], set(), [], [], [], [], []
+    # Given sequences: one memory per port, read from a hex file, indexed by the cycle.
+    memories: dict[str, list[int]] = {}
     for b in blocks:
         text = Path(b.netlist).read_text()
         texts.append(text)
@@ -216,13 +231,25 @@ def random_stimulus_activity(
             name, width = p["name"], int(p["width"])
             sig = f"{b.top}__{name}"
             rng = f"[{width - 1}:0] " if width > 1 else ""
-            conns.append(f".{name}({'clk' if name == 'clk' else sig})")
-            if name == "clk":
+            conns.append(f".{name}({'clk' if name == b.clock else sig})")
+            if name == b.clock:
                 continue
             if p["direction"] != "input":
                 decls.append(f"  wire {rng}{sig};")
                 continue
             decls.append(f"  reg {rng}{sig};")
+            if name in b.sequences:
+                values = [int(v) & ((1 << width) - 1) for v in b.sequences[name]]
+                memories[sig] = values
+                decls.append(f"  reg {rng}{sig}_seq [0:{len(values) - 1}];")
+                init.append(f"    {sig} = {sig}_seq[0];")
+                per_cycle.append(f"      {sig} = {sig}_seq[c];")
+                continue
+            if name in b.reset:
+                active = int(b.reset[name])
+                init.append(f"    {sig} = {{{width}{{1'b{active}}}}};")
+                release.append(f"    {sig} = {{{width}{{1'b{1 - active}}}}};")
+                continue
             if name in b.held:
                 init.append(f"    {sig} = {width}'d{int(b.held[name])};")
                 continue
@@ -231,6 +258,13 @@ def random_stimulus_activity(
             if name in b.toggling:
                 per_cycle.append(f"      {sig} = {value};")
         instances.append(f"  {b.top} u_{b.top} ({', '.join(conns)});")
+    # Verilator's SAIF covers the whole run wherever $dumpvars stands, so the reset cycles
+    # are recorded too; being few, they dilute the rates by their share of the run.
+    dump = ['    $dumpfile("activity.saif");', "    $dumpvars(0, calib_tb);"]
+    if memories:
+        decls.append("  integer c;")
+        init[:0] = ["    c = 0;"] + [f'    $readmemh("{sig}.hex", {sig}_seq);' for sig in memories]
+        per_cycle.append("      c = c + 1;")
     tb = (
         "\n".join(
             [
@@ -241,11 +275,23 @@ def random_stimulus_activity(
                 *instances,
                 "  integer i;",
                 "  initial begin",
-                '    $dumpfile("activity.saif");',
-                "    $dumpvars(0, calib_tb);",
+                *dump,
                 f"    i = $urandom({int(seed)});",
                 "    clk = 1'b0;",
                 *init,
+                *(
+                    [
+                        f"    for (i = 0; i < {int(reset_cycles)}; i = i + 1) begin",
+                        "      #1;",
+                        *per_cycle,
+                        "      #4 clk = 1'b1;",
+                        "      #5 clk = 1'b0;",
+                        "    end",
+                        *release,
+                    ]
+                    if reset_cycles > 0
+                    else release
+                ),
                 f"    for (i = 0; i < {int(cycles)}; i = i + 1) begin",
                 "      #1;",
                 *per_cycle,
@@ -263,6 +309,8 @@ def random_stimulus_activity(
         work = Path(workdir) if workdir else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         (work / "calib_tb.v").write_text(tb)
+        for sig, values in memories.items():
+            (work / f"{sig}.hex").write_text("".join(f"{v:x}\n" for v in values))
         (work / "cells.v").write_text(cell_models(liberty, used))
         (work / "netlists.v").write_text("\n".join(texts))
         cmd = [

@@ -3,6 +3,8 @@
 Enough to pick tie cells and a buffer for synthesis, to express a liberty area in NAND2
 equivalents, and to read SRAM macro area, timing and power for buffer models. It is not a
 general Liberty parser: it tracks brace depth and reads the simple attributes it needs.
+:func:`check_liberty` tells a file that is not a usable cell library in one line, before a
+flow elaborates or synthesizes anything.
 """
 
 from __future__ import annotations
@@ -15,10 +17,15 @@ from pathlib import Path
 
 from ..errors import InputError
 
-__all__ = ["LibertyPin", "LibertyCell", "Liberty", "read_liberty"]
+__all__ = ["LibertyPin", "LibertyCell", "Liberty", "read_liberty", "check_liberty", "HEADER_BYTES"]
 
 _GROUP = re.compile(r"^\s*(\w+)\s*\((.*)\)\s*\{")
 _ATTR = re.compile(r"^\s*(\w+)\s*:\s*\"?([^\";]*)\"?\s*;")
+# A Liberty file opens (after comments) with its library group: ``library (name) {``.
+_HEADER = re.compile(r"\s*library\s*\(\s*\"?[\w.+-]+\"?\s*\)\s*\{")
+_COMMENTS = re.compile(r"/\*.*?\*/|//[^\n]*", re.S)
+#: Bytes of a file read to find its ``library (...) {`` header before the whole file is parsed.
+HEADER_BYTES = 65536
 
 
 @dataclasses.dataclass
@@ -182,3 +189,70 @@ def read_liberty(path: str | os.PathLike) -> Liberty:
     if not p.is_file():
         raise InputError("no such liberty file", source=str(p))
     return _read(str(p.resolve()), p.stat().st_mtime)
+
+
+def check_liberty(path: str | os.PathLike, *, field: str = "--liberty") -> Liberty:
+    """Check that ``path`` is a cell library the flows can use, before any long work.
+
+    The file must open with a ``library (NAME) {`` group (checked on its first
+    :data:`HEADER_BYTES` bytes, so a large file of something else is refused unread), and
+    hold the cells every flow maps onto: a two-input NAND (the gate-equivalent unit and a
+    universal gate for ABC) and a D flip-flop (``dfflibmap`` maps every register onto one).
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The liberty file.
+    field : str
+        The flag or variable it came from, named in errors (``--liberty``,
+        ``SHIFTADD_LIBERTY``).
+
+    Returns
+    -------
+    Liberty
+        The parsed library (cached: later :func:`read_liberty` calls cost nothing).
+
+    Raises
+    ------
+    InputError
+        No such file, not a Liberty file, or a library without the cells the flow needs.
+    """
+    allowed = "a Liberty (.lib) cell library with a two-input NAND and a D flip-flop"
+    p = Path(path)
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(HEADER_BYTES).decode("utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(
+            f"cannot read the liberty file: {exc.strerror or exc}",
+            field=field,
+            allowed=allowed,
+            source=str(p),
+        ) from None
+    # A comment may be cut by the end of the head: drop an unterminated one too.
+    text = _COMMENTS.sub(" ", head)
+    text = text.split("/*")[0]
+    if not _HEADER.match(text):
+        raise InputError(
+            "not a Liberty file: it does not open with a 'library (NAME) {' group",
+            field=field,
+            allowed=allowed,
+            source=str(p),
+        )
+    try:
+        lib = read_liberty(p)
+        lib.nand2_area()
+    except InputError as exc:
+        raise InputError(exc.message, field=field, allowed=allowed, source=str(p)) from None
+    except (ValueError, UnicodeError) as exc:  # a malformed number in an attribute
+        raise InputError(
+            f"unreadable liberty: {exc}", field=field, allowed=allowed, source=str(p)
+        ) from None
+    if not any(c.ff is not None and not c.dont_use for c in lib.cells.values()):
+        raise InputError(
+            "no D flip-flop cell (a cell with an 'ff' group) to map registers onto",
+            field=field,
+            allowed=allowed,
+            source=str(p),
+        )
+    return lib

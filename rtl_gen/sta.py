@@ -10,11 +10,23 @@ from pathlib import Path
 from .activity import SwitchingActivity, sta_annotation
 from .liberty import read_liberty
 
-__all__ = ["sta_environment", "sta_script", "read_sta_report"]
+__all__ = [
+    "sta_environment",
+    "sta_script",
+    "read_sta_report",
+    "timing_paths",
+    "worst_clock_path",
+    "CLOCK_GROUP",
+]
+
+# The name every netlist's clock gets in OpenSTA, hence the path group of its register and
+# port paths.
+CLOCK_GROUP = "clk"
 
 _ARRIVAL = re.compile(r"^\s*(-?[\d.]+)\s+data arrival time", re.M)
 _SLACK = re.compile(r"^\s*(-?[\d.]+)\s+slack \((MET|VIOLATED)\)", re.M)
 _POINT = re.compile(r"^(Startpoint|Endpoint):\s*(\S+)", re.M)
+_GROUP = re.compile(r"^Path Group:\s*(\S+)", re.M)
 _POWER = re.compile(
     r"^(Sequential|Combinational|Macro|Pad|Total)\s+([-\d.eE+]+)\s+([-\d.eE+]+)"
     r"\s+([-\d.eE+]+)\s+([-\d.eE+]+)",
@@ -41,32 +53,52 @@ def sta_script(
     load_pf: float,
     driver: str | None,
     activity: SwitchingActivity | None = None,
+    *,
+    clock_port: str | None = "clk",
+    ideal_ports: tuple[str, ...] = (),
 ) -> str:
     """OpenSTA Tcl: read the netlist, constrain the clock, report the critical path, then
     power with the ports' activity ``rules`` (``(glob, toggles per cycle, duty)``) or, with
-    ``activity``, every annotated pin's simulated activity."""
-    clocked = any(p["name"] == "clk" for p in ports)
+    ``activity``, every annotated pin's simulated activity.
+
+    The clock is called ``clk`` whatever its port (``clock_port``; a design without that
+    port gets a virtual clock), and the critical path is the worst setup path of the
+    clock's path group (:data:`CLOCK_GROUP`), which leaves out asynchronous resets'
+    recovery and removal checks (OpenSTA's ``**async_default**`` group). ``ideal_ports``
+    (external RTL's resets) get no driving cell, like the clock: their fan-out tree is built
+    in physical design, which this flow does not model, and a flip-flop's asynchronous
+    reset pins sit outside ABC's buffering."""
+    clocked = clock_port is not None and any(p["name"] == clock_port for p in ports)
+    clock_pins = f"[get_ports {{{clock_port}}}]"
     lines = [
         f"read_liberty {liberty}",
         f"read_verilog {netlist}",
         f"link_design {top}",
         # A combinational block gets a virtual clock: it sets the period that turns
         # toggles per cycle into power.
-        f"create_clock -name clk -period {clock_ns}" + (" [get_ports clk]" if clocked else ""),
-        "set_input_delay 0 -clock clk "
-        + ("[delete_from_list [all_inputs] [get_ports clk]]" if clocked else "[all_inputs]"),
-        "set_output_delay 0 -clock clk [all_outputs]",
+        f"create_clock -name {CLOCK_GROUP} -period {clock_ns}"
+        + (f" {clock_pins}" if clocked else ""),
+        f"set_input_delay 0 -clock {CLOCK_GROUP} "
+        + (f"[delete_from_list [all_inputs] {clock_pins}]" if clocked else "[all_inputs]"),
+        f"set_output_delay 0 -clock {CLOCK_GROUP} [all_outputs]",
         f"set_load {load_pf} [all_outputs]",
     ]
     if driver:
+        undriven = [clock_port] if clocked else []
+        undriven += [p for p in ideal_ports if any(q["name"] == p for q in ports)]
+        names = " ".join(undriven)
         lines.append(
             f"set_driving_cell -lib_cell {driver} "
-            + ("[delete_from_list [all_inputs] [get_ports clk]]" if clocked else "[all_inputs]")
+            + (
+                f"[delete_from_list [all_inputs] [get_ports {{{names}}}]]"
+                if undriven
+                else "[all_inputs]"
+            )
         )
     # The clock's path group only: an asynchronous reset's recovery check is not a datapath.
-    lines += ["report_checks -path_delay max -path_group clk -digits 4"]
+    lines += [f"report_checks -path_delay max -path_group {CLOCK_GROUP} -digits 4"]
     for port in ports:
-        if port["direction"] != "input" or port["name"] == "clk":
+        if port["direction"] != "input" or port["name"] == clock_port:
             continue
         for pattern, toggles, duty in rules:
             if fnmatch.fnmatch(port["name"], pattern):
@@ -76,28 +108,83 @@ def sta_script(
                 )
                 break
     if activity is not None:
-        inputs = [p["name"] for p in ports if p["direction"] == "input" and p["name"] != "clk"]
+        inputs = [p["name"] for p in ports if p["direction"] == "input" and p["name"] != clock_port]
         lines.append(sta_annotation(activity, inputs))
     lines += ["report_power -digits 6", "exit"]
     return "\n".join(lines) + "\n"
 
 
+def timing_paths(out: str) -> list[dict]:
+    """Every path in OpenSTA ``report_checks`` output.
+
+    Parameters
+    ----------
+    out : str
+        OpenSTA's output (other text in it is skipped).
+
+    Returns
+    -------
+    list of dict
+        Per path, in report order: ``startpoint``, ``endpoint``, ``path_group`` (None when
+        the report names none), ``arrival_ns`` (data arrival time) and ``slack_ns``.
+    """
+    paths = []
+    for chunk in re.split(r"^(?=Startpoint:)", out, flags=re.M):
+        arrival, slack = _ARRIVAL.search(chunk), _SLACK.search(chunk)
+        if not chunk.startswith("Startpoint:") or not (arrival and slack):
+            continue
+        points = dict(_POINT.findall(chunk))
+        group = _GROUP.search(chunk)
+        paths.append(
+            {
+                "startpoint": points.get("Startpoint"),
+                "endpoint": points.get("Endpoint"),
+                "path_group": group.group(1) if group else None,
+                "arrival_ns": float(arrival.group(1)),
+                "slack_ns": float(slack.group(1)),
+            }
+        )
+    return paths
+
+
+def worst_clock_path(out: str, group: str = CLOCK_GROUP) -> dict | None:
+    """The least-slack path of the clock's path group in OpenSTA output.
+
+    Paths of other groups, such as an asynchronous reset's recovery and removal checks
+    (``**async_default**``), are not datapaths and are left out; paths of a report that
+    names no groups count as the clock's.
+
+    Parameters
+    ----------
+    out : str
+        OpenSTA's output.
+    group : str
+        The clock's path group (the clock's name).
+
+    Returns
+    -------
+    dict or None
+        The path as :func:`timing_paths` gives it, or None when the group has none.
+    """
+    paths = [p for p in timing_paths(out) if p["path_group"] in (group, None)]
+    return min(paths, key=lambda p: p["slack_ns"]) if paths else None
+
+
 def read_sta_report(result, out: str, rules, data_activity: float) -> None:
     """Fill a :class:`~shiftadd.rtl_gen.synth.SynthResult`'s timing and power from
     OpenSTA's output ``out``."""
-    arrival = _ARRIVAL.search(out)
-    slack = _SLACK.search(out)
-    if arrival and slack:
-        s = float(slack.group(1))
+    path = worst_clock_path(out)
+    if path is not None:
+        s = path["slack_ns"]
         result.slack_ns = s
         result.timing_met = s >= 0.0
         result.critical_path_ns = result.clock_ns - s
         result.fmax_mhz = 1000.0 / result.critical_path_ns if result.critical_path_ns > 0 else None
-        points = dict(_POINT.findall(out))
         result.critical_path = {
-            "startpoint": points.get("Startpoint"),
-            "endpoint": points.get("Endpoint"),
-            "arrival_ns": float(arrival.group(1)),
+            "startpoint": path["startpoint"],
+            "endpoint": path["endpoint"],
+            "arrival_ns": path["arrival_ns"],
+            "path_group": path["path_group"],
         }
     else:
         result.notes.append("OpenSTA reported no constrained path")

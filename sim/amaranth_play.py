@@ -64,7 +64,7 @@ def play_amaranth(
     bubbles : ndarray of bool, optional
         Per transfer, hold ``valid`` low for one cycle before presenting it.
     max_cycles : int, optional
-        Give up after this many cycles (default: generous bound from the chunk size).
+        Give up after this many cycles (default: :meth:`Chunk.budget` with stalls).
     """
     inputs, outputs = stream_ports(component)
     expected_counts = {name: exp.count for name, exp in chunk.expected.items()}
@@ -76,7 +76,8 @@ def play_amaranth(
     if bubbles is None:
         bubbles = np.zeros(len(entries), bool)
     if max_cycles is None:
-        max_cycles = 4 * (len(entries) + 64) + 1000
+        # The model's cycle count, with room for random bubbles and backpressure.
+        max_cycles = chunk.budget(stall=True)
     raw = {name: ([], []) for name in outputs}
 
     async def testbench(ctx):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..design.adder_tree import AdderTreeDesign
+from ..errors import InputError
 from ..models.adder_tree.cycles import (
     digit_sparse_gemm_cycles,
     digit_sparse_output_cycles,
@@ -192,10 +193,15 @@ class AdderTreeBench:
                         bursts.append(self._weight_burst(rows, w, t, f))
                         position += rewrite
             values = np.concatenate(outputs, axis=0)
-            cycles = (
-                self.output_cycles(bursts, np.concatenate(act_positions)) if model_cycles else None
+            # The model's cycles size the harness budget even when they are not compared.
+            predicted = self.output_cycles(bursts, np.concatenate(act_positions))
+            cycles = predicted if model_cycles else None
+            yield Chunk(
+                bursts,
+                {"result": Expectation(values, cycles)},
+                label=f"chunk{index}",
+                cycles=int(predicted[-1]) + 1,
             )
-            yield Chunk(bursts, {"result": Expectation(values, cycles)}, label=f"chunk{index}")
             remaining -= sent
             first = False
             index += 1
@@ -230,21 +236,24 @@ class AdderTreeBench:
         d = self.design
         m, n, k = check_gemm(m, n, k)
         if d.threshold and k > d.k:
-            raise ValueError(
-                "a thresholded array can only run GEMMs with K <= k: the compare "
-                "applies to the whole dot product"
+            raise InputError(
+                f"a thresholded array can only run GEMMs with K <= k = {d.k}: the compare "
+                "applies to the whole dot product",
+                field="gemm.K",
+                allowed=f"1 to {d.k}",
             )
         x = self.random_act(rng, m, cols=k)
         w = self.random_weights(rng, n, cols=k)
         t_cols, f_cols = self.random_thresholds(rng, w) if d.threshold else (None, None)
         act_pad, weight_pad = self.pad_values()
         k_tiles, n_tiles = -(-k // d.k), -(-n // d.n)
-        # What the array holds: rows not rewritten by a tile keep their previous contents,
-        # and rows never written hold the registers' initial value, 0.
+        # What the array holds in the rows a tile writes. Rows a partial N tile leaves
+        # unwritten keep older weights or none (registers without reset): their lanes carry
+        # no result and are not compared (Expectation.lanes).
         state_w = np.zeros((d.n, d.k), np.int64)
         state_t = np.zeros(d.n, np.int64)
         state_f = np.zeros(d.n, bool)
-        bursts, outputs, positions, tiles = [], [], [], []
+        bursts, outputs, positions, tiles, lanes = [], [], [], [], []
         position = 0
         for kt in range(k_tiles):
             k0, k1 = kt * d.k, min(k, (kt + 1) * d.k)
@@ -263,6 +272,7 @@ class AdderTreeBench:
                 positions.append(position + np.arange(m))
                 position += m
                 outputs.append(adder_tree_reference(d, x_tile, state_w, state_t, state_f).outputs)
+                lanes.append(np.broadcast_to(np.arange(d.n) < n1 - n0, (m, d.n)))
                 tiles.append((n0, n1))
         values = np.concatenate(outputs, axis=0)
         cycles = self.output_cycles(bursts, np.concatenate(positions))
@@ -287,7 +297,13 @@ class AdderTreeBench:
                 "gemm_utilization": model.utilization,
             }
 
-        return Chunk(bursts, {"result": Expectation(values, cycles)}, label="gemm", finish=finish)
+        return Chunk(
+            bursts,
+            {"result": Expectation(values, cycles, lanes=np.concatenate(lanes))},
+            label="gemm",
+            finish=finish,
+            cycles=max(model.cycles, int(cycles[-1]) + 1),
+        )
 
 
 class DigitSparseBench(AdderTreeBench):
@@ -338,13 +354,5 @@ class DigitSparseBench(AdderTreeBench):
             utilization=macs / (cycles * d.k * d.n),
         )
 
-    def _with_cycles(self, chunk):
-        chunk.cycles = int(self._durations(chunk.bursts)[0].sum()) + self.design.latency
-        return chunk
-
-    def chunks(self, rng, vectors, max_entries=65536, model_cycles=True):
-        for chunk in super().chunks(rng, vectors, max_entries, model_cycles):
-            yield self._with_cycles(chunk)
-
-    def gemm(self, rng, m, n, k):
-        return self._with_cycles(super().gemm(rng, m, n, k))
+    # chunks() and gemm() are inherited: both size a chunk by output_cycles, which here
+    # follows the data (a vector takes as many cycles as its digits need).

@@ -35,15 +35,18 @@ class GridBench:
 
     def __init__(self, design: GridDesign):
         self.design = design
+        # Operand types once: a chunk draws thousands of small tiles.
+        self._act_type = small_int_type(*design.act_range)
+        self._weight_type = small_int_type(*design.weight_range)
 
     # -- operands ------------------------------------------------------------------------
     def random_act(self, rng: np.random.Generator, count: int, cols: int) -> np.ndarray:
         lo, hi = self.design.act_range
-        return biased_operands(rng, lo, hi, count, cols)
+        return biased_operands(rng, lo, hi, count, cols, dtype=self._act_type)
 
     def random_weights(self, rng: np.random.Generator, count: int, cols: int) -> np.ndarray:
         lo, hi = self.design.weight_range
-        return rng.integers(lo, hi + 1, size=(count, cols), dtype=small_int_type(lo, hi))
+        return rng.integers(lo, hi + 1, size=(count, cols), dtype=self._weight_type)
 
     def _edge_pairs(self) -> list[tuple[int, int]]:
         """(activation, weight code) pairs at the corners of the ranges, largest sums
@@ -62,9 +65,17 @@ class GridBench:
         last = np.zeros(acts.shape[0], np.int64)
         last[np.cumsum(steps) - 1] = 1
         expected = np.concatenate([tile_reference(d, x, w) for x, w in tiles], axis=0)
-        cycles = os_output_cycles(d, steps) if model_cycles else None
+        # The model's cycles size the harness budget even when they are not compared.
+        predicted = os_output_cycles(d, steps)
+        cycles = predicted if model_cycles else None
         burst = Burst("feed", {"act": acts, "weight": weights, "last": last}, acts.shape[0])
-        return Chunk([burst], {"result": Expectation(expected, cycles)}, label=label, finish=finish)
+        return Chunk(
+            [burst],
+            {"result": Expectation(expected, cycles)},
+            label=label,
+            finish=finish,
+            cycles=int(predicted[-1]) + 1,
+        )
 
     def _os_edge_tiles(self, budget: int) -> list:
         d = self.design
@@ -132,15 +143,18 @@ class GridBench:
                 kinds.append(np.zeros(x.shape[0], bool))
                 rows.append(np.zeros(x.shape[0], np.int64))
         is_write = np.concatenate(kinds)
-        cycles = None
-        if model_cycles:
-            h = ws_accept_cycles(d, is_write, np.concatenate(rows))
-            cycles = h[~is_write] + d.latency
+        # The model's cycles size the harness budget even when they are not compared.
+        predicted = ws_accept_cycles(d, is_write, np.concatenate(rows))[~is_write] + d.latency
         return Chunk(
             bursts,
-            {"result": Expectation(np.concatenate(outputs, axis=0), cycles)},
+            {
+                "result": Expectation(
+                    np.concatenate(outputs, axis=0), predicted if model_cycles else None
+                )
+            },
             label=label,
             finish=finish,
+            cycles=int(predicted[-1]) + 1,
         )
 
     def _ws_chunks(self, rng, vectors, max_entries, model_cycles):
@@ -274,4 +288,6 @@ class GridBench:
                 "gemm_utilization": model.utilization,
             }
 
-        return make(finish)
+        chunk = make(finish)
+        chunk.cycles = max(int(chunk.cycles or 0), model.cycles)
+        return chunk

@@ -103,14 +103,18 @@ class ThresholdBench:
             )
         prog = lr.program
         steps = lr.runs * prog.steps
-        cycles = None
-        if model_cycles:
-            starts = np.arange(lr.runs) * prog.steps
-            cycles = (starts[:, None] + prog.emit_steps[None, :] + d.latency).reshape(-1)
+        starts = np.arange(lr.runs) * prog.steps
+        # The model's cycles size the harness budget even when they are not compared.
+        predicted = (starts[:, None] + prog.emit_steps[None, :] + d.latency).reshape(-1)
         return Chunk(
             [Burst("step", lr.payload(), steps)],
-            {"result": Expectation(lr.expected.reshape(-1, d.pes), cycles)},
+            {
+                "result": Expectation(
+                    lr.expected.reshape(-1, d.pes), predicted if model_cycles else None
+                )
+            },
             label=label,
+            cycles=int(predicted[-1]) + 1,
         )
 
     def chunks(
@@ -209,4 +213,5 @@ class ThresholdBench:
             {"result": Expectation(lr.expected.reshape(-1, P), cycles)},
             label="gemm",
             finish=finish,
+            cycles=max(model.cycles, int(cycles[-1]) + 1),
         )

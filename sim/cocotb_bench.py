@@ -25,8 +25,10 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
 from ..design import design_from_dict
+from ..errors import InputError
 from .benches import bench_for
 from .harness import HarnessSpec, decode_records, encode_entries
+from .operands import load_operands, use_operands
 from .plan import Checker
 
 JOB_ENV = "SHIFTADD_SIM_JOB"
@@ -97,8 +99,12 @@ async def shiftadd_bench(dut):
     job = json.loads(Path(os.environ[JOB_ENV]).read_text())
     workdir = Path(job["workdir"])
     design = design_from_dict(job["design"])
-    spec = HarnessSpec.from_manifest(job["manifest"], depth=job["depth"])
+    spec = HarnessSpec.from_manifest(
+        job["manifest"], depth=job["depth"], four_state=bool(job.get("four_state"))
+    )
     bench = bench_for(design)
+    if job.get("operands"):
+        use_operands(bench, *load_operands(job["operands"]))
     rng = np.random.default_rng(job["seed"])
     stall = bool(job.get("stall"))
     driver = HarnessDriver(dut, spec, workdir)
@@ -116,7 +122,13 @@ async def shiftadd_bench(dut):
 
     driver.write_ready_patterns(rng if stall else None, ready_rate=0.7)
     if job.get("gemm"):
-        chunks = [bench.gemm(rng, *job["gemm"])]
+        try:
+            chunks = [bench.gemm(rng, *job["gemm"])]
+        except InputError as exc:
+            # A GEMM this design cannot run: the runner raises it again, as the user's error.
+            error = {"message": exc.message, "field": exc.field, "allowed": exc.allowed}
+            Path(job["report"]).write_text(json.dumps({"input_error": error}))
+            return
     else:
         chunks = bench.chunks(
             rng,
@@ -125,9 +137,11 @@ async def shiftadd_bench(dut):
             model_cycles=not stall,
         )
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     timing = {"plan": 0.0, "encode": 0.0, "simulate": 0.0, "collect": 0.0, "check": 0.0}
     total_cycles = 0
     timeouts = 0
+    first_timeout = None
     chunks = iter(chunks)
     while True:
         t0_plan = time.perf_counter()
@@ -139,9 +153,17 @@ async def shiftadd_bench(dut):
             # Bench self-test: a wrong expectation must surface as a mismatch.
             values = next(iter(chunk.expected.values())).values
             values.reshape(values.shape[0], -1)[values.shape[0] // 2, 0] ^= 1
+        if job.get("fault") == "lanes":
+            # Bench self-test: lanes that carry no result (never-written padding) compared
+            # too must fail on Icarus (X) and with random initial values.
+            for exp in chunk.expected.values():
+                exp.lanes = None
         bubbles = rng.random(chunk.entries) < 0.2 if stall else None
-        slack = 4 if stall else 1
-        max_cycles = slack * ((chunk.cycles or chunk.entries) + 1) * 2 + 1000
+        # The budget follows the family's cycle model for the chunk (Chunk.budget).
+        max_cycles = chunk.budget(stall)
+        if job.get("fault") == "budget":
+            # Bench self-test: half the model's cycles must end in a reported time-out.
+            max_cycles = max(1, (chunk.cycles or chunk.entries) // 2)
         t1 = time.perf_counter()
         driver.load(chunk, bubbles)
         t2 = time.perf_counter()
@@ -154,17 +176,34 @@ async def shiftadd_bench(dut):
         timing["collect"] += t4 - t3
         total_cycles += cycles
         timeouts += int(timeout)
+        if timeout and first_timeout is None:
+            first_timeout = {"chunk": chunk.label, "budget": max_cycles, "reached": cycles}
         checker.check(chunk, recorded)
         if chunk.finish is not None:
             extra.update(chunk.finish(recorded))
         timing["check"] += time.perf_counter() - t4
+        if job.get("stop_at_failure") and (timeout or not checker.report.passed):
+            # A traced run (--waves) ends with its first failing chunk: the waveform stays
+            # small and the failure is at its end.
+            break
     wall = time.perf_counter() - t0
+    # CPU seconds of this process (simulator and Python) over the same loop, unlike the
+    # wall-clock split above: on a loaded machine wall time overstates the bench's cost.
+    timing["cpu"] = time.process_time() - cpu0
 
     report = checker.report.to_dict()
+    if "gemm_matches" in extra:
+        # "product matches" only when every checked lane of every tile matched too: the
+        # assembled product alone would not see an unknown (X, recorded as 0) lane.
+        r = checker.report
+        extra["gemm_matches"] = bool(
+            extra["gemm_matches"] and not (r.mismatches or r.missing or r.extra)
+        )
     report.update(extra)
     report.update(
         {
             "timeouts": timeouts,
+            "timeout": first_timeout,
             "sim_cycles": total_cycles,
             "bench_seconds": wall,
             "sim_seconds": timing["simulate"],

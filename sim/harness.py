@@ -15,7 +15,10 @@ It is generated from the design's stream members as its Verilog manifest records
 * entry = ``{bubble, stream select, payload}``; ``bubble`` holds all ``valid`` low for a
   cycle (to test gaps in the input);
 * per output stream, a ``ready`` pattern memory indexed by cycle (to test backpressure);
-* record = ``{cycle[31:0], payload}``.
+* record = ``{cycle[31:0], payload}``; in a four-state simulator (Icarus) the record also
+  holds which payload bits were unknown, ``{unknown, cycle, payload}``, because
+  ``$fwrite("%u")`` writes an X bit as 0 and would hide a result that depends on a register
+  nothing initialized.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import dataclasses
 
 import numpy as np
 
-from .packing import bits_to_records, layout_width, pack, unpack, words_to_bits
+from .packing import layout_width, pack_bytes, records_from_bytes, unpack, words_to_bits
 from .plan import Chunk, Recorded
 
 __all__ = [
@@ -58,14 +61,21 @@ class HarnessSpec:
     outputs: tuple[StreamInfo, ...]
     depth: int = 1 << 16
     ready_depth: int = 1 << 10
+    four_state: bool = False
 
     @classmethod
     def from_manifest(
-        cls, manifest: dict, *, depth: int = 1 << 16, ready_depth: int = 1 << 10
+        cls,
+        manifest: dict,
+        *,
+        depth: int = 1 << 16,
+        ready_depth: int = 1 << 10,
+        four_state: bool = False,
     ) -> HarnessSpec:
         """The harness of a design from its Verilog manifest
         (:attr:`shiftadd.rtl_gen.emit.GeneratedRTL.manifest`): its top, its stream members
-        in signature order and their payload layouts.
+        in signature order and their payload layouts. With ``four_state`` (a simulator
+        with X, such as Icarus) every record also carries the payload's unknown bits.
 
         Raises
         ------
@@ -94,6 +104,7 @@ class HarnessSpec:
             outputs=mk(outs),
             depth=depth,
             ready_depth=ready_depth,
+            four_state=four_state,
         )
 
     @property
@@ -109,7 +120,7 @@ class HarnessSpec:
         return 1 + self.select_bits + self.payload_bits
 
     def record_bits(self, out: StreamInfo) -> int:
-        return CYCLE_BITS + out.width
+        return CYCLE_BITS + out.width * (2 if self.four_state else 1)
 
     @property
     def control_signals(self) -> tuple[str, ...]:
@@ -194,6 +205,20 @@ def harness_verilog(spec: HarnessSpec) -> str:
         add(f"  wire [{out.width - 1}:0] {out.name}_payload;")
         add(f"  wire {out.name}_ready = running && ready_{out.name}[cycles[{rw - 1}:0]];")
         add(f"  wire {out.name}_fire = {out.name}_valid && {out.name}_ready;")
+        if spec.four_state:
+            # One flag per payload bit: X or Z (=== sees them; %u would write them as 0).
+            add(f"  wire [{out.width - 1}:0] {out.name}_unknown;")
+            add(f"  genvar {out.name}_g;")
+            add(
+                f"  generate for ({out.name}_g = 0; {out.name}_g < {out.width}; "
+                f"{out.name}_g = {out.name}_g + 1) begin : {out.name}_xcheck"
+            )
+            add(
+                f"    assign {out.name}_unknown[{out.name}_g] = "
+                f"({out.name}_payload[{out.name}_g] === 1'bx) || "
+                f"({out.name}_payload[{out.name}_g] === 1'bz);"
+            )
+            add("  end endgenerate")
     conns = ["    .clk(clk)", "    .rst(rst)"]
     for s in spec.inputs + spec.outputs:
         for sig in ("valid", "ready", "payload"):
@@ -239,7 +264,8 @@ def harness_verilog(spec: HarnessSpec) -> str:
         add(f"        if (n_records_{out.name} < DEPTH)")
         add(
             f"          rec_{out.name}[n_records_{out.name}[{aw - 1}:0]] <= "
-            f"{{cycles, {out.name}_payload}};"
+            + (f"{{{out.name}_unknown, " if spec.four_state else "{")
+            + f"cycles, {out.name}_payload}};"
         )
         add(f"        n_records_{out.name} <= n_records_{out.name} + 1;")
         add("      end")
@@ -272,29 +298,55 @@ def verilator_public_config(spec: HarnessSpec) -> str:
 def encode_entries(spec: HarnessSpec, chunk: Chunk, bubbles: np.ndarray | None = None) -> bytes:
     """Stimulus-memory image of a chunk's transfers (the driver's half of the bench).
 
-    With ``bubbles`` (one flag per transfer), an empty entry precedes each flagged transfer.
+    Each burst is packed straight into its rows of one byte image (:func:`pack_bytes`): a
+    bit matrix of the chunk took longer than simulating it.
+
+    Parameters
+    ----------
+    spec : HarnessSpec
+        The harness the image is for.
+    chunk : Chunk
+        The transfers, in order.
+    bubbles : ndarray of bool, shape (chunk.entries,), optional
+        An empty entry (all ``valid`` low for a cycle) precedes each flagged transfer.
+
+    Returns
+    -------
+    bytes
+        The ``$fread`` image: one record of ``ceil(entry_bits / 8)`` bytes per entry, most
+        significant byte first.
+
+    Raises
+    ------
+    ValueError
+        More entries than the harness memory holds.
     """
     index = {s.name: i for i, s in enumerate(spec.inputs)}
     layouts = {s.name: s.layout for s in spec.inputs}
     pw, sw = spec.payload_bits, spec.select_bits
-    blocks = []
-    row_bits = -(-spec.entry_bits // 8) * 8  # whole bytes: no padding copy later
+    select = {"kind": "int", "width": sw, "signed": False}
+    n = chunk.entries
+    flags = None if bubbles is None else np.asarray(bubbles, bool)
+    total = n + (int(np.count_nonzero(flags)) if flags is not None else 0)
+    if total > spec.depth:
+        raise ValueError(f"chunk has {total} entries, harness depth is {spec.depth}")
+    octets = np.zeros((n, -(-spec.entry_bits // 8)), np.uint8)
+    row = 0
     for burst in chunk.bursts:
-        bits = pack(layouts[burst.stream], burst.values, burst.count)
-        block = np.zeros((burst.count, row_bits), bool)
-        block[:, : bits.shape[1]] = bits
-        sel = (index[burst.stream] >> np.arange(sw)) & 1
-        block[:, pw : pw + sw] = sel.astype(bool)
-        blocks.append(block)
-    entries = np.concatenate(blocks, axis=0) if blocks else np.zeros((0, row_bits), bool)
-    if bubbles is not None and bubbles.any():
-        bubble_rows = np.zeros((int(bubbles.sum()), row_bits), bool)
-        bubble_rows[:, spec.entry_bits - 1] = True
-        at = np.flatnonzero(bubbles)
-        entries = np.insert(entries, at, bubble_rows, axis=0)
-    if entries.shape[0] > spec.depth:
-        raise ValueError(f"chunk has {entries.shape[0]} entries, harness depth is {spec.depth}")
-    return bits_to_records(entries)
+        rows = octets[row : row + burst.count]
+        pack_bytes(layouts[burst.stream], burst.values, burst.count, out=rows)
+        if index[burst.stream]:
+            pack_bytes(select, index[burst.stream], burst.count, out=rows, offset=pw)
+        row += burst.count
+    if total > n:
+        # Transfer i moves down by the bubbles at or before it; its bubble sits just above.
+        at = np.arange(n) + np.cumsum(flags)
+        image = np.zeros((total, octets.shape[1]), np.uint8)
+        image[at] = octets
+        bubble = spec.entry_bits - 1
+        image[at[flags] - 1, bubble // 8] = np.uint8(1 << (bubble % 8))
+        octets = image
+    return records_from_bytes(octets)
 
 
 def decode_records(spec: HarnessSpec, name: str, raw: bytes) -> Recorded:
@@ -303,5 +355,11 @@ def decode_records(spec: HarnessSpec, name: str, raw: bytes) -> Recorded:
     out = next(o for o in spec.outputs if o.name == name)
     bits = words_to_bits(raw, spec.record_bits(out))
     values = np.asarray(unpack(out.layout, bits[:, : out.width]))
-    cycles = unpack({"kind": "int", "width": CYCLE_BITS, "signed": False}, bits[:, out.width :])
-    return Recorded(values=values, cycles=cycles.astype(np.int64))
+    end = out.width + CYCLE_BITS
+    cycles = unpack({"kind": "int", "width": CYCLE_BITS, "signed": False}, bits[:, out.width : end])
+    unknown = None
+    if spec.four_state:
+        # An element is unknown when any of its bits is: its unpacked flag bits are nonzero.
+        flags = np.asarray(unpack(out.layout, bits[:, end : end + out.width]))
+        unknown = (flags != 0).reshape(values.shape)
+    return Recorded(values=values, cycles=cycles.astype(np.int64), unknown=unknown)

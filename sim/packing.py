@@ -12,6 +12,10 @@ positions.
 Values: a plain shape takes an integer array of shape ``(n,)``; an ``ArrayLayout`` of length
 ``L`` an array of shape ``(n, L, ...)``; a ``StructLayout`` a dict of field values. Bit
 matrices are boolean arrays of shape ``(n, width)``, least significant bit first.
+
+The stimulus path packs straight to bytes (:func:`pack_bytes`): a field of 8, 16 or 32-bit
+elements on a byte boundary is one integer cast, any other field goes through bits alone, so
+a bench never builds a bit matrix of its whole payload.
 """
 
 from __future__ import annotations
@@ -23,8 +27,10 @@ from ..rtl_gen.emit import describe_layout
 __all__ = [
     "layout_width",
     "pack",
+    "pack_bytes",
     "unpack",
     "bits_to_records",
+    "records_from_bytes",
     "words_to_bits",
     "bits_to_ints",
     "ints_to_bits",
@@ -119,6 +125,145 @@ def _pack(d: dict, values, n: int | None) -> np.ndarray:
             out[:, lo : lo + f["width"]] = _pack(f, values[f["name"]], n)
         return out
     raise TypeError(f"unsupported layout {d!r}")
+
+
+def pack_bytes(
+    layout, values, n: int | None = None, *, out: np.ndarray | None = None, offset: int = 0
+) -> np.ndarray:
+    """Bytes of ``n`` payloads of ``layout``, least significant byte first.
+
+    Byte for byte the same as packing the bits (:func:`pack`) and then the bytes, without
+    the bit matrix: whole-byte fields are cast, and only the other fields are unpacked to
+    bits (the simulated stimulus memory holds tens of thousands of 250-bit payloads per
+    chunk, and bit matrices cost more than simulating them).
+
+    Parameters
+    ----------
+    layout : dict or Amaranth shape or layout
+        The payload layout (see the module).
+    values
+        The payload values (see the module).
+    n : int, optional
+        Number of payloads; by default the length of the values.
+    out : ndarray of uint8, shape (n, bytes), optional
+        Row image to write into, one row per payload; the bits the layout occupies, from
+        bit ``offset`` of each row, must be zero. By default a new zeroed array of
+        ``ceil((offset + width) / 8)`` bytes per row.
+    offset : int
+        Bit of each row where the payload's bit 0 goes.
+
+    Returns
+    -------
+    ndarray of uint8, shape (n, bytes)
+        ``out`` (or the new array): byte ``j`` of a row holds its bits ``8 j .. 8 j + 7``.
+
+    Raises
+    ------
+    KeyError
+        A struct's field is missing from ``values``.
+    ValueError
+        A plain field wider than 63 bits, or ``out`` too narrow for the layout.
+    """
+    d = as_description(layout)
+    if n is None:
+        n = _count(d, values)
+    if out is None:
+        out = np.zeros((n, -(-(offset + int(d["width"])) // 8)), np.uint8)
+    elif out.shape[0] != n or out.shape[1] * 8 < offset + int(d["width"]):
+        raise ValueError(f"out of shape {out.shape} cannot hold {n} payloads of {d['width']} bits")
+    _pack_bytes(d, values, n, out, offset)
+    return out
+
+
+def _count(d: dict, values) -> int:
+    """Number of payloads in ``values`` (their leading length), as :func:`pack` infers it."""
+    if d["kind"] == "struct":
+        return next(np.asarray(v).shape[0] for v in values.values() if np.ndim(v) > 0)
+    return np.asarray(values).shape[0]
+
+
+def _int_run(d: dict) -> tuple[dict, tuple[int, ...]] | None:
+    """A plain int, or an array (nested) of plain ints: its element and array shape, since
+    those are one run of equal fields; None for anything holding a struct."""
+    if d["kind"] == "int":
+        return d, ()
+    if d["kind"] == "array":
+        inner = _int_run(d["element"])
+        if inner is not None:
+            return inner[0], (int(d["length"]), *inner[1])
+    return None
+
+
+def _pack_bytes(d: dict, values, n: int, out: np.ndarray, offset: int) -> None:
+    run = _int_run(d)
+    if run is not None:
+        elem, shape = run
+        v = np.asarray(values)
+        if not np.issubdtype(v.dtype, np.integer):
+            v = v.astype(np.int64)  # as pack does: floats truncate, bools count 0 / 1
+        count = int(np.prod(shape, dtype=np.int64))
+        _put_ints(out, offset, int(elem["width"]), np.broadcast_to(v, (n, *shape)), count)
+        return
+    if d["kind"] == "array":
+        width = int(d["element"]["width"])
+        for i in range(int(d["length"])):
+            _pack_bytes(d["element"], np.asarray(values)[:, i], n, out, offset + i * width)
+        return
+    if d["kind"] == "struct":
+        missing = {f["name"] for f in d["fields"]} - set(values)
+        if missing:
+            raise KeyError(f"missing payload fields {sorted(missing)}")
+        for f in d["fields"]:
+            _pack_bytes(f, values[f["name"]], n, out, offset + int(f["offset"]))
+        return
+    raise TypeError(f"unsupported layout {d!r}")
+
+
+_WHOLE_BYTES = {8: np.dtype("<u1"), 16: np.dtype("<u2"), 32: np.dtype("<u4")}
+
+
+def _put_ints(out: np.ndarray, offset: int, width: int, v: np.ndarray, count: int) -> None:
+    """Write ``count`` consecutive ``width``-bit fields per row (``v``: ``(n, ...)``
+    integers, truncated to two's complement) from bit ``offset`` of each row of ``out``."""
+    if width > 63:
+        raise ValueError(f"plain fields wider than 63 bits are not supported ({width})")
+    n = out.shape[0]
+    if count == 0 or width == 0 or n == 0:
+        return
+    lo = offset // 8
+    if offset % 8 == 0 and width in _WHOLE_BYTES:
+        # Integer -> unsigned casts wrap modulo 2**bits: two's complement truncation.
+        octets = v.astype(_WHOLE_BYTES[width]).reshape(n, count).view(np.uint8)
+        out[:, lo : lo + octets.shape[1]] = octets
+        return
+    shift = offset % 8
+    span = -(-(shift + count * width) // 8)
+    if count == 1 and shift + width <= 64:
+        # One narrow field: mask, shift into place and keep the bytes it spans.
+        mask = np.uint64((1 << width) - 1)
+        u = (v.reshape(n).astype(np.uint64) & mask) << np.uint64(shift)
+        out[:, lo : lo + span] |= u.astype("<u8").view(np.uint8).reshape(n, 8)[:, :span]
+        return
+    bits = np.zeros((n, span * 8), bool)
+    bits[:, shift : shift + count * width] = ints_to_bits(v, width).reshape(n, count * width)
+    out[:, lo : lo + span] |= np.packbits(bits, axis=1, bitorder="little")
+
+
+def records_from_bytes(octets: np.ndarray) -> bytes:
+    """Rows of little-endian bytes (:func:`pack_bytes`) as the records ``$fread`` loads.
+
+    Parameters
+    ----------
+    octets : ndarray of uint8, shape (n, bytes)
+        One row per memory word, least significant byte first.
+
+    Returns
+    -------
+    bytes
+        Each row most significant byte first: the same bytes as :func:`bits_to_records` of
+        the rows' bits.
+    """
+    return np.ascontiguousarray(np.asarray(octets, np.uint8)[:, ::-1]).tobytes()
 
 
 def unpack(layout, bits: np.ndarray):

@@ -39,10 +39,17 @@ class Expectation:
     cycles : ndarray of int64 or None
         Cycle of each transfer predicted by the analytic model (cycle 0 is the first cycle
         the harness presents input), or None when the model does not predict it.
+    lanes : ndarray of bool or None
+        Which elements of each payload carry a result, shape ``(count, elements)`` or
+        ``(elements,)`` for every transfer alike; None: all of them. A lane that carries no
+        result (a neuron or column a partial GEMM tile leaves unused, whose weights were
+        never written) holds whatever the hardware's uninitialized state gives and is not
+        compared; every lane that is a result is compared, and must be known (not X).
     """
 
     values: np.ndarray
     cycles: np.ndarray | None = None
+    lanes: np.ndarray | None = None
 
     @property
     def count(self) -> int:
@@ -62,21 +69,43 @@ class Chunk:
     expected: dict[str, Expectation]
     label: str = ""
     finish: Callable[[dict[str, Recorded]], dict] | None = None
-    #: Cycles the chunk takes at full rate when a transfer can occupy the design for more
-    #: than one cycle (the players size their time-outs by it); None: one per transfer.
+    #: Cycles the chunk takes at full rate by the family's cycle model (the cycle after its
+    #: last output); the players size their time-outs by it. None: one per transfer.
     cycles: int | None = None
 
     @property
     def entries(self) -> int:
         return sum(b.count for b in self.bursts)
 
+    def budget(self, stall: bool = False) -> int:
+        """Cycles a player allows the chunk before it declares a time-out.
+
+        Twice the model's cycle count (:attr:`cycles`, or one cycle per transfer when the
+        bench gives none) plus a constant for pipeline latency and drain; four times that
+        with random input gaps and output backpressure (20% bubbles, 70% ready).
+
+        Parameters
+        ----------
+        stall : bool
+            The chunk is played with random input gaps and output backpressure.
+
+        Returns
+        -------
+        int
+            The budget in clock cycles.
+        """
+        model = self.cycles if self.cycles is not None else self.entries
+        return (4 if stall else 1) * (2 * (int(model) + 1) + 1000)
+
 
 @dataclasses.dataclass
 class Recorded:
-    """Transfers observed on one output stream: payload values and cycle stamps."""
+    """Transfers observed on one output stream: payload values and cycle stamps, and, from a
+    four-state simulator, which payload elements held an unknown (X or Z) bit."""
 
     values: np.ndarray
     cycles: np.ndarray
+    unknown: np.ndarray | None = None
 
 
 @dataclasses.dataclass
@@ -89,6 +118,8 @@ class CheckReport:
     cycle_mismatches: int = 0
     missing: int = 0
     extra: int = 0
+    unknown: int = 0
+    unchecked_lanes: int = 0
     first_mismatches: list = dataclasses.field(default_factory=list)
     last_cycle: int = 0
 
@@ -105,8 +136,11 @@ class CheckReport:
 class Checker:
     """Compares recorded outputs with the expectation; keeps the first few mismatches.
 
-    A transfer mismatches when any element of its payload differs. Cycle stamps are checked
-    against the analytic model whenever the expectation carries them.
+    A transfer mismatches when any element of its payload that carries a result
+    (:attr:`Expectation.lanes`) differs or, from a four-state simulator, is unknown (X);
+    ``unknown`` counts such transfers and ``unchecked_lanes`` the elements that carry no
+    result. Cycle stamps are checked against the analytic model whenever the expectation
+    carries them.
     """
 
     def __init__(self, *, keep: int = 5):
@@ -122,12 +156,24 @@ class Checker:
             r.vectors += n_exp
             r.missing += max(0, n_exp - n_got)
             r.extra += max(0, n_got - n_exp)
-            e = exp.values[:n].reshape(n, -1)
-            g = np.asarray(got.values[:n]).reshape(n, -1)
-            bad = np.flatnonzero((e != g).any(axis=1))
+            # elements per transfer, explicit: reshape(0, -1) fails when nothing came back
+            width = int(np.prod(exp.values.shape[1:], dtype=np.int64))
+            e = exp.values[:n].reshape(n, width)
+            g = np.asarray(got.values[:n]).reshape(n, width)
+            lanes = np.ones(e.shape, bool)
+            if exp.lanes is not None:
+                mask = np.asarray(exp.lanes, bool).reshape(-1, width)
+                lanes = np.broadcast_to(mask if mask.shape[0] == 1 else mask[:n], e.shape)
+                r.unchecked_lanes += int(np.count_nonzero(~lanes))
+            x = np.zeros(e.shape, bool)
+            if got.unknown is not None:
+                x = np.asarray(got.unknown[:n], bool).reshape(n, width) & lanes
+            wrong = ((e != g) & lanes) | x
+            bad = np.flatnonzero(wrong.any(axis=1))
             r.mismatches += int(bad.size)
+            r.unknown += int(np.count_nonzero(x.any(axis=1)))
             for i in bad[: max(0, self._keep - len(r.first_mismatches))]:
-                cols = np.flatnonzero(e[i] != g[i])[:8]
+                cols = np.flatnonzero(wrong[i])[:8]
                 r.first_mismatches.append(
                     {
                         "chunk": chunk.label,
@@ -135,7 +181,7 @@ class Checker:
                         "transfer": int(i),
                         "lanes": cols.tolist(),
                         "expected": e[i, cols].tolist(),
-                        "got": g[i, cols].tolist(),
+                        "got": ["x" if x[i, c] else int(g[i, c]) for c in cols],
                     }
                 )
             if exp.cycles is not None and n:

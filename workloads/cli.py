@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .._io import atomic_write
-from ..errors import InputError
+from .._io import atomic_write, check_output_path
+from ..errors import InputError, brief
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,7 +88,11 @@ def add_workload_parser(subparsers) -> argparse.ArgumentParser:
         help="prefill prompt length (default min(2048, max positions))",
     )
     show.add_argument(
-        "--context", type=int, default=None, help="decode context length (default as --seq)"
+        "--context",
+        type=int,
+        default=None,
+        help="decode context length (default: --seq when given, else 4096 capped at the "
+        "model's trained length)",
     )
     show.add_argument(
         "--head-tokens",
@@ -174,9 +178,18 @@ def add_workload_parser(subparsers) -> argparse.ArgumentParser:
     return wp
 
 
-def _positive(value, flag: str) -> None:
-    if value is not None and value < 1:
-        raise InputError(f"must be >= 1, got {value}", field=flag)
+def _positive(value, flag: str, upper: int | None = None) -> None:
+    if value is None:
+        return
+    if value < 1 or (upper is not None and value > upper):
+        allowed = "an integer >= 1" if upper is None else f"an integer from 1 to {upper:,}"
+        raise InputError(f"{value} is out of range", field=flag, allowed=allowed)
+
+
+#: Output files of the workload subcommands and the suffixes that name their formats.
+SHOW_CSV_SUFFIXES = (".csv", ".parquet", ".pq")
+SCALESIM_SUFFIXES = (".csv",)
+STATS_OUT_SUFFIXES = (".csv", ".json")
 
 
 def _jsonable(obj):
@@ -214,6 +227,7 @@ def cmd_workload_show(args) -> int:
     int
         Exit status, 0.
     """
+    from .configs import MAX_BATCH, MAX_TOKENS, check_gemm_sizes  # deferred: start-up time
     from .interchange import (  # deferred: start-up time
         resolve_workload,
         to_scalesim_csv,
@@ -221,8 +235,14 @@ def cmd_workload_show(args) -> int:
     )
     from .shapes import weight_params  # deferred: start-up time
 
-    for flag in ("batch", "seq", "context"):
-        _positive(getattr(args, flag), f"--{flag}")
+    _positive(args.batch, "--batch", MAX_BATCH)
+    for flag in ("seq", "context"):
+        _positive(getattr(args, flag), f"--{flag}", MAX_TOKENS)
+    # Before the table is built: a path that cannot be written is refused without work.
+    if args.csv:
+        check_output_path(args.csv, "--csv", "file", suffixes=SHOW_CSV_SUFFIXES)
+    if args.scalesim:
+        check_output_path(args.scalesim, "--scalesim", "file", suffixes=SCALESIM_SUFFIXES)
     if args.head_tokens is not None and not Path(args.model).is_file():
         from .configs import load_model_config  # deferred: start-up time
         from .shapes import gemm_table
@@ -237,6 +257,7 @@ def cmd_workload_show(args) -> int:
         )
     else:
         df = resolve_workload(args.model, args.phase, args.batch, args.seq, args.context)
+    check_gemm_sizes(df["M"], df["N"], df["K"], field="model", source=str(args.model))
     if args.csv:
         write_workload(df, args.csv)
         print(f"wrote {args.csv}", file=sys.stderr)
@@ -287,16 +308,25 @@ def parse_layers(spec: str | None) -> list[int] | None:
     Raises
     ------
     InputError
-        Anything but comma-separated integers and ascending ranges.
+        Anything but comma-separated integers and ascending ranges, or an index past
+        :data:`~shiftadd.workloads.configs.MAX_LAYERS`.
     """
+    from .configs import MAX_LAYERS  # deferred: start-up time
+
     if spec is None:
         return None
     out: list[int] = []
     for part in spec.split(","):
-        m = re.fullmatch(r"\s*(\d+)\s*(?:-\s*(\d+)\s*)?", part)
+        m = re.fullmatch(r"\s*(\d{1,9})\s*(?:-\s*(\d{1,9})\s*)?", part)
         if not m or (m[2] is not None and int(m[2]) < int(m[1])):
             raise InputError(
-                f"expected integers and ranges like '0-3,7', got {spec!r}", field="--layers"
+                f"expected integers and ranges like '0-3,7', got {spec[:60]!r}", field="--layers"
+            )
+        if int(m[2] or m[1]) >= MAX_LAYERS:
+            raise InputError(
+                f"layer {int(m[2] or m[1]):,} is beyond any model",
+                field="--layers",
+                allowed=f"layer indices from 0 to {MAX_LAYERS - 1}",
             )
         out.extend(range(int(m[1]), int(m[2] or m[1]) + 1))
     return sorted(set(out))
@@ -331,11 +361,23 @@ def cmd_workload_stats(args) -> int:
     int
         Exit status, 0.
     """
-    from .stats import iter_checkpoint_stats, records_to_frame, summarize  # deferred: start-up time
+    from .format_names import format_words  # deferred: start-up time
+    from .quant import available_formats
+    from .stats import iter_checkpoint_stats, records_to_frame, summarize
 
-    _positive(args.sample_tiles, "--sample-tiles")
-    _positive(args.tile, "--tile")
-    _positive(args.group_size, "--group-size")
+    if not any(re.fullmatch(p, args.fmt) for p in available_formats()):
+        raise InputError(
+            f"unknown weight format {brief(args.fmt)}", field="--format", allowed=format_words()
+        )
+    _positive(args.sample_tiles, "--sample-tiles", 10**6)
+    _positive(args.tile, "--tile", 2**16)
+    _positive(args.group_size, "--group-size", 2**20)
+    _positive(args.mu, "--mu")  # its upper bound is the statistics' own check
+    if args.seed < 0:
+        raise InputError(f"{args.seed} is negative", field="--seed", allowed="an integer >= 0")
+    if args.out:
+        # The suffix names the format written: anything else is refused, not written as CSV.
+        check_output_path(args.out, "--out", "file", suffixes=STATS_OUT_SUFFIXES)
     options = {} if args.group_size is None else {"group_size": args.group_size}
     records = list(
         iter_checkpoint_stats(

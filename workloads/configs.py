@@ -20,11 +20,17 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, overload
 
-from .._io import write_json
-from ..errors import InputError
+from .._io import read_input_bytes, write_json
+from ..errors import InputError, brief
 from .packaged import packaged_checkpoint
 
 __all__ = [
+    "MAX_MODEL_DIM",
+    "MAX_LAYERS",
+    "MAX_BATCH",
+    "MAX_TOKENS",
+    "MAX_GEMM_MACS",
+    "check_gemm_sizes",
     "ModelConfig",
     "WeightSpec",
     "FAMILIES",
@@ -70,6 +76,66 @@ _ARCH_PREFIX = {
 }
 
 _PRESET_DIR = "data/models"
+
+#: Upper bounds of a model config's sizes: 64 times the largest in use (hidden 16,384,
+#: vocabulary 256,000), so a config cannot describe GEMMs whose MAC counts overflow the
+#: int64 and float64 arithmetic of the cycle and energy models.
+MAX_MODEL_DIM = 2**20
+#: Most layers (and experts) a config may have.
+MAX_LAYERS = 2**12
+#: Largest batch and token count (prompt or context length) a workload may ask for.
+MAX_BATCH = 2**16
+MAX_TOKENS = 2**22
+#: Most multiply-accumulates of one GEMM of a workload: float64 counts them exactly below
+#: 2**53, and the cycle models' int64 arithmetic stays far from overflow.
+MAX_GEMM_MACS = 2**53
+#: Largest position count or attention window a config may state (they bound lengths only).
+_MAX_POSITIONS = 2**31
+
+_UPPER = {
+    "hidden_size": MAX_MODEL_DIM,
+    "intermediate_size": MAX_MODEL_DIM,
+    "num_layers": MAX_LAYERS,
+    "num_heads": MAX_MODEL_DIM,
+    "num_kv_heads": MAX_MODEL_DIM,
+    "head_dim": MAX_MODEL_DIM,
+    "vocab_size": MAX_MODEL_DIM,
+    "word_embed_proj_dim": MAX_MODEL_DIM,
+    "num_experts": MAX_LAYERS,
+    "max_position_embeddings": _MAX_POSITIONS,
+    "sliding_window": _MAX_POSITIONS,
+}
+
+
+def check_gemm_sizes(m, n, k, *, field: str = "workload", source: str | None = None) -> None:
+    """Raise :class:`InputError` when a GEMM of ``M x N x K`` (arrays allowed) has more than
+    :data:`MAX_GEMM_MACS` multiply-accumulates.
+
+    Parameters
+    ----------
+    m, n, k : int or array_like of int
+        GEMM dimensions.
+    field : str
+        The input the shapes came from (named in the error).
+    source : str, optional
+        The file or preset they came from.
+
+    Raises
+    ------
+    InputError
+        A GEMM is too large for exact arithmetic.
+    """
+    import numpy as np  # deferred: start-up time of `shiftadd model`
+
+    macs = np.asarray(m, float) * np.asarray(n, float) * np.asarray(k, float)
+    if macs.size and float(macs.max()) > MAX_GEMM_MACS:
+        raise InputError(
+            f"a GEMM of {float(macs.max()):.3g} multiply-accumulates is more than the models "
+            "count exactly",
+            field=field,
+            allowed="at most 2^53 (about 9.0e15) per GEMM: a smaller batch, sequence or model",
+            source=source,
+        )
 
 
 @dataclass(frozen=True)
@@ -139,10 +205,12 @@ class ModelConfig:
             "head_dim",
             "vocab_size",
         ):
-            _require_positive(getattr(self, key), key, self.source)
+            _require_positive(getattr(self, key), key, self.source, _UPPER[key])
         if self.word_embed_proj_dim == 0:
             object.__setattr__(self, "word_embed_proj_dim", self.hidden_size)
-        _require_positive(self.word_embed_proj_dim, "word_embed_proj_dim", self.source)
+        _require_positive(
+            self.word_embed_proj_dim, "word_embed_proj_dim", self.source, MAX_MODEL_DIM
+        )
         if self.mlp not in ("gated", "plain"):
             raise InputError(
                 f"unknown MLP kind {self.mlp!r}",
@@ -157,6 +225,15 @@ class ModelConfig:
                 field="num_key_value_heads",
                 source=self.source,
             )
+        for key in ("num_experts", "experts_per_token"):
+            value = getattr(self, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value > MAX_LAYERS:
+                raise InputError(
+                    f"{brief(value)} is not allowed",
+                    field=key,
+                    allowed=f"an integer from 0 to {MAX_LAYERS}",
+                    source=self.source,
+                )
         if self.num_experts < 0 or not 0 <= self.experts_per_token <= self.num_experts:
             raise InputError(
                 f"experts_per_token={self.experts_per_token} must lie in "
@@ -173,7 +250,7 @@ class ModelConfig:
         for key in ("max_position_embeddings", "sliding_window"):
             value = getattr(self, key)
             if value is not None:
-                _require_positive(value, key, self.source)
+                _require_positive(value, key, self.source, _UPPER[key])
 
     @property
     def q_dim(self) -> int:
@@ -300,9 +377,18 @@ class WeightSpec:
         return self.shape[::-1] if self.transposed else self.shape
 
 
-def _require_positive(value, key, source):
+def _require_positive(value, key, source, upper: int | None = None):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise InputError(f"must be a positive integer, got {value!r}", field=key, source=source)
+        raise InputError(
+            f"must be a positive integer, got {brief(value)}", field=key, source=source
+        )
+    if upper is not None and value > upper:
+        raise InputError(
+            f"{value:,} is too large",
+            field=key,
+            allowed=f"an integer from 1 to {upper:,}",
+            source=source,
+        )
 
 
 class _Reader:
@@ -351,9 +437,9 @@ def _family_of(raw: Mapping[str, Any], source: str | None) -> str:
                 if isinstance(arch, str) and arch.startswith(prefix):
                     return fam
         raise InputError("missing key", field="model_type", source=source)
-    if model_type not in FAMILIES:
+    if not isinstance(model_type, str) or model_type not in FAMILIES:
         raise InputError(
-            f"unsupported model family {model_type!r}",
+            f"unsupported model family {brief(model_type)}",
             field="model_type",
             allowed=sorted(FAMILIES),
             source=source,
@@ -389,7 +475,8 @@ def config_from_dict(
         raise InputError("expected a JSON object", source=source)
     family = _family_of(raw, source)
     r = _Reader(raw, source)
-    name = name or raw.get("_name_or_path") or family
+    raw_name = raw.get("_name_or_path")
+    name = name or (raw_name if isinstance(raw_name, str) else None) or family
     common: dict[str, Any] = {"name": str(name), "family": family, "source": source}
 
     if family == "gpt2":
@@ -556,6 +643,8 @@ def load_model_config(
         raw = _read_json(path)
         fallback = path.parent.name if path.name == "config.json" else path.stem
         name = raw.get("_name_or_path") if isinstance(raw, Mapping) else None
+        if not isinstance(name, str):
+            name = None
         return config_from_dict(raw, source=str(path), name=name or fallback or None)
     stem, preset = _find_preset(str(name_or_path))
     if preset is None:
@@ -568,12 +657,13 @@ def load_model_config(
 
 
 def _read_json(path: Path) -> Any:
+    data = read_input_bytes(path, "config")
     try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
+        return json.loads(data.decode())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise InputError(f"invalid JSON: {exc}", source=str(path)) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", source=str(path)) from None
+    except RecursionError:
+        raise InputError("invalid JSON: nested too deep", source=str(path)) from None
 
 
 def write_config(path: str | os.PathLike, config: ModelConfig | Mapping[str, Any]) -> Path:

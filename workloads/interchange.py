@@ -102,11 +102,14 @@ def validate_workload(df: pd.DataFrame, *, source: str = "<workload>") -> pd.Dat
     for col in _INT_COLUMNS:
         values = pd.to_numeric(df[col], errors="coerce")
         bad = values.isna() | (values != np.round(values))
+        # Past 2**53 a parsed number is no longer an exact integer and int64 could wrap.
+        bad |= values.abs() > 2**53
         if col != "layer":
             bad |= values < 1
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
             need = "an integer" if col == "layer" else "a positive integer"
+            need += " of at most 2^53"
             raise InputError(
                 f"row {i}: expected {need}, got {df[col].iloc[i]!r}", field=col, source=source
             )

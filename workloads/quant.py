@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ..errors import InputError
 from . import bcq, uniform  # noqa: F401  (importing them registers their formats)
+from .format_names import format_words
 from .quant_base import QuantizedTensor, check_weights, register_format, registered_formats
 
 __all__ = ["QuantizedTensor", "register_format", "quantize", "available_formats", "check_weights"]
@@ -58,6 +59,4 @@ def quantize(weights, fmt: str, **options) -> QuantizedTensor:
         m = regex.match(fmt)
         if m:
             return fn(w, m, **options)
-    raise InputError(
-        f"unknown weight format {fmt!r}", field="format", allowed=sorted(registered_formats())
-    )
+    raise InputError(f"unknown weight format {fmt!r}", field="format", allowed=format_words())

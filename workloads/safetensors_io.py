@@ -614,14 +614,32 @@ def _open_sharded(index: Path) -> Checkpoint:
     src = str(index)
     try:
         data = json.loads(index.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise InputError(f"cannot read checkpoint index: {exc}", source=src) from None
     weight_map = data.get("weight_map") if isinstance(data, dict) else None
     if not isinstance(weight_map, dict) or not weight_map:
         raise InputError("missing key", field="weight_map", source=src)
+    if not all(isinstance(v, str) for v in weight_map.values()):
+        raise InputError("shard names must be strings", field="weight_map", source=src)
     shards: dict[str, SafetensorsFile] = {}
+    folder = index.parent.resolve()
     for shard_name in dict.fromkeys(weight_map.values()):
-        shard_path = index.parent / str(shard_name)
+        # A shard is a file of the checkpoint folder: an absolute path, '..' or a symbolic
+        # link out of the folder would let an index read any file on the machine.
+        if not shard_name.endswith(".safetensors"):
+            raise InputError(
+                f"shard {shard_name[:80]!r} is not a .safetensors file name",
+                field="weight_map",
+                source=src,
+            )
+        shard_path = index.parent / shard_name
+        if Path(shard_name).is_absolute() or not shard_path.resolve().is_relative_to(folder):
+            raise InputError(
+                f"shard {shard_name[:80]!r} lies outside the checkpoint folder",
+                field="weight_map",
+                allowed="file names in the index's folder",
+                source=src,
+            )
         if not shard_path.is_file():
             raise InputError(
                 f"shard {shard_name!r} listed in the index is missing",

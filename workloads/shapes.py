@@ -28,6 +28,8 @@ __all__ = [
     "list_presets",
     "load_model_config",
     "default_seq",
+    "DEFAULT_CONTEXT",
+    "default_context",
 ]
 
 COLUMNS = [
@@ -88,6 +90,27 @@ def default_seq(config: ModelConfig) -> int:
     return min(_DEFAULT_SEQ, config.max_position_embeddings or _DEFAULT_SEQ)
 
 
+#: Tokens in the key/value cache when decoding, unless a context (or a prompt length) is
+#: given: the one default of ``gemm_table``, ``shiftadd workload show`` and sweep specs.
+DEFAULT_CONTEXT = 4096
+
+
+def default_context(config: ModelConfig) -> int:
+    """Default decode context: :data:`DEFAULT_CONTEXT` capped at the trained context length.
+
+    Parameters
+    ----------
+    config : ModelConfig
+        The model; its ``max_position_embeddings`` caps the length when stated.
+
+    Returns
+    -------
+    int
+        The default context in tokens.
+    """
+    return min(DEFAULT_CONTEXT, config.max_position_embeddings or DEFAULT_CONTEXT)
+
+
 def _positive(value, flag: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InputError(f"must be a positive integer, got {value!r}", field=flag)
@@ -118,7 +141,8 @@ def gemm_table(
     seq : int, optional
         Prompt length for prefill; default 2048 capped at ``max_position_embeddings``.
     context : int, optional
-        Decode context length; default as ``seq``.
+        Decode context length; default ``seq`` when given, else :func:`default_context`
+        (4096 capped at ``max_position_embeddings``).
     head_tokens : {"last", "all"}, optional
         Prefill tokens the output head runs on: ``"last"`` (what generation needs; default
         for decoders) or ``"all"`` (default for encoders).
@@ -149,8 +173,10 @@ def gemm_table(
             allowed=["prefill"],
         )
     batch = _positive(batch, "batch")
+    if context is None:
+        context = default_context(config) if seq is None else seq
     seq = _positive(default_seq(config) if seq is None else seq, "seq")
-    context = _positive(seq if context is None else context, "context")
+    context = _positive(context, "context")
     if head_tokens is None:
         head_tokens = "all" if config.encoder else "last"
     if head_tokens not in ("last", "all"):

@@ -38,9 +38,10 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from ..errors import InputError
+from ..errors import InputError, brief
 from .configs import ModelConfig, load_model_config, weight_manifest
 from .digits import code_histogram, stats_from_histogram
+from .format_names import format_words
 from .quant import QuantizedTensor, available_formats, quantize
 from .safetensors_io import SUPPORTED_DTYPES, Checkpoint, open_checkpoint
 
@@ -296,7 +297,9 @@ def tensor_stats(
 def _check_format(fmt) -> str:
     patterns = available_formats()
     if not isinstance(fmt, str) or not any(re.fullmatch(p, fmt) for p in patterns):
-        raise InputError(f"unknown weight format {fmt!r}", field="format", allowed=sorted(patterns))
+        raise InputError(
+            f"unknown weight format {brief(fmt)}", field="format", allowed=format_words()
+        )
     return fmt
 
 

@@ -4,15 +4,40 @@ carry-save trees and narrow adders), and the port activity for vectorless synthe
 
 from __future__ import annotations
 
+import numpy as np
+
 from ...design.adder_tree import AdderTreeDesign
 from ...design.base import range_width
 from ...design.bitweight import expected_vector_cycles
 from ...design.carry_save import CsaPlan
 from ...design.tree import plan_tree, tree_adders
+from ...workloads.activity_stats import (
+    DataActivity,
+    bus_toggle_rate,
+    zero_fraction,
+)
 from ..cost import Item
+from ..data_activity import (
+    MAX_TILES,
+    MAX_VECTORS,
+    act_values,
+    digit_toggles,
+    from_switching,
+    lane_terms,
+    term_width,
+    tree_toggles,
+    value_toggles,
+    weight_values,
+)
 from .bitweight import option_plan
 
-__all__ = ["bill_of_materials", "plain_bill", "bitweight_bill", "activity_profile"]
+__all__ = [
+    "bill_of_materials",
+    "plain_bill",
+    "bitweight_bill",
+    "activity_profile",
+    "data_activity",
+]
 
 
 def bill_of_materials(design: AdderTreeDesign) -> list[Item]:
@@ -54,10 +79,10 @@ def plain_bill(design: AdderTreeDesign) -> list[Item]:
     plan = d.tree
     count, bits = tree_adders(plan)
     items = [
-        Item("dffe", "input register", k * d.act_bits + 1),
-        Item("dffe", "output register", n * d.output_bits_per_neuron + 1),
-        Item("dffe", "weight registers", n * k * d.weight_bits, active=False),
-        Item("tree_adder", "adder trees", n * count, bits=n * bits),
+        Item("dffe", "input register", k * d.act_bits + 1, driver="act"),
+        Item("dffe", "output register", n * d.output_bits_per_neuron + 1, driver="sum"),
+        Item("dffe", "weight registers", n * k * d.weight_bits, active=False, driver="weight"),
+        Item("tree_adder", "adder trees", n * count, bits=n * bits, driver="sum"),
     ]
     # Pipeline registers: every node of a registered level, the valid bit and, with a
     # threshold, the flip bit of each neuron.
@@ -68,6 +93,7 @@ def plain_bill(design: AdderTreeDesign) -> list[Item]:
                 "dffe",
                 f"pipeline register after layer {slot}",
                 n * widths + 1 + (n if d.threshold else 0),
+                driver="sum",
             )
         )
     arith = d.arith
@@ -79,12 +105,16 @@ def plain_bill(design: AdderTreeDesign) -> list[Item]:
                 n * k,
                 bits=n * k * d.act_bits * d.weight_bits,
                 io=n * k * (d.act_bits + d.weight_bits),
+                driver="term",
             )
         )
     else:
         # One gate per bit of the lane's term (an XNOR lane's term is one bit).
         term_width = range_width(*d.term_range)[0]
-        items += [Item(unit, f"lane {part}", n * k * term_width) for unit, part in arith.lane_gates]
+        items += [
+            Item(unit, f"lane {part}", n * k * term_width, driver="term")
+            for unit, part in arith.lane_gates
+        ]
     if d.has_offset_leaf:
         offset_width = range_width(*d.offset_range)[0]
         items.append(Item("dffe", "offset registers", n * offset_width, active=False))
@@ -100,19 +130,21 @@ def plain_bill(design: AdderTreeDesign) -> list[Item]:
     if d.threshold:
         root_width = range_width(*plan.root)[0]
         items.append(Item("dffe", "flip registers", n, active=False))
-        items.append(Item("and2", "threshold zero detect", n * max(0, root_width - 1)))
-        items.append(Item("mux2", "threshold select", n))
+        items.append(
+            Item("and2", "threshold zero detect", n * max(0, root_width - 1), driver="sum")
+        )
+        items.append(Item("mux2", "threshold select", n, driver="sum"))
     index_bits = max(1, (n - 1).bit_length())
     items.append(Item("and2", "load port: neuron decode", n * index_bits, active=False))
     return items
 
 
 def _csa_items(plan: CsaPlan, part: str, copies: int) -> list[Item]:
-    items = [Item("csa", f"{part}: 3:2 compressor bits", copies * plan.full_adders)]
+    items = [Item("csa", f"{part}: 3:2 compressor bits", copies * plan.full_adders, driver="sum")]
     if plan.half_adders:
         items += [
-            Item("xor2", f"{part}: half-adder sums", copies * plan.half_adders),
-            Item("and2", f"{part}: half-adder carries", copies * plan.half_adders),
+            Item("xor2", f"{part}: half-adder sums", copies * plan.half_adders, driver="sum"),
+            Item("and2", f"{part}: half-adder carries", copies * plan.half_adders, driver="sum"),
         ]
     return items
 
@@ -124,18 +156,33 @@ def _ent_encoder_items(design, lanes: int, active: bool = True) -> list[Item]:
     if design.act_signed:
         # Prefix-OR negator (an OR and an XOR per bit) and the magnitude mux.
         items += [
-            Item("and2", "EN-T encoders: negator prefix OR", lanes * (b - 1), active=active),
-            Item("xor2", "EN-T encoders: negator", lanes * b, active=active),
-            Item("mux2", "EN-T encoders: magnitude select", lanes * b, active=active),
+            Item(
+                "and2",
+                "EN-T encoders: negator prefix OR",
+                lanes * (b - 1),
+                active=active,
+                driver="digit",
+            ),
+            Item("xor2", "EN-T encoders: negator", lanes * b, active=active, driver="digit"),
+            Item(
+                "mux2", "EN-T encoders: magnitude select", lanes * b, active=active, driver="digit"
+            ),
         ]
     # Per digit: the 2-bit increment with carry, and the select wires.
     items += [
-        Item("xor2", "EN-T encoders: digit codes", lanes * plan.digits * 3, active=active),
+        Item(
+            "xor2",
+            "EN-T encoders: digit codes",
+            lanes * plan.digits * 3,
+            active=active,
+            driver="digit",
+        ),
         Item(
             "and2",
             "EN-T encoders: carries and select wires",
             lanes * plan.digits * 5,
             active=active,
+            driver="digit",
         ),
     ]
     return items
@@ -160,19 +207,19 @@ def bitweight_bill(design: AdderTreeDesign) -> list[Item]:
     assert d.act_bits is not None and d.weight_bits is not None
     k, n = d.k, d.n
     items = [
-        Item("dffe", "output register", n * d.output_bits_per_neuron + 1),
-        Item("dffe", "weight registers", n * k * d.weight_bits, active=False),
+        Item("dffe", "output register", n * d.output_bits_per_neuron + 1, driver="sum"),
+        Item("dffe", "weight registers", n * k * d.weight_bits, active=False, driver="weight"),
         Item("and2", "load port: neuron decode", n * max(1, (n - 1).bit_length()), active=False),
     ]
     b = plan.select_width
     if plan.sparse:
         return items + _sparse_items(d, plan)
-    items.append(Item("dffe", "input register", k * d.act_bits + 1))
+    items.append(Item("dffe", "input register", k * d.act_bits + 1, driver="act"))
     # Encoders: one per lane, shared by all neurons.
     if plan.encoder == "booth":
         items += [
-            Item("xor2", "Booth encoders", k * plan.digits * 2),
-            Item("and2", "Booth encoders", k * plan.digits * 4),
+            Item("xor2", "Booth encoders", k * plan.digits * 2, driver="digit"),
+            Item("and2", "Booth encoders", k * plan.digits * 4, driver="digit"),
         ]
     else:
         items += _ent_encoder_items(d, k)
@@ -180,47 +227,65 @@ def bitweight_bill(design: AdderTreeDesign) -> list[Item]:
     # inversion (hw.booth.select_row), calibrated as one unit: synthesis merges the three
     # gates into an AOI22 and an XNOR.
     pps = n * k * plan.digits
-    items.append(Item("booth_sel", "partial-product selectors", pps * b))
+    items.append(Item("booth_sel", "partial-product selectors", pps * b, driver="digit"))
     slots = d.register_slots
     if plan.carry_save:
         assert plan.csa is not None
         # Shared: the weighted count of negative digits plus the constants, one row.
         c, bits = tree_adders(plan_tree([plan.negsum_lane_range] * k))
         items += [
-            Item("tree_adder", "shared count of negative digits", c, bits=bits),
-            Item("adder", "shared correction constant", 1, bits=plan.width),
+            Item("tree_adder", "shared count of negative digits", c, bits=bits, driver="digit"),
+            Item("adder", "shared correction constant", 1, bits=plan.width, driver="digit"),
         ]
         items += _csa_items(plan.csa, "carry-save trees", n)
-        items.append(Item("adder", "root carry-propagate adders", n, bits=plan.width))
+        items.append(Item("adder", "root carry-propagate adders", n, bits=plan.width, driver="sum"))
         for slot in slots:
             if slot <= plan.csa.depth:
                 bits = plan.csa.level_bits(slot)
             else:
                 bits = plan.width
-            items.append(Item("dffe", f"pipeline register after layer {slot}", n * bits + 1))
+            items.append(
+                Item("dffe", f"pipeline register after layer {slot}", n * bits + 1, driver="sum")
+            )
         return items
     # Same bit weight, plain adders: per bit weight a narrow tree with the shared count of
     # negative digits as one more leaf, then one tree over the shifted sums.
     for j in range(plan.digits):
         c, bits = tree_adders(plan_tree([(0, 1)] * k))
         items.append(
-            Item("tree_adder", f"shared negative-digit count, bit weight {j}", c, bits=bits)
+            Item(
+                "tree_adder",
+                f"shared negative-digit count, bit weight {j}",
+                c,
+                bits=bits,
+                driver="digit",
+            )
         )
     bw = plan.bitweight_tree
     c, bits = tree_adders(bw)
     items.append(
         Item(
-            "tree_adder", "same-bit-weight trees", n * plan.digits * c, bits=n * plan.digits * bits
+            "tree_adder",
+            "same-bit-weight trees",
+            n * plan.digits * c,
+            bits=n * plan.digits * bits,
+            driver="sum",
         )
     )
     c, bits = tree_adders(plan.combine_tree)
-    items.append(Item("tree_adder", "shift-and-add of the bit-weight sums", n * c, bits=n * bits))
+    items.append(
+        Item(
+            "tree_adder", "shift-and-add of the bit-weight sums", n * c, bits=n * bits, driver="sum"
+        )
+    )
     for slot in slots:
         if slot <= bw.depth:
             bits = plan.digits * bw.level_bits(slot)
         else:
             bits = plan.combine_tree.level_bits(slot - bw.depth)
-        items.append(Item("dffe", f"pipeline register after layer {slot}", n * bits + 1))
+        items.append(
+            Item("dffe", f"pipeline register after layer {slot}", n * bits + 1, driver="sum")
+        )
     return items
 
 
@@ -232,30 +297,49 @@ def _sparse_items(d: AdderTreeDesign, plan) -> list[Item]:
     items = [
         # The encoders sit before the input register, which then holds sign and codes.
         *_ent_encoder_items(d, k),
-        Item("dffe", "encoded input register (sign, digit codes)", k * (1 + 2 * dd)),
+        Item(
+            "dffe", "encoded input register (sign, digit codes)", k * (1 + 2 * dd), driver="digit"
+        ),
         Item("dffe", "sequencer state (busy, bit weight, first, consumed lanes)", 3 + sel_bits + k),
-        Item("mux2", "sequencer: digit of the current bit weight per lane", k * 2 * (dd - 1)),
+        Item(
+            "mux2",
+            "sequencer: digit of the current bit weight per lane",
+            k * 2 * (dd - 1),
+            driver="digit",
+        ),
         Item("and2", "sequencer: pending digits and lowest-lane pick", k * 3),
         Item("and2", "sequencer: next nonzero bit weight", k * dd + 4 * dd),
-        Item("and2", "encoder broadcast: picked digit per group", groups * g * 3),
+        Item("and2", "encoder broadcast: picked digit per group", groups * g * 3, driver="digit"),
         Item("dffe", "flush tags (valid, bit weight, last)", 2 + sel_bits),
         # PEs: one per group and neuron.
-        Item("and2", "PE lane mux (one-hot AND-OR)", n * groups * g * d.weight_bits),
-        Item("booth_sel", "PE partial-product selectors (w / 2w, inversion)", n * groups * b),
-        Item("csa", "PE carry-save accumulators", n * groups * pw),
-        Item("mux2", "PE accumulator start/hold", n * groups * 2 * pw),
-        Item("dffe", "PE (sum, carry) registers", n * groups * 2 * pw),
+        Item(
+            "and2", "PE lane mux (one-hot AND-OR)", n * groups * g * d.weight_bits, driver="digit"
+        ),
+        Item(
+            "booth_sel",
+            "PE partial-product selectors (w / 2w, inversion)",
+            n * groups * b,
+            driver="digit",
+        ),
+        Item("csa", "PE carry-save accumulators", n * groups * pw, driver="sum"),
+        Item("mux2", "PE accumulator start/hold", n * groups * 2 * pw, driver="sum"),
+        Item("dffe", "PE (sum, carry) registers", n * groups * 2 * pw, driver="sum"),
     ]
     items += _csa_items(plan.flush_csa, "flush: carry-save tree over the groups", n)
     items += [
-        Item("adder", "flush: carry-propagate adder", n, bits=pw),
-        Item("mux2", "flush: shift by 2 x bit weight", n * w * (dd - 1)),
-        Item("adder", "flush: accumulate", n, bits=w),
-        Item("dffe", "neuron accumulators", n * w),
+        Item("adder", "flush: carry-propagate adder", n, bits=pw, driver="sum"),
+        Item("mux2", "flush: shift by 2 x bit weight", n * w * (dd - 1), driver="sum"),
+        Item("adder", "flush: accumulate", n, bits=w, driver="sum"),
+        Item("dffe", "neuron accumulators", n * w, driver="sum"),
     ]
     if d.pipeline_stages:
         items.append(
-            Item("dffe", "pipeline register (resolved group sums, tags)", n * pw + 2 + sel_bits)
+            Item(
+                "dffe",
+                "pipeline register (resolved group sums, tags)",
+                n * pw + 2 + sel_bits,
+                driver="sum",
+            )
         )
     return items
 
@@ -291,3 +375,85 @@ def activity_profile(design: AdderTreeDesign, data_activity: float):
         ("rst", 0.0, 0.0),
         ("*", 0.0, 0.0),
     ]
+
+
+def _tile_order(design: AdderTreeDesign, n: int, k: int, tiles: int) -> list[tuple[int, int]]:
+    """``(k0, n0)`` of up to ``tiles`` tiles, evenly spaced in the order the GEMM streams them
+    (K-tile outer, N-tile inner, as :func:`shiftadd.models.cycles.gemm_cycles` schedules)."""
+    order = [(k0, n0) for k0 in range(0, k, design.k) for n0 in range(0, n, design.n)]
+    pick = np.unique(np.linspace(0, len(order) - 1, min(len(order), tiles)).round().astype(int))
+    return [order[i] for i in pick]
+
+
+def _tile_switching(design: AdderTreeDesign, w: np.ndarray, x: np.ndarray, tiles: int) -> dict:
+    """Flips and bit-cycles of the adder tree's nets when ``x`` streams through tiles of
+    ``w``: the activation bus, the weight load stream, the lanes' terms, the trees' sums and
+    (bit-weight options) the activations' digit selects."""
+    d = design
+    arith = d.arith
+    act_pad, weight_pad = arith.pad
+    assert d.act_bits is not None and d.weight_bits is not None and d.act_signed is not None
+    n, k = w.shape
+    tw = term_width(arith)
+    # Vectors per tile bounded so one tile's terms stay near 2 M elements.
+    m = max(2, min(x.shape[0], MAX_VECTORS, (1 << 21) // (d.n * d.k)))
+    acts, loads, term, tree = [], [], [0.0, 0.0], [0.0, 0.0]
+    for k0, n0 in _tile_order(d, n, k, tiles):
+        k1, n1 = min(k, k0 + d.k), min(n, n0 + d.n)
+        xt = np.full((m, d.k), act_pad, np.int64)
+        xt[:, : k1 - k0] = x[:m, k0:k1]
+        wt = np.full((d.n, d.k), weight_pad, np.int64)
+        wt[: n1 - n0, : k1 - k0] = w[n0:n1, k0:k1]
+        acts.append(xt)
+        loads.append(wt)
+        # Weights sit still in the array; every neuron's lanes see the same vector.
+        terms = lane_terms(arith, xt[:, None, :], wt[None, :, :])  # (m, n, k)
+        for acc, (f, b) in ((term, value_toggles(terms, tw)), (tree, tree_toggles(terms, tw))):
+            acc[0] += f
+            acc[1] += b
+    stream = np.concatenate(acts)
+    out = {
+        "act": bus_toggle_rate(stream, d.act_bits),
+        "weight": bus_toggle_rate(np.concatenate(loads), d.weight_bits),
+        "term": tuple(term),
+        "sum": tuple(tree),
+        "act_zero": zero_fraction(act_values(arith, stream)),
+        "weight_zero": zero_fraction(weight_values(arith, np.concatenate(loads))),
+        "digit": None,
+        "density": None,
+    }
+    if d.bitweight is not None:
+        rate, density = digit_toggles(stream, d.act_bits, d.act_signed, d.bitweight.encoder)
+        out["digit"], out["density"] = rate, density
+    return out
+
+
+def data_activity(
+    design: AdderTreeDesign, w_codes: np.ndarray, x_codes: np.ndarray, *, tiles: int = MAX_TILES
+) -> DataActivity:
+    """Switching of an adder-tree array running activation codes ``x_codes`` (M, K) against
+    weight codes ``w_codes`` (N, K), tile by tile as the GEMM streams them.
+
+    The weights sit still (loaded per tile); each activation vector is broadcast to the
+    ``n`` neurons. The activation bus and input register switch with the activation codes;
+    the lanes' terms (products, XNORs, complements) with the codes against the held weights;
+    the tree adders, pipeline and output registers with the trees' partial sums; the EN-T or
+    Booth encoders and digit selects (bit-weight options) with the activations' digits.
+    ``term``, ``sum`` and ``digit`` are each compared with uniformly random codes laid out
+    the same way.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        The design.
+    w_codes, x_codes : numpy.ndarray
+        Weight and activation codes in the design's ranges.
+    tiles : int
+        Tiles laid out at most (evenly spaced in streaming order).
+
+    Returns
+    -------
+    DataActivity
+        The measured switching.
+    """
+    return from_switching(design, _tile_switching, w_codes, x_codes, tiles)

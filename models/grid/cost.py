@@ -11,10 +11,25 @@ import numpy as np
 
 from ...design.arith import Arithmetic
 from ...design.systolic import GridDesign
+from ...workloads.activity_stats import (
+    DataActivity,
+    bus_toggle_rate,
+    zero_fraction,
+)
 from ..cost import Item
 from ..cost import Item as _CostItem
+from ..data_activity import (
+    MAX_VECTORS,
+    act_values,
+    digit_toggles,
+    from_switching,
+    lane_terms,
+    term_width,
+    value_toggles,
+    weight_values,
+)
 
-__all__ = ["switching_factors", "bill_of_materials", "activity_profile"]
+__all__ = ["switching_factors", "bill_of_materials", "activity_profile", "data_activity"]
 
 
 def _popcount(x: int) -> int:
@@ -114,38 +129,65 @@ def _pe_items(d: GridDesign, pes: int, prev_masks, label: str) -> list:
     # padding of a partial tile leaves it quiet, so its data energy is per useful MAC.
     Item = functools.partial(_CostItem, per="mac", macs=d.rows * d.cols)
     # A complementing lane: conditional inverters (and zero gates) over a + its carry-in.
-    lane_gates = [Item(unit, f"{label}: {part}", pes * (ab + 1)) for unit, part in arith.lane_gates]
+    lane_gates = [
+        Item(unit, f"{label}: {part}", pes * (ab + 1), driver="term")
+        for unit, part in arith.lane_gates
+    ]
     if not d.carry_save_accumulate:
         if arith.multiplier:
             items.append(
-                Item("mult", f"{label}: multipliers", pes, bits=pes * ab * wb, io=pes * (ab + wb))
+                Item(
+                    "mult",
+                    f"{label}: multipliers",
+                    pes,
+                    bits=pes * ab * wb,
+                    io=pes * (ab + wb),
+                    driver="term",
+                )
             )
         else:
             items += lane_gates
         # The top row of a weight-stationary column adds its product to nothing; a carry-in
         # still needs an adder.
         if prev_masks != (0, 0) or arith.complements:
-            items.append(Item("adder", f"{label}: accumulator adders", pes, bits=pes * w))
+            items.append(
+                Item("adder", f"{label}: accumulator adders", pes, bits=pes * w, driver="sum")
+            )
         return items
     plan = d.csa_plan
     terms = list(d.csa_term_masks)
     if d.booth:
         nd = d.booth_digits
         items += [
-            Item("xor2", f"{label}: Booth encoders", pes * nd * 2),
-            Item("and2", f"{label}: Booth encoders", pes * nd * 4),
-            Item("mux2", f"{label}: partial-product select (w or 2w)", pes * len(terms) * (wb + 1)),
-            Item("xor2", f"{label}: partial-product invert", pes * len(terms) * (wb + 1)),
-            Item("and2", f"{label}: partial-product zero", pes * len(terms) * (wb + 1)),
+            Item("xor2", f"{label}: Booth encoders", pes * nd * 2, driver="digit"),
+            Item("and2", f"{label}: Booth encoders", pes * nd * 4, driver="digit"),
+            Item(
+                "mux2",
+                f"{label}: partial-product select (w or 2w)",
+                pes * len(terms) * (wb + 1),
+                driver="digit",
+            ),
+            Item(
+                "xor2",
+                f"{label}: partial-product invert",
+                pes * len(terms) * (wb + 1),
+                driver="digit",
+            ),
+            Item(
+                "and2",
+                f"{label}: partial-product zero",
+                pes * len(terms) * (wb + 1),
+                driver="digit",
+            ),
         ]
     else:
         items += lane_gates
     full, half = _csa_cells([*terms, *prev_masks], plan, w)
-    items.append(Item("csa", f"{label}: 3:2 compressor bits", pes * full))
+    items.append(Item("csa", f"{label}: 3:2 compressor bits", pes * full, driver="sum"))
     if half:
         items += [
-            Item("xor2", f"{label}: half-adder sums", pes * half),
-            Item("and2", f"{label}: half-adder carries", pes * half),
+            Item("xor2", f"{label}: half-adder sums", pes * half, driver="sum"),
+            Item("and2", f"{label}: half-adder carries", pes * half, driver="sum"),
         ]
     return items
 
@@ -188,6 +230,7 @@ def bill_of_materials(design: GridDesign) -> list[Item]:
             rate=rate,
             toggle=f["result"],
             structural=False,
+            driver="sum",
         )
 
     items = [
@@ -202,17 +245,24 @@ def bill_of_materials(design: GridDesign) -> list[Item]:
     if d.is_output_stationary:
         skew = d.skew_max
         items += [
-            Item("dffe", "input register (step, valid, last)", R * ab + C * wb + 2),
+            # The step's activations and weights come from different streams.
+            Item("dffe", "input register (step, valid, last)", R * ab + 2, driver="act"),
+            Item("dffe", "input register (weights of the step)", C * wb, driver="weight"),
             Item("dffe", "step flags (valid, last) per skew", 2 * (skew + 1)),
             Item("dffe", "tile-spacing counter", max(1, d.last_spacing.bit_length())),
             Item("dffe", "drain phase", max(0, R - 1)),
         ]
         if d.skewed:
             items += [
+                Item("dffe", "operand skew registers", ab * R * (R - 1) // 2, driver="act"),
                 Item(
-                    "dffe", "operand skew registers", ab * R * (R - 1) // 2 + wb * C * (C - 1) // 2
+                    "dffe",
+                    "operand skew registers (weights)",
+                    wb * C * (C - 1) // 2,
+                    driver="weight",
                 ),
-                Item("dffe", "operand pass registers", ab * R * (C - 1) + wb * (R - 1) * C),
+                Item("dffe", "operand pass registers", ab * R * (C - 1), driver="act"),
+                Item("dffe", "operand pass registers (weights)", wb * (R - 1) * C, driver="weight"),
             ]
         if cs:
             acc = d.acc_masks
@@ -224,9 +274,23 @@ def bill_of_materials(design: GridDesign) -> list[Item]:
         # A result is loaded into the drain and shifted down its column: (R + 1) / 2
         # register writes and (R - 1) / 2 load-or-shift muxes on average.
         items += [
-            Item("dffe", "PE accumulators", pes * bits, per="mac", macs=pes, toggle=f["acc"]),
             Item(
-                "and2", "PE accumulator restart", pes * bits, per="mac", macs=pes, toggle=f["acc"]
+                "dffe",
+                "PE accumulators",
+                pes * bits,
+                per="mac",
+                macs=pes,
+                toggle=f["acc"],
+                driver="sum",
+            ),
+            Item(
+                "and2",
+                "PE accumulator restart",
+                pes * bits,
+                per="mac",
+                macs=pes,
+                toggle=f["acc"],
+                driver="sum",
             ),
             Item("dffe", "drain registers", pes * bits, active=False),
             per_output("dffe", "drain registers", bits * (R + 1) / 2),
@@ -236,11 +300,14 @@ def bill_of_materials(design: GridDesign) -> list[Item]:
         return items
     # weight-stationary
     items += [
-        Item("dffe", "input register (vector, valid)", R * ab + 1),
-        Item("dffe", "weight registers", pes * wb, active=False),
+        Item("dffe", "input register (vector, valid)", R * ab + 1, driver="act"),
+        Item("dffe", "weight registers", pes * wb, active=False, driver="weight"),
+        # They reset to zero (a tile with K < rows leaves the last rows unwritten): IHP has
+        # no synchronous-reset flip-flop, so one gate per bit.
+        Item("and2", "weight register reset", pes * wb, active=False),
         Item("and2", "weight row decode", R * max(1, (R - 1).bit_length()), active=False),
-        Item("dffe", "activation skew registers", ab * R * (R - 1) // 2),
-        Item("dffe", "activation pass registers", ab * R * (C - 1)),
+        Item("dffe", "activation skew registers", ab * R * (R - 1) // 2, driver="act"),
+        Item("dffe", "activation pass registers", ab * R * (C - 1), driver="act"),
         Item("dffe", "valid delay", R + C - 1),
         Item("dffe", "write-wait counter", max(1, (R - 1 + C).bit_length())),
         # Column c's results wait C - 1 - c cycles: (C - 1) / 2 writes on average.
@@ -261,6 +328,7 @@ def bill_of_materials(design: GridDesign) -> list[Item]:
                 per="mac",
                 macs=pes,
                 toggle=f["psum"],
+                driver="sum",
             )
         )
     else:
@@ -268,7 +336,15 @@ def bill_of_materials(design: GridDesign) -> list[Item]:
         if R > 1:
             items += _pe_items(d, (R - 1) * C, None, "PEs")
         items.append(
-            Item("dffe", "partial-sum registers", pes * W, per="mac", macs=pes, toggle=f["psum"])
+            Item(
+                "dffe",
+                "partial-sum registers",
+                pes * W,
+                per="mac",
+                macs=pes,
+                toggle=f["psum"],
+                driver="sum",
+            )
         )
     return items
 
@@ -302,3 +378,112 @@ def activity_profile(design: GridDesign, data_activity: float):
         ("rst", 0.0, 0.0),
         ("*", 0.0, 0.0),
     ]
+
+
+def _spread(items: list, tiles: int) -> list:
+    """Up to ``tiles`` of ``items``, evenly spaced (the first and the last included)."""
+    pick = np.unique(np.linspace(0, len(items) - 1, min(len(items), tiles)).round().astype(int))
+    return [items[i] for i in pick]
+
+
+def _grid_switching(design: GridDesign, w: np.ndarray, x: np.ndarray, tiles: int) -> dict:
+    """Flips and bit-cycles of a grid engine's nets running ``x @ w.T`` tile by tile."""
+    d = design
+    arith = d.arith
+    R, C, W = d.rows, d.cols, d.acc_width
+    ab, wb = d.act_bits, cast(int, d.weight_bits)
+    (n, k), m = w.shape, x.shape[0]
+    tw = term_width(arith)
+    acts, weights, term, acc = [], [], [0.0, 0.0], [0.0, 0.0]
+    if d.is_output_stationary:
+        # A step brings a column of R activations and a row of C weights; PE (r, c) adds
+        # x[r, k] * w[c, k] into its accumulator, which restarts every k_max steps.
+        steps = max(2, min(cast(int, d.k_max), (1 << 21) // (R * C)))
+        order = [
+            (m0, n0, k0)
+            for m0 in range(0, m, R)
+            for n0 in range(0, n, C)
+            for k0 in range(0, k, steps)
+        ]
+        for m0, n0, k0 in _spread(order, tiles):
+            k1 = min(k, k0 + steps)
+            xt = np.zeros((k1 - k0, R), np.int64)
+            wt = np.zeros((k1 - k0, C), np.int64)
+            xt[:, : min(R, m - m0)] = x[m0 : m0 + R, k0:k1].T
+            wt[:, : min(C, n - n0)] = w[n0 : n0 + C, k0:k1].T
+            acts.append(xt)
+            weights.append(wt)
+            terms = lane_terms(arith, xt[:, :, None], wt[:, None, :])  # (steps, R, C)
+            for tot, (f, b) in (
+                (term, value_toggles(terms, tw)),
+                (acc, value_toggles(np.cumsum(terms, axis=0), W)),
+            ):
+                tot[0] += f
+                tot[1] += b
+    else:
+        # Weights sit still (W[r, c] = w[n0 + c, k0 + r]); each cycle a vector of R
+        # activations enters; column c's partial sums grow down the rows.
+        vectors = max(2, min(m, MAX_VECTORS, (1 << 21) // (R * C)))
+        pairs = [(k0, n0) for k0 in range(0, k, R) for n0 in range(0, n, C)]
+        for k0, n0 in _spread(pairs, tiles):
+            r = min(R, k - k0)
+            xt = np.zeros((vectors, R), np.int64)
+            xt[:, :r] = x[:vectors, k0 : k0 + r]
+            held = np.zeros((R, C), np.int64)
+            held[:r, : min(C, n - n0)] = w[n0 : n0 + C, k0 : k0 + r].T
+            acts.append(xt)
+            weights.append(held)  # loaded row by row
+            terms = lane_terms(arith, xt[:, :, None], held[None, :, :])  # (vectors, R, C)
+            for tot, (f, b) in (
+                (term, value_toggles(terms, tw)),
+                (acc, value_toggles(np.cumsum(terms, axis=1), W)),
+            ):
+                tot[0] += f
+                tot[1] += b
+    stream = np.concatenate(acts)
+    loads = np.concatenate(weights)
+    out = {
+        "act": bus_toggle_rate(stream, ab),
+        "weight": bus_toggle_rate(loads, wb),
+        "term": tuple(term),
+        "sum": tuple(acc),
+        "act_zero": zero_fraction(act_values(arith, stream)),
+        "weight_zero": zero_fraction(weight_values(arith, loads)),
+        "digit": None,
+        "density": None,
+    }
+    if d.booth:
+        out["digit"], out["density"] = digit_toggles(stream, ab, d.act_signed, "booth")
+    return out
+
+
+def data_activity(
+    design: GridDesign, w_codes: np.ndarray, x_codes: np.ndarray, *, tiles: int = 8
+) -> DataActivity:
+    """Switching of a grid engine running activation codes ``x_codes`` (M, K) against weight
+    codes ``w_codes`` (N, K), tile by tile as the GEMM streams them.
+
+    Output-stationary: activations and weights both stream (a column of ``rows``
+    activations and a row of ``cols`` weights per step) and every PE accumulates its
+    products. Weight-stationary: the weights sit still, one activation vector enters per
+    cycle and partial sums flow down the columns. The activation and weight registers switch
+    with their streams; multipliers and lane gates with the products; adders, accumulators,
+    partial sums and results with the accumulated values; Booth encoders and selects with
+    the activations' digits. ``term``, ``sum`` and ``digit`` are each compared with
+    uniformly random codes laid out the same way.
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design (systolic or 2D matrix).
+    w_codes, x_codes : numpy.ndarray
+        Weight and activation codes in the design's ranges.
+    tiles : int
+        Tiles laid out at most (evenly spaced in streaming order).
+
+    Returns
+    -------
+    DataActivity
+        The measured switching.
+    """
+    return from_switching(design, _grid_switching, w_codes, x_codes, tiles)

@@ -1,0 +1,548 @@
+"""Switching statistics of real data: what an engine's nets see when it runs a real layer.
+
+Every energy figure used to assume uniformly random data at one toggle activity (0.5). Real
+weights and activations are bell-shaped with outlier channels, so their codes have many
+small values, few high bits set and, in low-bit formats, many zeros; the nets an operand
+drives switch less (or, for sign-magnitude-like patterns around zero, more) than random
+data. This module measures that, vectorized, from real tensors:
+
+:func:`bus_toggle_rate`
+    the fraction of the bits of a stream of codes that flip between consecutive cycles (each
+    row one cycle, each column one lane of a bus); uniformly random codes give 0.5.
+:func:`zero_fraction`, :func:`digit_density`, :func:`digit_codes`
+    zero operands, and the nonzero radix-4 Booth or EN-T digits a bit-weight or
+    digit-sparse engine processes (:mod:`.digits`).
+:func:`weight_codes`, :func:`act_codes`
+    float tensors rounded to the integer codes an engine's ports carry, in a
+    :class:`~.formats.NumberFormat` (the same quantizers as the quality figures).
+:func:`checkpoint_operands`, :func:`synthetic_operands`
+    a real weight tile and the activations that layer sees on the calibration sentences
+    (a BERT checkpoint such as the packaged all-MiniLM-L6-v2), or seeded synthetic ones of
+    stated statistics when there is no model.
+
+:class:`DataActivity` holds the figures a cost model prices: per-operand toggles and, per
+kind of datapath net (lane terms, sums, digit selects), an *equivalent activity*: 0.5 times
+the net's toggle rate on the data over its rate on uniformly random codes, so the calibrated
+unit energies (measured on random data at 0.5) scale linearly with it.
+:meth:`DataActivity.uniform` is the single-number model every figure used before.
+How a family lays the tensors out in the order its engine streams them, and which nets each
+operand drives, is the family's (``data_activity`` in ``models/<family>/cost.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from .digits import booth_encode, ent_encode
+from .formats import ACT_FORMAT_PATTERN, NumberFormat
+
+__all__ = [
+    "DataActivity",
+    "DRIVERS",
+    "bus_toggle_rate",
+    "zero_fraction",
+    "digit_codes",
+    "digit_density",
+    "weight_codes",
+    "act_codes",
+    "equivalent_activity",
+    "checkpoint_operands",
+    "synthetic_operands",
+    "workload_operands",
+    "RANDOM_ACTIVITY",
+]
+
+#: Toggle rate of a bus carrying uniformly random codes: what the unit table was calibrated at.
+RANDOM_ACTIVITY = 0.5
+
+#: What a cost item's data energy can be driven by (``Item.driver``): the activation bus and
+#: registers, the weight bus and registers, the lanes' terms (products, XNORs, conditional
+#: complements), the reduction and accumulation nets (tree adders, accumulators, results),
+#: the digit selects of a bit-weight or digit-sparse engine, and ``data`` (anything else that
+#: streams with the data: control that advances with the vectors) which follows the
+#: activations.
+DRIVERS = ("data", "act", "weight", "term", "sum", "digit")
+
+
+@dataclasses.dataclass(frozen=True)
+class DataActivity:
+    """Switching of an engine's nets on some data, per operand and per kind of net.
+
+    Toggle rates are flips per bit per cycle (uniformly random codes: 0.5); ``term``,
+    ``sum`` and ``digit`` are equivalent activities (0.5 x rate on the data / rate on random
+    codes; see the module docstring).
+
+    Parameters
+    ----------
+    act_toggle : float
+        Activation bus: fraction of bits flipping between consecutive streamed vectors.
+    weight_toggle : float
+        Weight bus: fraction of bits flipping between consecutive transfers (a held weight
+        tile does not switch while the activations stream; this is its load stream).
+    act_zero, weight_zero : float
+        Fraction of zero activation and weight codes (values).
+    term : float
+        Equivalent activity of the lanes' terms (products, XNORs, complements).
+    sum : float
+        Equivalent activity of the adder trees, accumulators and results.
+    digit : float
+        Equivalent activity of the digit selects (bit-weight / digit-sparse engines; the
+        activation-driven rate elsewhere).
+    digit_density : float or None
+        Nonzero digits per digit of the digit-encoded operand (None: not digit-encoded).
+    source : str
+        What the figures were measured on.
+    """
+
+    act_toggle: float
+    weight_toggle: float
+    act_zero: float = 0.0
+    weight_zero: float = 0.0
+    term: float = RANDOM_ACTIVITY
+    sum: float = RANDOM_ACTIVITY
+    digit: float = RANDOM_ACTIVITY
+    digit_density: float | None = None
+    source: str = ""
+
+    def __post_init__(self):
+        for name in ("act_toggle", "weight_toggle", "term", "sum", "digit"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and 0.0 <= v <= 1.0):
+                raise InputError(f"must be a number in [0, 1], got {v!r}", field=name)
+        for name in ("act_zero", "weight_zero"):
+            v = getattr(self, name)
+            if not 0.0 <= v <= 1.0:
+                raise InputError(f"must be a fraction in [0, 1], got {v!r}", field=name)
+
+    @classmethod
+    def uniform(cls, activity: float = RANDOM_ACTIVITY) -> DataActivity:
+        """Every net toggling at ``activity``: the single-number model (random data at 0.5).
+
+        Parameters
+        ----------
+        activity : float
+            Toggles per bit per cycle, in [0, 1].
+
+        Returns
+        -------
+        DataActivity
+            All rates equal to ``activity``, no zeros, no digit statistics.
+        """
+        a = float(activity)
+        return cls(a, a, term=a, sum=a, digit=a, source=f"uniform activity {a:g}")
+
+    def rate(self, driver: str) -> float:
+        """The activity of the nets ``driver`` names (one of :data:`DRIVERS`).
+
+        Parameters
+        ----------
+        driver : str
+            ``data``, ``act``, ``weight``, ``term``, ``sum`` or ``digit``.
+
+        Returns
+        -------
+        float
+            Toggles per bit per cycle (equivalent activity for term, sum and digit).
+        """
+        if driver in ("data", "act"):
+            return self.act_toggle
+        if driver == "weight":
+            return self.weight_toggle
+        if driver in ("term", "sum", "digit"):
+            return float(getattr(self, driver))
+        raise ValueError(f"unknown driver {driver!r}; one of {DRIVERS}")
+
+    def to_dict(self) -> dict:
+        """The fields as a plain mapping.
+
+        Returns
+        -------
+        dict
+            Field name -> value.
+        """
+        return dataclasses.asdict(self)
+
+
+def _masked(codes: np.ndarray, bits: int) -> np.ndarray:
+    # Two's complement bit patterns of width ``bits``, as the bus carries them.
+    mask = np.uint64((1 << bits) - 1) if bits < 64 else np.uint64(-1)
+    return np.asarray(codes, dtype=np.int64).astype(np.uint64) & mask
+
+
+def bus_toggle_rate(stream, bits: int, *, axis: int = 0) -> float:
+    """Fraction of bus bits that flip between consecutive cycles.
+
+    Parameters
+    ----------
+    stream : array_like of int
+        Codes, one cycle per index along ``axis`` (every other axis is a lane of the bus);
+        negative codes are taken in two's complement.
+    bits : int
+        Width of each lane, in bits.
+    axis : int
+        The cycle axis.
+
+    Returns
+    -------
+    float
+        Flips / (bits x lanes x (cycles - 1)); 0 for fewer than two cycles. Uniformly random
+        codes give 0.5.
+    """
+    s = np.moveaxis(np.asarray(stream), axis, 0)
+    if s.shape[0] < 2 or s[0].size == 0:
+        return 0.0
+    if bits < 1:
+        raise ValueError(f"bits must be >= 1, got {bits}")
+    m = _masked(s, bits)
+    flips = np.bitwise_count(m[1:] ^ m[:-1]).sum(dtype=np.int64)
+    return float(flips) / (bits * m[1:].size)
+
+
+def zero_fraction(codes) -> float:
+    """Fraction of zero values in ``codes`` (0 for an empty array).
+
+    Parameters
+    ----------
+    codes : array_like
+        Operand values.
+
+    Returns
+    -------
+    float
+        Zeros / elements.
+    """
+    c = np.asarray(codes)
+    return float(np.count_nonzero(c == 0)) / c.size if c.size else 0.0
+
+
+def digit_codes(codes, bits: int, signed: bool, encoding: str) -> np.ndarray:
+    """Radix-4 digits of every code, last axis the digit position (least significant first).
+
+    Parameters
+    ----------
+    codes : array_like of int
+        Operand codes in range for ``bits`` and ``signed``.
+    bits : int
+        Operand width.
+    signed : bool
+        Two's complement (True) or unsigned codes.
+    encoding : {"booth", "ent"}
+        Radix-4 Booth digits {-2..2}, or EN-T digits {-1, 0, 1, 2} (the sign applied).
+
+    Returns
+    -------
+    numpy.ndarray
+        int8 digits, shape ``codes.shape + (digits,)``.
+    """
+    if encoding == "booth":
+        return booth_encode(codes, bits=bits, signed=signed)
+    if encoding == "ent":
+        negative, digits = ent_encode(codes, bits=bits, signed=signed)
+        return np.where(negative[..., None], -digits, digits).astype(np.int8)
+    raise InputError(
+        f"unknown digit encoding {encoding!r}", field="encoding", allowed=["booth", "ent"]
+    )
+
+
+def digit_density(codes, bits: int, signed: bool, encoding: str) -> float:
+    """Nonzero digits per digit position (:func:`digit_codes`).
+
+    Parameters
+    ----------
+    codes : array_like of int
+        Operand codes.
+    bits : int
+        Operand width.
+    signed : bool
+        Two's complement or unsigned.
+    encoding : {"booth", "ent"}
+        The digit set.
+
+    Returns
+    -------
+    float
+        Fraction of nonzero digits (0 for no codes).
+    """
+    d = digit_codes(codes, bits, signed, encoding)
+    return float(np.count_nonzero(d)) / d.size if d.size else 0.0
+
+
+def equivalent_activity(rate_data: float, rate_random: float) -> float:
+    """0.5 x ``rate_data`` / ``rate_random``, clipped to [0, 1]: the activity at which the
+    calibrated (random-data) energy of a net gives its energy on the data.
+
+    Parameters
+    ----------
+    rate_data, rate_random : float
+        The net's toggle rate on the data and on uniformly random codes.
+
+    Returns
+    -------
+    float
+        The equivalent activity (0.5 when the random rate is 0: nothing to scale by).
+    """
+    if rate_random <= 0:
+        return RANDOM_ACTIVITY
+    return float(min(1.0, max(0.0, RANDOM_ACTIVITY * rate_data / rate_random)))
+
+
+def weight_codes(w, fmt: NumberFormat) -> np.ndarray:
+    """The integer codes an engine's weight ports carry for float weights ``w`` in ``fmt``.
+
+    Parameters
+    ----------
+    w : array_like
+        Float weights ``(out_features, in_features)``.
+    fmt : NumberFormat
+        The design's formats (:attr:`Design.number_format`); its weight format must be
+        ``sign``, ``ternary``, ``int<k>`` or ``int<k>_asym`` (one code per weight).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 codes, same shape: ``sign`` as bits (1 = +1, 0 = -1), ``ternary`` -1/0/+1,
+        ``int<k>`` signed codes, ``int<k>_asym`` unsigned codes (zero point included).
+    """
+    from .quality import quantize_weights  # deferred: the quantizers only when data is given
+
+    w = np.asarray(w, dtype=np.float32)
+    if w.ndim != 2:
+        raise InputError(f"weights must be a matrix, got shape {w.shape}", field="weights")
+    qt = quantize_weights(w, fmt)
+    if fmt.weight == "sign":
+        return (np.asarray(qt.payload["signs"]) > 0).astype(np.int64)
+    if "codes" not in qt.payload:
+        raise InputError(
+            f"weight format {fmt.weight!r} has no one-code-per-weight form",
+            field="weight_format",
+            allowed="sign, ternary, int<k>, int<k>_asym",
+        )
+    return np.asarray(qt.payload["codes"], dtype=np.int64)[: w.shape[0], : w.shape[1]]
+
+
+def act_codes(x, act: str) -> np.ndarray:
+    """The integer codes an engine's activation ports carry for float activations ``x``,
+    rounded per token (row) as :func:`~.quality.quantize_activations` rounds them.
+
+    Parameters
+    ----------
+    x : array_like
+        Float activations ``(tokens, features)``.
+    act : str
+        Activation format: ``sign`` (bits, 1 = +1), ``int<k>`` (signed codes) or ``uint<k>``
+        (unsigned codes with a per-token zero point).
+
+    Returns
+    -------
+    numpy.ndarray
+        int64 codes, same shape.
+    """
+    m = ACT_FORMAT_PATTERN.match(act)
+    if not m or act == "fp":
+        raise InputError(
+            f"activation format {act!r} has no integer code",
+            field="act_format",
+            allowed="sign, int<k>, uint<k>",
+        )
+    x = np.asarray(x, dtype=np.float32)
+    if act == "sign":
+        return (x >= 0).astype(np.int64)
+    bits = int(m["bits"])
+    if act.startswith("u"):
+        lo = x.min(axis=-1, keepdims=True)
+        hi = x.max(axis=-1, keepdims=True)
+        scale = np.where(hi > lo, (hi - lo) / (2**bits - 1), 1.0)
+        return np.clip(np.rint((x - lo) / scale), 0, 2**bits - 1).astype(np.int64)
+    qmax = 2 ** (bits - 1) - 1
+    amax = np.abs(x).max(axis=-1, keepdims=True)
+    scale = np.where(amax > 0, amax / qmax, 1.0)
+    return np.clip(np.rint(x / scale), -qmax, qmax).astype(np.int64)
+
+
+def checkpoint_operands(
+    checkpoint: str = "all-minilm-l6-v2",
+    layer: str | None = None,
+    *,
+    rows: int | None = None,
+    cols: int | None = None,
+    tokens: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """A real weight matrix and the activations it sees on the calibration sentences.
+
+    Parameters
+    ----------
+    checkpoint : str
+        A packaged checkpoint name or a BERT checkpoint folder (config.json,
+        model.safetensors, vocab.txt).
+    layer : str, optional
+        One of the encoder's linear weight names
+        (``encoder.layer.<i>.<attention.self.query|...|output.dense>.weight``); default the
+        first one (in forward order) with at least ``rows`` outputs and ``cols`` inputs.
+    rows, cols : int, optional
+        Keep the first ``rows`` output and ``cols`` input features (default all).
+    tokens : int, optional
+        Keep the first ``tokens`` activation rows (default all calibration tokens).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, str)
+        Float32 weights ``(rows, cols)``, activations ``(tokens, cols)`` (the layer's input
+        rows, sentence after sentence, in token order) and a description of the source.
+    """
+    # deferred: the encoder and tokenizer only when real activations are asked for
+    from .encoder import CALIBRATION, BertEncoder, embed_sentences, load_sentences
+    from .packaged import canonical_name, packaged_checkpoint
+    from .wordpiece import WordPieceTokenizer
+
+    folder = packaged_checkpoint(checkpoint) or Path(checkpoint)
+    if not (folder / "config.json").is_file() or not (folder / "vocab.txt").is_file():
+        raise InputError(
+            f"{checkpoint!r} is neither a packaged checkpoint nor a BERT checkpoint folder",
+            field="checkpoint",
+            allowed="all-minilm-l6-v2, or a folder with config.json, model.safetensors, vocab.txt",
+        )
+    encoder = BertEncoder.from_dir(folder)
+    if layer is None:
+        fits = [
+            name
+            for name in encoder.linear_names
+            if encoder.weight(name).shape[0] >= (rows or 0)
+            and encoder.weight(name).shape[1] >= (cols or 0)
+        ]
+        if not fits:
+            raise InputError(
+                f"no linear layer of the checkpoint has {rows} outputs and {cols} inputs",
+                field="checkpoint",
+            )
+        layer = fits[0]
+    if layer not in encoder.linear_names:
+        raise InputError(
+            f"no linear layer {layer!r} in the checkpoint",
+            field="layer",
+            allowed=list(encoder.linear_names[:6]) + ["..."],
+        )
+    tokenizer = WordPieceTokenizer.from_vocab(folder / "vocab.txt")
+    captured: dict[str, np.ndarray] = {}
+    embed_sentences(encoder, tokenizer, load_sentences()[CALIBRATION], capture=captured)
+    w = np.asarray(encoder.weight(layer), dtype=np.float32)[:rows, :cols]
+    x = np.asarray(captured[layer], dtype=np.float32)[:tokens, :cols]
+    if w.shape[0] < (rows or 0) or w.shape[1] < (cols or 0) or x.shape[0] < (tokens or 0):
+        raise InputError(
+            f"layer {layer} gives {w.shape[0]} x {w.shape[1]} weights and {x.shape[0]} tokens, "
+            f"fewer than the {rows} x {cols} and {tokens} asked for",
+            field="layer",
+        )
+    name = canonical_name(checkpoint) or folder.name
+    return w, x, f"{name} {layer} on the calibration sentences"
+
+
+def synthetic_operands(
+    n: int, k: int, *, tokens: int = 256, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Seeded weights and activations of stated statistics, for when no model is given.
+
+    Weights: :func:`~.synthetic.synthetic_weights` (Student-t body, std 0.02, log-normal row
+    scales, rare outlier columns). Activations: :func:`~.quality.synthetic_activations`
+    (standard normal tokens, 1% of channels scaled by 20).
+
+    Parameters
+    ----------
+    n, k : int
+        Weight shape ``(n, k)``.
+    tokens : int
+        Activation rows.
+    seed : int
+        Same seed, same tensors.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, str)
+        Weights ``(n, k)``, activations ``(tokens, k)``, a description.
+    """
+    from .quality import synthetic_activations  # deferred: with the quantizers
+    from .synthetic import synthetic_weights
+
+    w = synthetic_weights((n, k), seed=seed)
+    x = synthetic_activations(k, tokens=tokens, seed=seed)
+    return (
+        w,
+        x,
+        "synthetic: Student-t weights (std 0.02, row spread, outlier columns), normal "
+        "activations with 1% outlier channels x20",
+    )
+
+
+def workload_operands(
+    spec: str, *, rows: int = 256, cols: int = 1024, tokens: int = 256, layers=None
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Operands to measure an engine's switching on for a workload spec, as the quality
+    figures choose their data (:func:`~.quality.quality_source`).
+
+    A BERT checkpoint with a forward pass (the packaged all-MiniLM-L6-v2): a real layer and
+    its activations on the calibration sentences (:func:`checkpoint_operands`). Another
+    checkpoint: its first linear weight with at least ``cols`` inputs (the first otherwise),
+    on synthetic activations. No checkpoint (a preset): :func:`synthetic_operands` of the
+    workload's first weight GEMM shape (``layers``; ``rows x cols`` without it).
+
+    Parameters
+    ----------
+    spec : str
+        The workload spec: packaged checkpoint name, checkpoint folder, or a preset.
+    rows, cols, tokens : int
+        At most this many weight rows, input features and activation rows.
+    layers : pandas.DataFrame, optional
+        The workload's GEMM table (``N``, ``K``, ``kind``), for a synthetic source.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray, str)
+        Float32 weights, activations, and a description of the data.
+    """
+    from .quality import quality_source, synthetic_activations  # deferred: with the quantizers
+
+    try:
+        source = quality_source(spec, layers)
+    except InputError:
+        if layers is not None:
+            raise
+        w, x, what = synthetic_operands(rows, cols, tokens=tokens)
+        return w, x, what
+    if source.kind == "encoder":
+        assert source.path is not None
+        w, x, what = checkpoint_operands(source.path, tokens=tokens)
+        name = source.name
+        return w[:rows, :cols], x[:, :cols], what.replace(Path(source.path).name, name, 1)
+    if source.kind == "checkpoint":
+        # deferred: checkpoint reading only for this source
+        from .configs import load_model_config, weight_manifest
+        from .safetensors_io import open_checkpoint
+
+        assert source.path is not None
+        ckpt = open_checkpoint(source.path)
+        specs = [
+            s
+            for s in weight_manifest(load_model_config(source.path), include_head=False)
+            if any(c in ckpt for c in s.candidates)
+        ]
+        if not specs:
+            raise InputError(
+                "no linear-layer weight of the config was found in the checkpoint",
+                field="workload.spec",
+            )
+        pick = next((s for s in specs if s.shape[1] >= cols), specs[0])
+        tensor = next(c for c in pick.candidates if c in ckpt)
+        w = ckpt.read(tensor, transpose=pick.transposed)[:rows, :cols]
+        x = synthetic_activations(w.shape[1], tokens=tokens)
+        return (
+            np.asarray(w, dtype=np.float32),
+            x,
+            f"checkpoint {source.name} {tensor}, synthetic activations (normal, 1% outlier "
+            "channels x20)",
+        )
+    n, k = source.shapes[0]
+    return synthetic_operands(min(n, rows), min(k, cols), tokens=tokens)
