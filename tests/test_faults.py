@@ -54,9 +54,20 @@ SMALL = {
 }
 
 
+def _default_sigint() -> None:
+    # pytest-xdist's workers ignore SIGINT, and an ignored signal stays ignored across exec
+    # (Python then installs no KeyboardInterrupt handler): give the command a terminal's
+    # default, as a user's shell would.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _cli(*args, cwd, **popen):
     return subprocess.Popen(
-        [sys.executable, "-m", "shiftadd.cli", *map(str, args)], cwd=cwd, text=True, **popen
+        [sys.executable, "-m", "shiftadd.cli", *map(str, args)],
+        cwd=cwd,
+        text=True,
+        preexec_fn=_default_sigint,
+        **popen,
     )
 
 
