@@ -22,7 +22,7 @@ from ..errors import ToolError
 from ..models.cost import estimate
 from ..models.cycles import gemm_cycles
 from ..models.pareto import pareto_front
-from ..models.plots import plot_results
+from ..models.plots import energy_unit, plot_results
 from ..models.sweep import (
     load_sweep_spec,
     parse_sweep_spec,
@@ -203,13 +203,15 @@ def _sweep_stage(spec, out: Path, quick: bool, kinds, log) -> dict:
     plots = [p for kind in kinds for p in plot_results(out, kind)]
     best = front.sort_values("energy_per_token_uj").iloc[0]
     top = front.sort_values("quality").iloc[-1]
+    # One unit for both figures, the one that reads best for them (as the plots choose).
+    unit, scale = energy_unit([best["energy_per_token_uj"], top["energy_per_token_uj"]])
     log(
         f"  {result['points']:,} points in {result['seconds']:.1f} s; Pareto front (area, "
         f"energy, quality) {len(front)} points; lowest energy "
-        f"{best['energy_per_token_uj']:.1f} uJ/token ({best['arch']} "
+        f"{best['energy_per_token_uj'] / scale:,.1f} {unit}/token ({best['arch']} "
         f"{best['weight_format']}/{best['act_format']}, quality {best['quality']:.3f}); "
         f"best quality {top['quality']:.3f} ({top['arch']} {top['weight_format']}/"
-        f"{top['act_format']}, {top['energy_per_token_uj']:.1f} uJ/token)"
+        f"{top['act_format']}, {top['energy_per_token_uj'] / scale:,.1f} {unit}/token)"
     )
     log(f"  timing: {timing['text']}")
     log(f"  quality: {quality['text']}")
