@@ -185,6 +185,32 @@ def _model_energy_pj(
     )
 
 
+def _required_liberty(liberty) -> Path:
+    """The liberty validation synthesizes on; refused in one line when there is none."""
+    lib = resolve_liberty(liberty)
+    if lib is None:
+        raise InputError(
+            "validation compares with synthesis on real cells: give a liberty",
+            field="--liberty",
+            allowed="a .lib path or SHIFTADD_LIBERTY",
+        )
+    return lib
+
+
+def _gate_level_energy(design, *, netlist, lib, work, gemm, seed, operands=None):
+    """Simulate the mapped ``netlist`` on the validation GEMM (random operands, or the given
+    ones) and annotate that activity in OpenSTA: ``(powered result, activity, gate-level
+    report, energy in pJ over the simulated cycles)``."""
+    switching, gates = measure_activity(
+        design, netlist=netlist, liberty=lib, gemm=gemm, seed=seed, operands=operands
+    )
+    powered = synthesize(design, liberty=lib, workdir=work, activity=switching)
+    if not powered.power_mw:
+        raise InputError("OpenSTA reported no power", field="--liberty")
+    energy = powered.power_mw["total"] * float(design.clock_ns) * switching.cycles
+    return powered, switching, gates, energy
+
+
 def validate_design(
     design,
     *,
@@ -221,13 +247,7 @@ def validate_design(
         The model's and the measured cycles, area (um^2) and energy (pJ) of the validation
         GEMM, with the pass flags of the RTL and gate-level simulations.
     """
-    lib = resolve_liberty(liberty)
-    if lib is None:
-        raise InputError(
-            "validation compares with synthesis on real cells: give a liberty",
-            field="--liberty",
-            allowed="a .lib path or SHIFTADD_LIBERTY",
-        )
+    lib = _required_liberty(liberty)
     t0 = time.perf_counter()
     gemm = validation_gemm(design)
     notes: list[str] = []
@@ -237,16 +257,12 @@ def validate_design(
     with tempfile.TemporaryDirectory(prefix="shiftadd-validate-") as tmp:
         work = Path(workdir) if workdir else Path(tmp)
         mapped = synthesize(design, liberty=lib, workdir=work)
-        activity, gates = measure_activity(
-            design, netlist=mapped.netlist, liberty=lib, gemm=gemm, seed=seed
+        powered, activity, gates, energy_sta = _gate_level_energy(
+            design, netlist=mapped.netlist, lib=lib, work=work, gemm=gemm, seed=seed
         )
-        powered = synthesize(design, liberty=lib, workdir=work, activity=activity)
     if powered.area != mapped.area:
         notes.append("the second synthesis differs from the simulated netlist")
-    if not powered.power_mw:
-        raise InputError("OpenSTA reported no power", field="--liberty")
     clock_ns = float(design.clock_ns)
-    energy_sta = powered.power_mw["total"] * clock_ns * activity.cycles
     cycles_sim = int(rtl.gemm["gemm_cycles_sim"])
     cycles_model = int(rtl.gemm["gemm_cycles_model"])
     energy_model = _model_energy_pj(
@@ -412,13 +428,7 @@ def validation_report(
     run resumes) and their model columns recomputed; delete the JSON file to measure
     everything again.
     """
-    lib = resolve_liberty(liberty)
-    if lib is None:
-        raise InputError(
-            "validation compares with synthesis on real cells: give a liberty",
-            field="--liberty",
-            allowed="a .lib path or SHIFTADD_LIBERTY",
-        )
+    lib = _required_liberty(liberty)
     # every file validated before work; designs given as objects are used as they are
     designs = [
         (str(p), load_design(p)) if not isinstance(p, tuple) else (str(p[0]), p[1]) for p in paths
@@ -629,13 +639,7 @@ def validate_data_energy(
     DataEnergyRow
         Model and gate-level energies on both kinds of data, and the measured switching.
     """
-    lib = resolve_liberty(liberty)
-    if lib is None:
-        raise InputError(
-            "validation compares with synthesis on real cells: give a liberty",
-            field="--liberty",
-            allowed="a .lib path or SHIFTADD_LIBERTY",
-        )
+    lib = _required_liberty(liberty)
     t0 = time.perf_counter()
     gemm = validation_gemm(design)
     m, n, k = gemm
@@ -649,18 +653,16 @@ def validate_data_energy(
         operands = save_operands(Path(tmp) / "operands.npz", xc, wc)
         mapped = synthesize(design, liberty=lib, workdir=work)
         for kind, given in (("random", None), ("data", operands)):
-            switching, gates = measure_activity(
+            _, switching, gates, energy_sta = _gate_level_energy(
                 design,
                 netlist=mapped.netlist,
-                liberty=lib,
+                lib=lib,
+                work=work,
                 gemm=gemm,
                 seed=seed,
                 operands=given,
             )
             passed = passed and bool(gates.passed and (gates.gemm or {}).get("gemm_matches"))
-            powered = synthesize(design, liberty=lib, workdir=work, activity=switching)
-            if not powered.power_mw:
-                raise InputError("OpenSTA reported no power", field="--liberty")
             model_cycles = int((gates.gemm or {}).get("gemm_cycles_model", 0))
             energies[kind] = (
                 _model_energy_pj(
@@ -673,7 +675,7 @@ def validate_data_energy(
                     units,
                     activity=activity if kind == "data" else None,
                 ),
-                powered.power_mw["total"] * clock_ns * switching.cycles,
+                energy_sta,
             )
             cycles[kind] = switching.cycles
     return DataEnergyRow(
@@ -777,12 +779,7 @@ def data_energy_report(
     list of DataEnergyRow
         The rows of the designs that could be validated.
     """
-    if resolve_liberty(liberty) is None:
-        raise InputError(
-            "validation compares with synthesis on real cells: give a liberty",
-            field="--liberty",
-            allowed="a .lib path or SHIFTADD_LIBERTY",
-        )
+    _required_liberty(liberty)
     # Every file and the checkpoint checked before any work.
     designs = [
         (str(p), load_design(p)) if not isinstance(p, tuple) else (str(p[0]), p[1]) for p in paths
