@@ -359,6 +359,12 @@ def cmd_synth(args) -> int:
         "--stimulus": args.stimulus,
         "--activity-from": None if args.activity_from == "vectorless" else args.activity_from,
     }
+    if args.verilog and args.hierarchical:
+        raise InputError(
+            "--hierarchical applies to a design file (external RTL is synthesized flat)",
+            field="--hierarchical",
+            allowed="with a design file",
+        )
     if args.verilog and args.design:
         raise InputError("give a design file or --verilog, not both", field="--verilog")
     _check_liberty(args.liberty)
@@ -416,6 +422,7 @@ def cmd_synth(args) -> int:
             data_activity=args.activity,
             effort=args.effort,
             workdir=args.workdir,
+            hierarchical=args.hierarchical,
         )
     d = r.to_dict()
     if args.out:
@@ -719,6 +726,8 @@ def cmd_sweep(args) -> int:
         f"  timing    {result['timing']['text']}",
         f"  quality   {result['quality']['text']}",
     ]
+    if result.get("activity"):
+        lines.append(f"  activity  {result['activity']['text']}")
     lines += _pareto_lines(front, distinct, result["pareto_objectives"], shown=12)
     lines += [f"  plot      {p}" for p in result["plots"]]
     _emit(args, result, lines)
@@ -997,6 +1006,12 @@ def build_parser() -> argparse.ArgumentParser:
         "yosys 0.23 read_verilog -sv, a synthesizable subset)",
     )
     p.add_argument("--top", help="top module of --verilog")
+    p.add_argument(
+        "--hierarchical",
+        action="store_true",
+        help="design file: synthesize each distinct unit (PE, neuron slice) once and "
+        "instantiate it, no optimization across unit ports (default: flat; docs/hierarchy.md)",
+    )
     p.add_argument(
         "--param",
         action="append",

@@ -68,6 +68,9 @@ class Family:
     random_design : str or None
         Reference to the family's ``random_design(rng, name)``, which draws a random valid
         design small enough to synthesize and simulate (``shiftadd validate --random``).
+    hierarchical : bool
+        The component takes ``hierarchical=True``: its identical units (PEs, neuron slices)
+        are then submodules listed in ``hierarchy_units`` (hierarchical synthesis).
     lacks : mapping of str to str
         Capability -> why the family does not have it.
     """
@@ -87,6 +90,7 @@ class Family:
     bench: str | None
     timing_paths: str | None = None
     random_design: str | None = None
+    hierarchical: bool = False
     lacks: Mapping[str, str] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self):

@@ -10,6 +10,7 @@ FAMILY: Family = Family(
     example="mac_int8_k64.toml",
     design="shiftadd.design.adder_tree:AdderTreeDesign",
     component="shiftadd.hw.adder_tree_top:adder_tree_top",
+    hierarchical=True,
     golden="shiftadd.models.adder_tree.golden:adder_tree_reference",
     gemm_cycles="shiftadd.models.adder_tree.cycles:gemm_cycles_batch",
     design_vector="shiftadd.models.adder_tree.cycles:design_vector",

@@ -10,6 +10,7 @@ FAMILY: Family = Family(
     example="matrix2d_int8_8x8.toml",
     design="shiftadd.design.matrix2d:Matrix2DDesign",
     component="shiftadd.hw.matrix2d:Matrix2DArray",
+    hierarchical=True,
     golden="shiftadd.models.grid.golden:gemm_reference",
     gemm_cycles="shiftadd.models.grid.cycles:gemm_cycles_batch",
     design_vector="shiftadd.models.grid.cycles:design_vector",

@@ -9,6 +9,7 @@ FAMILY: Family = Family(
     example="systolic_ws_int8_8x8.toml",
     design="shiftadd.design.systolic:SystolicDesign",
     component="shiftadd.hw.systolic:systolic_array",
+    hierarchical=True,
     golden="shiftadd.models.grid.golden:gemm_reference",
     gemm_cycles="shiftadd.models.grid.cycles:gemm_cycles_batch",
     design_vector="shiftadd.models.grid.cycles:design_vector",

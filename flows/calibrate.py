@@ -23,6 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import tomli_w
+from amaranth import Cat, Module, Signal
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
 
 from .._io import atomic_write
 from ..design.tree import plan_tree, tree_adders
@@ -91,6 +94,46 @@ DELAY_MULT_WIDTHS = (2, 4, 8, 16)
 # Fan-out nets larger than the power blocks' (shared LUT key bits and select lines reach
 # hundreds or thousands of gates): each further buffer level adds delay.
 DELAY_FANOUTS = (256, 1024)
+# Row-decoded register writes (a weight row or a neuron's weights loaded when
+# ``valid & ready & index == i``): rows x bits per row. The decode gate drives the load
+# enables of a row in both polarities; synthesis maps it onto a wide NOR gate and an
+# unbuffered or lightly buffered net, slower than an AND gate and a fan-out net apart.
+DELAY_WRITE_ROWS = (2, 4, 8, 16)
+DELAY_WRITE_BITS = (4, 8, 16, 32, 64)
+
+
+class DecodedWrite(wiring.Component):
+    """``rows`` registers of ``bits`` bits; row ``i`` loads ``data`` when ``valid & ready &
+    (row == i)``, and holds otherwise: the weight write of the weight-stationary array and
+    of the adder tree's neurons.
+
+    It lives here rather than in :mod:`shiftadd.hw.calibration` because only the delay
+    calibration uses it (timed, not powered).
+    """
+
+    def __init__(self, *, rows: int, bits: int):
+        self._rows, self._bits = rows, bits
+        super().__init__(
+            {
+                "row": In(max(1, (rows - 1).bit_length())),
+                "valid": In(1),
+                "ready": In(1),
+                "data": In(bits),
+                "y": Out(rows * bits),
+            }
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        write = self.valid & self.ready
+        regs = []
+        for i in range(self._rows):
+            reg = Signal(self._bits, name=f"row{i}")
+            with m.If(write & (self.row == i)):
+                m.d.sync += reg.eq(self.data)
+            regs.append(reg)
+        m.d.comb += self.y.eq(Cat(*regs))
+        return m
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,6 +243,11 @@ def delay_blocks() -> list[CalibrationBlock]:
     blocks += [
         B(f"delay_fanout{f}", lambda f=f: Fanout(nets=FANOUT_NETS, loads=f), timing_only=True)
         for f in DELAY_FANOUTS
+    ]
+    blocks += [
+        B(f"delay_write{r}x{b}", lambda r=r, b=b: DecodedWrite(rows=r, bits=b), timing_only=True)
+        for r in DELAY_WRITE_ROWS
+        for b in DELAY_WRITE_BITS
     ]
     return blocks
 
@@ -472,7 +520,10 @@ def fit_delays(critical_paths: dict[str, float]) -> dict:
         ``reg``, ``gate`` (per gate kind), ``csa`` (per level), ``adder`` (result
         ``widths`` and ``ns``), ``tree`` (grids ``levels`` x leaf widths for unsigned and
         for signed leaves, NaN where a block was too large to measure), ``mult``
-        (``a_bits`` x ``w_bits`` grid ``ns``), ``fanout`` (``loads`` and ``ns``); all in ns.
+        (``a_bits`` x ``w_bits`` grid ``ns``), ``fanout`` (``loads`` and ``ns``), ``write``
+        (a row-decoded register write from the write flag's register to the loaded
+        register: ``rows`` x ``bits`` grid ``ns``, made non-decreasing along both axes like
+        the fan-out); all in ns.
     """
     cp = critical_paths
     reg = cp["dff_toggling"]
@@ -498,6 +549,14 @@ def fit_delays(critical_paths: dict[str, float]) -> dict:
         [cp[f"delay_mult{a}x{w}"] - reg for w in DELAY_MULT_WIDTHS] for a in DELAY_MULT_WIDTHS
     ]
     fan_loads = (*FANOUTS, *DELAY_FANOUTS)
+    write_ns = np.array(
+        [
+            [max(0.0, cp[f"delay_write{r}x{b}"] - reg) for b in DELAY_WRITE_BITS]
+            for r in DELAY_WRITE_ROWS
+        ]
+    )
+    # Synthesis buffers a row's enables in steps; a larger register bank is never faster.
+    write_ns = np.maximum.accumulate(np.maximum.accumulate(write_ns, axis=1), axis=0)
     fan_ns = np.maximum.accumulate(
         [
             max(0.0, cp[f"fanout{f}" if f in FANOUTS else f"delay_fanout{f}"] - reg - gate["and2"])
@@ -522,6 +581,11 @@ def fit_delays(critical_paths: dict[str, float]) -> dict:
             "ns": mult_ns,
         },
         "fanout": {"loads": list(fan_loads), "ns": [float(x) for x in fan_ns]},
+        "write": {
+            "rows": list(DELAY_WRITE_ROWS),
+            "bits": list(DELAY_WRITE_BITS),
+            "ns": write_ns.tolist(),
+        },
     }
 
 
@@ -531,7 +595,8 @@ DELAY_METHOD = (
     "ports driven by a mid-size buffer, outputs loaded with four buffer inputs; the "
     "register overhead (clock-to-output + setup, from a plain register bank) subtracted; "
     "adders at several widths, trees on a levels x leaf-width grid, multipliers on an "
-    "operand-width grid, 64-lane gate blocks, fan-out nets of 4 to 1024 loads"
+    "operand-width grid, 64-lane gate blocks, fan-out nets of 4 to 1024 loads, "
+    "row-decoded register writes on a rows x bits grid"
 )
 
 

@@ -26,7 +26,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..design.adder_tree import AdderTreeDesign
 from ._util import delay_through, output_advance, register_input, validating
-from .arith import pe_arithmetic
+from .arith import pe_arithmetic, slice_lanes
 from .bitweight import BitWeightMac
 from .folded_threshold import FoldedThreshold
 from .shapes import shape_of_range
@@ -54,6 +54,10 @@ class AdderTreeArray(wiring.Component):
     ----------
     design : AdderTreeDesign
         The validated design; every width and the pipeline come from it.
+    hierarchical : bool
+        Cut each neuron's lanes into identical :class:`~shiftadd.hw.arith.LaneSlice`
+        submodules (:attr:`hierarchy_units`), for hierarchical synthesis; the same logic as
+        the default form. The bit-weight options keep their neurons whole.
 
     Members
     -------
@@ -65,7 +69,7 @@ class AdderTreeArray(wiring.Component):
         Per neuron, the dot product, or with ``threshold`` the output bit.
     """
 
-    def __init__(self, *, design: AdderTreeDesign):
+    def __init__(self, *, design: AdderTreeDesign, hierarchical: bool = False):
         with validating(self):
             if not isinstance(design, AdderTreeDesign):
                 raise TypeError(f"Design must be an AdderTreeDesign, not {design!r}")
@@ -76,6 +80,7 @@ class AdderTreeArray(wiring.Component):
             if design.bitweight is not None
             else pe_arithmetic(design.arith)
         )
+        self._slices = slice_lanes(design.k) if hierarchical and design.bitweight is None else 0
         out_shape = 1 if design.threshold else shape_of_range(*design.acc_range)
         super().__init__(
             {
@@ -98,6 +103,15 @@ class AdderTreeArray(wiring.Component):
     @property
     def latency(self) -> int:
         return self._design.latency
+
+    @property
+    def hierarchy_units(self) -> dict[str, str]:
+        """Submodules kept as modules of their own by hierarchical emission (name to the
+        kind of unit); empty in the default form."""
+        if not self._slices:
+            return {}
+        count = self._design.k // self._slices
+        return {f"neuron{n}_slice{g}": "slice" for n in range(self._design.n) for g in range(count)}
 
     def elaborate(self, platform):
         m = Module()
@@ -152,6 +166,7 @@ class AdderTreeArray(wiring.Component):
                 offset_range=d.offset_range if d.has_offset_leaf else None,
                 register_after=slots,
                 en=advance,
+                **({"slices": self._slices} if self._slices else {}),
             )
 
             if d.threshold:

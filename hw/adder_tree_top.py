@@ -12,8 +12,11 @@ from .bitweight_sparse import DigitSparseArray
 __all__ = ["adder_tree_top"]
 
 
-def adder_tree_top(design: AdderTreeDesign) -> AdderTreeArray | DigitSparseArray:
-    """The top-level component of an adder-tree design."""
+def adder_tree_top(
+    design: AdderTreeDesign, hierarchical: bool = False
+) -> AdderTreeArray | DigitSparseArray:
+    """The top-level component of an adder-tree design (``hierarchical``: its form with
+    identical units kept apart, where it has one)."""
     if design.digit_sparse:
         return DigitSparseArray(design=design)
-    return AdderTreeArray(design=design)
+    return AdderTreeArray(design=design, hierarchical=hierarchical)

@@ -23,18 +23,45 @@ negator. :func:`pe_arithmetic` gives the class of a description.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Shape, Value
+from amaranth.hdl import Cat, Const, Module, Mux, Shape, Signal, Value
+from amaranth.lib import data, wiring
+from amaranth.lib.wiring import In, Out
 
 from ..design.arith import AddSub as AddSubMode
 from ..design.arith import Arithmetic
 from ..design.arith import Mac as MacMode
 from ..design.arith import Ternary as TernaryMode
 from ..design.arith import Xnor as XnorMode
-from .adder_tree import AdderTree, Popcount
+from ..design.tree import TreePlan, plan_tree
+from .adder_tree import AdderTree, Popcount, build_tree
 from .booth import booth_rows
 from .shapes import operand_shape, shape_of_range
 
-__all__ = ["PEArithmetic", "XnorPopcount", "AddSub", "Ternary", "Mac", "pe_arithmetic"]
+__all__ = [
+    "PEArithmetic",
+    "XnorPopcount",
+    "AddSub",
+    "Ternary",
+    "Mac",
+    "LaneSlice",
+    "pe_arithmetic",
+    "slice_lanes",
+]
+
+#: Lanes of one neuron slice in the hierarchical form of an adder-tree array.
+SLICE_LANES = 16
+
+
+def slice_lanes(k: int, limit: int = SLICE_LANES) -> int:
+    """Lanes per slice when a ``k``-lane neuron is cut into identical slices: the largest
+    power of two up to ``limit`` that divides ``k`` and leaves at least two slices, or 0 when
+    none of at least 4 lanes exists (the neuron stays whole)."""
+    s = limit
+    while s >= 4:
+        if k % s == 0 and k // s >= 2:
+            return s
+        s //= 2
+    return 0
 
 
 class PEArithmetic:
@@ -103,6 +130,7 @@ class PEArithmetic:
         offset_range,
         register_after: tuple[int, ...],
         en: Value,
+        slices: int = 0,
     ) -> tuple[Value, tuple[int, int]]:
         """Build one neuron's datapath into ``m``: ``k`` lanes of ``shared`` against
         ``weights`` (plus the ``offset`` leaf), with pipeline registers after the logic
@@ -110,7 +138,15 @@ class PEArithmetic:
 
         Returns ``(total, total_range)``. The default sums the lane terms of :meth:`term`
         with a balanced :class:`~shiftadd.hw.adder_tree.AdderTree` (submodule ``name``).
+        With ``slices`` (lanes per slice, :func:`slice_lanes`) the same tree is cut into
+        identical :class:`LaneSlice` submodules ``<name>_slice<g>`` (the lanes' terms and the
+        tree's lowest levels) under the remaining levels, for hierarchical synthesis: the
+        value and every node's width and register are those of the whole tree.
         """
+        if slices:
+            return self._sliced_neuron(
+                m, name, shared, weights, k, offset, offset_range, register_after, en, slices
+            )
         tree = AdderTree(
             count=k,
             term_range=self.term_range,
@@ -124,6 +160,45 @@ class PEArithmetic:
         if offset is not None:
             m.d.comb += tree.offset.eq(offset)
         return tree.total, tree.plan.root
+
+    def _sliced_neuron(
+        self, m, name, shared, weights, k, offset, offset_range, register_after, en, lanes
+    ):
+        if k % lanes or lanes & (lanes - 1):
+            raise ValueError(f"{lanes} lanes per slice do not cut {k} lanes into equal slices")
+        leaves = [self.term_range] * k + ([tuple(offset_range)] if offset is not None else [])
+        plan = plan_tree(leaves)
+        # With k a multiple of the slice (a power of two), the tree's lowest log2(lanes)
+        # levels are the slices' own trees, and the offset leaf passes through them alone.
+        low = lanes.bit_length() - 1
+        inner = tuple(d for d in register_after if d <= low)
+        outer = tuple(d - low for d in register_after if d > low)
+        lane_width = self.act_shape.width
+        if any(len(Value.cast(shared[i])) != lane_width for i in range(k)):
+            raise ValueError("slices take the lanes as shared() hands them on, unchanged")
+        roots = []
+        for g in range(k // lanes):
+            part = LaneSlice(arithmetic=self, lanes=lanes, register_after=inner)
+            m.submodules[f"{name}_slice{g}"] = part
+            lane_ids = range(g * lanes, (g + 1) * lanes)
+            m.d.comb += [
+                part.shared.eq(Cat(*(shared[i] for i in lane_ids))),
+                part.weights.eq(Cat(*(weights[i] for i in lane_ids))),
+                part.en.eq(en),
+            ]
+            roots.append(part.total)
+        if offset is not None:
+            # The offset leaf meets the registers of the levels it passes inside the slices.
+            for i in range(len(inner)):
+                reg = Signal(
+                    shape_of_range(*offset_range), name=f"{name}_offset_d{i + 1}", reset_less=True
+                )
+                with m.If(en):
+                    m.d.sync += reg.eq(offset)
+                offset = reg
+            roots.append(offset)
+        upper = TreePlan(levels=plan.levels[low:])
+        return build_tree(m, upper, roots, outer, en, prefix=f"{name}_"), plan.root
 
     def load_offset(self, m: Module, weights: Value) -> Value | None:
         """Per-neuron constant computed from a row of weights (all ``k`` weight bits as one
@@ -259,6 +334,68 @@ class Mac(PEArithmetic):
             name=name,
         )
         return rows, [bit], digits
+
+
+class LaneSlice(wiring.Component):
+    """``lanes`` lanes of a neuron: the arithmetic's terms and the balanced adder tree over
+    them, the unit the hierarchical form of an adder-tree array synthesizes once.
+
+    Parameters
+    ----------
+    arithmetic : PEArithmetic
+        Builds each lane's term (:meth:`PEArithmetic.term`).
+    lanes : int
+        Lanes, a power of two of at least 2.
+    register_after : tuple of int
+        Tree levels followed by a pipeline register (as :class:`AdderTree`).
+
+    Members
+    -------
+    shared, weights : In(ArrayLayout)
+        The lanes' activations (as :meth:`PEArithmetic.shared` hands them on) and weights.
+    en : In(1)
+        Pipeline advance.
+    total : Out(shape of the sum)
+    """
+
+    def __init__(self, *, arithmetic: PEArithmetic, lanes: int, register_after=()):
+        if not isinstance(arithmetic, PEArithmetic):
+            raise TypeError(f"Arithmetic must be a PEArithmetic, not {arithmetic!r}")
+        if not isinstance(lanes, int) or lanes < 2 or lanes & (lanes - 1):
+            raise TypeError(f"Lanes must be a power of two of at least 2, not {lanes!r}")
+        self._arith = arithmetic
+        self._plan = plan_tree([arithmetic.term_range] * lanes)
+        self._register_after = tuple(register_after)
+        super().__init__(
+            {
+                "shared": In(data.ArrayLayout(arithmetic.act_shape, lanes)),
+                "weights": In(data.ArrayLayout(arithmetic.weight_shape, lanes)),
+                "en": In(1),
+                "total": Out(shape_of_range(*self._plan.root)),
+            }
+        )
+
+    @property
+    def lanes(self) -> int:
+        """Lanes of the slice."""
+        return len(self._plan.levels[0])
+
+    def elaborate(self, platform):
+        m = Module()
+        # The arithmetic's own (unsliced) neuron over the slice's lanes.
+        total, _ = self._arith.neuron(
+            m,
+            name="tree",
+            shared=self.shared,
+            weights=self.weights,
+            k=self.lanes,
+            offset=None,
+            offset_range=None,
+            register_after=self._register_after,
+            en=self.en,
+        )
+        m.d.comb += self.total.eq(total)
+        return m
 
 
 _BY_DESCRIPTION = {cls.describes: cls for cls in (XnorPopcount, AddSub, Ternary, Mac)}

@@ -23,10 +23,12 @@ class Matrix2DArray(OutputStationaryArray):
     Parameters
     ----------
     design : Matrix2DDesign
+    hierarchical : bool
+        Every PE a submodule of its own (see :class:`OutputStationaryArray`).
     """
 
-    def __init__(self, *, design: Matrix2DDesign):
+    def __init__(self, *, design: Matrix2DDesign, hierarchical: bool = False):
         with validating(self):
             if not isinstance(design, Matrix2DDesign):
                 raise TypeError(f"Design must be a Matrix2DDesign, not {design!r}")
-        super().__init__(design=design)
+        super().__init__(design=design, hierarchical=hierarchical)

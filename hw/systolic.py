@@ -13,8 +13,9 @@ from .systolic_ws import WeightStationaryArray
 __all__ = ["systolic_array"]
 
 
-def systolic_array(design: SystolicDesign):
-    """The top-level component of a systolic design."""
+def systolic_array(design: SystolicDesign, hierarchical: bool = False):
+    """The top-level component of a systolic design (``hierarchical``: its form with
+    identical units kept apart, where it has one)."""
     if design.dataflow == "ws":
         return WeightStationaryArray(design=design)
-    return OutputStationaryArray(design=design)
+    return OutputStationaryArray(design=design, hierarchical=hierarchical)

@@ -38,7 +38,7 @@ from ..design.systolic import GridDesign
 from ._util import output_advance, validating
 from .arith import pe_arithmetic
 from .shapes import shape_of_range
-from .systolic_pe import gather, os_pe, resolve, spread
+from .systolic_pe import DrainingPE, gather, os_pe, resolve, spread
 
 __all__ = ["OutputStationaryArray", "feed_layout", "result_layout", "delay"]
 
@@ -79,6 +79,10 @@ class OutputStationaryArray(wiring.Component):
     ----------
     design : GridDesign
         A systolic design with ``dataflow = "os"`` or a 2D-matrix design.
+    hierarchical : bool
+        Build every PE as a :class:`~shiftadd.hw.systolic_pe.DrainingPE` submodule
+        (:attr:`hierarchy_units`), for hierarchical synthesis; the same logic as the default
+        form, which builds the PEs into the array's module.
 
     Members
     -------
@@ -90,11 +94,12 @@ class OutputStationaryArray(wiring.Component):
         step and then one per cycle.
     """
 
-    def __init__(self, *, design: GridDesign):
+    def __init__(self, *, design: GridDesign, hierarchical: bool = False):
         with validating(self):
             if not isinstance(design, GridDesign) or not design.is_output_stationary:
                 raise TypeError(f"Design must be an output-stationary GridDesign, not {design!r}")
         self._design = design
+        self._hierarchical = bool(hierarchical)
         self._arith = pe_arithmetic(design.arith)
         super().__init__(
             {
@@ -114,6 +119,30 @@ class OutputStationaryArray(wiring.Component):
     @property
     def arithmetic(self):
         return self._arith
+
+    @property
+    def hierarchy_units(self) -> dict[str, str]:
+        """Submodules kept as modules of their own by hierarchical emission (name to the
+        kind of unit); empty in the default form."""
+        if not self._hierarchical:
+            return {}
+        d = self._design
+        return {f"pe{p}_{j}": "pe" for p in range(d.rows) for j in range(d.cols)}
+
+    def _pe(self, m, a, w, v, e, advance, p, j):
+        """PE (p, j): ``(total, masks)`` as :func:`os_pe` returns them."""
+        d = self._design
+        cs = d.carry_save_accumulate
+        if not self._hierarchical:
+            total, _, _, masks = os_pe(
+                m, self._arith, cs, d.acc_width, a, w, v, e, advance, name=f"pe{p}_{j}"
+            )
+            return total, masks
+        pe = DrainingPE(arithmetic=self._arith, width=d.acc_width, carry_save=cs)
+        m.submodules[f"pe{p}_{j}"] = pe
+        m.d.comb += [pe.act.eq(a), pe.weight.eq(w), pe.valid.eq(v), pe.last.eq(e)]
+        m.d.comb += pe.en.eq(advance)
+        return (pe.rows(pe.total) if cs else pe.total), pe.masks
 
     def elaborate(self, platform):
         m = Module()
@@ -183,9 +212,7 @@ class OutputStationaryArray(wiring.Component):
                 else:
                     a, w = act_edge[p], w_edge[j]
                 v, e = flags[skew(p, j)]
-                totals[p][j], _, _, masks = os_pe(
-                    m, self._arith, cs, W, a, w, v, e, advance, name=f"pe{p}_{j}"
-                )
+                totals[p][j], masks = self._pe(m, a, w, v, e, advance, p, j)
                 loads[p][j] = e  # a tile's last step (the end flag implies valid)
                 # Systolic: operands hop one PE per cycle (no register past the edge).
                 if skewed and j < C - 1:

@@ -19,7 +19,7 @@ model.
 
 from __future__ import annotations
 
-from amaranth.hdl import Cat, Const, Module, Mux, Signal, Value, signed, unsigned
+from amaranth.hdl import Cat, Const, Fragment, Module, Mux, Signal, Value, signed, unsigned
 from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
@@ -41,6 +41,7 @@ __all__ = [
     "gather",
     "AccumulatorPE",
     "PartialSumPE",
+    "DrainingPE",
 ]
 
 
@@ -381,4 +382,109 @@ class PartialSumPE(_PEBase):
             m.d.comb += self.psum_out.eq(psum)
         if self._booth:
             _digit_values(m, self.digits, digits)
+        return m
+
+
+_MASKS: dict = {}
+
+
+def _carry_save_masks(arith: PEArithmetic, width: int) -> tuple[int, int]:
+    """The masks :func:`os_pe` finds for a carry-save PE of ``arith`` and ``width`` (from one
+    PE built on probe signals, once per arithmetic and width)."""
+    key = (type(arith), arith.description, width)
+    if key not in _MASKS:
+        probe = Module()
+        *_, masks = os_pe(
+            probe,
+            arith,
+            True,
+            width,
+            Signal(arith.act_shape),
+            Signal(arith.weight_shape),
+            Signal(),
+            Signal(),
+            Signal(),
+            "probe",
+        )
+        Fragment.get(probe, None)  # elaborated, so not reported as an unused elaboratable
+        _MASKS[key] = masks
+    return _MASKS[key]
+
+
+class DrainingPE(wiring.Component):
+    """Output-stationary PE (:func:`os_pe`) with the ports the hierarchical form of an
+    output-stationary array instantiates: ``total`` carries only the bits a drain register
+    loads (carry-save: the bits of :attr:`masks`, sum then carry), so no port bit is a
+    constant.
+
+    Parameters
+    ----------
+    arithmetic : PEArithmetic
+    width : int
+        ``W``, bits of the accumulator (of each half in carry-save form).
+    carry_save : bool
+        Keep the accumulator as a carry-save pair (OPT1).
+
+    Members
+    -------
+    act, weight : In
+    valid, last, en : In(1)
+        A step is taken when ``en & valid``; ``last`` ends the tile.
+    total : Out(total_width)
+        The accumulator plus this cycle's product, as the drain register holds it.
+    """
+
+    def __init__(self, *, arithmetic: PEArithmetic, width: int, carry_save: bool):
+        if not isinstance(arithmetic, PEArithmetic):
+            raise TypeError(f"Arithmetic must be a PEArithmetic, not {arithmetic!r}")
+        if not isinstance(width, int) or width < 2:
+            raise TypeError(f"Accumulator width must be an integer of at least 2, not {width!r}")
+        self._arith, self._width, self._carry_save = arithmetic, width, bool(carry_save)
+        self._masks = _carry_save_masks(arithmetic, width) if self._carry_save else None
+        total_width = width if not carry_save else sum(bin(m).count("1") for m in self._masks)
+        super().__init__(
+            {
+                "act": In(arithmetic.act_shape),
+                "weight": In(arithmetic.weight_shape),
+                "valid": In(1),
+                "last": In(1),
+                "en": In(1),
+                "total": Out(total_width),
+            }
+        )
+
+    @property
+    def masks(self) -> tuple[int, int] | None:
+        """Bits of the carry-save (sum, carry) pair that can be set; None for
+        carry-propagate."""
+        return self._masks
+
+    def rows(self, total) -> tuple[list, list]:
+        """The (sum, carry) bit rows of a carry-save ``total`` as the array reads them."""
+        n_sum = bin(self._masks[0]).count("1")
+        return (
+            spread(total[:n_sum], self._masks[0], self._width),
+            spread(total[n_sum:], self._masks[1], self._width),
+        )
+
+    def elaborate(self, platform):
+        m = Module()
+        total, _, _, masks = os_pe(
+            m,
+            self._arith,
+            self._carry_save,
+            self._width,
+            self.act,
+            self.weight,
+            self.valid,
+            self.last,
+            self.en,
+            "pe",
+        )
+        if self._carry_save:
+            if tuple(masks) != tuple(self._masks):
+                raise ValueError("the PE's carry-save masks differ from its probe's")
+            m.d.comb += self.total.eq(Cat(*(gather(row, mk) for row, mk in zip(total, masks))))
+        else:
+            m.d.comb += self.total.eq(total)
         return m

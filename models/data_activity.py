@@ -29,10 +29,12 @@ from ..errors import InputError
 from ..families import family_of
 from ..workloads.activity_stats import (
     DataActivity,
+    GemmOperands,
     act_codes,
     bus_toggle_rate,
     digit_codes,
     equivalent_activity,
+    gemm_operands,
     weight_codes,
     workload_operands,
 )
@@ -40,6 +42,9 @@ from ..workloads.activity_stats import (
 __all__ = [
     "measure",
     "workload_activity",
+    "has_data_model",
+    "gemm_activity",
+    "workload_gemm_operands",
     "design_codes",
     "random_codes",
     "lane_terms",
@@ -61,12 +66,33 @@ MAX_TILES = 8
 MAX_VECTORS = 256
 
 
-def _family_data_activity(design):
+def _data_activity_fn(design):
     # The data-activity model lives beside the family's bill of materials (same module).
     ref = family_of(design).bill_of_materials
-    fn = None
-    if ref is not None:
-        fn = getattr(importlib.import_module(ref.partition(":")[0]), "data_activity", None)
+    if ref is None:
+        return None
+    return getattr(importlib.import_module(ref.partition(":")[0]), "data_activity", None)
+
+
+def has_data_model(design) -> bool:
+    """Whether ``design``'s family measures its switching on data (its cost module defines
+    ``data_activity``); the others are priced at a single activity number.
+
+    Parameters
+    ----------
+    design : Design
+        A design of any family.
+
+    Returns
+    -------
+    bool
+        True for a family with a data-activity model.
+    """
+    return _data_activity_fn(design) is not None
+
+
+def _family_data_activity(design):
+    fn = _data_activity_fn(design)
     if fn is None:
         raise InputError(
             f"the {design.arch} family has no data-driven activity model (its cost module "
@@ -401,10 +427,10 @@ def _spec_operands(spec: str) -> tuple[np.ndarray, np.ndarray, str]:
 
 
 def workload_activity(design, spec: str, *, layers=None) -> DataActivity:
-    """The switching of ``design``'s nets on the data of workload ``spec`` (what
-    ``activity = "data"`` in a sweep means): a real layer and its calibration activations
-    for a BERT checkpoint, a real weight matrix on synthetic activations for another
-    checkpoint, synthetic tensors of stated statistics for a preset
+    """The switching of ``design``'s nets on one layer of workload ``spec`` (a sweep's
+    ``activity = "data"`` measures every GEMM instead: :func:`gemm_activity`): a real layer
+    and its calibration activations for a BERT checkpoint, a real weight matrix on synthetic
+    activations for another checkpoint, synthetic tensors of stated statistics for a preset
     (:func:`~shiftadd.workloads.activity_stats.workload_operands`; the result's ``source``
     says which).
 
@@ -427,3 +453,54 @@ def workload_activity(design, spec: str, *, layers=None) -> DataActivity:
     else:
         w, x, what = workload_operands(str(spec), layers=layers)
     return measure(design, w, x, source=what)
+
+
+# Two workloads' operands at most: a preset's synthetic tensors are ~100 MB.
+@functools.lru_cache(maxsize=2)
+def workload_gemm_operands(spec: str, gemms: tuple) -> tuple[GemmOperands, ...]:
+    """:func:`~shiftadd.workloads.activity_stats.gemm_operands` of a workload, read once per
+    process (one checkpoint read and, for an encoder, one forward pass).
+
+    Parameters
+    ----------
+    spec : str
+        The workload spec.
+    gemms : tuple
+        ``(name, N, K, kind, model layers)`` per distinct GEMM (hashable: tuples).
+
+    Returns
+    -------
+    tuple of GemmOperands
+        One per distinct GEMM.
+    """
+    return gemm_operands(spec, gemms)
+
+
+def gemm_activity(design, operands, *, tiles: int = MAX_TILES) -> tuple[DataActivity, ...]:
+    """The switching of ``design``'s nets on each distinct GEMM of a workload: what a
+    sweep's ``activity = "data"`` prices.
+
+    Each GEMM is measured on every model layer its operands sample (``tiles`` shared among
+    them, at least one each) and the layers' figures averaged
+    (:meth:`DataActivity.mean`: equal-sized layers, energy linear in every rate).
+
+    Parameters
+    ----------
+    design : Design
+        A design whose family has a data-activity model (:func:`has_data_model`).
+    operands : sequence of GemmOperands
+        Per distinct GEMM (:func:`workload_gemm_operands`).
+    tiles : int
+        Tiles laid out per GEMM at most.
+
+    Returns
+    -------
+    tuple of DataActivity
+        One per GEMM, in order; ``source`` is the GEMM's description.
+    """
+    out = []
+    for op in operands:
+        each = max(1, tiles // len(op.samples))
+        runs = [measure(design, w, x, tiles=each) for w, x in op.samples]
+        out.append(DataActivity.mean(runs, source=op.description))
+    return tuple(out)

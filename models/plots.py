@@ -385,7 +385,12 @@ def _feasible(points: pd.DataFrame) -> np.ndarray:
 
 def _title(meta: dict) -> str:
     w = meta["workload"]
-    return f"{meta['name']}: {w['spec']} {w['phase']}, batch {w['batch']}"
+    title = f"{meta['name']}: {w['spec']} {w['phase']}, batch {w['batch']}"
+    activity = meta.get("activity") or {}
+    if activity.get("data"):
+        # Say which points are priced on measured data (activity_source) and which are not.
+        title += f"; activity 'data' = {activity['label']} (0.5 where a family has no data model)"
+    return title
 
 
 def _common_text(rows: pd.DataFrame, common: set) -> str:

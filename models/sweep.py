@@ -24,11 +24,24 @@ Spec (TOML or YAML)::
     dram_gbps = 25.6                             # activity, units (unit table name)
 
 Every value is a scalar, a list, or a range ``{start, stop, step}`` / ``{start, stop,
-factor}`` (stop included). Design fields (the family's dataclass fields) are *structural*:
+factor}`` (stop included). ``activity`` is a toggle rate in [0, 1] or ``"data"`` (both may be
+listed): each GEMM of the workload priced on the switching measured on the data it runs
+(:data:`ACTIVITY_DATA`). Design fields (the family's dataclass fields) are *structural*:
 each combination is one design, validated before any work. System fields scale the
 evaluation and are broadcast in NumPy. Points are the product of both; a spec whose
 product exceeds ``[options] max_points`` (default :data:`MAX_POINTS`, 10^7) is refused at
 parse time with its count, before any design is built.
+
+Data activity (``activity = "data"``): per distinct GEMM and design, the switching of the
+design's nets is measured on that GEMM's operands (:func:`~shiftadd.models.data_activity.
+gemm_activity`): for a BERT checkpoint the layer's own weights in every model layer it stands
+for and the activations entering it on the calibration sentences; for another checkpoint
+its weights on synthetic activations; for a preset, synthetic tensors of stated statistics;
+act x act GEMMs on synthetic activations (:func:`~shiftadd.workloads.activity_stats.
+gemm_operands`). It is measured once per (design, GEMM), before the chunks run, not per
+point. A family without a data-activity model (shift-add, threshold) is priced at 0.5 on
+such points. The ``activity_source`` column of both tables says, per row, where the activity
+came from (:data:`ACTIVITY_SOURCES`); ``sweep.json`` holds each GEMM's data description.
 
 Results: ``points.parquet`` (one row per design point: whole-model figures) and
 ``layers.parquet`` (one row per design point and distinct GEMM of the model; layers with the
@@ -69,10 +82,12 @@ from ..design import read_design_file
 from ..design.base import Design
 from ..errors import InputError, brief
 from ..families import arches, family
+from ..workloads.activity_stats import OPERAND_KINDS, RANDOM_ACTIVITY
 from ..workloads.configs import MAX_BATCH, MAX_TOKENS, check_gemm_sizes
 from ..workloads.interchange import resolve_workload
 from ..workloads.quality import NumberFormat, QualitySource, format_quality, quality_source
 from .cost import CostTerms, cost_terms, gemm_energy_pj, output_drains
+from .data_activity import gemm_activity, has_data_model, workload_gemm_operands
 from .memory import DRAM_PJ_PER_BIT, DRAM_SOURCE, buffer_for, load_sram_macros
 from .perf import design_vector, kernel_for
 from .timing import critical_path_ns
@@ -95,6 +110,10 @@ __all__ = [
     "quality_summary",
     "TIMING_MODES",
     "QUALITY_MODES",
+    "ACTIVITY_DATA",
+    "ACTIVITY_SOURCES",
+    "activity_summary",
+    "activity_meta",
 ]
 
 SYSTEM_DEFAULTS = {
@@ -125,6 +144,19 @@ _OPTION_KEYS = {
 }
 #: ``options.quality``: score every point's number formats on the workload's model, or not.
 QUALITY_MODES = ("auto", "off")
+#: The ``activity`` value that prices each GEMM on the switching of its own data.
+ACTIVITY_DATA = "data"
+#: Values of the ``activity_source`` column of ``layers.parquet``: the spec's number, data
+#: of each operand kind (:data:`~shiftadd.workloads.activity_stats.OPERAND_KINDS`), or 0.5 for
+#: a family without a data-activity model on an ``activity = "data"`` point. A point's
+#: ``activity_source`` is ``number``, ``no-data-model-0.5``, or ``data:`` and its GEMMs'
+#: kinds joined by ``+`` (e.g. ``data:checkpoint+synthetic``).
+ACTIVITY_SOURCES = (
+    "number",
+    *(f"data:{k}" for k in OPERAND_KINDS),
+    "no-data-model-0.5",
+)
+_ACTIVITY_ALLOWED = 'a number in [0, 1], or "data" (switching measured on the workload\'s data)'
 #: What the sweep does with a point whose clock is shorter than its modelled critical path.
 TIMING_MODES = ("enforce", "own_fmax", "ignore")
 
@@ -235,6 +267,14 @@ class SweepSpec:
         Where the points' number formats are scored (None: ``options.quality = "off"``).
     quality : dict
         Format label -> its figures (:meth:`format_numbers` fills it).
+    gemm_layers : tuple of tuple of int
+        Per distinct GEMM, the model layers it stands for (``activity = "data"`` only).
+    activity_gemms : tuple of (str, str)
+        Per distinct GEMM, the kind and description of the data its activity is measured on
+        (empty unless some engine has ``activity = "data"``).
+    activity : dict
+        Design -> its :class:`DataActivity` per GEMM (None: no data-activity model);
+        :meth:`measure_activity` fills it.
     """
 
     name: str
@@ -246,6 +286,106 @@ class SweepSpec:
     digest: str
     quality_source: QualitySource | None = None
     quality: dict = dataclasses.field(default_factory=dict)
+    gemm_layers: tuple = ()
+    activity_gemms: tuple = ()
+    activity: dict = dataclasses.field(default_factory=dict)
+
+    @property
+    def data_activity(self) -> bool:
+        """Some engine prices points on data activity (``activity = "data"``)."""
+        return bool(self.activity_gemms)
+
+    @property
+    def activity_label(self) -> str:
+        """The ``activity_source`` of a data-activity point of a family with a data model:
+        ``data:`` and the kinds of its GEMMs' data, least real last."""
+        kinds = {k for k, _ in self.activity_gemms}
+        return "data:" + "+".join(k for k in OPERAND_KINDS if k in kinds)
+
+    def _data_designs(self) -> list:
+        seen: dict = {}
+        for block in self.blocks:
+            if np.isnan(block.system["activity"]).any():
+                for d in block.designs:
+                    seen.setdefault(d, None)
+        return list(seen)
+
+    def design_activity(self, design) -> tuple | None:
+        """``design``'s :class:`DataActivity` per GEMM, measured once (None: its family has
+        no data-activity model).
+
+        Parameters
+        ----------
+        design : Design
+            A design of the sweep.
+
+        Returns
+        -------
+        tuple of DataActivity or None
+            One per distinct GEMM of :attr:`layers`.
+        """
+        if design not in self.activity:
+            self.activity[design] = _measure_design(
+                str(self.workload["spec"]), self.gemm_keys(), design
+            )
+        return self.activity[design]
+
+    def gemm_keys(self) -> tuple:
+        """The distinct GEMMs as :func:`~shiftadd.models.data_activity.workload_gemm_operands`
+        takes them.
+
+        Returns
+        -------
+        tuple
+            ``(name, N, K, kind, model layers)`` per row of :attr:`layers`.
+        """
+        L = self.layers
+        return tuple(
+            (str(name), int(n), int(k), str(kind), tuple(ids))
+            for name, n, k, kind, ids in zip(L["name"], L["N"], L["K"], L["kind"], self.gemm_layers)
+        )
+
+    def measure_activity(self, *, workers: int = 1, progress: bool = False) -> None:
+        """Measure the data activity of every design priced on data and not measured yet.
+
+        Parameters
+        ----------
+        workers : int
+            Processes measuring designs at once (each reads the workload's data once).
+        progress : bool
+            Show a progress bar on stderr.
+        """
+        todo = [d for d in self._data_designs() if d not in self.activity]
+        for d in [d for d in todo if not has_data_model(d)]:
+            self.activity[d] = None
+        todo = [d for d in todo if d not in self.activity]
+        if not todo:
+            return
+        bar = tqdm(
+            total=len(todo),
+            desc="data activity per design",
+            unit="design",
+            file=sys.stderr,
+            disable=not progress or len(todo) < 2,
+        )
+        try:
+            # Several processes only when each has a few designs to amortize its own read of
+            # the workload's data (a checkpoint forward pass) over.
+            workers = min(workers, len(todo) // 4)
+            if workers <= 1:
+                for design in todo:
+                    self.design_activity(design)
+                    bar.update(1)
+            else:
+                # workers die with this process and ignore Ctrl-C (see models/workers.py)
+                keys = self.gemm_keys()
+                calls = [(str(self.workload["spec"]), keys, d) for d in todo]
+                with worker_pool(workers) as pool:
+                    for position, result in pool.imap_unordered(_measure_design, calls):
+                        self.activity[todo[position]] = result
+                        bar.update(1)
+        finally:
+            bar.close()
 
     def formats(self) -> list[NumberFormat]:
         """The distinct number formats of the sweep's designs, in first-seen order.
@@ -637,6 +777,20 @@ def parse_sweep_spec(
             allowed="a string of 1 to 200 characters",
             source=source,
         )
+    gemm_layers: tuple = ()
+    activity_gemms: tuple = ()
+    if any(np.isnan(b.system["activity"]).any() for b in blocks):
+        gemm_layers = _gemm_layers(table, layers)
+        keys = tuple(
+            (str(nm), int(n), int(k), str(kind), ids)
+            for nm, n, k, kind, ids in zip(
+                layers["name"], layers["N"], layers["K"], layers["kind"], gemm_layers
+            )
+        )
+        # Read the workload's data now (a checkpoint, one forward pass): a workload that
+        # cannot give it fails before any work.
+        operands = workload_gemm_operands(str(wl["spec"]), keys)
+        activity_gemms = tuple((op.kind, op.description) for op in operands)
     qsource = None
     if options["quality"] != "off":
         qsource = quality_source(str(wl["spec"]), table)
@@ -652,7 +806,36 @@ def parse_sweep_spec(
         options=options,
         digest=digest,
         quality_source=qsource,
+        gemm_layers=gemm_layers,
+        activity_gemms=activity_gemms,
     )
+
+
+def _measure_design(spec: str, keys: tuple, design) -> tuple | None:
+    """``design``'s data activity per GEMM of workload ``spec`` (``keys``: the GEMMs), or None
+    for a family without a data-activity model (module level: run in worker processes)."""
+    if not has_data_model(design):
+        return None
+    try:
+        return gemm_activity(design, workload_gemm_operands(spec, keys))
+    except InputError as exc:
+        raise InputError(
+            f"design {design.to_dict()}: no data activity: {exc.message}",
+            field="activity",
+            allowed=_ACTIVITY_ALLOWED,
+        ) from None
+
+
+def _gemm_layers(table: pd.DataFrame, layers: pd.DataFrame) -> tuple:
+    """Per distinct GEMM of ``layers`` (same grouping and order), the sorted model layer ids
+    of the rows of ``table`` it groups (empty without a ``layer`` column)."""
+    if "layer" not in table:
+        return tuple(() for _ in range(len(layers)))
+    keys = ["name", "M", "N", "K", "kind"]
+    ids = table.groupby(keys, sort=False)["layer"].agg(
+        lambda s: tuple(sorted({int(v) for v in s if pd.notna(v)}))
+    )
+    return tuple(ids.loc[tuple(row)] for row in layers[keys].itertuples(index=False))
 
 
 def _check_on_layers(where: str, block: EngineBlock, layers, options, source) -> EngineBlock:
@@ -751,7 +934,16 @@ def _parse_engine(where: str, engine, options, source, budget: int) -> EngineBlo
     for v in system["dram_gbps"]:
         _number(f"{where}.dram_gbps", v, lo=0, lo_open=True)
     for v in system["activity"]:
-        _number(f"{where}.activity", v, lo=0, hi=1)
+        if v == ACTIVITY_DATA:
+            continue
+        number = isinstance(v, (int, float)) and not isinstance(v, bool)
+        if not (number and _finite(v) and 0 <= v <= 1):
+            raise InputError(
+                f"{brief(v)} is not allowed",
+                field=f"{where}.activity",
+                allowed=_ACTIVITY_ALLOWED,
+                source=source,
+            )
     for v in system["clock_ns"]:
         if v is not None:
             _number(f"{where}.clock_ns", v, lo=0.05)
@@ -784,8 +976,12 @@ def _parse_engine(where: str, engine, options, source, budget: int) -> EngineBlo
         raise InputError("no valid design in this engine's ranges", field=where, source=source)
     sys_names = list(SYSTEM_DEFAULTS)
     product = list(itertools.product(*(system[n] for n in sys_names)))
+    # "data" activity is NaN in the float column (numbers are checked finite above).
     columns = {
-        n: np.array([p[i] for p in product], dtype=object if n in ("units", "clock_ns") else float)
+        n: np.array(
+            [np.nan if n == "activity" and p[i] == ACTIVITY_DATA else p[i] for p in product],
+            dtype=object if n in ("units", "clock_ns") else float,
+        )
         for i, n in enumerate(sys_names)
     }
     return EngineBlock(arch=arch, designs=designs, system=columns, fields=names)
@@ -811,6 +1007,18 @@ def _design_numbers(design, table: str) -> dict:
         "design_clock_ns": design.clock_ns,
         "ops_per_cycle": design.ops_per_cycle,
     }
+
+
+@functools.lru_cache(maxsize=100_000)
+def _layer_terms(design, table: str, activities: tuple) -> np.ndarray:
+    """``(3, GEMMs)``: the data energies per cycle, per MAC and per output of ``design`` on
+    each GEMM's measured activity, priced at the calibration activity (:func:`cost_terms`
+    with ``activity=``)."""
+    out = np.empty((3, len(activities)))
+    for i, a in enumerate(activities):
+        t = cost_terms(design, table, activity=a)
+        out[:, i] = (t.energy_data, t.energy_mac, t.energy_output)
+    return out
 
 
 def _factorize_pairs(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -924,18 +1132,54 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     memory_ns = dram_bits / (8.0 * gbps)
     latency_ns = np.maximum(compute_ns, memory_ns)
     elapsed_cycles = latency_ns / clock
-    activity = sysv["activity"][:, None]
+    e_data, e_mac, e_out = vec["e_data_pj"], vec["e_mac_pj"], vec["e_out_pj"]
+    activity = sysv["activity"]
+    data_rows = np.isnan(activity)
+    on_data = data_rows  # points priced on measured data (a data model exists)
+    Lc = m.shape[1]
+    gemm_source = None
+    if data_rows.any():
+        # Per distinct (design, unit table), once: the data energies on each GEMM's own
+        # activity, (3, GEMMs); NaN rows for a family without a data-activity model.
+        per_pair = []
+        for s, t in pairs:
+            acts = spec.design_activity(block.designs[s])
+            per_pair.append(
+                np.full((3, Lc), np.nan)
+                if acts is None
+                else _layer_terms(block.designs[s], str(table_names[t]), acts)
+            )
+        stack = np.stack(per_pair)[inverse]  # (P, 3, GEMMs)
+        on_data = data_rows & ~np.isnan(stack[:, 0, 0])
+        sel = on_data[:, None]
+        e_data = np.where(sel, stack[:, 0], e_data)
+        e_mac = np.where(sel, stack[:, 1], e_mac)
+        e_out = np.where(sel, stack[:, 2], e_out)
+        # Terms priced on data are already those of the data: scale them by 1 (the
+        # calibration activity); a family without a data model keeps 0.5.
+        activity = np.where(
+            on_data, vec["cal_activity"][:, 0], np.where(data_rows, RANDOM_ACTIVITY, activity)
+        )
+        kinds = [ACTIVITY_SOURCES.index(f"data:{k}") for k, _ in spec.activity_gemms]
+        gemm_source = np.where(
+            on_data[:, None],
+            np.array(kinds, np.int8)[None, :],
+            np.where(data_rows, ACTIVITY_SOURCES.index("no-data-model-0.5"), 0).astype(np.int8)[
+                :, None
+            ],
+        )
+    activity = activity[:, None]
     leak_mw = vec["leak_mw"] + sum(bufs[b]["leak"][:, None] for b in bufs)
     # The streaming part of cost.gemm_energy_pj (idle cycles and leakage are columns of
     # their own): per cycle, per useful MAC, per output drained.
     streaming = CostTerms(
         area=vec["area_logic_um2"],
         energy_clock=vec["e_clock_pj"],
-        energy_data=vec["e_data_pj"],
+        energy_data=e_data,
         leakage_mw=0.0,
         calibration_activity=vec["cal_activity"],
-        energy_mac=vec["e_mac_pj"],
-        energy_output=vec["e_out_pj"],
+        energy_mac=e_mac,
+        energy_output=e_out,
     )
     e_compute = gemm_energy_pj(
         streaming,
@@ -983,6 +1227,14 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     points["design"] = pd.Series(design_json, dtype="string").take(s_inv).reset_index(drop=True)
     for key in SYSTEM_DEFAULTS:
         points[key] = clock[:, 0] if key == "clock_ns" else sysv[key]
+    if gemm_source is None:
+        points["activity_source"] = _repeat("number", len(idx), "string")
+    else:
+        # NaN: priced on data (no single number); 0.5 where the family has no data model.
+        points["activity"] = np.where(on_data, np.nan, activity[:, 0])
+        labels = pd.Series(["number", spec.activity_label, "no-data-model-0.5"], dtype="string")
+        code = np.where(on_data, 1, np.where(data_rows, 2, 0))
+        points["activity_source"] = labels.take(code).reset_index(drop=True)
     # What the design's number formats do to the model (one figure per distinct format).
     formats = [block.designs[s].number_format for s in uniq_s]
     numbers = [spec.format_numbers(f) for f in formats]
@@ -1023,8 +1275,9 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
         memory_bound_fraction=mem_bound / lat,
         dram_mb_per_token=tot(dram_bits) / 8e6 / spec.tokens,
     )
-    P, Lc = cycles.shape
+    P = cycles.shape[0]
     gemm_codes = np.tile(np.arange(Lc), P)
+    source_codes = np.zeros(P * Lc, np.int8) if gemm_source is None else gemm_source.ravel()
     kind_codes, kind_names = pd.factorize(spec.layers["kind"].to_numpy(), sort=True)
     layers = pd.DataFrame(
         {
@@ -1041,6 +1294,7 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
             "memory_bound": (memory_ns > compute_ns).ravel(),
             "intensity_ops_per_byte": (2 * macs / (dram_bits / 8)).ravel(),
             "achieved_tops": (2 * macs / latency_ns * 1e-3).ravel(),
+            "activity_source": pd.Categorical.from_codes(source_codes, ACTIVITY_SOURCES),
         }
     )
     return points, layers
@@ -1289,7 +1543,8 @@ def run_sweep(
     -------
     dict
         Summary: ``out``, ``points``, ``layer_rows``, ``chunks``, ``computed_chunks``,
-        ``seconds`` (wall time) and ``evaluations`` (points times distinct GEMMs).
+        ``seconds`` (wall time), ``evaluations`` (points times distinct GEMMs) and
+        ``activity`` (:func:`activity_summary`).
 
     Raises
     ------
@@ -1339,6 +1594,7 @@ def _run_locked(spec, out, client, workers, csv, progress, on_chunk) -> dict:
             "description": spec.quality_source.description,
         },
         "unit_tables": sorted({str(u) for b in spec.blocks for u in b.system["units"]}),
+        "activity": activity_meta(spec),
     }
     if meta_path.exists():
         try:
@@ -1364,6 +1620,8 @@ def _run_locked(spec, out, client, workers, csv, progress, on_chunk) -> dict:
         # Score every distinct number format once here (cached on disk), so chunks only
         # look the figures up.
         spec.score_formats(workers=workers or os.cpu_count() or 1, progress=progress)
+        # Data activity once per design (before the chunks, which only look it up).
+        spec.measure_activity(workers=workers or os.cpu_count() or 1, progress=progress)
     t0 = time.perf_counter()
     bar = None
     if progress:
@@ -1424,6 +1682,7 @@ def _run_locked(spec, out, client, workers, csv, progress, on_chunk) -> dict:
         "computed_chunks": len(todo),
         "seconds": elapsed,
         "evaluations": len(points) * len(spec.layers),
+        "activity": activity_summary(points, spec),
     }
 
 
@@ -1614,3 +1873,77 @@ def quality_summary(points: pd.DataFrame, spec: SweepSpec) -> dict:
         "formats": formats,
         "text": text,
     }
+
+
+def activity_meta(spec: SweepSpec) -> dict:
+    """What the sweep's activity figures come from, for ``sweep.json`` (and the plots).
+
+    Parameters
+    ----------
+    spec : SweepSpec
+        The sweep.
+
+    Returns
+    -------
+    dict
+        ``data`` (some engine prices on data), ``label`` (the ``activity_source`` of a
+        data-priced point), ``text`` (one line), ``kinds`` (each data kind's description)
+        and ``gemms`` (per distinct GEMM: ``name``, ``kind``, ``description``).
+    """
+    if not spec.data_activity:
+        return {"data": False, "label": None, "text": "the spec's activity number", "kinds": {}}
+    kinds = {k for k, _ in spec.activity_gemms}
+    text = (
+        f"{spec.activity_label}: each GEMM's switching measured on "
+        + "; ".join(f"{k}: {OPERAND_KINDS[k]}" for k in OPERAND_KINDS if k in kinds)
+        + "; families without a data-activity model at 0.5 (no-data-model-0.5)"
+    )
+    return {
+        "data": True,
+        "label": spec.activity_label,
+        "text": text,
+        "kinds": {k: OPERAND_KINDS[k] for k in OPERAND_KINDS if k in kinds},
+        "gemms": [
+            {"name": str(name), "kind": kind, "description": what}
+            for name, (kind, what) in zip(spec.layers["name"], spec.activity_gemms)
+        ],
+    }
+
+
+def activity_summary(points: pd.DataFrame, spec: SweepSpec) -> dict:
+    """How many points were priced on which activity, in one line.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        A sweep's points (``points.parquet``).
+    spec : SweepSpec
+        The sweep.
+
+    Returns
+    -------
+    dict
+        ``counts`` (``activity_source`` -> points), ``gemms`` (per GEMM data description,
+        data sweeps only) and ``text``.
+    """
+    counts = (
+        {str(k): int(v) for k, v in points["activity_source"].value_counts(sort=False).items()}
+        if "activity_source" in points
+        else {"number": len(points)}
+    )
+    parts = []
+    for label, n in counts.items():
+        if label == "number":
+            values = points.loc[points["activity_source"] == "number", "activity"]
+            nums = ", ".join(f"{v:g}" for v in sorted(values.unique())) if len(values) else ""
+            parts.append(f"{n:,} points at the spec's activity ({nums})")
+        elif label == "no-data-model-0.5":
+            names = sorted(points.loc[points["activity_source"] == label, "arch"].unique())
+            parts.append(f"{n:,} points at 0.5 ({', '.join(names)}: no data-activity model)")
+        else:
+            parts.append(f"{n:,} points on data ({label})")
+    meta = activity_meta(spec)
+    text = "; ".join(parts)
+    if meta["data"]:
+        text += f" [{', '.join(f'{k}: {v}' for k, v in meta['kinds'].items())}]"
+    return {"counts": counts, "gemms": meta.get("gemms", []), "text": text}

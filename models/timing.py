@@ -5,16 +5,18 @@ A family describes its register-to-register paths (:func:`timing_paths`, the fam
 ``timing_paths`` capability): each :class:`TimingPath` is the chain of logic one pipeline
 stage holds between two registers (or a port and a register), as elements the unit table
 prices: gate levels, carry-propagate adders, balanced adder trees (levels and leaf width),
-multipliers, 3:2 compressor levels, and the buffer tree of a high-fan-out net. The critical
-path is the slowest path plus one register's clock-to-output and setup time.
+multipliers, 3:2 compressor levels, the buffer tree of a high-fan-out net, and the
+row-decoded write of a register bank (``valid & ready & (index == i)`` into row ``i``). The
+critical path is the slowest path plus one register's clock-to-output and setup time.
 
 Delays come from the unit table's ``[delay]`` section, which ``shiftadd calibrate`` measures
 with OpenSTA on blocks synthesized between registers (:mod:`shiftadd.flows.calibrate`):
 adder delays at several widths, trees on a grid of levels and leaf widths, multipliers on a
-grid of operand widths, fan-out nets of several sizes. The model interpolates between
-measured points (adders and fan-out in log2 of the width or load count, trees linearly in
-levels and in log2 of the leaf width) and continues with the last measured slope beyond
-them; it never fits a constant to a design.
+grid of operand widths, fan-out nets of several sizes, row-decoded writes on a grid of rows
+and bits. The model interpolates between measured points (adders and fan-out in log2 of the
+width or load count, trees linearly in levels and in log2 of the leaf width, writes in log2
+of rows and bits) and continues with the last measured slope beyond them; it never fits a
+constant to a design.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ __all__ = [
     "mult",
     "csa",
     "fanout",
+    "decoded_write",
     "timing_paths",
     "element_delay",
     "path_delay",
@@ -65,7 +68,7 @@ class Element:
         ``("width", bits)``; ``tree``: ``("levels", n), ("leaf_width", bits), ("signed",
         0 or 1)``; ``mult``:
         ``("a_bits", n), ("w_bits", n)``; ``csa``: ``("levels", n)``; ``fanout``:
-        ``("loads", n)``.
+        ``("loads", n)``; ``write``: ``("rows", n), ("bits", n)``.
     """
 
     kind: str
@@ -215,6 +218,34 @@ def fanout(loads: int, what: str) -> Element:
         The element.
     """
     return Element("fanout", what, (("loads", loads),))
+
+
+def decoded_write(rows: int, bits: int, what: str) -> Element:
+    """A row-decoded register write: ``rows`` registers of ``bits`` bits, row ``i`` loading
+    when ``valid & ready & (index == i)``, from the write flag to the loaded register's
+    input (the AND of the flags, the index decode, the row's load-enable net in both
+    polarities and the enable mux).
+
+    Synthesis maps the decode onto one wide NOR gate driving the row's enables through a
+    thin buffer tree, slower than the same logic priced as AND gates and a fan-out net
+    apart; the unit is measured on that structure (a table without it composes the
+    element from the gate and fan-out units).
+
+    Parameters
+    ----------
+    rows : int
+        Registers the index selects among (2 or more).
+    bits : int
+        Bits of one register.
+    what : str
+        Description for reports.
+
+    Returns
+    -------
+    Element
+        The element.
+    """
+    return Element("write", what, (("rows", rows), ("bits", bits)))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -412,6 +443,25 @@ def element_delay(element: Element, delay: dict) -> float:
         f = delay["fanout"]
         loads = get("loads")
         return _interp_log2(loads, f["loads"], f["ns"]) if loads > 1 else 0.0
+    if kind == "write":
+        rows, bits = get("rows"), get("bits")
+        w = delay.get("write")
+        if w is None:
+            # A table measured before the unit existed: AND of the flags, the decode, the
+            # enable net (both polarities of each bit's enable) and the enable mux.
+            # ceil(log2(index bits + 1)) levels combine the index bits and the flag.
+            decode = max(1, (int(rows) - 1).bit_length()).bit_length()
+            parts = [
+                gates("and2", 1 + decode, "write & decode"),
+                fanout(int(rows), "write net"),
+                fanout(int(2 * bits), "row enable net"),
+                gates("mux2", 1, "enable mux"),
+            ]
+            return sum(element_delay(e, delay) for e in parts)
+        return max(
+            0.0,
+            _interp_grid(rows, bits, w["rows"], w["bits"], w["ns"], log_x=True, log_y=True),
+        )
     raise ValueError(f"unknown timing element kind {kind!r}")
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["split_concatenated_assigns"]
+__all__ = ["split_concatenated_assigns", "buffer_unit_inputs"]
 
 _ASSIGN = re.compile(r"^(\s*)assign\s*\{(.*)\}\s*=\s*\{(.*)\}\s*;\s*$", re.M)
 _NAME = r"(?:\\\S+ |[A-Za-z_][\w$]*)"
@@ -73,3 +73,165 @@ def split_concatenated_assigns(text: str) -> str:
         return "\n".join(f"{indent}assign {a} = {b};" for a, b in zip(lhs, rhs))
 
     return _ASSIGN.sub(rewrite, text)
+
+
+_INSTANCE = re.compile(r"^  (\w+) (\S+) \((.*?)\n  \);\n", re.M | re.S)
+_CONNECTION = re.compile(r"\.(\\\S+ |\w+)\((.*?)\)(?=,\n|\n|$)", re.S)
+_INPUTS = re.compile(r"^\s*input\s+(?:\[[^\]]*\]\s*)?(\\\S+|\w+)\s*;", re.M)
+
+
+_VECTORS = re.compile(r"^\s*(?:input|output|inout|wire)\s+\[(\d+):(\d+)\]\s*(\\\S+|\w+)\s*;", re.M)
+
+
+def _connection_bits(expr: str, vectors: dict[str, str]) -> list[str] | None:
+    """The single-bit nets of an instance connection (a name, bit, range, constant or a
+    concatenation of them), most significant first; None when not understood. A bare name
+    of a vector (``vectors``: name to its ``[hi:lo]``) stands for all its bits."""
+    if expr.startswith("{") and expr.endswith("}"):
+        expr = expr[1:-1]
+    out: list[str] = []
+    for item in expr.split(","):
+        item = item.strip()
+        if item.startswith("\\"):
+            if " " in item:
+                return None  # an escaped name with a range
+            out.append(item + " ")  # an escaped name ends at a space
+            continue
+        if item in vectors:
+            item += vectors[item]
+        bits = _bits(item)
+        if bits is None:
+            return None
+        out += bits
+    return out
+
+
+def _groups(items: list, limit: int) -> list[list]:
+    """``items`` in the fewest consecutive groups of at most ``limit``, near-equal sizes."""
+    count = -(-len(items) // limit)
+    size, extra = divmod(len(items), count)
+    out, start = [], 0
+    for g in range(count):
+        end = start + size + (g < extra)
+        out.append(items[start:end])
+        start = end
+    return out
+
+
+def _module(text: str, name: str) -> tuple[int, int]:
+    start = text.index(f"module {name}(")
+    return start, text.index("endmodule", start)
+
+
+def buffer_unit_inputs(
+    text: str,
+    top: str,
+    units: list[str],
+    buffer: tuple[str, str, str],
+    max_fanout: int = 16,
+    ideal: tuple[str, ...] = (),
+) -> tuple[str, int]:
+    """Give every net of ``top`` that drives more than ``max_fanout`` input pins of unit
+    instances a balanced tree of ``buffer`` cells, each driving at most ``max_fanout``.
+
+    ABC maps a hierarchical netlist module by module: in the top, a unit instance's input
+    pin is an output of the mapped network, which ABC does not buffer, so one net (the
+    pipeline enable, a reset) can be left driving hundreds of units' inputs from a weak
+    cell, where the flat netlist gets a buffer tree from ABC. This adds that tree.
+
+    Parameters
+    ----------
+    text : str
+        Gate-level Verilog as Yosys writes it (``write_verilog -noattr -noexpr``).
+    top : str
+        The top module, which instantiates the units.
+    units : list of str
+        Unit module names (defined in ``text``).
+    buffer : tuple of str
+        ``(cell, input pin, output pin)`` of the buffer to insert.
+    max_fanout : int
+        Unit input pins (or buffers) one net or buffer may drive.
+    ideal : tuple of str
+        Nets left unbuffered (the clock: ideal in timing, its tree is physical design's).
+
+    Returns
+    -------
+    (str, int)
+        The netlist and the number of buffers inserted.
+    """
+    cell, pin_a, pin_x = buffer
+    inputs = {}
+    for unit in units:
+        start, end = _module(text, unit)
+        inputs[unit] = {name.strip() for name in _INPUTS.findall(text[start:end])}
+    start, end = _module(text, top)
+    body = text[start:end]
+    vectors = {name: f"[{hi}:{lo}]" for hi, lo, name in _VECTORS.findall(body)}
+    instances = [m for m in _INSTANCE.finditer(body) if m.group(1) in inputs]
+    skipped: set[int] = set()
+    # Every bit of every unit input pin: (instance index, port, bit index) by the net on it.
+    loads: dict[str, list[tuple[int, str, int]]] = {}
+    spelled: dict[str, str] = {}  # an escaped name keeps the space that ends it
+    wiring = []
+    for i, m in enumerate(instances):
+        ports = {c.group(1): c.group(2).strip() for c in _CONNECTION.finditer(m.group(3))}
+        bits = {port: _connection_bits(expr, vectors) for port, expr in ports.items()}
+        wiring.append(bits)
+        if any(b is None for b in bits.values()) or len(ports) != m.group(3).count("\n    ."):
+            skipped.add(i)  # a connection this reader does not follow: leave it alone
+            continue
+        for port, port_bits in bits.items():
+            if port.strip() not in inputs[m.group(1)]:
+                continue
+            for j, net in enumerate(port_bits):
+                if not net.startswith("1'b") and net.strip() not in ideal:
+                    loads.setdefault(net.strip(), []).append((i, port, j))
+                    spelled[net.strip()] = net
+    buffers: list[list[str | None]] = []  # [input net, output net] per inserted buffer
+
+    def connect(load, net: str) -> None:
+        if load[0] == "pin":
+            _, i, port, j = load
+            wiring[i][port][j] = net
+        else:
+            buffers[load[1]][0] = net
+
+    for net, pins in loads.items():
+        level = [("pin", *pin) for pin in pins]
+        # Leaves first: one buffer per group of loads, then buffers for those buffers.
+        while len(level) > max_fanout:
+            parents = []
+            for group in _groups(level, max_fanout):
+                wire = f"_hbuf{len(buffers)}_"
+                buffers.append([None, wire])
+                for load in group:
+                    connect(load, wire)
+                parents.append(("buf", len(buffers) - 1))
+            level = parents
+        if len(pins) > max_fanout:
+            for load in level:
+                connect(load, spelled[net])
+    if not buffers:
+        return text, 0
+
+    def rewrite(m: re.Match) -> str:
+        i = index[m.start()]
+        if i in skipped:
+            return m.group(0)
+        ports = wiring[i]
+        items = []
+        for port, bits in ports.items():
+            if bits is None:
+                return m.group(0)
+            items.append(
+                f"    .{port}({bits[0] if len(bits) == 1 else '{ ' + ', '.join(bits) + ' }'})"
+            )
+        return f"  {m.group(1)} {m.group(2)} (\n" + ",\n".join(items) + "\n  );\n"
+
+    index = {m.start(): i for i, m in enumerate(instances)}
+    new_body = _INSTANCE.sub(lambda m: rewrite(m) if m.start() in index else m.group(0), body)
+    cells = [
+        f"  wire {out};\n  {cell} {out}cell (\n    .{pin_a}({src}),\n    .{pin_x}({out})\n  );\n"
+        for src, out in buffers
+    ]
+    return text[:start] + new_body + "".join(cells) + text[end:], len(buffers)

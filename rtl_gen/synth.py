@@ -23,14 +23,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from .._io import atomic_write
+from .._io import atomic_write, write_json
 from .._progress import stage
 from ..errors import InputError, ToolError
 from ..families import family_of
 from .activity import StimulusBlock, random_stimulus_activity
 from .emit import generate_verilog
 from .liberty import read_liberty
-from .netlist_text import split_concatenated_assigns
+from .netlist_text import buffer_unit_inputs, split_concatenated_assigns
 from .sta import read_sta_report, sta_environment, sta_script
 from .tools import APT_HINT, find_sta, find_yosys, resolve_liberty, run_tool
 
@@ -161,6 +161,7 @@ def _yosys_generic(
     checkpoint: Path,
     stat_json: Path,
     parameters: dict | None = None,
+    flatten: bool = True,
 ) -> str:
     reads = [f"read_verilog {verilog}"] if isinstance(verilog, Path) else _read_commands(verilog)
     return (
@@ -170,7 +171,9 @@ def _yosys_generic(
                 *_elaborate_top(top, parameters),
                 # -noabc: the mapping run below is the only ABC pass (faster, and
                 # on a 256-multiplier array 3% smaller than mapping twice).
-                f"synth -top {top} -flatten -noabc",
+                # Without -flatten every module is synthesized once, however many
+                # instances it has (the hierarchical form's units).
+                f"synth -top {top}" + (" -flatten" if flatten else "") + " -noabc",
                 f"tee -q -o {stat_json} stat -json",
                 f"write_rtlil {checkpoint}",
             ]
@@ -216,18 +219,35 @@ def _yosys_map(
     netlist: Path,
     stat_json: Path,
     fast: bool,
+    units: tuple[str, list[str], Path] | None = None,
 ) -> str:
+    """Yosys script mapping the generic netlist to the liberty's cells (or generic gates).
+
+    ``units`` = ``(top, unit modules, their ABC constraints)``: the unit modules of a
+    hierarchical netlist are mapped with their own constraints (a weak driver on their
+    inputs, so ABC buffers a unit's high-fan-out inputs, such as the pipeline enable, inside
+    the unit, where the flat netlist's buffer tree would have been), the top with
+    ``constr``."""
     lines = [f"read_rtlil {checkpoint}"]
     abc = "abc -fast" if fast else "abc"
     if liberty is not None:
         lib = read_liberty(liberty)
         (hi, lo) = lib.tie_cells()
         script = _abc_script(fast, int(round(clock_ns * 1000)), sizing=constr is not None)
-        lines += [
-            f"dfflibmap -liberty {liberty}",
-            f"abc -script {script} -liberty {liberty}" + (f" -constr {constr}" if constr else ""),
-            "setundef -zero",
-        ]
+        lines.append(f"dfflibmap -liberty {liberty}")
+        if units is not None and constr is not None:
+            top, modules, unit_constr = units
+            lines += [
+                f"abc -script {script} -liberty {liberty} -constr {unit_constr} "
+                + " ".join(modules),
+                f"abc -script {script} -liberty {liberty} -constr {constr} {top}",
+            ]
+        else:
+            lines.append(
+                f"abc -script {script} -liberty {liberty}"
+                + (f" -constr {constr}" if constr else "")
+            )
+        lines.append("setundef -zero")
         if hi and lo:
             lines.append(f"hilomap -singleton -hicell {hi[0]} {hi[1]} -locell {lo[0]} {lo[1]}")
         # splitnets: a wire whose bits alias other nets (e.g. constant bits tied to one tie
@@ -254,7 +274,12 @@ def _parse_stat(path: Path, top: str, liberty, count_only: bool = False):
     """``(area, ge, cells, cell types, sequential cells)`` from Yosys' ``stat -json``."""
     text = path.read_text()
     data = json.loads(text[text.index("{") :])
-    mod = data["modules"].get(f"\\{top}") or next(iter(data["modules"].values()))
+    # "design": the totals over the hierarchy under the top (a hierarchical netlist).
+    mod = (
+        data["design"]
+        if len(data["modules"]) > 1 and "design" in data
+        else data["modules"].get(f"\\{top}") or next(iter(data["modules"].values()))
+    )
     types = {k: int(v) for k, v in mod.get("num_cells_by_type", {}).items()}
     cells = int(mod.get("num_cells", sum(types.values())))
     if count_only:
@@ -290,6 +315,7 @@ def synthesize(
     workdir: str | os.PathLike | None = None,
     timeout: float | None = None,
     activity=None,
+    hierarchical: bool = False,
 ) -> SynthResult:
     """Synthesize ``design`` and, with a liberty and OpenSTA, time it and estimate its power.
 
@@ -313,6 +339,11 @@ def synthesize(
     activity : SwitchingActivity, optional
         Switching activity from simulation (:func:`shiftadd.rtl_gen.activity.measure_activity`)
         annotated on registers and ports, overriding ``data_activity``.
+    hierarchical : bool
+        Synthesize the hierarchical form: each distinct unit (PE, neuron slice) is mapped
+        once and instantiated, not flattened; no optimization crosses a unit's ports
+        (docs/hierarchy.md measures the difference). Timing and power cover the whole
+        netlist as in the flat flow.
 
     Returns
     -------
@@ -320,8 +351,8 @@ def synthesize(
         Area, cell counts and, with a liberty and OpenSTA, timing and power.
     """
     with stage(f"elaborate {design.name}"):
-        rtl = generate_verilog(design)
-    return synthesize_verilog(
+        rtl = generate_verilog(design, hierarchical=hierarchical)
+    result = synthesize_verilog(
         rtl.verilog,
         design.name,
         ports=rtl.ports,
@@ -334,7 +365,12 @@ def synthesize(
         workdir=workdir,
         timeout=timeout,
         activity=activity,
+        flatten=not rtl.manifest.get("hierarchy"),
+        unit_modules=tuple(rtl.manifest.get("hierarchy", ())),
     )
+    if hierarchical and not rtl.manifest.get("hierarchy"):
+        result.notes.append(f"the {design.arch} design has no hierarchical form: synthesized flat")
+    return result
 
 
 def _fingerprint(sources: list[Path]) -> str:
@@ -371,6 +407,8 @@ def synthesize_verilog(
     clock_port: str | None = "clk",
     parameters: dict | None = None,
     ideal_ports: tuple[str, ...] = (),
+    flatten: bool = True,
+    unit_modules: tuple[str, ...] = (),
 ) -> SynthResult:
     """Synthesize Verilog text whose top module is ``top`` (see :func:`synthesize`).
 
@@ -380,8 +418,12 @@ def synthesize_verilog(
     ignored. ``clock_port`` names the clock input (a design without it is timed against a
     virtual clock); ``parameters`` (name to integer) override the top's parameters;
     ``ideal_ports`` are timed without a driving cell (:func:`~.sta.sta_script`).
+    ``flatten=False`` keeps the module hierarchy (each module mapped once); ``unit_modules``
+    are then mapped with a weak driver on their inputs (see :func:`_yosys_map`).
     """
     lib_path = resolve_liberty(liberty)
+    if unit_modules and flatten:
+        raise ValueError("unit modules are mapped apart only in a hierarchical synthesis")
     if not 0.05 <= clock_ns <= 1e6:
         raise InputError(
             f"{clock_ns} is out of range",
@@ -421,6 +463,7 @@ def synthesize_verilog(
             checkpoint,
             generic_json,
             parameters,
+            flatten,
         )
         same_source = (
             same_source
@@ -459,18 +502,30 @@ def synthesize_verilog(
                 "no timing or power; pass --liberty or set SHIFTADD_LIBERTY"
             )
         netlist, stat_json = work / f"{top}_netlist.v", work / "stat.json"
-        map_script = _yosys_map(checkpoint, lib_path, clock_ns, constr, netlist, stat_json, fast)
+        units = None
+        if unit_modules and constr is not None:
+            weakest = read_liberty(lib_path).buffers()[0].name
+            unit_constr = work / "abc_units.constr"
+            unit_constr.write_text(f"set_driving_cell {weakest}\nset_load {load_pf}\n")
+            units = (top, list(unit_modules), unit_constr)
+        map_script = _yosys_map(
+            checkpoint, lib_path, clock_ns, constr, netlist, stat_json, fast, units
+        )
         reuse = (
             same_source
             and netlist.exists()
             and stat_json.exists()
             and (work / "map.ys").exists()
             and (work / "map.ys").read_text() == map_script
+            and (work / "unit_buffers.json").exists()
         )
         (work / "map.ys").write_text(map_script)
         if reuse:
             notes.append(f"reused the netlist in {work} (same source and scripts)")
         else:
+            # Written again below, once the netlist is final: a stale count must not survive
+            # a failed run.
+            (work / "unit_buffers.json").unlink(missing_ok=True)
             run_tool(
                 [yosys[0], "-q", "-l", str(work / "yosys_map.log"), "-s", str(work / "map.ys")],
                 work,
@@ -479,9 +534,38 @@ def synthesize_verilog(
             )
             text = netlist.read_text()
             if "assign {" in text:
-                netlist.write_text(split_concatenated_assigns(text))
+                text = split_concatenated_assigns(text)
+                netlist.write_text(text)
+            inserted = 0
+            if units is not None and driver:
+                buf = read_liberty(lib_path).cells[driver]
+                try:
+                    text, inserted = buffer_unit_inputs(
+                        text,
+                        top,
+                        units[1],
+                        (driver, buf.inputs[0].name, buf.outputs[0].name),
+                        ideal=tuple(p for p in (clock_port, *ideal_ports) if p),
+                    )
+                except ValueError as exc:  # a module the netlist should hold is missing
+                    raise ToolError(f"hierarchical netlist of {top} unreadable: {exc}") from None
+                atomic_write(netlist, text)
+            write_json(work / "unit_buffers.json", {"cell": driver, "count": inserted})
         seconds["yosys"] = time.perf_counter() - t0
         area, ge, cells, types, seq = _parse_stat(stat_json, top, lib_path)
+        sidecar = work / "unit_buffers.json"
+        added = json.loads(sidecar.read_text()) if sidecar.exists() else {"count": 0}
+        if added["count"] and lib_path is not None:
+            # The buffer trees added after Yosys' statistics (buffer_unit_inputs).
+            lib = read_liberty(lib_path)
+            area += added["count"] * lib.cells[added["cell"]].area
+            ge = area / lib.nand2_area()
+            cells += added["count"]
+            types[added["cell"]] = types.get(added["cell"], 0) + added["count"]
+            notes.append(
+                f"{added['count']} {added['cell']} added as buffer trees on nets into many "
+                "unit instances (ABC buffers no unit input pin)"
+            )
         result = SynthResult(
             design=top,
             liberty=str(lib_path) if lib_path else None,
@@ -500,6 +584,11 @@ def synthesize_verilog(
             generic_gates=generic_gates,
             ports=list(ports),
         )
+        if not flatten:
+            notes.append(
+                "hierarchical: every distinct module mapped once, no optimization across "
+                "module ports; timing and power over the whole netlist"
+            )
         if lib_path is not None:
             lib = read_liberty(lib_path)
             result.sequential_area = sum(

@@ -291,15 +291,15 @@ def _build(
 _RTL_CACHE: dict[str, GeneratedRTL] = {}
 
 
-def _verilog_of(design) -> GeneratedRTL:
+def _verilog_of(design, hierarchical: bool = False) -> GeneratedRTL:
     """The design's Verilog, elaborated once per process: elaboration takes seconds, and
     the same design is often simulated several times (modes, simulators, seeds)."""
-    key = json.dumps(design.to_dict(), sort_keys=True, default=str)
+    key = json.dumps([design.to_dict(), hierarchical], sort_keys=True, default=str)
     if key not in _RTL_CACHE:
         if len(_RTL_CACHE) >= 32:
             _RTL_CACHE.pop(next(iter(_RTL_CACHE)))
         with stage(f"elaborate {design.name}"):
-            _RTL_CACHE[key] = generate_verilog(design)
+            _RTL_CACHE[key] = generate_verilog(design, hierarchical=hierarchical)
     return _RTL_CACHE[key]
 
 
@@ -320,6 +320,7 @@ def simulate(
     random_init: bool = False,
     operands: str | os.PathLike | None = None,
     waves: str | os.PathLike | None = None,
+    hierarchical: bool = False,
 ) -> SimReport:
     """Build ``design`` (cached) and check it against its golden model in simulation.
 
@@ -370,6 +371,10 @@ def simulate(
         traced build. The run stops after its first failing chunk (so the failure ends the
         waveform, and later chunks are neither run nor counted); the file is written even
         when the run fails, and ``SimReport.waves`` gives its path.
+    hierarchical : bool
+        Simulate the hierarchical form of the RTL (identical units as one module each,
+        :func:`shiftadd.rtl_gen.emit.generate_verilog`), the Verilog hierarchical synthesis
+        reads.
 
     Returns
     -------
@@ -407,7 +412,7 @@ def simulate(
         gates = (text, cell_models(lib, used))
     # The design is elaborated once: the harness and the bench read its interface from the
     # manifest.
-    rtl = _verilog_of(design)
+    rtl = _verilog_of(design, hierarchical)
     # Icarus has X: its harness records which result bits are unknown.
     four_state = simulator == "icarus"
     spec = HarnessSpec.from_manifest(rtl.manifest, depth=depth, four_state=four_state)

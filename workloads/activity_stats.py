@@ -19,6 +19,9 @@ data. This module measures that, vectorized, from real tensors:
     a real weight tile and the activations that layer sees on the calibration sentences
     (a BERT checkpoint such as the packaged all-MiniLM-L6-v2), or seeded synthetic ones of
     stated statistics when there is no model.
+:func:`gemm_operands`
+    the same for every distinct GEMM of a workload (a sweep's ``activity = "data"``): each
+    GEMM's own weights in every model layer it stands for, and the activations entering it.
 
 :class:`DataActivity` holds the figures a cost model prices: per-operand toggles and, per
 kind of datapath net (lane terms, sums, digit selects), an *equivalent activity*: 0.5 times
@@ -34,6 +37,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -54,6 +58,9 @@ __all__ = [
     "checkpoint_operands",
     "synthetic_operands",
     "workload_operands",
+    "GemmOperands",
+    "gemm_operands",
+    "OPERAND_KINDS",
     "RANDOM_ACTIVITY",
 ]
 
@@ -135,6 +142,38 @@ class DataActivity:
         """
         a = float(activity)
         return cls(a, a, term=a, sum=a, digit=a, source=f"uniform activity {a:g}")
+
+    @classmethod
+    def mean(cls, items, source: str = "") -> DataActivity:
+        """The field-wise mean of several measurements (e.g. one GEMM in every model layer).
+
+        Energy is linear in every rate, so the energy of ``len(items)`` equal-sized runs
+        priced at the mean equals the sum of the runs priced one by one.
+
+        Parameters
+        ----------
+        items : sequence of DataActivity
+            At least one measurement.
+        source : str
+            Description of the data (default: the first item's).
+
+        Returns
+        -------
+        DataActivity
+            Mean rates and zero fractions; ``digit_density`` is the mean where every item has
+            one, else None.
+        """
+        items = list(items)
+        if not items:
+            raise ValueError("DataActivity.mean needs at least one measurement")
+        if len(items) == 1:
+            one = items[0]
+            return dataclasses.replace(one, source=source) if source else one
+        fields = ("act_toggle", "weight_toggle", "act_zero", "weight_zero", "term", "sum", "digit")
+        means = {f: float(np.mean([getattr(a, f) for a in items])) for f in fields}
+        densities = [a.digit_density for a in items]
+        density = None if any(d is None for d in densities) else float(np.mean(densities))
+        return cls(**means, digit_density=density, source=source or items[0].source)
 
     def rate(self, driver: str) -> float:
         """The activity of the nets ``driver`` names (one of :data:`DRIVERS`).
@@ -546,3 +585,175 @@ def workload_operands(
         )
     n, k = source.shapes[0]
     return synthetic_operands(min(n, rows), min(k, cols), tokens=tokens)
+
+
+#: What the operands of a workload's GEMM are (:attr:`GemmOperands.kind`).
+OPERAND_KINDS = {
+    "checkpoint": "the checkpoint's own weights of the layer and the activations entering it "
+    "on the calibration sentences (float32 forward pass)",
+    "checkpoint-weights": "the checkpoint's own weights of the layer on synthetic activations "
+    "(standard normal tokens, 1% of channels x20)",
+    "synthetic": "synthetic tensors: weights Student-t (std 0.02, log-normal row scales, "
+    "outlier columns), activations standard normal with 1% of channels x20; an act x act "
+    "GEMM has synthetic activations on both operands",
+}
+# Least real last: a GEMM whose samples mix kinds is labelled by the least real one.
+_KIND_ORDER = ("checkpoint", "checkpoint-weights", "synthetic")
+#: Model layers of one distinct GEMM measured at most (evenly spaced over its layers).
+MAX_GEMM_LAYERS = 6
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class GemmOperands:
+    """The float operands one distinct GEMM of a workload runs on, per model layer.
+
+    Parameters
+    ----------
+    name : str
+        The GEMM's name in the workload table (``q_proj``, ``fc1``, ``attn_score``...).
+    kind : str
+        One of :data:`OPERAND_KINDS`.
+    description : str
+        What the operands are, in words (checkpoint, tensors, layers, tokens).
+    samples : tuple of (numpy.ndarray, numpy.ndarray)
+        ``(weights (N', K'), activations (M', K'))`` per model layer sampled; ``N' <= N``,
+        ``K' <= K`` (leading rows and columns, so tiles stay contiguous).
+    """
+
+    name: str
+    kind: str
+    description: str
+    samples: tuple
+
+
+def _spread(ids, most: int) -> list:
+    ids = sorted(ids)
+    pick = np.unique(np.linspace(0, len(ids) - 1, min(len(ids), most)).round().astype(int))
+    return [ids[i] for i in pick]
+
+
+def _synthetic_gemm(name, n, k, kind, rows, cols, tokens) -> tuple:
+    import zlib  # deferred: only for seeds
+
+    from .quality import synthetic_activations  # deferred: with the quantizers
+    from .synthetic import synthetic_weights
+
+    seed = zlib.crc32(f"{name}:{n}x{k}".encode())
+    nn, kk = min(n, rows), min(k, cols)
+    x = synthetic_activations(kk, tokens=tokens, seed=seed)
+    if kind == "act x act":
+        # The second operand is activations too (keys, values): same statistics, own seed.
+        return synthetic_activations(kk, tokens=nn, seed=seed + 1), x
+    return synthetic_weights((nn, kk), seed=seed), x
+
+
+def gemm_operands(
+    spec: str,
+    gemms,
+    *,
+    rows: int = 1024,
+    cols: int = 2048,
+    tokens: int = 256,
+    max_layers: int = MAX_GEMM_LAYERS,
+) -> tuple[GemmOperands, ...]:
+    """The operands each distinct GEMM of workload ``spec`` runs on, from the data it has.
+
+    Per weight GEMM, by the workload's source (as the quality figures choose it,
+    :func:`~.quality.quality_source`): a BERT checkpoint with a forward pass (the packaged
+    all-MiniLM-L6-v2): the layer's own weights in each model layer the GEMM stands for and
+    the activations entering that layer on the calibration sentences (one float32 forward
+    pass); another checkpoint (or a BERT tensor the encoder does not run, such as a head):
+    the layer's own weights on synthetic activations; a preset, or a tensor the checkpoint
+    lacks: synthetic tensors of stated statistics (seeded by the GEMM's name and shape). An
+    act x act GEMM (attention scores and values) has synthetic activations on both operands.
+
+    Parameters
+    ----------
+    spec : str
+        The workload spec (packaged checkpoint name, checkpoint folder or preset).
+    gemms : sequence of (str, int, int, str, tuple of int)
+        ``(name, N, K, kind, model layers)`` per distinct GEMM; ``model layers`` are the
+        ``layer`` ids of the rows it groups (empty when the table has none).
+    rows, cols, tokens : int
+        At most this many weight rows, input features and activation rows per sample.
+    max_layers : int
+        Model layers sampled per GEMM at most (evenly spaced).
+
+    Returns
+    -------
+    tuple of GemmOperands
+        One per entry of ``gemms``, in order.
+    """
+    from .quality import quality_source, synthetic_activations  # deferred: with quantizers
+
+    weight_rows = [(n, k) for _, n, k, kind, _ in gemms if kind == "act x weight"]
+    import pandas as pd  # deferred: only to hand quality_source its table
+
+    table = pd.DataFrame(
+        {"N": [n for n, _ in weight_rows], "K": [k for _, k in weight_rows]}
+    ).assign(kind="act x weight")
+    source: Any = None
+    try:
+        source = quality_source(spec, table)
+    except InputError:
+        pass  # no weight GEMMs: every GEMM synthetic
+    kind_of_source = None if source is None else source.kind
+    encoder: Any = None
+    captured: dict[str, np.ndarray] | None = None
+    ckpt: Any = None
+    manifest: dict | None = None
+    if kind_of_source in ("encoder", "checkpoint"):
+        # deferred: checkpoint reading only for these sources
+        from .configs import load_model_config, weight_manifest
+        from .safetensors_io import open_checkpoint
+
+        assert source is not None and source.path is not None
+        manifest = {(s.name, s.layer): s for s in weight_manifest(load_model_config(source.path))}
+        ckpt = open_checkpoint(source.path)
+    if kind_of_source == "encoder":
+        # deferred: the encoder and tokenizer only when real activations are asked for
+        from .encoder import CALIBRATION, BertEncoder, embed_sentences, load_sentences
+        from .wordpiece import WordPieceTokenizer
+
+        assert source is not None and source.path is not None
+        encoder = BertEncoder.from_dir(source.path)
+        tokenizer = WordPieceTokenizer.from_vocab(Path(source.path) / "vocab.txt")
+        captured = {}
+        embed_sentences(encoder, tokenizer, load_sentences()[CALIBRATION], capture=captured)
+    out = []
+    for name, n, k, kind, layer_ids in gemms:
+        samples, kinds, tensors = [], [], []
+        if kind == "act x weight" and manifest is not None and ckpt is not None:
+            for layer in _spread(layer_ids, max_layers):
+                ws = manifest.get((name, layer))
+                found = None if ws is None else next((c for c in ws.candidates if c in ckpt), None)
+                if ws is None or found is None:
+                    continue
+                if encoder is not None and captured is not None and found in captured:
+                    w = np.asarray(encoder.weight(found), np.float32)[:rows, :cols]
+                    x = np.asarray(captured[found], np.float32)[:tokens, :cols]
+                    kinds.append("checkpoint")
+                else:
+                    w = ckpt.read(
+                        found, rows=slice(0, rows), cols=slice(0, cols), transpose=ws.transposed
+                    )
+                    x = synthetic_activations(w.shape[1], tokens=tokens)
+                    kinds.append("checkpoint-weights")
+                samples.append((w, x))
+                tensors.append(found)
+        if not samples:
+            samples = [_synthetic_gemm(name, n, k, kind, rows, cols, tokens)]
+            kinds = ["synthetic"]
+        label = max(kinds, key=_KIND_ORDER.index)
+        w0, x0 = samples[0]
+        shape = f"{w0.shape[0]} x {w0.shape[1]} weights, {x0.shape[0]} activation rows"
+        if label == "synthetic":
+            what = f"{name}: synthetic ({shape})"
+        else:
+            assert source is not None
+            first = tensors[0] if len(tensors) == 1 else f"{tensors[0]} .. {tensors[-1]}"
+            acts = "calibration activations" if label == "checkpoint" else "synthetic activations"
+            layers = f"{len(samples)} layer{'s' if len(samples) > 1 else ''}"
+            what = f"{name}: {source.name} {first} ({layers}; {shape}), {acts}"
+        out.append(GemmOperands(name, label, what, tuple(samples)))
+    return tuple(out)

@@ -38,8 +38,11 @@ carry-save results are resolved by one ``W``-bit carry-propagate adder per colum
 way out. The step flags (valid, last) of a PE come from a shift register; in the 2D matrix
 one flag drives every PE. A weight-stationary array writes a weight row when the write is
 allowed (``quiet >= row + cols``, a comparator: one carry chain, the constant folded in),
-valid and decoded. Backpressure is the global ``advance = ~result.valid | result.ready``,
-which enables every register of the array through a buffer tree.
+valid and decoded: ``valid & ready & (row == i)`` loads row ``i``, the row-decoded write
+(:func:`~shiftadd.models.timing.decoded_write`, calibrated as one block: synthesis maps the
+decode onto one wide NOR gate driving the row's load enables). Backpressure is the global
+``advance = ~result.valid | result.ready``, which enables every register of the array
+through a buffer tree.
 
 Logic without a calibrated block of its own is composed from the gate units: the Booth
 encoder and selectors, OR chains (priced as AND gates, the same two-input cell structure),
@@ -49,7 +52,7 @@ comparators (an adder's carry chain).
 from __future__ import annotations
 
 from ...design.systolic import GridDesign, SystolicDesign
-from ..timing import Element, TimingPath, adder, csa, fanout, gates, mult
+from ..timing import Element, TimingPath, adder, csa, decoded_write, fanout, gates, mult
 
 __all__ = ["timing_paths", "operand_nets", "term_elements", "advance_loads"]
 
@@ -371,16 +374,27 @@ def _ws_paths(design: GridDesign) -> list[TimingPath]:
         )
     assert isinstance(d, SystolicDesign)  # weight-stationary: only the systolic array
     cmp_bits = _bits(R - 1 + d.weight_write_wait)
+    # valid & ready & (row == i) loads row i's C weights: the row decode, which synthesis
+    # maps onto one wide NOR gate per row driving the row's load enables in both
+    # polarities (2 C wb gate inputs), priced by the calibrated row-decoded write. A
+    # single row has no decode: the write flag drives the enables.
+    if R > 1:
+        write: tuple[Element, ...] = (
+            decoded_write(R, C * wb, "valid & ready & (row == i) -> row's enable muxes"),
+        )
+    else:
+        write = (
+            gates("and2", 1, "write = valid & ready"),
+            *_net(2 * C * wb, "row write enable net"),
+            _enable(),
+        )
     paths += [
         TimingPath(
             "weight write (row -> weight registers)",
             (
                 adder(cmp_bits + 1, "quiet >= row + wait (one carry chain)"),
                 gates("and2", 1, "ready = advance & allowed"),
-                gates("and2", 1, "write = valid & ready"),
-                gates("and2", 1, "write & (row == i)"),
-                *_net(C * wb, "row write enable net"),
-                _enable(),
+                *write,
             ),
         ),
         TimingPath(

@@ -1,0 +1,129 @@
+"""The row-decoded register write in the timing model: the weight-stationary array's
+weight write (:mod:`shiftadd.models.grid.timing`), its delay unit
+(:func:`shiftadd.models.timing.decoded_write`) and the calibration block that measures it."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from shiftadd.design.systolic import SystolicDesign
+from shiftadd.flows.calibrate import DELAY_WRITE_BITS, DELAY_WRITE_ROWS, delay_blocks, fit_delays
+from shiftadd.models.grid.timing import timing_paths
+from shiftadd.models.timing import (
+    critical_path,
+    decoded_write,
+    element_delay,
+    has_delays,
+    path_delay,
+)
+from shiftadd.models.units import UnitTable, load_unit_table
+
+
+@pytest.fixture(scope="module")
+def table():
+    t = load_unit_table("ihp-sg13g2")
+    if not has_delays(t) or "write" not in t["delay"]:
+        pytest.skip("the installed ihp-sg13g2 unit table has no [delay.write] unit yet")
+    return t
+
+
+def _ws(**kw):
+    base = {
+        "rows": 4,
+        "cols": 4,
+        "mode": "mac",
+        "act_bits": 2,
+        "act_signed": True,
+        "weight_bits": 4,
+        "weight_signed": True,
+        "acc_bits": 6,
+        "wrap": True,
+        "carry_save_accumulate": True,
+        "dataflow": "ws",
+    }
+    base.update(kw)
+    return SystolicDesign(**base)
+
+
+def _write_path(design):
+    (path,) = [p for p in timing_paths(design) if p.name.startswith("weight write")]
+    return path
+
+
+@pytest.mark.parametrize("rows,cols,wb", [(4, 4, 4), (6, 3, 2), (5, 4, 6), (2, 7, 3)])
+def test_the_write_path_ends_in_the_row_decoded_write_of_a_weight_row(rows, cols, wb):
+    d = _ws(rows=rows, cols=cols, weight_bits=wb, acc_bits=None, wrap=False)
+    (write,) = [e for e in _write_path(d).elements if e.kind == "write"]
+    assert write.get("rows") == rows and write.get("bits") == cols * wb
+    # The unit runs into the register: nothing follows it.
+    assert _write_path(d).elements[-1] == write
+
+
+def test_a_single_row_has_no_decode():
+    path = _write_path(_ws(rows=1, cols=5, mode="addsub", weight_bits=1, weight_signed=False))
+    assert not [e for e in path.elements if e.kind == "write"]
+    assert [e for e in path.elements if e.what == "row write enable net"]
+
+
+def test_the_unit_hits_its_measured_points_and_grows_with_rows_and_bits(table):
+    w = table["delay"]["write"]
+    for i, r in enumerate(w["rows"]):
+        for j, b in enumerate(w["bits"]):
+            assert element_delay(decoded_write(r, b, "x"), table["delay"]) == pytest.approx(
+                w["ns"][i][j]
+            )
+    rows = [element_delay(decoded_write(r, 16, "x"), table["delay"]) for r in (2, 3, 5, 9, 17)]
+    bits = [element_delay(decoded_write(4, b, "x"), table["delay"]) for b in (2, 5, 12, 40, 99)]
+    assert rows == sorted(rows) and bits == sorted(bits)
+
+
+def test_a_table_without_the_unit_composes_it_from_gates_and_nets(table):
+    units = copy.deepcopy(table.units)
+    del units["delay"]["write"]
+    old = UnitTable(name="no-write", meta=table.meta, units=units)
+    composed = element_delay(decoded_write(4, 16, "x"), old["delay"])
+    d = old["delay"]
+    # write & decode (1 + 2 AND levels), the write net to 4 rows, 32 enable inputs, the mux.
+    expected = 3 * d["gate"]["and2"] + d["gate"]["mux2"]
+    assert composed > expected
+    assert critical_path(_ws(), old).critical_path_ns > 0
+
+
+def test_more_rows_or_wider_rows_never_make_the_write_faster(table):
+    delay = table["delay"]
+    ns = [path_delay(_write_path(_ws(rows=r)), delay) for r in (2, 3, 5, 9, 17)]
+    assert ns == sorted(ns) and ns[-1] > ns[0]
+    ns = [path_delay(_write_path(_ws(cols=c)), delay) for c in (1, 2, 4, 8, 16)]
+    assert ns == sorted(ns) and ns[-1] > ns[0]
+
+
+def test_the_weight_write_is_the_critical_path_of_a_small_carry_save_array(table):
+    # OpenSTA on the IHP netlist of this design (a random design of seed 20261208) puts the
+    # worst path through the write decode into a weight register (2.27 ns); the PE's Booth
+    # selectors and compressor level are shorter.
+    report = critical_path(_ws(), table)
+    assert report.path.startswith("weight write")
+    assert 2.27 * 0.9 <= report.critical_path_ns <= 2.27 * 1.1
+
+
+def test_calibration_measures_the_write_on_its_grid_and_fits_it_monotone():
+    labels = {b.label for b in delay_blocks() if b.label.startswith("delay_write")}
+    assert labels == {f"delay_write{r}x{b}" for r in DELAY_WRITE_ROWS for b in DELAY_WRITE_BITS}
+    # A fit from made-up critical paths: every other block at a constant, the write
+    # blocks dipping at one size (synthesis buffering in steps) are made non-decreasing.
+    cp = {b.label: 1.0 for b in delay_blocks()}
+    cp.update({"dff_toggling": 0.25, "xnor2": 0.4, "xor2": 0.4, "and2": 0.35, "mux2": 0.45})
+    cp.update({"csa": 0.6})
+    cp.update({k: 1.0 for k in ("adder4", "adder8", "adder16", "adder32")})
+    cp.update({f"fanout{f}": 0.5 for f in (4, 8, 12, 16, 24, 32, 48, 64, 128)})
+    for r in DELAY_WRITE_ROWS:
+        for b in DELAY_WRITE_BITS:
+            cp[f"delay_write{r}x{b}"] = 1.0 + 0.1 * r + (0.5 if b == 16 else 0.0)
+    w = fit_delays(cp)["write"]
+    assert w["rows"] == list(DELAY_WRITE_ROWS) and w["bits"] == list(DELAY_WRITE_BITS)
+    for row in w["ns"]:
+        assert row == sorted(row)
+    for col in zip(*w["ns"]):
+        assert list(col) == sorted(col)
