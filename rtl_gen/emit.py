@@ -195,8 +195,14 @@ def generate_verilog(design, hierarchical: bool = False) -> GeneratedRTL:
     # The unit modules: every module of the component's own text but its top.
     unit_modules = sorted(set(re.findall(r"^module (\w+)\(", verilog, re.M)) - {design.name})
     if units:
-        # Units share the design's file by design (Verilator's one-module-per-file rule).
-        verilog = "/* verilator lint_off DECLFILENAME */\n" + verilog
+        # Units share the design's file by design (Verilator's one-module-per-file rule), and
+        # a unit's ports are whole where the flat form drops what is not read (a carry bit no
+        # drain register holds, a reset input of a unit whose registers have none).
+        verilog = (
+            "/* verilator lint_off DECLFILENAME */\n/* verilator lint_off UNUSEDSIGNAL */\n"
+            + verilog
+            + "/* verilator lint_on UNUSEDSIGNAL */\n"
+        )
     # Modules the component instantiates but does not contain (a component lists them as
     # `separate_modules`, {module name: component}) follow the top, each emitted on its own.
     separate = getattr(component, "separate_modules", {})
