@@ -13,6 +13,7 @@ OpenSTA vectorless figure is in the table, labelled as such.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import shutil
@@ -23,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from .._io import atomic_path, write_json
+from .._progress import set_enabled as set_progress
 from ..design import AdderTreeDesign, read_design_file
 from ..errors import InputError, ToolError
 from ..models.cost import estimate
@@ -37,6 +39,7 @@ from ..models.sweep import (
     run_sweep,
     timing_summary,
 )
+from ..models.workers import worker_pool
 from ..rtl_gen.emit import write_rtl
 from ..rtl_gen.lint import lint_verilog
 from ..rtl_gen.synth import synthesize
@@ -63,106 +66,154 @@ def demo_designs(quick: bool = False) -> list[AdderTreeDesign]:
     ]
 
 
+def _full_size(design, out: Path, vectors: int, lib, log) -> dict:
+    """The full-size design: Verilog, lint, simulation, hierarchical synthesis and the
+    model; its row of the results table (``passed``: lint clean and simulation passed)."""
+    row: dict = {
+        "design": design.name,
+        "mode": design.mode,
+        "k": design.k,
+        "n": design.n,
+        "act_bits": design.act_bits,
+        "weight_bits": design.weight_bits,
+        "clock_ns": design.clock_ns,
+        "synthesis": "hierarchical",
+        "latency_cycles": design.latency,
+        "ops_per_cycle": design.ops_per_cycle,
+    }
+    log(f"[{design.name}] generate Verilog")
+    t0 = time.perf_counter()
+    # The hierarchical form throughout: the Verilog linted and simulated is the one
+    # synthesized.
+    v_path, _ = write_rtl(design, out / "rtl", hierarchical=True)
+    row["gen_seconds"] = time.perf_counter() - t0
+    lint = lint_verilog(v_path, design.name)
+    row["lint_clean"] = lint.ok
+    row["passed"] = lint.ok
+
+    log(f"[{design.name}] simulate {vectors} vectors (cocotb + Verilator)")
+    sim = simulate(design, vectors=vectors, seed=1, hierarchical=True)
+    row.update(
+        vectors_checked=sim.vectors,
+        mismatches=sim.mismatches + sim.missing + sim.extra,
+        cycle_mismatches=sim.cycle_mismatches,
+        sim_dot_products_per_s=sim.dot_products_per_second,
+        sim_build_seconds=sim.build_seconds,
+    )
+    row["passed"] &= sim.passed
+
+    log(
+        f"[{design.name}] synthesize"
+        + (f" on {lib.name}" if lib else " (no liberty: generic gate equivalents)")
+    )
+    try:
+        t0 = time.perf_counter()
+        syn = synthesize(
+            design,
+            liberty=lib if lib else "none",
+            workdir=out / "synth" / design.name,
+            hierarchical=True,
+        )
+        row["synth_seconds"] = time.perf_counter() - t0
+        write_json(out / "synth" / f"{design.name}.json", syn.to_dict())
+        row.update(
+            synth_area=syn.area,
+            area_unit=syn.area_unit,
+            synth_cells=syn.cells,
+            fmax_mhz=syn.fmax_mhz,
+            synth_vectorless_power_mw=(syn.power_mw or {}).get("total"),
+            synth_vectorless_energy_per_op_pj=syn.energy_per_op_pj,
+        )
+    except ToolError as exc:
+        log(f"  synthesis skipped: {exc}")
+        row.update(synth_area=None, area_unit=None, fmax_mhz=None)
+
+    cost = estimate(design)
+    g = gemm_cycles(design, *DEMO_GEMM)
+    row.update(
+        model_area_um2=cost.area,
+        model_energy_per_op_pj=cost.energy_per_op_pj,
+        model_tops_per_w=cost.tops_per_watt,
+        model_gops_per_mm2=cost.gops_per_mm2,
+        gemm=f"{DEMO_GEMM[0]}x{DEMO_GEMM[1]}x{DEMO_GEMM[2]}",
+        gemm_cycles=g.cycles,
+        gemm_utilization=g.utilization,
+    )
+    if row.get("area_unit") == "um^2":
+        row["synth_area_per_lane_um2"] = row["synth_area"] / (design.k * design.n)
+        row["model_area_error"] = cost.area / row["synth_area"] - 1
+    log(
+        f"  lint {'clean' if lint.ok else 'WARNINGS'}; sim "
+        f"{'PASS' if sim.passed else 'FAIL'} ({sim.vectors} vectors); area "
+        f"{row.get('synth_area') or 0:,.0f} {row.get('area_unit') or ''}; model "
+        f"{cost.energy_per_op_pj:.3g} pJ/op"
+    )
+    return row
+
+
+def gate_level_energy(design, lib: str, out: str) -> dict:
+    """Energy per operation of ``design``'s K=16, N=2 sibling (:data:`GATE_LEVEL_SIZE`): the
+    model against OpenSTA power with gate-level simulated activity on the validation GEMM,
+    as ``shiftadd validate`` measures it. Run in a worker process (progress off)."""
+    set_progress(False)
+    small = dataclasses.replace(design, name=f"{design.name}_gl", **GATE_LEVEL_SIZE)
+    try:
+        v = validate_design(small, liberty=lib, workdir=Path(out) / "gate_level" / small.name)
+    except ToolError as exc:
+        return {"gate_level_skipped": str(exc)}
+    ops = 2 * v.gemm[0] * v.gemm[1] * v.gemm[2]
+    return {
+        "gate_level_k": small.k,
+        "gate_level_n": small.n,
+        "gate_level_gemm": "x".join(map(str, v.gemm)),
+        "gate_level_passed": bool(v.rtl_passed and v.gate_level_passed),
+        "gate_level_energy_per_op_pj": v.energy_sta_pj / ops,
+        "gate_level_model_energy_per_op_pj": v.energy_model_pj / ops,
+        "model_energy_error": v.energy_error,
+    }
+
+
+def _log_gate_level(row: dict, log) -> None:
+    if "gate_level_skipped" in row:
+        log(f"[{row['design']}] gate-level energy skipped: {row['gate_level_skipped']}")
+        return
+    log(
+        f"[{row['design']}] sibling K={row['gate_level_k']}, N={row['gate_level_n']}: "
+        f"{row['gate_level_energy_per_op_pj']:.3g} pJ/op from gate-level simulated activity, "
+        f"model {row['gate_level_model_energy_per_op_pj']:.3g} pJ/op "
+        f"({row['model_energy_error']:+.1%}); "
+        f"gate-level simulation {'PASS' if row['gate_level_passed'] else 'FAIL'}"
+    )
+
+
 def run_demo(
     out: str | Path, *, vectors: int = 100_000, liberty=None, quick: bool = False, log=print
 ) -> dict:
     """Run the demo into folder ``out``; return a summary (paths, pass/fail, rows)."""
     out = Path(out)
     lib = resolve_liberty(liberty)
-    rows = []
-    passed = True
-    for design in demo_designs(quick):
-        row: dict = {
-            "design": design.name,
-            "mode": design.mode,
-            "k": design.k,
-            "n": design.n,
-            "act_bits": design.act_bits,
-            "weight_bits": design.weight_bits,
-            "clock_ns": design.clock_ns,
-            "synthesis": "hierarchical",
-            "latency_cycles": design.latency,
-            "ops_per_cycle": design.ops_per_cycle,
-        }
-        log(f"[{design.name}] generate Verilog")
-        t0 = time.perf_counter()
-        # The hierarchical form throughout: the Verilog linted and simulated is the one
-        # synthesized.
-        v_path, _ = write_rtl(design, out / "rtl", hierarchical=True)
-        row["gen_seconds"] = time.perf_counter() - t0
-        lint = lint_verilog(v_path, design.name)
-        row["lint_clean"] = lint.ok
-        passed &= lint.ok
-
-        log(f"[{design.name}] simulate {vectors} vectors (cocotb + Verilator)")
-        sim = simulate(design, vectors=vectors, seed=1, hierarchical=True)
-        row.update(
-            vectors_checked=sim.vectors,
-            mismatches=sim.mismatches + sim.missing + sim.extra,
-            cycle_mismatches=sim.cycle_mismatches,
-            sim_dot_products_per_s=sim.dot_products_per_second,
-            sim_build_seconds=sim.build_seconds,
-        )
-        passed &= sim.passed
-
-        log(
-            f"[{design.name}] synthesize"
-            + (f" on {lib.name}" if lib else " (no liberty: generic gate equivalents)")
-        )
-        try:
-            t0 = time.perf_counter()
-            syn = synthesize(
-                design,
-                liberty=lib if lib else "none",
-                workdir=out / "synth" / design.name,
-                hierarchical=True,
-            )
-            row["synth_seconds"] = time.perf_counter() - t0
-            write_json(out / "synth" / f"{design.name}.json", syn.to_dict())
-            row.update(
-                synth_area=syn.area,
-                area_unit=syn.area_unit,
-                synth_cells=syn.cells,
-                fmax_mhz=syn.fmax_mhz,
-                synth_vectorless_power_mw=(syn.power_mw or {}).get("total"),
-                synth_vectorless_energy_per_op_pj=syn.energy_per_op_pj,
-            )
-        except ToolError as exc:
-            log(f"  synthesis skipped: {exc}")
-            row.update(synth_area=None, area_unit=None, fmax_mhz=None)
+    rows: list[dict] = []
+    designs = demo_designs(quick)
+    with contextlib.ExitStack() as stack:
+        gate_level = None
         if lib:
-            row.update(_gate_level_energy(design, lib, out, log))
-            passed &= row.get("gate_level_passed", True)
-
-        cost = estimate(design)
-        g = gemm_cycles(design, *DEMO_GEMM)
-        row.update(
-            model_area_um2=cost.area,
-            model_energy_per_op_pj=cost.energy_per_op_pj,
-            model_tops_per_w=cost.tops_per_watt,
-            model_gops_per_mm2=cost.gops_per_mm2,
-            gemm=f"{DEMO_GEMM[0]}x{DEMO_GEMM[1]}x{DEMO_GEMM[2]}",
-            gemm_cycles=g.cycles,
-            gemm_utilization=g.utilization,
-        )
-        if row.get("area_unit") == "um^2":
-            row["synth_area_per_lane_um2"] = row["synth_area"] / (design.k * design.n)
-            row["model_area_error"] = cost.area / row["synth_area"] - 1
-        rows.append(row)
-        log(
-            f"  lint {'clean' if lint.ok else 'WARNINGS'}; sim "
-            f"{'PASS' if sim.passed else 'FAIL'} ({sim.vectors} vectors); area "
-            f"{row.get('synth_area') or 0:,.0f} {row.get('area_unit') or ''}; model "
-            f"{cost.energy_per_op_pj:.3g} pJ/op"
-            + (
-                f"; sibling K={row['gate_level_k']}, N={row['gate_level_n']}: "
-                f"{row['gate_level_energy_per_op_pj']:.3g} pJ/op from gate-level activity, "
-                f"model {row['model_energy_error']:+.1%}"
-                if row.get("gate_level_energy_per_op_pj")
-                else ""
+            # The siblings' gate-level energy runs in worker processes while the full-size
+            # designs are simulated and synthesized here (the flow is mostly one core's).
+            log(
+                "[energy] gate-level simulated activity of K={k}, N={n} siblings, in the "
+                "background".format(**GATE_LEVEL_SIZE)
             )
-        )
-
+            pool = stack.enter_context(worker_pool(len(designs)))
+            gate_level = pool.imap_unordered(
+                gate_level_energy, [(d, str(lib), str(out)) for d in designs]
+            )
+        for design in designs:
+            rows.append(_full_size(design, out, vectors, lib, log))
+        if gate_level is not None:
+            for position, measured in gate_level:
+                rows[position].update(measured)
+                _log_gate_level(rows[position], log)
+    passed = all(r["passed"] and r.get("gate_level_passed", True) for r in rows)
     csv_path = out / "demo_results.csv"
     _write_csv(csv_path, rows)
     plot_path = out / "demo_area_energy.png"
@@ -183,31 +234,6 @@ def run_demo(
 
 
 DEMO_SWEEP = Path(__file__).resolve().parent.parent / "examples" / "sweeps" / "demo_llama.toml"
-
-
-def _gate_level_energy(design, lib, out: Path, log) -> dict:
-    """Energy per operation of the design's small sibling: the model against OpenSTA power
-    with gate-level simulated activity on the validation GEMM (as ``shiftadd validate``)."""
-    small = dataclasses.replace(design, name=f"{design.name}_gl", **GATE_LEVEL_SIZE)
-    log(
-        f"[{design.name}] energy from gate-level simulated activity (sibling K={small.k}, "
-        f"N={small.n})"
-    )
-    try:
-        v = validate_design(small, liberty=lib, workdir=out / "gate_level" / small.name)
-    except ToolError as exc:
-        log(f"  gate-level energy skipped: {exc}")
-        return {}
-    ops = 2 * v.gemm[0] * v.gemm[1] * v.gemm[2]
-    return {
-        "gate_level_k": small.k,
-        "gate_level_n": small.n,
-        "gate_level_gemm": "x".join(map(str, v.gemm)),
-        "gate_level_passed": bool(v.rtl_passed and v.gate_level_passed),
-        "gate_level_energy_per_op_pj": v.energy_sta_pj / ops,
-        "gate_level_model_energy_per_op_pj": v.energy_model_pj / ops,
-        "model_energy_error": v.energy_error,
-    }
 
 
 def run_demo_sweep(out: Path, *, quick: bool = False, log=print) -> dict:

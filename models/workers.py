@@ -142,6 +142,10 @@ class WorkerPool:
     def imap_unordered(self, fn: Callable, arglist: Iterable[tuple]) -> Iterator[tuple[int, Any]]:
         """Run ``fn(*args)`` for every ``args``; yield ``(position, result)`` as each ends.
 
+        The first calls (one per worker) start at once, before the first result is asked
+        for, so the caller can do other work meanwhile; the others start as results are
+        taken.
+
         Parameters
         ----------
         fn : callable
@@ -149,16 +153,16 @@ class WorkerPool:
         arglist : iterable of tuple
             The arguments of each call.
 
-        Yields
-        ------
-        tuple
-            The call's position in ``arglist`` and its result.
+        Returns
+        -------
+        iterator of tuple
+            The call's position in ``arglist`` and its result, as each call ends.
 
         Raises
         ------
         Exception
             The first exception a call raised (its worker traceback as ``__cause__``), or
-            :class:`ChildProcessError` when a worker died.
+            :class:`ChildProcessError` when a worker died, when its result is taken.
         """
         pending = collections.deque(enumerate(arglist))
         busy: dict[int, int] = {}  # worker -> position of its call
@@ -171,6 +175,11 @@ class WorkerPool:
 
         for w in range(len(self._procs)):
             feed(w)
+        return self._results(busy, feed)
+
+    def _results(
+        self, busy: dict[int, int], feed: Callable[[int], None]
+    ) -> Iterator[tuple[int, Any]]:
         while busy:
             by_conn: dict[Any, int] = {self._conns[w]: w for w in busy}
             by_sentinel: dict[Any, int] = {self._procs[w].sentinel: w for w in busy}
