@@ -362,7 +362,7 @@ def _plot(rows: list[dict], path: Path) -> None:
     bars(
         axes[0],
         [r["synth_area"] / n if ok else None for r, n, ok in zip(rows, lanes, um2)],
-        "synthesized (IHP SG13G2)",
+        "synthesized hierarchically (IHP SG13G2)",
         [r["model_area_um2"] / n for r, n in zip(rows, lanes)],
         "area per lane (um$^2$)",
         f"Area per multiply-accumulate lane (K={k}, N={n})",
