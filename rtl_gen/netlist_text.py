@@ -118,6 +118,37 @@ def _groups(items: list, limit: int) -> list[list]:
     return out
 
 
+def _pin_loads(body: str, port: str, width: int) -> list[int]:
+    """Gate inputs each bit of input ``port`` (``width`` bits) drives inside a module body,
+    most significant bit first (at least 1)."""
+    body = body[body.index(";") + 1 :]  # not the module's port list
+    name = re.escape(port.strip()) + (r"\s*" if port.startswith("\\") else "")
+    if width == 1:
+        count = len(re.findall(rf"[({{,]\s*{name}\s*[),}}]", body))
+        return [max(1, count)]
+    counts = [0] * width
+    for b in re.findall(rf"[({{,]\s*{name}\[(\d+)\]\s*[),}}]", body):
+        if int(b) < width:
+            counts[int(b)] += 1
+    return [max(1, c) for c in reversed(counts)]
+
+
+def _weighted_groups(items: list, weights: list[int], limit: int) -> list[list]:
+    """``items`` in consecutive groups whose weights sum to at most ``limit`` (an item
+    heavier than that alone), the fewest such groups with near-equal sums."""
+    count = -(-sum(weights) // limit)
+    target = -(-sum(weights) // count)
+    groups: list[list] = [[]]
+    total = 0
+    for item, w in zip(items, weights):
+        if groups[-1] and total + w > target:
+            groups.append([])
+            total = 0
+        groups[-1].append(item)
+        total += w
+    return groups
+
+
 def _module(text: str, name: str) -> tuple[int, int]:
     start = text.index(f"module {name}(")
     return start, text.index("endmodule", start)
@@ -131,8 +162,9 @@ def buffer_unit_inputs(
     max_fanout: int = 16,
     ideal: tuple[str, ...] = (),
 ) -> tuple[str, int]:
-    """Give every net of ``top`` that drives more than ``max_fanout`` input pins of unit
-    instances a balanced tree of ``buffer`` cells, each driving at most ``max_fanout``.
+    """Give every net of ``top`` that drives more than ``max_fanout`` gate inputs inside unit
+    instances (each unit input pin counts the gate inputs it drives in the unit) a tree of
+    ``buffer`` cells, each driving at most that many (or one pin that alone drives more).
 
     ABC maps a hierarchical netlist module by module: in the top, a unit instance's input
     pin is an output of the mapped network, which ABC does not buffer, so one net (the
@@ -161,16 +193,23 @@ def buffer_unit_inputs(
     """
     cell, pin_a, pin_x = buffer
     inputs = {}
+    pin_loads: dict[tuple[str, str], list[int]] = {}  # (unit, port) -> loads per bit, MSB first
     for unit in units:
         start, end = _module(text, unit)
-        inputs[unit] = {name.strip() for name in _INPUTS.findall(text[start:end])}
+        unit_body = text[start:end]
+        inputs[unit] = {name.strip() for name in _INPUTS.findall(unit_body)}
+        widths = {n.strip(): int(hi) - int(lo) + 1 for hi, lo, n in _VECTORS.findall(unit_body)}
+        for port in inputs[unit]:
+            pin_loads[unit, port] = _pin_loads(unit_body, port, widths.get(port, 1))
     start, end = _module(text, top)
     body = text[start:end]
     vectors = {name: f"[{hi}:{lo}]" for hi, lo, name in _VECTORS.findall(body)}
     instances = [m for m in _INSTANCE.finditer(body) if m.group(1) in inputs]
     skipped: set[int] = set()
-    # Every bit of every unit input pin: (instance index, port, bit index) by the net on it.
+    # Every bit of every unit input pin: (instance index, port, bit index) by the net on it,
+    # and the gate inputs it drives inside the unit.
     loads: dict[str, list[tuple[int, str, int]]] = {}
+    weights: dict[str, list[int]] = {}
     spelled: dict[str, str] = {}  # an escaped name keeps the space that ends it
     wiring = []
     for i, m in enumerate(instances):
@@ -183,9 +222,12 @@ def buffer_unit_inputs(
         for port, port_bits in bits.items():
             if port.strip() not in inputs[m.group(1)]:
                 continue
+            per_bit = pin_loads[m.group(1), port.strip()]
             for j, net in enumerate(port_bits):
                 if not net.startswith("1'b") and net.strip() not in ideal:
                     loads.setdefault(net.strip(), []).append((i, port, j))
+                    w = per_bit[j] if len(per_bit) == len(port_bits) else 1
+                    weights.setdefault(net.strip(), []).append(w)
                     spelled[net.strip()] = net
     buffers: list[list[str | None]] = []  # [input net, output net] per inserted buffer
 
@@ -197,20 +239,26 @@ def buffer_unit_inputs(
             buffers[load[1]][0] = net
 
     for net, pins in loads.items():
+        if sum(weights[net]) <= max_fanout:
+            continue
         level = [("pin", *pin) for pin in pins]
-        # Leaves first: one buffer per group of loads, then buffers for those buffers.
-        while len(level) > max_fanout:
+        # Leaves first: one buffer per group of pins whose gate inputs inside the units add up
+        # to at most max_fanout, then buffers for those buffers.
+        groups = _weighted_groups(level, weights[net], max_fanout)
+        while len(groups) > 1 or len(level) > max_fanout:
             parents = []
-            for group in _groups(level, max_fanout):
+            for group in groups:
                 wire = f"_hbuf{len(buffers)}_"
                 buffers.append([None, wire])
                 for load in group:
                     connect(load, wire)
                 parents.append(("buf", len(buffers) - 1))
             level = parents
-        if len(pins) > max_fanout:
-            for load in level:
-                connect(load, spelled[net])
+            if len(level) <= max_fanout:
+                break
+            groups = _groups(level, max_fanout)
+        for load in level:
+            connect(load, spelled[net])
     if not buffers:
         return text, 0
 

@@ -86,3 +86,16 @@ def test_a_whole_vector_on_unit_pins_is_buffered_bit_by_bit():
     assert out.count(".A(a[1])") == 2 and out.count(".A(a[0])") == 2
     assert ".v(a)" not in out
     assert all(len(re.findall(rf"_hbuf{b}_ ?[,}}]", out)) == 10 for b in range(4))
+
+
+def test_pins_count_the_gates_they_drive_inside_the_unit():
+    # 8 units whose input b drives 8 gates each: 64 gate inputs, four buffers of two pins.
+    gates = "".join(f"  INV g{g} (\n    .A(b),\n    .Y(y{g})\n  );\n" for g in range(8))
+    inst = "".join(f"  unit u{i} (\n    .b(x),\n    .y(y[{i}])\n  );\n" for i in range(8))
+    text = (
+        f"module top(x, y);\n  input x;\n  output [7:0] y;\n{inst}endmodule\n"
+        f"module unit(b, y);\n  input b;\n  output y;\n{gates}endmodule\n"
+    )
+    out, added = buffer_unit_inputs(text, "top", ["unit"], ("BUF", "A", "X"), max_fanout=16)
+    assert added == 4 and out.count(".A(x)") == 4
+    assert all(out.count(f".b(_hbuf{b}_)") == 2 for b in range(4))
