@@ -238,17 +238,20 @@ def ws_pe(
     return reg, digits
 
 
+def _check_pe(arithmetic, width) -> None:
+    """The parameter checks every PE component makes."""
+    if not isinstance(arithmetic, PEArithmetic):
+        raise TypeError(f"Arithmetic must be a PEArithmetic, not {arithmetic!r}")
+    if not isinstance(width, int) or width < 2:
+        raise TypeError(f"Accumulator width must be an integer of at least 2, not {width!r}")
+
+
 class _PEBase(wiring.Component):
     """Checks and members shared by the PE components; ``members(layout)`` adds a PE's own."""
 
     def __init__(self, *, arithmetic, width, carry_save, members):
         with validating(self):
-            if not isinstance(arithmetic, PEArithmetic):
-                raise TypeError(f"Arithmetic must be a PEArithmetic, not {arithmetic!r}")
-            if not isinstance(width, int) or width < 2:
-                raise TypeError(
-                    f"Accumulator width must be an integer of at least 2, not {width!r}"
-                )
+            _check_pe(arithmetic, width)
         self._arith, self._width, self._carry_save = arithmetic, width, bool(carry_save)
         self._booth = self._carry_save and arithmetic.description.multiplier
         ports = {
@@ -435,10 +438,8 @@ class DrainingPE(wiring.Component):
     """
 
     def __init__(self, *, arithmetic: PEArithmetic, width: int, carry_save: bool):
-        if not isinstance(arithmetic, PEArithmetic):
-            raise TypeError(f"Arithmetic must be a PEArithmetic, not {arithmetic!r}")
-        if not isinstance(width, int) or width < 2:
-            raise TypeError(f"Accumulator width must be an integer of at least 2, not {width!r}")
+        with validating(self):
+            _check_pe(arithmetic, width)
         self._arith, self._width, self._carry_save = arithmetic, width, bool(carry_save)
         self._masks = _carry_save_masks(arithmetic, width) if self._carry_save else None
         total_width = width if not carry_save else sum(bin(m).count("1") for m in self._masks)

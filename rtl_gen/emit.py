@@ -164,7 +164,7 @@ def component_verilog(component, name: str, units: dict[str, str] | None = None)
         text = mark_units(text, name, units)
     text = _builtin_yosys(f"read_rtlil <<rtlil\n{text}\nrtlil\n{_PASS1}write_rtlil\n")
     if units:
-        text, _ = merge_units(text, name, units)
+        text = merge_units(text, name, units)
     text = explicit_operand_widths(text)
     verilog = _builtin_yosys(f"read_rtlil <<rtlil\n{text}\nrtlil\n{_PASS2}write_verilog -noattr\n")
     # Yosys echoes its own banner; the caller adds a stable header instead.
@@ -192,9 +192,10 @@ def generate_verilog(design, hierarchical: bool = False) -> GeneratedRTL:
     component = build_component(design, hierarchical=hierarchical)
     units = getattr(component, "hierarchy_units", {}) if hierarchical else {}
     verilog = component_verilog(component, design.name, units)
-    # The unit modules: every module of the component's own text but its top.
-    unit_modules = sorted(set(re.findall(r"^module (\w+)\(", verilog, re.M)) - {design.name})
+    unit_modules: list[str] = []
     if units:
+        # The unit modules: every module of the component's own text but its top.
+        unit_modules = sorted(set(re.findall(r"^module (\w+)\(", verilog, re.M)) - {design.name})
         # Units share the design's file by design (Verilator's one-module-per-file rule), and
         # a unit's ports are whole where the flat form drops what is not read (a carry bit no
         # drain register holds, a reset input of a unit whose registers have none).

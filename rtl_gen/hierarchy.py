@@ -91,15 +91,13 @@ def mark_units(rtlil_text: str, top: str, units: dict[str, str]) -> str:
     return text
 
 
-def merge_units(rtlil_text: str, top: str, units: dict[str, str]) -> tuple[str, dict[str, int]]:
+def merge_units(rtlil_text: str, top: str, units: dict[str, str]) -> str:
     """Merge the identical unit modules of ``rtlil_text`` (after flattening).
 
     Returns
     -------
-    text : str
+    str
         The RTLIL with one module per distinct unit, named ``<top>_<kind>[i]``.
-    instances : dict of str to int
-        Instances of every unit module.
     """
     blocks = {m.group(2)[1:]: m for m in _BLOCK.finditer(rtlil_text)}
     rename: dict[str, str] = {}
@@ -107,7 +105,6 @@ def merge_units(rtlil_text: str, top: str, units: dict[str, str]) -> tuple[str, 
     # kind -> canonical body -> (new name, the kept module's counted names)
     variants: dict[str, dict[str, tuple[str, list[str]]]] = {}
     ports: dict[str, dict[str, str]] = {}  # merged unit -> its names to the kept module's
-    instances: dict[str, int] = {}
     for unit, kind in units.items():
         old = f"{top}.{unit}"
         if old not in blocks:
@@ -121,7 +118,6 @@ def merge_units(rtlil_text: str, top: str, units: dict[str, str]) -> tuple[str, 
             # Same structure: its counted names (ports among them) map one to one.
             ports[old] = dict(zip(names, seen[body][1]))
         rename[old] = seen[body][0]
-        instances[rename[old]] = instances.get(rename[old], 0) + 1
 
     def rewrite(match: re.Match) -> str:
         name = match.group(2)[1:]
@@ -143,4 +139,4 @@ def merge_units(rtlil_text: str, top: str, units: dict[str, str]) -> tuple[str, 
     text = _BLOCK.sub(rewrite, rtlil_text)
     cells = "|".join(re.escape(name) for name in sorted(rename, key=len, reverse=True))
     text = re.sub(rf"(?ms)^  cell \\({cells}) (\S+)\n(.*?)^  end\n", reconnect, text)
-    return text, instances
+    return text

@@ -106,18 +106,6 @@ def _connection_bits(expr: str, vectors: dict[str, str]) -> list[str] | None:
     return out
 
 
-def _groups(items: list, limit: int) -> list[list]:
-    """``items`` in the fewest consecutive groups of at most ``limit``, near-equal sizes."""
-    count = -(-len(items) // limit)
-    size, extra = divmod(len(items), count)
-    out, start = [], 0
-    for g in range(count):
-        end = start + size + (g < extra)
-        out.append(items[start:end])
-        start = end
-    return out
-
-
 def _pin_loads(body: str, port: str, width: int) -> list[int]:
     """Gate inputs each bit of input ``port`` (``width`` bits) drives inside a module body,
     most significant bit first (at least 1)."""
@@ -243,20 +231,17 @@ def buffer_unit_inputs(
             continue
         level = [("pin", *pin) for pin in pins]
         # Leaves first: one buffer per group of pins whose gate inputs inside the units add up
-        # to at most max_fanout, then buffers for those buffers.
+        # to at most max_fanout, then buffers (one load each) for those buffers.
         groups = _weighted_groups(level, weights[net], max_fanout)
-        while len(groups) > 1 or len(level) > max_fanout:
-            parents = []
+        while len(groups) > 1:
+            level = []
             for group in groups:
                 wire = f"_hbuf{len(buffers)}_"
                 buffers.append([None, wire])
                 for load in group:
                     connect(load, wire)
-                parents.append(("buf", len(buffers) - 1))
-            level = parents
-            if len(level) <= max_fanout:
-                break
-            groups = _groups(level, max_fanout)
+                level.append(("buf", len(buffers) - 1))
+            groups = _weighted_groups(level, [1] * len(level), max_fanout)
         for load in level:
             connect(load, spelled[net])
     if not buffers:
