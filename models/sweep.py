@@ -1209,32 +1209,32 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     ops = 2.0 * tot(macs * np.ones_like(cycles))
     slots = tot(cycles * vec["lanes"])
     mem_bound = tot(np.where(memory_ns > compute_ns, latency_ns, 0.0))
-    points = pd.DataFrame(
-        {
-            "point": (offset + idx).astype(np.int64),
-            "arch": _repeat(block.arch, len(idx), "string"),
-        }
-    )
+    # Columns gathered first and framed once: inserting them one by one into a DataFrame
+    # costs about as much as the model itself on a chunk of a few thousand points.
+    cols: dict[str, object] = {
+        "point": (offset + idx).astype(np.int64),
+        "arch": _repeat(block.arch, len(idx), "string"),
+    }
     s_inv, uniq_s = pd.factorize(s_idx)
     for f, dtype in spec.field_dtypes.items():
         if f in block.fields:
             column = _field_column([getattr(block.designs[s], f) for s in uniq_s], dtype)
-            points[f] = column.take(s_inv).reset_index(drop=True)
+            cols[f] = column.take(s_inv).reset_index(drop=True)
         else:
-            points[f] = _repeat(None, len(idx), dtype)
+            cols[f] = _repeat(None, len(idx), dtype)
     # The whole design (every field of its family) for `shiftadd export`.
     design_json = [json.dumps(block.designs[s].to_dict(), sort_keys=True) for s in uniq_s]
-    points["design"] = pd.Series(design_json, dtype="string").take(s_inv).reset_index(drop=True)
+    cols["design"] = pd.Series(design_json, dtype="string").take(s_inv).reset_index(drop=True)
     for key in SYSTEM_DEFAULTS:
-        points[key] = clock[:, 0] if key == "clock_ns" else sysv[key]
+        cols[key] = clock[:, 0] if key == "clock_ns" else sysv[key]
     if gemm_source is None:
-        points["activity_source"] = _repeat("number", len(idx), "string")
+        cols["activity_source"] = _repeat("number", len(idx), "string")
     else:
         # NaN: priced on data (no single number); 0.5 where the family has no data model.
-        points["activity"] = np.where(on_data, np.nan, activity[:, 0])
+        cols["activity"] = np.where(on_data, np.nan, activity[:, 0])
         labels = pd.Series(["number", spec.activity_label, "no-data-model-0.5"], dtype="string")
         code = np.where(on_data, 1, np.where(data_rows, 2, 0))
-        points["activity_source"] = labels.take(code).reset_index(drop=True)
+        cols["activity_source"] = labels.take(code).reset_index(drop=True)
     # What the design's number formats do to the model (one figure per distinct format).
     formats = [block.designs[s].number_format for s in uniq_s]
     numbers = [spec.format_numbers(f) for f in formats]
@@ -1242,12 +1242,12 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
         ("weight_format", [f.weight_label for f in formats]),
         ("act_format", [f.act for f in formats]),
     ):
-        points[col] = pd.Series(values, dtype="string").take(s_inv).reset_index(drop=True)
+        cols[col] = pd.Series(values, dtype="string").take(s_inv).reset_index(drop=True)
     for col in ("quality", "weight_error", "output_error", "bits_per_weight"):
-        points[col] = np.array([q[col] for q in numbers], float)[s_inv]
+        cols[col] = np.array([q[col] for q in numbers], float)[s_inv]
     floor = spec.options["quality_floor"]
-    quality_ok = np.ones(len(idx), bool) if floor is None else points["quality"].to_numpy() >= floor
-    points = points.assign(
+    quality_ok = np.ones(len(idx), bool) if floor is None else cols["quality"] >= floor
+    cols.update(
         critical_path_ns=crit,
         fmax_mhz=np.where(timed, 1000.0 / np.where(timed, crit, 1.0), np.nan),
         timing_met=timing_met,
@@ -1275,6 +1275,7 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
         memory_bound_fraction=mem_bound / lat,
         dram_mb_per_token=tot(dram_bits) / 8e6 / spec.tokens,
     )
+    points = pd.DataFrame(cols)
     P = cycles.shape[0]
     gemm_codes = np.tile(np.arange(Lc), P)
     source_codes = np.zeros(P * Lc, np.int8) if gemm_source is None else gemm_source.ravel()

@@ -115,16 +115,27 @@ def _program_lengths(v: dict, k) -> tuple[np.ndarray, np.ndarray]:
     compiled once per distinct (PE configuration, K) pair (cached), never per element.
     """
     cols = [np.asarray(v[key]) for key in (*_PROGRAM_KEYS, "fan_in")]
-    shape = np.broadcast_shapes(np.shape(k), *(c.shape for c in cols))
-    table = np.stack(
-        [np.broadcast_to(np.asarray(c, np.float64), shape).ravel() for c in (*cols, k)], axis=1
+    k = np.asarray(np.asarray(k, np.float64), np.int64)
+    # Distinct PE configurations over the design rows and distinct K apart, then one
+    # integer code per (configuration, K) element: no sort over the broadcast
+    # (points x GEMMs) table, which dominated the kernel.
+    dshape = np.broadcast_shapes(*(c.shape for c in cols))
+    dtable = np.stack(
+        [np.broadcast_to(np.asarray(c, np.float64), dshape).ravel() for c in cols], axis=1
     ).astype(np.int64)
-    uniq, inverse = _unique_rows(table)
-    steps = np.empty(len(uniq), np.int64)
-    last = np.empty(len(uniq), np.int64)
-    for i, (neurons, wcode, data_bits, vectors, pool, memory, fan_in, kk) in enumerate(uniq):
+    configs, config_code = _unique_rows(dtable)
+    ks, k_code = np.unique(k.ravel(), return_inverse=True)
+    pair = config_code.reshape(dshape) * len(ks) + k_code.reshape(k.shape)
+    used = np.zeros(len(configs) * len(ks), bool)
+    used[pair.ravel()] = True
+    steps = np.zeros(len(used), np.int64)
+    last = np.zeros(len(used), np.int64)
+    for code in np.flatnonzero(used):
+        c, j = divmod(int(code), len(ks))
+        neurons, wcode, data_bits, vectors, pool, memory, fan_in = configs[c]
+        kk = int(ks[j])
         prog = compile_program(
-            int(kk),
+            kk,
             int(neurons),
             _unpack_weights(wcode, int(fan_in)),
             int(data_bits),
@@ -138,9 +149,8 @@ def _program_lengths(v: dict, k) -> tuple[np.ndarray, np.ndarray]:
                 field="memory_bits",
                 allowed=f"an integer from {prog.memory_used} to 256",
             )
-        steps[i], last[i] = prog.steps, prog.emit_steps[-1]
-    inverse = inverse.reshape(-1)
-    return steps[inverse].reshape(shape), last[inverse].reshape(shape)
+        steps[code], last[code] = prog.steps, prog.emit_steps[-1]
+    return steps[pair], last[pair]
 
 
 def threshold_cycles(v: dict, m, n, k) -> dict:
