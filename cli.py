@@ -494,6 +494,16 @@ def cmd_model(args) -> int:
     lines = [
         f"design {design.name} ({design.arch}): latency {_num(design.latency)} cycles, one "
         f"vector {every}, {_num(design.ops_per_cycle)} ops/cycle",
+    ]
+    chunks = getattr(design, "max_chunks", 1)
+    if chunks > 1:
+        # An accumulating design's "vector" is one chunk of an output's inputs.
+        lines.append(
+            f"  accumulates        an output over up to {_num(chunks)} vectors of "
+            f"{_num(design.k)} inputs (K <= {_num(chunks * design.k)}): one output per "
+            f"lane every ceil(K/{_num(design.k)}) cycles"
+        )
+    lines += [
         f"  area               {cost.area:,.1f} {cost.area_unit} (unit table {cost.table})",
         f"  energy             {cost.energy_per_cycle_pj:.4g} pJ/cycle, "
         f"{cost.energy_per_op_pj:.4g} pJ/op at data activity {cost.data_activity}",

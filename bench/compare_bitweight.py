@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import math
 import sys
 import tempfile
@@ -356,6 +357,245 @@ def activity_check(args) -> dict:
     }
 
 
+PIPELINE_OPTIONS = {k: v for k, v in TREE_OPTIONS.items() if "digit_sparse" not in v}
+#: Short names of :data:`PIPELINE_OPTIONS` for ``--options``.
+PIPELINE_KEYS = dict(zip(("plain", "opt1", "opt2", "opt12"), PIPELINE_OPTIONS, strict=True))
+
+
+def _sweep_point(args, liberty, label, opts, stages, index) -> dict:
+    """One (option, pipeline_stages) point: clock sweep, then gate-level simulated
+    activity of the best netlist on a streamed GEMM, annotated in OpenSTA at the best
+    clock (vectorless power beside it)."""
+    design = AdderTreeDesign(
+        name=f"pipe_{index}", mode="mac", k=args.k, n=args.n, pipeline_stages=stages, **opts
+    )
+    m = args.sim_vectors
+    gemm = (m, design.n, design.k)  # one tile: weights loaded once, m vectors at full rate
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="compare-bitweight-pipe-") as tmp:
+        sweep = clock_sweep(
+            design,
+            liberty=liberty,
+            start_ns=args.start_ns,
+            max_points=args.points,
+            data_activity=DEFAULT_DATA_ACTIVITY,
+            workdir=Path(args.workdir or tmp) / design.name,
+        )
+        t_synth = time.perf_counter() - t0
+        activity, report = measure_activity(
+            design, netlist=sweep.best.netlist, liberty=liberty, gemm=gemm, seed=index
+        )
+        simulated = retime(sweep.best, design, sweep.clock_ns, liberty=liberty, activity=activity)
+    gemm_ok = bool(report.passed and (report.gemm or {}).get("gemm_matches"))
+    ops = 2 * m * design.n * design.k
+    fmax = sweep.fmax_mhz
+    area = sweep.best.area
+    gops = design.ops_per_cycle * fmax / 1000.0
+    # Simulated: energy of the whole GEMM run (weight load, fill, m vectors, drain) per op.
+    sim_pj_per_op = simulated.power_mw["total"] * sweep.clock_ns * activity.cycles / ops
+    # Vectorless: the peak rate's energy per op (0.5 toggles per cycle on the data ports).
+    vl_pj_per_op = sweep.best.power_mw["total"] * sweep.clock_ns / design.ops_per_cycle
+    row = {
+        "option": label,
+        "pipeline_stages": stages,
+        "register_slots": list(design.register_slots),
+        "latency": design.latency,
+        "params": design.to_dict(),
+        "area_um2": area,
+        "sequential_area_um2": sweep.best.sequential_area,
+        "clock_ns": sweep.clock_ns,
+        "fmax_mhz": fmax,
+        "gops": gops,
+        "gops_per_mm2": gops / (area * 1e-6),
+        "sim_power_mw": simulated.power_mw["total"],
+        "sim_leakage_mw": simulated.power_mw["leakage"],
+        "sim_cycles": activity.cycles,
+        "sim_pj_per_op": sim_pj_per_op,
+        "gops_per_w": 1000.0 / sim_pj_per_op,
+        "annotated_pins": (simulated.activity or {}).get("annotated_pins"),
+        "gate_level_passed": gemm_ok,
+        "vectorless_power_mw": sweep.best.power_mw["total"],
+        "vectorless_pj_per_op": vl_pj_per_op,
+        "vectorless_gops_per_w": 1000.0 / vl_pj_per_op,
+        "sweep_points": [[q.target_ns, q.critical_path_ns, q.area] for q in sweep.points],
+        "synth_seconds": t_synth,
+        "seconds": time.perf_counter() - t0,
+    }
+    print(
+        f"{label:22s} stages {stages}  area {area:9.0f}  fmax {fmax:6.1f} MHz  "
+        f"sim {sim_pj_per_op:6.3f} pJ/op  vectorless {vl_pj_per_op:6.3f} pJ/op  "
+        f"gate-level {'ok' if gemm_ok else 'FAILED'}  ({row['seconds']:.0f} s)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return row
+
+
+def pipeline_sweep(args, progress: Path | None = None) -> dict:
+    """Every tree option at ``pipeline_stages`` in ``args.stages`` (each capped at the
+    design's maximum), each compared with the plain tree at the best point of each."""
+    liberty = resolve_liberty(args.liberty)
+    if liberty is None:
+        raise SystemExit("set SHIFTADD_LIBERTY to the IHP SG13G2 liberty (or --liberty)")
+    stages = [int(x) for x in args.stages.split(",")]
+    keys = args.options.split(",")
+    unknown = [key for key in keys if key not in PIPELINE_KEYS]
+    if unknown:
+        raise SystemExit(f"--options: {unknown} not in {list(PIPELINE_KEYS)}")
+    rows: list[dict] = []
+    t_start = time.perf_counter()
+
+    def report() -> dict:
+        return {
+            "liberty": str(liberty),
+            "k": args.k,
+            "n": args.n,
+            "stages": {PIPELINE_KEYS[key]: stages for key in keys},
+            "points": args.points,
+            "start_ns": args.start_ns,
+            "sim_gemm": [args.sim_vectors, args.n, args.k],
+            "wall_seconds": time.perf_counter() - t_start,
+            "results": rows,
+        }
+
+    for key in keys:
+        label = PIPELINE_KEYS[key]
+        opts = PIPELINE_OPTIONS[label]
+        top = AdderTreeDesign(mode="mac", k=args.k, n=args.n, **opts).max_pipeline_stages
+        # In the order given (the most wanted first), each capped at the maximum.
+        for s in dict.fromkeys(min(s, top) for s in stages):
+            rows.append(_sweep_point(args, liberty, label, opts, s, args.index_base + len(rows)))
+            if progress is not None:
+                write_json(progress, report())  # a long run keeps what it has measured
+    return report()
+
+
+def summarize(report: dict) -> dict:
+    """Each option's best points (highest GOPS/mm^2; highest GOPS/W with simulated
+    activity; highest vectorless GOPS/W) and their ratios to the plain tree's best."""
+    rows = report["results"]
+    best = {}
+    for label in PIPELINE_OPTIONS:
+        if not any(r["option"] == label for r in rows):
+            continue
+        mine = [r for r in rows if r["option"] == label]
+        best[label] = {
+            "area": max(mine, key=lambda r: r["gops_per_mm2"]),
+            "energy": max(mine, key=lambda r: r["gops_per_w"]),
+            "energy_vectorless": max(mine, key=lambda r: r["vectorless_gops_per_w"]),
+        }
+    plain = best["plain MAC"]
+    summary = []
+    for label, b in best.items():
+        summary.append(
+            {
+                "option": label,
+                "best_area_stages": b["area"]["pipeline_stages"],
+                "best_gops_per_mm2": b["area"]["gops_per_mm2"],
+                "area_eff_ratio": b["area"]["gops_per_mm2"] / plain["area"]["gops_per_mm2"],
+                "best_energy_stages": b["energy"]["pipeline_stages"],
+                "best_gops_per_w": b["energy"]["gops_per_w"],
+                "energy_eff_ratio": b["energy"]["gops_per_w"] / plain["energy"]["gops_per_w"],
+                "best_vectorless_stages": b["energy_vectorless"]["pipeline_stages"],
+                "vectorless_energy_eff_ratio": b["energy_vectorless"]["vectorless_gops_per_w"]
+                / plain["energy_vectorless"]["vectorless_gops_per_w"],
+                "paper_area_eff_ratio": PAPER["adder_tree"][0],
+                "paper_energy_eff_ratio": PAPER["adder_tree"][1],
+            }
+        )
+    return {
+        **report,
+        "power": (
+            "primary: OpenSTA with the switching activity of a zero-delay gate-level "
+            "simulation (Verilator, SAIF) of the best netlist running one GEMM tile of "
+            "uniformly random int8 codes (weights loaded once, then the vectors at full "
+            "rate), energy of the whole run per op; beside it, labelled: vectorless (0.5 "
+            "toggles per cycle on the data ports at the peak rate)"
+        ),
+        "summary": summary,
+    }
+
+
+def merge_reports(paths: list[str]) -> dict:
+    """One report from partial runs (``--options`` subsets run side by side): their rows,
+    settings (which must agree) and the sum of their wall times."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    first = parts[0]
+    for part in parts[1:]:
+        for key in ("liberty", "k", "n", "points", "start_ns", "sim_gemm"):
+            if part[key] != first[key]:
+                raise SystemExit(f"--merge: {key} differs between the partial runs")
+    return {
+        **{key: first[key] for key in ("liberty", "k", "n", "points", "start_ns", "sim_gemm")},
+        "stages": {
+            label: sorted(
+                {
+                    r["pipeline_stages"]
+                    for part in parts
+                    for r in part["results"]
+                    if r["option"] == label
+                }
+            )
+            for label in PIPELINE_OPTIONS
+        },
+        "wall_seconds_sum": sum(part["wall_seconds"] for part in parts),
+        "wall_seconds_each": [part["wall_seconds"] for part in parts],
+        "results": sorted(
+            (r for part in parts for r in part["results"]),
+            key=lambda r: (list(PIPELINE_OPTIONS).index(r["option"]), r["pipeline_stages"]),
+        ),
+    }
+
+
+def pipeline_markdown(report: dict) -> str:
+    """The sweep's two tables: every point, then each option at its best points."""
+    head = [
+        "option",
+        "stages",
+        "area um^2",
+        "fmax MHz",
+        "GOPS",
+        "GOPS/mm^2",
+        "pJ/op sim.",
+        "GOPS/W sim.",
+        "pJ/op vectorless",
+        "gate-level check",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in report["results"]:
+        cells = [
+            r["option"],
+            r["pipeline_stages"],
+            r["area_um2"],
+            r["fmax_mhz"],
+            r["gops"],
+            r["gops_per_mm2"],
+            r["sim_pj_per_op"],
+            r["gops_per_w"],
+            r["vectorless_pj_per_op"],
+            "passed" if r["gate_level_passed"] else "FAILED",
+        ]
+        lines.append("| " + " | ".join(fmt(c) for c in cells) + " |")
+    lines += [
+        "",
+        "| option | best stages (GOPS/mm^2) | area eff. x | best stages (GOPS/W sim.) "
+        "| energy eff. x (sim.) | energy eff. x (vectorless, own best) | paper |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for r in report["summary"]:
+        cells = [
+            r["option"],
+            r["best_area_stages"],
+            r["area_eff_ratio"],
+            r["best_energy_stages"],
+            r["energy_eff_ratio"],
+            f"{fmt(r['vectorless_energy_eff_ratio'])} (stages {r['best_vectorless_stages']})",
+            f"{r['paper_area_eff_ratio']} / {r['paper_energy_eff_ratio']}",
+        ]
+        lines.append("| " + " | ".join(fmt(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--liberty")
@@ -372,7 +612,49 @@ def main(argv=None) -> int:
         action="store_true",
         help="only compare vectorless and simulated activity on small trees",
     )
+    ap.add_argument(
+        "--pipeline-sweep",
+        action="store_true",
+        help="only the tree: plain and OPT1/OPT2/OPT1+OPT2 at several pipeline_stages, "
+        "power from gate-level simulated activity",
+    )
+    ap.add_argument(
+        "--stages", default="0,1,2,3", help="pipeline_stages of --pipeline-sweep (comma list)"
+    )
+    ap.add_argument(
+        "--sim-vectors", type=int, default=500, help="vectors of the --pipeline-sweep GEMM"
+    )
+    ap.add_argument(
+        "--options",
+        default=",".join(PIPELINE_KEYS),
+        help=f"--pipeline-sweep: which of {','.join(PIPELINE_KEYS)} (comma list)",
+    )
+    ap.add_argument(
+        "--index-base", type=int, default=0, help="first design index (seeds, module names)"
+    )
+    ap.add_argument(
+        "--partial",
+        action="store_true",
+        help="--pipeline-sweep: write only the rows to OUT_pipeline_part.json (no summary)",
+    )
+    ap.add_argument("--merge", nargs="+", help="summarize these partial --pipeline-sweep runs")
     args = ap.parse_args(argv)
+    if args.pipeline_sweep or args.merge:
+        stem = Path(args.out + "_pipeline")
+        stem.parent.mkdir(parents=True, exist_ok=True)
+        if args.merge:
+            report = merge_reports(args.merge)
+        else:
+            part = stem.with_name(stem.name + "_part.json")
+            report = pipeline_sweep(args, progress=part if args.partial else None)
+            if args.partial:
+                write_json(part, report)
+                return 0
+        report = summarize(report)
+        write_json(stem.with_suffix(".json"), report)
+        atomic_write(stem.with_suffix(".md"), pipeline_markdown(report))
+        print(pipeline_markdown(report))
+        return 0
     if args.activity_check:
         report = activity_check(args)
         write_json(Path(args.out + "_activity").with_suffix(".json"), report)

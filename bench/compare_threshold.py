@@ -1,219 +1,369 @@
-"""Benchmark: threshold-logic PE arrays (TULIP-style) against the XNOR adder-tree BNN engine.
+"""Benchmark: threshold-logic PE arrays (TULIP-style) against two binary baselines, every row
+priced by one power method: OpenSTA power with gate-level simulated activity.
 
-For each fan-in K the binary layer ``y = [popcount(XNOR(x, w)) >= T]`` runs on
+Issue 17, steps 4 and 5. At fan-in K = 64 and the common 10 ns clock, each design is
+synthesized (Yosys + ABC, IHP SG13G2), its mapped netlist is simulated on a binary GEMM
+(cocotb + Verilator, checked against the golden model), and OpenSTA prices the power with
+every cell pin annotated from that simulation, as ``shiftadd validate`` does
+(:func:`shiftadd.flows.activity.measure_activity`, then
+:func:`shiftadd.rtl_gen.synth.synthesize` with ``activity``). OpenSTA's vectorless figure
+(port activity 0.5 propagated) is kept beside it in its own, labelled column only.
 
-* the baseline: the foundation's ``adder_tree`` array (``mode = "xnor"``, ``threshold =
-  true``), ``n`` neurons, one K-input vector per cycle: ``n`` evaluations per cycle;
-* the threshold array (``arch = "threshold"``: PEs of four (2, 1, 1, 1) neurons, local
-  memory as large as the K program needs) with as many PEs as give the same evaluations per
-  cycle, ``P = n * S`` for a program of ``S`` steps, at the same clock;
+Designs:
 
-with the threshold neuron priced two ways: (a) the behavioural neuron synthesized from IHP
-SG13G2 standard cells, (b) the custom-cell preset derived from published threshold-logic
-cell figures (``models/data/threshold_cells.toml``).
+* threshold array, pooled PE (``pe = "pooled"``, ``examples/threshold_k64.toml``) and
+  TULIP-like ring PE (``pe = "tulip"``, ``examples/threshold_tulip_k64.toml``), each
+  measured at two PE counts; the difference gives the per-PE and the shared energy and
+  area, scaled to any PE count ``P`` (the array is ``P`` identical PEs plus a shared
+  instruction register and decoders);
+* the MAC-based baseline of TULIP's kind: the adder tree with ``accumulate = true``
+  (``examples/bnn_mac_k64.toml``: 8 lanes, one 64-bit chunk per lane per cycle, weights
+  streamed, multi-bit accumulators), measured on a K = 64 GEMM (one chunk per output) and on
+  a K = 1152 GEMM (18 chunks per output: the accumulating steady state);
+* the stronger baseline: the bare XNOR-popcount adder tree (``mode = "xnor"``,
+  ``threshold = true``, ``k = 64``, ``n = 8``: one 64-input vector per cycle, weights held),
+  the static-CMOS floor.
 
-Synthesized figures: the baseline at each K (Yosys + ABC, OpenSTA power at data activity
-0.5, weights held), and the threshold array at two PE counts, whose difference gives the
-per-PE and the shared area and energy (the array is P identical PEs plus shared instruction
-register and decoders, so it is linear in P; 8 and 16 PEs, where the instruction broadcast is
-already buffered as in large arrays); preset (b) replaces the standalone-measured
-standard-cell neuron by the custom cell in every PE. K values not synthesized
-(``--synth-k``) are modelled with the calibrated unit table (``source = model``).
+Neither side is clock-gated (no clock gating is built on either side): every flip-flop
+pays its clock every cycle on both.
 
-Run (from the repository root; about 10 minutes on the 2-core machine)::
+Derived: energy per binary neuron evaluation and area at equal throughput (the threshold
+array's ``P`` set to the baseline's evaluations per cycle) and at equal area; energy per
+classification for the binary layers of ``examples/workloads/bnn_mlp_mnist.csv`` and
+``bnn_conv_cifar10.csv`` with SRAM priced from the IHP macros (:mod:`shiftadd.models.memory`)
+on both sides; the break-even all-in energy per evaluation a threshold array would need for
+1x and for 3x against each baseline.
+
+Run (from the repository root; 834 s on the shared 2-core machine)::
 
     SHIFTADD_LIBERTY=../shared/pdk/ihp-sg13g2/sg13g2_stdcell_typ_1p20V_25C.lib \\
-        nice -n 10 .venv/bin/python bench/compare_threshold.py
+        nice -n 5 .venv/bin/python bench/compare_threshold.py
 
-``--measure-cell`` first re-measures the standard-cell neuron and rewrites
-``models/data/threshold_cells.toml``. Writes
-``bench/results/threshold_compare.{json,csv,png,svg}``.
+Writes ``bench/results/threshold_compare.{json,csv,png,svg}``. ``--k 256`` runs the same
+comparison at fan-in 256 (``threshold_compare_k256.*``; the threshold PEs recompiled for it,
+the MAC baseline taking four chunks per output, the tree 256 wide); ``--rederive`` recomputes
+the derived tables, the CSV and the plot from an existing JSON without synthesis.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import io
+import math
 import sys
+import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from shiftadd._io import atomic_path, atomic_write, write_json
-from shiftadd.design import AdderTreeDesign
+from shiftadd.design import AdderTreeDesign, load_design
 from shiftadd.design.threshold import ThresholdDesign
 from shiftadd.design.threshold_program import compile_program
+from shiftadd.flows.activity import measure_activity
 from shiftadd.flows.threshold_cells import write_cell_presets
-from shiftadd.models.cost import estimate
-from shiftadd.models.cycles import gemm_cycles
-from shiftadd.models.threshold.cells import load_cell_presets
+from shiftadd.models.adder_tree.classification import classification_energy
+from shiftadd.models.memory import buffer_for
 from shiftadd.models.threshold.cost import threshold_estimate
 from shiftadd.rtl_gen.synth import synthesize
 from shiftadd.rtl_gen.tools import resolve_liberty
+from shiftadd.workloads.interchange import resolve_workload
 
-KS = (64, 256, 1024, 4096)
-LAYER_M, LAYER_N = 4096, 256  # the per-layer figure: 4096 input rows, 256 outputs
+K = 64
 CLOCK_NS = 10.0
+ROOT = Path(__file__).resolve().parents[1]
+POOLED_FILE = ROOT / "examples/threshold_k64.toml"
+TULIP_FILE = ROOT / "examples/threshold_tulip_k64.toml"
+MAC_FILE = ROOT / "examples/bnn_mac_k64.toml"
+WORKLOADS = (
+    ROOT / "examples/workloads/bnn_mlp_mnist.csv",
+    ROOT / "examples/workloads/bnn_conv_cifar10.csv",
+)
+PE_POINTS = (8, 16)
+#: The activation (data) buffer's word, the same 64-bit macro word on both sides.
+ACT_WORD_BITS = 64
+
+MAC_LABEL = "MAC-based baseline (adder tree, accumulate)"
+TREE_LABEL = "bare XNOR adder tree (stronger baseline)"
+POOLED_LABEL = "threshold array, pooled PE"
+TULIP_LABEL = "threshold array, TULIP-like PE"
 
 
-def threshold_design(k: int, pes: int) -> ThresholdDesign:
-    need = compile_program(k).memory_used
-    return ThresholdDesign(
-        name=f"cmp_tl_k{k}_p{pes}", k=k, pes=pes, memory_bits=need, clock_ns=CLOCK_NS
-    )
-
-
-def baseline_design(k: int, n: int) -> AdderTreeDesign:
-    # Pipelined enough to meet the common 10 ns clock at every K.
-    stages = 1 if k <= 256 else 2
+def tree_design(k: int = K) -> AdderTreeDesign:
+    """The bare XNOR-popcount tree: 8 neurons of fan-in ``k``, weights held, 1 stage."""
     return AdderTreeDesign(
-        name=f"cmp_xnor_k{k}_n{n}",
+        name=f"cmp_xnor_k{k}_n8",
         mode="xnor",
         k=k,
-        n=n,
+        n=8,
         threshold=True,
-        pipeline_stages=stages,
+        pipeline_stages=1,
         clock_ns=CLOCK_NS,
     )
 
 
-def _neuron_cycle_energy(cell, util: float) -> float:
-    return util * cell.energy_eval_pj + (1 - util) * cell.energy_idle_pj
+def threshold_at(base: ThresholdDesign, pes: int) -> ThresholdDesign:
+    return dataclasses.replace(base, name=f"{base.name}_p{pes}", pes=pes)
 
 
-def synth_threshold(k: int, lib, points=(8, 16), log=print) -> dict:
-    """Per-PE and shared area / energy per cycle of the threshold array, from two syntheses."""
-    res = []
-    for p in points:
-        d = threshold_design(k, p)
-        t0 = time.perf_counter()
-        r = synthesize(d, liberty=lib, effort="fast")
-        log(
-            f"  threshold K={k} P={p}: {r.cells} cells, {r.area:,.0f} um^2, "
-            f"{r.energy_per_cycle_pj:.1f} pJ/cycle, path {r.critical_path_ns:.2f} ns "
-            f"({time.perf_counter() - t0:.0f} s)"
+def measure(design, gemm, lib, evaluations: int, log=print) -> dict:
+    """Synthesize ``design``, simulate its netlist on ``gemm`` and price it in OpenSTA
+    with that activity; the vectorless figure of the same netlist is kept beside it."""
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="shiftadd-cmp-") as tmp:
+        mapped = synthesize(design, liberty=lib, workdir=tmp)
+        switching, gates = measure_activity(
+            design, netlist=mapped.netlist, liberty=lib, gemm=gemm, seed=0
         )
-        res.append((p, r))
-    (p0, r0), (p1, r1) = res
-    pe_area = (r1.area - r0.area) / (p1 - p0)
-    pe_energy = (r1.energy_per_cycle_pj - r0.energy_per_cycle_pj) / (p1 - p0)
+        powered = synthesize(design, liberty=lib, workdir=tmp, activity=switching)
+    if not powered.power_mw:
+        raise RuntimeError(f"OpenSTA reported no power for {design.name}")
+    energy = powered.power_mw["total"] * CLOCK_NS * switching.cycles
+    out = {
+        "design": design.name,
+        "gemm": list(gemm),
+        "evaluations": evaluations,
+        "cells": mapped.cells,
+        "flip_flops": mapped.sequential_cells,
+        "area_um2": mapped.area,
+        "critical_path_ns": mapped.critical_path_ns,
+        "simulated_cycles": switching.cycles,
+        "gate_level_passed": bool(gates.passed),
+        "annotated_pins": int((powered.activity or {}).get("annotated_pins", 0)),
+        "same_netlist": powered.area == mapped.area,
+        "energy_gemm_pj": energy,
+        "energy_per_cycle_pj": energy / switching.cycles,
+        "energy_per_evaluation_pj": energy / evaluations,
+        "power_mw": powered.power_mw,
+        "vectorless_energy_per_cycle_pj": mapped.energy_per_cycle_pj,
+        "seconds": time.perf_counter() - t0,
+    }
+    log(
+        f"  {design.name}: {mapped.cells} cells, {mapped.area:,.0f} um^2, GEMM {gemm} "
+        f"{switching.cycles} cycles, gate-level {'pass' if gates.passed else 'FAIL'}, "
+        f"{out['energy_per_cycle_pj']:.1f} pJ/cycle gate-level "
+        f"({mapped.energy_per_cycle_pj:.1f} vectorless), "
+        f"{out['energy_per_evaluation_pj']:.2f} pJ/evaluation ({out['seconds']:.0f} s)"
+    )
+    return out
+
+
+def measure_threshold(base: ThresholdDesign, lib, k: int = K, log=print) -> dict:
+    """Per-PE and shared area and energy of a threshold array from two PE counts.
+
+    The energy per full-rate cycle at ``P`` PEs is the measured energy per evaluation times
+    ``P / S`` (``S`` program steps per evaluation per PE), so fill and drain of the GEMM are
+    charged to the evaluations, as on the baselines.
+    """
+    if k != base.k:
+        # The example's PE recompiled for fan-in k, with the local memory that program needs.
+        need = compile_program(k, pe=base.pe).memory_used
+        depth = {"neuron_register_bits": need} if base.ring else {"memory_bits": need}
+        base = dataclasses.replace(base, name=f"{base.name}_k{k}", k=k, **depth)
+    prog = base.program_for()
+    steps = prog.steps
+    points = []
+    for p in PE_POINTS:
+        d = threshold_at(base, p)
+        gemm = (2 * p, 4, k)  # two runs of four output neurons per PE: every PE busy
+        m = measure(d, gemm, lib, evaluations=gemm[0] * gemm[1], log=log)
+        m["pes"] = p
+        m["steps"] = steps
+        m["energy_per_full_rate_cycle_pj"] = m["energy_per_evaluation_pj"] * p / steps
+        m["vectorless_energy_per_evaluation_pj"] = m["vectorless_energy_per_cycle_pj"] * steps / p
+        points.append(m)
+    a, b = points
+    dp = b["pes"] - a["pes"]
+
+    def split(key):
+        per = (b[key] - a[key]) / dp
+        return per, a[key] - a["pes"] * per
+
+    pe_area, shared_area = split("area_um2")
+    pe_e, shared_e = split("energy_per_full_rate_cycle_pj")
+    pe_v, shared_v = split("vectorless_energy_per_cycle_pj")
     return {
-        "pe_area": pe_area,
-        "shared_area": r0.area - p0 * pe_area,
-        "pe_energy": pe_energy,
-        "shared_energy": r0.energy_per_cycle_pj - p0 * pe_energy,
-        "critical_path_ns": max(r0.critical_path_ns, r1.critical_path_ns),
-        "points": {
-            p: {
-                "cells": r.cells,
-                "area": r.area,
-                "energy_per_cycle_pj": r.energy_per_cycle_pj,
-                "critical_path_ns": r.critical_path_ns,
-            }
-            for p, r in res
-        },
+        "pe": base.pe,
+        "steps": steps,
+        "memory_bits": prog.memory_used,
+        "instruction_bits": base.instruction_bits,
+        "pe_area_um2": pe_area,
+        "shared_area_um2": shared_area,
+        "pe_energy_per_cycle_pj": pe_e,
+        "shared_energy_per_cycle_pj": shared_e,
+        "pe_vectorless_energy_per_cycle_pj": pe_v,
+        "shared_vectorless_energy_per_cycle_pj": shared_v,
+        "points": points,
     }
 
 
-def model_threshold(k: int) -> dict:
-    """The same per-PE / shared split from the analytic bill of materials."""
-    a, b = (threshold_estimate(threshold_design(k, p), "standard_cell") for p in (8, 16))
-    pe_area = (b["area_um2"] - a["area_um2"]) / 8
-    pe_energy = (b["energy_per_cycle_pj"] - a["energy_per_cycle_pj"]) / 8
+def threshold_at_p(tl: dict, pes: float) -> dict:
+    """Area, evaluations per cycle and energy per evaluation of ``pes`` PEs (linear in P)."""
+    s = tl["steps"]
+    e_cycle = tl["shared_energy_per_cycle_pj"] + pes * tl["pe_energy_per_cycle_pj"]
+    v_cycle = (
+        tl["shared_vectorless_energy_per_cycle_pj"] + pes * tl["pe_vectorless_energy_per_cycle_pj"]
+    )
     return {
-        "pe_area": pe_area,
-        "shared_area": a["area_um2"] - 8 * pe_area,
-        "pe_energy": pe_energy,
-        "shared_energy": a["energy_per_cycle_pj"] - 8 * pe_energy,
-        "critical_path_ns": None,
+        "pes": pes,
+        "area_um2": tl["shared_area_um2"] + pes * tl["pe_area_um2"],
+        "evaluations_per_cycle": pes / s,
+        "energy_per_evaluation_pj": e_cycle * s / pes,
+        "vectorless_energy_per_evaluation_pj": v_cycle * s / pes,
     }
 
 
-def rows_for(k: int, n: int, lib, synth: bool, log=print) -> list[dict]:
-    presets = load_cell_presets()
-    std, custom = presets["standard_cell"], presets["custom_cell"]
-    prog = compile_program(k)
-    S = prog.steps
-    pes = n * S  # same evaluations per cycle as the baseline
-    base = baseline_design(k, n)
-    if synth:
-        t0 = time.perf_counter()
-        rb = synthesize(base, liberty=lib)
-        log(
-            f"  baseline K={k} n={n}: {rb.cells} cells, {rb.area:,.0f} um^2, "
-            f"{rb.energy_per_cycle_pj:.1f} pJ/cycle, path {rb.critical_path_ns:.2f} ns "
-            f"({time.perf_counter() - t0:.0f} s)"
-        )
-        b_area, b_energy, b_path = rb.area, rb.energy_per_cycle_pj, rb.critical_path_ns
-        tl = synth_threshold(k, lib, log=log)
-    else:
-        m = estimate(base)
-        b_area, b_energy, b_path = m.area, m.energy_per_cycle_pj, None
-        tl = model_threshold(k)
-    source = "synthesized" if synth else "model"
-    b_cycles = gemm_cycles(base, LAYER_M, LAYER_N, k).cycles
-    rows = [
-        {
-            "k": k,
-            "design": "xnor adder tree (baseline)",
-            "source": source,
-            "units": n,
-            "steps": 1,
-            "memory_bits": 0,
-            "area_um2": b_area,
-            "energy_per_cycle_pj": b_energy,
-            "evaluations_per_cycle": n,
-            "energy_per_evaluation_pj": b_energy / n,
-            "layer_cycles": b_cycles,
-            "energy_per_layer_nj": b_cycles * b_energy / 1e3,
-            "critical_path_ns": b_path,
-        }
-    ]
-    util = prog.utilization
-    d_eq = threshold_design(k, pes)
-    t_cycles = gemm_cycles(d_eq, LAYER_M, LAYER_N, k).cycles
-    for cell in (std, custom):
-        # Preset (b): each PE's four standard-cell neurons become custom cells.
-        d_area = 0.0 if cell is std else 4 * (std.area_um2 - cell.area_um2)
-        d_energy = (
-            0.0
-            if cell is std
-            else 4 * (_neuron_cycle_energy(std, util) - _neuron_cycle_energy(cell, util))
-        )
-        area = tl["shared_area"] + pes * (tl["pe_area"] - d_area)
-        energy = tl["shared_energy"] + pes * (tl["pe_energy"] - d_energy)
-        neuron_share = 4 * _neuron_cycle_energy(cell, util) / (tl["pe_energy"] - d_energy)
-        # Bound: the same array with a neuron that costs no energy at all.
-        free = tl["shared_energy"] + pes * (tl["pe_energy"] - 4 * _neuron_cycle_energy(std, util))
-        rows.append(
-            {
-                "k": k,
-                "design": f"threshold array, {cell.name.replace('_', ' ')}",
-                "source": source,
-                "units": pes,
-                "steps": S,
-                "memory_bits": prog.memory_used,
-                "area_um2": area,
-                "energy_per_cycle_pj": energy,
-                "evaluations_per_cycle": pes / S,
-                "energy_per_evaluation_pj": energy * S / pes,
-                "layer_cycles": t_cycles,
-                "energy_per_layer_nj": t_cycles * energy / 1e3,
-                "critical_path_ns": tl["critical_path_ns"],
-                "neuron_share_of_pe_energy": neuron_share,
-                "energy_per_evaluation_free_neuron_pj": free * S / pes,
-                "pe_area_um2": tl["pe_area"] - d_area,
-                "pe_energy_per_cycle_pj": tl["pe_energy"] - d_energy,
-                "shared_area_um2": tl["shared_area"],
-                "shared_energy_per_cycle_pj": tl["shared_energy"],
-                "synthesized_points": tl.get("points"),
-            }
-        )
-    for r in rows:
-        r["area_vs_baseline"] = r["area_um2"] / b_area
-        r["energy_per_evaluation_vs_baseline"] = r["energy_per_evaluation_pj"] / (b_energy / n)
-        r["throughput_gevals_per_s"] = r["evaluations_per_cycle"] / CLOCK_NS
+def scaled_rows(tls: dict, bases: dict) -> list[dict]:
+    """Each threshold PE against each baseline, at equal throughput and at equal area."""
+    rows = []
+    for tlabel, tl in tls.items():
+        for blabel, b in bases.items():
+            p_thr = b["evaluations_per_cycle"] * tl["steps"]
+            p_area = (b["area_um2"] - tl["shared_area_um2"]) / tl["pe_area_um2"]
+            for cond, p in (("equal throughput", p_thr), ("equal area", p_area)):
+                p_int = math.ceil(p - 1e-9) if cond == "equal throughput" else math.floor(p)
+                if p_int < 1:
+                    rows.append(
+                        {
+                            "threshold": tlabel,
+                            "baseline": blabel,
+                            "condition": cond,
+                            "pes": 0,
+                            "note": "not even one PE fits the baseline's area",
+                        }
+                    )
+                    continue
+                t = threshold_at_p(tl, p_int)
+                rows.append(
+                    {
+                        "threshold": tlabel,
+                        "baseline": blabel,
+                        "condition": cond,
+                        **t,
+                        "baseline_area_um2": b["area_um2"],
+                        "baseline_evaluations_per_cycle": b["evaluations_per_cycle"],
+                        "baseline_energy_per_evaluation_pj": b["energy_per_evaluation_pj"],
+                        "area_vs_baseline": t["area_um2"] / b["area_um2"],
+                        "throughput_vs_baseline": t["evaluations_per_cycle"]
+                        / b["evaluations_per_cycle"],
+                        "energy_vs_baseline": t["energy_per_evaluation_pj"]
+                        / b["energy_per_evaluation_pj"],
+                        "vectorless_energy_vs_baseline": t["vectorless_energy_per_evaluation_pj"]
+                        / b["vectorless_energy_per_evaluation_pj"],
+                        # TULIP's claim: throughput >= baseline AND area <= baseline.
+                        "tulip_region_nonempty": p_area >= p_thr,
+                    }
+                )
     return rows
+
+
+def _words(bits, word):
+    return -(-np.asarray(bits, dtype=np.int64) // word)
+
+
+def threshold_classification(tl: dict, pes: int, workload, pe: str) -> dict:
+    """Energy of one classification on a threshold array of ``pes`` PEs.
+
+    Compute: the measured per-PE and shared energy per cycle (the measured fan-in) times the
+    cycles of each layer at full utilization (``M N`` evaluations of ``S(K)`` steps over
+    ``pes`` PEs, ``S(K)`` from the compiler), i.e. with a batch of images large enough to
+    fill the PEs. SRAM: the instruction stream (``S(K)`` words of the instruction per run
+    of the ``pes`` PEs; every output neuron has its own program, since its weights are the
+    programme's input inversions), the data buffer (every PE reads its row's ``K`` bits for
+    every output neuron, in 64-bit words), output bits written back in 64-bit words, and
+    the leakage of both buffers over the layer's cycles. All programs of all layers are
+    resident (as the baseline's weights are).
+    """
+    df = resolve_workload(workload)
+    m, n, k = (df[c].to_numpy(np.int64) for c in ("M", "N", "K"))
+    count = df["count"].to_numpy(np.int64)
+    steps = np.array([compile_program(int(kk), pe=pe).steps for kk in k], dtype=np.int64)
+    ib = tl["instruction_bits"]
+    evals = m * n
+    # A batch of inputs large enough that every PE is busy: per classification the layer
+    # takes evals / pes runs (all PEs run the same neuron's program on different inputs).
+    runs = evals / pes
+    cycles = runs * steps
+    e_cycle = tl["shared_energy_per_cycle_pj"] + pes * tl["pe_energy_per_cycle_pj"]
+    compute = cycles * e_cycle
+    prog_bits = int((n * steps * ib * count).sum())
+    ibuf = buffer_for(prog_bits, ib)
+    act = buffer_for(int((m * (k + n)).max()), ACT_WORD_BITS)
+    instr_read = runs * steps * ibuf.read_pj_per_word
+    data_read = evals * _words(k, ACT_WORD_BITS) * act.read_pj_per_word
+    out_write = _words(evals, ACT_WORD_BITS) * act.write_pj_per_word
+    leak = (ibuf.leakage_mw + act.leakage_mw) * cycles * CLOCK_NS
+    parts = {
+        "compute_pj": compute * count,
+        "instruction_read_pj": instr_read * count,
+        "data_read_pj": data_read * count,
+        "output_write_pj": out_write * count,
+        "sram_leakage_pj": leak * count,
+    }
+    return _summary(
+        parts,
+        evals * count,
+        cycles * count,
+        ibuf.area_um2 + act.area_um2,
+        {"instruction_buffer_bits": prog_bits, "steps_per_layer": steps.tolist()},
+    )
+
+
+def _summary(parts, evals, cycles, sram_area, extra) -> dict:
+    total = {k: float(np.sum(v)) for k, v in parts.items()}
+    compute = total["compute_pj"]
+    sram = sum(v for k, v in total.items() if k != "compute_pj")
+    ev = int(np.sum(evals))
+    return {
+        **total,
+        "sram_pj": sram,
+        "total_pj": compute + sram,
+        "evaluations": ev,
+        "cycles": float(np.sum(cycles)),
+        "compute_per_evaluation_pj": compute / ev,
+        "all_in_per_evaluation_pj": (compute + sram) / ev,
+        "sram_area_um2": sram_area,
+        **extra,
+    }
+
+
+def mac_classification(mac, e_cycle: float, workload) -> dict:
+    """The MAC baseline: SRAM terms of :func:`classification_energy` (IHP macros), compute
+    replaced by the measured gate-level energy per cycle times the layer's cycles."""
+    ce = classification_energy(mac, workload)
+    lay = ce.layers
+    parts = {
+        "compute_pj": lay["cycles"].to_numpy() * e_cycle * lay["count"].to_numpy(),
+        "act_read_pj": lay["act_read_pj"].to_numpy(),
+        "weight_read_pj": lay["weight_read_pj"].to_numpy(),
+        "act_write_pj": lay["act_write_pj"].to_numpy(),
+        "sram_leakage_pj": lay["sram_leakage_pj"].to_numpy(),
+    }
+    evals = (lay["M"] * lay["N"] * lay["count"]).to_numpy()
+    return _summary(parts, evals, lay["cycles"] * lay["count"], ce.area_um2, {})
+
+
+def tree_classification(mac, e_eval: float, workload, k: int = K) -> dict:
+    """The bare tree as a floor: its measured compute per input bit (fan-in ``k``) times each
+    layer's ``M N K`` input bits, with the MAC baseline's SRAM traffic (the operands have
+    to come from the same buffers)."""
+    ce = classification_energy(mac, workload)
+    lay = ce.layers
+    kk = lay["K"].to_numpy()
+    parts = {
+        "compute_pj": (lay["M"] * lay["N"] * lay["count"]).to_numpy() * e_eval * kk / k,
+        "act_read_pj": lay["act_read_pj"].to_numpy(),
+        "weight_read_pj": lay["weight_read_pj"].to_numpy(),
+        "act_write_pj": lay["act_write_pj"].to_numpy(),
+        "sram_leakage_pj": lay["sram_leakage_pj"].to_numpy(),
+    }
+    evals = (lay["M"] * lay["N"] * lay["count"]).to_numpy()
+    # A K-wide tree of n neurons: one input vector per cycle for each group of n neurons.
+    cycles = (lay["M"] * -(-lay["N"] // mac.n) * lay["count"]).to_numpy()
+    return _summary(parts, evals, cycles, ce.area_um2, {})
 
 
 def schedule_table(ks=(16, 64, 256, 1024, 4096)) -> list[dict]:
@@ -263,37 +413,150 @@ def tradeoff_table(k: int = 256) -> list[dict]:
     return out
 
 
-def plot(rows: list[dict], path: Path) -> None:
+def break_even(classes: dict) -> list[dict]:
+    """The all-in energy per evaluation a threshold array needs for 1x and 3x against each
+    baseline, per workload, beside what each threshold PE achieves."""
+    out = []
+    for wl, by in classes.items():
+        for blabel in (MAC_LABEL, TREE_LABEL):
+            b = by[blabel]["all_in_per_evaluation_pj"]
+            row = {
+                "workload": wl,
+                "baseline": blabel,
+                "baseline_all_in_per_evaluation_pj": b,
+                "needed_for_1x_pj": b,
+                "needed_for_3x_pj": b / 3,
+            }
+            for tlabel in (POOLED_LABEL, TULIP_LABEL):
+                t = by[tlabel]
+                row[f"{tlabel}: all-in pJ"] = t["all_in_per_evaluation_pj"]
+                row[f"{tlabel}: SRAM only pJ"] = t["sram_pj"] / t["evaluations"]
+                row[f"{tlabel}: ratio"] = t["all_in_per_evaluation_pj"] / b
+            out.append(row)
+    return out
+
+
+def plot(measured: list[dict], scaled: list[dict], classes: dict, path: Path, k: int = K) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
-    styles = {
-        "xnor adder tree (baseline)": ("k", "o"),
-        "threshold array, standard cell": ("tab:blue", "s"),
-        "threshold array, custom cell": ("tab:orange", "^"),
+    fig, axes = plt.subplots(1, 3, figsize=(16, 5.6))
+    colors = {
+        TREE_LABEL: "0.2",
+        MAC_LABEL: "tab:green",
+        POOLED_LABEL: "tab:blue",
+        TULIP_LABEL: "tab:orange",
     }
-    for name, (color, marker) in styles.items():
-        sel = [r for r in rows if r["design"] == name]
-        ks = [r["k"] for r in sel]
-        for ax, key in zip(axes, ("energy_per_evaluation_pj", "area_um2")):
-            vals = [r[key] for r in sel]
-            ax.plot(ks, vals, color=color, marker=marker, label=name)
-            for r in sel:
-                if r["source"] == "model":
-                    ax.plot(r["k"], r[key], marker=marker, color=color, mfc="white", ms=10)
-    axes[0].set_ylabel("energy per binary neuron evaluation (pJ)")
-    axes[1].set_ylabel("area at equal evaluations/cycle (um^2)")
-    for ax in axes:
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
-        ax.set_xlabel("fan-in K")
-        ax.grid(True, which="both", alpha=0.3)
-    axes[0].legend(fontsize=8)
+    # (a) energy per evaluation at equal throughput with the MAC baseline (8 per cycle).
+    ax = axes[0]
+    labels, gl, vl = [], [], []
+    for r in measured:
+        if r["role"] == "baseline":
+            labels.append(r["label"])
+            gl.append(r["energy_per_evaluation_pj"])
+            vl.append(r["vectorless_energy_per_evaluation_pj"])
+    for r in scaled:
+        if r["baseline"] == MAC_LABEL and r["condition"] == "equal throughput":
+            labels.append(r["threshold"])
+            gl.append(r["energy_per_evaluation_pj"])
+            vl.append(r["vectorless_energy_per_evaluation_pj"])
+    x = np.arange(len(labels))
+    ax.bar(x - 0.2, gl, 0.4, color=[colors[s] for s in labels], label="gate-level activity")
+    ax.bar(
+        x + 0.2,
+        vl,
+        0.4,
+        color="white",
+        edgecolor=[colors[s] for s in labels],
+        hatch="//",
+        label="vectorless (for reference)",
+    )
+    short = {
+        TREE_LABEL: "bare XNOR\ntree",
+        MAC_LABEL: "MAC-based\nbaseline",
+        POOLED_LABEL: "threshold,\npooled PE",
+        TULIP_LABEL: "threshold,\nTULIP-like PE",
+    }
+    ax.set_xticks(x, [short[s] for s in labels], fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("energy per binary neuron evaluation (pJ)")
+    ps = "/".join(
+        str(r["pes"])
+        for r in scaled
+        if r["baseline"] == MAC_LABEL and r["condition"] == "equal throughput"
+    )
+    epc = next(r["evaluations_per_cycle"] for r in measured if r["label"] == MAC_LABEL)
+    ax.set_title(f"(a) K = {k}, {epc:g} evaluations/cycle (threshold P = {ps}), 10 ns", fontsize=9)
+    ax.legend(fontsize=7)
+    # (b) area and energy/eval at equal throughput and equal area (vs each baseline).
+    ax = axes[1]
+    for r in scaled:
+        if not r.get("pes"):
+            continue
+        marker = "o" if r["condition"] == "equal throughput" else "s"
+        face = colors[r["threshold"]]
+        edge = colors[r["baseline"]]
+        ax.scatter(
+            r["area_um2"] * 1e-6,
+            r["energy_per_evaluation_pj"],
+            marker=marker,
+            s=60,
+            color=face,
+            edgecolors=edge,
+            linewidths=2,
+        )
+    for r in measured:
+        if r["role"] == "baseline":
+            ax.scatter(
+                r["area_um2"] * 1e-6,
+                r["energy_per_evaluation_pj"],
+                marker="*",
+                s=160,
+                color=colors[r["label"]],
+            )
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], marker="*", ls="", color=colors[TREE_LABEL], ms=11, label=TREE_LABEL),
+        Line2D([], [], marker="*", ls="", color=colors[MAC_LABEL], ms=11, label=MAC_LABEL),
+        Line2D([], [], marker="o", ls="", color=colors[POOLED_LABEL], label=POOLED_LABEL),
+        Line2D([], [], marker="o", ls="", color=colors[TULIP_LABEL], label=TULIP_LABEL),
+        Line2D([], [], marker="o", ls="", color="white", mec="k", label="equal throughput"),
+        Line2D([], [], marker="s", ls="", color="white", mec="k", label="equal area"),
+    ]
+    ax.legend(
+        handles=handles, fontsize=6.5, title="ring colour: baseline matched", title_fontsize=6.5
+    )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("datapath area (mm^2, no SRAM)")
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_ylabel("energy per evaluation (pJ, gate-level)")
+    ax.set_title("(b) equal throughput (o) and equal area (s)", fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    # (c) energy per classification, compute + SRAM, per workload.
+    ax = axes[2]
+    order = [TREE_LABEL, MAC_LABEL, POOLED_LABEL, TULIP_LABEL]
+    wls = list(classes)
+    w = 0.2
+    for i, lab in enumerate(order):
+        comp = [classes[wl][lab]["compute_pj"] * 1e-6 for wl in wls]
+        sram = [classes[wl][lab]["sram_pj"] * 1e-6 for wl in wls]
+        xs = np.arange(len(wls)) + (i - 1.5) * w
+        ax.bar(xs, comp, w, color=colors[lab], label=lab)
+        ax.bar(xs, sram, w, bottom=comp, color=colors[lab], alpha=0.35, hatch="..")
+    ax.set_xticks(np.arange(len(wls)), wls, fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylabel("energy per classification (uJ)")
+
+    ax.set_title("(c) per classification: compute (solid) + SRAM, IHP macros (dotted)", fontsize=9)
+    ax.legend(fontsize=6.5)
     fig.suptitle(
-        "Threshold-logic PE array vs XNOR adder tree, IHP SG13G2, 10 ns (hollow markers: modelled)",
+        "Threshold-logic arrays vs binary baselines, IHP SG13G2 130 nm, 10 ns, OpenSTA power "
+        "with gate-level simulated activity, no clock gating on either side",
         fontsize=10,
     )
     fig.tight_layout()
@@ -303,109 +566,281 @@ def plot(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
-def markdown_table(rows: list[dict]) -> str:
-    """The comparison as a Markdown table (for docs/threshold.md)."""
-    lines = [
-        "| K | design | source | units | steps | area (mm^2) | area / baseline | "
-        "evaluations / cycle | energy / evaluation (pJ) | energy / baseline | "
-        "energy / layer (uJ) |",
-        "|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+def markdown(measured, scaled, classes, be) -> str:
+    """The tables for docs/threshold.md."""
+    out = [
+        "| design | units | evaluations / cycle | cells | flip-flops | area (um^2) | "
+        "energy / evaluation, gate-level (pJ) | vectorless (pJ, reference only) | "
+        "critical path (ns) | gate-level sim |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['k']} | {r['design']} | {r['source']} | {r['units']} | {r['steps']} "
-            f"| {r['area_um2'] * 1e-6:.3f} | {r['area_vs_baseline']:.2f} "
-            f"| {r['evaluations_per_cycle']:.3g} | {r['energy_per_evaluation_pj']:.1f} "
-            f"| {r['energy_per_evaluation_vs_baseline']:.2f} "
-            f"| {r['energy_per_layer_nj'] * 1e-3:.2f} |"
+    for r in measured:
+        out.append(
+            f"| {r['label']} | {r['units']} | {r['evaluations_per_cycle']:.3g} | {r['cells']:,} "
+            f"| {r['flip_flops']:,} | {r['area_um2']:,.0f} | {r['energy_per_evaluation_pj']:.2f} "
+            f"| {r['vectorless_energy_per_evaluation_pj']:.2f} | {r['critical_path_ns']:.2f} "
+            f"| {'pass' if r['gate_level_passed'] else 'FAIL'} |"
         )
-    return "\n".join(lines)
+    out += [
+        "",
+        "| threshold PE | against | condition | P | area (mm^2) | area / baseline | "
+        "evaluations / cycle | throughput / baseline | energy / evaluation (pJ) | "
+        "energy / baseline | (vectorless ratio) |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in scaled:
+        if not r.get("pes"):
+            out.append(
+                f"| {r['threshold']} | {r['baseline']} | {r['condition']} | 0 | "
+                f"{r['note']} | | | | | | |"
+            )
+            continue
+        out.append(
+            f"| {r['threshold']} | {r['baseline']} | {r['condition']} | {r['pes']} "
+            f"| {r['area_um2'] * 1e-6:.3f} | {r['area_vs_baseline']:.2f} "
+            f"| {r['evaluations_per_cycle']:.3g} | {r['throughput_vs_baseline']:.3f} "
+            f"| {r['energy_per_evaluation_pj']:.1f} | {r['energy_vs_baseline']:.1f} "
+            f"| {r['vectorless_energy_vs_baseline']:.1f} |"
+        )
+    out += [
+        "",
+        "| workload | design | evaluations | cycles | compute (uJ) | SRAM (uJ) | total (uJ) | "
+        "all-in / evaluation (pJ) | vs MAC baseline | vs bare tree | SRAM area (mm^2) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for wl, by in classes.items():
+        for lab, c in by.items():
+            out.append(
+                f"| {wl} | {lab} | {c['evaluations']:,} | {c['cycles']:,.0f} "
+                f"| {c['compute_pj'] * 1e-6:.3f} | {c['sram_pj'] * 1e-6:.3f} "
+                f"| {c['total_pj'] * 1e-6:.3f} | {c['all_in_per_evaluation_pj']:.1f} "
+                f"| {c['total_pj'] / by[MAC_LABEL]['total_pj']:.2f} "
+                f"| {c['total_pj'] / by[TREE_LABEL]['total_pj']:.2f} "
+                f"| {c['sram_area_um2'] * 1e-6:.2f} |"
+            )
+    out += [
+        "",
+        "| workload | against | baseline all-in / evaluation (pJ) | needed for 1x (pJ) | "
+        "needed for 3x (pJ) | pooled PE all-in (SRAM alone) | TULIP-like PE all-in "
+        "(SRAM alone) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in be:
+        out.append(
+            f"| {r['workload']} | {r['baseline']} | {r['baseline_all_in_per_evaluation_pj']:.1f} "
+            f"| {r['needed_for_1x_pj']:.1f} | {r['needed_for_3x_pj']:.1f} "
+            f"| {r[f'{POOLED_LABEL}: all-in pJ']:.0f} ({r[f'{POOLED_LABEL}: SRAM only pJ']:.0f}) "
+            f"| {r[f'{TULIP_LABEL}: all-in pJ']:.0f} ({r[f'{TULIP_LABEL}: SRAM only pJ']:.0f}) |"
+        )
+    return "\n".join(out)
+
+
+def derive(measured: list[dict], tls: dict, mac_accumulating: dict, k: int = K) -> tuple:
+    """Scaled rows, classification energies and break-even figures from the measurements."""
+    mac = load_design(MAC_FILE)
+    bases = {r["label"]: r for r in measured if r["role"] == "baseline"}
+    scaled = scaled_rows(tls, bases)
+    # Classification: the threshold arrays at the MAC baseline's throughput at K = 64.
+    classes = {}
+    for wl in WORKLOADS:
+        by = {
+            TREE_LABEL: tree_classification(
+                mac, bases[TREE_LABEL]["energy_per_evaluation_pj"], wl, k
+            ),
+            MAC_LABEL: mac_classification(mac, mac_accumulating["energy_per_cycle_pj"], wl),
+        }
+        for label, tl in tls.items():
+            pes = math.ceil(bases[MAC_LABEL]["evaluations_per_cycle"] * tl["steps"] - 1e-9)
+            by[label] = threshold_classification(tl, pes, wl, tl["pe"])
+            by[label]["pes"] = pes
+        classes[wl.stem] = by
+    return scaled, classes, break_even(classes)
+
+
+def measure_all(lib, k: int = K) -> tuple[list[dict], dict, dict]:
+    """Every synthesis and gate-level simulation of the comparison at fan-in ``k``."""
+    mac = load_design(MAC_FILE)
+    tree = tree_design(k)
+    print(f"bare XNOR tree, K = {k}, n = 8")
+    tr = measure(tree, (256, tree.n, k), lib, evaluations=256 * tree.n)
+    print(f"MAC baseline, K = {k} ({k // mac.k} chunks per output) and K = 1152 (18 chunks)")
+    rows = max(16, 256 * mac.k // k)
+    mc = measure(mac, (rows, mac.n, k), lib, evaluations=rows * mac.n)
+    mc_acc = measure(mac, (32, mac.n, 1152), lib, evaluations=32 * mac.n)
+    tls = {}
+    for label, path in ((POOLED_LABEL, POOLED_FILE), (TULIP_LABEL, TULIP_FILE)):
+        print(f"{label}: P = {PE_POINTS}")
+        tls[label] = measure_threshold(load_design(path), lib, k)
+    measured = []
+    # The tree: one output per neuron per cycle; the MAC: one per lane per k / 64 chunks.
+    for label, r, units, epc in (
+        (TREE_LABEL, tr, tree.n, tree.n),
+        (MAC_LABEL, mc, mac.n, mac.n * mac.k / k),
+    ):
+        measured.append(
+            {
+                "label": label,
+                "role": "baseline",
+                "units": units,
+                "evaluations_per_cycle": epc,
+                **r,
+                "vectorless_energy_per_evaluation_pj": r["vectorless_energy_per_cycle_pj"] / epc,
+            }
+        )
+    for label, tl in tls.items():
+        for pt in tl["points"]:
+            measured.append(
+                {
+                    "label": f"{label}, P = {pt['pes']}",
+                    "role": "threshold point",
+                    "units": pt["pes"],
+                    "evaluations_per_cycle": pt["pes"] / tl["steps"],
+                    **pt,
+                }
+            )
+    return measured, tls, mc_acc
+
+
+CSV_KEYS = {
+    "measured": (
+        "units",
+        "evaluations_per_cycle",
+        "cells",
+        "flip_flops",
+        "area_um2",
+        "energy_per_evaluation_pj",
+        "vectorless_energy_per_evaluation_pj",
+        "critical_path_ns",
+        "gate_level_passed",
+        "simulated_cycles",
+    ),
+    "scaled": (
+        "pes",
+        "area_um2",
+        "evaluations_per_cycle",
+        "energy_per_evaluation_pj",
+        "vectorless_energy_per_evaluation_pj",
+        "area_vs_baseline",
+        "throughput_vs_baseline",
+        "energy_vs_baseline",
+    ),
+    "classification": (
+        "evaluations",
+        "cycles",
+        "compute_pj",
+        "sram_pj",
+        "total_pj",
+        "all_in_per_evaluation_pj",
+        "sram_area_um2",
+    ),
+}
+
+
+def write_csv(path: Path, measured, scaled, classes) -> None:
+    flat = [
+        {"table": "measured", "design": r["label"], **{k: r[k] for k in CSV_KEYS["measured"]}}
+        for r in measured
+    ]
+    flat += [
+        {
+            "table": "scaled",
+            "design": r["threshold"],
+            "baseline": r["baseline"],
+            "condition": r["condition"],
+            **{k: r.get(k) for k in CSV_KEYS["scaled"]},
+        }
+        for r in scaled
+    ]
+    flat += [
+        {
+            "table": "classification",
+            "design": lab,
+            "workload": wl,
+            **{k: c[k] for k in CSV_KEYS["classification"]},
+        }
+        for wl, by in classes.items()
+        for lab, c in by.items()
+    ]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(dict.fromkeys(k for r in flat for k in r)))
+    w.writeheader()
+    for r in flat:
+        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    atomic_write(path, buf.getvalue())
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--liberty", default=None)
+    ap.add_argument("--k", type=int, default=K, help="fan-in of the comparison (64 or 256)")
+    ap.add_argument(
+        "--out",
+        default=None,
+        help="output stem (default bench/results/threshold_compare, "
+        "with _k<K> for K other than 64)",
+    )
     ap.add_argument(
         "--measure-cell",
         action="store_true",
-        help="re-measure the standard-cell neuron and rewrite the cell presets",
+        help="first re-measure the standard-cell neuron and rewrite the cell presets",
     )
     ap.add_argument(
-        "--synth-k",
-        default=",".join(map(str, KS)),
-        help="fan-ins to synthesize (others are modelled); '' for none",
-    )
-    ap.add_argument("--n", default="4,4,4,1", help="baseline neurons per K (64,256,1024,4096)")
-    ap.add_argument("--out", default="bench/results/threshold_compare")
-    ap.add_argument(
-        "--tables-only",
+        "--rederive",
         action="store_true",
-        help="recompute only the model tables (schedule steps, PE trade-off) in "
-        "an existing JSON, without synthesis",
+        help="recompute the derived tables, CSV and plot from the measurements in an "
+        "existing JSON, without synthesis",
     )
     args = ap.parse_args(argv)
-    if args.tables_only:
+    k = args.k
+    suffix = "" if k == K else f"_k{k}"
+    out = Path(args.out or f"bench/results/threshold_compare{suffix}")
+    if args.rederive:
         import json
 
-        path = Path(args.out).with_suffix(".json")
-        data = json.loads(path.read_text())
-        data.update(schedule_steps=schedule_table(), pe_tradeoff=tradeoff_table())
-        write_json(path, data)
-        print(f"updated the model tables in {path}")
-        return 0
-    lib = resolve_liberty(args.liberty)
-    if args.measure_cell:
-        path = write_cell_presets(lib)
-        print(f"wrote {path}")
-    synth_k = {int(s) for s in args.synth_k.split(",") if s}
-    if synth_k and lib is None:
-        print("synthesis needs a liberty (--liberty or SHIFTADD_LIBERTY)", file=sys.stderr)
-        return 2
-    ns = [int(s) for s in args.n.split(",")]
-    t0 = time.perf_counter()
-    rows = []
-    for k, n in zip(KS, ns):
-        print(f"K={k}: baseline n={n}, " + ("synthesizing" if k in synth_k else "model"))
-        rows += rows_for(k, n, lib, k in synth_k)
-    sched = schedule_table()
-    trade = tradeoff_table()
-    out = Path(args.out)
-    buf = io.StringIO()
-    keys = list(rows[0].keys()) + ["neuron_share_of_pe_energy"]
-    keys = list(dict.fromkeys(keys))
-    w = csv.DictWriter(buf, fieldnames=keys, extrasaction="ignore")
-    w.writeheader()
-    for r in rows:
-        w.writerow({k2: (f"{v:.6g}" if isinstance(v, float) else v) for k2, v in r.items()})
-    atomic_write(out.with_suffix(".csv"), buf.getvalue())
-    plot(rows, out.with_suffix(".png"))
+        data = json.loads(out.with_suffix(".json").read_text())
+        measured, tls, mc_acc = data["measured"], data["threshold_split"], data["mac_accumulating"]
+        seconds, lib = data["seconds"], data["liberty"]
+        command, k = data["command"], data["k"]
+    else:
+        lib = resolve_liberty(args.liberty)
+        if lib is None:
+            print("the comparison needs a liberty (--liberty or SHIFTADD_LIBERTY)", file=sys.stderr)
+            return 2
+        if args.measure_cell:
+            print(f"wrote {write_cell_presets(lib)}")
+        t0 = time.perf_counter()
+        measured, tls, mc_acc = measure_all(lib, k)
+        seconds = time.perf_counter() - t0
+        command = "bench/compare_threshold.py " + " ".join(argv or sys.argv[1:])
+    scaled, classes, be = derive(measured, tls, mc_acc, k)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(out.with_suffix(".csv"), measured, scaled, classes)
+    plot(measured, scaled, classes, out.with_suffix(".png"), k)
     write_json(
         out.with_suffix(".json"),
         {
             "benchmark": "threshold_compare",
-            "command": "bench/compare_threshold.py " + " ".join(argv or sys.argv[1:]),
-            "liberty": str(lib) if lib else None,
+            "command": command,
+            "power_method": "OpenSTA power, every cell pin annotated from a gate-level "
+            "simulation of the mapped netlist on a binary GEMM; vectorless figures are "
+            "reference only",
+            "clock_gating": "none on either side",
+            "liberty": str(lib),
             "clock_ns": CLOCK_NS,
-            "layer": {"M": LAYER_M, "N": LAYER_N},
-            "seconds": time.perf_counter() - t0,
-            "cell_presets": {k: v.__dict__ for k, v in load_cell_presets().items()},
-            "rows": rows,
-            "schedule_steps": sched,
-            "pe_tradeoff": trade,
+            "k": k,
+            "seconds": seconds,
+            "measured": measured,
+            "threshold_split": tls,
+            "mac_accumulating": mc_acc,
+            "scaled": scaled,
+            "classification": classes,
+            "break_even": be,
+            "schedule_steps": schedule_table(),
+            "pe_tradeoff": tradeoff_table(),
         },
     )
-    print(markdown_table(rows))
-    for r in rows:
-        print(
-            f"K={r['k']:5d} {r['design']:<34} {r['source']:<11} units {r['units']:6d} "
-            f"area {r['area_um2']:12,.0f} um^2 ({r['area_vs_baseline']:6.2f}x)  "
-            f"{r['energy_per_evaluation_pj']:9.1f} pJ/eval "
-            f"({r['energy_per_evaluation_vs_baseline']:5.2f}x)"
-        )
-    print(
-        f"wrote {out.with_suffix('.csv')}, .png, .svg, "
-        f"{out.with_suffix('.json')} in {time.perf_counter() - t0:.0f} s"
-    )
+    print(markdown(measured, scaled, classes, be))
+    print(f"wrote {out.with_suffix('.csv')}, .png, .svg, .json; measurements took {seconds:.0f} s")
     return 0
 
 

@@ -44,9 +44,18 @@ from .tree import PipelinedDatapath, TreePlan, plan_tree
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["AdderTreeDesign", "random_design", "random_size"]
+__all__ = [
+    "AdderTreeDesign",
+    "MAX_ACCUMULATE_K",
+    "RANDOM_MAX_CHUNKS",
+    "random_design",
+    "random_size",
+]
 
 Mode = Literal["xnor", "addsub", "mac"]
+
+#: Largest :attr:`AdderTreeDesign.accumulate_k` (fan-in of one accumulated output).
+MAX_ACCUMULATE_K = 1 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +89,15 @@ class AdderTreeDesign(PipelinedDatapath, Design):
         stands alone. None works with ``threshold``.
     digit_group : int, optional
         ``digit_sparse``: lanes per sparse encoder (default 4); must divide ``k``.
+    accumulate : bool
+        The binary MAC form (``mode = "xnor"`` with ``threshold``): each lane keeps a
+        multi-bit accumulator across chunks of ``k`` inputs, cleared by a chunk tagged
+        ``first`` and thresholded on the one tagged ``last``, so a neuron of fan-in
+        ``K <= accumulate_k`` takes ``ceil(K / k)`` cycles. Weights and thresholds stream
+        with every chunk (no weight registers). See :attr:`accumulator_range`.
+    accumulate_k : int, optional
+        With ``accumulate``: the largest fan-in ``K`` one output covers, a multiple of ``k``
+        up to :data:`MAX_ACCUMULATE_K`; it sizes the accumulator and the threshold field.
     """
 
     arch: ClassVar[str] = "adder_tree"
@@ -98,6 +116,8 @@ class AdderTreeDesign(PipelinedDatapath, Design):
     shared_encoder_same_bitweight: bool = False
     digit_sparse: bool = False
     digit_group: int | None = None
+    accumulate: bool = False
+    accumulate_k: int | None = None
 
     def __post_init__(self):
         if self.digit_sparse is True and self.digit_group is None:
@@ -116,6 +136,7 @@ class AdderTreeDesign(PipelinedDatapath, Design):
             if f not in self.arith.fixed:
                 check_int(f, getattr(self, f), 2, 16)
         self._validate_bitweight()
+        self._validate_accumulate()
         check_int("pipeline_stages", self.pipeline_stages, 0, self.max_pipeline_stages)
         check_clock(self.clock_ns)
 
@@ -173,6 +194,43 @@ class AdderTreeDesign(PipelinedDatapath, Design):
                 "only with digit_sparse = true", field="digit_group", allowed="leave it out"
             )
 
+    def _validate_accumulate(self) -> None:
+        if not self.accumulate:
+            if self.accumulate_k is not None:
+                raise InputError(
+                    "only with accumulate = true", field="accumulate_k", allowed="leave it out"
+                )
+            return
+        if self.mode != "xnor":
+            raise InputError(
+                f"accumulate = true is the binary MAC (XNOR-popcount) form and needs mode "
+                f"'xnor', not {self.mode!r}",
+                field="mode",
+                allowed=["xnor"],
+            )
+        if not self.threshold:
+            raise InputError(
+                "accumulate = true ends every output with the folded threshold",
+                field="threshold",
+                allowed=[True],
+            )
+        allowed = f"a multiple of k = {self.k} from {self.k} to {MAX_ACCUMULATE_K}"
+        if self.accumulate_k is None:
+            raise InputError(
+                "required with accumulate = true (the largest fan-in K an output covers)",
+                field="accumulate_k",
+                allowed=allowed,
+            )
+        if (
+            not isinstance(self.accumulate_k, int)
+            or isinstance(self.accumulate_k, bool)
+            or not self.k <= self.accumulate_k <= MAX_ACCUMULATE_K
+            or self.accumulate_k % self.k
+        ):
+            raise InputError(
+                f"{self.accumulate_k!r} is not {allowed}", field="accumulate_k", allowed=allowed
+            )
+
     @functools.cached_property
     def bitweight(self) -> BitWeightPlan | None:
         """The :class:`~shiftadd.design.bitweight.BitWeightPlan` of the options, or None."""
@@ -193,6 +251,8 @@ class AdderTreeDesign(PipelinedDatapath, Design):
             "shared_encoder_same_bitweight",
             "digit_sparse",
             "digit_group",
+            "accumulate",
+            "accumulate_k",
         ):
             if not out.get(key):
                 out.pop(key, None)
@@ -226,9 +286,34 @@ class AdderTreeDesign(PipelinedDatapath, Design):
 
     @property
     def acc_range(self) -> tuple[int, int]:
-        """Range of the dot product (the accumulator output)."""
+        """Range of the dot product (the accumulator output); with :attr:`accumulate`, of
+        the match count over up to :attr:`accumulate_k` inputs."""
         lo, hi = self.product_range
+        if self.accumulate:
+            assert self.accumulate_k is not None  # checked by _validate_accumulate
+            return self.accumulate_k * lo, self.accumulate_k * hi
         return self.k * lo, self.k * hi
+
+    @property
+    def max_chunks(self) -> int:
+        """Chunks of ``k`` inputs one output may take: ``accumulate_k / k`` (1 without
+        :attr:`accumulate`)."""
+        return self.accumulate_k // self.k if self.accumulate and self.accumulate_k else 1
+
+    @property
+    def accumulator_range(self) -> tuple[int, int]:
+        """Range of a lane's accumulator register (:attr:`accumulate`): the match count
+        before an output's last chunk, ``0 .. accumulate_k - k``. Exact and at most
+        ``ceil(log2(accumulate_k + 1))`` bits: the last chunk's count and ``-T`` (the offset
+        leaf, on the last chunk only) are added on the way to the compare, never stored."""
+        return 0, (self.max_chunks - 1) * self.k
+
+    @property
+    def accumulated_range(self) -> tuple[int, int]:
+        """Range of the value the compare tests with :attr:`accumulate`: the accumulator
+        plus the tree's root (the last chunk's count minus the threshold)."""
+        lo, hi = self.tree.root
+        return lo + self.accumulator_range[0], hi + self.accumulator_range[1]
 
     @property
     def acc_width(self) -> int:
@@ -307,6 +392,15 @@ class AdderTreeDesign(PipelinedDatapath, Design):
         return self.tree.depth + 1
 
     @property
+    def register_slots(self) -> tuple[int, ...]:
+        """Logic layers after which a datapath register sits: spread evenly, or with
+        bit-weight options the first one after the shared encoders
+        (:meth:`shiftadd.design.bitweight.BitWeightPlan.register_slots`)."""
+        if self.bitweight is not None:
+            return self.bitweight.register_slots(self.pipeline_stages)
+        return super().register_slots
+
+    @property
     def latency(self) -> int:
         """Cycles from a vector's handshake to its result's valid: input register,
         ``pipeline_stages`` datapath registers, output register. ``digit_sparse``: the
@@ -340,8 +434,11 @@ class AdderTreeDesign(PipelinedDatapath, Design):
 
     @property
     def weight_storage_bits(self) -> int:
-        """Bits of weight state in the array: every weight, plus each neuron's offset leaf."""
+        """Bits of weight state in the array: every weight, plus each neuron's offset leaf
+        (none with :attr:`accumulate`: weights and thresholds stream with every chunk)."""
         assert self.weight_bits is not None  # filled in from the mode by __post_init__
+        if self.accumulate:
+            return 0
         bits = self.n * self.k * self.weight_bits
         if self.has_offset_leaf:
             bits += self.n * range_width(*self.offset_range)[0]
@@ -385,12 +482,18 @@ def random_size(design: AdderTreeDesign) -> float:
     return size
 
 
+#: Most chunks of ``k`` inputs in one output of a random ``accumulate`` design.
+RANDOM_MAX_CHUNKS = 40
+
+
 def random_design(rng: np.random.Generator, name: str) -> AdderTreeDesign:
     """A random valid adder-tree design, small enough to synthesize and simulate in about
     a minute.
 
     Every mode; signed and unsigned operands of 2 to 8 bits; ``k`` from 3 to 48 and ``n``
-    from 1 to 6; the folded threshold; the bit-weight options of ``mac``
+    from 1 to 6; the folded threshold; in ``xnor``, 40 % of the time the accumulating
+    binary MAC (``accumulate``, ``accumulate_k`` of 1 to :data:`RANDOM_MAX_CHUNKS` chunks of
+    ``k``); the bit-weight options of ``mac``
     (``carry_save_accumulate``, ``shared_encoder_same_bitweight``, both, or
     ``digit_sparse`` with any ``digit_group`` from 1 to 8 dividing ``k``);
     ``pipeline_stages`` from 0 to the design's maximum; all within a :func:`random_size` of
@@ -449,7 +552,11 @@ def _draw_adder_tree(rng: np.random.Generator, name: str) -> AdderTreeDesign | N
     k = group * draw_int(rng, k_lo // group, k_hi // group)
     n = draw_int(rng, RANDOM_N[0], min(RANDOM_N[1], RANDOM_SIZE_BUDGET // (lane * k)))
     params.update(k=k, n=n)
-    if option is None:
+    if option is None and mode == "xnor" and draw_bool(rng, 0.4):
+        # The binary MAC form: outputs of up to RANDOM_MAX_CHUNKS chunks of k inputs.
+        chunks = draw_int(rng, 1, RANDOM_MAX_CHUNKS)
+        params.update(threshold=True, accumulate=True, accumulate_k=chunks * k)
+    elif option is None:
         params["threshold"] = draw_bool(rng, 0.3)
     elif option != "sparse":
         params["carry_save_accumulate"] = "csa" in option

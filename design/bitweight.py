@@ -40,11 +40,26 @@ import numpy as np
 from ..workloads.digits import booth_digit_count, booth_encode, ent_digit_count, ent_encode
 from .base import int_range, signed_width
 from .carry_save import CsaPlan, full_mask, plan_csa
-from .tree import TreePlan, plan_tree
+from .tree import TreePlan, plan_tree, register_slots
 
-__all__ = ["OPTION_FIELDS", "BitWeightPlan", "bitweight_plan", "expected_vector_cycles"]
+__all__ = [
+    "ENCODER_LAYER",
+    "OPTION_FIELDS",
+    "SELECT_LAYER",
+    "BitWeightPlan",
+    "bitweight_plan",
+    "expected_vector_cycles",
+]
 
 OPTION_FIELDS = ("carry_save_accumulate", "shared_encoder_same_bitweight", "digit_sparse")
+
+#: Logic layer of the carry-save and same-bit-weight datapaths shared by all neurons: one
+#: digit encoder per lane and the shared count of negative digits (or correction row). A
+#: register after it holds the digit wires (one, two, neg) and that count.
+ENCODER_LAYER = 0
+#: Logic layer of each neuron's partial-product selection; a register after it holds every
+#: partial-product row (a zero digit selects an all-zero row, which stays constant).
+SELECT_LAYER = 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,18 +162,54 @@ class BitWeightPlan:
 
     @property
     def logic_layers(self) -> int:
-        """Layers a pipeline register may follow (see :func:`register_slots`).
+        """Layers a pipeline register may follow (see :meth:`register_slots`).
 
-        Carry save: digit select, the CSA levels, the carry-propagate adder. Plain same bit
-        weight: digit select, the bit-weight tree's levels, the combining tree's levels.
-        Digit sparse: one, the resolved group sum before it is shifted and accumulated.
+        Carry save and same bit weight start with :data:`ENCODER_LAYER`, the logic shared
+        by all neurons (the digit encoders and the shared count of negative digits, or the
+        correction row), then :data:`SELECT_LAYER`, each neuron's partial-product selection.
+        Then carry save: the CSA levels, the carry-propagate adder; plain same bit weight:
+        the bit-weight tree's levels, the combining tree's levels. Digit sparse: one, the
+        resolved group sum before it is shifted and accumulated.
         """
         if self.sparse:
             return 1
         if self.carry_save:
             assert self.csa is not None  # set by bitweight_plan with carry_save
-            return 1 + self.csa.depth + 1
-        return 1 + self.bitweight_tree.depth + self.combine_tree.depth
+            return 2 + self.csa.depth + 1
+        return 2 + self.bitweight_tree.depth + self.combine_tree.depth
+
+    def register_slots(self, stages: int) -> tuple[int, ...]:
+        """The logic layers followed by a pipeline register, for ``stages`` registers.
+
+        Carry save and same bit weight: the first register follows the shared encoders
+        (:data:`ENCODER_LAYER`), so the encoders are never in series with a neuron's
+        selection and tree once the datapath is pipelined at all (the paper's OPT2 tree
+        registers the EN-T codes too); the others are spread evenly over the neuron's
+        layers (:func:`~shiftadd.design.tree.register_slots`). Digit sparse: the even spread
+        over its one layer.
+
+        Parameters
+        ----------
+        stages : int
+            Pipeline registers, 0 to :attr:`logic_layers`.
+
+        Returns
+        -------
+        tuple of int
+            Sorted layer indices.
+
+        Raises
+        ------
+        ValueError
+            ``stages`` out of range.
+        """
+        layers = self.logic_layers
+        if self.sparse or stages == 0:
+            return register_slots(stages, layers)
+        if not 0 <= stages <= layers:
+            raise ValueError(f"stages={stages} not in [0, {layers}]")
+        rest = register_slots(stages - 1, layers - 1)
+        return (ENCODER_LAYER, *(ENCODER_LAYER + 1 + s for s in rest))
 
 
 def bitweight_plan(design) -> BitWeightPlan | None:

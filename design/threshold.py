@@ -8,10 +8,14 @@ its sum (REFERENCE.md section 3).
 
 A *PE* is a cluster of ``neurons`` such neurons whose inputs are multiplexed from a constant,
 every neuron's register, the PE's ``memory_bits``-bit local memory and its ``data_bits``-bit
-data register, each with a programmable inversion. ``pes`` PEs run the same instruction
-stream (SIMD) on different data. The array has one input stream of *steps* (an instruction
-and, for loading steps, ``data_bits`` fresh input bits per PE) and one output stream of
-results (one bit per PE).
+data register, each with a programmable inversion (``pe = "pooled"``, the default). The
+TULIP-like PE (``pe = "tulip"``) gives each neuron ``n`` a dedicated register ``R_n`` of
+``neuron_register_bits`` bits, written only from its own output, and connects the neurons in
+a ring: an input of neuron ``n`` reads 0, its own output, the output of neuron ``n - 1``, a bit
+of ``R_n`` or of ``R_(n-1)``, or a data bit (docs/threshold.md, *The TULIP-like PE option*).
+``pes`` PEs run the same instruction stream (SIMD) on different data. The array has one input
+stream of *steps* (an instruction and, for loading steps, ``data_bits`` fresh input bits per
+PE) and one output stream of results (one bit per PE).
 
 A binary layer ``y = [popcount(XNOR(x, w)) >= T]`` (or ``<= T``, optional max-pool as OR) is
 compiled by :func:`shiftadd.design.threshold_program.schedule` into a program of neuron
@@ -28,7 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ..errors import InputError
 from ..workloads.formats import NumberFormat
-from .base import Design, check_clock, check_int
+from .base import Design, check_choice, check_clock, check_int
 from .random import draw_bool, draw_choice, draw_int, draw_valid
 from .threshold_program import Program, schedule
 
@@ -70,6 +74,12 @@ class ThresholdDesign(Design):
     separate_neuron : bool
         Emit the neuron as a separate Verilog module (``<name>_tl_neuron``) instantiated by
         the array, so it can be swapped for a characterized cell; otherwise it is flattened.
+    pe : {"pooled", "tulip"}
+        The PE's storage and interconnect: ``"pooled"`` (one local memory every neuron input
+        can read, the default) or ``"tulip"`` (a dedicated register per neuron and a ring of
+        neighbour connections; ``memory_bits`` is then unused).
+    neuron_register_bits : int
+        Bits of each neuron's dedicated register ``R_n`` (1 to 64) when ``pe = "tulip"``.
     clock_ns : float
         Target clock period for synthesis and the model.
     """
@@ -85,7 +95,12 @@ class ThresholdDesign(Design):
     vectors: int = 1
     pool: int = 1
     separate_neuron: bool = True
+    pe: str = "pooled"
+    neuron_register_bits: int = 8
     clock_ns: float = 10.0
+
+    #: Values of :attr:`pe`.
+    PE_KINDS: ClassVar[tuple[str, ...]] = ("pooled", "tulip")
 
     @property
     def number_format(self) -> NumberFormat:
@@ -126,9 +141,37 @@ class ThresholdDesign(Design):
                 field="pool",
                 allowed=f"1 to {len(w)} (the neuron's fan-in)",
             )
+        check_choice("pe", self.pe, self.PE_KINDS)
+        check_int("neuron_register_bits", self.neuron_register_bits, 1, 64)
         check_clock(self.clock_ns)
         # The program for k must fit the local memory.
         self.program_for(self.k)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved parameters; with ``pe = "pooled"`` the TULIP-like PE's fields are left
+        out, so a pooled design's manifest and hash are what they were before the option.
+
+        Returns
+        -------
+        dict
+            ``arch`` and the fields by name.
+        """
+        out = super().to_dict()
+        if self.pe == "pooled":
+            out.pop("pe", None)
+            out.pop("neuron_register_bits", None)
+        return out
+
+    @property
+    def ring(self) -> bool:
+        """Whether the PE is the TULIP-like ring (``pe = "tulip"``)."""
+        return self.pe == "tulip"
+
+    @property
+    def storage_bits(self) -> int:
+        """Storage bits per PE besides the neurons and the data register: the local memory
+        (pooled) or the ``neurons`` dedicated registers (tulip)."""
+        return self.neurons * self.neuron_register_bits if self.ring else self.memory_bits
 
     # -- the neuron -------------------------------------------------------------------------
     @property
@@ -149,8 +192,12 @@ class ThresholdDesign(Design):
     # -- the PE -------------------------------------------------------------------------------
     @property
     def sources(self) -> int:
-        """Inputs of each neuron-input multiplexer: constant 0, N neuron registers, L memory
-        bits, D data bits (in that order: the source index of the instruction)."""
+        """Inputs of each neuron-input multiplexer, in the order of the instruction's source
+        index. Pooled: constant 0, N neuron registers, L memory bits, D data bits. Tulip
+        (relative to the reading neuron ``n``): constant 0, ``y_n``, ``y_(n-1)``, the bits of
+        ``R_n``, the bits of ``R_(n-1)``, D data bits."""
+        if self.ring:
+            return 3 + 2 * self.neuron_register_bits + self.data_bits
         return 1 + self.neurons + self.memory_bits + self.data_bits
 
     @property
@@ -159,9 +206,25 @@ class ThresholdDesign(Design):
         return max(1, (self.sources - 1).bit_length())
 
     @property
+    def emit_sources(self) -> int:
+        """Inputs of the emit multiplexer: the pooled PE's neuron-input sources; on the tulip
+        PE constant 0, the N neuron outputs, every bit of every ``R_n`` (neuron-major), the D
+        data bits."""
+        if self.ring:
+            return 1 + self.neurons + self.storage_bits + self.data_bits
+        return self.sources
+
+    @property
+    def emit_select_bits(self) -> int:
+        """Bits of the emit multiplexer's select (at least 1)."""
+        return max(1, (self.emit_sources - 1).bit_length())
+
+    @property
     def address_bits(self) -> int:
-        """Bits of a local-memory address (at least 1)."""
-        return max(1, (self.memory_bits - 1).bit_length())
+        """Bits of a store address: into the local memory (pooled) or into the storing
+        neuron's own register (tulip); at least 1."""
+        depth = self.neuron_register_bits if self.ring else self.memory_bits
+        return max(1, (depth - 1).bit_length())
 
     @property
     def instruction_bits(self) -> int:
@@ -169,7 +232,7 @@ class ThresholdDesign(Design):
         per_neuron = (
             1 + self.threshold_bits + self.fan_in * (self.select_bits + 1) + 1 + self.address_bits
         )
-        return 1 + self.neurons * per_neuron + 1 + self.select_bits + 1
+        return 1 + self.neurons * per_neuron + 1 + self.emit_select_bits + 1
 
     @property
     def step_bits(self) -> int:
@@ -192,7 +255,7 @@ class ThresholdDesign(Design):
             "store": 1,
             "addr": self.address_bits,
             "emit": 1,
-            "emit_src": sw,
+            "emit_src": self.emit_select_bits,
             "emit_inv": 1,
             "data": 1,
         }
@@ -216,7 +279,8 @@ class ThresholdDesign(Design):
         ------
         InputError
             The program needs more local memory than the design has (naming
-            ``memory_bits``), or ``k`` is out of range.
+            ``memory_bits``, or ``neuron_register_bits`` on the tulip PE), or ``k`` is out
+            of range.
         """
         return schedule(self, self.k if k is None else k)
 
@@ -278,6 +342,10 @@ RANDOM_NEURON_WEIGHTS = (
 )
 #: Local memory a random design has beyond what its program needs.
 RANDOM_SPARE_MEMORY = 8
+#: Share of random designs with the TULIP-like PE (``pe = "tulip"``), and the register
+#: bits per neuron they have beyond what their program needs.
+RANDOM_TULIP = 0.25
+RANDOM_SPARE_REGISTER = 4
 
 
 def random_design(rng: np.random.Generator, name: str) -> ThresholdDesign:
@@ -287,7 +355,9 @@ def random_design(rng: np.random.Generator, name: str) -> ThresholdDesign:
     ``k`` 3 to 80, ``pes`` 1 to 6, ``neurons`` 2 to 6; neuron weights one of
     :data:`RANDOM_NEURON_WEIGHTS`, sometimes in another order; ``data_bits`` 1 to 8;
     ``vectors`` 1 to 4 with any ``pool`` dividing it; ``memory_bits`` from what the program
-    needs to :data:`RANDOM_SPARE_MEMORY` bits more; ``separate_neuron`` either way.
+    needs to :data:`RANDOM_SPARE_MEMORY` bits more; ``separate_neuron`` either way; one in
+    four (:data:`RANDOM_TULIP`) with the TULIP-like PE, its ``neuron_register_bits`` from what
+    the program needs to :data:`RANDOM_SPARE_REGISTER` bits more.
 
     Parameters
     ----------
@@ -332,4 +402,15 @@ def _draw_threshold(rng: np.random.Generator, name: str) -> ThresholdDesign:
     probe = cast(ThresholdDesign, ThresholdDesign.from_dict({**params, "memory_bits": 256}))
     needed = probe.program_for().memory_used
     params["memory_bits"] = draw_int(rng, max(1, needed), min(256, needed + RANDOM_SPARE_MEMORY))
+    # Drawn last, so a pooled design is the one the same generator drew before the option.
+    if draw_bool(rng, RANDOM_TULIP):
+        params["pe"] = "tulip"
+        probe = cast(
+            ThresholdDesign,
+            ThresholdDesign.from_dict({**params, "neuron_register_bits": 64}),
+        )
+        needed = probe.program_for().memory_used
+        params["neuron_register_bits"] = draw_int(
+            rng, max(1, needed), min(64, needed + RANDOM_SPARE_REGISTER)
+        )
     return cast(ThresholdDesign, ThresholdDesign.from_dict(params))

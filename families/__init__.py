@@ -281,10 +281,11 @@ def dispatch(capability: str) -> Callable[..., Any]:
 
 
 # -- the registered families: one line each -------------------------------------------------
-from . import adder_tree, matrix2d, shiftadd, systolic, threshold  # noqa: E402
+from . import adder_tree, cube, matrix2d, shiftadd, systolic, threshold  # noqa: E402
 
 register(adder_tree.FAMILY)
 register(systolic.FAMILY)
 register(matrix2d.FAMILY)
 register(shiftadd.FAMILY)
 register(threshold.FAMILY)
+register(cube.FAMILY)

@@ -47,6 +47,7 @@ from ..models.data_activity import design_codes, measure
 from ..models.perf import design_vector
 from ..models.timing import critical_path_ns
 from ..models.units import DATA_DIR
+from ..rtl_gen.emit import generate_verilog
 from ..rtl_gen.synth import synthesize
 from ..rtl_gen.tools import find_sta, find_yosys, resolve_liberty, tool_versions, verilator_version
 from ..sim.operands import save_operands
@@ -103,6 +104,9 @@ class ValidationRow:
     notes: list = dataclasses.field(default_factory=list)
     critical_path_model_ns: float | None = None
     critical_path_sta_ns: float | None = None
+    #: SHA-256 of the emitted Verilog's body (:attr:`GeneratedRTL.body_sha256`): a row is
+    #: reused only for the same hardware, not merely the same design parameters.
+    rtl_sha256: str = ""
 
     @property
     def cycles_error(self) -> int:
@@ -424,7 +428,7 @@ def validation_report(
     """Validate every design file in ``paths``; write the Markdown and JSON tables.
 
     With an existing ``out_json`` from the same liberty and tools, the measured columns of
-    designs whose parameters and validation GEMM are unchanged are reused (an interrupted
+    designs whose emitted Verilog and validation GEMM are unchanged are reused (an interrupted
     run resumes) and their model columns recomputed; delete the JSON file to measure
     everything again.
     """
@@ -510,7 +514,13 @@ def validation_report(
             progress(source)
         reused = done.get(design.design_hash)
         try:
-            if reused is not None and reused.gemm == tuple(validation_gemm(design)):
+            # A generator change keeps the design hash: the emitted Verilog decides.
+            digest = generate_verilog(design).body_sha256
+            if (
+                reused is not None
+                and reused.rtl_sha256 == digest
+                and reused.gemm == tuple(validation_gemm(design))
+            ):
                 row = dataclasses.replace(remodel(reused, design), source=source)
                 if row.critical_path_sta_ns is None:
                     # A row measured before timing was validated: time its netlist now.
@@ -523,7 +533,8 @@ def validation_report(
                         row.notes.append(f"critical path not measured: {first}")
                 rows.append(row)
             else:
-                rows.append(validate_design(design, liberty=lib, source=source))
+                row = validate_design(design, liberty=lib, source=source)
+                rows.append(dataclasses.replace(row, rtl_sha256=digest))
         except (ShiftaddError, RuntimeError, ValueError) as exc:
             # One design's failure is reported and does not stop the others.
             failures.append((source, str(exc).splitlines()[0][:300]))
@@ -559,6 +570,7 @@ class DataEnergyRow:
     clock_ns: float
     seconds: float
     design_hash: str = ""
+    rtl_sha256: str = ""
 
     @property
     def random_error(self) -> float:
@@ -756,7 +768,7 @@ def data_energy_report(
     table (:func:`data_energy_markdown`) and JSON rows, rewritten after every design.
 
     With an existing ``out_json`` from the same checkpoint, liberty and tools, the rows of
-    designs whose parameters and validation GEMM are unchanged are reused (an interrupted
+    designs whose emitted Verilog and validation GEMM are unchanged are reused (an interrupted
     run resumes); delete the file to measure everything again.
 
     Parameters
@@ -815,14 +827,18 @@ def data_energy_report(
             progress(source)
         try:
             reused = done.get(design.design_hash)
-            if reused is not None and reused.gemm == tuple(validation_gemm(design)):
+            digest = generate_verilog(design).body_sha256
+            if (
+                reused is not None
+                and reused.rtl_sha256 == digest
+                and reused.gemm == tuple(validation_gemm(design))
+            ):
                 rows.append(dataclasses.replace(reused, source=source))
             else:
-                rows.append(
-                    validate_data_energy(
-                        design, liberty=liberty, checkpoint=checkpoint, source=source
-                    )
+                row = validate_data_energy(
+                    design, liberty=liberty, checkpoint=checkpoint, source=source
                 )
+                rows.append(dataclasses.replace(row, rtl_sha256=digest))
         except (ShiftaddError, RuntimeError, ValueError) as exc:
             failures.append((source, str(exc).splitlines()[0][:300]))
         pending = len(designs) - i - 1

@@ -10,7 +10,9 @@ Weights live in registers written through the ``weights`` stream, one neuron per
 transfer; a write takes effect for every vector accepted after it. Everything that depends on
 the weights (lane terms, offset leaf) is consumed in the first pipeline stage, and the flip
 bit travels down the pipeline with its vector, so rewriting weights while vectors are in
-flight never mixes old and new weights in one result.
+flight never mixes old and new weights in one result. (A policy that registers logic
+shared by all neurons first, the bit-weight encoders, reads the weights a step later:
+the writes then wait as many steps in a register, ``weight_delay``.)
 
 Backpressure is a global stall: the whole pipeline advances when the output register is
 empty or being read, so ``act.ready = weights.ready = ~result.valid | result.ready``. Weight
@@ -125,6 +127,15 @@ class AdderTreeArray(wiring.Component):
         valid = delay_through(m, slots, advance, valid=act_valid)
 
         wp = self.weights.payload
+        fire = self.weights.valid & self.weights.ready
+        for step in range(arith.weight_delay):
+            # The lanes read the weights this many steps after the input register (shared
+            # logic registered first): the write waits as long, moving with the pipeline.
+            wp_next = Signal(wp.shape(), name=f"weight_write_d{step}", reset_less=True)
+            fire_next = Signal(name=f"weight_write_d{step}_valid")
+            with m.If(advance):
+                m.d.sync += [wp_next.eq(wp), fire_next.eq(fire)]
+            wp, fire = wp_next, fire_next & advance
         load_offset = None
         if d.has_offset_leaf:
             # Shared by all neurons: computed once at the write port, stored per neuron.
@@ -143,10 +154,10 @@ class AdderTreeArray(wiring.Component):
                     m.d.comb += [minuend.eq(minus_ones), load_offset.eq(minuend - subtrahend)]
 
         # Logic on the vector shared by all neurons (encoders), per the policy.
-        shared = arith.shared(m, act_reg)
+        shared = arith.shared(m, act_reg, en=advance)
         for n in range(d.n):
             w_reg = Signal(wp.values.shape(), name=f"w{n}", reset_less=True)
-            write = self.weights.valid & self.weights.ready & (wp.neuron == n)
+            write = fire & (wp.neuron == n)
             with m.If(write):
                 m.d.sync += w_reg.eq(wp.values)
 

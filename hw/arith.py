@@ -75,6 +75,10 @@ class PEArithmetic:
 
     #: The description class this hardware class builds.
     describes: type[Arithmetic] = Arithmetic
+    #: Pipeline steps between a vector leaving the input register and its lanes reading the
+    #: weights (a policy that registers shared logic first reads them later); the array
+    #: delays weight writes as much, so a write still applies to the vectors accepted after.
+    weight_delay: int = 0
 
     def __init__(self, *, description: Arithmetic):
         if not isinstance(description, self.describes):
@@ -112,10 +116,11 @@ class PEArithmetic:
         """The tree leaf of one lane, an expression fitting :attr:`term_shape`."""
         raise NotImplementedError(f"{self.name} lanes have no adder-tree term")
 
-    def shared(self, m: Module, act: Value):
+    def shared(self, m: Module, act: Value, *, en: Value | None = None):
         """Logic built once per array on the registered activation vector ``act`` and used by
         every neuron (e.g. digit encoders), built into ``m``; the result is handed to
-        :meth:`neuron`. The default shares nothing and hands the lanes on."""
+        :meth:`neuron`. ``en`` is the pipeline advance, for a policy that registers its
+        shared logic. The default shares nothing and hands the lanes on."""
         return act
 
     def neuron(

@@ -7,6 +7,8 @@ weight port and pipeline control, and asks the policy for
 * :meth:`BitWeightMac.shared`: once per array, one digit encoder per lane (radix-4 Booth for
   ``carry_save_accumulate`` alone, EN-T otherwise) and the sums of the negative digits'
   ``+1`` bits, which depend on the activation only and so are formed once for all neurons;
+  with any pipeline register the first one holds these (the encoder register), and weight
+  writes wait one step to match (:attr:`BitWeightMac.weight_delay`);
 * :meth:`BitWeightMac.neuron`: per neuron a :class:`BitWeightNeuron`, either one carry-save
   tree over every partial product with one carry-propagate adder at the root (OPT1, and
   OPT1 + OPT2 with the same-bit-weight rows reduced first), or narrow same-bit-weight adder
@@ -26,6 +28,7 @@ from amaranth.lib import data, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..design.adder_tree import AdderTreeDesign, plan_tree
+from ..design.bitweight import ENCODER_LAYER
 from ._util import validating
 from .adder_tree import AdderTree, Popcount, build_tree
 from .arith import Mac
@@ -75,9 +78,11 @@ class BitWeightNeuron(wiring.Component):
         A ``mac`` design with ``carry_save_accumulate`` and/or
         ``shared_encoder_same_bitweight``.
     register_after : tuple of int
-        Logic layers followed by a pipeline register (the design's ``register_slots``):
-        0 is the partial-product selection; then the carry-save levels and the root adder,
-        or the same-bit-weight tree levels and the combining tree levels.
+        Logic layers followed by a pipeline register (the design's ``register_slots``,
+        numbered as :attr:`~shiftadd.design.bitweight.BitWeightPlan.logic_layers`): 0 is the
+        shared encoders, registered by :meth:`BitWeightMac.shared` and ignored here; 1 the
+        partial-product selection; then the carry-save levels and the root adder, or the
+        same-bit-weight tree levels and the combining tree levels.
 
     Members
     -------
@@ -116,6 +121,8 @@ class BitWeightNeuron(wiring.Component):
                 )
         self._design = design
         self._register_after = register_after
+        # The neuron's own layers, from its partial-product selection (0) on.
+        self._inner = tuple(r - ENCODER_LAYER - 1 for r in register_after if r > ENCODER_LAYER)
         plan = design.bitweight
         members = {
             "digits": In(data.ArrayLayout(data.ArrayLayout(DIGIT_LAYOUT, plan.digits), design.k)),
@@ -192,7 +199,7 @@ class BitWeightNeuron(wiring.Component):
             m,
             leaves,
             plan.csa,
-            register_after=[r for r in self._register_after if r <= depth],
+            register_after=[r for r in self._inner if r <= depth],
             en=self.en,
             name="csa",
         )
@@ -202,7 +209,7 @@ class BitWeightNeuron(wiring.Component):
         # The one carry-propagate adder, modulo 2**W (the dot product fits W bits).
         total = Signal(w, name="root_sum")
         m.d.comb += total.eq(self.sum + self.carry)
-        if depth + 1 in self._register_after:
+        if depth + 1 in self._inner:
             reg = Signal(w, name="root_reg", reset_less=True)
             with m.If(self.en):
                 m.d.sync += reg.eq(total)
@@ -219,7 +226,7 @@ class BitWeightNeuron(wiring.Component):
                 count=d.k,
                 term_range=plan.row_range,
                 offset_range=(0, d.k),
-                register_after=tuple(r for r in self._register_after if r <= bw_depth),
+                register_after=tuple(r for r in self._inner if r <= bw_depth),
             )
             m.submodules[f"bitweight{j}"] = tree
             m.d.comb += [tree.en.eq(self.en), tree.offset.eq(self.negcounts[j])]
@@ -233,11 +240,33 @@ class BitWeightNeuron(wiring.Component):
             m,
             leaves,
             plan.combine_ranges,
-            register_after=tuple(r - bw_depth for r in self._register_after if r > bw_depth),
+            register_after=tuple(r - bw_depth for r in self._inner if r > bw_depth),
             en=self.en,
             name="combine",
         )
         m.d.comb += self.total.eq(root[: plan.width])
+
+
+def _register_shared(m: Module, shared: SharedDigits, en: Value) -> SharedDigits:
+    """The encoder register: every lane's digit wires and the shared count (or correction
+    row), loaded when ``en`` is high; one copy for all neurons."""
+
+    def reg(value, shape, name):
+        r = Signal(shape, name=name, reset_less=True)
+        with m.If(en):
+            m.d.sync += r.eq(value)
+        return r
+
+    digits = [
+        [reg(dig, DIGIT_LAYOUT, f"enc{i}_r{j}") for j, dig in enumerate(lane)]
+        for i, lane in enumerate(shared.digits)
+    ]
+    correction = negcounts = None
+    if shared.correction is not None:
+        correction = reg(shared.correction, shared.correction.shape(), "correction_r")
+    if shared.negcounts is not None:
+        negcounts = [reg(c, c.shape(), f"negcount{j}_r") for j, c in enumerate(shared.negcounts)]
+    return SharedDigits(digits=digits, correction=correction, negcounts=negcounts)
 
 
 class BitWeightMac(Mac):
@@ -253,13 +282,36 @@ class BitWeightMac(Mac):
         return "mac_bitweight"
 
     @property
+    def weight_delay(self) -> int:  # type: ignore[override]
+        """1 with the encoder register: the rows read the weights one step later."""
+        return int(ENCODER_LAYER in self._design.register_slots)
+
+    @property
     def design(self) -> AdderTreeDesign:
         return self._design
 
-    def shared(self, m, act):
+    def shared(self, m, act, *, en: Value | None = None):
+        """The digit encoders of every lane and the shared count of negative digits (plain
+        same bit weight) or correction row (carry save), registered when the design's
+        :attr:`~shiftadd.design.AdderTreeDesign.register_slots` include the encoder layer
+        (the register advances with ``en``, the pipeline's advance)."""
         d = self._design
         plan = d.bitweight
+        registered = ENCODER_LAYER in d.register_slots
+        if registered and en is None:
+            raise ValueError("the encoder register needs the pipeline advance (en)")
         digits = [lane_digits(m, act[i], d, name=f"enc{i}") for i in range(d.k)]
+        if registered:
+            # Named wires: the register and the shared count read the same digit (without
+            # them the emitted count tree keeps half-used operand wires, which lint flags).
+            named = []
+            for i, lane in enumerate(digits):
+                named.append([])
+                for j, dig in enumerate(lane):
+                    wire = Signal(DIGIT_LAYOUT, name=f"enc{i}_w{j}")
+                    m.d.comb += wire.eq(dig)
+                    named[-1].append(wire)
+            digits = named
         if plan.carry_save:
             # Weighted count of the negative digits' +1 bits plus every row's sign constant:
             # one row for all neurons' trees.
@@ -280,14 +332,16 @@ class BitWeightMac(Mac):
                 m.d.comb += tree.terms[i].eq(Cat(*bits[:-1]) if bits else 0)
             correction = Signal(plan.correction_width, name="correction")
             m.d.comb += correction.eq(tree.total + plan.correction_constant)
-            return SharedDigits(digits=digits, correction=correction)
+            shared = SharedDigits(digits=digits, correction=correction)
+            return _register_shared(m, shared, en) if registered else shared
         negcounts = []
         for j in range(plan.digits):
             count = Popcount(width=d.k)
             m.submodules[f"negcount{j}"] = count
             m.d.comb += count.bits.eq(Cat(*(digits[i][j].neg for i in range(d.k))))
             negcounts.append(count.count)
-        return SharedDigits(digits=digits, negcounts=negcounts)
+        shared = SharedDigits(digits=digits, negcounts=negcounts)
+        return _register_shared(m, shared, en) if registered else shared
 
     def neuron(self, m, *, name, shared, weights, k, offset, offset_range, register_after, en):
         d = self._design

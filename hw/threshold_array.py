@@ -18,6 +18,10 @@ so runs need no reset between them.
 
 Backpressure is a global stall, as in the adder-tree array: the step register and the PEs'
 state advance when the result register is empty or being read.
+
+With ``pe = "tulip"`` each PE is a :class:`RingPE`: a dedicated register per neuron instead
+of the local memory, and neuron inputs that read only their own neuron's and its ring
+predecessor's output and register (docs/threshold.md, *The TULIP-like PE option*).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from .threshold_neuron import ThresholdNeuron, neuron_instance
 __all__ = [
     "ThresholdArray",
     "ThresholdPE",
+    "RingPE",
     "instruction_layout",
     "step_layout",
     "neuron_module_name",
@@ -57,7 +62,7 @@ def instruction_layout(design: ThresholdDesign) -> data.StructLayout:
             "store": data.ArrayLayout(1, N),
             "addr": data.ArrayLayout(design.address_bits, N),
             "emit": 1,
-            "emit_src": sw,
+            "emit_src": design.emit_select_bits,
             "emit_inv": 1,
         }
     )
@@ -156,6 +161,66 @@ class ThresholdPE(wiring.Component):
         return m
 
 
+class RingPE(ThresholdPE):
+    """One TULIP-like PE (``pe = "tulip"``): ``neurons`` threshold neurons in a ring, each
+    with a dedicated register ``R_n`` of ``neuron_register_bits`` bits written only from its
+    own output.
+
+    Input ``i`` of neuron ``n`` selects (``instr.src[n][i]``) among constant 0, ``y_n``,
+    ``y_(n-1)``, the bits of ``R_n``, the bits of ``R_(n-1)`` and the data bits; a store
+    writes ``y_n`` (as it was before this step) into ``R_n[addr[n]]``; the emit multiplexer
+    reads 0, any neuron's output, any register bit or a data bit. Same members as
+    :class:`ThresholdPE`.
+    """
+
+    def elaborate(self, platform):
+        m = Module()
+        d = self._design
+        ins = self.instr
+        N, L = d.neurons, d.neuron_register_bits
+        ys = [Signal(name=f"n{n}_y") for n in range(N)]
+        regs = [Signal(L, name=f"r{n}") for n in range(N)]
+        data_bits = [self.data[i] for i in range(d.data_bits)]
+        for n in range(N):
+            left = (n - 1) % N
+            # Source order fixes the select encoding (ThresholdDesign.sources, ring PE).
+            sources = Array(
+                [
+                    C(0, 1),
+                    ys[n],
+                    ys[left],
+                    *[regs[n][a] for a in range(L)],
+                    *[regs[left][a] for a in range(L)],
+                    *data_bits,
+                ]
+            )
+            x = Signal(d.fan_in, name=f"n{n}_x")
+            for i in range(d.fan_in):
+                m.d.comb += x[i].eq(sources[ins.src[n][i]] ^ ins.inv[n][i])
+            en = Signal(name=f"n{n}_en")
+            m.d.comb += en.eq(self.commit & ins.en[n])
+            if self._neuron_module is None:
+                neuron = ThresholdNeuron(weights=d.neuron_weights, threshold_bits=d.threshold_bits)
+                m.submodules[f"neuron{n}"] = neuron
+                m.d.comb += [
+                    neuron.x.eq(x),
+                    neuron.t.eq(ins.t[n]),
+                    neuron.en.eq(en),
+                    ys[n].eq(neuron.y),
+                ]
+            else:
+                m.submodules[f"neuron{n}"] = neuron_instance(
+                    self._neuron_module, x=x, t=ins.t[n], en=en, y=ys[n]
+                )
+            # Only neuron n writes R_n, from its own output: no write-data multiplexer.
+            for a in range(L):
+                with m.If(self.commit & ins.store[n] & (ins.addr[n] == a)):
+                    m.d.sync += regs[n][a].eq(ys[n])
+        emit = Array([C(0, 1), *ys, *[r[a] for r in regs for a in range(L)], *data_bits])
+        m.d.comb += self.value.eq(emit[ins.emit_src] ^ ins.emit_inv)
+        return m
+
+
 class ThresholdArray(wiring.Component):
     """``pes`` SIMD PEs of threshold neurons driven by one instruction stream.
 
@@ -228,7 +293,7 @@ class ThresholdArray(wiring.Component):
             dreg = Signal(d.data_bits, name=f"data{p}", reset_less=True)
             with m.If(advance & self.step.valid & payload.load):
                 m.d.sync += dreg.eq(payload.data[p])
-            pe = ThresholdPE(design=d, neuron_module=module)
+            pe = (RingPE if d.ring else ThresholdPE)(design=d, neuron_module=module)
             m.submodules[f"pe{p}"] = pe
             m.d.comb += [pe.instr.eq(instr), pe.data.eq(dreg), pe.commit.eq(commit)]
             values.append(pe.value)

@@ -126,6 +126,13 @@ class GeneratedRTL:
     manifest: dict
 
     @property
+    def body_sha256(self) -> str:
+        """SHA-256 of the Verilog below its header line (the header names the package
+        version and design hash): it changes exactly when the emitted hardware does, which
+        a design hash cannot see when a generator changes."""
+        return hashlib.sha256(self.verilog.split("\n", 1)[-1].encode()).hexdigest()
+
+    @property
     def ports(self) -> list[dict]:
         """Verilog ports: name, direction, width (clock and reset first)."""
         return self.manifest["ports"]

@@ -646,12 +646,15 @@ def retime(
     data_activity: float = DEFAULT_DATA_ACTIVITY,
     activity_rules=None,
     timeout: float | None = None,
+    activity=None,
 ) -> SynthResult:
     """Time and power an existing netlist (``result.netlist``) at another clock, with
     OpenSTA only; returns a copy of ``result`` with the new timing and power.
 
     ``activity_rules`` (``(port glob, toggles per cycle, duty)``) default to the design's
-    :func:`activity_profile` at ``data_activity``.
+    :func:`activity_profile` at ``data_activity``; ``activity`` (a simulated
+    :class:`~shiftadd.rtl_gen.activity.SwitchingActivity` of this netlist) is annotated on
+    top of them, as :func:`synthesize` does.
     """
     lib = resolve_liberty(liberty)
     sta = find_sta()
@@ -672,7 +675,9 @@ def retime(
     netlist = Path(result.netlist)
     script = netlist.parent / f"sta_{clock_ns:.4f}.tcl"
     script.write_text(
-        sta_script(result.design, netlist, lib, clock_ns, result.ports, rules, load_pf, driver)
+        sta_script(
+            result.design, netlist, lib, clock_ns, result.ports, rules, load_pf, driver, activity
+        )
     )
     out = run_tool(
         [sta[0], "-no_splash", "-exit", str(script)],
@@ -695,6 +700,13 @@ def retime(
     ):
         setattr(new, key, None)
     read_sta_report(new, out, rules, data_activity)
+    if activity is not None and new.activity is not None:
+        m = re.search(r"shiftadd: annotated (\d+) pins", out)
+        new.activity.update(
+            source="simulation (SAIF)",
+            annotated_pins=int(m.group(1)) if m else 0,
+            simulated_cycles=activity.cycles,
+        )
     return new
 
 

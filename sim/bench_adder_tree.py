@@ -29,11 +29,13 @@ from ..models.golden import threshold_compare
 from .benches import biased_operands
 from .plan import Burst, Chunk, Expectation
 
-__all__ = ["AdderTreeBench", "DigitSparseBench", "adder_tree_bench"]
+__all__ = ["AdderTreeBench", "BinaryMacBench", "DigitSparseBench", "adder_tree_bench"]
 
 
 def adder_tree_bench(design: AdderTreeDesign) -> AdderTreeBench:
     """The bench of an adder-tree design."""
+    if design.accumulate:
+        return BinaryMacBench(design)
     return DigitSparseBench(design) if design.digit_sparse else AdderTreeBench(design)
 
 
@@ -356,3 +358,202 @@ class DigitSparseBench(AdderTreeBench):
 
     # chunks() and gemm() are inherited: both size a chunk by output_cycles, which here
     # follows the data (a vector takes as many cycles as its digits need).
+
+
+class BinaryMacBench(AdderTreeBench):
+    """Traffic for the accumulating binary MAC array (``accumulate``): every output is a run
+    of ``ceil(K / k)`` chunks tagged ``first`` and ``last``, each carrying its activation
+    bits, every lane's weight bits, thresholds and flip bits.
+
+    An output's fan-in ``K`` is drawn from 1 to ``accumulate_k`` (a third of them at
+    ``accumulate_k``, the most chunks the accumulator holds); partial chunks are padded
+    with activation 0 against weight 1 (no match). The thresholds and flip bits of chunks
+    other than the last are random, since the hardware must ignore them. The first chunk of
+    a run starts with edge cases: all matches and no match at the largest and at the
+    smallest fan-ins, against thresholds at and beyond both ends of the range.
+    """
+
+    def _outputs(self, rng: np.random.Generator, count: int, edge: bool):
+        """``count`` outputs: per output its fan-in, activations, weights, thresholds,
+        flips."""
+        d = self.design
+        k_max = d.max_chunks * d.k
+        fan_in = rng.integers(1, k_max + 1, count)
+        fan_in[rng.random(count) < 1 / 3] = k_max
+        # (fan-in, activation bit, weight bit): every match and no match at the largest,
+        # the smallest and a just-over-one-chunk fan-in (xnor: equal bits match).
+        edges = [
+            (k_max, 1, 1),
+            (k_max, 0, 1),
+            (1, 1, 1),
+            (1, 0, 1),
+            (min(d.k + 1, k_max), 1, 0),
+            (k_max, 0, 0),
+        ]
+        outs = []
+        for i, kk in enumerate(fan_in):
+            kk = int(kk)
+            x = self.random_act(rng, 1, cols=kk)[0].astype(np.int64)
+            w = self.random_weights(rng, d.n, cols=kk)
+            is_edge = edge and i < len(edges)
+            if is_edge:
+                kk, xbit, wbit = edges[i]
+                x = np.full(kk, xbit, np.int64)
+                w = np.full((d.n, kk), wbit, np.int64)
+            acc = d.arith.dot(x[None, :], w)[0]
+            t, f = self._thresholds(rng, acc, is_edge)
+            outs.append((x, w, t, f))
+        return outs
+
+    def _thresholds(self, rng: np.random.Generator, acc: np.ndarray, edge: bool):
+        d = self.design
+        tlo, thi = d.threshold_range
+        alo, ahi = d.acc_range
+        t = acc + rng.integers(-1, 2, acc.shape)
+        extremes = np.array([alo - 1, ahi + 1, alo, ahi, tlo, thi], np.int64)
+        wild = rng.random(t.shape) < (1.0 if edge else 0.1)
+        t[wild] = rng.choice(extremes, int(wild.sum()))
+        return np.clip(t, tlo, thi), rng.random(t.shape) < 0.5
+
+    def _chunks_of(self, rng: np.random.Generator, x, w, t, f) -> dict:
+        """The transfers of one output (a dict of payload fields, one row per chunk)."""
+        d = self.design
+        act_pad, weight_pad = self.pad_values()
+        chunks = -(-x.shape[0] // d.k)
+        xp = np.full(chunks * d.k, act_pad, np.int64)
+        xp[: x.shape[0]] = x
+        wp = np.full((w.shape[0], chunks * d.k), weight_pad, np.int64)
+        wp[:, : w.shape[1]] = w
+        tlo, thi = d.threshold_range
+        thresholds = rng.integers(tlo, thi + 1, (chunks, d.n))
+        flips = rng.integers(0, 2, (chunks, d.n))
+        thresholds[-1], flips[-1] = t, f
+        tags = np.arange(chunks)
+        return {
+            "values": xp.reshape(chunks, d.k),
+            "weights": wp.reshape(d.n, chunks, d.k).transpose(1, 0, 2),
+            "threshold": thresholds,
+            "flip": flips,
+            "first": (tags == 0).astype(np.int64),
+            "last": (tags == chunks - 1).astype(np.int64),
+        }
+
+    @staticmethod
+    def _burst(parts: list[dict]) -> Burst:
+        values = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+        return Burst("act", values, int(values["values"].shape[0]))
+
+    def chunks(
+        self,
+        rng: np.random.Generator,
+        vectors: int,
+        max_entries: int = 65536,
+        model_cycles: bool = True,
+    ):
+        """Yield chunks totalling ``vectors`` outputs (each of up to ``accumulate_k / k``
+        transfers).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+        vectors : int
+            Outputs to check.
+        max_entries : int
+            Most transfers per chunk (the harness memory depth).
+        model_cycles : bool
+            Attach the analytic model's cycle of every result (valid only at full rate).
+        """
+        d = self.design
+        if max_entries < d.max_chunks:
+            raise ValueError(f"max_entries={max_entries} is less than one output's chunks")
+        remaining, index = vectors, 0
+        while remaining > 0:
+            count = min(remaining, max(1, max_entries // d.max_chunks))
+            parts, expected, last = [], [], []
+            position = 0
+            for x, w, t, f in self._outputs(rng, count, edge=index == 0):
+                part = self._chunks_of(rng, x, w, t, f)
+                parts.append(part)
+                position += part["values"].shape[0]
+                last.append(position - 1)
+                expected.append(adder_tree_reference(self.design, x[None, :], w, t, f).outputs)
+            predicted = stream_output_cycles(d, np.array(last))
+            yield Chunk(
+                [self._burst(parts)],
+                {
+                    "result": Expectation(
+                        np.concatenate(expected), predicted if model_cycles else None
+                    )
+                },
+                label=f"chunk{index}",
+                cycles=int(predicted[-1]) + 1,
+            )
+            remaining -= count
+            index += 1
+
+    def gemm(self, rng: np.random.Generator, m: int, n: int, k: int) -> Chunk:
+        """One chunk computing the thresholded ``Y[M, N] = X[M, K] @ W[N, K].T`` as the
+        cycle model schedules it: per group of ``n`` output columns and per row, the
+        ``ceil(K / k)`` chunks of one accumulated output. ``finish`` assembles the groups,
+        compares the whole thresholded product with NumPy and the cycles with the model."""
+        d = self.design
+        m, n, k = check_gemm(m, n, k)
+        k_max = d.max_chunks * d.k
+        if k > k_max:
+            raise InputError(
+                f"an accumulating array runs GEMMs with K <= accumulate_k = {k_max}",
+                field="gemm.K",
+                allowed=f"1 to {k_max}",
+            )
+        x = self.random_act(rng, m, cols=k).astype(np.int64)
+        w = self.random_weights(rng, n, cols=k)
+        acc = d.arith.dot(x, w)
+        t_cols, f_cols = self._thresholds(rng, acc[rng.integers(0, m, n), np.arange(n)], False)
+        _, weight_pad = self.pad_values()
+        parts, outputs, lanes, last, tiles = [], [], [], [], []
+        position = 0
+        for n0 in range(0, n, d.n):
+            n1 = min(n, n0 + d.n)
+            # Lanes past the tile's columns get padding weights and threshold 0: driven
+            # from the stream (no unwritten state), but they carry no result.
+            state_w = np.full((d.n, k), weight_pad, np.int64)
+            state_w[: n1 - n0] = w[n0:n1]
+            state_t = np.zeros(d.n, np.int64)
+            state_f = np.zeros(d.n, bool)
+            state_t[: n1 - n0], state_f[: n1 - n0] = t_cols[n0:n1], f_cols[n0:n1]
+            for row in range(m):
+                part = self._chunks_of(rng, x[row], state_w, state_t, state_f)
+                parts.append(part)
+                position += part["values"].shape[0]
+                last.append(position - 1)
+            outputs.append(adder_tree_reference(d, x, state_w, state_t, state_f).outputs)
+            lanes.append(np.broadcast_to(np.arange(d.n) < n1 - n0, (m, d.n)))
+            tiles.append((n0, n1))
+        values = np.concatenate(outputs, axis=0)
+        cycles = stream_output_cycles(d, np.array(last))
+        model = self.gemm_model(x, n, k)
+        whole = threshold_compare(acc, t_cols, f_cols).astype(np.int64)
+
+        def finish(recorded):
+            got = recorded["result"]
+            y = np.zeros((m, n), np.int64)
+            for i, (n0, n1) in enumerate(tiles):
+                block = np.asarray(got.values[i * m : (i + 1) * m]).reshape(-1, d.n)
+                if block.shape[0] == m:
+                    y[:, n0:n1] = block[:, : n1 - n0]
+            sim_cycles = int(got.cycles[-1]) + 1 if got.cycles.size else 0
+            return {
+                "gemm": [m, n, k],
+                "gemm_matches": bool(np.array_equal(y, whole)),
+                "gemm_cycles_sim": sim_cycles,
+                "gemm_cycles_model": model.cycles,
+                "gemm_utilization": model.utilization,
+            }
+
+        return Chunk(
+            [self._burst(parts)],
+            {"result": Expectation(values, cycles, lanes=np.concatenate(lanes))},
+            label="gemm",
+            finish=finish,
+            cycles=max(model.cycles, int(cycles[-1]) + 1),
+        )

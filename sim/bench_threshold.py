@@ -82,12 +82,22 @@ class ThresholdBench:
         return x, w, t.astype(np.int64), flips
 
     def _chunk(
-        self, rng, runs_wanted: int, k: int, edge: bool, label: str, model_cycles: bool
+        self,
+        rng,
+        runs_wanted: int,
+        k: int,
+        edge: bool,
+        label: str,
+        model_cycles: bool,
+        max_runs: int | None = None,
     ) -> Chunk:
         d = self.design
         per_group = d.pes * d.vectors
         outputs = int(min(max(1, runs_wanted // 2), 8))
         groups = max(1, -(-runs_wanted // outputs))
+        if max_runs is not None:  # rounding up to whole groups must not overflow the chunk
+            outputs = max(1, min(outputs, max_runs))
+            groups = max(1, min(groups, max_runs // outputs))
         rows = groups * per_group
         if edge:
             rows -= per_group // 2 if per_group > d.pool else 0  # a partial last group
@@ -155,6 +165,7 @@ class ThresholdBench:
                 edge=index == 0,
                 label=f"chunk{index} K={k}",
                 model_cycles=model_cycles,
+                max_runs=fit,
             )
             if chunk.entries > max_entries:
                 raise ValueError(

@@ -143,13 +143,15 @@ def test_calibration_blocks_measured_with_simulated_activity(
 
 
 def test_validation_report_reuses_measurements_and_recomputes_the_model(tmp_path, monkeypatch):
-    """A rerun keeps the measured columns of unchanged designs (same design, GEMM, liberty,
-    tools) and recomputes the model's columns; a changed GEMM is measured again."""
+    """A rerun keeps the measured columns of unchanged designs (same emitted Verilog, GEMM,
+    liberty, tools) and recomputes the model's columns; a changed GEMM or Verilog is measured
+    again."""
     import json
 
     from shiftadd.flows import validate as validation
     from shiftadd.models.cost import cost_terms
     from shiftadd.models.timing import critical_path_ns
+    from shiftadd.rtl_gen.emit import generate_verilog
 
     lib = tmp_path / "cells.lib"
     lib.write_text("library (x) { }\n")
@@ -205,6 +207,13 @@ def test_validation_report_reuses_measurements_and_recomputes_the_model(tmp_path
     out.write_text(json.dumps(data))
     validation.validation_report([design_file], liberty=lib, out_json=out)
     assert measured == ["re", "re"]
+    # The same design parameters with other hardware (a generator changed): measured again.
+    data = json.loads(out.read_text())
+    assert data["rows"][0]["rtl_sha256"] == generate_verilog(design).body_sha256
+    data["rows"][0]["rtl_sha256"] = "0" * 64
+    out.write_text(json.dumps(data))
+    validation.validation_report([design_file], liberty=lib, out_json=out)
+    assert measured == ["re", "re", "re"]
 
 
 def test_fanout_calibration_counts_the_buffers_synthesis_inserts(

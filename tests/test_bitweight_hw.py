@@ -253,10 +253,32 @@ def test_digit_sparse_flushes_match_the_trace(group, stages):
         dict(shared_encoder_same_bitweight=True, pipeline_stages=2, weight_bits=5),
         dict(carry_save_accumulate=True, shared_encoder_same_bitweight=True, pipeline_stages=1),
         dict(digit_sparse=True, digit_group=3, pipeline_stages=1),
+        # Only the encoder register (the first slot), and one register after every layer.
+        dict(carry_save_accumulate=True, pipeline_stages=1),
+        dict(shared_encoder_same_bitweight=True, pipeline_stages=1),
+        dict(carry_save_accumulate=True, pipeline_stages=-1),
+        dict(shared_encoder_same_bitweight=True, pipeline_stages=-1, weight_bits=5),
+        dict(carry_save_accumulate=True, shared_encoder_same_bitweight=True, pipeline_stages=-1),
     ],
-    ids=["csa", "same", "csa_same", "sparse"],
+    ids=[
+        "csa",
+        "same",
+        "csa_same",
+        "sparse",
+        "csa_enc",
+        "same_enc",
+        "csa_max",
+        "same_max",
+        "csa_same_max",
+    ],
 )
 def test_options_under_backpressure_and_cycle_model(params):
+    """Random vectors with weight rewrites in flight, stalls and input gaps; every result
+    and (without stalls) its cycle against the models. ``pipeline_stages = -1``: the
+    design's maximum."""
+    if params["pipeline_stages"] < 0:
+        probe = AdderTreeDesign(mode="mac", k=6, n=2, **{**params, "pipeline_stages": 0})
+        params = {**params, "pipeline_stages": probe.max_pipeline_stages}
     design = AdderTreeDesign(mode="mac", k=6, n=2, **params)
     rng = np.random.default_rng(1)
     checker = Checker()
@@ -275,3 +297,47 @@ def test_options_under_backpressure_and_cycle_model(params):
     report = checker.report
     assert report.passed, report.first_mismatches
     assert report.vectors == 60 and report.cycle_checked == 30
+
+
+@pytest.mark.parametrize("option", ["csa", "same", "csa_same"])
+def test_encoder_register_is_the_first_slot(option):
+    """With any pipeline register the first follows the shared encoders (layer 0): the
+    digit wires and the shared count are registered once for all neurons, the weight
+    writes wait one step, and the latency stays ``pipeline_stages + 2``."""
+    base = AdderTreeDesign(mode="mac", k=6, n=2, **OPTIONS[option])
+    assert base.register_slots == ()
+    for stages in range(1, base.max_pipeline_stages + 1):
+        d = AdderTreeDesign(mode="mac", k=6, n=2, pipeline_stages=stages, **OPTIONS[option])
+        assert d.register_slots[0] == 0 and len(d.register_slots) == stages
+        assert d.latency == stages + 2
+    one = AdderTreeDesign(mode="mac", k=6, n=2, pipeline_stages=1, **OPTIONS[option])
+    assert BitWeightMac(design=one).weight_delay == 1
+    assert BitWeightMac(design=base).weight_delay == 0
+
+
+def test_zero_digit_selects_a_constant_row():
+    """Zero-digit gating: a zero digit (one = two = neg = 0, as both encoders give it)
+    selects the all-zero row for every weight (the paper's bit_enable clears its partial
+    product register), so a registered row of zero digits never toggles; in carry-save
+    form (sign bit inverted) it is the constant bias alone."""
+    from shiftadd.hw.booth import DIGIT_LAYOUT, select_row
+
+    m = Module()
+    w = Signal(signed(5))
+    digit = Signal(DIGIT_LAYOUT)
+    plain = select_row(m, w, digit, name="plain")
+    biased = select_row(m, w, digit, name="biased", biased=True)
+    sim = Simulator(m)
+    seen = []
+
+    async def bench(ctx):
+        ctx.set(digit.as_value(), 0)
+        for value in range(-16, 16):
+            ctx.set(w, value)
+            seen.append((ctx.get(plain), ctx.get(biased)))
+
+    sim.add_testbench(bench)
+    sim.run()
+    width = len(plain)
+    assert {p & ((1 << width) - 1) for p, _ in seen} == {0}
+    assert {b for _, b in seen} == {1 << (width - 1)}

@@ -236,3 +236,48 @@ def test_options_flow_through_the_sweep():
     sparse = points[points["digit_sparse"].astype(bool)]["cycles"].iloc[0]
     dense = points[~points["digit_sparse"].astype(bool)]["cycles"]
     assert (sparse > 4 * dense).all()
+
+
+@pytest.mark.parametrize(
+    "opts",
+    [
+        dict(carry_save_accumulate=True),
+        dict(shared_encoder_same_bitweight=True),
+        dict(carry_save_accumulate=True, shared_encoder_same_bitweight=True),
+    ],
+    ids=["csa", "same", "csa_same"],
+)
+def test_bill_prices_the_encoder_register_once(opts):
+    """The encoder register (first pipeline slot) holds every lane's three digit wires and
+    the shared count once for all neurons, and the delayed weight write once; every later
+    slot holds the neuron's rows or tree nodes in each neuron."""
+    d0 = AdderTreeDesign(mode="mac", k=16, n=4, **opts)
+    plan = d0.bitweight
+
+    def registers(d):
+        return {i.part: i.count for i in bill_of_materials(d) if i.unit == "dffe"}
+
+    assert not any("layer" in p or "delay" in p for p in registers(d0))
+    one = registers(d0.replace(pipeline_stages=1))
+    shared = plan.correction_width if plan.carry_save else plan.digits * 5  # count 0..16
+    assert one["pipeline register after layer 0 (shared encoders)"] == 16 * plan.digits * 3 + (
+        shared + 1
+    )
+    assert one["weight write delay register"] == 16 * 8 + 2 + 1
+    for n in (4, 8):
+        two = registers(d0.replace(n=n, pipeline_stages=2))
+        later = [c for p, c in two.items() if p.startswith("pipeline register after layer")]
+        assert len(later) == 2
+        # The encoder register does not grow with the neurons; the later one does.
+        assert later[0] == one["pipeline register after layer 0 (shared encoders)"]
+    grow = [
+        c
+        for p, c in registers(d0.replace(n=8, pipeline_stages=2)).items()
+        if p.startswith("pipeline register after layer") and "encoders" not in p
+    ]
+    base = [
+        c
+        for p, c in registers(d0.replace(pipeline_stages=2)).items()
+        if p.startswith("pipeline register after layer") and "encoders" not in p
+    ]
+    assert grow[0] - 1 == 2 * (base[0] - 1)

@@ -16,11 +16,23 @@ DESIGNS = {
     "bw_same": dict(shared_encoder_same_bitweight=True, pipeline_stages=1),
     "bw_csa_same": dict(carry_save_accumulate=True, shared_encoder_same_bitweight=True),
     "bw_sparse": dict(digit_sparse=True, digit_group=3, pipeline_stages=1),
+    # The encoder register alone (the first slot), and a register after every layer.
+    "bw_csa_enc": dict(carry_save_accumulate=True, pipeline_stages=1),
+    "bw_same_max": dict(shared_encoder_same_bitweight=True, pipeline_stages=7),
+    "bw_csa_same_p3": dict(
+        carry_save_accumulate=True, shared_encoder_same_bitweight=True, pipeline_stages=3
+    ),
 }
 
 
 def design_of(name, **extra):
     return AdderTreeDesign(name=name, mode="mac", k=6, n=2, **{**DESIGNS[name], **extra})
+
+
+def test_the_pipelined_cases_cover_the_encoder_register_and_the_maximum():
+    assert design_of("bw_csa_enc").register_slots == (0,)
+    same = design_of("bw_same_max")
+    assert same.pipeline_stages == same.max_pipeline_stages
 
 
 @pytest.mark.parametrize(
@@ -30,10 +42,11 @@ def design_of(name, **extra):
         dict(carry_save_accumulate=True, pipeline_stages=4, weight_bits=5),
         dict(shared_encoder_same_bitweight=True, act_bits=4, weight_bits=3, pipeline_stages=3),
         dict(carry_save_accumulate=True, shared_encoder_same_bitweight=True, pipeline_stages=2),
+        dict(shared_encoder_same_bitweight=True, pipeline_stages=7),
         dict(digit_sparse=True, digit_group=2),
         dict(digit_sparse=True, digit_group=1, act_bits=6, pipeline_stages=1),
     ],
-    ids=["csa", "csa_p4_w5", "same_4x3", "csa_same", "sparse", "sparse_g1"],
+    ids=["csa", "csa_p4_w5", "same_4x3", "csa_same", "same_max", "sparse", "sparse_g1"],
 )
 def test_generated_verilog_is_lint_clean(params):
     design = AdderTreeDesign(name="bwlint", mode="mac", k=6, n=2, **params)

@@ -6,6 +6,11 @@ the array. Tiles follow back to back: a weight write only affects vectors accept
 so nothing waits for the pipeline to drain (:func:`adder_tree_cycles`, the one formula of the
 scalar model, the sweep kernel and the bench).
 
+With ``accumulate`` (the binary MAC form) weights and thresholds stream with every chunk:
+there are no weight writes, and each of the ``M x ceil(N/n)`` outputs of ``n`` lanes takes
+``ceil(K/k)`` chunks, one per cycle, so the same formula holds with zero weight writes. A
+fan-in beyond ``accumulate_k`` is refused (:func:`check_accumulate_k`).
+
 Every plain design and the ``carry_save_accumulate`` and ``shared_encoder_same_bitweight``
 options are fully pipelined: each accepted vector leaves ``latency`` cycles later.
 ``digit_sparse`` spends, per vector, ``max(1, sum_j max_g nnz[g, j])`` cycles: at bit weight
@@ -25,14 +30,17 @@ import numpy as np
 
 from ...design.adder_tree import AdderTreeDesign
 from ...design.bitweight import expected_vector_cycles
+from ...errors import InputError
 from .bitweight import option_plan, signed_digits
 
 __all__ = [
     "adder_tree_cycles",
+    "check_accumulate_k",
     "stream_output_cycles",
     "gemm_cycles_batch",
     "design_vector",
     "kernel",
+    "validation_gemm",
     "vector_cycles",
     "nonzero_per_group",
     "digit_sparse_vector_cycles",
@@ -41,7 +49,7 @@ __all__ = [
 ]
 
 
-def adder_tree_cycles(tile_k, tile_n, latency, m, n, k, vector_cycles=1):
+def adder_tree_cycles(tile_k, tile_n, latency, m, n, k, vector_cycles=1, accumulate=0):
     """Weight-stationary tiles, back to back (see the module docstring).
 
     Parameters
@@ -55,6 +63,8 @@ def adder_tree_cycles(tile_k, tile_n, latency, m, n, k, vector_cycles=1):
     vector_cycles : float, ndarray or Fraction, default 1
         Cycles one activation vector occupies the array (1 at full rate; ``digit_sparse``
         designs: the mean over the vectors, exact given the data, or an expectation).
+    accumulate : bool, int or ndarray, default 0
+        Designs with ``accumulate`` (1): weights stream with the chunks, no weight writes.
 
     Returns
     -------
@@ -64,7 +74,7 @@ def adder_tree_cycles(tile_k, tile_n, latency, m, n, k, vector_cycles=1):
     """
     k_tiles = -(-k // tile_k)
     n_tiles = -(-n // tile_n)
-    weight_writes = k_tiles * n
+    weight_writes = k_tiles * n * (1 - np.asarray(accumulate, np.int64))
     transfers = weight_writes + k_tiles * n_tiles * m
     busy = weight_writes + k_tiles * n_tiles * m * vector_cycles
     return {
@@ -75,6 +85,33 @@ def adder_tree_cycles(tile_k, tile_n, latency, m, n, k, vector_cycles=1):
         "k_tiles": k_tiles,
         "n_tiles": n_tiles,
     }
+
+
+def check_accumulate_k(design_k_max, k) -> None:
+    """Refuse GEMMs whose fan-in ``K`` an accumulating design cannot cover in one output.
+
+    Parameters
+    ----------
+    design_k_max : float or ndarray
+        Per design, its ``accumulate_k`` (``inf`` for designs without ``accumulate``).
+    k : int or ndarray of int
+        Fan-in of every GEMM (broadcasts against ``design_k_max``).
+
+    Raises
+    ------
+    InputError
+        Some ``K`` exceeds its design's ``accumulate_k``.
+    """
+    k_max, kk = np.broadcast_arrays(np.asarray(design_k_max, float), np.asarray(k))
+    over = kk > k_max
+    if np.any(over):
+        i = np.flatnonzero(over.ravel())[0]
+        raise InputError(
+            f"a GEMM with K = {int(kk.ravel()[i])} does not fit one accumulated output of "
+            f"accumulate_k = {int(k_max.ravel()[i])}",
+            field="accumulate_k",
+            allowed=f"a multiple of k that is at least {int(kk.ravel()[i])}",
+        )
 
 
 def stream_output_cycles(design: AdderTreeDesign, input_positions) -> np.ndarray:
@@ -144,13 +181,17 @@ def gemm_cycles_batch(design: AdderTreeDesign, m, n, k) -> dict[str, np.ndarray]
         ``utilization`` (``macs`` over the array's MAC slots in ``cycles``), per GEMM.
     """
     m, n, k = (np.asarray(v, dtype=np.int64) for v in (m, n, k))
+    if design.accumulate:
+        check_accumulate_k(design.max_chunks * design.k, k)
     if design.digit_sparse:
         c = adder_tree_cycles(
             design.k, design.n, design.latency, m, n, k, expected_vector_cycles(design)
         )
         cycles = np.ceil(c["cycles"] - 1e-9).astype(np.int64)
     else:
-        c = adder_tree_cycles(design.k, design.n, design.latency, m, n, k)
+        c = adder_tree_cycles(
+            design.k, design.n, design.latency, m, n, k, accumulate=int(design.accumulate)
+        )
         cycles = c["cycles"]
     macs = m * n * k
     return {
@@ -176,7 +217,8 @@ def design_vector(design: AdderTreeDesign) -> dict[str, float]:
     -------
     dict of str to float
         ``tile_k``, ``tile_n``, ``latency`` (cycles), ``act_bits``, ``weight_bits``,
-        ``out_bits``, ``psum_bits`` (bits), ``lanes`` and ``vector_cycles``.
+        ``out_bits``, ``psum_bits`` (bits), ``lanes``, ``vector_cycles``, ``accumulate``
+        (1 or 0) and ``max_k`` (``accumulate_k``, ``inf`` without ``accumulate``).
     """
     assert design.act_bits is not None and design.weight_bits is not None
     return {
@@ -189,6 +231,8 @@ def design_vector(design: AdderTreeDesign) -> dict[str, float]:
         "psum_bits": design.acc_width,
         "lanes": design.k * design.n,
         "vector_cycles": vector_cycles(design),
+        "accumulate": float(design.accumulate),
+        "max_k": float(design.max_chunks * design.k) if design.accumulate else float("inf"),
     }
 
 
@@ -200,6 +244,11 @@ def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):
     buffer; it comes from DRAM once if the block fits the buffer, else once per N-tile.
     Partial sums of K-tiles accumulate in the output buffer when an ``M x tile_n`` block
     fits, else they go to DRAM and back.
+
+    ``accumulate`` designs (``v["accumulate"] == 1``) stream every chunk's weights from the
+    weight buffer (``tile_n x tile_k`` weights a cycle) and keep partial sums in the lanes'
+    accumulators: no partial sums in the output buffer or DRAM. A ``K`` beyond a design's
+    ``max_k`` is refused.
 
     Parameters
     ----------
@@ -216,8 +265,17 @@ def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):
         ``cycles``; DRAM traffic ``dram_read_bits``, ``dram_write_bits``; buffer traffic
         ``{act,weight,out}_buf_{read,write}_bits`` (all in bits).
     """
+    accumulate = np.asarray(v.get("accumulate", 0.0)) > 0
+    check_accumulate_k(v.get("max_k", np.inf), k)
     c = adder_tree_cycles(
-        v["tile_k"], v["tile_n"], v["latency"], m, n, k, v.get("vector_cycles", 1)
+        v["tile_k"],
+        v["tile_n"],
+        v["latency"],
+        m,
+        n,
+        k,
+        v.get("vector_cycles", 1),
+        accumulate.astype(np.int64),
     )
     k_tiles, n_tiles = c["k_tiles"], c["n_tiles"]
     ab, wb, pb, ob = v["act_bits"], v["weight_bits"], v["psum_bits"], v["out_bits"]
@@ -228,20 +286,49 @@ def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):
     act_stream = m * v["tile_k"] * ab * k_tiles * n_tiles
     psum_block = m * v["tile_n"] * pb
     psum_fits = psum_block <= out_buf_bits
-    extra = np.maximum(k_tiles - 1, 0) * m * n * pb
+    extra = np.where(accumulate, 0, np.maximum(k_tiles - 1, 0) * m * n * pb)
     out_final = m * n * ob
+    # accumulate: every chunk reads its tile_n x tile_k weights from the buffer.
+    chunks = m * k_tiles * n_tiles
+    weight_reads = np.where(
+        accumulate, chunks * v["tile_n"] * v["tile_k"] * wb, weights * np.ones_like(act_stream)
+    )
     out = {
         "cycles": c["cycles"],
         "dram_read_bits": weights + act_dram + np.where(psum_fits, 0, extra),
         "dram_write_bits": out_final + np.where(psum_fits, 0, extra),
         "act_buf_read_bits": act_stream,
         "act_buf_write_bits": act_dram,
-        "weight_buf_read_bits": weights * np.ones_like(act_stream),
+        "weight_buf_read_bits": weight_reads,
         "weight_buf_write_bits": weights * np.ones_like(act_stream),
         "out_buf_read_bits": np.where(psum_fits, extra, 0) + out_final,
         "out_buf_write_bits": np.where(psum_fits, extra, 0) + out_final,
     }
     return out
+
+
+def validation_gemm(design: AdderTreeDesign) -> tuple[int, int, int]:
+    """The GEMM ``(M, N, K)`` a design is validated on: 256 activation rows, one and a half
+    N-tiles (a partial tile) and one K-tile, as
+    :func:`shiftadd.models.perf.default_validation_gemm` picks; with ``accumulate`` a fan-in
+    of nearly ``accumulate_k`` instead (the most chunks, the last one partial), over fewer
+    rows so the run stays near the same length.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        The design.
+
+    Returns
+    -------
+    tuple of (int, int, int)
+        The GEMM dimensions ``(M, N, K)``.
+    """
+    n = design.n + max(1, design.n // 2)
+    if not design.accumulate:
+        return 256, n, design.k
+    chunks = design.max_chunks
+    return max(16, 256 // chunks), n, chunks * design.k - design.k // 2
 
 
 def nonzero_per_group(design: AdderTreeDesign, act) -> np.ndarray:

@@ -1,5 +1,6 @@
 """The adder-tree array's golden model: dot products of every neuron (``xnor``: popcount of
-matches), and with ``threshold`` the folded batch-norm compare."""
+matches), and with ``threshold`` the folded batch-norm compare. With ``accumulate`` the dot
+product spans a whole fan-in of up to ``accumulate_k`` inputs (the chunks' sum)."""
 
 from __future__ import annotations
 
@@ -45,9 +46,11 @@ def adder_tree_reference(
     design : AdderTreeDesign
         The design.
     act : array_like of int, shape (vectors, k)
-        Activations as the port carries them (xnor: bits, 1 = +1).
+        Activations as the port carries them (xnor: bits, 1 = +1); with ``accumulate``,
+        shape (vectors, K) for any fan-in ``K <= accumulate_k``.
     weights : array_like of int, shape (n, k)
-        Weights as the port carries them (xnor, addsub: bits, 1 = +1).
+        Weights as the port carries them (xnor, addsub: bits, 1 = +1); with
+        ``accumulate``, shape (n, K).
     thresholds : array_like of int, shape (n,), optional
         Required when the design has ``threshold``.
     flips : array_like of bool, shape (n,), optional
@@ -63,8 +66,18 @@ def adder_tree_reference(
     InputError
         An operand has the wrong shape or range, or ``thresholds`` is missing.
     """
-    x = check_operand("act", act, *design.act_range, (None, design.k))
-    w = check_operand("weights", weights, *design.weight_range, (design.n, design.k))
+    cols = design.k
+    if design.accumulate:
+        # One output covers a whole fan-in of up to accumulate_k inputs, in chunks.
+        cols = int(np.shape(weights)[-1]) if np.ndim(weights) == 2 else design.k
+        if not 1 <= cols <= design.max_chunks * design.k:
+            raise InputError(
+                f"a fan-in of {cols} is beyond accumulate_k = {design.accumulate_k}",
+                field="weights",
+                allowed=f"1 to {design.accumulate_k} columns",
+            )
+    x = check_operand("act", act, *design.act_range, (None, cols))
+    w = check_operand("weights", weights, *design.weight_range, (design.n, cols))
     acc = design.arith.dot(x, w)
     fire = None
     if design.threshold:

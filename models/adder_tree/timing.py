@@ -8,6 +8,16 @@ under the global ``advance`` enable, so each register input passes the enable's 
 ``advance`` itself (``~result.valid | result.ready``) drives every register of the array
 through a buffer tree. The weight-load port counts a neuron's -1 weights with a popcount
 tree (and subtracts the threshold) into the offset register, unpipelined.
+
+With ``accumulate`` (:mod:`shiftadd.hw.adder_tree_mac`) the last stage also holds the
+accumulator adder (cleared by ``first``) between the tree's root and the threshold test: it
+adds one level to the tree's carry chains (the accumulator waits in its register), at the
+signed width of the offset leaf, as do the tree adders whose result holds the offset; each
+distinct mix of narrow count adders and wide ones on a way through the last stage is a
+path, and the accumulator's own loop (clear gate, the adder's carry chain, the test) is one
+too.
+The input register loads every lane's weights, offset and flip bit each cycle, and the port
+forms ``-T`` (gated by ``last``) on the way into it instead of a weight-load port.
 """
 
 from __future__ import annotations
@@ -16,10 +26,11 @@ import math
 
 from ...design.adder_tree import AdderTreeDesign
 from ...design.base import range_width
-from ..timing import Element, TimingPath, fanout, gates, mult, tree
+from ...design.tree import plan_tree
+from ..timing import Element, TimingPath, adder, fanout, gates, mult, tree
 from .timing_bitweight import bitweight_paths
 
-__all__ = ["timing_paths", "term_elements", "register_bits"]
+__all__ = ["timing_paths", "term_elements", "register_bits", "offset_join_level"]
 
 
 def term_elements(design: AdderTreeDesign) -> list[Element]:
@@ -58,6 +69,12 @@ def register_bits(design: AdderTreeDesign) -> int:
     d = design
     assert d.act_bits is not None
     bits = d.k * d.act_bits + 1 + d.n * d.output_bits_per_neuron + 1
+    if d.accumulate:
+        # The chunk's weights, offsets, flips and tags; the tags and flips in every
+        # pipeline register; the accumulators (their enable adds a gate, not a new net).
+        offset = range_width(*d.offset_range)[0]
+        bits += d.n * (d.k + offset + 1) + 2 + len(d.register_slots) * (d.n + 2)
+        bits += d.n * range_width(*d.accumulator_range)[0]
     if d.bitweight is None:
         for slot in d.register_slots:
             bits += d.n * d.tree.level_bits(slot) + 1
@@ -81,11 +98,77 @@ def _tail(design: AdderTreeDesign) -> list[Element]:
     d = design
     out: list[Element] = []
     if d.threshold:
-        root = range_width(*d.tree.root)[0]
+        root = range_width(*(d.accumulated_range if d.accumulate else d.tree.root))[0]
         # The zero detect over the sum's bits runs beside the carry chain; only its last
         # gate follows the top bit.
         out.append(gates("and2", 1 if root > 1 else 0, "threshold zero detect"))
         out.append(gates("mux2", 1, "threshold select"))
+    return out
+
+
+def offset_join_level(design: AdderTreeDesign) -> int:
+    """The tree level whose adder first adds the offset leaf to terms (the offset passes
+    alone through the levels below it: an odd last node).
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        A design with an offset leaf.
+
+    Returns
+    -------
+    int
+        The level, from 1 to the tree's depth.
+    """
+    # The same tree with the offset leaf at 0: its last node is empty until the join.
+    counts = plan_tree((*design.leaf_ranges[:-1], (0, 0)))
+    return next(j for j, level in enumerate(counts.levels) if j and level[-1] != (0, 0))
+
+
+def _accumulating_levels(
+    design: AdderTreeDesign, lo_level: int, hi_level: int, width: int, signed: bool
+) -> list[list[Element]]:
+    """Tree levels ``lo_level`` to ``hi_level`` of the last stage, then the accumulator
+    adder (``accumulate``): the logic of each distinct path through them.
+
+    The accumulator adder continues the tree's carry chains as one more level (the
+    accumulator waits in its register while the root settles), but at the accumulated
+    sum's full width: the adders whose result holds the offset leaf (the last node of
+    each level, from the one where the offset joins) are as wide as the signed offset, so
+    a path's chain runs across that width from its first such adder on. Before it a path
+    adds narrow term counts. An odd last node passes a level without an adder, so paths
+    from different nodes hold different numbers of each: one list per distinct
+    ``(narrow, wide)`` pair."""
+    d = design
+    levels = d.tree.levels
+    # One-chunk outputs leave a 1-bit accumulator that only ever holds 0, which synthesis
+    # folds into the root adder as its carry-in: no level of its own.
+    acc = 1 if d.max_chunks > 1 else 0
+    pairs = set()
+    for start in range(len(levels[lo_level - 1])):
+        node, narrow, wide = start, 0, 0
+        for j in range(lo_level, hi_level + 1):
+            below = len(levels[j - 1])
+            added = node < below - 1 or below % 2 == 0  # else: an odd last node passes
+            node //= 2
+            if added and node == len(levels[j]) - 1:  # the last node holds the offset
+                wide += 1
+            elif added:
+                narrow += 1
+        pairs.add((narrow, wide + acc))
+    offset_width = range_width(*d.offset_range)[0]
+    out = []
+    for narrow, wide in sorted(pairs):
+        elements = []
+        if narrow:
+            elements.append(tree(narrow, width, signed, f"{narrow} count adder levels"))
+        # "wide": signed, at the offset's width.
+        tree_levels = wide - acc
+        what = f"{tree_levels} wide adder level{'s' if tree_levels != 1 else ''}"
+        if acc:
+            what = f"{what} + accumulator adder" if tree_levels else "accumulator adder"
+        elements.append(tree(wide, offset_width, True, what, after=narrow))
+        out.append(elements)
     return out
 
 
@@ -128,12 +211,33 @@ def datapath_paths(design: AdderTreeDesign) -> list[TimingPath]:
                 elements.append(
                     tree(levels, d.act_bits, signed, what, after=math.log2(d.weight_bits))
                 )
+            elif d.accumulate and i == len(bounds) - 2:
+                name = f"datapath stage {i + 1} (layers {first}-{last})"
+                for j, chain in enumerate(
+                    _accumulating_levels(d, lo_level, hi_level, width, signed)
+                ):
+                    path = [*elements, *chain, *_tail(d), _enable()]
+                    paths.append(TimingPath(f"{name}, path {j + 1}" if j else name, tuple(path)))
+                continue
             else:
                 elements.append(tree(levels, width, signed, what))
+        elif d.accumulate and i == len(bounds) - 2:
+            # The root is registered: the accumulator adder alone, from registers.
+            elements.append(adder(range_width(*d.accumulated_range)[0], "accumulator adder"))
         if i == len(bounds) - 2:
             elements += _tail(d)
         elements.append(_enable())
         paths.append(TimingPath(f"datapath stage {i + 1} (layers {first}-{last})", tuple(elements)))
+    if d.accumulate:
+        # The accumulator's own loop: register, clear gate, the adder's full carry chain,
+        # the threshold test into the output register (and back into the accumulator).
+        loop: list[Element] = [
+            gates("and2", 1, "accumulator clear (first)"),
+            adder(range_width(*d.accumulated_range)[0], "accumulator adder"),
+            *_tail(d),
+            _enable(),
+        ]
+        paths.append(TimingPath("accumulator loop (acc -> sum -> threshold)", tuple(loop)))
     return paths
 
 
@@ -155,6 +259,25 @@ def control_paths(design: AdderTreeDesign) -> list[TimingPath]:
     assert d.weight_bits is not None
     weight_bits = d.k * d.weight_bits
     advance_loads = register_bits(d) + d.n
+    if d.accumulate:
+        return [
+            TimingPath(
+                "load enable (result.ready -> every register)",
+                (
+                    gates("and2", 1, "advance = ~valid | ready"),
+                    fanout(advance_loads, "advance net"),
+                    _enable(),
+                ),
+            ),
+            TimingPath(
+                "chunk port: offset = last ? -T : 0",
+                (
+                    adder(range_width(*d.offset_range)[0], "-T"),
+                    gates("and2", 1, "gated by last"),
+                    _enable(),
+                ),
+            ),
+        ]
     paths = [
         TimingPath(
             "load enable (result.ready -> every register)",

@@ -4,14 +4,18 @@ and the generators :mod:`shiftadd.hw.bitweight` and :mod:`shiftadd.hw.bitweight_
 
 Carry save and same bit weight (fully pipelined, registers after the plan's logic layers):
 
-* layer 0: the input register feeds one digit encoder per lane (radix-4 Booth, or EN-T with
-  its prefix-OR negation and the carry between the radix-4 chunks), shared by all neurons,
-  so each digit wire drives one partial-product row in every neuron; the row is an AND-OR
-  of ``w`` and ``2w`` and an XOR with the digit's sign;
+* layer 0 (``ENCODER_LAYER``): the input register feeds one digit encoder per lane
+  (radix-4 Booth, or EN-T with its prefix-OR negation and the carry between the radix-4
+  chunks), shared by all neurons, and the shared count of negative digits; with any
+  pipeline register the first one follows this layer (the encoder register), so the digit
+  wires and the count start the next stage from flip-flops;
+* layer 1 (``SELECT_LAYER``): each digit wire drives one partial-product row in every
+  neuron; the row is an AND-OR of ``w`` and ``2w`` and an XOR with the digit's sign;
 * carry save: the 3:2 compressor levels, then the carry-propagate adder; the negative
   digits' ``+1`` bits are summed once by a shared adder tree (plus the rows' sign
   constants) into a correction row, which joins the compressors at the level where the
-  Wallace plan first groups it: a second path from the encoders;
+  Wallace plan first groups it: a second path from the encoders (or from the encoder
+  register);
 * same bit weight: per bit weight an adder tree over the rows, then the tree adding the
   shifted sums; synthesis merges the additions of a pipeline stage into one multi-operand
   adder per neuron. The negative digits of a bit weight are counted by a popcount shared
@@ -38,6 +42,7 @@ import math
 
 from ...design.adder_tree import AdderTreeDesign
 from ...design.base import range_width
+from ...design.bitweight import ENCODER_LAYER, SELECT_LAYER
 from ...design.carry_save import CsaPlan, carry_mask
 from ...design.tree import TreePlan
 from ..timing import Element, TimingPath, adder, csa, fanout, gates, tree
@@ -117,16 +122,21 @@ def _select(what: str = "partial-product row") -> list[Element]:
     return [gates("mux2", 1, f"{what}: w / 2w (AND-OR)"), gates("xor2", 1, f"{what}: sign XOR")]
 
 
-def _digit_front(design: AdderTreeDesign) -> list[Element]:
-    """Layer 0 up to a row: encoder, the digit wire's net (one row bit in every neuron plus
-    the shared count of negative digits), the row select."""
+def _front(design: AdderTreeDesign, first: int, last: int) -> list[Element]:
+    """The shared encoder layer and the selection layer among layers ``first..last``: the
+    encoder, then the digit wire's net (one row bit in every neuron, plus the shared count
+    of negative digits when not registered) and the row select."""
     plan = design.bitweight
     assert plan is not None
-    return [
-        *encoder_elements(design),
-        fanout(design.n * plan.select_width + 1, "digit wire -> every neuron's row"),
-        *_select(),
-    ]
+    out: list[Element] = []
+    if first <= ENCODER_LAYER <= last:
+        out += encoder_elements(design)
+    if first <= SELECT_LAYER <= last:
+        out += [
+            fanout(design.n * plan.select_width + 1, "digit wire -> every neuron's row"),
+            *_select(),
+        ]
+    return out
 
 
 def join_level(plan: TreePlan, leaf: int) -> int:
@@ -217,7 +227,7 @@ def _carry_save_logic(design: AdderTreeDesign, lo: int, hi: int) -> list[Element
     return out
 
 
-def _correction_elements(design: AdderTreeDesign) -> list[Element]:
+def _correction_elements(design: AdderTreeDesign, registered: bool = False) -> list[Element]:
     """The shared correction row from the encoders: the weighted count of negative digits,
     plus the rows' sign constants, then its net into every neuron's compressors.
 
@@ -227,21 +237,34 @@ def _correction_elements(design: AdderTreeDesign) -> list[Element]:
     it is wiring; otherwise its carries run on from the count's top bits, one level more of
     the count's carry chain (which also stands for the fields' overflow into each other).
     The correction row then waits, passing through, until the compressor level where the
-    Wallace plan first groups it (:func:`csa_join_level`).
+    Wallace plan first groups it (:func:`csa_join_level`). ``registered``: the encoder
+    register follows, so the digit sign drives only it and the count, and the path ends at
+    the register holding the row.
     """
     plan = design.bitweight
     assert plan is not None
     count_levels = _count_levels(design.k)
     out = [
         *encoder_elements(design),
-        fanout(design.n * plan.select_width + 1, "digit sign -> rows and the shared count"),
+        _sign_net(design, registered),
         tree(count_levels, 1, False, "shared count of negative digits"),
     ]
     count_bits = range_width(*plan.negsum_range)[0]
     if plan.correction_constant and count_bits > plan.select_width - 1:
         out.append(tree(1, 1, False, "+ sign constants", after=count_levels))
-    out.append(fanout(2 * design.n, "correction row -> every neuron's compressors"))
+    if not registered:
+        out.append(fanout(2 * design.n, "correction row -> every neuron's compressors"))
     return out
+
+
+def _sign_net(design: AdderTreeDesign, registered: bool) -> Element:
+    """The net of a digit's sign wire: into every neuron's row and the shared count, or
+    with the encoder register only into that register and the count."""
+    plan = design.bitweight
+    assert plan is not None
+    if registered:
+        return fanout(2, "digit sign -> encoder register and the shared count")
+    return fanout(design.n * plan.select_width + 1, "digit sign -> rows and the shared count")
 
 
 def _carry_save_paths(design: AdderTreeDesign) -> list[TimingPath]:
@@ -250,12 +273,19 @@ def _carry_save_paths(design: AdderTreeDesign) -> list[TimingPath]:
     entry = csa_join_level(plan.csa, len(plan.csa.leaves) - 1)
     paths = []
     for i, (first, last) in enumerate(_stages(design)):
-        rows: list[Element] = _digit_front(design) if first == 0 else []
-        rows += _carry_save_logic(design, first, last)
+        # The neuron's own layers: 0 its selection, then the compressor levels, the CPA.
+        lo, hi = first - SELECT_LAYER, last - SELECT_LAYER
+        rows = _front(design, first, last) + _carry_save_logic(design, lo, hi)
         paths.append(TimingPath(_name(i, first, last), (*rows, _enable())))
-        if first == 0:
-            corr = _correction_elements(design)
-            corr += _carry_save_logic(design, entry, last)
+        if first == ENCODER_LAYER:
+            corr = _correction_elements(design, registered=last == ENCODER_LAYER)
+            corr += _carry_save_logic(design, entry, hi)
+            paths.append(TimingPath(_name(i, first, last, "correction row"), (*corr, _enable())))
+        elif first == SELECT_LAYER:
+            corr = [
+                fanout(2 * design.n, "correction register -> every neuron's compressors"),
+                *_carry_save_logic(design, entry, hi),
+            ]
             paths.append(TimingPath(_name(i, first, last, "correction row"), (*corr, _enable())))
     return paths
 
@@ -320,26 +350,28 @@ def _same_bitweight_paths(design: AdderTreeDesign) -> list[TimingPath]:
     count_levels = _count_levels(design.k)
     paths = []
     for i, (first, last) in enumerate(_stages(design)):
-        rows: list[Element] = _digit_front(design) if first == 0 else []
-        rows += _tree_logic(design, first, last)
+        # The neuron's own layers: 0 its selection, then the trees' levels.
+        hi = last - SELECT_LAYER
+        rows = _front(design, first, last) + _tree_logic(design, first - SELECT_LAYER, hi)
         paths.append(TimingPath(_name(i, first, last), (*rows, _enable())))
-        if first == 0:
-            count: list[Element] = [
+        count: list[Element] = []
+        if first == ENCODER_LAYER:
+            count = [
                 *encoder_elements(design),
-                fanout(design.n * plan.select_width + 1, "digit sign -> rows and the count"),
+                _sign_net(design, registered=last == ENCODER_LAYER),
                 tree(count_levels, 1, False, "popcount of negative digits"),
             ]
-            if entry <= last:
+        elif first == SELECT_LAYER:
+            count = [fanout(design.n, "negative-digit count register -> every neuron's tree")]
+        if count:
+            if entry <= hi:
                 # The plan adds the count within this stage: in the merged adder it is
                 # one more operand, late, and passes the adder's whole depth.
-                count += _tree_logic(design, 1, last)
+                count += _tree_logic(design, 1, hi)
             paths.append(
                 TimingPath(_name(i, first, last, "negative-digit count"), (*count, _enable()))
             )
     return paths
-
-
-# -- digit sparse (OPT3 + OPT4) -----------------------------------------------------------------
 
 
 def _sparse_front(design: AdderTreeDesign) -> list[Element]:

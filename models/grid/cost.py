@@ -4,6 +4,7 @@ port activity for vectorless synthesis power."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import cast
 
@@ -29,7 +30,13 @@ from ..data_activity import (
     weight_values,
 )
 
-__all__ = ["switching_factors", "bill_of_materials", "activity_profile", "data_activity"]
+__all__ = [
+    "switching_factors",
+    "pe_items",
+    "bill_of_materials",
+    "activity_profile",
+    "data_activity",
+]
 
 
 def _popcount(x: int) -> int:
@@ -190,6 +197,35 @@ def _pe_items(d: GridDesign, pes: int, prev_masks, label: str) -> list:
             Item("and2", f"{label}: half-adder carries", pes * half, driver="sum"),
         ]
     return items
+
+
+def pe_items(design: GridDesign, pes: int, prev_masks, label: str, *, macs: float) -> list:
+    """The datapath items of ``pes`` grid PEs that add one product to a value, for an engine
+    whose whole array has ``macs`` MAC lanes (the 3D-Cube reuses the grid PEs).
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design (its PE arithmetic and accumulator form).
+    pes : int
+        PEs counted.
+    prev_masks : tuple of (int, int) or None
+        Bits of the incoming carry-save pair (``(0, 0)``: nothing comes in); None: a
+        carry-propagate value of ``acc_width`` bits.
+    label : str
+        What the PEs are (shown in the breakdown).
+    macs : float
+        MAC lanes of the whole engine (per-MAC data energy).
+
+    Returns
+    -------
+    list of Item
+        Multipliers or lane gates, Booth encoders and selectors, compressors and adders.
+    """
+    return [
+        dataclasses.replace(i, macs=macs) if i.per == "mac" else i
+        for i in _pe_items(design, pes, prev_masks, label)
+    ]
 
 
 def bill_of_materials(design: GridDesign) -> list[Item]:

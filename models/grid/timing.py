@@ -54,7 +54,7 @@ from __future__ import annotations
 from ...design.systolic import GridDesign, SystolicDesign
 from ..timing import Element, TimingPath, adder, csa, decoded_write, fanout, gates, mult
 
-__all__ = ["timing_paths", "operand_nets", "term_elements", "advance_loads"]
+__all__ = ["timing_paths", "operand_nets", "term_elements", "pe_elements", "advance_loads"]
 
 
 def _bits(n: int) -> int:
@@ -183,12 +183,34 @@ def _booth_elements(design: GridDesign, operand: str) -> list[Element]:
     return [*negator, *select, *ext]
 
 
-def _pe_elements(design: GridDesign, operand: str) -> list[Element]:
+def pe_elements(design: GridDesign, operand: str, loads: int | None = None) -> list[Element]:
+    """From an operand register through a grid PE's lane logic and accumulation, up to the
+    register's own input logic (also the 3D-Cube's PE).
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design.
+    operand : {"activation", "weight"}
+        The register the path starts from.
+    loads : int, optional
+        Gate inputs on the operand's net; default :func:`operand_nets`.
+
+    Returns
+    -------
+    list of Element
+        The operand net, the lane logic (multiplier, Booth or gates) and the accumulation.
+    """
+    return _pe_elements(design, operand, loads)
+
+
+def _pe_elements(design: GridDesign, operand: str, loads: int | None = None) -> list[Element]:
     """From an operand register through the lane logic and the accumulation, up to the
     register's own input logic."""
     d = design
     W = d.acc_width
-    loads = operand_nets(d)[operand]
+    if loads is None:
+        loads = operand_nets(d)[operand]
     out: list[Element] = _net(loads, f"{operand} net")
     if d.carry_save_accumulate:
         plan = d.csa_plan

@@ -93,7 +93,7 @@ def _program_activity(design: ThresholdDesign, k: int, runs: int, seed: int) -> 
         "instruction": flips / ((runs * S - 1) * design.instruction_bits),
         "select_change": float((src[1:] != src[:-1]).mean()),
         "reg": tog["reg"] / (n * design.neurons),
-        "mem": tog["mem"] / (n * design.memory_bits),
+        "mem": tog["mem"] / (n * design.storage_bits),
         "data": tog["data"] / (n * design.data_bits),
         "x": tog["x"] / (n * design.neurons * design.fan_in),
     }
@@ -183,6 +183,8 @@ def threshold_fanout_nets(design: ThresholdDesign) -> list[tuple[str, int, int, 
         ``(name, nets, fan-out, activity key)`` per kind of net.
     """
     d = design
+    if d.ring:
+        return _ring_fanout_nets(d)
     P, N, F, L, D = d.pes, d.neurons, d.fan_in, d.memory_bits, d.data_bits
     inputs = N * F + 1  # neuron inputs and the emit multiplexer
     # Inner nets of the shared decoders: a select bit's literal or a shared subterm drives
@@ -223,6 +225,94 @@ def threshold_fanout_nets(design: ThresholdDesign) -> list[tuple[str, int, int, 
     ]
 
 
+def _decoder_inner_nets(decoders) -> list[tuple[str, int, int, str | None]]:
+    """Fan-out nets of 4 and more inside shared one-hot decoders, ``(decoders, bits,
+    codes)`` per kind of decoder (:func:`one_hot_decoder`)."""
+    inner: collections.Counter = collections.Counter()
+    for count, bits, codes in decoders:
+        for fanout in one_hot_decoder(bits, codes)[1]:
+            if fanout >= 4:
+                inner[fanout] += count
+    return [
+        (f"decoder inner nets (fan-out {f})", n, f, "instruction") for f, n in sorted(inner.items())
+    ]
+
+
+def _ring_fanout_nets(design: ThresholdDesign) -> list[tuple[str, int, int, str | None]]:
+    """:func:`threshold_fanout_nets` of the ring PE (``pe = "tulip"``): a neuron's output
+    and register bits feed only its own and the next neuron's inputs (and the emit)."""
+    d = design
+    P, N, F, L, D = d.pes, d.neurons, d.fan_in, d.neuron_register_bits, d.data_bits
+    return [
+        ("one-hot source selects", N * F * d.sources + d.emit_sources, P, "instruction"),
+        *_decoder_inner_nets(
+            (
+                (N * F, d.select_bits, range(1, d.sources)),
+                (1, d.emit_select_bits, range(1, d.emit_sources)),
+                (N, d.address_bits, range(L)),
+            )
+        ),
+        ("store address decodes", N * L, P, "instruction"),
+        (
+            "per-neuron instruction fields (threshold, inversions, enable)",
+            N * (d.threshold_bits + F + 1) + 1,
+            P,
+            "instruction",
+        ),
+        # A register bit feeds its own and the next neuron's inputs, the emit and its hold
+        # multiplexer; a neuron's output those and its own register's write data.
+        ("neuron register bits", P * N * L, 2 * F + 2, "mem"),
+        ("data register bits", P * D, N * F + 2, "data"),
+        ("neuron outputs", P * N, 2 * F + 1 + L, "reg"),
+        ("reset", 1, P * (N + N * L + 1) + 2, None),
+        ("step register enable", 1, 2 * (d.instruction_bits - 1), None),
+        ("data register load enable", 1, P * D, None),
+    ]
+
+
+def _ring_bom(design: ThresholdDesign, cell: CellPreset, prog, act: dict) -> list[Item]:
+    """:func:`threshold_bom` of the ring PE (``pe = "tulip"``): per-neuron registers with
+    no write-data multiplexer, ring multiplexers over ``3 + 2 L_n + D`` sources, the
+    emit multiplexer over every output, register and data bit, the narrower instruction."""
+    d = design
+    P, N, F, L, D = d.pes, d.neurons, d.fan_in, d.neuron_register_bits, d.data_bits
+    S, E = d.sources, d.emit_sources
+    r_instr = act["instruction"]
+    sel_gates = one_hot_decoder(d.select_bits, range(1, S))[0]
+    emit_gates = one_hot_decoder(d.emit_select_bits, range(1, E))[0]
+    store_gates = one_hot_decoder(d.address_bits, range(L))[0]
+    # A ring input's multiplexer: two neuron outputs, 2 L register bits, D data bits.
+    r_mux = (2 * act["select_change"] + 2 * act["reg"] + 2 * L * act["mem"] + D * act["data"]) / (
+        2 * S
+    )
+    r_emit = (N * act["reg"] + N * L * act["mem"] + D * act["data"]) / (2 * E)
+    items = [
+        *_at_activity("dffe", "step register (instruction)", d.instruction_bits, r_instr),
+        *_at_activity("and2", "select decoders (shared)", N * F * sel_gates, r_instr),
+        *_at_activity("and2", "emit select decoder (shared)", emit_gates, r_instr),
+        # Each neuron's store address decoded into its L register bits' enables.
+        *_at_activity("and2", "store address decoders (shared)", N * (store_gates + L), r_instr),
+        *_at_activity("dffe", "data registers", P * D, act["data"]),
+        Item(
+            "threshold_neuron",
+            f"threshold neurons ({cell.name})",
+            P * N,
+            price=cell.price(prog.utilization),
+        ),
+        *_at_activity("and2", "ring input multiplexers", P * N * F * S, r_mux),
+        *_at_activity("xor2", "neuron input inversions", P * N * F, (act["x"] + r_instr) / 2),
+        *_at_activity("and2", "emit multiplexers", P * E, r_emit),
+        # Written only from the owning neuron's output: the enable is the decoded store.
+        *_at_activity("dffe", "neuron registers R_n", P * N * L, act["mem"]),
+        *_at_activity("dffe", "result register", P + 1, 0.5 * prog.outputs / prog.steps),
+    ]
+    for part, nets, fanout, rate in _ring_fanout_nets(d):
+        items += _at_activity(
+            "fanout_buf", f"fan-out buffers: {part}", nets, act[rate] if rate else 0.0, bits=fanout
+        )
+    return items
+
+
 def threshold_bom(
     design: ThresholdDesign, cell: str | CellPreset | None = None, k: int | None = None
 ) -> list[Item]:
@@ -260,6 +350,8 @@ def threshold_bom(
             field="neuron_weights",
             allowed=[list(cell.weights)],
         )
+    if d.ring:
+        return _ring_bom(d, cell, prog, program_activity(d, k))
     util = prog.utilization
     S = d.sources
     # Every PE executes the same instruction, so each select is decoded once (one-hot,

@@ -43,7 +43,16 @@ def run_cycles(design: ThresholdDesign, k: int | None = None) -> int:
 
 # Program parameters a sweep carries per design point (numbers only: the neuron weights
 # are packed four bits each, a weight is at most 8).
-_PROGRAM_KEYS = ("neurons", "neuron_weights", "data_bits", "vectors", "pool", "memory_bits")
+_PROGRAM_KEYS = (
+    "neurons",
+    "neuron_weights",
+    "data_bits",
+    "vectors",
+    "pool",
+    "memory_bits",
+    "ring",
+    "neuron_register_bits",
+)
 
 
 def _pack_weights(weights) -> int:
@@ -67,7 +76,8 @@ def design_vector(design: ThresholdDesign) -> dict[str, float]:
     dict of str to float
         Tile sizes, ``latency`` (cycles), operand widths (1 bit), ``lanes`` and the program
         parameters (``neurons``, ``neuron_weights`` packed four bits each, ``fan_in``,
-        ``data_bits``, ``vectors``, ``pool``, ``memory_bits``, ``pes``).
+        ``data_bits``, ``vectors``, ``pool``, ``memory_bits``, ``pes``, ``ring`` (1 for
+        ``pe = "tulip"``), ``neuron_register_bits``).
     """
     d = design
     return {
@@ -88,6 +98,8 @@ def design_vector(design: ThresholdDesign) -> dict[str, float]:
         "vectors": d.vectors,
         "pool": d.pool,
         "memory_bits": d.memory_bits,
+        "ring": float(d.ring),
+        "neuron_register_bits": d.neuron_register_bits,
     }
 
 
@@ -132,7 +144,7 @@ def _program_lengths(v: dict, k) -> tuple[np.ndarray, np.ndarray]:
     last = np.zeros(len(used), np.int64)
     for code in np.flatnonzero(used):
         c, j = divmod(int(code), len(ks))
-        neurons, wcode, data_bits, vectors, pool, memory, fan_in = configs[c]
+        neurons, wcode, data_bits, vectors, pool, memory, ring, reg_bits, fan_in = configs[c]
         kk = int(ks[j])
         prog = compile_program(
             kk,
@@ -141,8 +153,16 @@ def _program_lengths(v: dict, k) -> tuple[np.ndarray, np.ndarray]:
             int(data_bits),
             int(vectors),
             int(pool),
+            "tulip" if ring else "pooled",
         )
-        if prog.memory_used > memory:
+        if ring and prog.memory_used > reg_bits:
+            raise InputError(
+                f"the program for K={kk} needs {prog.memory_used} bits in a neuron's "
+                f"register, the design has {reg_bits}",
+                field="neuron_register_bits",
+                allowed=f"an integer from {prog.memory_used} to 64",
+            )
+        if not ring and prog.memory_used > memory:
             raise InputError(
                 f"the program for K={kk} needs {prog.memory_used} bits of local "
                 f"memory, the design has {memory}",

@@ -93,7 +93,7 @@ def instantiate(program: Program, design: ThresholdDesign, weights, thresholds, 
         "store": rep(program.store),
         "addr": rep(program.address),
         "emit": rep(program.emit),
-        "emit_src": rep(program.sources(design, program.emit_kind, program.emit_index)),
+        "emit_src": rep(program.emit_sources(design, program.emit_kind, program.emit_index)),
         "emit_inv": rep(np.zeros(S, bool)),
     }
 
@@ -301,6 +301,8 @@ def execute(
     ndarray, shape (runs, emits, P)
         The emitted bits in order.
     """
+    if design.ring:
+        return _execute_ring(design, fields, data, rng=rng, toggles=toggles)
     N, L, D, P = design.neurons, design.memory_bits, design.data_bits, design.pes
     data = np.asarray(data, dtype=bool)
     R, S = data.shape[:2]
@@ -341,6 +343,75 @@ def execute(
         nreg = np.where(g["en"][:, s][:, None, :], y, nreg)
         if toggles is not None:
             count["mem"] += int((mem != mem_before).sum())
+            count["reg"] += int((nreg != nreg_before).sum())
+    if toggles is not None:
+        toggles.update(count)
+    return np.stack(out, axis=1).astype(np.int64) if out else np.zeros((R, 0, P), np.int64)
+
+
+def _execute_ring(
+    design: ThresholdDesign,
+    fields: dict,
+    data,
+    *,
+    rng: np.random.Generator | None,
+    toggles: dict | None,
+) -> np.ndarray:
+    """:func:`execute` on the ring PE (``pe = "tulip"``): neuron ``n``'s inputs select from
+    ``[0, y_n, y_(n-1), R_n, R_(n-1), data]``, a store writes ``y_n`` into ``R_n``, the emit
+    selects from ``[0, y, R_0 .. R_(N-1), data]``. ``toggles["mem"]`` counts the registers'."""
+    N, L, D, P = design.neurons, design.neuron_register_bits, design.data_bits, design.pes
+    data = np.asarray(data, dtype=bool)
+    R, S = data.shape[:2]
+    weights = np.asarray(design.neuron_weights, dtype=np.int64)
+    if rng is None:
+        nreg, dreg = np.zeros((R, P, N), bool), np.zeros((R, P, D), bool)
+        regs = np.zeros((R, P, N, L), bool)
+    else:
+        nreg, dreg = rng.random((R, P, N)) < 0.5, rng.random((R, P, D)) < 0.5
+        regs = rng.random((R, P, N, L)) < 0.5
+    left = (np.arange(N) - 1) % N  # each neuron's ring predecessor
+    g = {key: np.asarray(val) for key, val in fields.items()}
+    out = []
+    rows = np.arange(R)
+    count = {"reg": 0, "mem": 0, "data": 0, "x": 0, "steps": R * S}
+    x_prev = None
+    for s in range(S):
+        new_dreg = np.where(g["load"][:, s, None, None], data[:, s], dreg)
+        if toggles is not None and s:
+            count["data"] += int((new_dreg != dreg).sum())
+        dreg = new_dreg
+        sources = np.concatenate(
+            [
+                np.zeros((R, P, N, 1), bool),
+                nreg[..., None],
+                nreg[:, :, left, None],
+                regs,
+                regs[:, :, left],
+                np.broadcast_to(dreg[:, :, None, :], (R, P, N, D)),
+            ],
+            axis=3,
+        )
+        src = np.broadcast_to(g["src"][:, s][:, None], (R, P) + g["src"].shape[2:])
+        x = np.take_along_axis(sources, src, axis=3) ^ g["inv"][:, s][:, None]
+        if toggles is not None:
+            if x_prev is not None:
+                count["x"] += int((x != x_prev).sum())
+            x_prev = x
+            regs_before, nreg_before = regs.copy(), nreg
+        y = (x.astype(np.int64) @ weights) >= g["t"][:, s][:, None, :]
+        if g["emit"][0, s]:
+            flat = np.concatenate(
+                [np.zeros((R, P, 1), bool), nreg, regs.reshape(R, P, N * L), dreg], axis=2
+            )
+            out.append(flat[rows, :, g["emit_src"][:, s]] ^ g["emit_inv"][:, s][:, None])
+        # A store copies the neuron's output as it was before this step into its own register.
+        store = g["store"][:, s].astype(bool)  # (R, N)
+        hit = store[:, :, None] & (g["addr"][:, s][:, :, None] == np.arange(L))  # (R, N, L)
+        regs = np.where(hit[:, None], nreg[..., None], regs)
+        nreg = np.where(g["en"][:, s][:, None, :], y, nreg)
+        if toggles is not None:
+            count["mem"] += int((regs != regs_before).sum())
             count["reg"] += int((nreg != nreg_before).sum())
     if toggles is not None:
         toggles.update(count)

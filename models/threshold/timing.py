@@ -120,7 +120,8 @@ def source_mux_elements(design: ThresholdDesign) -> list[Element]:
 def _commit_loads(design: ThresholdDesign) -> int:
     """Gates ``commit`` drives: each neuron's enable, each store condition, the result."""
     d = design
-    return d.neurons + d.neurons * d.memory_bits + 1
+    depth = d.neuron_register_bits if d.ring else d.memory_bits
+    return d.neurons + d.neurons * depth + 1
 
 
 def timing_paths(design: ThresholdDesign) -> list[TimingPath]:
@@ -138,12 +139,27 @@ def timing_paths(design: ThresholdDesign) -> list[TimingPath]:
         emit, memory store, and the enable paths.
     """
     d = design
-    P, N, F, L = d.pes, d.neurons, d.fan_in, d.memory_bits
+    P, N, F = d.pes, d.neurons, d.fan_in
+    L = d.neuron_register_bits if d.ring else d.memory_bits
     inversion = gates("xor2", 1, "input inversion")
     neuron = neuron_elements(d)
     # A neuron's register feeds every neuron input's multiplexer, the emit multiplexer and
-    # the store chain of every memory bit (a memory or data bit only its hold mux).
-    source_loads = N * F + 1 + L
+    # the store chain of every memory bit (a memory or data bit only its hold mux). On the
+    # ring PE: its own and the next neuron's inputs, the emit, its own register's bits.
+    source_loads = 2 * F + 1 + L if d.ring else N * F + 1 + L
+    # The store into a bit: the pooled PE's priority chain over the neurons; on the ring
+    # PE only the owning neuron writes, through the bit's enable.
+    chain = 1 if d.ring else N
+    emit_mux = (
+        [
+            fanout(d.emit_sources, "emit select bit to its decoder"),
+            gates("and2", max(1, _log2_ceil(d.emit_select_bits)), "emit decoder (shared)"),
+            fanout(d.pes, "decoded line to every PE"),
+            gates("and2", 1 + _log2_ceil(d.emit_sources), f"AND-OR over {d.emit_sources}"),
+        ]
+        if d.ring
+        else source_mux_elements(d)
+    )
     advance = [
         gates("and2", 1, "advance = ~valid | ready"),
         fanout(d.instruction_bits + 2 + P * d.data_bits, "advance net"),
@@ -169,7 +185,7 @@ def timing_paths(design: ThresholdDesign) -> list[TimingPath]:
         ),
         TimingPath(
             "emit: source select -> result register",
-            (*source_mux_elements(d), inversion, gates("mux2", 1, "result enable")),
+            (*emit_mux, inversion, gates("mux2", 1, "result enable")),
         ),
         TimingPath(
             "memory store: address -> memory bit",
@@ -181,7 +197,7 @@ def timing_paths(design: ThresholdDesign) -> list[TimingPath]:
                     "store decoder & store & commit (shared by the PEs)",
                 ),
                 fanout(P, "store line to every PE"),
-                gates("and2", N, f"priority chain of {N} stores"),
+                gates("and2", chain, f"priority chain of {chain} stores"),
             ),
         ),
         TimingPath(
@@ -191,7 +207,7 @@ def timing_paths(design: ThresholdDesign) -> list[TimingPath]:
                 *commit,
                 gates("and2", 1, "store condition"),
                 fanout(P, "store line to every PE"),
-                gates("and2", N, f"priority chain of {N} stores"),
+                gates("and2", chain, f"priority chain of {chain} stores"),
             ),
         ),
         TimingPath(
