@@ -55,6 +55,13 @@ ENGINES = {
         "k_max": 16384,
         "carry_save_accumulate": [False, True],
     },
+    "cube": {
+        "mode": ["mac", "addsub", "ternary"],
+        "rows": [4, 8, 16],
+        "cols": [4, 8, 16],
+        "depth": [4, 8, 16],
+        "carry_save_accumulate": [False, True],
+    },
     "shiftadd": {"mu": [4, 8], "q": [2, 3, 4], "terms": [1, 2, 3], "columns": [8, 16, 32]},
     # As many design points as the other engines (the 6 designs x 576 system points of an
     # earlier version measured mostly the fixed cost of framing a chunk).
