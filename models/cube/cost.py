@@ -8,19 +8,16 @@ from __future__ import annotations
 import numpy as np
 
 from ...design.cube import CubeDesign
-from ...workloads.activity_stats import DataActivity, bus_toggle_rate, zero_fraction
+from ...workloads.activity_stats import DataActivity
 from ..cost import Item
 from ..data_activity import (
     MAX_VECTORS,
-    act_values,
-    digit_toggles,
     from_switching,
     lane_terms,
     term_width,
     value_toggles,
-    weight_values,
 )
-from ..grid.cost import pe_items, toggle_factors
+from ..grid.cost import pe_items, switching_summary, toggle_factors
 
 __all__ = [
     "switching_factors",
@@ -29,10 +26,6 @@ __all__ = [
     "activity_profile",
     "data_activity",
 ]
-
-
-def _popcount(x: int) -> int:
-    return bin(int(x)).count("1")
 
 
 def switching_factors(design: CubeDesign) -> dict[str, float]:
@@ -155,7 +148,7 @@ def bill_of_materials(design: CubeDesign) -> list[Item]:
         items += pe_items(d, face, (0, 0), "first-layer PEs", macs=pes)
         for k in range(1, D):
             items += pe_items(d, face, masks[k - 1], f"layer {k} PEs", macs=pes)
-        bits = sum(_popcount(s) + _popcount(c) for s, c in masks)
+        bits = sum(int(s).bit_count() + int(c).bit_count() for s, c in masks)
         items.append(
             Item(
                 "dffe",
@@ -218,8 +211,6 @@ def _cube_switching(design: CubeDesign, w: np.ndarray, x: np.ndarray, tiles: int
     d = design
     arith = d.arith
     R, C, D, W = d.rows, d.cols, d.depth, d.acc_width
-    ab, wb = d.act_bits, d.weight_bits
-    assert wb is not None
     (n, k), m = w.shape, x.shape[0]
     order = [
         (m0, n0, k0) for m0 in range(0, m, R) for n0 in range(0, n, C) for k0 in range(0, k, D)
@@ -249,21 +240,7 @@ def _cube_switching(design: CubeDesign, w: np.ndarray, x: np.ndarray, tiles: int
         ):
             tot[0] += f
             tot[1] += b
-    stream = np.concatenate(acts)
-    loads = np.concatenate(weights)
-    out = {
-        "act": bus_toggle_rate(stream, ab),
-        "weight": bus_toggle_rate(loads, wb),
-        "term": tuple(term),
-        "sum": tuple(acc),
-        "act_zero": zero_fraction(act_values(arith, stream)),
-        "weight_zero": zero_fraction(weight_values(arith, loads)),
-        "digit": None,
-        "density": None,
-    }
-    if d.booth:
-        out["digit"], out["density"] = digit_toggles(stream, ab, d.act_signed, "booth")
-    return out
+    return switching_summary(d, np.concatenate(acts), np.concatenate(weights), term, acc)
 
 
 def data_activity(

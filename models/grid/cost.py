@@ -33,6 +33,7 @@ from ..data_activity import (
 __all__ = [
     "switching_factors",
     "pe_items",
+    "switching_summary",
     "bill_of_materials",
     "activity_profile",
     "data_activity",
@@ -427,7 +428,6 @@ def _grid_switching(design: GridDesign, w: np.ndarray, x: np.ndarray, tiles: int
     d = design
     arith = d.arith
     R, C, W = d.rows, d.cols, d.acc_width
-    ab, wb = d.act_bits, cast(int, d.weight_bits)
     (n, k), m = w.shape, x.shape[0]
     tw = term_width(arith)
     acts, weights, term, acc = [], [], [0.0, 0.0], [0.0, 0.0]
@@ -476,15 +476,22 @@ def _grid_switching(design: GridDesign, w: np.ndarray, x: np.ndarray, tiles: int
             ):
                 tot[0] += f
                 tot[1] += b
-    stream = np.concatenate(acts)
-    loads = np.concatenate(weights)
+    return switching_summary(d, np.concatenate(acts), np.concatenate(weights), term, acc)
+
+
+def switching_summary(design, stream: np.ndarray, loads: np.ndarray, term, acc) -> dict:
+    """The switching record of a grid-PE engine (systolic, 2D matrix, cube) from the
+    activation codes it streamed, the weight codes it loaded, and the (flips, bit-cycles)
+    totals of its product terms and partial sums."""
+    d = design
+    ab, wb = d.act_bits, cast(int, d.weight_bits)
     out = {
         "act": bus_toggle_rate(stream, ab),
         "weight": bus_toggle_rate(loads, wb),
         "term": tuple(term),
         "sum": tuple(acc),
-        "act_zero": zero_fraction(act_values(arith, stream)),
-        "weight_zero": zero_fraction(weight_values(arith, loads)),
+        "act_zero": zero_fraction(act_values(d.arith, stream)),
+        "weight_zero": zero_fraction(weight_values(d.arith, loads)),
         "digit": None,
         "density": None,
     }
