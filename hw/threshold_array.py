@@ -134,24 +134,7 @@ class ThresholdPE(wiring.Component):
             ]
         )
         for n in range(d.neurons):
-            x = Signal(d.fan_in, name=f"n{n}_x")
-            for i in range(d.fan_in):
-                m.d.comb += x[i].eq(sources[ins.src[n][i]] ^ ins.inv[n][i])
-            en = Signal(name=f"n{n}_en")
-            m.d.comb += en.eq(self.commit & ins.en[n])
-            if self._neuron_module is None:
-                neuron = ThresholdNeuron(weights=d.neuron_weights, threshold_bits=d.threshold_bits)
-                m.submodules[f"neuron{n}"] = neuron
-                m.d.comb += [
-                    neuron.x.eq(x),
-                    neuron.t.eq(ins.t[n]),
-                    neuron.en.eq(en),
-                    regs[n].eq(neuron.y),
-                ]
-            else:
-                m.submodules[f"neuron{n}"] = neuron_instance(
-                    self._neuron_module, x=x, t=ins.t[n], en=en, y=regs[n]
-                )
+            self._add_neuron(m, n, sources, regs[n])
         # A store copies the neuron's register; the highest neuron wins a shared address.
         for a in range(d.memory_bits):
             for n in range(d.neurons):
@@ -159,6 +142,24 @@ class ThresholdPE(wiring.Component):
                     m.d.sync += memory[a].eq(regs[n])
         m.d.comb += self.value.eq(sources[ins.emit_src] ^ ins.emit_inv)
         return m
+
+    def _add_neuron(self, m: Module, n: int, sources, y: Signal) -> None:
+        """Neuron ``n``: its inputs picked from ``sources`` by the instruction (and
+        inverted), evaluating on committed steps that enable it, its output driving ``y``."""
+        d, ins = self._design, self.instr
+        x = Signal(d.fan_in, name=f"n{n}_x")
+        for i in range(d.fan_in):
+            m.d.comb += x[i].eq(sources[ins.src[n][i]] ^ ins.inv[n][i])
+        en = Signal(name=f"n{n}_en")
+        m.d.comb += en.eq(self.commit & ins.en[n])
+        if self._neuron_module is None:
+            neuron = ThresholdNeuron(weights=d.neuron_weights, threshold_bits=d.threshold_bits)
+            m.submodules[f"neuron{n}"] = neuron
+            m.d.comb += [neuron.x.eq(x), neuron.t.eq(ins.t[n]), neuron.en.eq(en), y.eq(neuron.y)]
+        else:
+            m.submodules[f"neuron{n}"] = neuron_instance(
+                self._neuron_module, x=x, t=ins.t[n], en=en, y=y
+            )
 
 
 class RingPE(ThresholdPE):
@@ -194,24 +195,7 @@ class RingPE(ThresholdPE):
                     *data_bits,
                 ]
             )
-            x = Signal(d.fan_in, name=f"n{n}_x")
-            for i in range(d.fan_in):
-                m.d.comb += x[i].eq(sources[ins.src[n][i]] ^ ins.inv[n][i])
-            en = Signal(name=f"n{n}_en")
-            m.d.comb += en.eq(self.commit & ins.en[n])
-            if self._neuron_module is None:
-                neuron = ThresholdNeuron(weights=d.neuron_weights, threshold_bits=d.threshold_bits)
-                m.submodules[f"neuron{n}"] = neuron
-                m.d.comb += [
-                    neuron.x.eq(x),
-                    neuron.t.eq(ins.t[n]),
-                    neuron.en.eq(en),
-                    ys[n].eq(neuron.y),
-                ]
-            else:
-                m.submodules[f"neuron{n}"] = neuron_instance(
-                    self._neuron_module, x=x, t=ins.t[n], en=en, y=ys[n]
-                )
+            self._add_neuron(m, n, sources, ys[n])
             # Only neuron n writes R_n, from its own output: no write-data multiplexer.
             for a in range(L):
                 with m.If(self.commit & ins.store[n] & (ins.addr[n] == a)):
