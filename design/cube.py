@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from ..errors import InputError
 from .base import check_int
 from .random import draw_bool, draw_choice, draw_int, draw_valid
-from .systolic import MAX_ACC_BITS, GridDesign, Mode, csa_masks
+from .systolic import MAX_ACC_BITS, GridDesign, Mode, chain_masks
 
 if TYPE_CHECKING:
     import numpy as np
@@ -113,12 +113,9 @@ class CubeDesign(GridDesign):
     def psum_masks(self) -> tuple[tuple[int, int], ...]:
         """Carry-save partial sums: bits of (sum, carry) each depth layer passes on (the
         first layer adds its terms to nothing)."""
-        plan, out, prev = self.csa_plan, [], (0, 0)
+        plan = self.csa_plan
         assert plan is not None, "only with carry_save_accumulate"
-        for _ in range(self.depth):
-            prev = csa_masks([*self.csa_term_masks, *prev], plan, self.acc_width)
-            out.append(prev)
-        return tuple(out)
+        return chain_masks(self.csa_term_masks, plan, self.acc_width, self.depth)
 
     # -- schedule -------------------------------------------------------------------------
     @property

@@ -57,6 +57,7 @@ __all__ = [
     "SystolicDesign",
     "CsaPlan",
     "plan_csa",
+    "chain_masks",
     "MAX_ACC_BITS",
     "random_design",
     "random_grid_design",
@@ -182,6 +183,17 @@ def csa_masks(row_masks, plan: CsaPlan, width: int) -> tuple[int, int]:
         carry = (((a & b) | (a & c) | (b & c)) << 1) & full
         masks += [a | b | c, carry | (1 if i in injected else 0)]
     return masks[-2], masks[-1]
+
+
+def chain_masks(term_masks, plan: CsaPlan, width: int, length: int) -> tuple[tuple[int, int], ...]:
+    """Bits of (sum, carry) that can be nonzero at each of ``length`` chained carry-save
+    adders, each adding its terms to the pair the previous one passes on (the first adds
+    them to nothing): a weight-stationary column, a cube's depth."""
+    out, prev = [], (0, 0)
+    for _ in range(length):
+        prev = csa_masks([*term_masks, *prev], plan, width)
+        out.append(prev)
+    return tuple(out)
 
 
 def accumulator_masks(term_masks, plan: CsaPlan, width: int) -> tuple[int, int]:
@@ -418,12 +430,9 @@ class GridDesign(Design):
     def psum_masks(self) -> tuple[tuple[int, int], ...]:
         """Weight-stationary carry-save partial sums: bits of (sum, carry) each array row
         passes down (the top row adds its terms to nothing)."""
-        plan, out, prev = self.csa_plan, [], (0, 0)
+        plan = self.csa_plan
         assert plan is not None, "only with carry_save_accumulate"
-        for _ in range(self.rows):
-            prev = csa_masks([*self.csa_term_masks, *prev], plan, self.acc_width)
-            out.append(prev)
-        return tuple(out)
+        return chain_masks(self.csa_term_masks, plan, self.acc_width, self.rows)
 
     @property
     def value_bits(self) -> int:
