@@ -188,7 +188,24 @@ def csa_masks(row_masks, plan: CsaPlan, width: int) -> tuple[int, int]:
 def chain_masks(term_masks, plan: CsaPlan, width: int, length: int) -> tuple[tuple[int, int], ...]:
     """Bits of (sum, carry) that can be nonzero at each of ``length`` chained carry-save
     adders, each adding its terms to the pair the previous one passes on (the first adds
-    them to nothing): a weight-stationary column, a cube's depth."""
+    them to nothing): a weight-stationary column, a cube's depth.
+
+    Parameters
+    ----------
+    term_masks : sequence of int
+        Bits each adder's own term rows can set.
+    plan : CsaPlan
+        The carry-save tree of one adder (terms, then the incoming pair).
+    width : int
+        Width of the partial sums.
+    length : int
+        Adders in the chain.
+
+    Returns
+    -------
+    tuple of (int, int)
+        Per adder, the masks of the (sum, carry) pair it passes on.
+    """
     out, prev = [], (0, 0)
     for _ in range(length):
         prev = csa_masks([*term_masks, *prev], plan, width)

@@ -482,7 +482,25 @@ def _grid_switching(design: GridDesign, w: np.ndarray, x: np.ndarray, tiles: int
 def switching_summary(design, stream: np.ndarray, loads: np.ndarray, term, acc) -> dict:
     """The switching record of a grid-PE engine (systolic, 2D matrix, cube) from the
     activation codes it streamed, the weight codes it loaded, and the (flips, bit-cycles)
-    totals of its product terms and partial sums."""
+    totals of its product terms and partial sums.
+
+    Parameters
+    ----------
+    design : GridDesign or CubeDesign
+        The engine (operand widths, PE arithmetic, Booth digits).
+    stream : ndarray of int
+        Activation codes in the order they entered, one row per cycle.
+    loads : ndarray of int
+        Weight codes in the order they were loaded.
+    term, acc : sequence of float
+        (flips, bit-cycles) of the product terms and of the partial sums.
+
+    Returns
+    -------
+    dict
+        Toggle rates of the ``act`` and ``weight`` buses, ``term`` and ``sum`` totals,
+        zero fractions, and Booth ``digit`` / ``density`` switching (None without Booth).
+    """
     d = design
     ab, wb = d.act_bits, cast(int, d.weight_bits)
     out = {
