@@ -63,6 +63,33 @@ ENGINES = {
         ),
         (4, 2, 11),
     ),
+    # Pipelined OPT1: the first register follows the shared Booth encoders.
+    "at_opt1_pipelined": (
+        dict(
+            arch="adder_tree",
+            mode="mac",
+            k=8,
+            n=3,
+            carry_save_accumulate=True,
+            pipeline_stages=2,
+        ),
+        (4, 2, 11),
+    ),
+    # MAC-based binary baseline: the accumulator must start each output from zero.
+    "at_accumulate": (
+        dict(
+            arch="adder_tree",
+            mode="xnor",
+            k=8,
+            n=3,
+            threshold=True,
+            accumulate=True,
+            accumulate_k=24,
+            pipeline_stages=1,
+        ),
+        (5, 4, 24),
+    ),
+    "cube": (dict(arch="cube", rows=2, cols=3, depth=2, mode="mac"), (3, 4, 5)),
     "at_digit_sparse": (
         dict(arch="adder_tree", mode="mac", k=8, n=3, digit_sparse=True, digit_group=4),
         (4, 2, 11),
@@ -118,6 +145,10 @@ ENGINES = {
         (2, 4, 10),
     ),
     "threshold": (dict(arch="threshold", k=20, pes=3, memory_bits=16), (7, 3, 20)),
+    "threshold_tulip": (
+        dict(arch="threshold", k=20, pes=2, neurons=4, pe="tulip", neuron_register_bits=8),
+        (3, 2, 20),
+    ),
     "threshold_pooled": (
         dict(
             arch="threshold",
@@ -143,6 +174,7 @@ RUNS = [(engine, "icarus") for engine in ENGINES] + [
     for engine in (
         "at_xnor_threshold",
         "at_digit_sparse",
+        "at_accumulate",
         "systolic_os",
         "systolic_ws",
         "matrix2d",
