@@ -618,6 +618,7 @@ def cmd_validate(args) -> int:
         out_json=args.json_out,
         command=command.strip(),
         progress=None if args.json else (lambda src: _note(f"  validating {src}")),
+        jobs=args.jobs,
     )
     lines = [
         f"{r.design:28s} cycles {r.cycles_error:+d}  area {100 * r.area_error:+6.1f}%  "
@@ -1169,6 +1170,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--seed", type=_int_in("--seed", 0, 2**31 - 1), default=0, help="seed of --random"
     )
     p.add_argument("--arch", action="append", help="with --random: only this family (repeatable)")
+    p.add_argument(
+        "--jobs",
+        type=_int_in("--jobs", 1, 64),
+        default=1,
+        help="designs measured at once, each in its own process (default 1)",
+    )
     p.add_argument("--liberty", help="liberty file (default: $SHIFTADD_LIBERTY)")
     p.add_argument("--out", help="write the Markdown table here (e.g. docs/validation.md)")
     p.add_argument("--json-out", help="write the rows as JSON here")

@@ -29,16 +29,18 @@ real data (``docs/validation_data.md``).
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import hashlib
 import json
+import multiprocessing
 import os
 import tempfile
 import time
 from pathlib import Path
 
 from .._io import atomic_write
-from .._progress import track
+from .._progress import stage, track
 from ..design import load_design
 from ..errors import InputError, ShiftaddError
 from ..families import family_of
@@ -61,6 +63,7 @@ __all__ = [
     "validate_design",
     "family_summary",
     "validation_report",
+    "MAX_JOBS",
     "remodel",
     "AREA_TOLERANCE",
     "ENERGY_TOLERANCE",
@@ -424,14 +427,19 @@ def validation_report(
     out_json=None,
     command: str = "shiftadd validate",
     progress=None,
+    jobs: int = 1,
 ) -> list[ValidationRow]:
     """Validate every design file in ``paths``; write the Markdown and JSON tables.
 
     With an existing ``out_json`` from the same liberty and tools, the measured columns of
     designs whose emitted Verilog and validation GEMM are unchanged are reused (an interrupted
     run resumes) and their model columns recomputed; delete the JSON file to measure
-    everything again.
+    everything again. With ``jobs`` > 1 the designs to measure run in that many worker
+    processes (each synthesis, simulation and OpenSTA run is single-threaded); the rows keep
+    the order of ``paths`` whatever order they finish in.
     """
+    if not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS:
+        raise InputError(f"{jobs!r} is out of range", field="jobs", allowed=f"1 to {MAX_JOBS}")
     lib = _required_liberty(liberty)
     # every file validated before work; designs given as objects are used as they are
     designs = [
@@ -509,37 +517,108 @@ def validation_report(
                 + "\n",
             )
 
-    for i, (source, design) in enumerate(track(designs, "validate")):
-        if progress:
-            progress(source)
-        reused = done.get(design.design_hash)
-        try:
-            # A generator change keeps the design hash: the emitted Verilog decides.
-            digest = generate_verilog(design).body_sha256
+    slots: list[ValidationRow | None] = [None] * len(designs)
+    to_measure: list[tuple[int, str, object, str]] = []
+
+    def settle(i: int, source: str, row: ValidationRow | None, error: str | None) -> None:
+        if error is not None:
+            # One design's failure is reported and does not stop the others.
+            failures.append((source, error))
+        slots[i] = row
+        rows[:] = [r for r in slots if r is not None]
+
+    with stage("validate", total=len(designs)) as running:
+        for i, (source, design) in enumerate(designs):
+            reused = done.get(design.design_hash)
+            try:
+                # A generator change keeps the design hash: the emitted Verilog decides.
+                digest = generate_verilog(design).body_sha256
+            except (ShiftaddError, RuntimeError, ValueError) as exc:
+                settle(i, source, None, str(exc).splitlines()[0][:300])
+                running.advance()
+                continue
             if (
                 reused is not None
                 and reused.rtl_sha256 == digest
                 and reused.gemm == tuple(validation_gemm(design))
             ):
-                row = dataclasses.replace(remodel(reused, design), source=source)
-                if row.critical_path_sta_ns is None:
-                    # A row measured before timing was validated: time its netlist now.
-                    try:
-                        with tempfile.TemporaryDirectory(prefix="shiftadd-validate-") as tmp:
-                            sta = synthesize(design, liberty=lib, workdir=tmp).critical_path_ns
-                        row = dataclasses.replace(row, critical_path_sta_ns=sta)
-                    except ShiftaddError as exc:
-                        first = str(exc).splitlines()[0][:200]
-                        row.notes.append(f"critical path not measured: {first}")
-                rows.append(row)
+                if progress:
+                    progress(source)
+                try:
+                    settle(i, source, _reuse_row(reused, design, source, lib), None)
+                except (ShiftaddError, RuntimeError, ValueError) as exc:
+                    settle(i, source, None, str(exc).splitlines()[0][:300])
+                running.advance()
             else:
-                row = validate_design(design, liberty=lib, source=source)
-                rows.append(dataclasses.replace(row, rtl_sha256=digest))
-        except (ShiftaddError, RuntimeError, ValueError) as exc:
-            # One design's failure is reported and does not stop the others.
-            failures.append((source, str(exc).splitlines()[0][:300]))
-        write(len(designs) - i - 1)
+                to_measure.append((i, source, design, digest))
+        if to_measure:
+            write(len(to_measure))
+        pending = len(to_measure)
+        for i, source, row, error, digest in _measure_rows(to_measure, lib, jobs, progress):
+            pending -= 1
+            if row is not None:
+                row = dataclasses.replace(row, rtl_sha256=digest)
+            settle(i, source, row, error)
+            running.advance()
+            write(pending)
+        write(0)
     return rows
+
+
+#: Most worker processes ``validation_report`` runs.
+MAX_JOBS = 64
+
+
+def _reuse_row(reused: ValidationRow, design, source: str, lib: Path) -> ValidationRow:
+    """An earlier row's measurements with the current models' columns."""
+    row = dataclasses.replace(remodel(reused, design), source=source)
+    if row.critical_path_sta_ns is None:
+        # A row measured before timing was validated: time its netlist now.
+        try:
+            with tempfile.TemporaryDirectory(prefix="shiftadd-validate-") as tmp:
+                sta = synthesize(design, liberty=lib, workdir=tmp).critical_path_ns
+            row = dataclasses.replace(row, critical_path_sta_ns=sta)
+        except ShiftaddError as exc:
+            first = str(exc).splitlines()[0][:200]
+            row.notes.append(f"critical path not measured: {first}")
+    return row
+
+
+def _validate_or_error(design, lib: str, source: str) -> tuple[ValidationRow | None, str | None]:
+    # Runs in a worker process: errors come back as text (exceptions with keyword-only
+    # fields do not unpickle).
+    try:
+        return validate_design(design, liberty=lib, source=source), None
+    except (ShiftaddError, RuntimeError, ValueError) as exc:
+        return None, str(exc).splitlines()[0][:300]
+
+
+def _measure_rows(to_measure, lib: Path, jobs: int, progress):
+    """Yield ``(index, source, row, error, digest)`` for each design to measure, in
+    ``jobs`` processes (in this one for ``jobs == 1``), as they finish."""
+    if jobs == 1 or len(to_measure) <= 1:
+        for i, source, design, digest in to_measure:
+            if progress:
+                progress(source)
+            yield (i, source, *_validate_or_error(design, str(lib), source), digest)
+        return
+    # spawn, not fork: the parent may hold threads (progress redraw) and open tool pipes.
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(
+        max_workers=min(jobs, len(to_measure)), mp_context=context
+    ) as pool:
+        futures = {}
+        for i, source, design, digest in to_measure:
+            if progress:
+                progress(source)
+            futures[pool.submit(_validate_or_error, design, str(lib), source)] = (
+                i,
+                source,
+                digest,
+            )
+        for future in concurrent.futures.as_completed(futures):
+            i, source, digest = futures[future]
+            yield (i, source, *future.result(), digest)
 
 
 @dataclasses.dataclass

@@ -238,3 +238,28 @@ def test_fanout_calibration_counts_the_buffers_synthesis_inserts(
     assert unit["energy"] > 0
     for f, n in zip(fanouts, counts):
         assert buffers_per_net(unit, f) == pytest.approx(n / FANOUT_NETS)
+
+
+def test_validation_in_worker_processes_keeps_the_order(liberty, need_yosys, need_sta, tmp_path):
+    """``jobs = 2`` measures two designs in two processes; the rows come back in the order
+    given, measured as in one process, and a rerun reuses them without measuring."""
+    import json
+
+    from shiftadd.flows.validate import validation_report
+
+    files = []
+    for name, k, n in (("jobs_b", 8, 1), ("jobs_a", 4, 2)):
+        f = tmp_path / f"{name}.toml"
+        f.write_text(f'arch = "adder_tree"\nname = "{name}"\nmode = "xnor"\nk = {k}\nn = {n}\n')
+        files.append(f)
+    out = tmp_path / "v.json"
+    rows = validation_report(files, liberty=liberty, out_json=out, jobs=2)
+    assert [r.design for r in rows] == ["jobs_b", "jobs_a"]
+    assert all(r.rtl_passed and r.gate_level_passed and r.cycles_error == 0 for r in rows)
+    data = json.loads(out.read_text())
+    assert data["pending"] == 0 and not data["failures"]
+    assert [r["design"] for r in data["rows"]] == ["jobs_b", "jobs_a"]
+    again = validation_report(files, liberty=liberty, out_json=out, jobs=2)
+    assert [r.seconds for r in again] == [r.seconds for r in rows]
+    with pytest.raises(InputError, match="jobs"):
+        validation_report(files, liberty=liberty, jobs=0)
