@@ -1184,7 +1184,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="CHECKPOINT",
         help="drive the gate-level simulation with a real weight tile and its calibration "
         "activations from this checkpoint (packaged name or BERT folder) and compare the "
-        "energy on random and real data (adder tree, systolic, 2D matrix)",
+        "energy on random and real data (adder tree, systolic, 2D matrix, shift-add)",
     )
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     p.set_defaults(func=cmd_validate)

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from ..errors import InputError
 from ..workloads.formats import NumberFormat
+from .arith import Arithmetic, arithmetic
 from .base import Design, check_choice, check_clock, check_int
 from .random import draw_bool, draw_choice, draw_int, draw_valid
 from .threshold_program import Program, schedule
@@ -107,6 +108,14 @@ class ThresholdDesign(Design):
         """Binary weights and activations (a BNN layer; the threshold cells compute
         XNOR-popcount against a threshold)."""
         return NumberFormat("sign", "sign")
+
+    @property
+    def arith(self) -> Arithmetic:
+        """The lanes' arithmetic of the binary layer: XNOR of 1-bit codes (bit 1 = +1), the
+        code ranges :func:`shiftadd.models.data_activity.design_codes` checks and random
+        reference codes are drawn from (the neurons never form the lanes' terms: the weights
+        are input polarities)."""
+        return arithmetic("xnor", act_bits=1, act_signed=False, weight_bits=1, weight_signed=False)
 
     def _validate(self) -> None:
         check_int("k", self.k, 1, 16384)

@@ -709,7 +709,7 @@ def validate_data_energy(
     ----------
     design : Design
         A design whose family has a data-activity model and a bench that runs given
-        operands (adder tree, systolic, 2D matrix).
+        operands (adder tree, systolic, 2D matrix, shift-add).
     liberty : path
         Standard-cell liberty.
     checkpoint : str

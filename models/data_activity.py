@@ -74,6 +74,24 @@ def _data_activity_fn(design):
     return getattr(importlib.import_module(ref.partition(":")[0]), "data_activity", None)
 
 
+def _family_codes_fn(design):
+    # A family whose weights are not one code each (bit planes plus scale fields) turns
+    # floats into its ports' codes itself: ``design_codes`` beside its ``data_activity``.
+    if _data_activity_fn(design) is None:
+        return None
+    ref = family_of(design).bill_of_materials
+    assert ref is not None  # a data-activity model sits beside a bill of materials
+    return getattr(importlib.import_module(ref.partition(":")[0]), "design_codes", None)
+
+
+def _data_cycles_fn(design):
+    # Cycles that follow the data (digit-sparse trees) live beside the family's cycle model.
+    ref = family_of(design).gemm_cycles
+    if ref is None:
+        return None
+    return getattr(importlib.import_module(ref.partition(":")[0]), "data_vector_cycles", None)
+
+
 def has_data_model(design) -> bool:
     """Whether ``design``'s family measures its switching on data (its cost module defines
     ``data_activity``); the others are priced at a single activity number.
@@ -120,8 +138,12 @@ def design_codes(design, weights, acts) -> tuple[np.ndarray, np.ndarray]:
     -------
     (numpy.ndarray, numpy.ndarray)
         int64 weight codes ``(N, K)`` and activation codes ``(M, K)``, in the ranges the
-        design's arithmetic accepts.
+        design's arithmetic accepts (a family whose cost module defines ``design_codes``,
+        such as the shift-add engine's packed BCQ codes, gives its own).
     """
+    own = _family_codes_fn(design)
+    if own is not None:
+        return own(design, weights, acts)
     w = np.asarray(weights, dtype=np.float32)
     x = np.asarray(acts, dtype=np.float32)
     if w.ndim != 2 or x.ndim != 2 or w.shape[1] != x.shape[1]:
@@ -412,11 +434,17 @@ def measure(design, weights, acts, *, source: str = "", tiles: int = MAX_TILES) 
     Returns
     -------
     DataActivity
-        Per-operand toggles and zeros, equivalent activities of the terms, sums and digits.
+        Per-operand toggles and zeros, equivalent activities of the terms, sums and digits;
+        ``vector_cycles`` for a family whose cycle module defines ``data_vector_cycles``
+        (cycles that follow the activations' digits).
     """
     fn = _family_data_activity(design)
     wc, xc = design_codes(design, weights, acts)
     stats = fn(design, wc, xc, tiles=tiles)
+    cycles_fn = _data_cycles_fn(design)
+    if cycles_fn is not None:
+        # Every activation vector of the sample, not only the tiles laid out for switching.
+        stats = dataclasses.replace(stats, vector_cycles=cycles_fn(design, xc))
     return dataclasses.replace(stats, source=source) if source else stats
 
 

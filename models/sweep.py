@@ -37,11 +37,15 @@ design's nets is measured on that GEMM's operands (:func:`~shiftadd.models.data_
 gemm_activity`): for a BERT checkpoint the layer's own weights in every model layer it stands
 for and the activations entering it on the calibration sentences; for another checkpoint
 its weights on synthetic activations; for a preset, synthetic tensors of stated statistics;
-act x act GEMMs on synthetic activations (:func:`~shiftadd.workloads.activity_stats.
+act x act GEMMs on the BERT checkpoint's own per-head Q, K, V and softmax probabilities,
+elsewhere on synthetic activations (:func:`~shiftadd.workloads.activity_stats.
 gemm_operands`). It is measured once per (design, GEMM), before the chunks run, not per
 point. A family without a data-activity model (shift-add, threshold) is priced at 0.5 on
 such points. The ``activity_source`` column of both tables says, per row, where the activity
-came from (:data:`ACTIVITY_SOURCES`); ``sweep.json`` holds each GEMM's data description.
+came from (:data:`ACTIVITY_SOURCES`); ``sweep.json`` holds each GEMM's data description. A
+design whose cycles follow its data (a digit-sparse tree) streams each GEMM of a data point
+at the vector cycles measured on that GEMM's data; ``cycles_source`` in ``points.parquet``
+says ``data`` there, ``model`` elsewhere.
 
 Results: ``points.parquet`` (one row per design point: whole-model figures) and
 ``layers.parquet`` (one row per design point and distinct GEMM of the model; layers with the
@@ -150,7 +154,7 @@ ACTIVITY_DATA = "data"
 #: of each operand kind (:data:`~shiftadd.workloads.activity_stats.OPERAND_KINDS`), or 0.5 for
 #: a family without a data-activity model on an ``activity = "data"`` point. A point's
 #: ``activity_source`` is ``number``, ``no-data-model-0.5``, or ``data:`` and its GEMMs'
-#: kinds joined by ``+`` (e.g. ``data:checkpoint+synthetic``).
+#: kinds joined by ``+`` (e.g. ``data:checkpoint+checkpoint-attention``).
 ACTIVITY_SOURCES = (
     "number",
     *(f"data:{k}" for k in OPERAND_KINDS),
@@ -1082,6 +1086,22 @@ def evaluate_chunk(spec: SweepSpec, start: int, stop: int) -> tuple[pd.DataFrame
     return (pd.concat(point_frames, ignore_index=True), pd.concat(layer_frames, ignore_index=True))
 
 
+def _data_vector_cycles(spec, block, pairs, inverse, data_rows, vec) -> np.ndarray | None:
+    """``(points, GEMMs)``: the cycles per activation vector measured on each GEMM's data
+    (``DataActivity.vector_cycles``) at the data points of designs whose cycles follow the
+    data, NaN elsewhere; None when no point of the chunk has any."""
+    if "vector_cycles" not in vec or not data_rows.any():
+        return None
+    per_pair = np.full((len(pairs), len(spec.layers)), np.nan)
+    for i, (s, _t) in enumerate(pairs):
+        acts = spec.design_activity(block.designs[s])
+        if acts is not None and all(a.vector_cycles is not None for a in acts):
+            per_pair[i] = [a.vector_cycles for a in acts]
+    if np.isnan(per_pair).all():
+        return None
+    return np.where(data_rows[:, None], per_pair[inverse], np.nan)
+
+
 def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     Y = len(block.system["activity"])
     idx = np.arange(lo, hi)
@@ -1108,6 +1128,11 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     act_cap = (sysv["act_buffer_kib"] * 8192)[:, None]
     w_cap = (sysv["weight_buffer_kib"] * 8192)[:, None]
     o_cap = (sysv["out_buffer_kib"] * 8192)[:, None]
+    data_vc = _data_vector_cycles(spec, block, pairs, inverse, np.isnan(sysv["activity"]), vec)
+    if data_vc is not None:
+        # (points, GEMMs): a data point of a design whose cycles follow its data (digit-
+        # sparse trees) streams each GEMM at the vector cycles measured on that GEMM's data.
+        vec = {**vec, "vector_cycles": np.where(np.isnan(data_vc), vec["vector_cycles"], data_vc)}
     out = kernel_for(block.arch)(vec, m, n, k, act_cap, w_cap, o_cap)
     cycles = out["cycles"].astype(float)
     # Buffers: word widths follow the array's ports.
@@ -1227,6 +1252,14 @@ def _evaluate_block(spec, block, lo, hi, offset, m, n, k, count):
     cols["design"] = pd.Series(design_json, dtype="string").take(s_inv).reset_index(drop=True)
     for key in SYSTEM_DEFAULTS:
         cols[key] = clock[:, 0] if key == "clock_ns" else sysv[key]
+    # Whether the cycles per vector came from the point's data (digit-sparse trees on an
+    # activity = "data" point) or from the cycle model (the random-code expectation).
+    if data_vc is None:
+        cols["cycles_source"] = _repeat("model", len(idx), "string")
+    else:
+        from_data = (~np.isnan(data_vc).all(axis=1)).astype(np.int64)
+        labels = pd.Series(["model", "data"], dtype="string")
+        cols["cycles_source"] = labels.take(from_data).reset_index(drop=True)
     if gemm_source is None:
         cols["activity_source"] = _repeat("number", len(idx), "string")
     else:
@@ -1925,7 +1958,8 @@ def activity_summary(points: pd.DataFrame, spec: SweepSpec) -> dict:
     -------
     dict
         ``counts`` (``activity_source`` -> points), ``gemms`` (per GEMM data description,
-        data sweeps only) and ``text``.
+        data sweeps only), ``data_cycles`` (points whose cycles follow their data:
+        ``cycles_source`` ``data``) and ``text``.
     """
     counts = (
         {str(k): int(v) for k, v in points["activity_source"].value_counts(sort=False).items()}
@@ -1943,8 +1977,16 @@ def activity_summary(points: pd.DataFrame, spec: SweepSpec) -> dict:
             parts.append(f"{n:,} points at 0.5 ({', '.join(names)}: no data-activity model)")
         else:
             parts.append(f"{n:,} points on data ({label})")
+    data_cycles = int((points["cycles_source"] == "data").sum()) if "cycles_source" in points else 0
+    if data_cycles:
+        parts.append(f"{data_cycles:,} digit_sparse points on data with cycles from its digits")
     meta = activity_meta(spec)
     text = "; ".join(parts)
     if meta["data"]:
         text += f" [{', '.join(f'{k}: {v}' for k, v in meta['kinds'].items())}]"
-    return {"counts": counts, "gemms": meta.get("gemms", []), "text": text}
+    return {
+        "counts": counts,
+        "gemms": meta.get("gemms", []),
+        "data_cycles": data_cycles,
+        "text": text,
+    }

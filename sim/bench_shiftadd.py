@@ -13,7 +13,10 @@ Two kinds of traffic, both checked bit for bit against the LUT-GEMM golden model
   GEMM schedule of :func:`shiftadd.models.cycles.gemm_cycles`, on BCQ-quantized slices of a
   synthetic Llama-2-7B-shaped matrix (barrel shifters) or random planes (constant scales).
   ``finish`` adds the K-tiles up and compares the product with ``lut_gemm`` over the whole
-  layer and with the dense integer product of the dequantized weights.
+  layer and with the dense integer product of the dequantized weights. The GEMM draws its
+  operands through :meth:`ShiftAddBench.random_act` and :meth:`ShiftAddBench.random_weights`
+  (packed BCQ codes, :mod:`shiftadd.models.shiftadd.codes`), so it runs given operands too
+  (:func:`shiftadd.sim.operands.use_operands`, ``shiftadd validate --data``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import numpy as np
 from ..design.shiftadd import ShiftAddDesign
 from ..models.cycles import check_gemm, gemm_cycles
 from ..models.lutgemm import dense_reference, dequantize_int, lut_gemm
+from ..models.shiftadd.codes import pack_weight_codes, unpack_weight_codes
 from ..models.shiftadd.cycles import stream_output_cycles
 from ..models.shiftadd.golden import accumulate, constant_scales, engine_scales, transfer_sums
 from ..workloads import load_model_config, weight_manifest
@@ -45,6 +49,8 @@ class ShiftAddBench:
 
     def __init__(self, design: ShiftAddDesign):
         self.design = design
+        # the BCQ result and float slice behind the last random_weights draw (barrel)
+        self._drawn: tuple | None = None
 
     # -- operands ------------------------------------------------------------------------
     def random_act(
@@ -72,6 +78,25 @@ class ShiftAddBench:
             ],
             np.int64,
         )
+
+    def random_weights(
+        self, rng: np.random.Generator, count: int, cols: int | None = None
+    ) -> np.ndarray:
+        """Packed weight codes ``(count, cols)`` of a random layer
+        (:mod:`shiftadd.models.shiftadd.codes`: plane bits and scale fields per weight):
+        with barrel shifters a BCQ-quantized slice of a synthetic ``SOURCE_MODEL`` matrix
+        (kept for :meth:`gemm`'s float comparison), with constant scales random planes.
+        Given operands (:func:`shiftadd.sim.operands.use_operands`) replace this method."""
+        d = self.design
+        cols = d.mu if cols is None else int(cols)
+        if d.shifter == "constant":
+            planes, shifts, signs = self.random_layer(rng, count, cols)
+            return pack_weight_codes(d, planes, shifts, signs)
+        result, w_float = self.quantized_layer(rng, count, cols)
+        rows, kcols = result.planes.shape[1:]
+        shifts, signs = engine_scales(d, result.shifts, result.signs, rows, kcols)
+        self._drawn = (result, w_float)
+        return pack_weight_codes(d, result.planes[:, :count, :cols], shifts, signs)
 
     def random_keys(self, rng: np.random.Generator, count: int) -> np.ndarray:
         d = self.design
@@ -470,21 +495,34 @@ class ShiftAddBench:
         )
 
     def gemm(self, rng: np.random.Generator, m: int, n: int, k: int) -> Chunk:
-        """``Y[M, N] = X[M, K] @ W[N, K].T`` on the engine: with barrel shifters ``W`` is a
+        """``Y[M, N] = X[M, K] @ W[N, K].T`` on the engine: ``X`` from :meth:`random_act`,
+        ``W`` the packed codes of :meth:`random_weights` (with barrel shifters a
         BCQ-quantized slice of a synthetic ``SOURCE_MODEL`` matrix, with constant scales
-        random planes; ``X`` random activations."""
+        random planes), or both given (:func:`shiftadd.sim.operands.use_operands`)."""
 
         d = self.design
         m, n, k = check_gemm(m, n, k)
         x = self.random_act(rng, m, cols=k)
+        self._drawn = None
+        planes, shifts, signs = unpack_weight_codes(d, self.random_weights(rng, n, k))
+        drawn, self._drawn = self._drawn, None
         if d.shifter == "constant":
-            planes, shifts, signs = self.random_layer(rng, n, k)
             dense = dense_reference(x, dequantize_int(planes, shifts[:, :1, :1], signs[:, :1, :1]))
             return self.layer_chunk(x, planes, shifts, signs, reference=dense)
-        result, w_float = self.quantized_layer(rng, n, k)
-        rows, cols = result.planes.shape[1:]
-        shifts, signs = engine_scales(d, result.shifts, result.signs, rows, cols)
-        planes = result.planes[:, :n, :k]
+        groups = shifts.shape[2]
+        if drawn is None:
+            # Given codes: the dense reference of the padded layer (zero activations and
+            # -1 planes in the padding), cropped to the layer's rows.
+            sets = shifts.shape[1]
+            xp = np.zeros((m, groups * d.mu), np.int64)
+            xp[:, :k] = x
+            pp = np.zeros((d.q, sets * d.scale_rows, groups * d.mu), bool)
+            pp[:, :n, :k] = planes
+            dense = dense_reference(xp, dequantize_int(pp, shifts, signs))[:, :n]
+            extra = {"gemm_source": f"given operands, bcq{d.q}"}
+            return self.layer_chunk(x, planes, shifts, signs, reference=dense, extra=extra)
+        result, w_float = drawn
+        cols = result.planes.shape[2]
         xp = np.zeros((m, cols), np.int64)
         xp[:, :k] = x
         # the float layer in the same fixed point: how far the exact integer result is from it
@@ -497,7 +535,4 @@ class ShiftAddBench:
             "gemm_weight_mse": float(result.errors.get("weight_mse", 0.0)),
         }
         dense = dense_reference(xp, result.dequantized_int())[:, :n]
-        sets = -(-n // d.scale_rows)
-        return self.layer_chunk(
-            x, planes, shifts[:, :sets], signs[:, :sets], reference=dense, extra=extra
-        )
+        return self.layer_chunk(x, planes, shifts, signs, reference=dense, extra=extra)

@@ -14,6 +14,11 @@ The hardware is independent of the fan-in (only the program changes), so one sim
 checks several: the design's ``k``, an odd one and one that is not a power of two, and tiny
 ones (1, 2, 3). The first chunk uses thresholds at and beyond the ends (``T < 0``, ``T = 0``,
 ``T = K``, ``T > K``) and all-zero / all-one inputs.
+
+The GEMM mode draws its operands through :meth:`ThresholdBench.random_act` and
+:meth:`ThresholdBench.random_weights`, so :func:`shiftadd.sim.operands.use_operands` can make
+it run given bits (``validate --data``); the thresholds are then drawn from the counts of the
+given rows, as for random ones.
 """
 
 from __future__ import annotations
@@ -51,16 +56,55 @@ class ThresholdBench:
                 out.append(c)
         return out
 
+    def random_act(self, rng: np.random.Generator, count: int, cols: int | None = None):
+        """Input bits ``(count, cols)`` (1 = +1) of a density drawn from 0.2 to 0.8.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+        count : int
+            Input rows.
+        cols : int, optional
+            Fan-in; default the design's ``k``.
+
+        Returns
+        -------
+        numpy.ndarray of int8
+        """
+        cols = self.design.k if cols is None else int(cols)
+        return (rng.random((count, cols)) < rng.uniform(0.2, 0.8)).astype(np.int8)
+
+    def random_weights(self, rng: np.random.Generator, count: int, cols: int | None = None):
+        """Uniformly random weight bits ``(count, cols)`` (1 = +1).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+        count : int
+            Output neurons.
+        cols : int, optional
+            Fan-in; default the design's ``k``.
+
+        Returns
+        -------
+        numpy.ndarray of int8
+        """
+        cols = self.design.k if cols is None else int(cols)
+        return rng.integers(0, 2, (count, cols), dtype=np.int8)
+
     def random_layer(
         self, rng: np.random.Generator, rows: int, outputs: int, k: int, edge: bool = False
     ):
         """Inputs ``(rows, k)``, weights ``(outputs, k)``, thresholds and flips."""
-        x = (rng.random((rows, k)) < rng.uniform(0.2, 0.8)).astype(np.int8)
-        w = rng.integers(0, 2, (outputs, k), dtype=np.int8)
+        x = self.random_act(rng, rows, k)
+        w = self.random_weights(rng, outputs, k)
+        # use_operands shadows the two draws on this instance: given operands are used as
+        # they are (no rows moved near a weight row).
+        given = "random_act" in vars(self)
         # A quarter of the rows close to a weight row (or its complement), so counts reach
         # the ends of [0, K] and thresholds there matter.
         near = rng.random(rows) < 0.25
-        if near.any():
+        if near.any() and not given:
             pick = w[rng.integers(0, outputs, int(near.sum()))]
             noise = rng.random(pick.shape) < 0.05
             pick = np.where(rng.random((pick.shape[0], 1)) < 0.5, pick, 1 - pick)

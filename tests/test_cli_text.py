@@ -131,6 +131,41 @@ def test_sweep_json_reports_both_counts(sweep_out, capsys):
     assert result["pareto_points"] >= result["pareto_distinct"] >= 1
 
 
+DATA_SPEC = """
+name = "cli-data-activity"
+
+[workload]
+spec = "opt-125m"
+phase = "decode"
+context = 64
+
+[[engines]]
+arch = "adder_tree"
+mode = "mac"
+k = 16
+n = 4
+digit_sparse = [false, true]
+activity = [0.5, "data"]
+"""
+
+
+def test_sweep_text_summary_prints_the_activity_line(tmp_path, capsys):
+    """The text summary says what the energy was priced on, as ``--json`` does."""
+    spec = tmp_path / "spec.toml"
+    spec.write_text(DATA_SPEC)
+    argv = ("sweep", spec, "--out", tmp_path / "out", "--workers", "1", "--no-plots")
+    code, text, _ = run(capsys, *argv)
+    assert code == 0
+    code, as_json, _ = run(capsys, *argv, "--json")
+    assert code == 0
+    activity = json.loads(as_json)["activity"]
+    line = next(line for line in text.splitlines() if line.startswith("  activity  "))
+    assert line == f"  activity  {activity['text']}"
+    assert "2 points at the spec's activity (0.5); 2 points on data (data:synthetic)" in line
+    assert "1 digit_sparse points on data with cycles from its digits" in line
+    assert activity["data_cycles"] == 1
+
+
 def _subparsers(parser, name="shiftadd"):
     yield name, parser
     for action in parser._actions:

@@ -177,7 +177,7 @@ def test_digit_selects_follow_the_digits():
     assert sparse.digit < dense.digit
 
 
-def test_synthetic_operands_and_errors():
+def test_synthetic_operands_and_errors(monkeypatch):
     w, x, what = synthetic_operands(32, 64, tokens=20)
     assert w.shape == (32, 64) and x.shape == (20, 64) and "synthetic" in what
     d = load_design(EXAMPLES / "mac_int8_k64.toml")
@@ -185,8 +185,13 @@ def test_synthetic_operands_and_errors():
     assert act.source == what and 0 < act.act_toggle < 1
     with pytest.raises(InputError):
         design_codes(d, w, x[:, :10])  # K differs
+    # A family whose cost module defines no data_activity is refused in one line.
+    import shiftadd.models.shiftadd.cost as shiftadd_cost
+
+    monkeypatch.delattr(shiftadd_cost, "data_activity")
     with pytest.raises(InputError, match="no data-driven activity"):
         measure(load_design(EXAMPLES / "shiftadd_q3_mu4.toml"), w, x)
+    monkeypatch.undo()
     with pytest.raises(InputError):
         DataActivity(1.5, 0.5)
     # A preset without weights: synthetic tensors, and the source says so.
@@ -229,7 +234,8 @@ def test_bench_runs_given_operands():
     with pytest.raises(InputError):
         bench.random_act(rng, 8, 70)  # more rows than given
     with pytest.raises(InputError):
-        use_operands(bench_for(load_design(EXAMPLES / "threshold_k64.toml")), x, w)
+        # A bench that does not draw its operands through random_act / random_weights.
+        use_operands(object(), x, w)
 
 
 def test_operands_file_round_trip(tmp_path):

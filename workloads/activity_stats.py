@@ -61,6 +61,8 @@ __all__ = [
     "GemmOperands",
     "gemm_operands",
     "OPERAND_KINDS",
+    "ATTENTION_GEMMS",
+    "attention_operands",
     "RANDOM_ACTIVITY",
 ]
 
@@ -104,6 +106,10 @@ class DataActivity:
         Nonzero digits per digit of the digit-encoded operand (None: not digit-encoded).
     source : str
         What the figures were measured on.
+    vector_cycles : float or None
+        Cycles one activation vector occupies an engine whose cycles follow the data (the
+        digit-sparse adder tree: the mean over the data's vectors), None for an engine
+        whose cycles do not depend on the data.
     """
 
     act_toggle: float
@@ -115,6 +121,7 @@ class DataActivity:
     digit: float = RANDOM_ACTIVITY
     digit_density: float | None = None
     source: str = ""
+    vector_cycles: float | None = None
 
     def __post_init__(self):
         for name in ("act_toggle", "weight_toggle", "term", "sum", "digit"):
@@ -125,6 +132,9 @@ class DataActivity:
             v = getattr(self, name)
             if not 0.0 <= v <= 1.0:
                 raise InputError(f"must be a fraction in [0, 1], got {v!r}", field=name)
+        v = self.vector_cycles
+        if v is not None and not (math.isfinite(v) and v >= 1.0):
+            raise InputError(f"must be a number >= 1, got {v!r}", field="vector_cycles")
 
     @classmethod
     def uniform(cls, activity: float = RANDOM_ACTIVITY) -> DataActivity:
@@ -160,8 +170,9 @@ class DataActivity:
         Returns
         -------
         DataActivity
-            Mean rates and zero fractions; ``digit_density`` is the mean where every item has
-            one, else None.
+            Mean rates and zero fractions; ``digit_density`` and ``vector_cycles`` are the
+            mean where every item has one, else None (equal-sized runs: the mean vector
+            cycles of all their vectors).
         """
         items = list(items)
         if not items:
@@ -171,9 +182,17 @@ class DataActivity:
             return dataclasses.replace(one, source=source) if source else one
         fields = ("act_toggle", "weight_toggle", "act_zero", "weight_zero", "term", "sum", "digit")
         means = {f: float(np.mean([getattr(a, f) for a in items])) for f in fields}
-        densities = [a.digit_density for a in items]
-        density = None if any(d is None for d in densities) else float(np.mean(densities))
-        return cls(**means, digit_density=density, source=source or items[0].source)
+
+        def mean_or_none(field: str) -> float | None:
+            values = [getattr(a, field) for a in items]
+            return None if any(v is None for v in values) else float(np.mean(values))
+
+        return cls(
+            **means,
+            digit_density=mean_or_none("digit_density"),
+            vector_cycles=mean_or_none("vector_cycles"),
+            source=source or items[0].source,
+        )
 
     def rate(self, driver: str) -> float:
         """The activity of the nets ``driver`` names (one of :data:`DRIVERS`).
@@ -591,6 +610,10 @@ def workload_operands(
 OPERAND_KINDS = {
     "checkpoint": "the checkpoint's own weights of the layer and the activations entering it "
     "on the calibration sentences (float32 forward pass)",
+    "checkpoint-attention": "the checkpoint's own per-head queries and keys (scores "
+    "Q K^T) or softmax probabilities and values (P V) of the layer on the calibration "
+    "sentences (float32 forward pass), whole sentences packed into one sequence of the "
+    "GEMM's key length (block-diagonal attention: P is zero between sentences)",
     "checkpoint-weights": "the checkpoint's own weights of the layer on synthetic activations "
     "(standard normal tokens, 1% of channels x20)",
     "synthetic": "synthetic tensors: weights Student-t (std 0.02, log-normal row scales, "
@@ -598,7 +621,9 @@ OPERAND_KINDS = {
     "GEMM has synthetic activations on both operands",
 }
 # Least real last: a GEMM whose samples mix kinds is labelled by the least real one.
-_KIND_ORDER = ("checkpoint", "checkpoint-weights", "synthetic")
+_KIND_ORDER = ("checkpoint", "checkpoint-attention", "checkpoint-weights", "synthetic")
+#: The act x act GEMMs of a workload table whose operands an encoder's forward pass gives.
+ATTENTION_GEMMS = ("attn_score", "attn_value")
 #: Model layers of one distinct GEMM measured at most (evenly spaced over its layers).
 MAX_GEMM_LAYERS = 6
 
@@ -647,6 +672,63 @@ def _synthetic_gemm(name, n, k, kind, rows, cols, tokens) -> tuple:
     return synthetic_weights((nn, kk), seed=seed), x
 
 
+def attention_operands(sentences, gemm: str, *, head: int, length: int) -> tuple:
+    """One head's operands of an attention GEMM on real sentences packed into one sequence.
+
+    Whole sentences are taken in order while they fit ``length`` tokens (at least one; a
+    first sentence longer than ``length`` keeps its first ``length`` tokens and its
+    probabilities over those keys). Attention stays within each sentence (block-diagonal
+    mask), as a packed batch runs: the scores GEMM computes every query against every key
+    of the sequence, the values GEMM multiplies probabilities that are zero between
+    sentences.
+
+    Parameters
+    ----------
+    sentences : sequence of AttentionHeads
+        One encoder layer's captured attention, one entry per sentence in order
+        (:class:`~.encoder.AttentionHeads`).
+    gemm : {"attn_score", "attn_value"}
+        ``attn_score``: ``Q K^T``; ``attn_value``: ``P V``.
+    head : int
+        The head.
+    length : int
+        Tokens of the packed sequence at most (the GEMM's key length).
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        ``(weights (N', K'), activations (M', K'))`` as a weight GEMM takes them:
+        ``attn_score``: keys ``(T, d)`` and queries ``(T, d)``; ``attn_value``: values
+        transposed ``(d, T)`` and probabilities ``(T, T)``; ``T`` the packed tokens.
+    """
+    if gemm not in ATTENTION_GEMMS:
+        raise InputError(
+            f"{gemm!r} is not an attention GEMM", field="gemm", allowed=ATTENTION_GEMMS
+        )
+    if length < 1 or not sentences:
+        raise InputError("no tokens to pack", field="length", allowed="at least 1 token")
+    heads = sentences[0].q.shape[0]
+    if not 0 <= head < heads:
+        raise InputError(f"no head {head}", field="head", allowed=f"0 to {heads - 1}")
+    lengths = np.array([a.q.shape[1] for a in sentences])
+    fits = int(np.searchsorted(np.cumsum(lengths), length, side="right"))
+    parts = [(a, a.q.shape[1]) for a in sentences[: max(fits, 1)]]
+    if fits == 0:
+        parts = [(parts[0][0], length)]  # one sentence longer than the sequence: truncated
+    total = sum(n for _, n in parts)
+    q = np.concatenate([a.q[head, :n] for a, n in parts])
+    k = np.concatenate([a.k[head, :n] for a, n in parts])
+    if gemm == "attn_score":
+        return k, q
+    v = np.concatenate([a.v[head, :n] for a, n in parts])
+    p = np.zeros((total, total), np.float32)
+    at = 0
+    for a, n in parts:
+        p[at : at + n, at : at + n] = a.p[head, :n, :n]
+        at += n
+    return np.ascontiguousarray(v.T), p
+
+
 def gemm_operands(
     spec: str,
     gemms,
@@ -665,7 +747,12 @@ def gemm_operands(
     pass); another checkpoint (or a BERT tensor the encoder does not run, such as a head):
     the layer's own weights on synthetic activations; a preset, or a tensor the checkpoint
     lacks: synthetic tensors of stated statistics (seeded by the GEMM's name and shape). An
-    act x act GEMM (attention scores and values) has synthetic activations on both operands.
+    act x act GEMM (attention scores ``attn_score`` and values ``attn_value``) of a BERT
+    checkpoint with a forward pass runs on the layer's own per-head queries and keys, or
+    softmax probabilities and values, on the calibration sentences (one sample per sampled
+    layer and head, :func:`attention_operands`: whole sentences packed into a sequence of
+    the GEMM's key length, at most ``tokens``); elsewhere it has synthetic activations on
+    both operands.
 
     Parameters
     ----------
@@ -700,6 +787,7 @@ def gemm_operands(
     kind_of_source = None if source is None else source.kind
     encoder: Any = None
     captured: dict[str, np.ndarray] | None = None
+    attention: dict[str, list] = {}
     ckpt: Any = None
     manifest: dict | None = None
     if kind_of_source in ("encoder", "checkpoint"):
@@ -719,7 +807,13 @@ def gemm_operands(
         encoder = BertEncoder.from_dir(source.path)
         tokenizer = WordPieceTokenizer.from_vocab(Path(source.path) / "vocab.txt")
         captured = {}
-        embed_sentences(encoder, tokenizer, load_sentences()[CALIBRATION], capture=captured)
+        embed_sentences(
+            encoder,
+            tokenizer,
+            load_sentences()[CALIBRATION],
+            capture=captured,
+            attention=attention,
+        )
     out = []
     for name, n, k, kind, layer_ids in gemms:
         samples, kinds, tensors = [], [], []
@@ -741,6 +835,17 @@ def gemm_operands(
                     kinds.append("checkpoint-weights")
                 samples.append((w, x))
                 tensors.append(found)
+        if kind == "act x act" and name in ATTENTION_GEMMS and encoder is not None:
+            # Real per-head Q, K, V and P of each sampled layer; every head is its own GEMM.
+            length = min(n if name == "attn_score" else k, tokens, rows, cols)
+            for layer in _spread(layer_ids, max_layers):
+                heads = attention.get(f"{encoder.prefix}encoder.layer.{layer}.attention.self")
+                if not heads:
+                    continue
+                for h in range(encoder.num_heads):
+                    samples.append(attention_operands(heads, name, head=h, length=length))
+                    kinds.append("checkpoint-attention")
+                tensors.append(f"encoder.layer.{layer}.attention")
         if not samples:
             samples = [_synthetic_gemm(name, n, k, kind, rows, cols, tokens)]
             kinds = ["synthetic"]
@@ -749,6 +854,14 @@ def gemm_operands(
         shape = f"{w0.shape[0]} x {w0.shape[1]} weights, {x0.shape[0]} activation rows"
         if label == "synthetic":
             what = f"{name}: synthetic ({shape})"
+        elif label == "checkpoint-attention":
+            assert source is not None and encoder is not None
+            first = tensors[0] if len(tensors) == 1 else f"{tensors[0]} .. {tensors[-1]}"
+            what = (
+                f"{name}: {source.name} {first} ({len(tensors)} layer"
+                f"{'s' if len(tensors) > 1 else ''} x {encoder.num_heads} heads; {shape}), "
+                "calibration sentences packed into one sequence"
+            )
         else:
             assert source is not None
             first = tensors[0] if len(tensors) == 1 else f"{tensors[0]} .. {tensors[-1]}"

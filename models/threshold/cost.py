@@ -9,12 +9,15 @@ from typing import cast
 
 import numpy as np
 
+from ...design.arith import xnor_matches
 from ...design.threshold import ThresholdDesign
 from ...design.threshold_program import schedule
 from ...errors import InputError
+from ...workloads.activity_stats import DataActivity
 from ..cost import Item, price, unit_table
+from ..data_activity import MAX_TILES, MAX_VECTORS, random_codes, ratio
 from .cells import CellPreset, cell_preset
-from .golden import execute, layer_runs
+from .golden import LayerRuns, execute, layer_runs
 
 __all__ = [
     "program_activity",
@@ -25,6 +28,7 @@ __all__ = [
     "threshold_estimate",
     "step_stream_activity",
     "activity_profile",
+    "data_activity",
 ]
 
 
@@ -79,38 +83,76 @@ def _program_activity(design: ThresholdDesign, k: int, runs: int, seed: int) -> 
     w = rng.integers(0, 2, (runs, K))
     t = K // 2 + rng.integers(-1, 2, runs)
     lr = layer_runs(d, x, w, t, rng.random(runs) < 0.5)
+    counts = _run_switching(d, lr)
+    src = np.asarray(lr.fields["src"]).reshape(runs * S, -1)
+    rates = {key: f / n for key, (f, n) in counts.items()}
+    return {
+        "instruction": rates["instruction"],
+        "select_change": float((src[1:] != src[:-1]).mean()),
+        **{key: rates[key] for key in ("reg", "mem", "data", "x")},
+    }
+
+
+def _run_switching(design: ThresholdDesign, lr: LayerRuns) -> dict:
+    """``(flips, bit-cycles)`` of the array's nets over the runs of ``lr``, from the
+    interpreter (:func:`execute`: ``reg``, ``mem``, ``data``, ``x``, each run from its own
+    start) and the instruction fields (``instruction``: the step register, runs back to
+    back; ``load`` is used on acceptance, not registered)."""
     tog: dict = {}
-    execute(d, lr.fields, lr.data, toggles=tog)
-    n = tog["steps"] * pes
+    execute(design, lr.fields, lr.data, toggles=tog)
+    n = tog["steps"] * design.pes
+    steps = lr.runs * lr.program.steps
     flips = 0
     for key, val in lr.fields.items():
         if key == "load":
             continue
-        a = np.asarray(val).reshape(runs * S, -1).astype(np.int64)
+        a = np.asarray(val).reshape(steps, -1).astype(np.int64)
         flips += int(np.bitwise_count(a[1:] ^ a[:-1]).sum())
-    src = np.asarray(lr.fields["src"]).reshape(runs * S, -1)
     return {
-        "instruction": flips / ((runs * S - 1) * design.instruction_bits),
-        "select_change": float((src[1:] != src[:-1]).mean()),
-        "reg": tog["reg"] / (n * design.neurons),
-        "mem": tog["mem"] / (n * design.storage_bits),
-        "data": tog["data"] / (n * design.data_bits),
-        "x": tog["x"] / (n * design.neurons * design.fan_in),
+        "instruction": (float(flips), float((steps - 1) * design.instruction_bits)),
+        "reg": (float(tog["reg"]), float(n * design.neurons)),
+        "mem": (float(tog["mem"]), float(n * design.storage_bits)),
+        "data": (float(tog["data"]), float(n * design.data_bits)),
+        "x": (float(tog["x"]), float(n * design.neurons * design.fan_in)),
     }
 
 
+#: Which nets of the PE each kind of switching follows on measured data (``Item.driver``;
+#: :func:`data_activity`): the data registers the activation bits (``act``), the instruction
+#: (step register, decoders, instruction nets) the weights, which travel in it as input
+#: polarities (``weight``), the neuron inputs after the inversion, i.e. the XNOR terms and
+#: the intermediate bits read back (``term``), the neuron outputs, local memory or neuron
+#: registers and results, i.e. the popcount's and compare's bits (``sum``).
+_DRIVER = {"instruction": "weight", "data": "act", "x": "term", "reg": "sum", "mem": "sum"}
+
+
 def _at_activity(
-    unit: str, part: str, count: float, toggles_per_input: float, bits: float = 0.0
+    unit: str,
+    part: str,
+    count: float,
+    toggles_per_input: float,
+    bits: float = 0.0,
+    driver: str = "weight",
 ) -> list[Item]:
     """``count`` units whose data inputs toggle ``toggles_per_input`` times per cycle on
     average: the table prices a unit at the calibration activity (0.5 per input), so the
     share ``a = toggles / 0.5`` of them is priced active and the rest held (same area and
     clock energy). ``a`` is capped at 1. ``bits`` is passed on (a net's fan-out for
-    ``fanout_buf``)."""
+    ``fanout_buf``); ``driver`` names the nets whose measured switching scales the active
+    share on data (:data:`_DRIVER`)."""
     a = min(max(toggles_per_input / 0.5, 0.0), 1.0)
-    items = [Item(unit, part, count * a, bits=bits)]
+    items = [Item(unit, part, count * a, bits=bits, driver=driver)]
     if a < 1.0:
-        items.append(Item(unit, f"{part} (held share)", count * (1.0 - a), bits=bits, active=False))
+        items.append(
+            Item(
+                unit,
+                f"{part} (held share)",
+                count * (1.0 - a),
+                bits=bits,
+                active=False,
+                driver=driver,
+            )
+        )
     return items
 
 
@@ -292,23 +334,33 @@ def _ring_bom(design: ThresholdDesign, cell: CellPreset, prog, act: dict) -> lis
         *_at_activity("and2", "emit select decoder (shared)", emit_gates, r_instr),
         # Each neuron's store address decoded into its L register bits' enables.
         *_at_activity("and2", "store address decoders (shared)", N * (store_gates + L), r_instr),
-        *_at_activity("dffe", "data registers", P * D, act["data"]),
+        *_at_activity("dffe", "data registers", P * D, act["data"], driver="act"),
         Item(
             "threshold_neuron",
             f"threshold neurons ({cell.name})",
             P * N,
             price=cell.price(prog.utilization),
+            driver="term",
         ),
-        *_at_activity("and2", "ring input multiplexers", P * N * F * S, r_mux),
-        *_at_activity("xor2", "neuron input inversions", P * N * F, (act["x"] + r_instr) / 2),
-        *_at_activity("and2", "emit multiplexers", P * E, r_emit),
+        *_at_activity("and2", "ring input multiplexers", P * N * F * S, r_mux, driver="term"),
+        *_at_activity(
+            "xor2", "neuron input inversions", P * N * F, (act["x"] + r_instr) / 2, driver="term"
+        ),
+        *_at_activity("and2", "emit multiplexers", P * E, r_emit, driver="sum"),
         # Written only from the owning neuron's output: the enable is the decoded store.
-        *_at_activity("dffe", "neuron registers R_n", P * N * L, act["mem"]),
-        *_at_activity("dffe", "result register", P + 1, 0.5 * prog.outputs / prog.steps),
+        *_at_activity("dffe", "neuron registers R_n", P * N * L, act["mem"], driver="sum"),
+        *_at_activity(
+            "dffe", "result register", P + 1, 0.5 * prog.outputs / prog.steps, driver="sum"
+        ),
     ]
     for part, nets, fanout, rate in _ring_fanout_nets(d):
         items += _at_activity(
-            "fanout_buf", f"fan-out buffers: {part}", nets, act[rate] if rate else 0.0, bits=fanout
+            "fanout_buf",
+            f"fan-out buffers: {part}",
+            nets,
+            act[rate] if rate else 0.0,
+            bits=fanout,
+            driver=_DRIVER[rate or "instruction"],
         )
     return items
 
@@ -376,21 +428,38 @@ def threshold_bom(
         *_at_activity("and2", "store address decoders (shared)", N * (store_gates + L), r_instr),
         # A memory bit is written when any neuron stores to it: an OR of N write lines.
         *_at_activity("and2", "local memory write enables (shared)", L * (N - 1), r_instr),
-        *_at_activity("dffe", "data registers", P * D, act["data"]),
-        Item("threshold_neuron", f"threshold neurons ({cell.name})", P * N, price=cell.price(util)),
-        *_at_activity("and2", "neuron input multiplexers", P * N * F * S, r_mux),
-        *_at_activity("xor2", "neuron input inversions", P * N * F, (act["x"] + r_instr) / 2),
-        *_at_activity("and2", "emit multiplexers", P * S, r_mux),
-        *_at_activity("dffe", "local memory", P * L, act["mem"]),
+        *_at_activity("dffe", "data registers", P * D, act["data"], driver="act"),
+        Item(
+            "threshold_neuron",
+            f"threshold neurons ({cell.name})",
+            P * N,
+            price=cell.price(util),
+            driver="term",
+        ),
+        *_at_activity("and2", "neuron input multiplexers", P * N * F * S, r_mux, driver="term"),
+        *_at_activity(
+            "xor2", "neuron input inversions", P * N * F, (act["x"] + r_instr) / 2, driver="term"
+        ),
+        *_at_activity("and2", "emit multiplexers", P * S, r_mux, driver="term"),
+        *_at_activity("dffe", "local memory", P * L, act["mem"], driver="sum"),
         # The highest storing neuron wins a memory bit: a chain of N - 1 two-way
         # multiplexers over the neurons' registers per bit (the hold is the enable).
-        *_at_activity("mux2", "local memory write select", P * L * (N - 1), act["reg"]),
-        *_at_activity("dffe", "result register", P + 1, 0.5 * prog.outputs / prog.steps),
+        *_at_activity(
+            "mux2", "local memory write select", P * L * (N - 1), act["reg"], driver="sum"
+        ),
+        *_at_activity(
+            "dffe", "result register", P + 1, 0.5 * prog.outputs / prog.steps, driver="sum"
+        ),
     ]
     # Buffers synthesis puts on the nets of high fan-out (a tenth of the pooled array's cells).
     for part, nets, fanout, rate in threshold_fanout_nets(d):
         items += _at_activity(
-            "fanout_buf", f"fan-out buffers: {part}", nets, act[rate] if rate else 0.0, bits=fanout
+            "fanout_buf",
+            f"fan-out buffers: {part}",
+            nets,
+            act[rate] if rate else 0.0,
+            bits=fanout,
+            driver=_DRIVER[rate or "instruction"],
         )
     return items
 
@@ -561,3 +630,100 @@ def activity_profile(
         ("rst", 0.0, 0.0),
         ("*", 0.0, 0.0),
     ]
+
+
+def _layer_switching(design: ThresholdDesign, w: np.ndarray, x: np.ndarray, tiles: int) -> dict:
+    """``(flips, bit-cycles)`` of the array's nets (:func:`_run_switching`) when it runs the
+    binary layer of input bits ``x`` (M, K) and weight bits ``w`` (N, K) as the bench
+    streams it: the program for fan-in K, one run per output neuron and group of ``pes *
+    vectors`` rows, neuron-major; at most ``tiles`` output neurons (evenly spaced) and
+    :data:`~shiftadd.models.data_activity.MAX_VECTORS` rows. Each neuron's threshold is
+    its median count over those rows (a batch-normalized layer's: both outcomes occur), and
+    every other neuron compares ``<= T``."""
+    d = design
+    m = min(x.shape[0], max(MAX_VECTORS, d.pes * d.vectors))
+    m -= m % d.pool
+    if m == 0:
+        raise InputError(
+            f"{x.shape[0]} activation rows do not fill one pooling window of {d.pool}",
+            field="data",
+            allowed=f"at least {d.pool} rows",
+        )
+    n = w.shape[0]
+    pick = np.unique(np.linspace(0, n - 1, min(n, max(1, tiles))).round().astype(int))
+    xs, ws = x[:m], w[pick]
+    counts = xnor_matches(xs, ws)  # (m, outputs)
+    thresholds = np.round(np.median(counts, axis=0)).astype(np.int64)
+    flips = np.arange(len(pick)) % 2 == 1
+    return _run_switching(d, layer_runs(d, xs, ws, thresholds, flips))
+
+
+def data_activity(
+    design: ThresholdDesign, w_codes: np.ndarray, x_codes: np.ndarray, *, tiles: int = MAX_TILES
+) -> DataActivity:
+    """Switching of a threshold array running the binary layer of activation bits
+    ``x_codes`` (M, K) and weight bits ``w_codes`` (N, K) (1 = +1), laid out as the bench
+    streams it (:func:`_layer_switching`), against uniformly random bits laid out the same
+    way.
+
+    The NumPy interpreter of the program (:func:`execute`, the RTL's state sequence) gives
+    the flips of each kind of net; each is returned as an equivalent activity (0.5 x rate on
+    the data / rate on random bits; :func:`~shiftadd.models.data_activity.ratio`), the
+    activity at which the bill of materials' calibrated price of the items it drives
+    (``Item.driver``) gives their energy on the data: ``act_toggle`` the data registers
+    (input bits), ``weight_toggle`` the step register and the instruction's decoders and
+    nets (the weights are its input polarities), ``term`` the neuron inputs after the
+    inversion (XNOR terms and intermediate bits read back; the neurons and multiplexers),
+    ``sum`` the neuron outputs and local memory or neuron registers (popcount and compare
+    bits). A binary layer has no zero values (``act_zero = weight_zero = 0``) and no digits
+    (``digit`` is ``act_toggle``).
+
+    Parameters
+    ----------
+    design : ThresholdDesign
+        The threshold array; the program is scheduled for the layer's fan-in K.
+    w_codes, x_codes : numpy.ndarray
+        Weight bits (N, K) and activation bits (M, K), 0 or 1.
+    tiles : int
+        Output neurons laid out at most (evenly spaced).
+
+    Returns
+    -------
+    DataActivity
+        The measured switching.
+
+    Raises
+    ------
+    InputError
+        Codes that are not bits or not (N, K) and (M, K), fewer rows than one pooling
+        window, or a fan-in whose program does not fit the PE's storage.
+    """
+    w = np.asarray(w_codes)
+    x = np.asarray(x_codes)
+    if w.ndim != 2 or x.ndim != 2 or w.shape[1] != x.shape[1] or not w.size or not x.size:
+        raise InputError(
+            f"weights {w.shape} and activations {x.shape} are not non-empty (N, K) and (M, K)",
+            field="data",
+        )
+    for name, c in (("weight", w), ("activation", x)):
+        if c.min() < 0 or c.max() > 1:
+            raise InputError(
+                f"{name} codes range over [{c.min()}, {c.max()}]: a binary layer's are bits",
+                field="data",
+                allowed="0 (-1) or 1 (+1)",
+            )
+    data = _layer_switching(design, w.astype(np.int8), x.astype(np.int8), tiles)
+    rw, rx = random_codes(design, w.shape, x.shape)
+    rand = _layer_switching(design, rw.astype(np.int8), rx.astype(np.int8), tiles)
+
+    def both(*keys):
+        return tuple(tuple(sum(src[k][i] for k in keys) for i in range(2)) for src in (data, rand))
+
+    act = ratio(*both("data"))
+    return DataActivity(
+        act_toggle=act,
+        weight_toggle=ratio(*both("instruction")),
+        term=ratio(*both("x")),
+        sum=ratio(*both("reg", "mem")),
+        digit=act,
+    )
