@@ -201,8 +201,13 @@ def test_bill_counts_accumulators_and_no_weight_registers():
     last = [p for p in paths if p.name.startswith("datapath stage 2")]
     wide = [el for p in last for el in p.elements if el.kind == "tree" and el.get("signed")]
     assert all(el.get("leaf_width") == 14 and "accumulator adder" in el.what for el in wide)
+    # From the offset's own node the chain is a 14-bit adder, then a full adder.
+    first = [el for p in last for el in p.elements if el.kind == "adder"]
+    assert first and all(el.get("width") == 14 for el in first)
     (loop,) = [p for p in paths if p.name.startswith("accumulator loop")]
-    assert [el.kind for el in loop.elements[:2]] == ["gate", "adder"]
+    # The loop starts at the ``first`` flag's net to every accumulator bit's clear; the
+    # accumulator adder is merged with the root's level (a 3:2 level before its carry).
+    assert [el.kind for el in loop.elements[:4]] == ["fanout", "gate", "csa", "adder"]
 
 
 def _last_stage_chains(d):
@@ -214,7 +219,14 @@ def _last_stage_chains(d):
             levels = {
                 bool(el.get("signed")): el.get("levels") for el in p.elements if el.kind == "tree"
             }
-            out.add((levels.get(False, 0), levels.get(True, 0)))
+            # A chain from the offset's own node: a carry-propagate adder, then a full
+            # adder per further level (wide levels too).
+            wide = sum(
+                1 if el.kind == "adder" else el.get("levels")
+                for el in p.elements
+                if el.kind in ("adder", "csa")
+            )
+            out.add((levels.get(False, 0), levels.get(True, 0) + wide))
     return out
 
 
@@ -271,8 +283,11 @@ def test_offset_leaf_bits_switch_at_the_last_chunk_and_weights_per_mac():
     held = items["pipeline register after layer 3: offset-only bits"]
     assert held.count == 8 * offset_width and held.toggle == pytest.approx(rate["offset"])
     assert items["pipeline register after layer 3"].count == 8 * 8 * 4  # 8 counts of 0..8
-    # The root adds the 7-bit count to the offset: 7 of its 14 bits follow the offset.
-    assert items["adder trees: bits only the offset leaf drives"].bits == 8 * 7
+    # The root adds the 7-bit count to the offset: 7 of its 14 bits follow the offset,
+    # each a half adder (the carry into one offset bit).
+    for part in ("sums", "carries"):
+        item = items[f"adder trees: bits only the offset leaf drives (half-adder {part})"]
+        assert item.count == 8 * 7 and item.toggle == pytest.approx(rate["offset_sum"])
     assert items["input register: offsets"].toggle == rate["offset"]
     # A lane's weights switch only when it carries a real column.
     w = items["input register: weights"]

@@ -310,11 +310,19 @@ def accumulate_bill(design: AdderTreeDesign) -> list[Item]:
             bits=n * (bits - offset_adder_bits),
             driver="sum",
         ),
+        # Above the count's width only the offset has live bits: each such adder bit adds
+        # the carry to one operand bit, a half adder (XOR for the sum, AND for the carry).
         Item(
-            "tree_adder",
-            "adder trees: bits only the offset leaf drives",
-            0,
-            bits=n * offset_adder_bits,
+            "xor2",
+            "adder trees: bits only the offset leaf drives (half-adder sums)",
+            n * offset_adder_bits,
+            toggle=rate["offset_sum"],
+            driver="sum",
+        ),
+        Item(
+            "and2",
+            "adder trees: bits only the offset leaf drives (half-adder carries)",
+            n * offset_adder_bits,
             toggle=rate["offset_sum"],
             driver="sum",
         ),

@@ -18,6 +18,19 @@ path, and the accumulator's own loop (clear gate, the adder's carry chain, the t
 too.
 The input register loads every lane's weights, offset and flip bit each cycle, and the port
 forms ``-T`` (gated by ``last``) on the way into it instead of a weight-load port.
+
+Without ``accumulate``, a threshold's offset leaf holds ``-T``: from the level where it
+joins, a path's adders carry into the sign bit the test reads, priced signed at the
+count's width (the offset's upper bits, straight from a register, only pass the carry on);
+each mix of count adders and joined ones through a stage is a path. The weight-load port
+forms ``count - T`` at the offset's width: the count's top bit arrives last and its carry
+runs on through the threshold's bits above it. After a multiplier, a stage reducing a
+number of nodes that is not a power of two is as deep as log2 of it (its short branches
+end early). With ``accumulate``, a chain from the offset's own node (no count adder before
+it) is a ripple chain, a carry-propagate adder at the offset's width and a full adder per
+further level; the accumulator's loop starts at the ``first`` flag's net into every
+accumulator bit's clear and, when tree levels share its stage, passes a 3:2 level of the
+multi-operand adder synthesis merges them into.
 """
 
 from __future__ import annotations
@@ -27,7 +40,7 @@ import math
 from ...design.adder_tree import AdderTreeDesign
 from ...design.base import range_width
 from ...design.tree import plan_tree
-from ..timing import Element, TimingPath, adder, fanout, gates, mult, tree
+from ..timing import Element, TimingPath, adder, csa, fanout, gates, mult, tree
 from .timing_bitweight import bitweight_paths
 
 __all__ = ["timing_paths", "term_elements", "register_bits", "offset_join_level"]
@@ -126,7 +139,13 @@ def offset_join_level(design: AdderTreeDesign) -> int:
 
 
 def _accumulating_levels(
-    design: AdderTreeDesign, lo_level: int, hi_level: int, width: int, signed: bool
+    design: AdderTreeDesign,
+    lo_level: int,
+    hi_level: int,
+    width: int,
+    signed: bool,
+    *,
+    accumulator: bool = True,
 ) -> list[list[Element]]:
     """Tree levels ``lo_level`` to ``hi_level`` of the last stage, then the accumulator
     adder (``accumulate``): the logic of each distinct path through them.
@@ -138,12 +157,17 @@ def _accumulating_levels(
     a path's chain runs across that width from its first such adder on. Before it a path
     adds narrow term counts. An odd last node passes a level without an adder, so paths
     from different nodes hold different numbers of each: one list per distinct
-    ``(narrow, wide)`` pair."""
+    ``(narrow, wide)`` pair.
+
+    Without ``accumulator`` (a tree whose offset leaf holds the threshold, any stage): the
+    same paths without the accumulator adder; the wide adders' top bit is the sign the
+    threshold test reads, so their carry chains set the stage's delay once the offset has
+    joined."""
     d = design
     levels = d.tree.levels
     # One-chunk outputs leave a 1-bit accumulator that only ever holds 0, which synthesis
     # folds into the root adder as its carry-in: no level of its own.
-    acc = 1 if d.max_chunks > 1 else 0
+    acc = 1 if accumulator and d.max_chunks > 1 else 0
     pairs = set()
     for start in range(len(levels[lo_level - 1])):
         node, narrow, wide = start, 0, 0
@@ -156,18 +180,33 @@ def _accumulating_levels(
             elif added:
                 narrow += 1
         pairs.add((narrow, wide + acc))
-    offset_width = range_width(*d.offset_range)[0]
+    # With the accumulator the wide chains run at the accumulated offset's width. Without
+    # it the -T leaf's bits come straight from a register: the carry chain runs across the
+    # count's bits and only ripples on through the offset's upper bits into the sign, so
+    # the adders are priced at the count's width, signed.
+    offset_width = range_width(*d.offset_range)[0] if accumulator else width
     out = []
     for narrow, wide in sorted(pairs):
         elements = []
         if narrow:
             elements.append(tree(narrow, width, signed, f"{narrow} count adder levels"))
-        # "wide": signed, at the offset's width.
+        if not wide:
+            out.append(elements)
+            continue
+        # "wide": signed (at the offset's width with the accumulator).
         tree_levels = wide - acc
         what = f"{tree_levels} wide adder level{'s' if tree_levels != 1 else ''}"
         if acc:
             what = f"{what} + accumulator adder" if tree_levels else "accumulator adder"
-        elements.append(tree(wide, offset_width, True, what, after=narrow))
+        if narrow or not accumulator:
+            elements.append(tree(wide, offset_width, True, what, after=narrow))
+        else:
+            # From the offset's own node: its adders add narrow counts to the wide offset
+            # in series, a ripple chain whose carries overlap: one carry-propagate adder
+            # at the offset's width, then a full adder per further level.
+            elements.append(adder(offset_width, f"{what}: first"))
+            if wide > 1:
+                elements.append(csa(wide - 1, f"{what}: further levels, carries overlapping"))
         out.append(elements)
     return out
 
@@ -207,9 +246,12 @@ def datapath_paths(design: AdderTreeDesign) -> list[TimingPath]:
             if first == 0 and d.arith.multiplier:
                 # The products' carry chains run on into the tree: it continues the
                 # multiplier's partial-product tree (weight_bits rows of act_bits bits).
+                # A level count that is not a power of two leaves short branches: the
+                # carry chains are as long as log2 of the nodes the stage reduces.
                 assert d.act_bits is not None and d.weight_bits is not None
+                nodes = len(d.tree.levels[lo_level - 1]) / len(d.tree.levels[hi_level])
                 elements.append(
-                    tree(levels, d.act_bits, signed, what, after=math.log2(d.weight_bits))
+                    tree(math.log2(nodes), d.act_bits, signed, what, after=math.log2(d.weight_bits))
                 )
             elif d.accumulate and i == len(bounds) - 2:
                 name = f"datapath stage {i + 1} (layers {first}-{last})"
@@ -217,6 +259,18 @@ def datapath_paths(design: AdderTreeDesign) -> list[TimingPath]:
                     _accumulating_levels(d, lo_level, hi_level, width, signed)
                 ):
                     path = [*elements, *chain, *_tail(d), _enable()]
+                    paths.append(TimingPath(f"{name}, path {j + 1}" if j else name, tuple(path)))
+                continue
+            elif d.threshold and not d.accumulate:
+                # The offset leaf holds -T: once it joins, a path's adders carry into the
+                # sign the test reads, signed (one path per mix of count and joined adders).
+                name = f"datapath stage {i + 1} (layers {first}-{last})"
+                last_stage = i == len(bounds) - 2
+                chains = _accumulating_levels(
+                    d, lo_level, hi_level, width, signed, accumulator=False
+                )
+                for j, chain in enumerate(chains):
+                    path = [*elements, *chain, *(_tail(d) if last_stage else []), _enable()]
                     paths.append(TimingPath(f"{name}, path {j + 1}" if j else name, tuple(path)))
                 continue
             else:
@@ -229,11 +283,20 @@ def datapath_paths(design: AdderTreeDesign) -> list[TimingPath]:
         elements.append(_enable())
         paths.append(TimingPath(f"datapath stage {i + 1} (layers {first}-{last})", tuple(elements)))
     if d.accumulate:
-        # The accumulator's own loop: register, clear gate, the adder's full carry chain,
-        # the threshold test into the output register (and back into the accumulator).
+        # The accumulator's own loop: register (or the ``first`` flag's net), clear gate,
+        # the adder's full carry chain, the threshold test into the output register (and
+        # back into the accumulator).
+        acc_bits = range_width(*d.accumulated_range)[0]
+        # With tree levels in the last stage, synthesis merges them and the accumulator
+        # adder into one multi-operand adder: the accumulator operand passes a 3:2
+        # compressor level before the carry-propagate adder.
+        merged = bounds[-1] >= max(1, bounds[-2] + 1)
         loop: list[Element] = [
+            # The registered ``first`` flag clears every accumulator bit of every neuron.
+            fanout(d.n * acc_bits, "first -> every accumulator's clear"),
             gates("and2", 1, "accumulator clear (first)"),
-            adder(range_width(*d.accumulated_range)[0], "accumulator adder"),
+            *([csa(1, "merged with the tree's last level (3:2)")] if merged else []),
+            adder(acc_bits, "accumulator adder"),
             *_tail(d),
             _enable(),
         ]
@@ -304,8 +367,17 @@ def control_paths(design: AdderTreeDesign) -> list[TimingPath]:
         count_levels = max(1.0, math.log2(d.k))
         elements: list[Element] = [tree(count_levels, 1, False, "count of -1 weights")]
         if d.threshold:
-            # The subtraction continues the count's carry chains: one more level.
-            elements.append(tree(1, 1, False, "offset - threshold", after=count_levels))
+            # count - T at the offset's signed width: the count's top bit arrives last and
+            # its carry runs on through T's bits above the count, a carry-propagate chain
+            # from that bit to the offset's sign.
+            count_bits = d.k.bit_length()
+            offset_bits = range_width(*d.offset_range)[0]
+            elements.append(
+                adder(
+                    max(1, offset_bits - count_bits + 1),
+                    "offset - threshold (carry above the count)",
+                )
+            )
         elements.append(_enable())
         paths.append(TimingPath("weight-load port: offset", tuple(elements)))
     return paths

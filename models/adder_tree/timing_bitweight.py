@@ -232,7 +232,8 @@ def _correction_elements(design: AdderTreeDesign, registered: bool = False) -> l
     plus the rows' sign constants, then its net into every neuron's compressors.
 
     The count is a balanced tree over the lanes whose leaves hold one bit per digit, two
-    bits apart: the digit fields add side by side, priced as one popcount of the lanes. The
+    bits apart: the digit fields add side by side, priced as one popcount of the lanes,
+    ``ceil(log2 k)`` full levels deep (an odd lane's word joins whole, a level later). The
     constant is zero below bit ``select_width - 1``: when the count fits below that, adding
     it is wiring; otherwise its carries run on from the count's top bits, one level more of
     the count's carry chain (which also stands for the fields' overflow into each other).
@@ -243,7 +244,11 @@ def _correction_elements(design: AdderTreeDesign, registered: bool = False) -> l
     """
     plan = design.bitweight
     assert plan is not None
-    count_levels = _count_levels(design.k)
+    # The lanes' words add side by side, priced as one popcount of the lanes; a lane count
+    # that is not a power of two adds its odd words as whole words a level later (each
+    # holds a bit of every digit field), so the tree is ceil(log2 k) full levels deep,
+    # not the 1-bit popcount's log2 k.
+    count_levels = float(_clog2(design.k))
     out = [
         *encoder_elements(design),
         _sign_net(design, registered),

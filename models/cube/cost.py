@@ -17,7 +17,7 @@ from ..data_activity import (
     term_width,
     value_toggles,
 )
-from ..grid.cost import pe_items, switching_summary, toggle_factors
+from ..grid.cost import carry_save_chain, pe_items, switching_summary, toggle_factors
 
 __all__ = [
     "switching_factors",
@@ -144,16 +144,17 @@ def bill_of_materials(design: CubeDesign) -> list[Item]:
             ),
             per_output("adder", "carry-propagate adders at the cube's edge", 1, bits=W),
         ]
-        masks = d.psum_masks
-        items += pe_items(d, face, (0, 0), "first-layer PEs", macs=pes)
+        chain = carry_save_chain(d, D)
+        items += pe_items(d, face, chain[0][0], "first-layer PEs", macs=pes)
         for k in range(1, D):
-            items += pe_items(d, face, masks[k - 1], f"layer {k} PEs", macs=pes)
-        bits = sum(int(s).bit_count() + int(c).bit_count() for s, c in masks)
+            items += pe_items(d, face, chain[k][0], f"layer {k} PEs", macs=pes)
+        # Every PE but the last along c passes its activation on (carry_save_chain).
+        bits = face * sum(b for _, b, _ in chain) - R * (C - 1) * sum(a for _, _, a in chain)
         items.append(
             Item(
                 "dffe",
                 "partial-sum registers (carry-save)",
-                face * bits,
+                bits,
                 per="mac",
                 macs=pes,
                 toggle=f["psum"],

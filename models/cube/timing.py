@@ -8,15 +8,17 @@ and 3:2 compressor levels with ``carry_save_accumulate``) into its partial-sum r
 The partial sum from the previous layer enters the same adder or compressor tree, a shorter
 path. With ``carry_save_accumulate`` one carry-propagate adder per output resolves the last
 layer's pair into the first de-skew (or the result) register. Backpressure is the global
-``advance = ~result.valid | result.ready``, which enables every register of the cube
-through a buffer tree.
+``advance = ~result.valid | result.ready``, a gate that enables every register of the cube
+through a buffer tree (priced as the calibrated two-row decoded write, the same structure).
+A cube one layer deep adds nothing to its products: the PE is the multiplier (or the term
+and its carry-in) alone.
 """
 
 from __future__ import annotations
 
 from ...design.cube import CubeDesign
-from ..grid.timing import operand_nets, pe_elements
-from ..timing import TimingPath, adder, fanout, gates
+from ..grid.timing import operand_nets, operands, pe_elements
+from ..timing import TimingPath, adder, decoded_write, gates
 from .cost import skew_bits
 
 __all__ = ["timing_paths", "register_bits"]
@@ -86,12 +88,13 @@ def timing_paths(design: CubeDesign) -> list[TimingPath]:
         "activation": nets["activation"],
         "weight": nets["weight"] + (1 if d.rows > 1 else 0),
     }
+    loads["negated weight"] = loads["weight"]
     paths = [
         TimingPath(
             f"PE partial sum ({operand} register -> partial-sum register)",
-            (*pe_elements(d, operand, loads[operand]), _enable()),
+            (*pe_elements(d, operand, loads[operand], accumulate=d.depth > 1), _enable()),
         )
-        for operand in ("activation", "weight")
+        for operand in operands(d)
     ]
     if d.carry_save_accumulate:
         paths.append(
@@ -100,14 +103,13 @@ def timing_paths(design: CubeDesign) -> list[TimingPath]:
                 (adder(d.acc_width, "carry-propagate adder at the cube's edge"), _enable()),
             )
         )
+    # advance is a gate (not a register) driving every register's enable through a buffer
+    # tree: the two-row decoded write, calibrated on that structure (its one-bit index is a
+    # literal, so the decode is the same single gate).
     paths.append(
         TimingPath(
             "advance (result.ready -> every register enable)",
-            (
-                gates("and2", 1, "advance = ~valid | ready"),
-                fanout(register_bits(d) + 1, "advance net"),
-                _enable(),
-            ),
+            (decoded_write(2, register_bits(d) + 1, "advance = ~valid | ready -> enables"),),
         )
     )
     return paths

@@ -32,6 +32,10 @@ from ..data_activity import (
 
 __all__ = [
     "switching_factors",
+    "booth_row_bits",
+    "term_rows",
+    "compressor_cells",
+    "carry_save_chain",
     "pe_items",
     "switching_summary",
     "bill_of_materials",
@@ -44,20 +48,164 @@ def _popcount(x: int) -> int:
     return bin(int(x)).count("1")
 
 
-def _csa_cells(row_masks, plan, width: int) -> tuple[int, int]:
-    """``(full adders, half adders)`` of one 3:2 reduction as :mod:`shiftadd.hw.csa` builds
-    it: a bit where three rows meet is a full adder, two a half adder, one a wire."""
-    full_mask = (1 << width) - 1
-    masks = [int(m) & full_mask for m in row_masks]
-    full = half = 0
-    for x, y, z in plan.steps:
-        a, b, c = masks[x], masks[y], masks[z]
-        three = a & b & c
-        two = ((a & b) | (a & c) | (b & c)) & ~three
-        full += _popcount(three)
-        half += _popcount(two)
-        masks += [a | b | c, (((a & b) | (a & c) | (b & c)) << 1) & full_mask]
-    return full, half
+def _mask_row(mask: int, width: int, name: str) -> list:
+    """A bit row of distinct wires where ``mask`` has bits (a register, a term)."""
+    return [(name, p) if mask >> p & 1 else None for p in range(width)]
+
+
+def booth_row_bits(design: GridDesign) -> list[list]:
+    """The Booth partial-product rows of one PE as :func:`shiftadd.hw.booth.booth_rows` and
+    :func:`shiftadd.hw.csa.bit_row` build them, bit by bit: a label per distinct wire, the
+    sign wire itself repeated above a signed row's top bit, nothing above an unsigned row
+    (the top digit of an unsigned activation, never negative, times an unsigned weight).
+
+    Parameters
+    ----------
+    design : GridDesign
+        A design with Booth partial products (``mac`` and ``carry_save_accumulate``).
+
+    Returns
+    -------
+    list of list
+        Per row, ``acc_width`` entries: a wire label or None.
+    """
+    d = design
+    W, ab, wb = d.acc_width, d.act_bits, d.weight_bits
+    assert wb is not None
+    rows = []
+    for j in range(d.booth_digits):
+        shift = 2 * j
+        if shift >= W:
+            break
+        # The top digit of an unsigned code has no negative form: 0, w or 2w at the
+        # weight's own signedness, one bit narrower.
+        never_negative = j > 0 and not d.act_signed and 2 * j + 1 >= ab
+        n, signed_row = (wb + 1, d.weight_signed) if never_negative else (wb + 2, True)
+        n = min(n, W - shift)
+        row: list = [None] * W
+        for i in range(n):
+            row[shift + i] = ("pp", j, i)
+        if signed_row:
+            for p in range(shift + n, W):
+                row[p] = ("pp", j, n - 1)
+        rows.append(row)
+    return rows
+
+
+def term_rows(design: GridDesign) -> tuple[list[list], list]:
+    """A carry-save PE's term rows and injected single bits as wire labels (as
+    :meth:`shiftadd.hw.arith.PEArithmetic.csa_terms` builds them): Booth partial products
+    (:func:`booth_row_bits`) with digit 0's sign, activation bit 1, as the injected bit; or
+    the ``+-a`` row, sign-extended by its own top bit (signed ``a``, with a separate
+    carry-in) or by the sign wire that is also its injected ``+1`` (unsigned ``a``).
+
+    Parameters
+    ----------
+    design : GridDesign
+        A design with ``carry_save_accumulate``.
+
+    Returns
+    -------
+    tuple of (list of list, list)
+        The term rows (``acc_width`` wire labels or None each) and the injected bits.
+    """
+    d = design
+    W = d.acc_width
+    if d.booth:
+        return booth_row_bits(d), [("act", 1)]
+    n = min(d.act_bits, W)
+    above = ("term", n - 1) if d.act_signed else ("sign",)
+    row = [("term", i) for i in range(n)] + [above] * (W - n)
+    return [row], [("carry-in",) if d.act_signed else ("sign",)]
+
+
+def compressor_cells(rows, plan, width: int, bits=()) -> tuple[int, int, tuple[list, list]]:
+    """``(full adders, half adders, (sum, carry))`` of one 3:2 reduction of bit rows, as
+    synthesis keeps them: a bit where three rows meet is a full adder, two a half adder,
+    one a wire, and cells with the same inputs are one cell (above the rows' top bits the
+    same sign wires meet at every position, so one adder serves them all).
+
+    Parameters
+    ----------
+    rows : list of list
+        Bit rows (wire labels or None, ``width`` each), in the plan's row order.
+    plan : CsaPlan
+        The reduction.
+    width : int
+        Row width.
+    bits : sequence
+        Wire labels of the single bits the plan injects (into bit 0 of a carry row).
+
+    Returns
+    -------
+    tuple
+        Distinct full and half adders, and the result's sum and carry rows.
+    """
+    rows = [list(r) for r in rows]
+    injected = {plan.inject_step(i): b for i, b in enumerate(bits)}
+    full: set = set()
+    half: set = set()
+    for step, (x, y, z) in enumerate(plan.steps):
+        a, b, c = rows[x], rows[y], rows[z]
+        sums: list = [None] * width
+        carries: list = [None] * width
+        for p in range(width):
+            ins = tuple(v for v in (a[p], b[p], c[p]) if v is not None)
+            if len(ins) == 1:
+                sums[p] = ins[0]
+                continue
+            if len(ins) < 2:
+                continue
+            (full if len(ins) == 3 else half).add(ins)
+            sums[p] = ("s", ins)
+            if p + 1 < width:
+                carries[p + 1] = ("c", ins)
+        if step in injected:
+            carries[0] = injected[step]
+        rows += [sums, carries]
+    return len(full), len(half), (rows[-2], rows[-1])
+
+
+def carry_save_chain(design: GridDesign, length: int) -> list[tuple[list, int, int]]:
+    """The carry-save adders of a weight-stationary column (or a cube's depth), each adding
+    its terms to the registered pair the previous one passes on, as the registers hold it:
+    one flip-flop per distinct wire of the pair (:func:`shiftadd.hw.systolic_pe.register_row`),
+    so a sign wire repeated over the upper bits is one register whose output the next
+    adder sees repeated again.
+
+    Parameters
+    ----------
+    design : GridDesign
+        A design with ``carry_save_accumulate``.
+    length : int
+        Adders in the chain.
+
+    Returns
+    -------
+    list of tuple
+        Per adder: the incoming pair (two bit rows of wire labels), the flip-flops of the
+        pair it passes on, and how many of those hold the raw activation bit 1 (Booth
+        digit 0's sign, injected into the carry): the same flip-flop as bit 1 of a
+        register passing the activation on (same input and enable; synthesis keeps one).
+    """
+    d = design
+    W = d.acc_width
+    plan = d.csa_plan
+    assert plan is not None
+    terms, bits = term_rows(d)
+    prev: list = [[None] * W, [None] * W]
+    out = []
+    for i in range(length):
+        _, _, pair = compressor_cells([*terms, *prev], plan, W, bits)
+        regs: dict = {}
+        for row in pair:
+            for v in row:
+                if v is not None:
+                    regs.setdefault(v, ("psum", i, len(regs)))
+        raw_act = int(d.booth and ("act", 1) in regs)
+        out.append((prev, len(regs), raw_act))
+        prev = [[None if v is None else regs[v] for v in row] for row in pair]
+    return out
 
 
 # Accumulations of at most this many steps are simulated for the switching factors; longer
@@ -190,7 +338,12 @@ def _pe_items(d: GridDesign, pes: int, prev_masks, label: str) -> list:
         ]
     else:
         items += lane_gates
-    full, half = _csa_cells([*terms, *prev_masks], plan, w)
+    rows, bits = term_rows(d)
+    if prev_masks and isinstance(prev_masks[0], list):
+        prev_rows = list(prev_masks)  # a pair of bit rows (carry_save_chain)
+    else:
+        prev_rows = [_mask_row(m, w, part) for m, part in zip(prev_masks, ("sum", "carry"))]
+    full, half, _ = compressor_cells([*rows, *prev_rows], plan, w, bits)
     items.append(Item("csa", f"{label}: 3:2 compressor bits", pes * full, driver="sum"))
     if half:
         items += [
@@ -210,7 +363,7 @@ def pe_items(design: GridDesign, pes: int, prev_masks, label: str, *, macs: floa
         A grid design (its PE arithmetic and accumulator form).
     pes : int
         PEs counted.
-    prev_masks : tuple of (int, int) or None
+    prev_masks : tuple of (int, int), pair of bit rows, or None
         Bits of the incoming carry-save pair (``(0, 0)``: nothing comes in); None: a
         carry-propagate value of ``acc_width`` bits.
     label : str
@@ -352,16 +505,17 @@ def bill_of_materials(design: GridDesign) -> list[Item]:
         per_output("dffe", "de-skew registers", W * (C - 1) / 2),
     ]
     if cs:
-        masks = d.psum_masks
-        items += _pe_items(d, C, (0, 0), "top-row PEs")
+        chain = carry_save_chain(d, R)
+        items += _pe_items(d, C, chain[0][0], "top-row PEs")
         for i in range(1, R):
-            items += _pe_items(d, C, masks[i - 1], f"row {i} PEs")
-        bits = sum(_popcount(s) + _popcount(c) for s, c in masks)
+            items += _pe_items(d, C, chain[i][0], f"row {i} PEs")
+        # Every PE but the last of a row passes its activation on (carry_save_chain).
+        bits = C * sum(b for _, b, _ in chain) - (C - 1) * sum(a for _, _, a in chain)
         items.append(
             Item(
                 "dffe",
                 "partial-sum registers (carry-save)",
-                C * bits,
+                bits,
                 per="mac",
                 macs=pes,
                 toggle=f["psum"],

@@ -8,7 +8,9 @@ pipeline inside a PE: every PE is one register-to-register stage, built by
 * the operand nets: a registered activation drives its PE's lane logic (a systolic array
   passes it on through a register per PE); the 2D matrix broadcasts an activation to the
   ``cols`` PEs of its row and a weight to the ``rows`` PEs of its column, nets of ``PEs x
-  loads per PE`` gate inputs through a buffer tree;
+  loads per PE`` gate inputs through a buffer tree (with Booth partial products a row's
+  PEs share one encoder, and a column's one ``-w`` negator, the net's critical sink, which
+  the timing-driven buffer tree drives from its root);
 * the lane's term and the accumulation, carry-propagate: ``addsub``/``ternary`` a
   conditional inverter (and zero gate) whose ``ab + 1``-bit term is sign-extended to the
   accumulator width ``W`` (one net drives every position above it) into one ``W``-bit adder
@@ -19,14 +21,19 @@ pipeline inside a PE: every PE is one register-to-register stage, built by
   so the path is the multiplier, the sign-extension net and an adder over the ``W - P +
   1`` bits above. Otherwise (unsigned product, or ``W = P``) synthesis folds the
   accumulator into the multiplier as one more row of its compressor tree (one more 3:2
-  level; the wider final adder is not priced);
+  level); above the product's bits the final adder holds the accumulator alone, an
+  incrementer the product's late carry enters (its net over the ``W - P`` positions and
+  one AND level). A PE that adds to nothing (a one-row weight-stationary array, a cube
+  one layer deep) registers the product, or the term plus its carry-in (an incrementer);
 * carry-save accumulation (``carry_save_accumulate``): the radix-4 Booth encoder on the
   activation, whose digit wires select ``0, +-w, +-2w`` in ``weight_bits + 2`` selectors
   (the 2D matrix shares a row's encoders, so a digit wire drives the selectors of ``cols``
   PEs; from the weight register the ``-w`` prefix-OR negator, a ripple of OR gates, feeds
-  the selectors, timed even where the weight is held); a partial product's sign bit
-  drives every position above it; or the ``+-a`` term of ``addsub``/``ternary``; then the
-  3:2 compressor levels of :attr:`~shiftadd.design.systolic.GridDesign.csa_plan`;
+  the ``-w``-or-``w`` selectors of every negatable row, a path of its own, timed even
+  where the weight is held); a partial product's sign bit drives every position above
+  it; or the ``+-a`` term of ``addsub``/``ternary``; then the 3:2 compressor levels of
+  :attr:`~shiftadd.design.systolic.GridDesign.csa_plan` (where the first level adds three
+  rows' sign wires, one shared full adder drives every such position of the next);
 * the register's input: output-stationary accumulators restart after a tile's last step
   (an AND gate) and drain registers choose between loading the total and shifting (a 2:1
   mux); every register loads under an enable (a 2:1 mux).
@@ -36,13 +43,18 @@ row enables, ``shift[p] = shift[p - 1] | phase[p - 1]``, a ripple of ``rows - 1`
 (each tap also drives its row's enable logic) whose last tap loads the result register;
 carry-save results are resolved by one ``W``-bit carry-propagate adder per column on their
 way out. The step flags (valid, last) of a PE come from a shift register; in the 2D matrix
-one flag drives every PE. A weight-stationary array writes a weight row when the write is
-allowed (``quiet >= row + cols``, a comparator: one carry chain, the constant folded in),
-valid and decoded: ``valid & ready & (row == i)`` loads row ``i``, the row-decoded write
-(:func:`~shiftadd.models.timing.decoded_write`, calibrated as one block: synthesis maps the
-decode onto one wide NOR gate driving the row's load enables). Backpressure is the global
-``advance = ~result.valid | result.ready``, which enables every register of the array
-through a buffer tree.
+one flag drives every PE. A PE's registers load on ``advance & valid`` (accumulator) or
+``advance & (last | shift)`` (drain): synthesis builds each distinct product once, so one
+gate drives the enables of all PEs sharing it (the whole 2D matrix, a systolic
+anti-diagonal; a 2D-matrix row's drain). A weight-stationary array writes a weight row
+when the write is allowed (``quiet >= row + cols``, a comparator: one carry chain, the
+constant folded in), valid and decoded: ``valid & ready & (row == i)`` loads row ``i``,
+the row-decoded write (:func:`~shiftadd.models.timing.decoded_write`, calibrated as one
+block: synthesis maps the decode onto one wide NOR gate driving the row's load enables).
+Backpressure is the global ``advance = ~result.valid | result.ready``, a gate (not a
+register) that enables every register of the array through a buffer tree, priced as the
+calibrated two-row decoded write (the same structure, its one-bit index a literal); the
+PE enable gates are its critical sinks, on the first level of its tree.
 
 Logic without a calibrated block of its own is composed from the gate units: the Booth
 encoder and selectors, OR chains (priced as AND gates, the same two-input cell structure),
@@ -53,8 +65,16 @@ from __future__ import annotations
 
 from ...design.systolic import GridDesign, SystolicDesign
 from ..timing import Element, TimingPath, adder, csa, decoded_write, fanout, gates, mult
+from .cost import booth_row_bits
 
-__all__ = ["timing_paths", "operand_nets", "term_elements", "pe_elements", "advance_loads"]
+__all__ = [
+    "timing_paths",
+    "operand_nets",
+    "term_elements",
+    "operands",
+    "pe_elements",
+    "advance_loads",
+]
 
 
 def _bits(n: int) -> int:
@@ -69,6 +89,31 @@ def _net(loads: int, what: str) -> list[Element]:
 
 def _enable() -> Element:
     return gates("mux2", 1, "register load enable")
+
+
+def _bank_enable(bits: int, what: str) -> list[Element]:
+    """A gate combining enable flags (``advance & valid``) that drives the load enables of
+    ``bits`` register bits in both polarities (two gate inputs a bit, through the buffer
+    tree synthesis inserts), then their enable muxes."""
+    return [
+        gates("and2", 1, what),
+        *_net(2 * max(1, bits), f"{what}: enable net"),
+        _enable(),
+    ]
+
+
+def _enable_groups(design: GridDesign) -> tuple[int, int]:
+    """PEs whose accumulator enable, and PEs whose drain enable, is one shared gate.
+
+    A PE's accumulator loads on ``advance & valid`` of its step flag and its drain register
+    on ``advance & (last | shift[row])``: synthesis computes each distinct product once. The
+    2D matrix gives every PE the same flags (one accumulator enable for the array, one
+    drain enable per row); the systolic array taps the flags at the PE's skew, so the PEs
+    of an anti-diagonal share the accumulator enable and every PE has its own drain one."""
+    d = design
+    if d.skewed:
+        return min(d.rows, d.cols), 1
+    return d.rows * d.cols, d.cols
 
 
 def _or_chain(levels: int, what: str) -> Element:
@@ -126,7 +171,10 @@ def operand_nets(design: GridDesign) -> dict[str, int]:
         per_act = 1
         per_w = (ab + 2) if not d.carry_save_accumulate else d.acc_width + 1
     if _broadcast(d):
-        return {"activation": d.cols * per_act, "weight": d.rows * per_w}
+        # A row's PEs encode the same activation: synthesis keeps one Booth encoder per
+        # row (structural hashing), whose digit wires fan out instead (_booth_elements).
+        act_pes = 1 if d.booth else d.cols
+        return {"activation": act_pes * per_act, "weight": d.rows * per_w}
     if d.is_output_stationary:
         return {"activation": per_act + 1, "weight": per_w + 1}
     # Weight-stationary: the weight is held in the PE's own register.
@@ -154,8 +202,9 @@ def term_elements(design: GridDesign) -> list[Element]:
 
 
 def _booth_elements(design: GridDesign, operand: str) -> list[Element]:
-    """Booth partial products from the activation (encoder, digit nets, selectors) or
-    from the weight (the prefix-OR negator, then the selectors)."""
+    """Booth partial products from the activation (encoder, digit nets, selectors), from
+    the weight (the selectors) or through its negation (``"negated weight"``: the
+    prefix-OR negator, the -w net, then the selectors)."""
     d = design
     wb = d.weight_bits
     assert wb is not None
@@ -178,12 +227,53 @@ def _booth_elements(design: GridDesign, operand: str) -> list[Element]:
             *select,
             *ext,
         ]
+    if operand == "weight":
+        return [*select, *ext]
     # -w of the wb + 1-bit extended weight: bit i flips when any bit below it is set.
     negator = [_or_chain(max(1, wb - 1), "-w prefix-OR chain"), gates("xor2", 1, "-w bit")]
-    return [*negator, *select, *ext]
+    # One negator per weight register (a 2D-matrix column's PEs share it: structural
+    # hashing); each -w bit drives the -w-or-w selector of every negatable row (row 0
+    # complements instead, an unsigned activation's top digit is never negative).
+    negatable = sum(
+        1
+        for j in range(1, d.booth_digits)
+        if 2 * j < d.acc_width and (d.act_signed or 2 * j + 1 < d.act_bits)
+    )
+    neg_net = _net(d.rows * negatable if _broadcast(d) else negatable, "-w to the selectors")
+    return [*negator, *neg_net, *select, *ext]
 
 
-def pe_elements(design: GridDesign, operand: str, loads: int | None = None) -> list[Element]:
+def operands(design: GridDesign) -> tuple[str, ...]:
+    """The operand paths into a PE: the activation and the weight registers, and with Booth
+    partial products the weight through its negator as a path of its own.
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design.
+
+    Returns
+    -------
+    tuple of str
+        Operand names for :func:`pe_elements`.
+    """
+    return ("activation", "weight", "negated weight") if design.booth else ("activation", "weight")
+
+
+def _shared_sign_positions(design: GridDesign) -> int:
+    """Positions where the PE's first 3:2 step adds three Booth rows' sign wires (one
+    shared full adder, :func:`shiftadd.models.grid.cost.compressor_cells`)."""
+    plan = design.csa_plan
+    rows = booth_row_bits(design)
+    if plan is None or not plan.steps or len(rows) < 3 or tuple(plan.steps[0]) != (0, 1, 2):
+        return 0
+    W = design.acc_width
+    return sum(1 for p in range(W) if all(r[p] is not None and r[p] == r[W - 1] for r in rows[:3]))
+
+
+def pe_elements(
+    design: GridDesign, operand: str, loads: int | None = None, *, accumulate: bool = True
+) -> list[Element]:
     """From an operand register through a grid PE's lane logic and accumulation, up to the
     register's own input logic (also the 3D-Cube's PE).
 
@@ -191,32 +281,55 @@ def pe_elements(design: GridDesign, operand: str, loads: int | None = None) -> l
     ----------
     design : GridDesign
         A grid design.
-    operand : {"activation", "weight"}
-        The register the path starts from.
+    operand : {"activation", "weight", "negated weight"}
+        The register the path starts from (``"negated weight"``: the weight register
+        through the Booth negator, with Booth partial products only; see
+        :func:`operands`).
     loads : int, optional
         Gate inputs on the operand's net; default :func:`operand_nets`.
+    accumulate : bool
+        Whether any PE adds its term to an incoming value (False: a weight-stationary
+        array of one row, a cube one layer deep, where a multiplier's product is
+        registered as it is).
 
     Returns
     -------
     list of Element
         The operand net, the lane logic (multiplier, Booth or gates) and the accumulation.
     """
-    return _pe_elements(design, operand, loads)
+    return _pe_elements(design, operand, loads, accumulate=accumulate)
 
 
-def _pe_elements(design: GridDesign, operand: str, loads: int | None = None) -> list[Element]:
+def _pe_elements(
+    design: GridDesign, operand: str, loads: int | None = None, *, accumulate: bool = True
+) -> list[Element]:
     """From an operand register through the lane logic and the accumulation, up to the
     register's own input logic."""
     d = design
     W = d.acc_width
     if loads is None:
-        loads = operand_nets(d)[operand]
+        loads = operand_nets(d)["weight" if operand == "negated weight" else operand]
+    if operand == "negated weight" and _broadcast(d):
+        # The column's one negator is the broadcast weight's critical sink, which the
+        # timing-driven buffer tree drives from its root: the path sees the negator's own
+        # inputs, then the -w net (_booth_elements).
+        loads = 2
     out: list[Element] = _net(loads, f"{operand} net")
     if d.carry_save_accumulate:
         plan = d.csa_plan
         assert plan is not None
         if d.booth:
             out += _booth_elements(d, operand)
+            # Where the first compressor step takes three partial-product rows, every
+            # position above their top bits adds the same three sign wires: synthesis
+            # builds that full adder once, and its outputs drive all of those positions of
+            # the next level (a net as long as the sign extension's).
+            shared = _shared_sign_positions(d)
+            if shared > 1 and plan.depth > 1:
+                out.append(csa(1, "3:2 compressor level over the sign extension"))
+                out.append(fanout(2 * shared, "shared sign-extension compressor outputs"))
+                out.append(csa(plan.depth - 1, "3:2 compressor levels"))
+                return out
         else:
             out += [gates(unit, 1, f"PE {part}") for unit, part in d.arith.lane_gates]
         out.append(csa(plan.depth, "3:2 compressor levels"))
@@ -228,13 +341,29 @@ def _pe_elements(design: GridDesign, operand: str, loads: int | None = None) -> 
         term_bits = d.act_bits + 1
         if W > term_bits:
             out.append(fanout(W - term_bits + 1, "term sign extension"))
+        if not accumulate:
+            # Nothing to add to: the term plus its carry-in, an incrementer (AND prefixes
+            # of the term's bits, then an XOR per bit).
+            levels = max(1, (W - 1).bit_length())
+            out.append(gates("and2", levels, "incrementer carry prefix"))
+            out.append(gates("xor2", 1, "incrementer sum"))
+            return out
         out.append(adder(W, "accumulator adder"))
         return out
     P = d.product_width
+    if not accumulate:
+        return out
     if _merged_mac(d):
         # One multiply-accumulate: the accumulator is one more row of the multiplier's
-        # compressor tree, resolved by its carry-propagate adder.
+        # compressor tree, resolved by its carry-propagate adder. Above the product's P
+        # bits that adder holds the accumulator alone: an incrementer whose AND prefixes of
+        # the accumulator bits are ready early, so the product's late carry drives the
+        # W - P positions and passes one more AND level (a single extra bit is the carry
+        # out itself, taken in the product's last level).
         out.append(csa(1, "accumulator row of the multiplier's compressor tree"))
+        if W - P >= 2:
+            out.append(fanout(W - P, "product carry into the accumulator's upper bits"))
+            out.append(gates("and2", 1, "carry & upper prefix"))
     elif W > P:
         # The product's carry-propagate adder, then the accumulator adder: its low P bits
         # overlap the product's carry chain, its carry then runs on over the product's
@@ -279,7 +408,9 @@ def advance_loads(design: GridDesign) -> int:
         if d.skewed:
             loads += ab * R * (R - 1) // 2 + wb * C * (C - 1) // 2
             loads += ab * R * (C - 1) + wb * (R - 1) * C
-        return loads + result + 2 * R * C
+        # One enable gate per distinct accumulator and drain enable (_enable_groups).
+        acc_group, drain_group = _enable_groups(d)
+        return loads + result + (R * C) // acc_group + (R * C) // drain_group
     assert isinstance(d, SystolicDesign)  # weight-stationary: only the systolic array
     vb = _value_bits(d)
     loads = R * ab + 1 + ab * R * (R - 1) // 2 + ab * R * (C - 1) + (R + C - 1)
@@ -293,7 +424,7 @@ def _os_paths(design: GridDesign) -> list[TimingPath]:
     cs = d.carry_save_accumulate
     vb = _value_bits(d)
     paths = []
-    for operand in ("activation", "weight"):
+    for operand in operands(d):
         body = _pe_elements(d, operand)
         paths.append(
             TimingPath(
@@ -309,7 +440,7 @@ def _os_paths(design: GridDesign) -> list[TimingPath]:
         )
     # PEs that one step flag drives: an anti-diagonal of the systolic array, all of the
     # 2D matrix.
-    flag_pes = R * C if not d.skewed else min(R, C)
+    flag_pes, drain_pes = _enable_groups(d)
     paths += [
         TimingPath(
             "step end flag -> accumulator restart and drain load",
@@ -321,12 +452,7 @@ def _os_paths(design: GridDesign) -> list[TimingPath]:
         ),
         TimingPath(
             "step valid flag -> accumulator enable",
-            (
-                *_net(flag_pes, "valid flag net"),
-                gates("and2", 1, "advance & valid"),
-                fanout(vb, "PE accumulator enable"),
-                _enable(),
-            ),
+            (decoded_write(2, flag_pes * vb, "advance & valid -> accumulator enables"),),
         ),
     ]
     # Drain thermometer: out_en = shift[R] after rows - 1 ORs loads the result register
@@ -338,9 +464,7 @@ def _os_paths(design: GridDesign) -> list[TimingPath]:
             "drain shift enables (phase -> result register)",
             (
                 *(stage * (R - 1)),
-                gates("and2", 1, "advance & shift"),
-                fanout(max(C * W + 1, C * vb), "shift enable net"),
-                _enable(),
+                *_bank_enable(max(C * W + 1, drain_pes * vb), "advance & shift"),
             ),
         )
     )
@@ -379,8 +503,8 @@ def _ws_paths(design: GridDesign) -> list[TimingPath]:
     assert wb is not None
     cs = d.carry_save_accumulate
     paths = []
-    for operand in ("activation", "weight"):
-        body = _pe_elements(d, operand)
+    for operand in operands(d):
+        body = _pe_elements(d, operand, accumulate=R > 1)
         paths.append(
             TimingPath(
                 f"PE partial sum ({operand} register -> partial-sum register)",
@@ -445,22 +569,32 @@ def timing_paths(design: GridDesign) -> list[TimingPath]:
     """
     d = design
     paths = _os_paths(d) if d.is_output_stationary else _ws_paths(d)
-    # Output-stationary PE registers load on advance & their own condition (one gate per
-    # PE register bank); weight-stationary ones on advance alone.
-    pe_enable = (
-        [gates("and2", 1, "PE enable"), fanout(_value_bits(d), "PE register enable")]
-        if d.is_output_stationary
-        else []
-    )
+    # advance is a gate (not a register) driving register enables through a buffer tree:
+    # the two-row decoded write, the block calibrated on that structure (its one-bit index
+    # a literal, so the decode is the same single gate).
     paths.append(
         TimingPath(
             "advance (result.ready -> every register enable)",
-            (
-                gates("and2", 1, "advance = ~valid | ready"),
-                fanout(advance_loads(d), "advance net"),
-                *pe_enable,
-                _enable(),
-            ),
+            (decoded_write(2, advance_loads(d), "advance = ~valid | ready -> register enables"),),
         )
     )
+    if d.is_output_stationary:
+        # Output-stationary PE registers load on advance & their own condition: one gate per
+        # group of PEs sharing it drives the group's register enables. Those gates are the
+        # advance net's critical sinks, which its timing-driven buffer tree drives from its
+        # first level: the path sees a net of the enable gates, not the whole tree, then
+        # the enable gate driving its group's register enables (the same calibrated block).
+        acc_group, drain_group = _enable_groups(d)
+        R, C = d.rows, d.cols
+        enable_gates = (R * C) // acc_group + (R * C) // drain_group
+        paths.append(
+            TimingPath(
+                "advance -> PE enable gates -> PE register enables",
+                (
+                    gates("and2", 1, "advance = ~valid | ready"),
+                    *_net(enable_gates, "advance to the PE enable gates"),
+                    decoded_write(2, max(acc_group, drain_group) * _value_bits(d), "PE enable"),
+                ),
+            )
+        )
     return paths

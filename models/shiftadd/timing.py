@@ -13,7 +13,8 @@ a chain of ripple adders the carries overlap: the first adder costs a whole
 ``lut_width``-bit carry-propagate adder, each further one a full adder on the diagonal
 (priced as a 3:2 compressor level, the calibrated full-adder delay). An entry feeds the
 adders of every entry above it (``mu - s`` for ``T[2**s - 1]``, two gate inputs per operand
-bit) and its table flip-flop, a fan-out net after each adder; the activation ``x_{mu-1}``
+bit) and its flip-flop in each of the ``lut_slots`` table slots, a fan-out net after each
+adder; the activation ``x_{mu-1}``
 feeds the group sum and the ``2**(mu-1)`` adders of the upper entries; the table write
 enable selects the new entry at every slot flip-flop (a mux2).
 
@@ -27,12 +28,14 @@ trees of 2:1 muxes whose nodes feed one node each, which synthesis maps onto AND
 cells, priced as and2 levels; then per term the barrel shifter (``shift_bits`` stages, each
 output driving two muxes of the next stage, priced as mux2 levels; a shift bit drives one
 stage of the ``scale_rows`` columns sharing it), the sign's inversion (XOR) and the term
-enable (AND); with constant scales the shifts are wiring. Layers 1 to depth are the
-plane-sum tree's levels; synthesis merges a stage's adder levels into one multi-operand
-adder, so every leaf, including the count of negative terms (an AND per term flag, then a
-popcount tree over ``q * terms`` bits, barrel scales only), passes all the levels of the
-stage. The last stage ends in the accumulator, one more two-input adder after the tree's
-root (merged into the same multi-operand adder), or directly in the output register.
+enable (AND); with constant scales the shifts are wiring, and the constant low bits they
+leave generate no carry: an adder's chain starts above its addends' constant bits. Layers
+1 to depth are the plane-sum tree's levels; synthesis merges a stage's adder levels into
+one multi-operand adder, so every leaf, including the count of negative terms (an AND per
+term flag, then a popcount tree over ``q * terms`` bits, barrel scales only), passes all
+the levels of the stage. The last stage ends in the accumulator, one more two-input adder
+after the tree's root (merged into the same multi-operand adder), or directly in the output
+register.
 
 Every register loads under the global ``advance`` enable (``~result.valid |
 result.ready``) through a 2:1 enable mux at its input; ``advance`` drives every register of
@@ -71,9 +74,11 @@ def _enable() -> Element:
     return gates("mux2", 1, "register load enable")
 
 
-def _popcount_levels(design: ShiftAddDesign) -> int:
-    """Adder levels of the count of negative terms (barrel scales; 0 without one)."""
-    return _log2_ceil(design.q * design.terms) if design.shifter == "barrel" else 0
+def _popcount_levels(design: ShiftAddDesign) -> float:
+    """Adder levels of the count of negative terms (barrel scales; 0 without one): a
+    popcount's short branches end early, as deep as a full tree of ``log2`` of its flags."""
+    flags = design.q * design.terms
+    return math.log2(flags) if design.shifter == "barrel" and flags > 1 else 0.0
 
 
 def builder_paths(design: ShiftAddDesign) -> list[TimingPath]:
@@ -90,7 +95,10 @@ def builder_paths(design: ShiftAddDesign) -> list[TimingPath]:
         The chain from the group sum through the last incremental entry.
     """
     d = design
-    group_levels = _log2_ceil(d.mu)
+    # A group of mu activations that is not a power of two leaves short branches: the
+    # group sum's carry chains are as long as a full tree of log2(mu) levels (as the
+    # adder tree's, shiftadd.models.adder_tree.timing).
+    group_levels = math.log2(d.mu)
     # x_{mu-1} feeds a group-sum adder and the 2**(mu-1) adders of the upper entries.
     loads = ADDER_INPUT_LOADS * ((1 << (d.mu - 1)) + 1)
     elements: list[Element] = [
@@ -101,16 +109,18 @@ def builder_paths(design: ShiftAddDesign) -> list[TimingPath]:
     if d.mu > 1:
         elements.append(csa(d.mu - 1, f"{d.mu - 1} further entry adders, carries overlapping"))
     # The chain's entry T[2**s - 1] feeds the adders of the entries above it (mu - s of them,
-    # T[0] all mu) and its table flip-flop.
+    # T[0] all mu) and its flip-flop in every table slot.
     elements += [
-        fanout(ADDER_INPUT_LOADS * (d.mu - s) + 1, f"entry T[{(1 << s) - 1}] to its adders")
+        fanout(
+            ADDER_INPUT_LOADS * (d.mu - s) + d.lut_slots, f"entry T[{(1 << s) - 1}] to its adders"
+        )
         for s in range(d.mu)
     ]
     elements.append(gates("mux2", 1, "table slot write enable"))
     return [TimingPath("LUT builder (act register -> table slot)", tuple(elements))]
 
 
-def layer0_prefixes(design: ShiftAddDesign) -> list[tuple[str, list[Element], int]]:
+def layer0_prefixes(design: ShiftAddDesign) -> list[tuple[str, list[Element], float]]:
     """Layer 0 (lookup and shift) from each of its start points.
 
     Parameters
@@ -135,7 +145,7 @@ def layer0_prefixes(design: ShiftAddDesign) -> list[tuple[str, list[Element], in
             gates("xor2", 1, "term sign inversion"),
             gates("and2", 1, "term enable"),
         ]
-    out: list[tuple[str, list[Element], int]] = [
+    out: list[tuple[str, list[Element], float]] = [
         (
             "weight keys",
             [
@@ -189,14 +199,57 @@ def layer0_prefixes(design: ShiftAddDesign) -> list[tuple[str, list[Element], in
     return out
 
 
+def _constant_low_bits(design: ShiftAddDesign) -> list[list[int | None]]:
+    """Per plane-tree level and node, how many low bits are constants (None: the whole
+    node is a constant, the offset leaf).
+
+    A constant shift ``s`` leaves ``s`` constant low bits in its leaf (zeros, or ones in a
+    one's complement); barrel leaves have none. A sum's low bits are constants where
+    both addends' are."""
+    d = design
+    low: list[int | None] = [s if d.shifter == "constant" else 0 for *_, s, _ in d.active_terms]
+    if d.offset_range is not None:
+        low.append(None)
+    out = [low]
+    while len(low) > 1:
+        nxt: list[int | None] = []
+        for i in range(0, len(low) - 1, 2):
+            a, b = low[i], low[i + 1]
+            nxt.append(b if a is None else a if b is None else min(a, b))
+        if len(low) % 2:
+            nxt.append(low[-1])
+        low = nxt
+        out.append(low)
+    return out
+
+
 def _level_width(design: ShiftAddDesign, level: int) -> tuple[int, bool]:
-    """Widest node of plane-tree level ``level`` (0: the leaves) and whether any is signed."""
+    """Widest carry chain of the adders reducing plane-tree level ``level`` (0: the leaves),
+    as a leaf width, and whether any node is signed.
+
+    An adder's chain starts above the constant low bits of its addends: below the higher
+    of the two counts only one addend (or neither) has live bits and no carry forms, and
+    a constant addend (the offset leaf) only passes a carry along the other's live bits.
+    With constant shifts synthesis removes those bits' logic; a node passing the level
+    alone keeps its width."""
     nodes = design.tree.levels[level]
-    return max(range_width(lo, hi)[0] for lo, hi in nodes), any(lo < 0 for lo, _ in nodes)
+    signed = any(lo < 0 for lo, _ in nodes)
+    widths = [range_width(lo, hi)[0] for lo, hi in nodes]
+    low = _constant_low_bits(design)[level]
+    chains = [w - (low[i] or 0) for i, w in enumerate(widths)]
+    for i in range(0, len(nodes) - 1, 2):
+        a, b = low[i], low[i + 1]
+        if a is None or b is None:
+            live = low[i + 1] if a is None else a
+            start = live or 0
+        else:
+            start = max(a, b)
+        chains[i] = chains[i + 1] = max(widths[i], widths[i + 1]) - start
+    return max(1, max(chains)), signed
 
 
 def _stage_tree(
-    design: ShiftAddDesign, lo_level: int, hi_level: int, accumulate: bool, after: int = 0
+    design: ShiftAddDesign, lo_level: int, hi_level: int, accumulate: bool, after: float = 0
 ) -> list[Element]:
     """Adder levels ``lo_level`` to ``hi_level`` of the plane tree, plus the accumulator
     adder when it follows in the same stage (one more two-input adder level)."""

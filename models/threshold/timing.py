@@ -5,12 +5,14 @@ register (the instruction, broadcast to every PE) and the PEs' state. Per PE and
 input, the source multiplexer over ``sources = 1 + neurons + memory_bits + data_bits`` bits
 is a one-hot multiplexer (yosys' ``$pmux``): the select field is compared with every source
 index, and these decoders read only the instruction, so synthesis shares them between the
-PEs; a decoded line then gates one source bit in each of the ``pes`` PEs, and an OR tree
-collects the gated bits. The path from a select bit thus runs through the net of the
-``sources`` decoders reading it, a decoder (an AND of ``select_bits`` literals), the net of
-its ``pes`` gates, the AND-OR (one AND level, ``ceil(log2 sources)`` OR levels, priced as
-and2 levels: NOR and NAND are AND's duals), the programmable inversion (an XOR), the
-threshold neuron, and its enable into the neuron's output register.
+PEs; a decoded line then gates one source bit in each of the ``pes`` PEs (in the pooled PE
+in both polarities, synthesis folding the programmable inversion into the AND-OR: two
+gates per PE), and an OR tree collects the gated bits. The path from a select bit thus
+runs through the net of the ``sources`` decoders reading it, a decoder (an AND of
+``select_bits`` literals), the net of its gates in the PEs, the AND-OR (one AND level,
+``ceil(log2 sources)`` OR levels, priced as and2 levels: NOR and NAND are AND's duals),
+the programmable inversion (an XOR), the threshold neuron, and its enable into the
+neuron's output register.
 
 The neuron (:class:`~shiftadd.hw.threshold_neuron.ThresholdNeuron`) computes
 ``[sum_i w_i x_i >= t]``; its structure is the weighted sum's carry-save reduction and the
@@ -109,10 +111,15 @@ def source_mux_elements(design: ThresholdDesign) -> list[Element]:
         the AND-OR.
     """
     d = design
+    # In the pooled PE synthesis folds the programmable inversion into the AND-OR: the
+    # decoded line gates its source bit in both polarities, two gates per PE (seen in the
+    # netlists of tl_bnn_k64 and of 6-PE arrays; some small arrays keep one). The ring
+    # PE's netlists show one.
+    per_pe = 1 if d.ring else 2
     return [
         fanout(d.sources, "select bit to the source decoders"),
         gates("and2", max(1, _log2_ceil(d.select_bits)), "source decoder (shared by the PEs)"),
-        fanout(d.pes, "decoded line to every PE"),
+        fanout(per_pe * d.pes, "decoded line to every PE"),
         gates("and2", 1 + _log2_ceil(d.sources), f"AND-OR over {d.sources} sources"),
     ]
 

@@ -1,0 +1,133 @@
+"""Structure the grid and cube cost and timing models take from the RTL: shared compressor
+cells over sign extensions, carry-save partial-sum registers as the RTL declares them,
+shared enable gates, the accumulator's upper bits in a merged multiply-accumulate."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from shiftadd.design.cube import CubeDesign
+from shiftadd.design.matrix2d import Matrix2DDesign
+from shiftadd.design.systolic import SystolicDesign, plan_csa
+from shiftadd.models.grid.cost import booth_row_bits, carry_save_chain, compressor_cells
+from shiftadd.models.grid.timing import pe_elements, timing_paths
+from shiftadd.models.timing import has_delays, path_delay
+from shiftadd.models.units import load_unit_table
+from shiftadd.rtl_gen.emit import generate_verilog
+
+
+@pytest.fixture(scope="module")
+def delay():
+    t = load_unit_table("ihp-sg13g2")
+    if not has_delays(t):
+        pytest.skip("the installed ihp-sg13g2 unit table has no [delay] section yet")
+    return t["delay"]
+
+
+def _psum_widths(design) -> dict[str, int]:
+    """Bits of every partial-sum register the emitted Verilog declares."""
+    text = generate_verilog(design).verilog
+    found = re.finditer(r"reg\s*(?:\[(\d+):0\])?\s*\\?(pe[\d_]+_psum)\b", text)
+    return {m.group(2): int(m.group(1) or 0) + 1 for m in found}
+
+
+def test_identical_sign_rows_share_one_full_adder():
+    # Three rows, all of them one sign wire above bit 1: one full adder serves every
+    # upper position; a mask count would have one per position.
+    rows = [[("r", j, 0), ("r", j, 1)] + [("r", j, 1)] * 6 for j in range(3)]
+    plan = plan_csa(3, 0)
+    full, half, (s, c) = compressor_cells(rows, plan, 8)
+    assert (full, half) == (2, 0)
+    assert len({v for v in s[1:]}) == 1
+
+
+def test_unsigned_top_booth_digit_is_not_sign_extended():
+    # An unsigned activation's top digit is never negative: its row (times an unsigned
+    # weight) has nothing above its top bit.
+    d = SystolicDesign(
+        name="t", rows=2, cols=2, mode="mac", act_bits=6, act_signed=False, weight_bits=2,
+        weight_signed=False,
+        k_max=111, carry_save_accumulate=True,
+    )  # fmt: skip
+    rows = booth_row_bits(d)
+    assert len(rows) == d.booth_digits
+    top = rows[-1]
+    assert top[-1] is None and top[2 * (len(rows) - 1)] is not None
+    assert all(v is not None for v in rows[0])  # signed rows extend to the top
+
+
+@pytest.mark.parametrize(
+    "design",
+    [
+        SystolicDesign(
+            name="ws_booth", rows=3, cols=2, mode="mac", act_bits=5, act_signed=True,
+            weight_bits=2, acc_bits=8, wrap=True, carry_save_accumulate=True, dataflow="ws",
+        ),
+        SystolicDesign(
+            name="ws_addsub", rows=3, cols=2, mode="addsub", act_bits=3,
+            carry_save_accumulate=True, dataflow="ws",
+        ),
+        CubeDesign(
+            name="cube_addsub", rows=1, cols=1, depth=3, mode="addsub", act_bits=2,
+            acc_bits=6, carry_save_accumulate=True,
+        ),
+        CubeDesign(
+            name="cube_ternary", rows=2, cols=1, depth=2, mode="ternary", act_bits=4,
+            carry_save_accumulate=True,
+        ),
+    ],
+    ids=lambda d: d.name,
+)  # fmt: skip
+def test_carry_save_chain_registers_match_the_rtl(design):
+    # register_row keeps one flip-flop per distinct wire: a sign wire repeated over the
+    # upper bits is one register.
+    length = design.depth if isinstance(design, CubeDesign) else design.rows
+    chain = carry_save_chain(design, length)
+    widths = _psum_widths(design)
+    assert widths
+    for name, bits in widths.items():
+        layer = int(name[2:].split("_")[1 if isinstance(design, CubeDesign) else 0])
+        assert bits == chain[layer][1], name
+
+
+def test_two_d_matrix_shares_one_accumulator_enable():
+    # Every PE of a 2D matrix loads on the same advance & valid: one gate drives the
+    # enables of the whole array; a systolic array's drives one anti-diagonal's PEs.
+    def enable_bits(design):
+        (path,) = [p for p in timing_paths(design) if p.name.startswith("step valid flag")]
+        return path.elements[-1].get("bits")
+
+    kw = {"rows": 4, "mode": "addsub", "act_bits": 6}
+    vb = Matrix2DDesign(name="v", cols=2, **kw).acc_width
+    assert enable_bits(Matrix2DDesign(name="a", cols=2, **kw)) == 8 * vb
+    assert enable_bits(Matrix2DDesign(name="b", cols=16, **kw)) == 64 * vb
+    for cols in (4, 16):
+        d = SystolicDesign(name="c", cols=cols, **kw)
+        assert enable_bits(d) == 4 * d.acc_width
+
+
+def test_merged_mac_prices_the_accumulator_upper_bits(delay):
+    # Unsigned operands: the accumulator merges into the multiplier; a wider accumulator
+    # adds the late carry into its upper bits.
+    kw = {"rows": 2, "cols": 2, "mode": "mac", "act_bits": 6, "weight_bits": 2}
+    narrow = SystolicDesign(name="n", acc_bits=9, wrap=True, **kw)
+    wide = SystolicDesign(name="w", acc_bits=17, wrap=True, **kw)
+
+    def pe(d):
+        return sum(
+            path_delay(p, delay) for p in timing_paths(d) if p.name.startswith("PE accumulate (w")
+        )
+
+    assert pe(wide) > pe(narrow)
+
+
+def test_a_pe_without_an_incoming_value_is_shorter(delay):
+    from shiftadd.models.timing import TimingPath
+
+    for mode, extra in (("mac", {"weight_bits": 4, "act_signed": True}), ("addsub", {})):
+        d = SystolicDesign(name="x", rows=1, cols=3, mode=mode, act_bits=6, dataflow="ws", **extra)
+        full = TimingPath("a", tuple(pe_elements(d, "activation")))
+        alone = TimingPath("b", tuple(pe_elements(d, "activation", accumulate=False)))
+        assert path_delay(alone, delay) < path_delay(full, delay)

@@ -1,0 +1,231 @@
+"""Structure the adder-tree, shift-add and threshold models price (issue 14): where a
+pipelined threshold tree's offset leaf joins, the popcount-minus-threshold carry,
+non-power-of-two trees after a multiplier, the accumulator's clear net and its merge with
+the root, the bit-weight correction count, the LUT builder's group sum and table slots, the
+adders that constant shifts narrow, the barrel shifter's AND-filled bits and the pooled
+threshold PE's decoded lines. Each test checks the element the netlist holds and that the
+model moves the way that structure must."""
+
+import math
+
+import pytest
+
+from shiftadd.design.adder_tree import AdderTreeDesign
+from shiftadd.design.base import range_width
+from shiftadd.design.shiftadd import ShiftAddDesign
+from shiftadd.design.threshold import ThresholdDesign
+from shiftadd.models.adder_tree.timing import datapath_paths
+from shiftadd.models.shiftadd.cost import bill_of_materials
+from shiftadd.models.shiftadd.timing import builder_paths
+from shiftadd.models.shiftadd.timing import datapath_paths as sa_datapath_paths
+from shiftadd.models.threshold.timing import source_mux_elements
+from shiftadd.models.timing import has_delays, path_delay, timing_paths
+from shiftadd.models.units import load_unit_table
+
+
+@pytest.fixture(scope="module")
+def delay():
+    t = load_unit_table("ihp-sg13g2")
+    if not has_delays(t):
+        pytest.skip("the ihp-sg13g2 unit table has no [delay] section yet (shiftadd calibrate)")
+    return t["delay"]
+
+
+def tree_design(**kw) -> AdderTreeDesign:
+    return AdderTreeDesign.from_dict({"name": "t", **kw})
+
+
+def path(design, name):
+    return next(p for p in timing_paths(design) if p.name == name)
+
+
+def trees(p):
+    return [e for e in p.elements if e.kind == "tree"]
+
+
+def test_threshold_root_stage_adds_the_offset_signed():
+    # xnor k=38 with a threshold: the root adds the 6-bit count of the lanes to the signed
+    # -T leaf; the sign the test reads comes out of a signed adder.
+    d = tree_design(mode="xnor", k=38, n=1, threshold=True, pipeline_stages=5)
+    last = [p for p in datapath_paths(d) if p.name.startswith("datapath stage 6")]
+    (root,) = [e for p in last for e in trees(p)]
+    assert root.get("signed") == 1.0 and root.get("levels") == 1
+    assert root.get("leaf_width") == range_width(*d.tree.levels[5][0])[0]
+
+
+def test_threshold_stage_without_the_offset_stays_unsigned():
+    # Before the offset joins, a stage's adders add lane counts only (unsigned).
+    d = tree_design(mode="xnor", k=38, n=1, threshold=True, pipeline_stages=5)
+    first = [p for p in datapath_paths(d) if p.name.startswith("datapath stage 1")]
+    assert first and all(e.get("signed") == 0.0 for p in first for e in trees(p))
+
+
+def test_offset_minus_threshold_carries_through_the_wide_offset(delay):
+    # count - T: the count's top bit arrives last and its carry runs on through T's bits
+    # above it, so a wider threshold field lengthens the weight-load path.
+    narrow = tree_design(mode="addsub", k=9, n=2, act_bits=2, act_signed=False, threshold=True)
+    wide = tree_design(mode="addsub", k=9, n=2, act_bits=8, act_signed=False, threshold=True)
+    name = "weight-load port: offset"
+    (carry,) = [e for e in path(wide, name).elements if e.kind == "adder"]
+    assert carry.get("width") == range_width(*wide.offset_range)[0] - wide.k.bit_length() + 1
+    assert path_delay(path(wide, name), delay) > path_delay(path(narrow, name), delay)
+
+
+def test_multiplier_tree_depth_is_log2_of_its_leaves():
+    # Ten products reduce as a tree of log2(10) levels (its short branches end early);
+    # sixteen as four full levels.
+    for k, levels in ((10, math.log2(10)), (16, 4.0)):
+        d = tree_design(mode="mac", k=k, n=1, act_bits=6, weight_bits=5)
+        (stage,) = datapath_paths(d)
+        (t,) = trees(stage)
+        assert t.get("levels") == pytest.approx(levels)
+
+
+def test_accumulator_loop_starts_at_the_first_flag_net():
+    d = tree_design(mode="xnor", k=14, n=3, threshold=True, accumulate=True, accumulate_k=252)
+    loop = next(p for p in datapath_paths(d) if p.name.startswith("accumulator loop"))
+    net = loop.elements[0]
+    assert net.kind == "fanout"
+    assert net.get("loads") == d.n * range_width(*d.accumulated_range)[0]
+
+
+def shiftadd(**kw) -> ShiftAddDesign:
+    params = {"mu": 5, "q": 2, "terms": 2, "shift_bits": 3, "act_bits": 2, "columns": 1}
+    return ShiftAddDesign.from_dict({**params, **kw})
+
+
+def test_group_sum_depth_is_log2_of_the_group():
+    for mu in (2, 3, 4, 5):
+        (p,) = builder_paths(shiftadd(mu=mu))
+        group = next(e for e in p.elements if e.what.startswith("negated group sum"))
+        assert group.get("levels") == pytest.approx(math.log2(mu))
+
+
+def test_every_table_slot_loads_the_entry_chain(delay):
+    one, three = shiftadd(lut_slots=1), shiftadd(lut_slots=3)
+    nets = [
+        [e.get("loads") for e in builder_paths(d)[0].elements if e.what.startswith("entry")]
+        for d in (one, three)
+    ]
+    assert [b - a for a, b in zip(*nets)] == [2] * one.mu
+    assert path_delay(builder_paths(three)[0], delay) >= path_delay(builder_paths(one)[0], delay)
+
+
+def const(shifts, signs) -> ShiftAddDesign:
+    return ShiftAddDesign.from_dict(
+        {
+            "mu": 2,
+            "q": len(shifts),
+            "terms": len(shifts[0]),
+            "act_bits": 3,
+            "columns": 1,
+            "shifter": "constant",
+            "const_shifts": shifts,
+            "const_signs": signs,
+            "pipeline_stages": 1,
+        }
+    )
+
+
+def first_tree(design):
+    stage = next(p for p in sa_datapath_paths(design) if "stage 1" in p.name)
+    return trees(stage)[0]
+
+
+def test_constant_shifts_shorten_the_first_adders_chain():
+    # A leaf shifted by 6 has 6 constant low bits: its adder's carry chain starts there.
+    shifted = const([[4, 6], [2, 0]], [[-1, 1], [1, 0]])
+    aligned = const([[0, 0], [0, 0]], [[-1, 1], [1, 0]])
+    widest_leaf = max(range_width(lo, hi)[0] for lo, hi in shifted.tree.levels[0])
+    assert first_tree(shifted).get("leaf_width") < widest_leaf
+    assert first_tree(aligned).get("leaf_width") == max(
+        range_width(lo, hi)[0] for lo, hi in aligned.tree.levels[0]
+    )
+
+
+def test_barrel_shifter_adders_keep_their_full_width():
+    d = shiftadd(pipeline_stages=1)
+    widest = max(range_width(lo, hi)[0] for lo, hi in d.tree.levels[0])
+    assert first_tree(d).get("leaf_width") == widest
+
+
+def test_accumulator_merged_with_the_root_passes_a_compressor():
+    # With tree levels in the last stage the accumulator adder is one multi-operand adder
+    # with them: its loop passes a 3:2 level; with the root registered it does not.
+    d = tree_design(mode="xnor", k=14, n=3, threshold=True, accumulate=True, accumulate_k=252)
+    kinds = [e.kind for e in path(d, "accumulator loop (acc -> sum -> threshold)").elements]
+    assert kinds[:4] == ["fanout", "gate", "csa", "adder"]
+    top = tree_design(
+        mode="xnor", k=14, n=3, threshold=True, accumulate=True, accumulate_k=252
+    ).max_pipeline_stages
+    registered = tree_design(
+        mode="xnor",
+        k=14,
+        n=3,
+        threshold=True,
+        accumulate=True,
+        accumulate_k=252,
+        pipeline_stages=top,
+    )
+    loop = path(registered, "accumulator loop (acc -> sum -> threshold)")
+    assert "csa" not in [e.kind for e in loop.elements]
+
+
+def test_wide_chain_from_the_offset_node_is_a_ripple_chain():
+    # The offset's own node adds narrow counts to the wide offset in series: a
+    # carry-propagate adder at the offset's width, then a full adder per further level.
+    d = tree_design(
+        mode="xnor", k=7, n=5, threshold=True, accumulate=True, accumulate_k=28, pipeline_stages=1
+    )
+    stage = [p for p in datapath_paths(d) if p.name.startswith("datapath stage 2")]
+    chains = [[e.kind for e in p.elements if e.kind in ("tree", "adder", "csa")] for p in stage]
+    assert ["adder", "csa"] in chains
+    (first,) = [e for p in stage for e in p.elements if e.kind == "adder"]
+    assert first.get("width") == range_width(*d.offset_range)[0]
+
+
+def test_correction_count_is_ceil_log2_levels_of_the_lanes():
+    # Five lanes' words add as three full levels (the fifth word joins whole at the top).
+    d = tree_design(
+        mode="mac",
+        k=5,
+        n=3,
+        act_bits=6,
+        act_signed=True,
+        weight_bits=7,
+        weight_signed=True,
+        pipeline_stages=4,
+        carry_save_accumulate=True,
+        shared_encoder_same_bitweight=True,
+    )
+    p = next(p for p in timing_paths(d) if p.name.endswith("correction row"))
+    (count,) = [e for e in p.elements if e.what == "shared count of negative digits"]
+    assert count.get("levels") == 3
+
+
+def threshold(**kw) -> ThresholdDesign:
+    params = {"k": 20, "pes": 6, "neurons": 2, "memory_bits": 16, "data_bits": 4}
+    return ThresholdDesign.from_dict({**params, **kw})
+
+
+def test_pooled_decoded_line_gates_both_polarities_in_every_pe(delay):
+    def line(d):
+        return next(e for e in source_mux_elements(d) if e.what.startswith("decoded line"))
+
+    assert line(threshold()).get("loads") == 2 * 6
+    assert line(threshold(pe="tulip")).get("loads") == 6
+    # More PEs never make the select path shorter.
+    few, many = threshold(pes=2), threshold(pes=8)
+    name = "neuron input: source select -> neuron register"
+    assert path_delay(path(many, name), delay) >= path_delay(path(few, name), delay)
+
+
+def test_barrel_stages_fill_with_and_gates():
+    d = shiftadd(mu=2, q=1, terms=1, shift_bits=3, act_bits=2, columns=2)
+    items = {i.part: i for i in bill_of_materials(d)}
+    lut = range_width(*d.lut_range)[0]
+    terms = d.columns * d.q * d.terms
+    widths = (lut, *d.barrel_stage_widths)
+    # Stage j: muxes where both the value and its shift reach, 2**(j+1) AND gates.
+    assert items["barrel shifters"].count == terms * sum(widths[j] - (1 << j) for j in range(3))
+    assert items["barrel shifters: zero fill"].count == terms * (2 + 4 + 8)
