@@ -4,8 +4,8 @@ Each design is synthesized twice with the same command and liberty: flat (the de
 hierarchical (``synthesize(..., hierarchical=True)``: each distinct PE or neuron slice mapped
 once and instantiated). Reported per design: wall time of Yosys + ABC and of OpenSTA, area,
 cells, critical path and vectorless power (data activity 0.5), and the hierarchical result
-relative to the flat one. Weight-stationary grids, shift-add, threshold and the bit-weight
-adder trees have no hierarchical form yet and are listed as such.
+relative to the flat one. Shift-add, threshold and the bit-weight adder trees have no
+hierarchical form yet and are listed as such.
 
 Run (from the repository root)::
 
@@ -91,7 +91,9 @@ def _table(rows: list[dict], skipped: list[str], command: str) -> str:
             f"{h['seconds']:.1f} | {f['seconds'] / h['seconds']:.1f}x | {ratio('area_um2')} | "
             f"{ratio('cells')} | {ratio('power_mw')} | {ratio('critical_path_ns')} |"
         )
-    lines += ["", "No hierarchical form (synthesized flat either way): " + ", ".join(skipped), ""]
+    if skipped:
+        lines += ["", "No hierarchical form (synthesized flat either way): " + ", ".join(skipped)]
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ FAMILY: Family = Family(
     example="cube_int8_4x4x4.toml",
     design="shiftadd.design.cube:CubeDesign",
     component="shiftadd.hw.cube:cube_top",
+    hierarchical=True,
     golden="shiftadd.models.grid.golden:gemm_reference",
     gemm_cycles="shiftadd.models.cube.cycles:gemm_cycles_batch",
     design_vector="shiftadd.models.cube.cycles:design_vector",

@@ -34,7 +34,7 @@ from ._util import output_advance, validating
 from .arith import pe_arithmetic
 from .shapes import shape_of_range
 from .systolic_os import delay
-from .systolic_pe import resolve, ws_pe
+from .systolic_pe import chain_unit, hop_register, resolve, ws_pe
 
 __all__ = ["CubeArray", "cube_feed_layout", "cube_result_layout", "cube_top"]
 
@@ -63,6 +63,11 @@ class CubeArray(wiring.Component):
     Parameters
     ----------
     design : CubeDesign
+    hierarchical : bool
+        Build every PE as a :class:`~shiftadd.hw.systolic_pe.ChainPE` submodule
+        (:attr:`hierarchy_units`), for hierarchical synthesis; the same logic, widths and
+        registers as the default form, which builds the PEs into the cube's module. The
+        operands' hop registers stay in the cube.
 
     Members
     -------
@@ -73,11 +78,12 @@ class CubeArray(wiring.Component):
         Each tile's ``rows x cols`` partial products, ``design.latency`` cycles after it.
     """
 
-    def __init__(self, *, design: CubeDesign):
+    def __init__(self, *, design: CubeDesign, hierarchical: bool = False):
         with validating(self):
             if not isinstance(design, CubeDesign):
                 raise TypeError(f"Design must be a CubeDesign, not {design!r}")
         self._design = design
+        self._hierarchical = bool(hierarchical)
         self._arith = pe_arithmetic(design.arith)
         super().__init__(
             {
@@ -97,6 +103,20 @@ class CubeArray(wiring.Component):
     @property
     def arithmetic(self):
         return self._arith
+
+    @property
+    def hierarchy_units(self) -> dict[str, str]:
+        """Submodules kept as modules of their own by hierarchical emission (name to the
+        kind of unit); empty in the default form."""
+        if not self._hierarchical:
+            return {}
+        d = self._design
+        return {
+            f"pe{r}_{k}_{c}": "pe"
+            for r in range(d.rows)
+            for k in range(d.depth)
+            for c in range(d.cols)
+        }
 
     def elaborate(self, platform):
         m = Module()
@@ -126,33 +146,48 @@ class CubeArray(wiring.Component):
             for c in range(C)
         ]
 
-        psum = {}
+        psum, units = {}, {}
         act_at, w_at = {}, {}
         for r in range(R):
             for k in range(D):
                 for c in range(C):
                     a = act_edge[r][k] if c == 0 else act_at[r, k, c - 1]
                     w = w_edge[c][k] if r == 0 else w_at[r - 1, k, c]
+                    unit = None
+                    if self._hierarchical:
+                        unit = units[r, k, c] = chain_unit(
+                            m,
+                            self._arith,
+                            cs,
+                            W,
+                            a,
+                            w,
+                            None if k == 0 else units[r, k - 1, c],
+                            advance,
+                            name=f"pe{r}_{k}_{c}",
+                        )
+                        psum[r, k, c] = unit.psum()
                     # Operands hop one PE per cycle, registered in the PE that used them.
                     if c < C - 1:
-                        act_at[r, k, c] = Signal.like(a, name=f"act_{r}_{k}_{c}", reset_less=True)
-                        with m.If(advance):
-                            m.d.sync += act_at[r, k, c].eq(a)
+                        act_at[r, k, c] = hop_register(
+                            m, a, unit, "act", advance, name=f"act_{r}_{k}_{c}"
+                        )
                     if r < R - 1:
-                        w_at[r, k, c] = Signal.like(w, name=f"w_{r}_{k}_{c}", reset_less=True)
-                        with m.If(advance):
-                            m.d.sync += w_at[r, k, c].eq(w)
-                    psum[r, k, c], _ = ws_pe(
-                        m,
-                        self._arith,
-                        cs,
-                        W,
-                        a,
-                        w,
-                        None if k == 0 else psum[r, k - 1, c],
-                        advance,
-                        name=f"pe{r}_{k}_{c}",
-                    )
+                        w_at[r, k, c] = hop_register(
+                            m, w, unit, "weight", advance, name=f"w_{r}_{k}_{c}"
+                        )
+                    if not self._hierarchical:
+                        psum[r, k, c], _ = ws_pe(
+                            m,
+                            self._arith,
+                            cs,
+                            W,
+                            a,
+                            w,
+                            None if k == 0 else psum[r, k - 1, c],
+                            advance,
+                            name=f"pe{r}_{k}_{c}",
+                        )
 
         valid = delay(m, in_valid, R + C + D - 2, advance, "valid", reset=True)
         with m.If(advance):
@@ -165,17 +200,19 @@ class CubeArray(wiring.Component):
         return m
 
 
-def cube_top(*, design: CubeDesign) -> CubeArray:
+def cube_top(*, design: CubeDesign, hierarchical: bool = False) -> CubeArray:
     """The top-level component of a cube design (the family's ``component``).
 
     Parameters
     ----------
     design : CubeDesign
         The design.
+    hierarchical : bool
+        The form with every PE a submodule (:attr:`CubeArray.hierarchy_units`).
 
     Returns
     -------
     CubeArray
         Its streaming engine.
     """
-    return CubeArray(design=design)
+    return CubeArray(design=design, hierarchical=hierarchical)

@@ -17,5 +17,5 @@ def systolic_array(design: SystolicDesign, hierarchical: bool = False):
     """The top-level component of a systolic design (``hierarchical``: its form with
     identical units kept apart, where it has one)."""
     if design.dataflow == "ws":
-        return WeightStationaryArray(design=design)
+        return WeightStationaryArray(design=design, hierarchical=hierarchical)
     return OutputStationaryArray(design=design, hierarchical=hierarchical)

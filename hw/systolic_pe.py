@@ -14,7 +14,9 @@ below) directly into their module, so no wire of the generated Verilog holds a c
 copy of another bit (a PE submodule's full-width ports would). :class:`AccumulatorPE` and
 :class:`PartialSumPE` wrap the same builders as components with full-width ports, for block
 tests that compare the registered carry-save pairs and the Booth digits with the golden
-model.
+model. The hierarchical forms (docs/hierarchy.md) instantiate :class:`DrainingPE` (output
+stationary) and :class:`ChainPE` (weight-stationary array, cube: :func:`chain_unit`,
+:func:`hop_register`), whose ports carry only the bits the flat array's registers hold.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ __all__ = [
     "resolve",
     "os_pe",
     "ws_pe",
+    "register_bits",
+    "unpack_rows",
     "register_row",
     "row_mask",
     "spread",
@@ -42,6 +46,9 @@ __all__ = [
     "AccumulatorPE",
     "PartialSumPE",
     "DrainingPE",
+    "ChainPE",
+    "chain_unit",
+    "hop_register",
 ]
 
 
@@ -122,24 +129,79 @@ def resolve(m: Module, value, width: int, carry_save: bool, name: str = "cpa"):
     return out
 
 
-def register_row(m: Module, rows: list, en, name: str) -> list:
-    """Registers (advancing with ``en``) for the distinct bits of some bit rows; returns the
-    registered rows. A bit that appears more than once (sign extension, or the same wire in
-    two rows) is registered once."""
-    unique, index = [], {}
+def _distinct_bits(rows: list) -> tuple[list, tuple]:
+    """The distinct bits of some bit rows in order of first appearance, and each row as
+    positions in that list (None where the row has no bit)."""
+    unique, position = [], {}
     for bits in rows:
         for b in bits:
-            if b is not None and id(b) not in index:
-                index[id(b)] = len(unique)
+            if b is not None and id(b) not in position:
+                position[id(b)] = len(unique)
                 unique.append(b)
+    index = tuple(tuple(None if b is None else position[id(b)] for b in bits) for bits in rows)
+    return unique, index
+
+
+def register_bits(m: Module, rows: list, en, name: str) -> tuple[Signal | None, tuple]:
+    """Registers (advancing with ``en``) for the distinct bits of some bit rows.
+
+    A bit that appears more than once (sign extension, or the same wire in two rows) is
+    registered once.
+
+    Parameters
+    ----------
+    m : Module
+        Where the register is built.
+    rows : list of list
+        Bit rows (a bit, or None where the row has none).
+    en : Value
+        The register's enable.
+    name : str
+        The register's name.
+
+    Returns
+    -------
+    reg : Signal or None
+        The register, the distinct bits in order of first appearance; None when the rows
+        hold no bit.
+    index : tuple of tuple
+        Each row as the positions of its bits in ``reg`` (None where the row has no bit).
+    """
+    unique, index = _distinct_bits(rows)
     if not unique:
-        return [[None] * len(bits) for bits in rows]
+        return None, index
     reg = Signal(len(unique), name=name, reset_less=True)
     with m.If(en):
         m.d.sync += reg.eq(Cat(*unique))
-    # One bit object per register bit, so compressors downstream see repeats as repeats.
-    q = [reg[i] for i in range(len(unique))]
-    return [[None if b is None else q[index[id(b)]] for b in bits] for bits in rows]
+    return reg, index
+
+
+def unpack_rows(value, index) -> list:
+    """Bit rows from a value holding their distinct bits, ``index`` as
+    :func:`register_bits` returns it.
+
+    One bit object per bit of ``value``, so compressors downstream see repeats as repeats.
+
+    Parameters
+    ----------
+    value : Value or None
+        The distinct bits (None when there are none).
+    index : tuple of tuple
+        Each row as positions in ``value`` (None where the row has no bit).
+
+    Returns
+    -------
+    list of list
+        The rows.
+    """
+    q = [] if value is None else [value[i] for i in range(len(value))]
+    return [[None if i is None else q[i] for i in row] for row in index]
+
+
+def register_row(m: Module, rows: list, en, name: str) -> list:
+    """Registers (advancing with ``en``) for the distinct bits of some bit rows
+    (:func:`register_bits`); returns the registered rows."""
+    return unpack_rows(*register_bits(m, rows, en, name))
 
 
 def _digit_values(m: Module, port, digits) -> None:
@@ -215,6 +277,20 @@ def os_pe(
     return total, acc, digits, masks
 
 
+def _ws_pe(m: Module, arith, carry_save: bool, width: int, act, weight, psum_in, en, name: str):
+    """:func:`ws_pe`'s hardware; returns ``(reg, index, digits, total)``: the partial-sum
+    register, its bits' places in the carry-save pair (:func:`register_bits`; None for
+    carry-propagate), the Booth digits and what the register loads."""
+    total, digits = accumulate(m, arith, carry_save, width, act, weight, psum_in, name=name)
+    if carry_save:
+        reg, index = register_bits(m, list(total), en, f"{name}_psum")
+        return reg, index, digits, total
+    reg = Signal.like(total, name=f"{name}_psum", reset_less=True)
+    with m.If(en):
+        m.d.sync += reg.eq(total)
+    return reg, None, digits, total
+
+
 def ws_pe(
     m: Module,
     arith: PEArithmetic,
@@ -229,12 +305,9 @@ def ws_pe(
     """A weight-stationary PE built into ``m``: registers ``psum_in + act * weight`` when
     ``en``. ``psum_in`` is None (top row), a value (carry-propagate) or a pair of bit rows
     (carry-save). Returns ``(psum_out, digits)`` in the same form."""
-    total, digits = accumulate(m, arith, carry_save, width, act, weight, psum_in, name=name)
+    reg, index, digits, _ = _ws_pe(m, arith, carry_save, width, act, weight, psum_in, en, name)
     if carry_save:
-        return tuple(register_row(m, list(total), en, f"{name}_psum")), digits
-    reg = Signal.like(total, name=f"{name}_psum", reset_less=True)
-    with m.If(en):
-        m.d.sync += reg.eq(total)
+        return tuple(unpack_rows(reg, index)), digits
     return reg, digits
 
 
@@ -489,3 +562,261 @@ class DrainingPE(wiring.Component):
         else:
             m.d.comb += self.total.eq(total)
         return m
+
+
+_CHAIN_FORMS: dict = {}
+
+
+def _form_shape(form, carry_save: bool):
+    """The port shape of a partial sum of ``form`` (see :attr:`ChainPE.psum_form`)."""
+    if carry_save:
+        return unsigned(1 + max(i for row in form for i in row if i is not None))
+    width, is_signed = form
+    return signed(width) if is_signed else unsigned(width)
+
+
+def _form_of(reg, index, carry_save: bool):
+    """The form of a partial-sum register :func:`_ws_pe` built."""
+    if reg is None:
+        raise ValueError("the PE registers no partial-sum bit")
+    return index if carry_save else (len(reg), reg.shape().signed)
+
+
+def _operand_copies(total, operands: dict) -> dict:
+    """Bits of a carry-save partial-sum register that are plain operand bits: ``{operand
+    name: {operand bit: register bit}}``.
+
+    Flat synthesis merges such a register bit with the operand's hop register (same data,
+    same enable); a unit cannot, so the array takes the hop register's bit from the unit
+    instead (:func:`hop_register`). Amaranth has no public structural comparison of values;
+    their printed forms are compared (both sides are slices of the same probe signal)."""
+    unique, _ = _distinct_bits(list(total))
+    printed = {repr(b): r for r, b in enumerate(unique)}
+    copies = {}
+    for name, value in operands.items():
+        found = {}
+        for i in range(len(value)):
+            for bit in (value[i], value.as_unsigned()[i], value.as_signed()[i]):
+                if repr(bit) in printed:
+                    found[i] = printed[repr(bit)]
+                    break
+        copies[name] = found
+    return copies
+
+
+def _chain_form(arith: PEArithmetic, width: int, carry_save: bool, form_in):
+    """The form of the partial sum a :class:`ChainPE` passes on and the operand bits its
+    register holds as they are (:func:`_operand_copies`), from one PE built on probe signals
+    (once per arithmetic, width and incoming form)."""
+    key = (type(arith), arith.description, width, carry_save, form_in)
+    if key not in _CHAIN_FORMS:
+        probe = Module()
+        prev = None
+        if form_in is not None:
+            port = Signal(_form_shape(form_in, carry_save))
+            prev = tuple(unpack_rows(port, form_in)) if carry_save else port
+        act = Signal(arith.act_shape, name="probe_act")
+        weight = Signal(arith.weight_shape, name="probe_weight")
+        reg, index, _, total = _ws_pe(
+            probe, arith, carry_save, width, act, weight, prev, Signal(), "probe"
+        )
+        Fragment.get(probe, None)  # elaborated, so not reported as an unused elaboratable
+        copies = (
+            _operand_copies(total, {"act": act, "weight": weight})
+            if carry_save
+            else {"act": {}, "weight": {}}
+        )
+        _CHAIN_FORMS[key] = (_form_of(reg, index, carry_save), copies)
+    return _CHAIN_FORMS[key]
+
+
+class ChainPE(wiring.Component):
+    """Weight-stationary PE (:func:`ws_pe`) with the ports the hierarchical forms of a
+    weight-stationary array and of a cube instantiate, one unit per PE of a partial-sum
+    chain: ``psum_in`` and ``psum_out`` carry exactly the bits of the partial-sum registers
+    the flat array builds (carry-save: each distinct bit once), so no port bit is a constant
+    or a copy of another, and the widths and registers are the flat array's.
+
+    Parameters
+    ----------
+    arithmetic : PEArithmetic
+    width : int
+        ``W``, bits of the partial sums (of each half in carry-save form).
+    carry_save : bool
+        Pass the partial sums on as carry-save pairs (OPT1).
+    psum_in : tuple or None
+        :attr:`psum_form` of the PE before this one in the chain; None for the first PE
+        (which has no ``psum_in`` port).
+
+    Members
+    -------
+    act, weight : In
+    en : In(1)
+    psum_in : In, absent on the first PE of a chain
+        The previous PE's ``psum_out``.
+    psum_out : Out
+        The registered ``psum_in + act * weight`` (carry-save: the register bits of the pair,
+        placed by :attr:`psum_form`).
+    """
+
+    def __init__(
+        self, *, arithmetic: PEArithmetic, width: int, carry_save: bool, psum_in=None
+    ) -> None:
+        with validating(self):
+            _check_pe(arithmetic, width)
+        self._arith, self._width, self._carry_save = arithmetic, width, bool(carry_save)
+        self._form_in = psum_in
+        self._form, self._copies = _chain_form(arithmetic, width, self._carry_save, psum_in)
+        ports = {
+            "act": In(arithmetic.act_shape),
+            "weight": In(arithmetic.weight_shape),
+            "en": In(1),
+        }
+        if psum_in is not None:
+            ports["psum_in"] = In(_form_shape(psum_in, self._carry_save))
+        ports["psum_out"] = Out(_form_shape(self._form, self._carry_save))
+        super().__init__(ports)
+
+    @property
+    def psum_form(self):
+        """The partial sum ``psum_out`` carries: carry-propagate, ``(width, signed)``;
+        carry-save, the (sum, carry) rows as positions in ``psum_out`` (None where a row has
+        no bit), as :func:`register_bits` returns them."""
+        return self._form
+
+    @property
+    def copies(self) -> dict:
+        """Bits of ``psum_out`` that hold an operand bit as it came in (registered with the
+        same enable as the operands' hop registers): ``{"act": {operand bit: psum_out
+        bit}, "weight": {...}}``."""
+        return self._copies
+
+    def psum(self):
+        """``psum_out`` as :func:`ws_pe` returns the partial sum: a value (carry-propagate)
+        or a pair of bit rows (carry-save)."""
+        if not self._carry_save:
+            return self.psum_out
+        return tuple(unpack_rows(self.psum_out, self._form))
+
+    def elaborate(self, platform):
+        m = Module()
+        prev = None
+        if self._form_in is not None:
+            prev = (
+                tuple(unpack_rows(self.psum_in, self._form_in))
+                if self._carry_save
+                else self.psum_in
+            )
+        reg, index, _, _ = _ws_pe(
+            m,
+            self._arith,
+            self._carry_save,
+            self._width,
+            self.act,
+            self.weight,
+            prev,
+            self.en,
+            "pe",
+        )
+        if _form_of(reg, index, self._carry_save) != self._form:
+            raise ValueError("the PE's partial sum differs from its probe's")
+        m.d.comb += self.psum_out.eq(reg)
+        return m
+
+
+def chain_unit(
+    m: Module,
+    arith: PEArithmetic,
+    carry_save: bool,
+    width: int,
+    act,
+    weight,
+    above,
+    en,
+    name: str,
+) -> ChainPE:
+    """A :class:`ChainPE` added to ``m`` as submodule ``name`` and wired: the hierarchical
+    counterpart of :func:`ws_pe`.
+
+    Parameters
+    ----------
+    m : Module
+        The array's module.
+    arith : PEArithmetic
+    carry_save : bool
+    width : int
+        As :class:`ChainPE`.
+    act, weight, en : Value
+        The PE's operands and enable.
+    above : ChainPE or None
+        The previous PE of the chain (its ``psum_out`` feeds this one); None for the first.
+    name : str
+        Submodule name (the array lists it in ``hierarchy_units``).
+
+    Returns
+    -------
+    ChainPE
+        The PE; :meth:`ChainPE.psum` is its partial sum.
+    """
+    pe = ChainPE(
+        arithmetic=arith,
+        width=width,
+        carry_save=carry_save,
+        psum_in=None if above is None else above.psum_form,
+    )
+    m.submodules[name] = pe
+    m.d.comb += [pe.act.eq(act), pe.weight.eq(weight), pe.en.eq(en)]
+    if above is not None:
+        m.d.comb += pe.psum_in.eq(above.psum_out)
+    return pe
+
+
+def hop_register(m: Module, value, unit: ChainPE | None, operand: str, en, name: str):
+    """``value`` registered (advancing with ``en``) for the next PE, as the flat arrays
+    register an operand that hops on: ``Signal.like(value)``, reset-less.
+
+    In the hierarchical form (``unit``, the PE that reads ``value``), bits the unit's
+    partial-sum register already holds as they are (:attr:`ChainPE.copies`) are taken from
+    its ``psum_out`` instead of being registered twice: flat synthesis merges those two
+    flip-flops, which a unit's boundary would prevent.
+
+    Parameters
+    ----------
+    m : Module
+        The array's module.
+    value : Value
+        The operand the PE reads.
+    unit : ChainPE or None
+        The PE in the hierarchical form; None in the flat form.
+    operand : {"act", "weight"}
+        Which operand ``value`` is.
+    en : Value
+        The enable of the hop registers and of the PE.
+    name : str
+        The register's name.
+
+    Returns
+    -------
+    Value
+        ``value`` one cycle later, of its shape.
+    """
+    copies = {} if unit is None else unit.copies[operand]
+    if not copies:
+        reg = Signal.like(value, name=name, reset_less=True)
+        with m.If(en):
+            m.d.sync += reg.eq(value)
+        return reg
+    rest = [i for i in range(len(value)) if i not in copies]
+    kept = {}
+    if rest:
+        reg = Signal(len(rest), name=name, reset_less=True)
+        with m.If(en):
+            m.d.sync += reg.eq(Cat(*(value[i] for i in rest)))
+        kept = {i: reg[n] for n, i in enumerate(rest)}
+    # One signal for the operand, so the next unit's port is driven whole (a port driven by
+    # pieces of several signals is emitted as a port per piece).
+    out = Signal.like(value, name=f"{name}_q")
+    m.d.comb += out.eq(
+        Cat(*(unit.psum_out[copies[i]] if i in copies else kept[i] for i in range(len(value))))
+    )
+    return out

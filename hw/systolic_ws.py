@@ -34,7 +34,7 @@ from ..design.systolic import SystolicDesign
 from ._util import output_advance, validating
 from .arith import pe_arithmetic
 from .systolic_os import delay, result_layout
-from .systolic_pe import resolve, ws_pe
+from .systolic_pe import chain_unit, hop_register, resolve, ws_pe
 
 __all__ = ["WeightStationaryArray", "ws_weight_layout"]
 
@@ -57,6 +57,11 @@ class WeightStationaryArray(wiring.Component):
     ----------
     design : SystolicDesign
         With ``dataflow = "ws"``.
+    hierarchical : bool
+        Build every PE as a :class:`~shiftadd.hw.systolic_pe.ChainPE` submodule
+        (:attr:`hierarchy_units`), for hierarchical synthesis; the same logic, widths and
+        registers as the default form, which builds the PEs into the array's module. The
+        weight registers and the activations' hop registers stay in the array.
 
     Members
     -------
@@ -68,13 +73,14 @@ class WeightStationaryArray(wiring.Component):
         ``Y[m, n0:n0 + cols]`` for each vector, ``design.latency`` cycles after it.
     """
 
-    def __init__(self, *, design: SystolicDesign):
+    def __init__(self, *, design: SystolicDesign, hierarchical: bool = False):
         with validating(self):
             if not isinstance(design, SystolicDesign) or design.dataflow != "ws":
                 raise TypeError(
                     f"Design must be a SystolicDesign with dataflow 'ws', not {design!r}"
                 )
         self._design = design
+        self._hierarchical = bool(hierarchical)
         self._arith = pe_arithmetic(design.arith)
         super().__init__(
             {
@@ -91,6 +97,15 @@ class WeightStationaryArray(wiring.Component):
     @property
     def arithmetic(self):
         return self._arith
+
+    @property
+    def hierarchy_units(self) -> dict[str, str]:
+        """Submodules kept as modules of their own by hierarchical emission (name to the
+        kind of unit); empty in the default form."""
+        if not self._hierarchical:
+            return {}
+        d = self._design
+        return {f"pe{i}_{j}": "pe" for i in range(d.rows) for j in range(d.cols)}
 
     def elaborate(self, platform):
         m = Module()
@@ -134,25 +149,40 @@ class WeightStationaryArray(wiring.Component):
 
         act_edge = [delay(m, in_act[i], i, advance, f"act_row{i}") for i in range(R)]
         psums = [[None] * C for _ in range(R)]
+        units = [[None] * C for _ in range(R)]
         act_pass = [[None] * C for _ in range(R)]
         for i in range(R):
             for j in range(C):
                 a = act_edge[i] if j == 0 else act_pass[i][j - 1]
-                psums[i][j], _ = ws_pe(
-                    m,
-                    self._arith,
-                    cs,
-                    W,
-                    a,
-                    w_regs[i][j],
-                    None if i == 0 else psums[i - 1][j],
-                    advance,
-                    name=f"pe{i}_{j}",
-                )
+                if self._hierarchical:
+                    units[i][j] = chain_unit(
+                        m,
+                        self._arith,
+                        cs,
+                        W,
+                        a,
+                        w_regs[i][j],
+                        None if i == 0 else units[i - 1][j],
+                        advance,
+                        name=f"pe{i}_{j}",
+                    )
+                    psums[i][j] = units[i][j].psum()
+                else:
+                    psums[i][j], _ = ws_pe(
+                        m,
+                        self._arith,
+                        cs,
+                        W,
+                        a,
+                        w_regs[i][j],
+                        None if i == 0 else psums[i - 1][j],
+                        advance,
+                        name=f"pe{i}_{j}",
+                    )
                 if j < C - 1:
-                    act_pass[i][j] = Signal.like(a, name=f"act_{i}_{j}", reset_less=True)
-                    with m.If(advance):
-                        m.d.sync += act_pass[i][j].eq(a)
+                    act_pass[i][j] = hop_register(
+                        m, a, units[i][j], "act", advance, name=f"act_{i}_{j}"
+                    )
 
         valid = delay(m, in_valid, R + C - 1, advance, "valid", reset=True)
         with m.If(advance):

@@ -23,6 +23,12 @@ _PORT_INDEX = re.compile(r"^(\s*wire .*?\b(?:input|output|inout)) \d+ ", re.M)
 # Amaranth's (``\\total$723``, a port made of pieces ``\\port$31330$0``).
 _COUNTED_NAME = re.compile(r"(?<!\S)(?:\$\S+|\\\S*\$\S*)")
 _CELL_TYPE = re.compile(r"^(\s*cell )(\S+ )", re.M)
+# A port's declaration in Amaranth's RTLIL, with the attribute lines above it:
+# ``  wire width 8 input 3  signed \\act``.
+_PORT_DECL = re.compile(
+    r"^((?:  attribute [^\n]*\n)*  wire [^\n]*?\b(?:input|output|inout)) \d+ ([^\n]*?(\S+))$",
+    re.M,
+)
 
 
 def _items(body: str) -> list[str]:
@@ -67,9 +73,27 @@ def _canonical(body: str) -> tuple[str, list[str]]:
     return text, list(names)
 
 
+def _sort_ports(body: str) -> str:
+    """A module body with its ports declared and numbered in the order of their names.
+
+    Amaranth declares a submodule's ports in the order the parent's netlist meets them, so
+    two units of the same logic may declare them in different orders; Yosys' clean-up then
+    keeps different wire names for the same nets, and the units no longer read as one.
+    Instances connect ports by name, so the order is free."""
+    ports = sorted(_PORT_DECL.findall(body), key=lambda port: port[2])
+    number = {port[2]: i for i, port in enumerate(ports)}
+    declared = iter(ports)
+
+    def place(match: re.Match) -> str:
+        head, rest, name = next(declared)
+        return f"{head} {number[name]} {rest}"
+
+    return _PORT_DECL.sub(place, body)
+
+
 def mark_units(rtlil_text: str, top: str, units: dict[str, str]) -> str:
     """``rtlil_text`` with the modules of the submodules ``units`` of ``top`` marked to be
-    kept out of ``flatten``.
+    kept out of ``flatten``, their ports declared in the order of their names.
 
     Raises
     ------
@@ -88,7 +112,14 @@ def mark_units(rtlil_text: str, top: str, units: dict[str, str]) -> str:
     missing = sorted(set(units) - found)
     if missing:
         raise ValueError(f"units {missing[:3]} are not submodules of {top}")
-    return text
+    marked = {f"{top}.{unit}" for unit in units}
+
+    def sort_unit_ports(match: re.Match) -> str:
+        if match.group(2)[1:] not in marked:
+            return match.group(0)
+        return f"{match.group(1)}module {match.group(2)}\n{_sort_ports(match.group(3))}end\n"
+
+    return _BLOCK.sub(sort_unit_ports, text)
 
 
 def merge_units(rtlil_text: str, top: str, units: dict[str, str]) -> str:
