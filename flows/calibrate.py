@@ -59,6 +59,7 @@ __all__ = [
     "measure_blocks",
     "fit_units",
     "fanout_unit",
+    "isotonic",
     "CALIBRATION_CLOCK_NS",
     "CALIBRATION_ACTIVITY",
     "FANOUT_NETS",
@@ -95,17 +96,25 @@ DELAY_MULT_WIDTHS = (2, 4, 8, 16)
 # hundreds or thousands of gates): each further buffer level adds delay.
 DELAY_FANOUTS = (256, 1024)
 # Row-decoded register writes (a weight row or a neuron's weights loaded when
-# ``valid & ready & index == i``): rows x bits per row. The decode gate drives the load
-# enables of a row in both polarities; synthesis maps it onto a wide NOR gate and an
-# unbuffered or lightly buffered net, slower than an AND gate and a fan-out net apart.
-DELAY_WRITE_ROWS = (2, 4, 8, 16)
-DELAY_WRITE_BITS = (4, 8, 16, 32, 64)
+# ``valid & ready & index == i``): rows x bits per row, up to DELAY_WRITE_MAX_BITS register
+# bits (larger cells NaN, continued along the rows like the trees). The write flag's gate
+# drives the load enables of a row in both polarities; synthesis buffers that net in steps
+# that depend on the row width (an 8-bit row's enables unbuffered, a 12-bit row's
+# buffered), so the bits axis is dense where the designs' rows lie and reaches the wide
+# flag nets (every register enable of an array) at 2048 bits.
+DELAY_WRITE_ROWS = (2, 3, 4, 5, 6, 8, 12, 16)
+DELAY_WRITE_BITS = (4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 512, 1024, 2048)
+DELAY_WRITE_MAX_BITS = 4096
 
 
 class DecodedWrite(wiring.Component):
     """``rows`` registers of ``bits`` bits; row ``i`` loads ``data`` when ``valid & ready &
     (row == i)``, and holds otherwise: the weight write of the weight-stationary array and
-    of the adder tree's neurons.
+    the flag-driven register enables.
+
+    The index decode is inside the block: synthesis may merge it with the flags into one
+    wide gate (as it does in some weight-stationary arrays) or decode ahead of the flag
+    (as in others); the block lets it choose, as the designs do.
 
     It lives here rather than in :mod:`shiftadd.hw.calibration` because only the delay
     calibration uses it (timed, not powered).
@@ -248,6 +257,7 @@ def delay_blocks() -> list[CalibrationBlock]:
         B(f"delay_write{r}x{b}", lambda r=r, b=b: DecodedWrite(rows=r, bits=b), timing_only=True)
         for r in DELAY_WRITE_ROWS
         for b in DELAY_WRITE_BITS
+        if r * b <= DELAY_WRITE_MAX_BITS
     ]
     return blocks
 
@@ -499,6 +509,29 @@ def fit_units(results: dict[str, dict]) -> dict[str, dict]:
     return units
 
 
+def isotonic(values) -> np.ndarray:
+    """The least-squares non-decreasing fit of ``values`` (pool adjacent violators): a
+    dip is averaged with its neighbours instead of one high point being carried onward.
+
+    Parameters
+    ----------
+    values : array_like of float
+        Measurements in order of a size that should never make them smaller.
+
+    Returns
+    -------
+    numpy.ndarray
+        The fit, same length.
+    """
+    blocks: list[list[float]] = []  # [mean, count] of pooled runs
+    for v in np.asarray(values, float):
+        blocks.append([float(v), 1.0])
+        while len(blocks) > 1 and blocks[-2][0] > blocks[-1][0]:
+            (m1, n1), (m2, n2) = blocks[-2], blocks.pop()
+            blocks[-1] = [(m1 * n1 + m2 * n2) / (n1 + n2), n1 + n2]
+    return np.repeat([m for m, _ in blocks], [int(n) for _, n in blocks])
+
+
 def fit_delays(critical_paths: dict[str, float]) -> dict:
     """The ``[delay]`` units from the blocks' OpenSTA critical paths ``{label: ns}``.
 
@@ -522,8 +555,9 @@ def fit_delays(critical_paths: dict[str, float]) -> dict:
         for signed leaves, NaN where a block was too large to measure), ``mult``
         (``a_bits`` x ``w_bits`` grid ``ns``), ``fanout`` (``loads`` and ``ns``), ``write``
         (a row-decoded register write from the write flag's register to the loaded
-        register: ``rows`` x ``bits`` grid ``ns``, made non-decreasing along both axes like
-        the fan-out); all in ns.
+        register: ``rows`` x ``bits`` grid ``ns``, NaN beyond
+        :data:`DELAY_WRITE_MAX_BITS` register bits, non-decreasing in the rows by
+        :func:`isotonic`, as measured along the bits); all in ns.
     """
     cp = critical_paths
     reg = cp["dff_toggling"]
@@ -551,12 +585,23 @@ def fit_delays(critical_paths: dict[str, float]) -> dict:
     fan_loads = (*FANOUTS, *DELAY_FANOUTS)
     write_ns = np.array(
         [
-            [max(0.0, cp[f"delay_write{r}x{b}"] - reg) for b in DELAY_WRITE_BITS]
+            [
+                max(0.0, cp[f"delay_write{r}x{b}"] - reg)
+                if r * b <= DELAY_WRITE_MAX_BITS
+                else float("nan")
+                for b in DELAY_WRITE_BITS
+            ]
             for r in DELAY_WRITE_ROWS
         ]
     )
-    # Synthesis buffers a row's enables in steps; a larger register bank is never faster.
-    write_ns = np.maximum.accumulate(np.maximum.accumulate(write_ns, axis=1), axis=0)
+    # More rows widen the index decode and the flag's net: never faster, but one slow
+    # mapping (the 3-row 16-bit block) must not lift every larger cell, as a running
+    # maximum did, so each width's column is pooled into its least-squares non-decreasing
+    # fit. Along the bits the measured steps stay: synthesis buffers a wider row's
+    # enables, and such a row is faster (a 12-bit row than an 8-bit one).
+    for j in range(write_ns.shape[1]):
+        ok = ~np.isnan(write_ns[:, j])
+        write_ns[ok, j] = isotonic(write_ns[ok, j])
     fan_ns = np.maximum.accumulate(
         [
             max(0.0, cp[f"fanout{f}" if f in FANOUTS else f"delay_fanout{f}"] - reg - gate["and2"])
@@ -596,7 +641,8 @@ DELAY_METHOD = (
     "register overhead (clock-to-output + setup, from a plain register bank) subtracted; "
     "adders at several widths, trees on a levels x leaf-width grid, multipliers on an "
     "operand-width grid, 64-lane gate blocks, fan-out nets of 4 to 1024 loads, "
-    "row-decoded register writes on a rows x bits grid"
+    "row-decoded register writes on a rows x bits grid up to 4096 register bits, pooled "
+    "non-decreasing in the rows (least squares), as measured along the bits"
 )
 
 

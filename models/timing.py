@@ -15,8 +15,9 @@ adder delays at several widths, trees on a grid of levels and leaf widths, multi
 grid of operand widths, fan-out nets of several sizes, row-decoded writes on a grid of rows
 and bits. The model interpolates between measured points (adders and fan-out in log2 of the
 width or load count, trees linearly in levels and in log2 of the leaf width, writes in log2
-of rows and bits) and continues with the last measured slope beyond them; it never fits a
-constant to a design.
+of rows and bits) and continues with the last measured slope beyond them (a write or a
+net never getting faster beyond its largest measured size); it never fits a constant to a
+design.
 """
 
 from __future__ import annotations
@@ -226,10 +227,11 @@ def decoded_write(rows: int, bits: int, what: str) -> Element:
     input (the AND of the flags, the index decode, the row's load-enable net in both
     polarities and the enable mux).
 
-    Synthesis maps the decode onto one wide NOR gate driving the row's enables through a
-    thin buffer tree, slower than the same logic priced as AND gates and a fan-out net
-    apart; the unit is measured on that structure (a table without it composes the
-    element from the gate and fan-out units).
+    Synthesis maps the decode onto one wide NOR gate, or decodes ahead of the flag, and
+    drives the row's enables through a thin buffer tree it sizes in steps with the row
+    width: slower than the same logic priced as AND gates and a fan-out net apart, and
+    not monotone in the row width. The unit is measured on that structure (a table
+    without it composes the element from the gate and fan-out units).
 
     Parameters
     ----------
@@ -349,10 +351,13 @@ def _interp_log2(x: float, xs, ys) -> float:
     return _interp_linear(t, np.log2(np.asarray(xs, float)), ys, delay=True)
 
 
-def _interp_grid(x: float, y: float, xs, ys, grid, *, log_x: bool, log_y: bool) -> float:
+def _interp_grid(
+    x: float, y: float, xs, ys, grid, *, log_x: bool, log_y: bool, delay: bool = False
+) -> float:
     """Bilinear interpolation on a measured grid ``grid[i][j]`` at ``(xs[i], ys[j])``
     (either axis in log2), continued with the edge slopes beyond it; NaN cells (blocks
-    too large to measure) are filled along the first axis with the last slope."""
+    too large to measure) are filled along the first axis with the last slope. With
+    ``delay`` the continuation along the second axis is a delay's (:func:`_interp_linear`)."""
     g = np.asarray(grid, float)
     fx = np.log2 if log_x else (lambda v: np.asarray(v, float))
     fy = np.log2 if log_y else (lambda v: np.asarray(v, float))
@@ -363,7 +368,7 @@ def _interp_grid(x: float, y: float, xs, ys, grid, *, log_x: bool, log_y: bool) 
         ok = ~np.isnan(g[:, j])
         cx, cy = gx[ok], g[ok, j]
         col_vals.append(_interp_linear(float(fx(x)), cx, cy))
-    return _interp_linear(float(fy(y)), gy, np.asarray(col_vals))
+    return _interp_linear(float(fy(y)), gy, np.asarray(col_vals), delay=delay)
 
 
 def _interp_linear(t: float, xs, ys, *, delay: bool = False) -> float:
@@ -460,7 +465,11 @@ def element_delay(element: Element, delay: dict) -> float:
             return sum(element_delay(e, delay) for e in parts)
         return max(
             0.0,
-            _interp_grid(rows, bits, w["rows"], w["bits"], w["ns"], log_x=True, log_y=True),
+            # Beyond the widest measured row the net only gains buffer levels: never
+            # faster (the measured steps between grid points may dip).
+            _interp_grid(
+                rows, bits, w["rows"], w["bits"], w["ns"], log_x=True, log_y=True, delay=True
+            ),
         )
     raise ValueError(f"unknown timing element kind {kind!r}")
 
