@@ -45,6 +45,7 @@ from ..design import load_design
 from ..errors import InputError, ShiftaddError
 from ..families import family_of
 from ..models.cost import cost_terms, gemm_energy_pj, output_drains
+from ..models.cycles import gemm_cycles
 from ..models.data_activity import design_codes, measure
 from ..models.perf import design_vector
 from ..models.timing import critical_path_ns
@@ -73,6 +74,8 @@ __all__ = [
     "validate_data_energy",
     "data_energy_report",
     "data_energy_markdown",
+    "remodel_data",
+    "model_energy_pj",
 ]
 
 AREA_TOLERANCE = 0.10
@@ -161,7 +164,7 @@ def validation_gemm(design) -> tuple[int, int, int]:
     return tuple(int(x) for x in family_of(design).get("validation_gemm")(design))
 
 
-def _model_energy_pj(
+def model_energy_pj(
     design,
     gemm,
     gemm_cycles: int,
@@ -173,7 +176,32 @@ def _model_energy_pj(
 ) -> float:
     """The sweep's energy formula for GEMM ``(M, N, K)`` run in ``total_cycles`` of which
     ``gemm_cycles`` stream data; with ``activity`` (switching measured on the GEMM's data)
-    every item at the activity of the nets that drive it instead of ``data_activity``."""
+    every item at the activity of the nets that drive it instead of ``data_activity``.
+
+    Parameters
+    ----------
+    design : Design
+        The design.
+    gemm : tuple of int
+        ``(M, N, K)``.
+    gemm_cycles : int
+        Cycles the cycle model gives the GEMM (data streaming).
+    total_cycles : float
+        Cycles of the whole run (reset, fill and drain included).
+    clock_ns : float
+        Clock period.
+    data_activity : float
+        Toggle rate of the data inputs without ``activity``.
+    units : str or UnitTable, optional
+        The unit table.
+    activity : DataActivity, optional
+        Switching measured on the GEMM's data.
+
+    Returns
+    -------
+    float
+        Energy of the run in pJ.
+    """
     m, n, k = gemm
     tile_k = int(design_vector(design)["tile_k"])
     terms = cost_terms(design, units, activity=activity)
@@ -272,7 +300,7 @@ def validate_design(
     clock_ns = float(design.clock_ns)
     cycles_sim = int(rtl.gemm["gemm_cycles_sim"])
     cycles_model = int(rtl.gemm["gemm_cycles_model"])
-    energy_model = _model_energy_pj(
+    energy_model = model_energy_pj(
         design, gemm, cycles_model, activity.cycles, clock_ns, data_activity, units
     )
     return ValidationRow(
@@ -317,7 +345,7 @@ def remodel(
         row,
         critical_path_model_ns=critical_path_ns(design, units),
         area_model_um2=cost_terms(design, units).area,
-        energy_model_pj=_model_energy_pj(
+        energy_model_pj=model_energy_pj(
             design,
             row.gemm,
             row.cycles_model,
@@ -650,6 +678,10 @@ class DataEnergyRow:
     seconds: float
     design_hash: str = ""
     rtl_sha256: str = ""
+    #: The cycle model's count for each run (the bench's; data-dependent for digit-sparse
+    #: designs), kept so a rerun can reprice the row with the current models.
+    model_cycles_random: int = 0
+    model_cycles_data: int = 0
 
     @property
     def random_error(self) -> float:
@@ -739,6 +771,7 @@ def validate_data_energy(
     wc, xc = design_codes(design, w, x)
     clock_ns = float(design.clock_ns)
     energies, cycles, passed = {}, {}, True
+    model_cycle_counts: dict[str, int] = {}
     with tempfile.TemporaryDirectory(prefix="shiftadd-validate-data-") as tmp:
         work = Path(workdir) if workdir else Path(tmp)
         operands = save_operands(Path(tmp) / "operands.npz", xc, wc)
@@ -756,7 +789,7 @@ def validate_data_energy(
             passed = passed and bool(gates.passed and (gates.gemm or {}).get("gemm_matches"))
             model_cycles = int((gates.gemm or {}).get("gemm_cycles_model", 0))
             energies[kind] = (
-                _model_energy_pj(
+                model_energy_pj(
                     design,
                     gemm,
                     model_cycles,
@@ -769,6 +802,7 @@ def validate_data_energy(
                 energy_sta,
             )
             cycles[kind] = switching.cycles
+            model_cycle_counts[kind] = model_cycles
     return DataEnergyRow(
         design=design.name,
         arch=design.arch,
@@ -786,6 +820,66 @@ def validate_data_energy(
         clock_ns=clock_ns,
         seconds=time.perf_counter() - t0,
         design_hash=design.design_hash,
+        model_cycles_random=model_cycle_counts["random"],
+        model_cycles_data=model_cycle_counts["data"],
+    )
+
+
+def remodel_data(
+    row: DataEnergyRow, design, *, checkpoint: str, units=None
+) -> DataEnergyRow | None:
+    """``row``'s measurements with the model columns recomputed by the current models (the
+    data's switching measured again on the same operands); None when the row lacks the
+    model's cycle counts and the design's cycles depend on its data (measure it again).
+
+    Parameters
+    ----------
+    row : DataEnergyRow
+        A row measured earlier on ``design`` (same emitted Verilog and GEMM).
+    design : Design
+        The design.
+    checkpoint : str
+        The checkpoint the row's real operands came from.
+    units : str or UnitTable, optional
+        The model's unit table.
+
+    Returns
+    -------
+    DataEnergyRow or None
+        The repriced row.
+    """
+    m, n, k = row.gemm
+    counts = {"random": row.model_cycles_random, "data": row.model_cycles_data}
+    if not all(counts.values()):
+        if getattr(design, "digit_sparse", False):
+            return None
+        # Rows from before the counts were kept: the cycle model is data-independent here
+        # and equal to the RTL's (the validation checks that), so it gives the same count.
+        analytic = int(gemm_cycles(design, m, n, k).cycles)
+        counts = {"random": analytic, "data": analytic}
+    w, x, _ = checkpoint_operands(checkpoint, None, rows=n, cols=k, tokens=m)
+    activity = measure(design, w, x, source=row.data, tiles=1 << 20)
+    clock_ns = float(row.clock_ns)
+    model = {
+        kind: model_energy_pj(
+            design,
+            row.gemm,
+            counts[kind],
+            total,
+            clock_ns,
+            MODEL_DATA_ACTIVITY,
+            units,
+            activity=activity if kind == "data" else None,
+        )
+        for kind, total in (("random", row.cycles_random), ("data", row.cycles_data))
+    }
+    return dataclasses.replace(
+        row,
+        activity=activity.to_dict(),
+        random_model_pj=model["random"],
+        data_model_pj=model["data"],
+        model_cycles_random=counts["random"],
+        model_cycles_data=counts["data"],
     )
 
 
@@ -846,9 +940,10 @@ def data_energy_report(
     """:func:`validate_data_energy` for every design file in ``paths``; writes the Markdown
     table (:func:`data_energy_markdown`) and JSON rows, rewritten after every design.
 
-    With an existing ``out_json`` from the same checkpoint, liberty and tools, the rows of
-    designs whose emitted Verilog and validation GEMM are unchanged are reused (an interrupted
-    run resumes); delete the file to measure everything again.
+    With an existing ``out_json`` from the same checkpoint, liberty and tools, the measured
+    columns of designs whose emitted Verilog and validation GEMM are unchanged are reused (an
+    interrupted run resumes) and their model columns recomputed (:func:`remodel_data`);
+    delete the file to measure everything again.
 
     Parameters
     ----------
@@ -912,7 +1007,11 @@ def data_energy_report(
                 and reused.rtl_sha256 == digest
                 and reused.gemm == tuple(validation_gemm(design))
             ):
-                rows.append(dataclasses.replace(reused, source=source))
+                remodelled = remodel_data(reused, design, checkpoint=checkpoint)
+            else:
+                remodelled = None
+            if remodelled is not None:
+                rows.append(dataclasses.replace(remodelled, source=source))
             else:
                 row = validate_data_energy(
                     design, liberty=liberty, checkpoint=checkpoint, source=source

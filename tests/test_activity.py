@@ -197,7 +197,7 @@ def test_validation_report_reuses_measurements_and_recomputes_the_model(tmp_path
     assert rows[0].critical_path_model_ns == pytest.approx(critical_path_ns(design))
     assert rows[0].area_model_um2 == pytest.approx(cost_terms(design).area)
     assert rows[0].energy_model_pj == pytest.approx(
-        validation._model_energy_pj(
+        validation.model_energy_pj(
             design, rows[0].gemm, 100, 120.0, 10.0, validation.MODEL_DATA_ACTIVITY
         )
     )

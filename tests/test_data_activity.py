@@ -304,6 +304,60 @@ def test_data_energy_row_and_table():
     assert "-30.0%" in text and "0 of 1 designs" in text and "Data: minilm layer." in text
 
 
+def test_remodel_data_reprices_a_stored_row_with_the_current_models():
+    """A reused real-data row keeps its measurements and gets the current model's energies:
+    the same formula as a fresh measurement, on the same operands; a row without cycle
+    counts of a digit-sparse design (cycles follow its data) must be measured again."""
+    from shiftadd.design import AdderTreeDesign
+    from shiftadd.flows.validate import (
+        MODEL_DATA_ACTIVITY,
+        DataEnergyRow,
+        model_energy_pj,
+        remodel_data,
+        validation_gemm,
+    )
+    from shiftadd.models.cycles import gemm_cycles
+    from shiftadd.workloads.activity_stats import checkpoint_operands
+
+    d = AdderTreeDesign(name="rm", mode="mac", k=8, n=2)
+    gemm = tuple(validation_gemm(d))
+    stale = DataEnergyRow(
+        design="rm",
+        arch="adder_tree",
+        source="rm.toml",
+        data="stored",
+        gemm=gemm,
+        activity={},
+        random_model_pj=1.0,
+        random_sta_pj=1000.0,
+        data_model_pj=1.0,
+        data_sta_pj=900.0,
+        cycles_random=gemm[0] + 40,
+        cycles_data=gemm[0] + 40,
+        gate_level_passed=True,
+        clock_ns=10.0,
+        seconds=5.0,
+        design_hash=d.design_hash,
+    )
+    row = remodel_data(stale, d, checkpoint="all-minilm-l6-v2")
+    cycles = int(gemm_cycles(d, *gemm).cycles)
+    assert row.model_cycles_random == row.model_cycles_data == cycles
+    m, n, k = gemm
+    w, x, _ = checkpoint_operands("all-minilm-l6-v2", rows=n, cols=k, tokens=m)
+    act = measure(d, w, x, tiles=1 << 20)
+    want_random = model_energy_pj(d, gemm, cycles, gemm[0] + 40, 10.0, MODEL_DATA_ACTIVITY)
+    want_data = model_energy_pj(
+        d, gemm, cycles, gemm[0] + 40, 10.0, MODEL_DATA_ACTIVITY, activity=act
+    )
+    assert row.random_model_pj == pytest.approx(want_random)
+    assert row.data_model_pj == pytest.approx(want_data)
+    assert row.random_model_pj != 1.0 and row.data_model_pj != row.random_model_pj
+    # measurements untouched
+    assert (row.random_sta_pj, row.data_sta_pj, row.seconds) == (1000.0, 900.0, 5.0)
+    sparse = AdderTreeDesign(name="rs", mode="mac", k=8, n=2, digit_sparse=True)
+    assert remodel_data(stale, sparse, checkpoint="all-minilm-l6-v2") is None
+
+
 def test_cli_validate_data_bad_checkpoint(tmp_path, capsys, liberty):
     from shiftadd.cli import main
 
