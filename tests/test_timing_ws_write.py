@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 
 import pytest
+from amaranth.hdl import Fragment
 
 from shiftadd.design.systolic import SystolicDesign
 from shiftadd.flows.calibrate import (
@@ -172,3 +173,5 @@ def test_the_calibration_block_decodes_the_row_index_itself():
     block = DecodedWrite(rows=5, bits=3)
     ports = {name: len(getattr(block, name)) for name in ("row", "valid", "ready", "data", "y")}
     assert ports == {"row": 3, "valid": 1, "ready": 1, "data": 3, "y": 15}
+    # It elaborates (and so is used: no UnusedElaboratable warning).
+    assert Fragment.get(block, None) is not None
