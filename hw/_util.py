@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 
 from amaranth.hdl import Signal
 
@@ -12,6 +13,7 @@ __all__ = [
     "output_advance",
     "register_input",
     "delay_through",
+    "pe_units",
 ]
 
 
@@ -74,3 +76,14 @@ def delay_through(m, slots, advance, **values):
         values = staged
     out = tuple(values.values())
     return out[0] if len(out) == 1 else out
+
+
+def pe_units(hierarchical: bool, *dims: int) -> dict[str, str]:
+    """The ``hierarchy_units`` of an array of PEs named ``pe<i>_<j>...`` over ``dims``:
+    every PE a unit of kind ``"pe"`` in the hierarchical form, none in the default form."""
+    if not hierarchical:
+        return {}
+    return {
+        "pe" + "_".join(map(str, index)): "pe"
+        for index in itertools.product(*(range(n) for n in dims))
+    }

@@ -30,7 +30,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..design.cube import CubeDesign
-from ._util import output_advance, validating
+from ._util import output_advance, pe_units, validating
 from .arith import pe_arithmetic
 from .shapes import shape_of_range
 from .systolic_os import delay
@@ -108,15 +108,8 @@ class CubeArray(wiring.Component):
     def hierarchy_units(self) -> dict[str, str]:
         """Submodules kept as modules of their own by hierarchical emission (name to the
         kind of unit); empty in the default form."""
-        if not self._hierarchical:
-            return {}
         d = self._design
-        return {
-            f"pe{r}_{k}_{c}": "pe"
-            for r in range(d.rows)
-            for k in range(d.depth)
-            for c in range(d.cols)
-        }
+        return pe_units(self._hierarchical, d.rows, d.depth, d.cols)
 
     def elaborate(self, platform):
         m = Module()

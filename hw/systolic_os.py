@@ -35,7 +35,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..design.systolic import GridDesign
-from ._util import output_advance, validating
+from ._util import output_advance, pe_units, validating
 from .arith import pe_arithmetic
 from .shapes import shape_of_range
 from .systolic_pe import DrainingPE, gather, os_pe, resolve, spread
@@ -124,10 +124,7 @@ class OutputStationaryArray(wiring.Component):
     def hierarchy_units(self) -> dict[str, str]:
         """Submodules kept as modules of their own by hierarchical emission (name to the
         kind of unit); empty in the default form."""
-        if not self._hierarchical:
-            return {}
-        d = self._design
-        return {f"pe{p}_{j}": "pe" for p in range(d.rows) for j in range(d.cols)}
+        return pe_units(self._hierarchical, self._design.rows, self._design.cols)
 
     def _pe(self, m, a, w, v, e, advance, p, j):
         """PE (p, j): ``(total, masks)`` as :func:`os_pe` returns them."""

@@ -31,7 +31,7 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..design.systolic import SystolicDesign
-from ._util import output_advance, validating
+from ._util import output_advance, pe_units, validating
 from .arith import pe_arithmetic
 from .systolic_os import delay, result_layout
 from .systolic_pe import chain_unit, hop_register, resolve, ws_pe
@@ -102,10 +102,7 @@ class WeightStationaryArray(wiring.Component):
     def hierarchy_units(self) -> dict[str, str]:
         """Submodules kept as modules of their own by hierarchical emission (name to the
         kind of unit); empty in the default form."""
-        if not self._hierarchical:
-            return {}
-        d = self._design
-        return {f"pe{i}_{j}": "pe" for i in range(d.rows) for j in range(d.cols)}
+        return pe_units(self._hierarchical, self._design.rows, self._design.cols)
 
     def elaborate(self, platform):
         m = Module()
