@@ -17,7 +17,7 @@ from ..data_activity import (
     term_width,
     value_toggles,
 )
-from ..grid.cost import carry_save_chain, pe_items, switching_summary, toggle_factors
+from ..grid.cost import chain_pe_items, switching_summary, toggle_factors
 
 __all__ = [
     "switching_factors",
@@ -100,7 +100,7 @@ def bill_of_materials(design: CubeDesign) -> list[Item]:
     R, C, D, W = d.rows, d.cols, d.depth, d.acc_width
     ab, wb, cs = d.act_bits, d.weight_bits, d.carry_save_accumulate
     assert wb is not None
-    face, pes = R * C, d.pes
+    face = R * C
     f = switching_factors(d)
     skew = skew_bits(d)
     rate = face  # a whole tile of results leaves every cycle
@@ -144,37 +144,13 @@ def bill_of_materials(design: CubeDesign) -> list[Item]:
             ),
             per_output("adder", "carry-propagate adders at the cube's edge", 1, bits=W),
         ]
-        chain = carry_save_chain(d, D)
-        items += pe_items(d, face, chain[0][0], "first-layer PEs", macs=pes)
-        for k in range(1, D):
-            items += pe_items(d, face, chain[k][0], f"layer {k} PEs", macs=pes)
-        # Every PE but the last along c passes its activation on (carry_save_chain).
-        bits = face * sum(b for _, b, _ in chain) - R * (C - 1) * sum(a for _, _, a in chain)
-        items.append(
-            Item(
-                "dffe",
-                "partial-sum registers (carry-save)",
-                bits,
-                per="mac",
-                macs=pes,
-                toggle=f["psum"],
-                driver="sum",
-            )
-        )
-        return items
-    items += pe_items(d, face, (0, 0), "first-layer PEs", macs=pes)
-    if D > 1:
-        items += pe_items(d, (D - 1) * face, None, "PEs", macs=pes)
-    items.append(
-        Item(
-            "dffe",
-            "partial-sum registers",
-            pes * W,
-            per="mac",
-            macs=pes,
-            toggle=f["psum"],
-            driver="sum",
-        )
+    items += chain_pe_items(
+        d,
+        face,
+        D,
+        passers=R * (C - 1),
+        labels=("first-layer PEs", "layer {} PEs"),
+        toggle=f["psum"],
     )
     return items
 

@@ -37,6 +37,7 @@ __all__ = [
     "compressor_cells",
     "carry_save_chain",
     "pe_items",
+    "chain_pe_items",
     "switching_summary",
     "bill_of_materials",
     "activity_profile",
@@ -382,6 +383,63 @@ def pe_items(design: GridDesign, pes: int, prev_masks, label: str, *, macs: floa
     ]
 
 
+def chain_pe_items(
+    design: GridDesign,
+    per_layer: int,
+    layers: int,
+    *,
+    passers: int,
+    labels: tuple[str, str],
+    toggle: float,
+    macs: float | None = None,
+) -> list:
+    """PEs whose partial sums pass from layer to layer (a weight-stationary grid's rows, a
+    cube's depth) and the partial-sum registers between them.
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design (its PE arithmetic and accumulator form).
+    per_layer : int
+        PEs in one layer.
+    layers : int
+        Layers along the chain.
+    passers : int
+        PEs of a layer that pass their activation on: with carry-save sums their
+        activation bits shared with the partial-sum register are one flip-flop
+        (:func:`carry_save_chain`).
+    labels : (str, str)
+        The first layer's label and the others' (formatted with the layer index).
+    toggle : float
+        Toggle factor of the partial sums.
+    macs : float, optional
+        MAC lanes of the whole engine (default ``per_layer * layers``).
+
+    Returns
+    -------
+    list of Item
+        The PEs' datapaths and the partial-sum registers.
+    """
+    d = design
+    pes = per_layer * layers
+    macs = pes if macs is None else macs
+    first, other = labels
+    if d.carry_save_accumulate:
+        chain = carry_save_chain(d, layers)
+        items = pe_items(d, per_layer, chain[0][0], first, macs=macs)
+        for i in range(1, layers):
+            items += pe_items(d, per_layer, chain[i][0], other.format(i), macs=macs)
+        part = "partial-sum registers (carry-save)"
+        bits = per_layer * sum(b for _, b, _ in chain) - passers * sum(a for _, _, a in chain)
+    else:
+        items = pe_items(d, per_layer, (0, 0), first, macs=macs)
+        if layers > 1:
+            items += pe_items(d, (layers - 1) * per_layer, None, "PEs", macs=macs)
+        part, bits = "partial-sum registers", pes * d.acc_width
+    items.append(Item("dffe", part, bits, per="mac", macs=macs, toggle=toggle, driver="sum"))
+    return items
+
+
 def bill_of_materials(design: GridDesign) -> list[Item]:
     """Blocks of a grid engine as :mod:`shiftadd.hw.systolic_os` / ``systolic_ws`` build
     them: edge registers, skew and pass registers, PEs, drain or de-skew, carry-propagate
@@ -504,39 +562,9 @@ def bill_of_materials(design: GridDesign) -> list[Item]:
         Item("dffe", "de-skew registers", W * C * (C - 1) // 2, active=False),
         per_output("dffe", "de-skew registers", W * (C - 1) / 2),
     ]
-    if cs:
-        chain = carry_save_chain(d, R)
-        items += _pe_items(d, C, chain[0][0], "top-row PEs")
-        for i in range(1, R):
-            items += _pe_items(d, C, chain[i][0], f"row {i} PEs")
-        # Every PE but the last of a row passes its activation on (carry_save_chain).
-        bits = C * sum(b for _, b, _ in chain) - (C - 1) * sum(a for _, _, a in chain)
-        items.append(
-            Item(
-                "dffe",
-                "partial-sum registers (carry-save)",
-                bits,
-                per="mac",
-                macs=pes,
-                toggle=f["psum"],
-                driver="sum",
-            )
-        )
-    else:
-        items += _pe_items(d, C, (0, 0), "top-row PEs")
-        if R > 1:
-            items += _pe_items(d, (R - 1) * C, None, "PEs")
-        items.append(
-            Item(
-                "dffe",
-                "partial-sum registers",
-                pes * W,
-                per="mac",
-                macs=pes,
-                toggle=f["psum"],
-                driver="sum",
-            )
-        )
+    items += chain_pe_items(
+        d, C, R, passers=C - 1, labels=("top-row PEs", "row {} PEs"), toggle=f["psum"]
+    )
     return items
 
 
