@@ -397,6 +397,26 @@ class _Scheduler:
         self.evals.append(_Eval(step, neuron, ports, threshold, vid, label))
         return vid
 
+    def _place_compare(self, step, vector, j, bits, g, neuron=None) -> tuple[int, bool]:
+        """One evaluation of a vector's compare chain: the final column bits ``bits`` (one,
+        or two as (bit j, bit j + 1); None is a constant zero) weighted 2 (and 1), plus the
+        running comparison ``g`` weighted 1. Returns the value id and whether the chain ends."""
+        pair = len(bits) == 2
+        ops = (
+            [(bits[1], 2, False, True), (bits[0], 1, False, True)]
+            if pair
+            else [(bits[0], 2, False, True)]
+        )
+        has_g = g is not None
+        if has_g:
+            ops.append((g, 1, False, False))
+        last = j + len(bits) >= self.bits
+        label = f"cmp v{vector} p{j}" + (f"-{j + 1}" if pair else "")
+        vid = self._place(
+            step, ops, ("cmp", j, pair, has_g, last), "g", vector, -1, label, neuron=neuron
+        )
+        return vid, last
+
     # -- the run ---------------------------------------------------------------------------
     def run(self):
         K, V, B = self.k, self.v, self.bits
@@ -473,25 +493,8 @@ class _Scheduler:
                         break
                     if g_val[q] is not None and not self._readable(g_val[q], step):
                         break
-                    bit = lambda i, q=q: None if final[q][i] == -1 else final[q][i]
-                    ops = (
-                        [(bit(j + 1), 2, False, True), (bit(j), 1, False, True)]
-                        if pair
-                        else [(bit(j), 2, False, True)]
-                    )
-                    has_g = g_val[q] is not None
-                    if has_g:
-                        ops.append((g_val[q], 1, False, False))
-                    last = j + len(need) >= B
-                    vid = self._place(
-                        step,
-                        ops,
-                        ("cmp", j, pair, has_g, last),
-                        "g",
-                        q,
-                        -1,
-                        f"cmp v{q} p{j}" + (f"-{j + 1}" if pair else ""),
-                    )
+                    bits = [None if final[q][i] == -1 else final[q][i] for i in need]
+                    vid, last = self._place_compare(step, q, j, bits, g_val[q])
                     for i in need:
                         if final[q][i] != -1:
                             take_data(final[q][i], step)
@@ -890,26 +893,8 @@ class _RingScheduler(_Scheduler):
                         m = self._free_neuron(step, operands)
                         if m is None:
                             continue
-                        pair = len(need) == 2
-                        ops = (
-                            [(bit(q, j + 1), 2, False, True), (bit(q, j), 1, False, True)]
-                            if pair
-                            else [(bit(q, j), 2, False, True)]
-                        )
-                        has_g = g_val[q] is not None
-                        if has_g:
-                            ops.append((g_val[q], 1, False, False))
-                        last = j + len(need) >= B
-                        vid = self._place(
-                            step,
-                            ops,
-                            ("cmp", j, pair, has_g, last),
-                            "g",
-                            q,
-                            -1,
-                            f"cmp v{q} p{j}" + (f"-{j + 1}" if pair else ""),
-                            neuron=m,
-                        )
+                        bits = [bit(q, i) for i in need]
+                        vid, last = self._place_compare(step, q, j, bits, g_val[q], neuron=m)
                         for i in need:
                             if final[q][i] != -1:
                                 take_data(final[q][i], step)
