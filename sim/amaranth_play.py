@@ -12,10 +12,12 @@ import numpy as np
 from amaranth.lib import wiring
 from amaranth.sim import Simulator
 
+from ..hw import build_component
+from .benches import bench_for
 from .packing import pack, unpack
-from .plan import Chunk, Recorded
+from .plan import Checker, CheckReport, Chunk, Recorded
 
-__all__ = ["stream_ports", "play_amaranth"]
+__all__ = ["stream_ports", "play_amaranth", "check_on_amaranth"]
 
 
 def stream_ports(component) -> tuple[dict, dict]:
@@ -124,3 +126,49 @@ def play_amaranth(
             values=np.asarray(unpack(layout, bits)), cycles=np.asarray(raw[name][1], dtype=np.int64)
         )
     return recorded
+
+
+def check_on_amaranth(
+    design,
+    results: int,
+    *,
+    component=None,
+    seed: int = 0,
+    stall: bool = False,
+    max_entries: int = 200,
+) -> CheckReport:
+    """Run ``results`` random results of a design's bench through the Amaranth simulator and
+    check every value (and, without stalls, every cycle) against the golden and cycle models.
+
+    Parameters
+    ----------
+    design
+        A design of any registered family.
+    results : int
+        Results (output vectors) to check.
+    component : callable(design) -> wiring.Component, optional
+        Builds the component for each chunk (default :func:`shiftadd.hw.build_component`).
+    seed : int
+        Seed of the operands and of the stall pattern.
+    stall : bool
+        Hold ``valid`` low before 30 % of the transfers and ``ready`` low on a fixed
+        pseudo-random 3 of 7 cycles; cycles are then not compared with the model.
+    max_entries : int
+        Input transfers per chunk.
+
+    Returns
+    -------
+    CheckReport
+        The checker's report over every chunk.
+    """
+    build = build_component if component is None else component
+    rng = np.random.default_rng(seed)
+    checker = Checker()
+    for chunk in bench_for(design).chunks(
+        rng, results, max_entries=max_entries, model_cycles=not stall
+    ):
+        bubbles = rng.random(chunk.entries) < 0.3 if stall else None
+        ready = (lambda c: (c * 2654435761) % 7 < 4) if stall else None
+        recorded = play_amaranth(build(design), chunk, out_ready=ready, bubbles=bubbles)
+        checker.check(chunk, recorded)
+    return checker.report

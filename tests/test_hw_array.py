@@ -5,7 +5,7 @@ import pytest
 
 from shiftadd.design import AdderTreeDesign
 from shiftadd.hw import build_component
-from shiftadd.sim.amaranth_play import play_amaranth
+from shiftadd.sim.amaranth_play import check_on_amaranth, play_amaranth
 from shiftadd.sim.benches import bench_for
 from shiftadd.sim.plan import Checker
 
@@ -21,16 +21,7 @@ CASES = [
 
 
 def check(design, vectors, seed=0, stall=False, max_entries=48):
-    rng = np.random.default_rng(seed)
-    checker = Checker()
-    for chunk in bench_for(design).chunks(
-        rng, vectors, max_entries=max_entries, model_cycles=not stall
-    ):
-        bubbles = rng.random(chunk.entries) < 0.3 if stall else None
-        ready = (lambda c: (c * 2654435761) % 7 < 4) if stall else None
-        recorded = play_amaranth(build_component(design), chunk, out_ready=ready, bubbles=bubbles)
-        checker.check(chunk, recorded)
-    return checker.report
+    return check_on_amaranth(design, vectors, seed=seed, stall=stall, max_entries=max_entries)
 
 
 @pytest.mark.parametrize("params", CASES, ids=lambda p: "-".join(f"{k}{v}" for k, v in p.items()))

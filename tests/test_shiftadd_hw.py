@@ -18,7 +18,7 @@ from shiftadd.hw import build_component
 from shiftadd.hw.shiftadd_lut import LutBuilder, LutLookup
 from shiftadd.hw.shiftadd_shift import BarrelShifter, TermTree
 from shiftadd.models.lutgemm import build_luts
-from shiftadd.sim.amaranth_play import play_amaranth
+from shiftadd.sim.amaranth_play import check_on_amaranth, play_amaranth
 from shiftadd.sim.benches import bench_for
 from shiftadd.sim.plan import Checker
 
@@ -180,16 +180,7 @@ ENGINES = [
 
 
 def check(design, results, seed=0, stall=False, max_entries=200):
-    rng = np.random.default_rng(seed)
-    checker = Checker()
-    for chunk in bench_for(design).chunks(
-        rng, results, max_entries=max_entries, model_cycles=not stall
-    ):
-        bubbles = rng.random(chunk.entries) < 0.3 if stall else None
-        ready = (lambda c: (c * 2654435761) % 7 < 4) if stall else None
-        recorded = play_amaranth(build_component(design), chunk, out_ready=ready, bubbles=bubbles)
-        checker.check(chunk, recorded)
-    return checker.report
+    return check_on_amaranth(design, results, seed=seed, stall=stall, max_entries=max_entries)
 
 
 @pytest.mark.parametrize(

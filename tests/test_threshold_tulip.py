@@ -2,6 +2,7 @@
 a ring interconnect, its scheduler, the NumPy interpreter against the golden layer, the RTL in
 the Amaranth simulator (bit- and cycle-exact), lint, the cycle and cost models, validation."""
 
+import functools
 import re
 
 import numpy as np
@@ -25,9 +26,8 @@ from shiftadd.models.threshold.golden import execute, layer_runs
 from shiftadd.models.threshold.timing import timing_paths
 from shiftadd.rtl_gen.emit import generate_verilog
 from shiftadd.rtl_gen.lint import lint_verilog
-from shiftadd.sim.amaranth_play import play_amaranth
+from shiftadd.sim.amaranth_play import check_on_amaranth, play_amaranth
 from shiftadd.sim.benches import bench_for
-from shiftadd.sim.plan import Checker
 
 NEURONS = [(2, 1, 1, 1), (2, 1, 1, 1, 1), (4, 2, 1, 1, 1, 1, 1), (1, 2, 1, 1, 2)]
 
@@ -145,20 +145,12 @@ DESIGNS = [
 ]
 
 
-def _check(design, results, seed, stall):
-    rng = np.random.default_rng(seed)
-    checker = Checker()
-    for chunk in bench_for(design).chunks(rng, results, max_entries=600, model_cycles=not stall):
-        bubbles = rng.random(chunk.entries) < 0.3 if stall else None
-        ready = (lambda c: (c * 2654435761) % 7 < 4) if stall else None
-        recorded = play_amaranth(
-            ThresholdArray(design=design, neuron_cell=False),
-            chunk,
-            out_ready=ready,
-            bubbles=bubbles,
-        )
-        checker.check(chunk, recorded)
-    return checker.report
+# The behavioural neuron: the Amaranth simulator cannot run the custom-cell instance.
+_check = functools.partial(
+    check_on_amaranth,
+    component=lambda d: ThresholdArray(design=d, neuron_cell=False),
+    max_entries=600,
+)
 
 
 @pytest.mark.parametrize("params", DESIGNS, ids=lambda p: "-".join(f"{k}{v}" for k, v in p.items()))
