@@ -15,7 +15,11 @@ import pytest
 
 from shiftadd.errors import InputError
 from shiftadd.models.sweep import parse_sweep_spec, run_sweep
-from shiftadd.workloads.activity_stats import attention_operands, gemm_operands
+from shiftadd.workloads.activity_stats import (
+    attention_operands,
+    gemm_operands,
+    joined_attention,
+)
 from shiftadd.workloads.encoder import (
     CALIBRATION,
     BertEncoder,
@@ -160,7 +164,6 @@ def test_attention_operands_pack_whole_sentences(captured):
 
 
 def test_gemm_operands_use_the_forward_pass_for_attention(tiny, captured):
-    _, _, _, _, _, attention = captured
     keys = (
         ("attn_score", 24, HIDDEN // HEADS, "act x act", (0, 1)),
         ("attn_value", HIDDEN // HEADS, 24, "act x act", (0, 1)),
@@ -170,14 +173,20 @@ def test_gemm_operands_use_the_forward_pass_for_attention(tiny, captured):
     assert score.kind == value.kind == "checkpoint-attention"
     assert q.kind == "checkpoint"
     assert len(score.samples) == len(value.samples) == LAYERS * HEADS
-    heads = attention["encoder.layer.1.attention.self"]
+    encoder, tokenizer, sentences, _, _, _ = captured
+    joined = joined_attention(encoder, tokenizer, sentences, 24)
+    heads = joined["encoder.layer.1.attention.self"]
+    assert len(heads) == 1 and heads[0].q.shape[1] == 24  # one sequence, truncated to 24
     w, x = score.samples[HEADS + 1]  # layer 1, head 1
     ref_k, ref_q = attention_operands(heads, "attn_score", head=1, length=24)
     np.testing.assert_allclose(w, ref_k, atol=1e-6)
     np.testing.assert_allclose(x, ref_q, atol=1e-6)
-    assert x.shape[0] <= 24
+    assert x.shape[0] == 24
     vt, p = value.samples[HEADS + 1]
     np.testing.assert_allclose(p.sum(axis=1), 1.0, atol=1e-6)
+    # Attention over the whole joined sequence: no block-diagonal zeros between sentences.
+    assert (p > 0).mean() > 0.99
+    assert "joined into one sequence" in score.description
     assert "2 layers x 2 heads" in score.description
 
 
@@ -208,3 +217,17 @@ def test_sweep_layers_say_checkpoint_attention(tiny, tmp_path):
     num = layers[~layers["point"].isin(on_data)].set_index("gemm")["energy_uj"]
     dat = layers[layers["point"].isin(on_data)].set_index("gemm")["energy_uj"]
     assert dat.loc["attn_value"] != num.loc["attn_value"]
+
+
+def test_joined_attention_is_one_truncated_sequence(captured):
+    encoder, tokenizer, sentences, _, _, attention = captured
+    first = attention["encoder.layer.0.attention.self"][0]
+    n = first.q.shape[1]
+    joined = joined_attention(encoder, tokenizer, sentences[:3], n + 5)
+    for heads in joined.values():
+        assert len(heads) == 1 and heads[0].p.shape == (HEADS, n + 5, n + 5)
+        np.testing.assert_allclose(heads[0].p.sum(axis=-1), 1.0, atol=1e-6)
+    # The first sentence's [CLS] query sees the next sentence's keys too: not its own P.
+    assert not np.allclose(joined["encoder.layer.0.attention.self"][0].p[:, 0, :n], first.p[:, 0])
+    with pytest.raises(InputError, match="length"):
+        joined_attention(encoder, tokenizer, sentences, 1)

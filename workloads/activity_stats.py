@@ -63,6 +63,7 @@ __all__ = [
     "OPERAND_KINDS",
     "ATTENTION_GEMMS",
     "attention_operands",
+    "joined_attention",
     "RANDOM_ACTIVITY",
 ]
 
@@ -612,8 +613,8 @@ OPERAND_KINDS = {
     "on the calibration sentences (float32 forward pass)",
     "checkpoint-attention": "the checkpoint's own per-head queries and keys (scores "
     "Q K^T) or softmax probabilities and values (P V) of the layer on the calibration "
-    "sentences (float32 forward pass), whole sentences packed into one sequence of the "
-    "GEMM's key length (block-diagonal attention: P is zero between sentences)",
+    "sentences joined into one text and run as one sequence of the GEMM's key length "
+    "(float32 forward pass, attention over the whole sequence)",
     "checkpoint-weights": "the checkpoint's own weights of the layer on synthetic activations "
     "(standard normal tokens, 1% of channels x20)",
     "synthetic": "synthetic tensors: weights Student-t (std 0.02, log-normal row scales, "
@@ -670,6 +671,42 @@ def _synthetic_gemm(name, n, k, kind, rows, cols, tokens) -> tuple:
         # The second operand is activations too (keys, values): same statistics, own seed.
         return synthetic_activations(kk, tokens=nn, seed=seed + 1), x
     return synthetic_weights((nn, kk), seed=seed), x
+
+
+def joined_attention(encoder, tokenizer, sentences, length: int) -> dict[str, list]:
+    """Per-head attention of ``sentences`` joined into one text, run as one sequence.
+
+    The text is truncated to ``length`` tokens (and the encoder's ``max_seq_length``),
+    special tokens included, so every probability row spreads over exactly the keys an
+    attention GEMM of that length multiplies: real attention over a long context, without
+    the zeros a block-diagonal packing of short sentences would put in P.
+
+    Parameters
+    ----------
+    encoder : BertEncoder
+        The encoder (:class:`~.encoder.BertEncoder`).
+    tokenizer : WordPieceTokenizer
+        The tokenizer of its vocabulary.
+    sentences : sequence of str
+        The sentences, joined with spaces in order.
+    length : int
+        Tokens of the sequence at most (at least 2: the special tokens).
+
+    Returns
+    -------
+    dict
+        Attention module name to a one-element list of :class:`~.encoder.AttentionHeads`,
+        as :meth:`~.encoder.BertEncoder.embed` captures it (what :func:`attention_operands`
+        takes).
+    """
+    if isinstance(length, bool) or not isinstance(length, int) or length < 2:
+        raise InputError(f"length must be an integer of at least 2, got {length!r}", field="length")
+    ids, mask = tokenizer.encode_batch(
+        [" ".join(sentences)], max_length=min(length, encoder.max_seq_length)
+    )
+    attention: dict[str, list] = {}
+    encoder.embed(ids, mask, attention=attention)
+    return attention
 
 
 def attention_operands(sentences, gemm: str, *, head: int, length: int) -> tuple:
@@ -749,10 +786,12 @@ def gemm_operands(
     lacks: synthetic tensors of stated statistics (seeded by the GEMM's name and shape). An
     act x act GEMM (attention scores ``attn_score`` and values ``attn_value``) of a BERT
     checkpoint with a forward pass runs on the layer's own per-head queries and keys, or
-    softmax probabilities and values, on the calibration sentences (one sample per sampled
-    layer and head, :func:`attention_operands`: whole sentences packed into a sequence of
-    the GEMM's key length, at most ``tokens``); elsewhere it has synthetic activations on
-    both operands.
+    softmax probabilities and values, on the calibration sentences joined into one text
+    and run as one sequence of the GEMM's key length, at most ``tokens``
+    (:func:`joined_attention`; one sample per sampled layer and head); elsewhere it has
+    synthetic activations on both operands. (Packing the separate sentences with
+    block-diagonal attention instead would make P zero between sentences, an artificial
+    sparsity: ``bench/attention_packing.py`` measures it.)
 
     Parameters
     ----------
@@ -787,7 +826,7 @@ def gemm_operands(
     kind_of_source = None if source is None else source.kind
     encoder: Any = None
     captured: dict[str, np.ndarray] | None = None
-    attention: dict[str, list] = {}
+    attention: dict[int, dict[str, list]] = {}  # per sequence length
     ckpt: Any = None
     manifest: dict | None = None
     if kind_of_source in ("encoder", "checkpoint"):
@@ -807,13 +846,8 @@ def gemm_operands(
         encoder = BertEncoder.from_dir(source.path)
         tokenizer = WordPieceTokenizer.from_vocab(Path(source.path) / "vocab.txt")
         captured = {}
-        embed_sentences(
-            encoder,
-            tokenizer,
-            load_sentences()[CALIBRATION],
-            capture=captured,
-            attention=attention,
-        )
+        sentences = load_sentences()[CALIBRATION]
+        embed_sentences(encoder, tokenizer, sentences, capture=captured)
     out = []
     for name, n, k, kind, layer_ids in gemms:
         samples, kinds, tensors = [], [], []
@@ -838,8 +872,11 @@ def gemm_operands(
         if kind == "act x act" and name in ATTENTION_GEMMS and encoder is not None:
             # Real per-head Q, K, V and P of each sampled layer; every head is its own GEMM.
             length = min(n if name == "attn_score" else k, tokens, rows, cols)
+            if length not in attention:
+                attention[length] = joined_attention(encoder, tokenizer, sentences, length)
             for layer in _spread(layer_ids, max_layers):
-                heads = attention.get(f"{encoder.prefix}encoder.layer.{layer}.attention.self")
+                key = f"{encoder.prefix}encoder.layer.{layer}.attention.self"
+                heads = attention[length].get(key)
                 if not heads:
                     continue
                 for h in range(encoder.num_heads):
@@ -860,7 +897,7 @@ def gemm_operands(
             what = (
                 f"{name}: {source.name} {first} ({len(tensors)} layer"
                 f"{'s' if len(tensors) > 1 else ''} x {encoder.num_heads} heads; {shape}), "
-                "calibration sentences packed into one sequence"
+                "calibration sentences joined into one sequence (full attention)"
             )
         else:
             assert source is not None
