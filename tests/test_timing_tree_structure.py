@@ -14,12 +14,20 @@ from shiftadd.design.adder_tree import AdderTreeDesign
 from shiftadd.design.base import range_width
 from shiftadd.design.shiftadd import ShiftAddDesign
 from shiftadd.design.threshold import ThresholdDesign
+from shiftadd.models.adder_tree.cost import bill_of_materials as tree_bill
 from shiftadd.models.adder_tree.timing import datapath_paths
 from shiftadd.models.shiftadd.cost import bill_of_materials
 from shiftadd.models.shiftadd.timing import builder_paths
 from shiftadd.models.shiftadd.timing import datapath_paths as sa_datapath_paths
 from shiftadd.models.threshold.timing import source_mux_elements
-from shiftadd.models.timing import has_delays, path_delay, timing_paths
+from shiftadd.models.timing import (
+    TimingPath,
+    adder,
+    has_delays,
+    path_delay,
+    timing_paths,
+    tree,
+)
 from shiftadd.models.units import load_unit_table
 
 
@@ -95,10 +103,53 @@ def shiftadd(**kw) -> ShiftAddDesign:
 
 
 def test_group_sum_depth_is_log2_of_the_group():
-    for mu in (2, 3, 4, 5):
+    # A multi-level group sum is a balanced tree of log2(mu) levels.
+    for mu in (3, 4, 5):
         (p,) = builder_paths(shiftadd(mu=mu))
-        group = next(e for e in p.elements if e.what.startswith("negated group sum"))
+        group = next(e for e in p.elements if e.what.startswith("group sum"))
+        assert group.kind == "tree"
         assert group.get("levels") == pytest.approx(math.log2(mu))
+
+
+def chain(d):
+    return [
+        (e.kind, e.get("width") if e.kind == "adder" else e.get("levels"))
+        for e in builder_paths(d)[0].elements
+        if e.kind in ("tree", "adder", "csa")
+    ]
+
+
+def test_builder_chain_holds_the_negation_and_every_entry_adder():
+    # The carry-propagating operations in series: the group sum, its negation (an adder of
+    # its own in the netlist) and the mu entry adders. Two-input ripple adders overlap
+    # their carries: one whole adder at the entries' width, a full adder per further one.
+    # mu = 2: one group-sum adder heads the chain (4 adders: 1 whole + 3 steps).
+    d = shiftadd(mu=2, act_bits=7)
+    assert chain(d) == [("adder", d.lut_width), ("csa", 3)]
+    # mu = 1: negation and the one entry adder.
+    d = shiftadd(mu=1, act_bits=4)
+    assert chain(d) == [("adder", d.lut_width), ("csa", 1)]
+    # mu = 4: the two-level group tree, then the negation and the four entries.
+    d = shiftadd(mu=4, act_bits=8)
+    assert chain(d) == [("tree", 2.0), ("adder", d.lut_width), ("csa", 4)]
+
+
+def test_one_adder_group_sum_is_not_priced_twice(delay):
+    # mu = 2's group sum is one two-input adder whose carries overlap the rest of the
+    # chain: its builder costs less than a whole group adder plus a whole entry adder in
+    # series (the model before 2026-12-08, 12-20 % above OpenSTA on such builders), but
+    # more than the mu = 1 chain, which lacks the group adder and one entry adder.
+    two, one = shiftadd(mu=2, act_bits=7), shiftadd(mu=1, act_bits=7)
+    chain_two = sum(
+        path_delay(TimingPath("c", (e,)), delay)
+        for e in builder_paths(two)[0].elements
+        if e.kind in ("tree", "adder", "csa")
+    )
+    group_adder = tree(1, two.act_bits, True, "group sum")
+    entry_adder = adder(two.lut_width, "entry adder")
+    in_series = path_delay(TimingPath("s", (group_adder, entry_adder)), delay)
+    assert chain_two < in_series
+    assert path_delay(builder_paths(two)[0], delay) > path_delay(builder_paths(one)[0], delay)
 
 
 def test_every_table_slot_loads_the_entry_chain(delay):
@@ -229,3 +280,34 @@ def test_barrel_stages_fill_with_and_gates():
     # Stage j: muxes where both the value and its shift reach, 2**(j+1) AND gates.
     assert items["barrel shifters"].count == terms * sum(widths[j] - (1 << j) for j in range(3))
     assert items["barrel shifters: zero fill"].count == terms * (2 + 4 + 8)
+
+
+def test_two_row_multiplier_is_and_gates_and_one_row_adder():
+    # A lane multiplier whose narrower operand has two bits holds two partial-product rows:
+    # AND gates and one adder of the rows (wider width + carry), as synthesis builds it; the
+    # fitted mult unit (fitted on 3 to 8 rows) would charge its fixed part to each lane.
+    small = tree_design(mode="mac", k=26, n=1, act_bits=2, weight_bits=2, pipeline_stages=4)
+    items = {i.part: i for i in tree_bill(small)}
+    assert "lane multipliers" not in items
+    pp = items["lane multipliers: partial products"]
+    rows = items["lane multipliers: row adders"]
+    assert (pp.unit, pp.count) == ("and2", 26 * 2 * 2)
+    assert (rows.unit, rows.count, rows.bits) == ("adder", 26, 26 * 3)
+    # Wide operands keep the fitted multiplier.
+    wide = tree_design(mode="mac", k=26, n=1, act_bits=6, weight_bits=5)
+    assert any(i.unit == "mult" for i in tree_bill(wide))
+
+
+def test_two_row_multiplier_rows_are_the_first_tree_level():
+    # The lanes' AND rows are leaves of the first stage's tree: its row adder is one more
+    # tree level over the wider operand's width, not a priced multiplier followed by the
+    # tree (26 lanes, one level before the register: 2 x 26 rows -> 13 nodes, 2 levels).
+    d = tree_design(mode="mac", k=26, n=1, act_bits=2, weight_bits=2, pipeline_stages=4)
+    stage = next(p for p in datapath_paths(d) if p.name.startswith("datapath stage 1"))
+    kinds = [(e.kind, e.get("levels") if e.kind == "tree" else None) for e in stage.elements]
+    assert kinds == [("gate", None), ("tree", 2.0), ("gate", None)]
+    assert trees(stage)[0].get("leaf_width") == 2
+    # Wider operands keep the multiplier, its partial-product tree continuing into the tree.
+    wide = tree_design(mode="mac", k=26, n=1, act_bits=6, weight_bits=5, pipeline_stages=4)
+    stage = next(p for p in datapath_paths(wide) if p.name.startswith("datapath stage 1"))
+    assert [e.kind for e in stage.elements][:2] == ["mult", "tree"]

@@ -42,6 +42,7 @@ __all__ = [
     "bitweight_bill",
     "activity_profile",
     "data_activity",
+    "multiplier_items",
 ]
 
 
@@ -64,6 +65,79 @@ def bill_of_materials(design: AdderTreeDesign) -> list[Item]:
     if design.bitweight is None:
         return plain_bill(design)
     return bitweight_bill(design)
+
+
+#: Partial-product rows up to which a lane multiplier is its AND gates and one row adder.
+SMALL_MULT_ROWS = 2
+
+#: Switching of a partial-product bit relative to a random operand bit: on random operands
+#: ``a & w`` is 1 a quarter of the time, so it toggles 2 * 1/4 * 3/4 = 3/8 of the cycles
+#: against 1/2 for the operands the gate and adder units are calibrated on.
+PARTIAL_PRODUCT_TOGGLE = 0.75
+
+
+def multiplier_items(
+    act_bits: int, weight_bits: int, lanes: int, *, narrow_signed: bool = True
+) -> list[Item]:
+    """The lane multipliers of ``lanes`` lanes.
+
+    A multiplier whose narrower operand has at most :data:`SMALL_MULT_ROWS` bits holds that
+    many partial-product rows: an AND gate per partial-product bit and, for two rows, one
+    carry-propagate adder of the rows (the wider operand's width plus the carry; one row
+    of a signed 1-bit operand is negated, through the same adder). Synthesis
+    builds exactly that; the ``mult`` unit, fitted on multipliers of 3 to 8 rows, would
+    price such a block by extrapolation (its fixed part alone outweighs a 2 x 2 multiplier).
+    The gates and the adder switch with the partial products
+    (:data:`PARTIAL_PRODUCT_TOGGLE`).
+
+    Parameters
+    ----------
+    act_bits, weight_bits : int
+        Operand widths in bits.
+    lanes : int
+        Multipliers.
+    narrow_signed : bool
+        Whether the narrower operand is two's complement.
+
+    Returns
+    -------
+    list of Item
+        The multipliers' items, driven by the lanes' terms.
+    """
+    rows = min(act_bits, weight_bits)
+    if rows > SMALL_MULT_ROWS:
+        return [
+            Item(
+                "mult",
+                "lane multipliers",
+                lanes,
+                bits=lanes * act_bits * weight_bits,
+                io=lanes * (act_bits + weight_bits),
+                driver="term",
+            )
+        ]
+    items = [
+        Item(
+            "and2",
+            "lane multipliers: partial products",
+            lanes * act_bits * weight_bits,
+            toggle=PARTIAL_PRODUCT_TOGGLE,
+            driver="term",
+        )
+    ]
+    if rows == 2 or narrow_signed:
+        width = max(act_bits, weight_bits) + 1
+        items.append(
+            Item(
+                "adder",
+                "lane multipliers: row adders",
+                lanes,
+                bits=lanes * width,
+                toggle=PARTIAL_PRODUCT_TOGGLE,
+                driver="term",
+            )
+        )
+    return items
 
 
 def plain_bill(design: AdderTreeDesign) -> list[Item]:
@@ -105,16 +179,8 @@ def plain_bill(design: AdderTreeDesign) -> list[Item]:
         )
     arith = d.arith
     if arith.multiplier:
-        items.append(
-            Item(
-                "mult",
-                "lane multipliers",
-                n * k,
-                bits=n * k * d.act_bits * d.weight_bits,
-                io=n * k * (d.act_bits + d.weight_bits),
-                driver="term",
-            )
-        )
+        narrow_signed = bool(d.act_signed if d.act_bits <= d.weight_bits else d.weight_signed)
+        items += multiplier_items(d.act_bits, d.weight_bits, n * k, narrow_signed=narrow_signed)
     else:
         # One gate per bit of the lane's term (an XNOR lane's term is one bit).
         term_width = range_width(*d.term_range)[0]

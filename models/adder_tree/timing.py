@@ -41,6 +41,7 @@ from ...design.adder_tree import AdderTreeDesign
 from ...design.base import range_width
 from ...design.tree import plan_tree
 from ..timing import Element, TimingPath, adder, csa, fanout, gates, mult, tree
+from .cost import SMALL_MULT_ROWS
 from .timing_bitweight import bitweight_paths
 
 __all__ = ["timing_paths", "term_elements", "register_bits", "offset_join_level"]
@@ -62,7 +63,14 @@ def term_elements(design: AdderTreeDesign) -> list[Element]:
     arith = design.arith
     if arith.multiplier:
         assert design.act_bits is not None and design.weight_bits is not None
-        return [mult(design.act_bits, design.weight_bits, "lane multiplier")]
+        a, w = design.act_bits, design.weight_bits
+        if min(a, w) <= SMALL_MULT_ROWS:
+            # Two partial-product rows (cost.multiplier_items): AND gates, one row adder.
+            return [
+                gates("and2", 1, "lane multiplier: partial products"),
+                adder(max(a, w) + 1, "lane multiplier: row adder"),
+            ]
+        return [mult(a, w, "lane multiplier")]
     return [gates(unit, 1, f"lane {part}") for unit, part in arith.lane_gates]
 
 
@@ -249,10 +257,16 @@ def datapath_paths(design: AdderTreeDesign) -> list[TimingPath]:
                 # A level count that is not a power of two leaves short branches: the
                 # carry chains are as long as log2 of the nodes the stage reduces.
                 assert d.act_bits is not None and d.weight_bits is not None
+                a, w = d.act_bits, d.weight_bits
                 nodes = len(d.tree.levels[lo_level - 1]) / len(d.tree.levels[hi_level])
-                elements.append(
-                    tree(math.log2(nodes), d.act_bits, signed, what, after=math.log2(d.weight_bits))
-                )
+                if min(a, w) <= SMALL_MULT_ROWS:
+                    # The lanes' two AND rows are leaves of the stage's tree: their row
+                    # adder is its first level (one balanced tree over 2 x nodes rows).
+                    elements = elements[:-1]  # the row adder: the tree's first level
+                    rows = math.log2(nodes) + 1
+                    elements.append(tree(rows, max(a, w), signed, f"row adders + {what}"))
+                else:
+                    elements.append(tree(math.log2(nodes), a, signed, what, after=math.log2(w)))
             elif d.accumulate and i == len(bounds) - 2:
                 name = f"datapath stage {i + 1} (layers {first}-{last})"
                 for j, chain in enumerate(

@@ -6,12 +6,16 @@ The generator (:mod:`shiftadd.hw.shiftadd_engine`) has two independent pipelines
 input register straight into the table-slot flip-flops, unpipelined whatever
 ``pipeline_stages`` is. Its longest chain is the group sum ``T[0] = -(x_0 + ... +
 x_{mu-1})`` (a balanced tree of ``ceil(log2 mu)`` adder levels over ``act_bits``-bit signed
-leaves; synthesis merges the tree and its negation into one multi-operand adder), then the
+leaves, then its negation, a carry-propagate operation synthesis keeps apart), then the
 incremental entries ``T[2**(s+1) - 1] = T[2**s - 1] + 2 x_s``: ``mu`` carry-propagate adders
 in series up to ``T[2**mu - 1]``, each kept apart because its entry is also stored. In such
 a chain of ripple adders the carries overlap: the first adder costs a whole
 ``lut_width``-bit carry-propagate adder, each further one a full adder on the diagonal
-(priced as a 3:2 compressor level, the calibrated full-adder delay). An entry feeds the
+(priced as a 3:2 compressor level, the calibrated full-adder delay). The negation is one
+more adder of the chain (OpenSTA's worst path of a ``mu = 2`` builder passes four sum
+stages: group sum, negation, two entries); a group sum of one adder (``mu = 2``) heads the
+chain itself, a multi-level one is the balanced tree and the chain starts after it
+(:func:`entry_chain`). An entry feeds the
 adders of every entry above it (``mu - s`` for ``T[2**s - 1]``, two gate inputs per operand
 bit) and its flip-flop in each of the ``lut_slots`` table slots, a fan-out net after each
 adder; the activation ``x_{mu-1}``
@@ -56,6 +60,7 @@ from .cost import entry_widths
 __all__ = [
     "timing_paths",
     "builder_paths",
+    "entry_chain",
     "layer0_prefixes",
     "datapath_paths",
     "control_paths",
@@ -81,6 +86,47 @@ def _popcount_levels(design: ShiftAddDesign) -> float:
     return math.log2(flags) if design.shifter == "barrel" and flags > 1 else 0.0
 
 
+def entry_chain(design: ShiftAddDesign) -> list[Element]:
+    """The builder's carry-propagating logic from the activations to the last entry.
+
+    The chain is the group sum, its negation ``T[0] = -(x_0 + ... + x_{mu-1})`` (a
+    carry-propagate operation of its own: synthesis keeps it apart from the sum, whose
+    result it reads) and the ``mu`` incremental entry adders. Two-input ripple adders in
+    series overlap their carries: the first costs a whole carry-propagate adder (at the
+    entries' width, where the chain's carries end), each further one a full adder on the
+    diagonal (priced as a 3:2 compressor level). A group of one or two activations sums in
+    at most one such adder, which heads the chain; a group of three or more is a
+    multi-operand adder (a balanced tree of ``log2 mu`` levels; a group that is not a power
+    of two leaves short branches, as deep as a full tree of ``log2 mu`` levels), after
+    which the negation starts a new chain.
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine.
+
+    Returns
+    -------
+    list of Element
+        The chain's elements in series.
+    """
+    d = design
+    group_levels = math.log2(d.mu)
+    if group_levels <= 1:
+        # Group sum (none for one activation), negation, mu entry adders: one chain.
+        steps = int(group_levels) + d.mu
+        first, rest = ("group sum", "negation and entry") if d.mu > 1 else ("negation", "entry")
+        return [
+            adder(d.lut_width, f"{first} (first adder of the chain)"),
+            csa(steps, f"{steps} further {rest} adders, carries overlapping"),
+        ]
+    return [
+        tree(group_levels, d.act_bits, True, f"group sum ({d.mu} activations)"),
+        adder(d.lut_width, "negation T[0] = -(group sum)"),
+        csa(d.mu, f"{d.mu} entry adders, carries overlapping"),
+    ]
+
+
 def builder_paths(design: ShiftAddDesign) -> list[TimingPath]:
     """The LUT builder: activation register to the table slots.
 
@@ -95,19 +141,12 @@ def builder_paths(design: ShiftAddDesign) -> list[TimingPath]:
         The chain from the group sum through the last incremental entry.
     """
     d = design
-    # A group of mu activations that is not a power of two leaves short branches: the
-    # group sum's carry chains are as long as a full tree of log2(mu) levels (as the
-    # adder tree's, shiftadd.models.adder_tree.timing).
-    group_levels = math.log2(d.mu)
     # x_{mu-1} feeds a group-sum adder and the 2**(mu-1) adders of the upper entries.
     loads = ADDER_INPUT_LOADS * ((1 << (d.mu - 1)) + 1)
     elements: list[Element] = [
         fanout(loads, f"activation x{d.mu - 1} to its entry adders"),
-        tree(group_levels, d.act_bits, True, f"negated group sum T[0] ({d.mu} activations)"),
-        adder(d.lut_width, "first entry adder (T[1] = T[0] + 2 x0)"),
+        *entry_chain(d),
     ]
-    if d.mu > 1:
-        elements.append(csa(d.mu - 1, f"{d.mu - 1} further entry adders, carries overlapping"))
     # The chain's entry T[2**s - 1] feeds the adders of the entries above it (mu - s of them,
     # T[0] all mu) and its flip-flop in every table slot.
     elements += [
