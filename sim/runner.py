@@ -32,6 +32,7 @@ from ..rtl_gen.cells import cell_models
 from ..rtl_gen.emit import GeneratedRTL, generate_verilog
 from ..rtl_gen.liberty import read_liberty
 from ..rtl_gen.tools import find_iverilog, resolve_liberty, setup_verilator
+from .build_cache import limit_bytes, mark_used, prune, record_size
 from .harness import HARNESS_TOP, HarnessSpec, harness_verilog, verilator_public_config
 
 __all__ = [
@@ -252,8 +253,12 @@ def _build(
     root = build_root if build_root is not None else cache_root() / "sim"
     build_dir = root / f"{design.name}-{simulator}{kind}-{key.hexdigest()[:16]}"
     runner = _runner(simulator, saif, quick_compile=netlist is not None, waves=waves)
+    # Checked before the build: a bad bound must not surface after minutes of compiling.
+    limit = limit_bytes() if build_root is None else None
     t0 = time.perf_counter()
+    built = False
     with _locked(build_dir):
+        mark_used(build_dir)
         stamp = build_dir / ".built"
         src = build_dir / "src"
         src.mkdir(exist_ok=True)
@@ -285,6 +290,10 @@ def _build(
             if simulator == "verilator" and not (build_dir / "sim_build" / HARNESS_TOP).exists():
                 raise ToolError(f"the Verilator build produced no simulator; see {log}")
             stamp.write_text(json.dumps(design.to_dict()))
+            record_size(build_dir)
+            built = True
+    if built and limit is not None:
+        prune(root, limit, keep=build_dir)
     return build_dir, time.perf_counter() - t0, runner
 
 
