@@ -30,7 +30,13 @@ __all__ = [
     "check_choice",
     "check_clock",
     "OPERAND_FIELDS",
+    "OMIT_DEFAULT",
 ]
+
+#: Field metadata of an option added after designs were recorded: while the field has its
+#: default it is left out of :meth:`Design.to_dict`, so of the design hash, the manifest and
+#: stored validation rows, which therefore still match the same hardware.
+OMIT_DEFAULT = {"omit_default": True}
 
 #: The width and signedness fields of a design whose PE arithmetic is a mode
 #: (:mod:`shiftadd.design.arith`).
@@ -324,11 +330,14 @@ class Design:
         Returns
         -------
         dict
-            ``arch`` and every field by name; tuples become lists.
+            ``arch`` and every field by name (but fields marked :data:`OMIT_DEFAULT`
+            that have their default); tuples become lists.
         """
         out: dict[str, Any] = {"arch": self.arch}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
+            if f.metadata.get("omit_default") and value == f.default:
+                continue
             out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from ..errors import InputError
 from ..workloads.formats import NumberFormat
 from .arith import Arithmetic, arithmetic
-from .base import Design, check_choice, check_clock, check_int
+from .base import OMIT_DEFAULT, Design, check_choice, check_clock, check_int
 from .random import draw_bool, draw_choice, draw_int, draw_valid
 from .threshold_program import Program, schedule
 
@@ -81,6 +81,12 @@ class ThresholdDesign(Design):
         neighbour connections; ``memory_bits`` is then unused).
     neuron_register_bits : int
         Bits of each neuron's dedicated register ``R_n`` (1 to 64) when ``pe = "tulip"``.
+    clock_gating : bool
+        Clock the register groups that are written only on some steps (each PE's local
+        memory or each neuron's register ``R_n``, the data registers, the result register)
+        through one integrated clock gate per group, enabled by the group's write enable,
+        so they pay their clock only on the cycles they load (:attr:`clock_gates`). Default
+        false: every register on the free-running clock (the RTL of before the option).
     clock_ns : float
         Target clock period for synthesis and the model.
     """
@@ -96,8 +102,9 @@ class ThresholdDesign(Design):
     vectors: int = 1
     pool: int = 1
     separate_neuron: bool = True
-    pe: str = "pooled"
+    pe: str = dataclasses.field(default="pooled", metadata=OMIT_DEFAULT)
     neuron_register_bits: int = 8
+    clock_gating: bool = dataclasses.field(default=False, metadata=OMIT_DEFAULT)
     clock_ns: float = 10.0
 
     #: Values of :attr:`pe`.
@@ -152,13 +159,21 @@ class ThresholdDesign(Design):
             )
         check_choice("pe", self.pe, self.PE_KINDS)
         check_int("neuron_register_bits", self.neuron_register_bits, 1, 64)
+        if not isinstance(self.clock_gating, bool):
+            raise InputError(
+                f"expected true or false, got {self.clock_gating!r}",
+                field="clock_gating",
+                allowed="true, false",
+            )
         check_clock(self.clock_ns)
         # The program for k must fit the local memory.
         self.program_for(self.k)
 
     def to_dict(self) -> dict[str, Any]:
-        """The resolved parameters; with ``pe = "pooled"`` the TULIP-like PE's fields are left
-        out, so a pooled design's manifest and hash are what they were before the option.
+        """The resolved parameters; options added later are left out while they have their
+        defaults (``pe = "pooled"``, ``clock_gating = false``; :data:`OMIT_DEFAULT`), as is
+        the TULIP-like PE's ``neuron_register_bits`` with the pooled PE, so a design's
+        manifest and hash are what they were before those options.
 
         Returns
         -------
@@ -167,7 +182,6 @@ class ThresholdDesign(Design):
         """
         out = super().to_dict()
         if self.pe == "pooled":
-            out.pop("pe", None)
             out.pop("neuron_register_bits", None)
         return out
 
@@ -181,6 +195,17 @@ class ThresholdDesign(Design):
         """Storage bits per PE besides the neurons and the data register: the local memory
         (pooled) or the ``neurons`` dedicated registers (tulip)."""
         return self.neurons * self.neuron_register_bits if self.ring else self.memory_bits
+
+    @property
+    def clock_gates(self) -> int:
+        """Integrated clock gates of the array (0 without :attr:`clock_gating`): one per PE
+        for its local memory (pooled) or one per neuron register ``R_n`` (tulip), one for
+        all data registers and one for the result register. The neuron output registers stay
+        on the free-running clock: each is one bit, and a gate costs about half a flip-flop's
+        area and more clock energy than the one bit it would save."""
+        if not self.clock_gating:
+            return 0
+        return self.pes * (self.neurons if self.ring else 1) + 2
 
     # -- the neuron -------------------------------------------------------------------------
     @property

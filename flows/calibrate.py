@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -29,7 +30,7 @@ from amaranth.lib.wiring import In, Out
 
 from .._io import atomic_write
 from ..design.tree import plan_tree, tree_adders
-from ..errors import ToolError
+from ..errors import InputError, ToolError
 from ..hw.adder_tree import AdderTree
 from ..hw.calibration import (
     Adder,
@@ -41,6 +42,7 @@ from ..hw.calibration import (
     Register,
     Registered,
 )
+from ..hw.clock_gate import GatedRegister
 from ..models.memory import extract_sram_table
 from ..models.technology import horowitz_table, write_unit_table
 from ..models.units import DATA_DIR, load_unit_table
@@ -48,7 +50,7 @@ from ..rtl_gen.activity import StimulusBlock, random_stimulus_activity
 from ..rtl_gen.emit import component_verilog, port_list
 from ..rtl_gen.liberty import check_liberty, read_liberty
 from ..rtl_gen.synth import synthesize_verilog
-from ..rtl_gen.tools import find_sta, find_yosys, resolve_liberty, tool_versions
+from ..rtl_gen.tools import find_sta, find_yosys, resolve_liberty, run_tool, tool_versions
 from .stages import Stage, run_stages
 
 __all__ = [
@@ -58,7 +60,14 @@ __all__ = [
     "CalibrationBlock",
     "measure_blocks",
     "fit_units",
+    "clock_gate_blocks",
+    "clock_gate_unit",
+    "ICG_GROUPS",
     "fanout_unit",
+    "stage_blocks",
+    "stage_unit",
+    "LoadedChain",
+    "DELAY_UNIT_PARTS",
     "isotonic",
     "CALIBRATION_CLOCK_NS",
     "CALIBRATION_ACTIVITY",
@@ -68,6 +77,9 @@ __all__ = [
 CALIBRATION_CLOCK_NS = 10.0
 CALIBRATION_ACTIVITY = 0.5
 LANES = 64
+# Clock gates (unit ``icg``): flip-flops behind each gate of the gated register blocks, two
+# sizes to split a gate's open-cycle energy into its own and its load's.
+ICG_GROUPS = (8, 32)
 FANOUTS = (4, 8, 12, 16, 24, 32, 48, 64, 128)  # loads per net of the fan-out blocks
 FANOUT_NETS = 4
 SIM_CYCLES = 2000  # random-data cycles of each block's gate-level simulation
@@ -105,6 +117,16 @@ DELAY_FANOUTS = (256, 1024)
 DELAY_WRITE_ROWS = (2, 3, 4, 5, 6, 8, 12, 16)
 DELAY_WRITE_BITS = (4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256, 512, 1024, 2048)
 DELAY_WRITE_MAX_BITS = 4096
+# Loaded stages (unit ``stage``): a ripple of DELAY_STAGE_CHAIN two-input gates whose every
+# tap drives the next gate and further gate inputs, DELAY_STAGE_LOADS in all (an output-
+# stationary drain thermometer, a Booth encoder's complemented bits and digit wires). At
+# the 10 ns target such a chain has slack, so synthesis maps it on the weakest cells and
+# leaves the taps unbuffered up to about ten loads: a stage costs more than a gate plus a
+# fan-out net (whose block is a register driving the net, the path buffered as its own).
+# A chain, not one gate: a single loaded gate between registers is mostly register
+# overhead, and the chain's stages repeat the in-design driver (a weak gate, not a flop).
+DELAY_STAGE_CHAIN = 8
+DELAY_STAGE_LOADS = (2, 3, 4, 6, 8, 10, 12, 16, 24)
 
 
 class DecodedWrite(wiring.Component):
@@ -142,6 +164,30 @@ class DecodedWrite(wiring.Component):
                 m.d.sync += reg.eq(self.data)
             regs.append(reg)
         m.d.comb += self.y.eq(Cat(*regs))
+        return m
+
+
+class LoadedChain(wiring.Component):
+    """``stages`` OR gates in series, ``x[k] = x[k - 1] | s[k]``, each tap ``x[k]`` driving
+    the next gate and ``loads - 1`` AND gates with inputs of their own: the ripple whose
+    every gate drives several loads (the ``stage`` delay unit).
+
+    It lives here rather than in :mod:`shiftadd.hw.calibration` because only the delay
+    calibration uses it (timed, not powered).
+    """
+
+    def __init__(self, *, stages: int, loads: int):
+        self._stages, self._loads = stages, loads
+        side = stages * (loads - 1)
+        super().__init__({"a": In(1), "s": In(stages), "b": In(max(1, side)), "y": Out(side + 1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        x, outs, side = self.a, [], self._loads - 1
+        for k in range(self._stages):
+            x = x | self.s[k]
+            outs += [x & self.b[k * side + j] for j in range(side)]
+        m.d.comb += self.y.eq(Cat(*outs, x))
         return m
 
 
@@ -196,7 +242,22 @@ def calibration_blocks() -> list[CalibrationBlock]:
         B(op, lambda op=op: Lanes(op=op, lanes=LANES), static=LANE_STATIC_INPUTS[op])
         for op in LANE_STATIC_INPUTS
     ]
-    return blocks + delay_blocks()
+    return blocks + clock_gate_blocks() + delay_blocks()
+
+
+def clock_gate_blocks() -> list[CalibrationBlock]:
+    """The ``icg`` unit's blocks: ``LANES`` flip-flops behind clock gates, the gates closed
+    with the data held (the gate's clock pin alone), and open with the data toggling, for
+    each group size of :data:`ICG_GROUPS`."""
+    B = CalibrationBlock
+
+    def build(g: int, label: str):
+        return lambda: GatedRegister(width=LANES, group=g, module=f"{label}_clock_gate")
+
+    g0 = ICG_GROUPS[0]
+    blocks = [B("icg_closed", build(g0, "icg_closed"), activity=0.0, hold=True)]
+    blocks += [B(f"icg_open{g}", build(g, f"icg_open{g}")) for g in ICG_GROUPS]
+    return blocks
 
 
 #: The power blocks whose critical paths the delay units also use.
@@ -259,11 +320,48 @@ def delay_blocks() -> list[CalibrationBlock]:
         for b in DELAY_WRITE_BITS
         if r * b <= DELAY_WRITE_MAX_BITS
     ]
-    return blocks
+    return blocks + stage_blocks()
+
+
+def stage_blocks() -> list[CalibrationBlock]:
+    """The ``stage`` unit's blocks: a :class:`LoadedChain` of :data:`DELAY_STAGE_CHAIN`
+    gates for each load count of :data:`DELAY_STAGE_LOADS`, labelled ``delay_stage...``."""
+    return [
+        CalibrationBlock(
+            f"delay_stage{n}",
+            lambda n=n: LoadedChain(stages=DELAY_STAGE_CHAIN, loads=n),
+            timing_only=True,
+        )
+        for n in DELAY_STAGE_LOADS
+    ]
+
+
+def stage_unit(critical_paths: dict[str, float], reg: float) -> dict:
+    """The ``stage`` delay unit: logic delay per gate of a loaded chain, ns, by the gate
+    inputs each tap drives (the blocks of :func:`stage_blocks`, register overhead ``reg``
+    subtracted, divided by the chain length). The measured steps stay: from about twelve
+    loads synthesis buffers a tap, which is faster than a weak gate driving ten."""
+    return {
+        "loads": list(DELAY_STAGE_LOADS),
+        "ns": [
+            max(0.0, critical_paths[f"delay_stage{n}"] - reg) / DELAY_STAGE_CHAIN
+            for n in DELAY_STAGE_LOADS
+        ],
+    }
+
+
+#: Delay units measurable on their own (``calibrate(delays_only=True, delay_units=...)``,
+#: merged into the table's ``[delay]`` section): each unit's blocks, and its fit from the
+#: blocks' critical paths and the table's register overhead ``reg``.
+DELAY_UNIT_PARTS = {"stage": (stage_blocks, stage_unit)}
 
 
 def _delay_plan(state: dict) -> None:
-    """Only the blocks the delay units need (``calibrate --delays-only``)."""
+    """Only the blocks the delay units need (``calibrate --delays-only``), or only those of
+    the units named in ``state["delay_units"]``."""
+    if state.get("delay_units"):
+        state["blocks"] = [b for u in state["delay_units"] for b in DELAY_UNIT_PARTS[u][0]()]
+        return
     keep = set(DELAY_FROM_POWER_BLOCKS)
     state["blocks"] = [b for b in calibration_blocks() if b.timing_only or b.label in keep]
 
@@ -276,7 +374,8 @@ def _synthesize_blocks(state: dict) -> None:
     for block in state["blocks"]:
         if progress:
             progress(f"synthesize {block.label}")
-        wrapped = Registered(block.build())
+        built = block.build()
+        wrapped = Registered(built)
         ports = port_list(wrapped, clocked=True)
         rules = [
             ("en", 0.0, 0.0 if block.hold else 1.0),
@@ -284,7 +383,10 @@ def _synthesize_blocks(state: dict) -> None:
             *[(p, 0.0, 0.5) for p in block.static],
             ("*", block.activity, 0.5),
         ]
-        verilog = component_verilog(wrapped, block.label)
+        # Modules a block gives as Verilog text (a clock gate's latch) follow it.
+        verilog = component_verilog(wrapped, block.label) + "".join(
+            getattr(built, "verilog_modules", {}).values()
+        )
         kwargs = dict(
             ports=ports,
             activity_rules=rules,
@@ -349,7 +451,9 @@ def _power_blocks(state: dict) -> None:
             raise ToolError(f"no power figure for calibration block {label}: {r.notes}")
         g = r.power_mw["groups"]
         comb, seq = g.get("Combinational"), g.get("Sequential")
+        gates = _clock_gate_power(kwargs["workdir"], state["liberty"]) if "icg" in label else {}
         results[label] = {
+            **gates,
             "area": r.area - r.sequential_area,
             "energy": (comb["total"] - comb["leakage"]) * CALIBRATION_CLOCK_NS,
             "leakage_mw": comb["leakage"],
@@ -359,6 +463,52 @@ def _power_blocks(state: dict) -> None:
             **dict(zip(("buffers", "buffer_area"), lib.buffer_usage(r.cell_types))),
         }
     state["results"] = results
+
+
+def _clock_gate_power(workdir: Path, liberty) -> dict:
+    """Energy per cycle (pJ) and leakage (mW) of one clock gate, the mean over the gate
+    instances of a block whose power was just reported in ``workdir``: its OpenSTA script
+    rerun with the power of those instances only. A gate's energy is small beside the
+    flip-flops around it, whose clock energy varies with their held data (the internal
+    power's ``when`` states), so it is read per instance, not as a difference of groups."""
+    cell = read_liberty(liberty).clock_gate()
+    sta = find_sta()
+    if cell is None or sta is None:
+        raise ToolError("clock-gate calibration needs a liberty clock gate and OpenSTA")
+    tcl = (
+        (workdir / "sta.tcl")
+        .read_text()
+        .replace(
+            "report_power -digits 6",
+            "set gates {}\n"
+            "foreach c [get_cells -hierarchical *] {\n"
+            f'  if {{[get_property $c ref_name] == "{cell[0]}"}} {{ lappend gates $c }}\n'
+            "}\n"
+            "report_power -instances $gates -digits 6",
+        )
+    )
+    (workdir / "sta_gates.tcl").write_text(tcl)
+    out = run_tool([sta[0], "-no_splash", "-exit", "sta_gates.tcl"], workdir)
+    rows = [
+        [float(x) for x in m.groups()]
+        for m in re.finditer(r"^\s*(\S+)\s+(\S+)\s+(\S+)\s+(\S+)\s+\S+\s*$", out, re.M)
+        if all(_is_number(x) for x in m.groups())
+    ]
+    if not rows:
+        raise ToolError(f"no clock-gate power in {workdir / 'sta_gates.tcl'}")
+    internal, switching, leakage, _ = (float(x) for x in np.mean(np.asarray(rows), axis=0))
+    return {
+        "gate_energy": (internal + switching) * 1e3 * CALIBRATION_CLOCK_NS,
+        "gate_leakage_mw": leakage * 1e3,
+    }
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _least_squares(columns, values) -> list[float]:
@@ -499,6 +649,8 @@ def fit_units(results: dict[str, dict]) -> dict[str, dict]:
         "leakage_mw": r["leakage_mw"] / selector_bits,
     }
     units["fanout_buf"] = fanout_unit({f: results[f"fanout{f}"] for f in FANOUTS})
+    if "icg_closed" in results:
+        units["icg"] = clock_gate_unit(results, units["dff"])
     for op in LANE_STATIC_INPUTS:
         r = results[op]
         units[op] = {
@@ -507,6 +659,30 @@ def fit_units(results: dict[str, dict]) -> dict[str, dict]:
             "leakage_mw": r["leakage_mw"] / LANES,
         }
     return units
+
+
+def clock_gate_unit(results: dict[str, dict], dff: dict) -> dict:
+    """The ``icg`` unit from the blocks of :func:`clock_gate_blocks` and the ``dff`` unit.
+
+    Each block's gates are measured per instance (``gate_energy``, ``gate_leakage_mw``:
+    :func:`_clock_gate_power`). ``energy_clock`` is a gate's energy per cycle while closed
+    (its clock pin); its extra energy per open cycle (its gated clock net and the clock pins
+    it drives) is fitted over the group sizes as ``energy_open_fixed +
+    energy_open_per_load * flip-flops``. The area is the blocks' sequential area beyond
+    their ``3 LANES + 1`` flip-flops, per gate."""
+    closed = results["icg_closed"]
+    e_closed = closed["gate_energy"]
+    extra = [results[f"icg_open{g}"]["gate_energy"] - e_closed for g in ICG_GROUPS]
+    per_load, fixed = _linear_fit(list(ICG_GROUPS), extra)
+    gates = LANES // ICG_GROUPS[0]
+    return {
+        "area": (closed["seq_area"] - (3 * LANES + 1) * dff["area"]) / gates,
+        "energy_clock": e_closed,
+        "energy_open_fixed": fixed,
+        "energy_open_per_load": per_load,
+        "leakage_mw": closed["gate_leakage_mw"],
+        "fit_groups": list(ICG_GROUPS),
+    }
 
 
 def isotonic(values) -> np.ndarray:
@@ -608,7 +784,7 @@ def fit_delays(critical_paths: dict[str, float]) -> dict:
             for f in fan_loads
         ]
     )
-    return {
+    units = {
         "reg": reg,
         "gate": gate,
         "csa": max(0.0, cp["csa"] - reg),
@@ -632,6 +808,8 @@ def fit_delays(critical_paths: dict[str, float]) -> dict:
             "ns": write_ns.tolist(),
         },
     }
+    units["stage"] = stage_unit(cp, reg)
+    return units
 
 
 DELAY_METHOD = (
@@ -642,7 +820,8 @@ DELAY_METHOD = (
     "adders at several widths, trees on a levels x leaf-width grid, multipliers on an "
     "operand-width grid, 64-lane gate blocks, fan-out nets of 4 to 1024 loads, "
     "row-decoded register writes on a rows x bits grid up to 4096 register bits, pooled "
-    "non-decreasing in the rows (least squares), as measured along the bits"
+    "non-decreasing in the rows (least squares), as measured along the bits; loaded "
+    "stages from 8-gate OR ripples whose every tap drives 2 to 24 gate inputs, per gate"
 )
 
 
@@ -661,7 +840,21 @@ def _write_delays(state: dict) -> None:
     meta["delay_created"] = datetime.date.today().isoformat()
     meta["delay_method"] = DELAY_METHOD
     units = {k: v for k, v in table.units.items() if k != "delay"}
-    units["delay"] = fit_delays(state["critical_paths"])
+    added = state.get("delay_units")
+    if added:
+        # Only the named units, measured against the table's own register overhead; the
+        # other delay units and the table's provenance stay as they were.
+        meta = dict(table.meta)
+        delay = dict(table["delay"])
+        for u in added:
+            delay[u] = DELAY_UNIT_PARTS[u][1](state["critical_paths"], float(delay["reg"]))
+            meta[f"delay_{u}_source"] = (
+                f"shiftadd calibrate --delays-only --liberty {lib.name} (unit {u} only)"
+            )
+            meta[f"delay_{u}_created"] = datetime.date.today().isoformat()
+        units["delay"] = delay
+    else:
+        units["delay"] = fit_delays(state["critical_paths"])
     path = Path(out) if out else source
     atomic_write(path, _to_toml(meta, units))
     state["path"] = path
@@ -775,6 +968,7 @@ def calibrate(
     workdir: str | os.PathLike | None = None,
     progress=None,
     delays_only: bool = False,
+    delay_units: tuple[str, ...] = (),
 ) -> Path:
     """Synthesize and measure every unit block on ``liberty`` and write the unit table.
 
@@ -793,12 +987,23 @@ def calibrate(
     delays_only : bool
         Measure only the delay units and rewrite the ``[delay]`` section of the existing
         table ``name`` (minutes instead of the full calibration's power simulation).
+    delay_units : tuple of str
+        With ``delays_only``: measure only these delay units (keys of
+        :data:`DELAY_UNIT_PARTS`) and merge them into the existing ``[delay]`` section.
 
     Returns
     -------
     pathlib.Path
         The table written.
     """
+    unknown = sorted(set(delay_units) - set(DELAY_UNIT_PARTS))
+    if unknown or (delay_units and not delays_only):
+        raise InputError(
+            f"delay units {unknown or list(delay_units)} cannot be measured on their own"
+            + ("" if unknown else " without delays_only"),
+            field="delay_units",
+            allowed=", ".join(DELAY_UNIT_PARTS) + " (with delays_only)",
+        )
     lib = resolve_liberty(liberty)
     if lib is None:
         raise ToolError("calibration needs a liberty file: pass --liberty or set SHIFTADD_LIBERTY")
@@ -816,6 +1021,7 @@ def calibrate(
             "out": out,
             "root": Path(workdir) if workdir else Path(tmp),
             "progress": progress,
+            "delay_units": tuple(delay_units),
         }
         run_stages(calibration_stages(delays_only=delays_only), state, progress=progress)
     return state["path"]

@@ -22,6 +22,10 @@ state advance when the result register is empty or being read.
 With ``pe = "tulip"`` each PE is a :class:`RingPE`: a dedicated register per neuron instead
 of the local memory, and neuron inputs that read only their own neuron's and its ring
 predecessor's output and register (docs/threshold.md, *The TULIP-like PE option*).
+
+With ``clock_gating`` the local memory (or each neuron register), the data registers and the
+result register are clocked through one clock gate per group, enabled by the group's write
+enable (:mod:`shiftadd.hw.clock_gate`; docs/threshold.md, *Clock-gated storage*).
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..design.threshold import ThresholdDesign
 from ._util import output_advance, validating
+from .clock_gate import clock_gate_verilog, gated_domain
 from .threshold_neuron import ThresholdNeuron, neuron_instance
 
 __all__ = [
@@ -41,6 +46,7 @@ __all__ = [
     "instruction_layout",
     "step_layout",
     "neuron_module_name",
+    "clock_gate_module_name",
 ]
 
 
@@ -81,6 +87,11 @@ def neuron_module_name(design: ThresholdDesign) -> str:
     return f"{design.name}_tl_neuron"
 
 
+def clock_gate_module_name(design: ThresholdDesign) -> str:
+    """Verilog module name of the design's clock gate (``clock_gating = true``)."""
+    return f"{design.name}_clock_gate"
+
+
 class ThresholdPE(wiring.Component):
     """One PE: ``neurons`` threshold neurons, their input multiplexers, local memory.
 
@@ -90,6 +101,9 @@ class ThresholdPE(wiring.Component):
     neuron_module : str, optional
         Instantiate the neurons as this separately emitted Verilog module instead of
         elaborating :class:`ThresholdNeuron` here (Verilog only: Amaranth cannot simulate it).
+    clock_gate : str, optional
+        Clock the local memory (or each neuron register) through an instance of this clock
+        gate module (:func:`~shiftadd.hw.clock_gate.gated_domain`; Verilog only).
 
     Members
     -------
@@ -103,12 +117,19 @@ class ThresholdPE(wiring.Component):
         The emit multiplexer's output.
     """
 
-    def __init__(self, *, design: ThresholdDesign, neuron_module: str | None = None):
+    def __init__(
+        self,
+        *,
+        design: ThresholdDesign,
+        neuron_module: str | None = None,
+        clock_gate: str | None = None,
+    ):
         with validating(self):
             if not isinstance(design, ThresholdDesign):
                 raise TypeError(f"Design must be a ThresholdDesign, not {design!r}")
         self._design = design
         self._neuron_module = neuron_module
+        self._clock_gate = clock_gate
         super().__init__(
             {
                 "instr": In(instruction_layout(design)),
@@ -136,10 +157,14 @@ class ThresholdPE(wiring.Component):
         for n in range(d.neurons):
             self._add_neuron(m, n, sources, regs[n])
         # A store copies the neuron's register; the highest neuron wins a shared address.
+        # The memory changes only on a committed store: the clock gate's enable.
+        domain = gated_domain(
+            m, "memory", self.commit & ins.store.as_value().any(), cell=self._clock_gate
+        )
         for a in range(d.memory_bits):
             for n in range(d.neurons):
                 with m.If(self.commit & ins.store[n] & (ins.addr[n] == a)):
-                    m.d.sync += memory[a].eq(regs[n])
+                    m.d[domain] += memory[a].eq(regs[n])
         m.d.comb += self.value.eq(sources[ins.emit_src] ^ ins.emit_inv)
         return m
 
@@ -196,10 +221,12 @@ class RingPE(ThresholdPE):
                 ]
             )
             self._add_neuron(m, n, sources, ys[n])
-            # Only neuron n writes R_n, from its own output: no write-data multiplexer.
+            # Only neuron n writes R_n, from its own output: no write-data multiplexer. R_n
+            # changes only on neuron n's committed stores: its clock gate's enable.
+            domain = gated_domain(m, f"r{n}", self.commit & ins.store[n], cell=self._clock_gate)
             for a in range(L):
                 with m.If(self.commit & ins.store[n] & (ins.addr[n] == a)):
-                    m.d.sync += regs[n][a].eq(ys[n])
+                    m.d[domain] += regs[n][a].eq(ys[n])
         emit = Array([C(0, 1), *ys, *[r[a] for r in regs for a in range(L)], *data_bits])
         m.d.comb += self.value.eq(emit[ins.emit_src] ^ ins.emit_inv)
         return m
@@ -214,6 +241,11 @@ class ThresholdArray(wiring.Component):
     neuron_cell : bool, optional
         Instantiate the neuron as a separate Verilog module (:attr:`separate_modules`);
         default ``design.separate_neuron``. Amaranth simulation needs ``False``.
+    clock_gate_cells : bool, optional
+        With ``design.clock_gating``, clock the gated register groups through instances of
+        the clock-gate module (:attr:`separate_modules`; default ``True``). Amaranth
+        simulation needs ``False``: the groups then stay on ``sync`` with their write
+        enables, which computes the same values (:mod:`shiftadd.hw.clock_gate`).
 
     Members
     -------
@@ -223,12 +255,20 @@ class ThresholdArray(wiring.Component):
         One bit per PE for every emitting step.
     """
 
-    def __init__(self, *, design: ThresholdDesign, neuron_cell: bool | None = None):
+    def __init__(
+        self,
+        *,
+        design: ThresholdDesign,
+        neuron_cell: bool | None = None,
+        clock_gate_cells: bool | None = None,
+    ):
         with validating(self):
             if not isinstance(design, ThresholdDesign):
                 raise TypeError(f"Design must be a ThresholdDesign, not {design!r}")
         self._design = design
         self._neuron_cell = design.separate_neuron if neuron_cell is None else bool(neuron_cell)
+        cells = True if clock_gate_cells is None else bool(clock_gate_cells)
+        self._clock_gate = clock_gate_module_name(design) if design.clock_gating and cells else None
         super().__init__(
             {
                 "step": In(stream.Signature(step_layout(design))),
@@ -247,15 +287,17 @@ class ThresholdArray(wiring.Component):
     @property
     def separate_modules(self) -> dict:
         """Verilog modules the array instantiates but does not contain: the neuron, for a
-        user to swap with a characterized cell (empty when the neuron is flattened)."""
-        if not self._neuron_cell:
-            return {}
+        user to swap with a characterized cell (none when the neuron is flattened), and the
+        clock gate as Verilog text (with clock gating)."""
         d = self._design
-        return {
-            neuron_module_name(d): ThresholdNeuron(
+        out: dict = {}
+        if self._neuron_cell:
+            out[neuron_module_name(d)] = ThresholdNeuron(
                 weights=d.neuron_weights, threshold_bits=d.threshold_bits
             )
-        }
+        if self._clock_gate is not None:
+            out[self._clock_gate] = clock_gate_verilog(self._clock_gate)
+        return out
 
     def elaborate(self, platform):
         m = Module()
@@ -273,18 +315,26 @@ class ThresholdArray(wiring.Component):
 
         module = neuron_module_name(d) if self._neuron_cell else None
         values = []
+        # The data registers load only on accepted loading steps: one clock gate for all.
+        load = advance & self.step.valid & payload.load
+        data_domain = gated_domain(m, "data", load, cell=self._clock_gate, reset=False)
         for p in range(d.pes):
             dreg = Signal(d.data_bits, name=f"data{p}", reset_less=True)
-            with m.If(advance & self.step.valid & payload.load):
-                m.d.sync += dreg.eq(payload.data[p])
-            pe = (RingPE if d.ring else ThresholdPE)(design=d, neuron_module=module)
+            with m.If(load):
+                m.d[data_domain] += dreg.eq(payload.data[p])
+            pe = (RingPE if d.ring else ThresholdPE)(
+                design=d, neuron_module=module, clock_gate=self._clock_gate
+            )
             m.submodules[f"pe{p}"] = pe
             m.d.comb += [pe.instr.eq(instr), pe.data.eq(dreg), pe.commit.eq(commit)]
             values.append(pe.value)
 
         with m.If(advance):
             m.d.sync += self.result.valid.eq(exec_valid & instr.emit)
-        # The result holds between emits (less toggling on the output).
-        with m.If(commit & instr.emit):
-            m.d.sync += self.result.payload.eq(Cat(*values))
+        # The result holds between emits (less toggling on the output), so its register
+        # loads only on emitting steps: its clock gate's enable.
+        emit = commit & instr.emit
+        result_domain = gated_domain(m, "result", emit, cell=self._clock_gate)
+        with m.If(emit):
+            m.d[result_domain] += self.result.payload.eq(Cat(*values))
         return m

@@ -18,6 +18,7 @@ import dataclasses
 
 import numpy as np
 
+from ..errors import InputError
 from ..families import family_of
 from ..workloads.activity_stats import DRIVERS, DataActivity
 from .units import UnitTable, load_unit_table
@@ -90,6 +91,11 @@ class Item:
         and registers), ``weight`` (weight bus and registers), ``term`` (lane products,
         XNORs, complements), ``sum`` (adder trees, accumulators, results), ``digit`` (digit
         selects), ``data`` (follows the activations).
+    clock : float, default 1.0
+        Share of cycles the part's clock runs, in ``[0, 1]``: a register group behind a
+        clock gate (``dff``/``dffe``) pays its clock energy only when its gate is open; a
+        clock gate (``icg``) pays its open-gate energy (driving its ``bits`` flip-flops'
+        clock pins) that share of cycles and its closed-gate energy every cycle.
     """
 
     unit: str
@@ -105,6 +111,7 @@ class Item:
     toggle: float = 1.0
     structural: bool = True
     driver: str = "data"
+    clock: float = 1.0
 
     def __post_init__(self):
         if self.driver not in DRIVERS:
@@ -115,6 +122,8 @@ class Item:
             raise ValueError(f"{self.part}: a per-MAC part needs macs > 0")
         if not 0.0 <= self.toggle <= 2.0:
             raise ValueError(f"{self.part}: toggle must be in [0, 2], not {self.toggle}")
+        if not 0.0 <= self.clock <= 1.0:
+            raise ValueError(f"{self.part}: clock must be in [0, 1], not {self.clock}")
 
 
 def bill_of_materials(design) -> list[Item]:
@@ -263,14 +272,30 @@ def _unit_counts(item: Item, table: UnitTable) -> tuple[float, float, float, flo
             on * item.count * p["energy"],
             item.count * p["leakage_mw"],
         )
+    if item.unit == "icg" and "icg" not in table.units:
+        raise InputError(
+            f"unit table {table.name} has no 'icg' unit to price clock gates",
+            field="--units",
+            allowed="a table calibrated with clock gates (shiftadd calibrate), e.g. ihp-sg13g2",
+        )
     u = table[item.unit]
     if item.unit == "fanout_buf":
         n = item.count * buffers_per_net(u, item.bits)
         return n * u["area"], 0.0, on * n * u["energy"], n * u["leakage_mw"]
+    if item.unit == "icg":
+        # A clock gate: its clock pin every cycle (gate closed), and when open its output
+        # net and the clock pins of the bits flip-flops it drives.
+        opened = u["energy_open_fixed"] + u["energy_open_per_load"] * item.bits
+        return (
+            item.count * u["area"],
+            item.count * (u["energy_clock"] + item.clock * opened),
+            0.0,
+            item.count * u["leakage_mw"],
+        )
     if item.unit in ("dff", "dffe"):
         return (
             item.count * u["area"],
-            item.count * u["energy_clock"],
+            item.count * u["energy_clock"] * item.clock,
             on * item.count * u["energy_data"],
             item.count * u["leakage_mw"],
         )

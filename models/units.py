@@ -34,6 +34,14 @@ Units and their meaning:
     ``buffers_per_net`` are the buffers measured on nets of those fan-outs (each net
     driving that many gates), ``loads_per_buffer`` the further loads per buffer beyond the
     largest. Energy per cycle with the net toggling at the calibration activity.
+``icg`` (optional: tables without it cannot price clock-gated designs)
+    one integrated clock gate: ``energy_clock`` per cycle with the gate closed (its clock
+    pin), ``energy_open_fixed + energy_open_per_load * flip-flops`` more per cycle it is
+    open (its gated clock net and the clock pins it drives).
+``delay.stage`` (optional: without it a loaded stage is priced as a gate and a fan-out net)
+    logic delay, ns, per gate of a ripple whose every tap drives ``loads`` gate inputs
+    (:func:`shiftadd.models.timing.loaded_stages`), measured on 8-gate ripples
+    (:func:`shiftadd.flows.calibrate.stage_blocks`).
 
 All energies are pJ, areas in the table's ``area_unit`` (um^2), leakage in mW.
 """

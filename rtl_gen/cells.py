@@ -94,6 +94,30 @@ def liberty_expr_to_verilog(expr: str) -> str:
     return out
 
 
+def _clock_gate_model(cell, lines: list[str]) -> str:
+    """The module of an integrated clock gate ``cell`` (``lines`` holds its header): for
+    ``latch_posedge``, a latch transparent while the clock pin is low holding the enable
+    pin (the internal pin, or ``int_gate``), and the gated clock from the output's
+    ``state_function`` (or clock AND latch)."""
+    roles = {p.clock_gate: p.name for p in cell.pins.values() if p.clock_gate}
+    if cell.clock_gating != "latch_posedge" or set(roles) != {"clock", "enable", "out"}:
+        raise ToolError(
+            f"cell {cell.name}: clock gate {cell.clock_gating!r} is not modelled "
+            "(only latch_posedge with clock, enable and out pins)"
+        )
+    internal = [p.name for p in cell.pins.values() if p.direction == "internal"]
+    state = internal[0] if len(internal) == 1 else "int_gate"
+    clk, en, gclk = roles["clock"], roles["enable"], roles["out"]
+    fn = cell.pins[gclk].state_function or cell.pins[gclk].function or f"{clk} * {state}"
+    lines += [
+        f"  reg {state} = 1'b0;",
+        f"  always @({clk} or {en}) if (!{clk}) {state} = {en};",
+        f"  assign {gclk} = {liberty_expr_to_verilog(fn)};",
+        "endmodule",
+    ]
+    return "\n".join(lines)
+
+
 def cell_models(liberty: str | os.PathLike, cells) -> str:
     """Verilog modules for the named cells of ``liberty``."""
     lib = read_liberty(liberty)
@@ -133,6 +157,9 @@ def cell_models(liberty: str | os.PathLike, cells) -> str:
                 sens.append(f"negedge {m.group(1)}" if m else f"posedge {pr}")
             body.append(("else " if body else "") + f"{iq} <= {d};")
             lines.append(f"  always @({' or '.join(sens)}) " + " ".join(body))
+        elif cell.clock_gating:
+            out.append(_clock_gate_model(cell, lines))
+            continue
         elif cell.is_sequential:
             raise ToolError(f"cell {name}: latches and state tables are not modelled")
         for pin in cell.outputs:

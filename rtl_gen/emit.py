@@ -216,10 +216,12 @@ def generate_verilog(design, hierarchical: bool = False) -> GeneratedRTL:
     separate = getattr(component, "separate_modules", {})
     for module_name, module in separate.items():
         # One file holds them all by design: Verilator's one-module-per-file style rule
-        # does not apply to them.
+        # does not apply to them. A module given as text (a clock gate's latch, which
+        # Amaranth cannot express) is emitted as it is.
+        text = module if isinstance(module, str) else component_verilog(module, module_name)
         verilog += (
             "/* verilator lint_off DECLFILENAME */\n"
-            + component_verilog(module, module_name)
+            + text
             + "/* verilator lint_on DECLFILENAME */\n"
         )
     versions = tool_versions()

@@ -34,6 +34,9 @@ class LibertyPin:
     direction: str = ""
     function: str = ""
     capacitance: float = 0.0
+    # An integrated clock gate's pin: "clock", "enable" or "out" (clock_gate_*_pin).
+    clock_gate: str = ""
+    state_function: str = ""  # an output of internal state (statetable cells)
 
 
 @dataclasses.dataclass
@@ -46,6 +49,7 @@ class LibertyCell:
     is_sequential: bool = False
     is_memory: bool = False
     ff: dict | None = None  # flip-flop: variables and clocked_on/next_state/clear/preset
+    clock_gating: str = ""  # clock_gating_integrated_cell, e.g. "latch_posedge"
 
     @property
     def inputs(self) -> list[LibertyPin]:
@@ -91,6 +95,21 @@ class Liberty:
             if fn == cell.inputs[0].name:
                 out.append(cell)
         return sorted(out, key=lambda c: c.area)
+
+    def clock_gate(self) -> tuple[str, str, str, str] | None:
+        """The smallest plain integrated clock gate (``clock_gating_integrated_cell :
+        latch_posedge``: a latch transparent while the clock is low, then an AND) as
+        ``(cell, clock pin, enable pin, gated clock pin)``, or None. A ``dont_use`` cell
+        counts: the flow instantiates it explicitly, never by technology mapping."""
+        found = []
+        for cell in self.cells.values():
+            roles = {p.clock_gate: p.name for p in cell.pins.values() if p.clock_gate}
+            if cell.clock_gating == "latch_posedge" and set(roles) == {"clock", "enable", "out"}:
+                found.append((cell.area, cell.name, roles))
+        if not found:
+            return None
+        _, name, roles = min(found)
+        return name, roles["clock"], roles["enable"], roles["out"]
 
     def buffer_usage(self, cell_types: dict[str, int]) -> tuple[int, float]:
         """``(count, area)`` of the buffer cells in a netlist's ``{cell type: count}``."""
@@ -162,6 +181,8 @@ def _read(path: str, mtime: float) -> Liberty:
                     cell.dont_use = value.lower() == "true"
                 elif key == "cell_leakage_power":
                     cell.leakage = float(value)
+                elif key == "clock_gating_integrated_cell":
+                    cell.clock_gating = value
             elif where == "ff" and cell is not None and cell.ff is not None:
                 cell.ff[key] = value
             elif where == "pin" and pin is not None:
@@ -171,6 +192,11 @@ def _read(path: str, mtime: float) -> Liberty:
                     pin.function = value
                 elif key == "capacitance":
                     pin.capacitance = float(value)
+                elif key == "state_function":
+                    pin.state_function = value
+                elif key.startswith("clock_gate_") and key.endswith("_pin"):
+                    if value.lower() == "true":
+                        pin.clock_gate = key[len("clock_gate_") : -len("_pin")]
         for _ in range(line.count("}")):
             if stack:
                 kind, _name = stack.pop()

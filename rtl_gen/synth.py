@@ -27,6 +27,7 @@ from .._io import atomic_write, write_json
 from .._progress import stage
 from ..errors import InputError, ToolError
 from ..families import family_of
+from ..hw.clock_gate import CLOCK_GATE_ATTRIBUTE
 from .activity import StimulusBlock, random_stimulus_activity
 from .emit import generate_verilog
 from .liberty import read_liberty
@@ -38,6 +39,7 @@ __all__ = [
     "SynthResult",
     "synthesize",
     "synthesize_verilog",
+    "map_clock_gates",
     "synthesize_external",
     "read_top_ports",
     "ACTIVITY_SOURCES",
@@ -110,6 +112,64 @@ EFFORTS = ("fast", "high", "auto")
 # so every design and every calibration block uses one script: "fast" by default. "auto" is
 # accepted as a synonym of "fast".
 DEFAULT_EFFORT = "fast"
+
+
+_CLOCK_GATE_MODULE = re.compile(
+    r"\(\*\s*" + CLOCK_GATE_ATTRIBUTE + r"\s*\*\)\s*module\s+(\w+)\s*\(.*?^endmodule\b",
+    re.S | re.M,
+)
+
+
+def map_clock_gates(verilog: str, liberty) -> str:
+    """The behavioural clock gates of ``verilog`` (modules marked with
+    :data:`~shiftadd.hw.clock_gate.CLOCK_GATE_ATTRIBUTE`) mapped for synthesis.
+
+    With a liberty that has a ``latch_posedge`` integrated clock gate
+    (:meth:`~shiftadd.rtl_gen.liberty.Liberty.clock_gate`, e.g. IHP's ``sg13g2_lgcp_1``) each
+    gate module becomes an instance of that cell (declared to Yosys as a black box, so
+    technology mapping keeps it and OpenSTA propagates the clock through it). Otherwise the
+    latch becomes a flip-flop on the falling clock edge, which holds the same enable through
+    the high phase: the generic flow maps registers onto plain D flip-flops and has no latch.
+
+    Parameters
+    ----------
+    verilog : str
+        Verilog text.
+    liberty : path or None
+        The liberty of the synthesis, if any.
+
+    Returns
+    -------
+    str
+        The text, unchanged when it has no clock gate.
+    """
+    if CLOCK_GATE_ATTRIBUTE not in verilog:
+        return verilog
+    icg = read_liberty(liberty).clock_gate() if liberty is not None else None
+
+    def body(match: re.Match) -> str:
+        name = match.group(1)
+        head = f"module {name}(clk, en, gclk);\n  input wire clk;\n  input wire en;\n"
+        if icg is None:
+            return (
+                head + "  output wire gclk;\n  reg en_latched;\n"
+                "  always @(negedge clk) en_latched <= en;\n"
+                "  assign gclk = clk & en_latched;\nendmodule"
+            )
+        cell, ck, en, out = icg
+        return (
+            head
+            + f"  output wire gclk;\n  {cell} icg (.{ck}(clk), .{en}(en), .{out}(gclk));\nendmodule"
+        )
+
+    text = _CLOCK_GATE_MODULE.sub(body, verilog)
+    if icg is not None:
+        cell, ck, en, out = icg
+        text += (
+            f"(* blackbox *)\nmodule {cell}({ck}, {en}, {out});\n  input {ck};\n  input {en};\n"
+            f"  output {out};\nendmodule\n"
+        )
+    return text
 
 
 def _read_commands(sources: list[Path]) -> list[str]:
@@ -446,6 +506,7 @@ def synthesize_verilog(
         work.mkdir(parents=True, exist_ok=True)
         if sources is None:
             source = work / f"{top}.v"
+            verilog = map_clock_gates(verilog, lib_path)
         else:
             # External files are read in place; this fingerprint of their contents stands
             # for them in the reuse check below.

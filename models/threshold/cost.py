@@ -133,15 +133,17 @@ def _at_activity(
     toggles_per_input: float,
     bits: float = 0.0,
     driver: str = "weight",
+    clock: float = 1.0,
 ) -> list[Item]:
     """``count`` units whose data inputs toggle ``toggles_per_input`` times per cycle on
     average: the table prices a unit at the calibration activity (0.5 per input), so the
     share ``a = toggles / 0.5`` of them is priced active and the rest held (same area and
     clock energy). ``a`` is capped at 1. ``bits`` is passed on (a net's fan-out for
     ``fanout_buf``); ``driver`` names the nets whose measured switching scales the active
-    share on data (:data:`_DRIVER`)."""
+    share on data (:data:`_DRIVER`); ``clock`` is the share of cycles the units' clock runs
+    (a clock-gated group, :attr:`Item.clock`)."""
     a = min(max(toggles_per_input / 0.5, 0.0), 1.0)
-    items = [Item(unit, part, count * a, bits=bits, driver=driver)]
+    items = [Item(unit, part, count * a, bits=bits, driver=driver, clock=clock)]
     if a < 1.0:
         items.append(
             Item(
@@ -151,9 +153,61 @@ def _at_activity(
                 bits=bits,
                 active=False,
                 driver=driver,
+                clock=clock,
             )
         )
     return items
+
+
+def gate_open_shares(design: ThresholdDesign, prog) -> dict[str, float]:
+    """Share of a program's steps each clock-gated register group loads on (its gate's
+    enable), runs back to back at full rate: ``storage`` (a neuron register ``R_n``, the
+    mean over the neurons, or a PE's local memory: any neuron stores), ``data`` (loading
+    steps), ``result`` (emitting steps). All 1.0 without :attr:`ThresholdDesign.clock_gating`
+    (every register clocked every cycle).
+
+    Parameters
+    ----------
+    design : ThresholdDesign
+        The threshold array.
+    prog : Program
+        Its program for the fan-in priced.
+
+    Returns
+    -------
+    dict
+        ``storage``, ``data``, ``result``: shares in ``[0, 1]``.
+    """
+    if not design.clock_gating:
+        return {"storage": 1.0, "data": 1.0, "result": 1.0}
+    store = np.asarray(prog.store, bool)
+    storage = store.mean(axis=0).mean() if design.ring else store.any(axis=1).mean()
+    return {
+        "storage": float(storage),
+        "data": float(np.asarray(prog.load, bool).mean()),
+        "result": float(np.asarray(prog.emit, bool).mean()),
+    }
+
+
+def clock_gate_items(design: ThresholdDesign, shares: dict[str, float]) -> list[Item]:
+    """The clock gates of a gated array (:attr:`ThresholdDesign.clock_gates`), each with the
+    flip-flops it drives and the share of cycles it is open; none without gating."""
+    d = design
+    if not d.clock_gating:
+        return []
+    if d.ring:
+        storage = ("clock gates: neuron registers R_n", d.pes * d.neurons, d.neuron_register_bits)
+    else:
+        storage = ("clock gates: local memory", d.pes, d.memory_bits)
+    groups = [
+        (*storage, shares["storage"]),
+        ("clock gate: data registers", 1, d.pes * d.data_bits, shares["data"]),
+        ("clock gate: result register", 1, d.pes, shares["result"]),
+    ]
+    return [
+        Item("icg", part, count, bits=bits, clock=share, driver="weight")
+        for part, count, bits, share in groups
+    ]
 
 
 def one_hot_decoder(bits: int, codes) -> tuple[int, list[int]]:
@@ -328,13 +382,16 @@ def _ring_bom(design: ThresholdDesign, cell: CellPreset, prog, act: dict) -> lis
         2 * S
     )
     r_emit = (N * act["reg"] + N * L * act["mem"] + D * act["data"]) / (2 * E)
+    gate = gate_open_shares(d, prog)
     items = [
         *_at_activity("dffe", "step register (instruction)", d.instruction_bits, r_instr),
         *_at_activity("and2", "select decoders (shared)", N * F * sel_gates, r_instr),
         *_at_activity("and2", "emit select decoder (shared)", emit_gates, r_instr),
         # Each neuron's store address decoded into its L register bits' enables.
         *_at_activity("and2", "store address decoders (shared)", N * (store_gates + L), r_instr),
-        *_at_activity("dffe", "data registers", P * D, act["data"], driver="act"),
+        *_at_activity(
+            "dffe", "data registers", P * D, act["data"], driver="act", clock=gate["data"]
+        ),
         Item(
             "threshold_neuron",
             f"threshold neurons ({cell.name})",
@@ -348,10 +405,16 @@ def _ring_bom(design: ThresholdDesign, cell: CellPreset, prog, act: dict) -> lis
         ),
         *_at_activity("and2", "emit multiplexers", P * E, r_emit, driver="sum"),
         # Written only from the owning neuron's output: the enable is the decoded store.
-        *_at_activity("dffe", "neuron registers R_n", P * N * L, act["mem"], driver="sum"),
         *_at_activity(
-            "dffe", "result register", P + 1, 0.5 * prog.outputs / prog.steps, driver="sum"
+            "dffe",
+            "neuron registers R_n",
+            P * N * L,
+            act["mem"],
+            driver="sum",
+            clock=gate["storage"],
         ),
+        *_result_register(d, prog, gate),
+        *clock_gate_items(d, gate),
     ]
     for part, nets, fanout, rate in _ring_fanout_nets(d):
         items += _at_activity(
@@ -363,6 +426,19 @@ def _ring_bom(design: ThresholdDesign, cell: CellPreset, prog, act: dict) -> lis
             driver=_DRIVER[rate or "instruction"],
         )
     return items
+
+
+def _result_register(design: ThresholdDesign, prog, gate: dict[str, float]) -> list[Item]:
+    """The result register: one bit per PE and the valid bit. Gated, the payload bits are
+    clocked only on emitting steps and the valid bit stays on the free-running clock."""
+    rate = 0.5 * prog.outputs / prog.steps
+    P = design.pes
+    if not design.clock_gating:
+        return _at_activity("dffe", "result register", P + 1, rate, driver="sum")
+    return [
+        *_at_activity("dffe", "result register", P, rate, driver="sum", clock=gate["result"]),
+        *_at_activity("dffe", "result valid", 1, rate, driver="sum"),
+    ]
 
 
 def threshold_bom(
@@ -416,6 +492,7 @@ def threshold_bom(
     # A neuron input's S-way multiplexer is S gates with two inputs each: its one-hot select
     # line (two of them toggle when the select changes) and its source bit.
     r_mux = (2 * act["select_change"] + N * act["reg"] + L * act["mem"] + D * act["data"]) / (2 * S)
+    gate = gate_open_shares(d, prog)
     items = [
         # The registered instruction (all of it but `load`, used on acceptance) and valid;
         # its bits toggle as the program's instructions do.
@@ -428,7 +505,9 @@ def threshold_bom(
         *_at_activity("and2", "store address decoders (shared)", N * (store_gates + L), r_instr),
         # A memory bit is written when any neuron stores to it: an OR of N write lines.
         *_at_activity("and2", "local memory write enables (shared)", L * (N - 1), r_instr),
-        *_at_activity("dffe", "data registers", P * D, act["data"], driver="act"),
+        *_at_activity(
+            "dffe", "data registers", P * D, act["data"], driver="act", clock=gate["data"]
+        ),
         Item(
             "threshold_neuron",
             f"threshold neurons ({cell.name})",
@@ -441,15 +520,16 @@ def threshold_bom(
             "xor2", "neuron input inversions", P * N * F, (act["x"] + r_instr) / 2, driver="term"
         ),
         *_at_activity("and2", "emit multiplexers", P * S, r_mux, driver="term"),
-        *_at_activity("dffe", "local memory", P * L, act["mem"], driver="sum"),
+        *_at_activity(
+            "dffe", "local memory", P * L, act["mem"], driver="sum", clock=gate["storage"]
+        ),
         # The highest storing neuron wins a memory bit: a chain of N - 1 two-way
         # multiplexers over the neurons' registers per bit (the hold is the enable).
         *_at_activity(
             "mux2", "local memory write select", P * L * (N - 1), act["reg"], driver="sum"
         ),
-        *_at_activity(
-            "dffe", "result register", P + 1, 0.5 * prog.outputs / prog.steps, driver="sum"
-        ),
+        *_result_register(d, prog, gate),
+        *clock_gate_items(d, gate),
     ]
     # Buffers synthesis puts on the nets of high fan-out (a tenth of the pooled array's cells).
     for part, nets, fanout, rate in threshold_fanout_nets(d):
