@@ -50,7 +50,7 @@ from ..models.data_activity import design_codes, measure
 from ..models.perf import design_vector
 from ..models.timing import critical_path_ns
 from ..models.units import DATA_DIR
-from ..rtl_gen.emit import generate_verilog
+from ..rtl_gen.emit import elaborate
 from ..rtl_gen.synth import synthesize
 from ..rtl_gen.tools import find_sta, find_yosys, resolve_liberty, tool_versions, verilator_version
 from ..sim.operands import save_operands
@@ -560,7 +560,7 @@ def validation_report(
             reused = done.get(design.design_hash)
             try:
                 # A generator change keeps the design hash: the emitted Verilog decides.
-                digest = generate_verilog(design).body_sha256
+                digest = elaborate(design).body_sha256
             except (ShiftaddError, RuntimeError, ValueError) as exc:
                 settle(i, source, None, str(exc).splitlines()[0][:300])
                 running.advance()
@@ -1001,7 +1001,7 @@ def data_energy_report(
             progress(source)
         try:
             reused = done.get(design.design_hash)
-            digest = generate_verilog(design).body_sha256
+            digest = elaborate(design).body_sha256
             if (
                 reused is not None
                 and reused.rtl_sha256 == digest

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import os
 import re
 import subprocess
@@ -22,6 +23,7 @@ from amaranth.hdl import Shape
 from amaranth.lib import data, wiring
 
 from .._io import atomic_write, write_json
+from .._progress import stage
 from ..errors import ToolError
 from ..hw import build_component
 from .hierarchy import mark_units, merge_units
@@ -32,6 +34,8 @@ __all__ = [
     "GeneratedRTL",
     "component_verilog",
     "generate_verilog",
+    "elaborate",
+    "ELABORATED_KEPT",
     "write_rtl",
     "port_list",
     "describe_layout",
@@ -250,6 +254,40 @@ def generate_verilog(design, hierarchical: bool = False) -> GeneratedRTL:
     if units:
         manifest["hierarchy"] = unit_modules
     return GeneratedRTL(top=design.name, verilog=verilog, manifest=manifest)
+
+
+_ELABORATED: dict[str, GeneratedRTL] = {}
+#: Designs whose Verilog :func:`elaborate` keeps per process.
+ELABORATED_KEPT = 32
+
+
+def elaborate(design, hierarchical: bool = False) -> GeneratedRTL:
+    """:func:`generate_verilog`, once per design and form in a process.
+
+    Elaboration takes seconds to tens of seconds, and one flow often needs the same design's
+    Verilog several times (validation: the reuse check, the RTL simulation, synthesis and the
+    power run with simulated activity). The last :data:`ELABORATED_KEPT` results are kept,
+    keyed by the design's parameters (the package's code does not change within a process).
+
+    Parameters
+    ----------
+    design : Design
+        The design to elaborate.
+    hierarchical : bool
+        As :func:`generate_verilog`.
+
+    Returns
+    -------
+    GeneratedRTL
+        The Verilog and manifest (shared: do not modify).
+    """
+    key = json.dumps([type(design).__name__, design.to_dict(), hierarchical], sort_keys=True)
+    if key not in _ELABORATED:
+        if len(_ELABORATED) >= ELABORATED_KEPT:
+            _ELABORATED.pop(next(iter(_ELABORATED)))
+        with stage(f"elaborate {design.name}"):
+            _ELABORATED[key] = generate_verilog(design, hierarchical=hierarchical)
+    return _ELABORATED[key]
 
 
 def write_rtl(design, out_dir: str | os.PathLike, hierarchical: bool = False) -> tuple[Path, Path]:

@@ -24,12 +24,11 @@ import time
 from pathlib import Path
 
 from .._io import atomic_write, write_json
-from .._progress import stage
 from ..errors import InputError, ToolError
 from ..families import family_of
 from ..hw.clock_gate import CLOCK_GATE_ATTRIBUTE
 from .activity import StimulusBlock, random_stimulus_activity
-from .emit import generate_verilog
+from .emit import elaborate
 from .liberty import read_liberty
 from .netlist_text import buffer_unit_inputs, split_concatenated_assigns
 from .sta import read_sta_report, sta_environment, sta_script
@@ -410,8 +409,7 @@ def synthesize(
     SynthResult
         Area, cell counts and, with a liberty and OpenSTA, timing and power.
     """
-    with stage(f"elaborate {design.name}"):
-        rtl = generate_verilog(design, hierarchical=hierarchical)
+    rtl = elaborate(design, hierarchical=hierarchical)
     result = synthesize_verilog(
         rtl.verilog,
         design.name,

@@ -29,7 +29,7 @@ from .._io import atomic_path, cache_root
 from .._progress import stage
 from ..errors import InputError, ToolError
 from ..rtl_gen.cells import cell_models
-from ..rtl_gen.emit import GeneratedRTL, generate_verilog
+from ..rtl_gen.emit import GeneratedRTL, elaborate
 from ..rtl_gen.liberty import read_liberty
 from ..rtl_gen.tools import find_iverilog, resolve_liberty, setup_verilator
 from .build_cache import limit_bytes, mark_used, prune, record_size
@@ -297,21 +297,6 @@ def _build(
     return build_dir, time.perf_counter() - t0, runner
 
 
-_RTL_CACHE: dict[str, GeneratedRTL] = {}
-
-
-def _verilog_of(design, hierarchical: bool = False) -> GeneratedRTL:
-    """The design's Verilog, elaborated once per process: elaboration takes seconds, and
-    the same design is often simulated several times (modes, simulators, seeds)."""
-    key = json.dumps([design.to_dict(), hierarchical], sort_keys=True, default=str)
-    if key not in _RTL_CACHE:
-        if len(_RTL_CACHE) >= 32:
-            _RTL_CACHE.pop(next(iter(_RTL_CACHE)))
-        with stage(f"elaborate {design.name}"):
-            _RTL_CACHE[key] = generate_verilog(design, hierarchical=hierarchical)
-    return _RTL_CACHE[key]
-
-
 def simulate(
     design,
     *,
@@ -421,7 +406,7 @@ def simulate(
         gates = (text, cell_models(lib, used))
     # The design is elaborated once: the harness and the bench read its interface from the
     # manifest.
-    rtl = _verilog_of(design, hierarchical)
+    rtl = elaborate(design, hierarchical)
     # Icarus has X: its harness records which result bits are unknown.
     four_state = simulator == "icarus"
     spec = HarnessSpec.from_manifest(rtl.manifest, depth=depth, four_state=four_state)

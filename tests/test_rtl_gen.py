@@ -3,6 +3,7 @@ import json
 import pytest
 
 from shiftadd.design import AdderTreeDesign
+from shiftadd.rtl_gen import emit
 from shiftadd.rtl_gen.emit import generate_verilog, write_rtl
 from shiftadd.rtl_gen.lint import lint_verilog
 from shiftadd.rtl_gen.rtlil_widths import explicit_operand_widths
@@ -87,3 +88,20 @@ end
     assert "connect \\B { \\b [1] \\b [1] \\b [1:0] }" in out
     assert "connect \\B { 2'00 2'10 }" in out
     assert out.count("parameter \\A_WIDTH 4") == 2 and out.count("parameter \\B_WIDTH 4") == 2
+
+
+def test_elaborate_once_per_design_and_form(monkeypatch):
+    """Flows ask for a design's Verilog several times; it is generated once per process."""
+    calls = []
+    real = emit.generate_verilog
+
+    def counted(d, hierarchical=False):
+        calls.append(d)
+        return real(d, hierarchical)
+
+    monkeypatch.setattr(emit, "generate_verilog", counted)
+    d = AdderTreeDesign(mode="xnor", k=8, n=2, name="elab_once")  # a name no other test uses
+    first = emit.elaborate(d)
+    assert emit.elaborate(d) is first and len(calls) == 1
+    assert emit.elaborate(d.replace(n=3)).verilog != first.verilog and len(calls) == 2
+    assert first.verilog == real(d).verilog
