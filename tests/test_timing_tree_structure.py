@@ -2,9 +2,10 @@
 pipelined threshold tree's offset leaf joins, the popcount-minus-threshold carry,
 non-power-of-two trees after a multiplier, the accumulator's clear net and its merge with
 the root, the bit-weight correction count, the LUT builder's group sum and table slots, the
-adders that constant shifts narrow, the barrel shifter's AND-filled bits and the pooled
-threshold PE's decoded lines. Each test checks the element the netlist holds and that the
-model moves the way that structure must."""
+adders that constant shifts narrow, the barrel shifter's AND-filled bits, the pooled
+threshold PE's decoded lines and the table slot select's weak buffer tree and mux2 cells.
+Each test checks the element the netlist holds and that the model moves the way that
+structure must."""
 
 import math
 
@@ -16,13 +17,21 @@ from shiftadd.design.shiftadd import ShiftAddDesign
 from shiftadd.design.threshold import ThresholdDesign
 from shiftadd.models.adder_tree.cost import bill_of_materials as tree_bill
 from shiftadd.models.adder_tree.timing import datapath_paths
-from shiftadd.models.shiftadd.cost import bill_of_materials
-from shiftadd.models.shiftadd.timing import builder_paths
+from shiftadd.models.shiftadd.cost import bill_of_materials, entry_widths
+from shiftadd.models.shiftadd.timing import (
+    FLOP_DRIVEN_LOADS,
+    builder_paths,
+    layer0_prefixes,
+    weak_buffer_net,
+)
 from shiftadd.models.shiftadd.timing import datapath_paths as sa_datapath_paths
 from shiftadd.models.threshold.timing import source_mux_elements
 from shiftadd.models.timing import (
+    GATE_KINDS,
     TimingPath,
     adder,
+    element_delay,
+    fanout,
     has_delays,
     path_delay,
     timing_paths,
@@ -311,3 +320,33 @@ def test_two_row_multiplier_rows_are_the_first_tree_level():
     wide = tree_design(mode="mac", k=26, n=1, act_bits=6, weight_bits=5, pipeline_stages=4)
     stage = next(p for p in datapath_paths(wide) if p.name.startswith("datapath stage 1"))
     assert [e.kind for e in stage.elements][:2] == ["mult", "tree"]
+
+
+def test_flop_drives_a_small_net_and_weak_buffers_a_large_one(delay):
+    # Up to FLOP_DRIVEN_LOADS the flip-flop drives the net (seed 20261207 #002: 13 loads,
+    # no buffer); beyond, ceil(log10 loads) levels of buf_1, each a loaded stage.
+    small = weak_buffer_net(FLOP_DRIVEN_LOADS, "net")
+    assert small.kind == "fanout" and small.get("loads") == FLOP_DRIVEN_LOADS
+    for loads, levels, tap in ((17, 2, 5), (100, 2, 10), (192, 3, 6), (1000, 3, 10)):
+        net = weak_buffer_net(loads, "net")
+        assert net.kind == "stage"
+        assert (net.get("stages"), net.get("loads")) == (levels, tap)
+    # The weak tree is slower than the timing-driven buffer tree the fan-out unit measured.
+    assert element_delay(weak_buffer_net(192, "net"), delay) > element_delay(
+        fanout(192, "net"), delay
+    )
+
+
+def slot_prefix(design):
+    return next(prefix for start, prefix, _ in layer0_prefixes(design) if start == "slot select")
+
+
+def test_two_slot_mux_is_a_mux2_cell_on_a_weak_select_net():
+    two, three = shiftadd(lut_slots=2), shiftadd(lut_slots=3)
+    net, mux = slot_prefix(two)[:2]
+    assert net.kind == "stage"  # (2 // 2) * 32 entries of the table's bits: > 16 loads
+    assert net.get("stages") == math.ceil(math.log10(sum(entry_widths(two))))
+    assert (mux.kind, mux.get("levels"), mux.get("unit")) == ("gate", 1, GATE_KINDS.index("mux2"))
+    # Three slots decode their two select bits into AND-OR-invert cells.
+    mux3 = slot_prefix(three)[1]
+    assert (mux3.get("levels"), mux3.get("unit")) == (2, GATE_KINDS.index("and2"))

@@ -26,7 +26,9 @@ enable selects the new entry at every slot flip-flop (a mux2).
 the output register, with ``pipeline_stages`` registers after the layers
 :attr:`~shiftadd.design.shiftadd.ShiftAddDesign.register_slots` names. Layer 0 is the lookup
 and shift layer: the shared slot mux (``ceil(log2 lut_slots)`` levels, select bit 0 driving
-a mux per bit of every table entry) and the lookup PE (a ``2**mu``:1 mux tree, key bit 0
+a mux per bit of every table entry: with two slots a ``mux2`` cell per bit, with more an
+AND-OR-invert decode; the select net a tree of weak buffers, :func:`weak_buffer_net`) and
+the lookup PE (a ``2**mu``:1 mux tree, key bit 0
 driving ``2**(mu-1)`` muxes per entry bit; a table bit drives ``columns * q`` lookups), both
 trees of 2:1 muxes whose nodes feed one node each, which synthesis maps onto AND-OR-invert
 cells, priced as and2 levels; then per term the barrel shifter (``shift_bits`` stages, each
@@ -54,7 +56,7 @@ import math
 
 from ...design.base import range_width
 from ...design.shiftadd import ShiftAddDesign
-from ..timing import Element, TimingPath, adder, csa, fanout, gates, tree
+from ..timing import Element, TimingPath, adder, csa, fanout, gates, loaded_stages, tree
 from .cost import entry_widths
 
 __all__ = [
@@ -62,6 +64,7 @@ __all__ = [
     "builder_paths",
     "entry_chain",
     "layer0_prefixes",
+    "weak_buffer_net",
     "datapath_paths",
     "control_paths",
     "register_bits",
@@ -70,9 +73,47 @@ __all__ = [
 #: Gate inputs one operand bit of a carry-propagate adder drives (its sum and carry logic).
 ADDER_INPUT_LOADS = 2
 
+#: Loads a flip-flop drives unbuffered: seed 20261207 #002's slot select (13 loads) has no
+#: buffer, #032's (17 loads) two.
+FLOP_DRIVEN_LOADS = 16
+
+#: Loads a weak buffer drives in a tree synthesis leaves on the weakest cells (the
+#: ``stage`` unit's largest unbuffered tap, :func:`shiftadd.models.timing.loaded_stages`).
+WEAK_TAP_LOADS = 10
+
 
 def _log2_ceil(n: int) -> int:
     return math.ceil(math.log2(n)) if n > 1 else 0
+
+
+def weak_buffer_net(loads: int, what: str) -> Element:
+    """A flip-flop's net of ``loads`` gate inputs that synthesis buffers on the weakest cells.
+
+    Off the critical path at the 10 ns target a net of more than
+    :data:`FLOP_DRIVEN_LOADS` loads becomes a tree of ``buf_1`` cells, each driving up to
+    :data:`WEAK_TAP_LOADS` loads: ``ceil(log10 loads)`` levels in series, each a loaded
+    stage (the calibrated ``stage`` unit) at the balanced tree's fan-out
+    ``ceil(loads ** (1 / levels))``. A smaller net is the flip-flop's own (the fan-out
+    unit).
+
+    Parameters
+    ----------
+    loads : int
+        Gate inputs on the net.
+    what : str
+        Description for reports.
+
+    Returns
+    -------
+    Element
+        A ``fanout`` element up to :data:`FLOP_DRIVEN_LOADS` loads, else ``stage``.
+    """
+    if loads <= FLOP_DRIVEN_LOADS:
+        return fanout(loads, what)
+    levels = 1
+    while WEAK_TAP_LOADS**levels < loads:
+        levels += 1
+    return loaded_stages(levels, math.ceil(loads ** (1 / levels)), f"{what} (weak buffers)")
 
 
 def _enable() -> Element:
@@ -197,9 +238,15 @@ def layer0_prefixes(design: ShiftAddDesign) -> list[tuple[str, list[Element], fl
     ]
     if d.lut_slots > 1:
         slot_loads = (d.lut_slots // 2) * sum(entry_widths(d))
+        # Two slots: a mux2 cell per table bit, its select pin on the net; more slots
+        # decode the select bits into AND-OR-invert cells (and2 levels).
         slot_mux = [
-            fanout(slot_loads, "slot select bit 0 to the slot muxes"),
-            gates("and2", _log2_ceil(d.lut_slots), f"table slot mux ({d.lut_slots}:1)"),
+            weak_buffer_net(slot_loads, "slot select bit 0 to the slot muxes"),
+            gates(
+                "mux2" if d.lut_slots == 2 else "and2",
+                _log2_ceil(d.lut_slots),
+                f"table slot mux ({d.lut_slots}:1)",
+            ),
         ]
         out.append(
             (
