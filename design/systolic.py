@@ -46,7 +46,15 @@ from ..errors import InputError
 from ..workloads.digits import booth_digit_count
 from ..workloads.formats import NumberFormat
 from .arith import Arithmetic, arithmetic, resolve_mode_fields
-from .base import OPERAND_FIELDS, Design, check_clock, check_int, int_range, range_width
+from .base import (
+    OMIT_DEFAULT,
+    OPERAND_FIELDS,
+    Design,
+    check_clock,
+    check_int,
+    int_range,
+    range_width,
+)
 from .random import draw_bool, draw_choice, draw_int, draw_log_int, draw_valid
 
 if TYPE_CHECKING:
@@ -468,8 +476,28 @@ class GridDesign(Design):
 
     @property
     def outputs_per_transfer(self) -> int:
-        """Results in one transfer of the result stream (a row of a tile)."""
-        return self.cols
+        """Results in one transfer of the result stream: a row of a tile, or the whole
+        tile in paper mode."""
+        return self.rows * self.cols if self.paper_structured else self.cols
+
+    # -- paper mode (overridden by designs that have the field) -------------------------
+    @property
+    def paper_structured(self) -> bool:
+        """Whether the array is built as the paper's public OS RTL is (``paper_mode``):
+        no enables, no drain registers, no carry-propagate adder; False unless a design
+        has the ``paper_mode`` field set."""
+        return False
+
+    @property
+    def result_transfers(self) -> int:
+        """Output-stationary: result transfers per tile (its rows, or one in paper mode)."""
+        return 1 if self.paper_structured else self.rows
+
+    @property
+    def tile_overhead(self) -> int:
+        """Output-stationary: cycles a tile adds to its K steps when tiles cannot overlap
+        (paper mode: the skew, while the last PE finishes), else 0."""
+        return self.skew_max if self.paper_structured else 0
 
     # -- output-stationary schedule (overridden where it differs) -----------------------
     #: operands reach PE (i, j) after i + j cycles (systolic) rather than all at once
@@ -484,7 +512,12 @@ class GridDesign(Design):
     def last_spacing(self) -> int:
         """Output-stationary: fewest cycles between two tiles' last steps, so a tile's
         results have drained from a row's drain registers before the next tile's results
-        are loaded there; the input holds a tile's last step until then."""
+        are loaded there; the input holds a tile's last step until then. Paper mode: fewest
+        cycles from a tile's last step to the next tile's first step (``skew_max + 1``),
+        so the last PE has finished and the results have left before PE (0, 0) restarts;
+        the input holds the next tile's first step until then."""
+        if self.paper_structured:
+            return self.skew_max + 1
         # PE (i, j) loads its drain register skew(i, j) cycles after the last step and
         # physical row i's drain register is free skew_max + 1 + i cycles after it
         # (docs/systolic.md): skew(i, j) = i + j leaves skew_max + 1, no skew leaves R.
@@ -494,8 +527,9 @@ class GridDesign(Design):
     def latency(self) -> int:
         """Output-stationary: cycles from a tile's last step handshake to its first result
         row (``R`` rows follow on consecutive cycles); weight-stationary: from an
-        activation vector's handshake to its result row."""
-        return self.skew_max + 3
+        activation vector's handshake to its result row. Paper mode: to the tile's one
+        result transfer (no drain and no result register)."""
+        return self.skew_max + (2 if self.paper_structured else 3)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -532,16 +566,42 @@ class SystolicDesign(GridDesign):
     dataflow : {"os", "ws"}
         Output-stationary (a tile's K steps stream through, results drain) or
         weight-stationary (a K-tile of weights is held, activation vectors stream).
+    paper_mode : bool
+        ``os`` only: build the array as the HPCA 2025 paper's public OS RTL is: every PE
+        and operand register loads every cycle (no stall enable), no drain registers and
+        no carry-propagate adder. Each tile's accumulators leave as one wide transfer of
+        every PE's value (carry-save: its (sum, carry) pair, resolved by the consumer),
+        ``latency`` cycles after the tile's last step, once the last PE has finished;
+        the next tile's first step waits until then, so a tile takes ``K + skew_max``
+        cycles (no overlap). The result must be taken in the cycle it is valid (its
+        ``ready`` is not read), and a carry-save pair is exact bit for bit only when a
+        tile's steps arrive back to back (idle cycles re-compress the pair, keeping its
+        value).
     """
 
     arch: ClassVar[str] = "systolic"
     name: str = "systolic"
     dataflow: Literal["os", "ws"] = "os"
+    paper_mode: bool = dataclasses.field(default=False, metadata=OMIT_DEFAULT)
 
     @property
     def is_output_stationary(self) -> bool:
         """Whether the dataflow is output-stationary (``dataflow = "os"``)."""
         return self.dataflow == "os"
+
+    @property
+    def paper_structured(self) -> bool:
+        """Whether ``paper_mode`` is set."""
+        return self.paper_mode
+
+    def _validate(self) -> None:
+        super()._validate()
+        if self.paper_mode and self.dataflow != "os":
+            raise InputError(
+                "paper mode builds the output-stationary array only",
+                field="paper_mode",
+                allowed="false, or dataflow = 'os'",
+            )
 
     @property
     def weight_write_wait(self) -> int:

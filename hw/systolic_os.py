@@ -26,21 +26,31 @@ when every drain register it loads has been emptied; other steps never wait.
 
 Backpressure is a global stall: everything advances when the result register is empty or
 being read.
+
+Paper mode (``design.paper_structured``, the HPCA 2025 paper's public OS RTL): no stall, no
+drain, no carry-propagate adder. Every register loads every cycle; a step not accepted
+enters as zero operands (a zero product keeps every accumulator's value), and a PE restarts
+on its tile's first step (the fed-back accumulator is ANDed off) instead of after its last.
+``skew_max + 1`` cycles after the last step, when PE ``(R-1, C-1)`` has taken it, the
+accumulators of all PEs leave as one transfer, read straight from their registers, and the
+next tile's first step is accepted only then (:attr:`GridDesign.last_spacing`). The result
+must be taken in the cycle it is valid: its ``ready`` is not read.
 """
 
 from __future__ import annotations
 
-from amaranth.hdl import Module, Signal
+from amaranth.hdl import Module, Mux, Signal, unsigned
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..design.systolic import GridDesign
 from ._util import output_advance, pe_units, validating
 from .arith import pe_arithmetic
+from .csa import row_value
 from .shapes import shape_of_range
-from .systolic_pe import DrainingPE, gather, os_pe, resolve, spread
+from .systolic_pe import DrainingPE, gather, os_pe, paper_os_pe, resolve, spread
 
-__all__ = ["OutputStationaryArray", "feed_layout", "result_layout", "delay"]
+__all__ = ["OutputStationaryArray", "feed_layout", "result_layout", "paper_result_layout", "delay"]
 
 
 def feed_layout(design: GridDesign, act_shape, weight_shape) -> data.StructLayout:
@@ -60,6 +70,27 @@ def result_layout(design: GridDesign) -> data.ArrayLayout:
     """One row of a tile's results (``cols`` values)."""
     lo, hi = design.result_range
     return data.ArrayLayout(shape_of_range(lo, hi), design.cols)
+
+
+def paper_result_layout(design: GridDesign) -> data.ArrayLayout:
+    """Paper mode: a whole tile's accumulators in one transfer, element ``r * cols + c``
+    for tile row ``r`` and column ``c``: the ``acc_width``-bit value; with
+    ``carry_save_accumulate`` elements ``2 i`` and ``2 i + 1`` are the sum and carry of
+    accumulator ``i``, unsigned ``acc_width``-bit rows (their sum modulo
+    ``2**acc_width`` is the value)."""
+    n = design.rows * design.cols
+    if design.carry_save_accumulate:
+        return data.ArrayLayout(unsigned(design.acc_width), 2 * n)
+    return data.ArrayLayout(shape_of_range(*design.result_range), n)
+
+
+def pipe(m: Module, value, cycles: int, name: str):
+    """``value`` delayed by ``cycles`` registers that load every cycle (paper mode)."""
+    for i in range(cycles):
+        reg = Signal.like(value, name=f"{name}_d{i + 1}", reset_less=True)
+        m.d.sync += reg.eq(value)
+        value = reg
+    return value
 
 
 def delay(m: Module, value, cycles: int, en, name: str, reset: bool = False):
@@ -101,6 +132,9 @@ class OutputStationaryArray(wiring.Component):
         self._design = design
         self._hierarchical = bool(hierarchical)
         self._arith = pe_arithmetic(design.arith)
+        out_layout = (
+            paper_result_layout(design) if design.paper_structured else result_layout(design)
+        )
         super().__init__(
             {
                 "feed": In(
@@ -108,7 +142,7 @@ class OutputStationaryArray(wiring.Component):
                         feed_layout(design, self._arith.act_shape, self._arith.weight_shape)
                     )
                 ),
-                "result": Out(stream.Signature(result_layout(design))),
+                "result": Out(stream.Signature(out_layout)),
             }
         )
 
@@ -123,7 +157,9 @@ class OutputStationaryArray(wiring.Component):
     @property
     def hierarchy_units(self) -> dict[str, str]:
         """Submodules kept as modules of their own by hierarchical emission (name to the
-        kind of unit); empty in the default form."""
+        kind of unit); empty in the default form and in paper mode (built flat)."""
+        if self._design.paper_structured:
+            return {}
         return pe_units(self._hierarchical, self._design.rows, self._design.cols)
 
     def _pe(self, m, a, w, v, e, advance, p, j):
@@ -142,6 +178,8 @@ class OutputStationaryArray(wiring.Component):
         return (pe.rows(pe.total) if cs else pe.total), pe.masks
 
     def elaborate(self, platform):
+        if self._design.paper_structured:
+            return self._elaborate_paper()
         m = Module()
         d = self._design
         R, C, W, cs = d.rows, d.cols, d.acc_width, d.carry_save_accumulate
@@ -276,4 +314,77 @@ class OutputStationaryArray(wiring.Component):
                     if cs:
                         out = tuple(spread(reg, mk, W) for reg, mk in zip(out, masks))
                     m.d.sync += result.payload[j].eq(resolve(m, out, W, cs, name=f"cpa{j}"))
+        return m
+
+    def _elaborate_paper(self):
+        """Paper mode (see the module docstring): no enables, no drain, no adder."""
+        m = Module()
+        d = self._design
+        R, C, cs = d.rows, d.cols, d.carry_save_accumulate
+        feed, result = self.feed, self.result
+
+        # A tile's first step waits until the previous tile's results have left
+        # (last_spacing cycles after its last step); other steps never wait.
+        spacing = d.last_spacing
+        gap = Signal(range(spacing + 1), init=spacing)
+        gap_ok = Signal()
+        fresh = Signal(init=1)  # the next accepted step starts a tile
+        m.d.comb += [gap_ok.eq(gap == spacing), feed.ready.eq(~fresh | gap_ok)]
+        accept = feed.valid & feed.ready
+        with m.If(accept & feed.payload.last):
+            m.d.sync += gap.eq(1)
+        with m.Elif(~gap_ok):
+            m.d.sync += gap.eq(gap + 1)
+        with m.If(accept):
+            m.d.sync += fresh.eq(feed.payload.last)
+
+        # Input registers load every cycle; a cycle without a step brings zero operands.
+        in_act = Signal(feed.payload.act.shape(), reset_less=True)
+        in_w = Signal(feed.payload.weight.shape(), reset_less=True)
+        in_first = Signal()
+        in_end = Signal()
+        m.d.sync += [
+            in_act.eq(Mux(accept, feed.payload.act, 0)),
+            in_w.eq(Mux(accept, feed.payload.weight, 0)),
+            in_first.eq(accept & fresh),
+            in_end.eq(accept & feed.payload.last),
+        ]
+        # First-step flags for PE (p, j) at delay p + j; the end flag one stage further
+        # marks the cycle PE (R-1, C-1) has taken the last step.
+        firsts, ends = [in_first], [in_end]
+        for t in range(1, d.skew_max + 2):
+            f, e = Signal(name=f"first_t{t}"), Signal(name=f"end_t{t}")
+            m.d.sync += [f.eq(firsts[-1]), e.eq(ends[-1])]
+            firsts.append(f)
+            ends.append(e)
+
+        # Physical row p carries tile row R - 1 - p (as the default form).
+        act_edge = [pipe(m, in_act[R - 1 - p], p, f"act_row{p}") for p in range(R)]
+        w_edge = [pipe(m, in_w[j], j, f"w_col{j}") for j in range(C)]
+        acc = [[None] * C for _ in range(R)]
+        act_pass = [[None] * C for _ in range(R)]
+        w_pass = [[None] * C for _ in range(R)]
+        for p in range(R):
+            for j in range(C):
+                a = act_edge[p] if j == 0 else act_pass[p][j - 1]
+                w = w_edge[j] if p == 0 else w_pass[p - 1][j]
+                acc[p][j], _ = paper_os_pe(
+                    m, self._arith, cs, d.acc_width, a, w, firsts[p + j], name=f"pe{p}_{j}"
+                )
+                if j < C - 1:
+                    act_pass[p][j] = pipe(m, a, 1, f"act_{p}_{j}")
+                if p < R - 1:
+                    w_pass[p][j] = pipe(m, w, 1, f"w_{p}_{j}")
+
+        m.d.comb += result.valid.eq(ends[d.skew_max + 1])
+        for r in range(R):
+            for c in range(C):
+                value, i = acc[R - 1 - r][c], r * C + c
+                if cs:
+                    m.d.comb += [
+                        result.payload[2 * i].eq(row_value(value[0])),
+                        result.payload[2 * i + 1].eq(row_value(value[1])),
+                    ]
+                else:
+                    m.d.comb += result.payload[i].eq(value)
         return m

@@ -36,6 +36,7 @@ __all__ = [
     "accumulate",
     "resolve",
     "os_pe",
+    "paper_os_pe",
     "ws_pe",
     "register_bits",
     "unpack_rows",
@@ -275,6 +276,43 @@ def os_pe(
         for reg, row, mask in zip(regs, total, masks):
             m.d.sync += reg.eq(Mux(last, 0, gather(row, mask)))
     return total, acc, digits, masks
+
+
+def paper_os_pe(
+    m: Module, arith: PEArithmetic, carry_save: bool, width: int, act, weight, first, name: str
+):
+    """An output-stationary PE as the paper's public RTL builds it, into ``m``: the
+    accumulator loads every cycle (no enable), ``acc + act * weight``, or the product
+    alone on a tile's ``first`` step. Idle cycles must bring zero operands (their product
+    is 0, so the value holds).
+
+    Returns ``(acc, masks)``: the registered accumulator (carry-propagate, a ``width``-bit
+    signal; carry-save, a pair of bit rows whose existing bits are ``masks``, None for
+    carry-propagate).
+    """
+    keep = Signal(name=f"{name}_keep")
+    m.d.comb += keep.eq(~first)
+    if not carry_save:
+        acc = Signal(width, name=f"{name}_acc")
+        prev = Signal(width, name=f"{name}_prev")
+        # Restarting is an AND on the fed-back value, not a mux on the register input.
+        m.d.comb += prev.eq(acc & keep.replicate(width))
+        total, _ = accumulate(m, arith, False, width, act, weight, prev, name=name)
+        m.d.sync += acc.eq(total)
+        return acc, None
+    heap, bits, _ = _heap(m, arith, width, act, weight, name)
+    plan = plan_csa(len(heap) + 2, len(bits))
+    masks = accumulator_masks([row_mask(r) for r in heap], plan, width)
+    regs = [
+        Signal(bin(mask).count("1"), name=f"{name}_acc_{part}")
+        for mask, part in zip(masks, ("s", "c"))
+    ]
+    acc = tuple(spread(reg, mask, width) for reg, mask in zip(regs, masks))
+    fed = [[None if b is None else b & keep for b in row] for row in acc]
+    total = reduce_bit_rows(m, heap + fed, bits, width, plan, name=f"{name}_csa")
+    for reg, row, mask in zip(regs, total, masks):
+        m.d.sync += reg.eq(gather(row, mask))
+    return acc, masks
 
 
 def _ws_pe(m: Module, arith, carry_save: bool, width: int, act, weight, psum_in, en, name: str):

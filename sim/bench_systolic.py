@@ -7,6 +7,11 @@ result rows. Weight-stationary arrays take weight-row writes and activation vect
 streams and return one result row per vector. Every expected value comes from the golden
 model (:mod:`shiftadd.models.systolic`) and, at full rate, every result's cycle from the
 cycle model.
+
+Paper mode (``paper_mode``) returns each tile as one transfer of every PE's accumulator;
+carry-save pairs are expected bit for bit (golden ``paper_tile_reference``) and added up
+here (:meth:`GridBench.result_values`), where the paper's testbench adds them, for the
+GEMM. Its result ``ready`` is not read, so it is played without output backpressure.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import numpy as np
 from ..design.systolic import GridDesign
 from ..models.cycles import check_gemm, gemm_cycles
 from ..models.grid.cycles import os_output_cycles, ws_accept_cycles
-from ..models.grid.golden import gemm_reference, tile_reference
+from ..models.grid.golden import gemm_reference, paper_tile_reference, resolve, tile_reference
 from .benches import biased_operands, small_int_type
 from .plan import Burst, Chunk, Expectation
 
@@ -64,7 +69,10 @@ class GridBench:
         steps = np.array([x.shape[1] for x, _ in tiles], np.int64)
         last = np.zeros(acts.shape[0], np.int64)
         last[np.cumsum(steps) - 1] = 1
-        expected = np.concatenate([tile_reference(d, x, w) for x, w in tiles], axis=0)
+        if d.paper_structured:
+            expected = np.stack([paper_tile_reference(d, x, w) for x, w in tiles])
+        else:
+            expected = np.concatenate([tile_reference(d, x, w) for x, w in tiles], axis=0)
         # The model's cycles size the harness budget even when they are not compared.
         predicted = os_output_cycles(d, steps)
         cycles = predicted if model_cycles else None
@@ -201,6 +209,16 @@ class GridBench:
             first = False
             index += 1
 
+    def result_values(self, values) -> np.ndarray:
+        """Result transfers as numbers, rows of ``cols``-wide tile rows: the final
+        carry-propagate add of paper-mode carry-save pairs happens here."""
+        v = np.asarray(values, dtype=np.int64)
+        d = self.design
+        if d.paper_structured and d.carry_save_accumulate:
+            pairs = v.reshape(v.shape[0], -1, 2).astype(np.uint64)
+            v = resolve(d, pairs[..., 0], pairs[..., 1])
+        return v
+
     # -- entry points --------------------------------------------------------------------
     def chunks(
         self,
@@ -269,7 +287,7 @@ class GridBench:
         whole = gemm_reference(d, x, w)
 
         def finish(recorded):
-            got = np.asarray(recorded["result"].values).reshape(-1, C)
+            got = self.result_values(recorded["result"].values).reshape(-1, C)
             y = np.zeros((m, n), np.int64)
             row = 0
             for m0, n0, count in blocks:

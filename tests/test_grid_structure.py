@@ -11,8 +11,20 @@ import pytest
 from shiftadd.design.cube import CubeDesign
 from shiftadd.design.matrix2d import Matrix2DDesign
 from shiftadd.design.systolic import SystolicDesign, plan_csa
-from shiftadd.models.grid.cost import booth_row_bits, carry_save_chain, compressor_cells
-from shiftadd.models.grid.timing import pe_elements, timing_paths
+from shiftadd.models.cube.timing import timing_paths as cube_timing_paths
+from shiftadd.models.grid.cost import (
+    bill_of_materials,
+    booth_digit_gates,
+    booth_row_bits,
+    carry_save_chain,
+    compressor_cells,
+)
+from shiftadd.models.grid.timing import (
+    advance_loads,
+    incrementer_levels,
+    pe_elements,
+    timing_paths,
+)
 from shiftadd.models.timing import has_delays, path_delay
 from shiftadd.models.units import load_unit_table
 from shiftadd.rtl_gen.emit import generate_verilog
@@ -131,3 +143,106 @@ def test_a_pe_without_an_incoming_value_is_shorter(delay):
         full = TimingPath("a", tuple(pe_elements(d, "activation")))
         alone = TimingPath("b", tuple(pe_elements(d, "activation", accumulate=False)))
         assert path_delay(alone, delay) < path_delay(full, delay)
+
+
+@pytest.mark.parametrize(
+    ("mode", "act_bits", "act_signed", "chain"),
+    # term bits: a signed activation as it is, an unsigned one zero-extended by a bit;
+    # the chain stops below the accumulator's top bit (acc_width - 1).
+    [("addsub", 7, False, 7), ("ternary", 7, True, 7), ("ternary", 5, False, 5)],
+)
+def test_a_cube_one_layer_deep_ripples_its_incrementer(mode, act_bits, act_signed, chain):
+    # Held-out cubes one layer deep (term + carry-in, nothing else to add) show the
+    # incrementer's carry as a chain of cells, one AND level per term bit, not a
+    # log-depth prefix: the weight path holds exactly that ripple and the sum's XOR.
+    d = CubeDesign(
+        name="c", rows=2, cols=1, depth=1, mode=mode, act_bits=act_bits, act_signed=act_signed,
+        weight_bits=2 if mode == "ternary" else 1, weight_signed=mode == "ternary",
+    )  # fmt: skip
+    (path,) = [p for p in cube_timing_paths(d) if p.name.startswith("PE partial sum (weight")]
+    kinds = [(e.what, e.get("levels") if e.kind == "gate" else None) for e in path.elements]
+    assert ("incrementer carry ripple", chain) in kinds
+    assert kinds[-2:] == [("incrementer sum", 1), ("register load enable", 1)]
+    assert incrementer_levels(d) == min(d.acc_width - 1, chain)
+    assert not any(e.kind in ("adder", "mult", "csa") for e in path.elements)
+
+
+def _booth_design(act_bits, act_signed):
+    return SystolicDesign(
+        name="b", rows=2, cols=2, mode="mac", act_bits=act_bits, act_signed=act_signed,
+        weight_bits=3, weight_signed=True, carry_save_accumulate=True,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("act_bits", "act_signed", "expected"),
+    # (encoder XOR, encoder AND, two, neg, levels) per digit
+    [
+        # digit 0 reads a[-1] = 0: one and neg are wires, two a complement and an AND
+        (8, True, [(0, 1, True, True, 2)] + [(2, 4, True, True, 3)] * 3),
+        # an odd signed code's top digit reads the sign twice: two = 0
+        (7, True, [(0, 1, True, True, 2)] + [(2, 4, True, True, 3)] * 2 + [(1, 1, False, True, 2)]),
+        # an unsigned code's top digit is never negative; above the code, one = a[2j-1]
+        (
+            8,
+            False,
+            [(0, 1, True, True, 2)] + [(2, 4, True, True, 3)] * 3 + [(0, 0, False, False, 0)],
+        ),
+        (5, False, [(0, 1, True, True, 2), (2, 4, True, True, 3), (1, 1, True, False, 1)]),
+        (2, False, [(0, 1, True, True, 2), (0, 0, False, False, 0)]),
+    ],
+)
+def test_booth_digit_gates_follow_the_digit_wires(act_bits, act_signed, expected):
+    d = _booth_design(act_bits, act_signed)
+    got = [(g.encoder_xor, g.encoder_and, g.two, g.neg, g.levels) for g in booth_digit_gates(d)]
+    assert got == expected
+    # The activation path passes the slowest encoder: 3 levels wherever a general digit is,
+    # whose first level (the complemented bit) and last (on the digit wire) are loaded
+    # stages.
+    (path,) = [p for p in timing_paths(d) if p.name.startswith("PE accumulate (activation")]
+    (enc,) = [e for e in path.elements if e.what == "Booth encoder"]
+    loaded = [e for e in path.elements if e.kind == "stage"]
+    levels = max(e[4] for e in expected)
+    assert len(loaded) == (2 if levels == 3 else 0)
+    assert enc.get("levels") + len(loaded) == levels
+
+
+@pytest.mark.parametrize(("rows", "cols", "bits"), [(2, 2, 2), (5, 3, 3), (8, 8, 4)])
+def test_weight_write_compares_over_the_counter_bits(rows, cols, bits):
+    # The quiet counter's comparison with row + wait (wait = cols) is one carry chain over
+    # the counter's bits (the extra bit of row + wait comes from the row port, early).
+    d = SystolicDesign(
+        name="w", rows=rows, cols=cols, mode="mac", act_bits=4, weight_bits=4, dataflow="ws"
+    )
+    (path,) = [p for p in timing_paths(d) if p.name.startswith("weight write")]
+    (cmp,) = [e for e in path.elements if e.kind == "adder"]
+    assert cmp.get("width") == bits
+
+
+def test_booth_rows_without_two_or_sign_drop_their_selectors():
+    # A 2-bit unsigned activation: digit 1 is a[1] alone (no 2w, never negative), so its
+    # row is the zero gates only; the bill holds no mux or inverter for it.
+    d = _booth_design(2, False)
+    items: dict[str, float] = {}
+    for it in bill_of_materials(d):
+        part = it.part.split(": ", 1)[-1]
+        items[part] = items.get(part, 0) + it.count
+    pes, wb1 = d.rows * d.cols, d.weight_bits + 1
+    assert items["partial-product select (w or 2w)"] == pes * wb1
+    assert items["partial-product invert"] == pes * wb1
+    assert items["partial-product zero"] == pes * 2 * wb1
+
+
+def test_output_stationary_advance_drives_its_whole_net_on_a_loaded_stage():
+    # The advance gate drives every register enable, the PE enable gates among them, on
+    # weak cells: one loaded stage over the whole net, larger for a larger array.
+    def stage(d):
+        (path,) = [p for p in timing_paths(d) if p.name.startswith("advance -> PE enable")]
+        (e,) = [e for e in path.elements if e.kind == "stage"]
+        return e
+
+    kw = {"mode": "mac", "act_bits": 4, "weight_bits": 4}
+    small = Matrix2DDesign(name="s", rows=2, cols=2, **kw)
+    big = Matrix2DDesign(name="b", rows=6, cols=6, **kw)
+    assert stage(small).get("loads") == advance_loads(small)
+    assert stage(big).get("loads") > stage(small).get("loads")

@@ -31,6 +31,8 @@ from ..data_activity import (
 )
 
 __all__ = [
+    "BoothDigitGates",
+    "booth_digit_gates",
     "switching_factors",
     "booth_row_bits",
     "term_rows",
@@ -40,6 +42,7 @@ __all__ = [
     "chain_pe_items",
     "switching_summary",
     "bill_of_materials",
+    "paper_os_items",
     "activity_profile",
     "data_activity",
 ]
@@ -91,6 +94,88 @@ def booth_row_bits(design: GridDesign) -> list[list]:
                 row[p] = ("pp", j, n - 1)
         rows.append(row)
     return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class BoothDigitGates:
+    """The logic of one radix-4 Booth digit of a PE, as :func:`shiftadd.hw.booth` wires it.
+
+    Parameters
+    ----------
+    encoder_xor : int
+        XOR gates of the digit's encoder (``one``, ``two``, ``neg`` from three activation
+        bits).
+    encoder_and : int
+        AND gates of the encoder.
+    two : bool
+        Whether ``two`` can be 1 (else the row selects ``w`` alone: no 2:1 mux).
+    neg : bool
+        Whether the digit can be negative (else the row has no inverters).
+    levels : int
+        Gate levels from the activation bits to the slowest of the digit's wires.
+    """
+
+    encoder_xor: int
+    encoder_and: int
+    two: bool
+    neg: bool
+    levels: int
+
+
+def booth_digit_gates(design: GridDesign) -> list[BoothDigitGates]:
+    """Per Booth digit of the activation, least significant first, the encoder's gates and
+    which selections its row needs.
+
+    A digit reads ``a[2j-1], a[2j], a[2j+1]`` of the sign- (or zero-) extended code. A full
+    digit is the general encoder (two XOR and four AND gates). Digit 0 reads the implicit
+    ``a[-1] = 0``: ``one = a[0]`` and ``neg = a[1]`` are wires, ``two = a[1] & ~a[0]`` one
+    gate. The top digit of an unsigned code is never negative: ``one = a[2j] ^ a[2j-1]``,
+    ``two = a[2j] & a[2j-1]`` (or ``one = a[2j-1]`` alone and ``two = 0`` above the code's
+    bits). The top digit of an odd-width signed code reads the sign bit twice: ``two = 0``.
+    Synthesis folds every constant, so those digits cost less than the general encoder and
+    their rows drop the 2:1 select (``two = 0``) or the inverters (never negative).
+
+    Levels: the general ``two = (hi & ~mid & ~lo) | (~hi & mid & lo)`` complements the
+    bits, ANDs three and ORs two (3 levels; ``one`` is one XOR, ``neg = hi & ~(mid & lo)``
+    two levels); digit 0's ``two`` is a complement and an AND (2); an unsigned code's top
+    digit one XOR or AND (1); an odd signed code's top digit ``neg = a & ~lo`` (2).
+
+    Parameters
+    ----------
+    design : GridDesign
+        A design with Booth partial products.
+
+    Returns
+    -------
+    list of BoothDigitGates
+        One entry per digit (:attr:`~shiftadd.design.systolic.GridDesign.booth_digits`).
+    """
+    d = design
+    ab, signed = d.act_bits, d.act_signed
+
+    def bit(i: int) -> int | None:
+        # The bit's index in the code (the sign bit above a signed code), None for a 0.
+        if i < 0:
+            return None
+        if i < ab:
+            return i
+        return ab - 1 if signed else None
+
+    out = []
+    for j in range(d.booth_digits):
+        lo, mid, hi = bit(2 * j - 1), bit(2 * j), bit(2 * j + 1)
+        if lo is None:
+            two = hi is not None and mid is not None and hi != mid
+            out.append(BoothDigitGates(0, int(two), two, hi is not None, 2 if two else 0))
+        elif hi is None:
+            m = int(mid is not None)
+            out.append(BoothDigitGates(m, m, mid is not None, False, m))
+        elif hi == mid:
+            # The sign bit read twice: one = a ^ lo, neg = a & ~lo, two = 0.
+            out.append(BoothDigitGates(1, 1, False, True, 2))
+        else:
+            out.append(BoothDigitGates(2, 4, True, True, 3))
+    return out
 
 
 def term_rows(design: GridDesign) -> tuple[list[list], list]:
@@ -314,26 +399,32 @@ def _pe_items(d: GridDesign, pes: int, prev_masks, label: str) -> list:
     plan = d.csa_plan
     terms = list(d.csa_term_masks)
     if d.booth:
-        nd = d.booth_digits
+        digits = booth_digit_gates(d)[: len(terms)]
+        enc_xor = sum(g.encoder_xor for g in digits)
+        enc_and = sum(g.encoder_and for g in digits)
+        # A digit whose ``two`` is constant 0 selects w alone (no mux), one that is never
+        # negative has no inverters: synthesis folds both (hw.booth's digit wires).
+        muxes = sum(g.two for g in digits)
+        inverters = sum(g.neg for g in digits)
         items += [
-            Item("xor2", f"{label}: Booth encoders", pes * nd * 2, driver="digit"),
-            Item("and2", f"{label}: Booth encoders", pes * nd * 4, driver="digit"),
+            Item("xor2", f"{label}: Booth encoders", pes * enc_xor, driver="digit"),
+            Item("and2", f"{label}: Booth encoders", pes * enc_and, driver="digit"),
             Item(
                 "mux2",
                 f"{label}: partial-product select (w or 2w)",
-                pes * len(terms) * (wb + 1),
+                pes * muxes * (wb + 1),
                 driver="digit",
             ),
             Item(
                 "xor2",
                 f"{label}: partial-product invert",
-                pes * len(terms) * (wb + 1),
+                pes * inverters * (wb + 1),
                 driver="digit",
             ),
             Item(
                 "and2",
                 f"{label}: partial-product zero",
-                pes * len(terms) * (wb + 1),
+                pes * len(digits) * (wb + 1),
                 driver="digit",
             ),
         ]
@@ -440,6 +531,56 @@ def chain_pe_items(
     return items
 
 
+def paper_os_items(design: GridDesign) -> list[Item]:
+    """Blocks of a paper-mode output-stationary array (``paper_mode``,
+    :mod:`shiftadd.hw.systolic_os`): registers without enables (``dff``), zero operands
+    off a step, the PEs with their accumulators; no drain, no result register, no
+    carry-propagate adder (the accumulators are the outputs).
+
+    Parameters
+    ----------
+    design : GridDesign
+        An output-stationary design with ``paper_structured``.
+
+    Returns
+    -------
+    list of Item
+        The building blocks.
+    """
+    d = design
+    R, C, skew = d.rows, d.cols, d.skew_max
+    ab, wb = d.act_bits, d.weight_bits
+    assert wb is not None
+    pes = R * C
+    f = switching_factors(d)
+    acc = d.acc_masks if d.carry_save_accumulate else None
+    bits = _popcount(acc[0]) + _popcount(acc[1]) if acc is not None else d.acc_width
+    return [
+        Item("dff", "input register (step, first, last)", R * ab + 2, driver="act"),
+        Item("dff", "input register (weights of the step)", C * wb, driver="weight"),
+        Item("and2", "zero operands off a step", R * ab + C * wb, driver="act"),
+        Item("dff", "step flags (first, last) per skew", 2 * (skew + 1) + 1),
+        Item("dffe", "tile-spacing counter", max(1, d.last_spacing.bit_length()) + 1),
+        Item("dff", "operand skew registers", ab * R * (R - 1) // 2, driver="act"),
+        Item("dff", "operand skew registers (weights)", wb * C * (C - 1) // 2, driver="weight"),
+        Item("dff", "operand pass registers", ab * R * (C - 1), driver="act"),
+        Item("dff", "operand pass registers (weights)", wb * (R - 1) * C, driver="weight"),
+        *_pe_items(d, pes, acc, "PEs"),
+        Item(
+            "dff", "PE accumulators", pes * bits, per="mac", macs=pes, toggle=f["acc"], driver="sum"
+        ),
+        Item(
+            "and2",
+            "PE accumulator restart",
+            pes * bits,
+            per="mac",
+            macs=pes,
+            toggle=f["acc"],
+            driver="sum",
+        ),
+    ]
+
+
 def bill_of_materials(design: GridDesign) -> list[Item]:
     """Blocks of a grid engine as :mod:`shiftadd.hw.systolic_os` / ``systolic_ws`` build
     them: edge registers, skew and pass registers, PEs, drain or de-skew, carry-propagate
@@ -457,6 +598,8 @@ def bill_of_materials(design: GridDesign) -> list[Item]:
         (:func:`shiftadd.models.cost.estimate`).
     """
     d = design
+    if d.paper_structured:
+        return paper_os_items(d)
     R, C, W = d.rows, d.cols, d.acc_width
     ab, wb, cs = d.act_bits, d.weight_bits, d.carry_save_accumulate
     assert wb is not None

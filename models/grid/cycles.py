@@ -32,7 +32,9 @@ def os_tile_last_cycles(design: GridDesign, tile_steps) -> np.ndarray:
     ``tile_steps`` steps streamed back to back from cycle 0.
 
     A tile's last step is held until ``last_spacing`` cycles after the previous one;
-    the other steps never wait.
+    the other steps never wait. Paper mode: a tile's first step is held until
+    ``last_spacing`` cycles after the previous tile's last, so each tile after the first
+    takes its steps plus ``tile_overhead`` cycles.
 
     Parameters
     ----------
@@ -47,15 +49,15 @@ def os_tile_last_cycles(design: GridDesign, tile_steps) -> np.ndarray:
         Handshake cycle of each tile's last step.
     """
     steps = np.asarray(tile_steps, dtype=np.int64)
-    inc = np.maximum(steps, design.last_spacing)
+    inc = np.maximum(steps + design.tile_overhead, design.last_spacing)
     if inc.size:
         inc[0] = steps[0]
     return np.cumsum(inc) - 1
 
 
 def os_output_cycles(design: GridDesign, tile_steps) -> np.ndarray:
-    """Cycle of every result transfer (``rows`` per tile, in order) of
-    :func:`os_tile_last_cycles`' stream.
+    """Cycle of every result transfer (``result_transfers`` per tile: its rows, or one
+    in paper mode, in order) of :func:`os_tile_last_cycles`' stream.
 
     Parameters
     ----------
@@ -66,11 +68,11 @@ def os_output_cycles(design: GridDesign, tile_steps) -> np.ndarray:
 
     Returns
     -------
-    ndarray of int64, shape (tiles * rows,)
-        Cycle in which each result row is valid, tile by tile.
+    ndarray of int64, shape (tiles * result_transfers,)
+        Cycle in which each result transfer is valid, tile by tile.
     """
     last = os_tile_last_cycles(design, tile_steps)
-    return (last[:, None] + design.latency + np.arange(design.rows)).reshape(-1)
+    return (last[:, None] + design.latency + np.arange(design.result_transfers)).reshape(-1)
 
 
 def ws_accept_cycles(design: SystolicDesign, is_write, rows) -> np.ndarray:
@@ -116,7 +118,7 @@ def ws_accept_cycles(design: SystolicDesign, is_write, rows) -> np.ndarray:
     return h
 
 
-def grid_cycles(os_flag, rows, cols, tile_k, spacing, latency, m, n, k):
+def grid_cycles(os_flag, rows, cols, tile_k, spacing, latency, m, n, k, overhead=0, transfers=None):
     """Cycles of a tiled GEMM on a grid engine, in closed form; every argument broadcasts
     (integers or float arrays of integral values, as the sweep passes them).
 
@@ -127,7 +129,8 @@ def grid_cycles(os_flag, rows, cols, tile_k, spacing, latency, m, n, k):
     ``latency`` cycles after its last step. Weight-stationary: for each K-tile of ``rows``
     and N-tile of ``cols``, write the tile's weight rows, then stream all M activation
     vectors; every weight tile after the first waits ``cols - 1`` cycles for the vectors
-    in flight. (docs/systolic.md derives both.)
+    in flight. (docs/systolic.md derives both.) Paper mode: a tile takes its steps plus
+    ``overhead`` cycles (no overlap) and leaves as ``transfers = 1`` transfer.
 
     Parameters
     ----------
@@ -143,6 +146,10 @@ def grid_cycles(os_flag, rows, cols, tile_k, spacing, latency, m, n, k):
         Cycles from a tile's last step (OS) or a vector's handshake (WS) to its result.
     m, n, k : int or ndarray of int
         GEMM shape ``Y[M, N] = X[M, K] @ W[N, K].T`` (arrays broadcast).
+    overhead : int or ndarray
+        Output-stationary: cycles a tile adds to its steps (``tile_overhead``).
+    transfers : int or ndarray, optional
+        Output-stationary: result transfers per tile (default ``rows``).
 
     Returns
     -------
@@ -153,10 +160,15 @@ def grid_cycles(os_flag, rows, cols, tile_k, spacing, latency, m, n, k):
     mt, nt = -(-m // rows), -(-n // cols)
     kt = -(-k // tile_k)
     # output-stationary
+    out = rows if transfers is None else transfers
     rest = k - (kt - 1) * tile_k
-    per_block = (kt - 1) * np.maximum(spacing, tile_k) + np.maximum(spacing, rest)
+    per_block = (kt - 1) * np.maximum(spacing, tile_k + overhead) + np.maximum(
+        spacing, rest + overhead
+    )
     first = np.where(kt > 1, tile_k, k)
-    os_cycles = first - 1 + mt * nt * per_block - np.maximum(spacing, first) + latency + rows
+    os_cycles = (
+        first - 1 + mt * nt * per_block - np.maximum(spacing, first + overhead) + latency + out
+    )
     os_tiles = mt * nt * kt
     # weight-stationary
     ws_tiles = kt * nt
@@ -203,6 +215,8 @@ def gemm_schedule(design: GridDesign, m, n, k) -> dict[str, np.ndarray]:
         m,
         n,
         k,
+        int(v["overhead"]),
+        int(v["result_transfers"]),
     )
     macs = m * n * k
     return {
@@ -245,11 +259,15 @@ def design_vector(design: GridDesign) -> dict[str, float]:
         "lanes": design.rows * design.cols,
         "os": 1.0 if os_ else 0.0,
         "spacing": design.last_spacing if os_ else 1,
+        # Paper mode: a tile's extra cycles, and one result transfer per tile.
+        "overhead": design.tile_overhead if os_ else 0,
+        "result_transfers": design.result_transfers if os_ else design.rows,
         # Buffer ports: a column of activations and a row of weights per step, a row of
         # results per transfer (the sweep sizes the SRAM macros' words by these).
         "act_word_bits": design.rows * design.act_bits,
         "weight_word_bits": design.cols * design.weight_bits,
-        "out_word_bits": design.cols * design.acc_width,
+        "out_word_bits": design.outputs_per_transfer
+        * (design.value_bits if design.paper_structured else design.acc_width),
     }
 
 
@@ -281,7 +299,19 @@ def kernel(v: dict, m, n, k, act_buf_bits, weight_buf_bits, out_buf_bits):
         ``{act,weight,out}_buf_{read,write}_bits`` (all in bits).
     """
     rows, cols, tk = v["tile_m"], v["tile_n"], v["tile_k"]
-    c = grid_cycles(v["os"] > 0, rows, cols, tk, v["spacing"], v["latency"], m, n, k)
+    c = grid_cycles(
+        v["os"] > 0,
+        rows,
+        cols,
+        tk,
+        v["spacing"],
+        v["latency"],
+        m,
+        n,
+        k,
+        v.get("overhead", 0),
+        v.get("result_transfers", rows),
+    )
     mt, nt, kt = c["m_tiles"], c["n_tiles"], c["k_tiles"]
     ab, wb, pb, ob = v["act_bits"], v["weight_bits"], v["psum_bits"], v["out_bits"]
     os_ = v["os"] > 0

