@@ -13,9 +13,12 @@ Designs:
 
 * threshold array, pooled PE (``pe = "pooled"``, ``examples/threshold_k64.toml``) and
   TULIP-like ring PE (``pe = "tulip"``, ``examples/threshold_tulip_k64.toml``), each
-  measured at two PE counts; the difference gives the per-PE and the shared energy and
-  area, scaled to any PE count ``P`` (the array is ``P`` identical PEs plus a shared
-  instruction register and decoders);
+  **ungated** and **gated** (``clock_gating = true``: ``examples/threshold_gated_k64.toml``,
+  ``examples/threshold_tulip_gated_k64.toml``; one ``sg13g2_lgcp_1`` per neuron register or
+  PE memory, one for the data registers, one for the result), each measured at two PE
+  counts; the difference gives the per-PE and the shared energy and area, scaled to any PE
+  count ``P`` (the array is ``P`` identical PEs plus a shared instruction register and
+  decoders);
 * the MAC-based baseline of TULIP's kind: the adder tree with ``accumulate = true``
   (``examples/bnn_mac_k64.toml``: 8 lanes, one 64-bit chunk per lane per cycle, weights
   streamed, multi-bit accumulators), measured on a K = 64 GEMM (one chunk per output) and on
@@ -24,8 +27,16 @@ Designs:
   ``threshold = true``, ``k = 64``, ``n = 8``: one 64-input vector per cycle, weights held),
   the static-CMOS floor.
 
-Neither side is clock-gated (no clock gating is built on either side): every flip-flop
-pays its clock every cycle on both.
+**Only the threshold side is gated.** Both baselines are ungated (labelled so): the adder
+tree has no clock-gating option. Gating the MAC baseline would change little: its operand
+registers (64 activation bits, 8 x 64 weight bits, offsets, flips, tags), its pipeline
+registers and its result register load on every busy cycle (a new chunk every cycle), so a
+gate on their write enable would stay open; only the accumulators hold, and only on the one
+cycle in ``K / 64`` that carries the ``last`` chunk (always, at one chunk per output). The
+bare tree is different: its 8 x 64 weight registers, offsets and flips are written once per
+weight load and hold while the input vectors stream, so gating them would remove most of
+their clock energy and make the stronger baseline cheaper still (not measured here; an
+estimate is in docs/threshold.md).
 
 Derived: energy per binary neuron evaluation and area at equal throughput (the threshold
 array's ``P`` set to the baseline's evaluations per cycle) and at equal area; energy per
@@ -34,7 +45,8 @@ classification for the binary layers of ``examples/workloads/bnn_mlp_mnist.csv``
 on both sides; the break-even all-in energy per evaluation a threshold array would need for
 1x and for 3x against each baseline.
 
-Run (from the repository root; 834 s on the shared 2-core machine)::
+Run (from the repository root; 590 s of measurement on the shared 2-core machine, the
+ungated designs with a warm simulator build cache; 834 s cold without the gated rows)::
 
     SHIFTADD_LIBERTY=../shared/pdk/ihp-sg13g2/sg13g2_stdcell_typ_1p20V_25C.lib \\
         nice -n 5 .venv/bin/python bench/compare_threshold.py
@@ -42,7 +54,8 @@ Run (from the repository root; 834 s on the shared 2-core machine)::
 Writes ``bench/results/threshold_compare.{json,csv,png,svg}``. ``--k 256`` runs the same
 comparison at fan-in 256 (``threshold_compare_k256.*``; the threshold PEs recompiled for it,
 the MAC baseline taking four chunks per output, the tree 256 wide); ``--rederive`` recomputes
-the derived tables, the CSV and the plot from an existing JSON without synthesis.
+the derived tables, the CSV and the plot from an existing JSON without synthesis (a JSON
+written before the gated rows existed is read with its labels mapped to the ungated ones).
 """
 
 from __future__ import annotations
@@ -77,6 +90,8 @@ CLOCK_NS = 10.0
 ROOT = Path(__file__).resolve().parents[1]
 POOLED_FILE = ROOT / "examples/threshold_k64.toml"
 TULIP_FILE = ROOT / "examples/threshold_tulip_k64.toml"
+POOLED_GATED_FILE = ROOT / "examples/threshold_gated_k64.toml"
+TULIP_GATED_FILE = ROOT / "examples/threshold_tulip_gated_k64.toml"
 MAC_FILE = ROOT / "examples/bnn_mac_k64.toml"
 WORKLOADS = (
     ROOT / "examples/workloads/bnn_mlp_mnist.csv",
@@ -86,10 +101,35 @@ PE_POINTS = (8, 16)
 #: The activation (data) buffer's word, the same 64-bit macro word on both sides.
 ACT_WORD_BITS = 64
 
-MAC_LABEL = "MAC-based baseline (adder tree, accumulate)"
-TREE_LABEL = "bare XNOR adder tree (stronger baseline)"
-POOLED_LABEL = "threshold array, pooled PE"
-TULIP_LABEL = "threshold array, TULIP-like PE"
+MAC_LABEL = "MAC-based baseline (adder tree, accumulate), ungated"
+TREE_LABEL = "bare XNOR adder tree (stronger baseline), ungated"
+POOLED_LABEL = "threshold array, pooled PE, ungated"
+POOLED_GATED_LABEL = "threshold array, pooled PE, gated"
+TULIP_LABEL = "threshold array, TULIP-like PE, ungated"
+TULIP_GATED_LABEL = "threshold array, TULIP-like PE, gated"
+#: Threshold designs in table order, with their design files.
+THRESHOLD_FILES = {
+    POOLED_LABEL: POOLED_FILE,
+    POOLED_GATED_LABEL: POOLED_GATED_FILE,
+    TULIP_LABEL: TULIP_FILE,
+    TULIP_GATED_LABEL: TULIP_GATED_FILE,
+}
+#: Short names for table cells and plot ticks.
+SHORT = {
+    TREE_LABEL: "bare XNOR tree, ungated",
+    MAC_LABEL: "MAC-based baseline, ungated",
+    POOLED_LABEL: "pooled, ungated",
+    POOLED_GATED_LABEL: "pooled, gated",
+    TULIP_LABEL: "TULIP-like, ungated",
+    TULIP_GATED_LABEL: "TULIP-like, gated",
+}
+#: Labels of JSON files written before the gated rows existed (every row was ungated).
+OLD_LABELS = {
+    "MAC-based baseline (adder tree, accumulate)": MAC_LABEL,
+    "bare XNOR adder tree (stronger baseline)": TREE_LABEL,
+    "threshold array, pooled PE": POOLED_LABEL,
+    "threshold array, TULIP-like PE": TULIP_LABEL,
+}
 
 
 def tree_design(k: int = K) -> AdderTreeDesign:
@@ -128,6 +168,8 @@ def measure(design, gemm, lib, evaluations: int, log=print) -> dict:
         "evaluations": evaluations,
         "cells": mapped.cells,
         "flip_flops": mapped.sequential_cells,
+        # Integrated clock gates the design instantiates (0 on every ungated design).
+        "clock_gates": int(getattr(design, "clock_gates", 0)),
         "area_um2": mapped.area,
         "critical_path_ns": mapped.critical_path_ns,
         "simulated_cycles": switching.cycles,
@@ -187,6 +229,8 @@ def measure_threshold(base: ThresholdDesign, lib, k: int = K, log=print) -> dict
     pe_v, shared_v = split("vectorless_energy_per_cycle_pj")
     return {
         "pe": base.pe,
+        "clock_gating": bool(base.clock_gating),
+        "clock_gates_per_pe": (base.neurons if base.ring else 1) if base.clock_gating else 0,
         "steps": steps,
         "memory_bits": prog.memory_used,
         "instruction_bits": base.instruction_bits,
@@ -427,7 +471,7 @@ def break_even(classes: dict) -> list[dict]:
                 "needed_for_1x_pj": b,
                 "needed_for_3x_pj": b / 3,
             }
-            for tlabel in (POOLED_LABEL, TULIP_LABEL):
+            for tlabel in (lab for lab in by if lab not in (MAC_LABEL, TREE_LABEL)):
                 t = by[tlabel]
                 row[f"{tlabel}: all-in pJ"] = t["all_in_per_evaluation_pj"]
                 row[f"{tlabel}: SRAM only pJ"] = t["sram_pj"] / t["evaluations"]
@@ -442,14 +486,27 @@ def plot(measured: list[dict], scaled: list[dict], classes: dict, path: Path, k:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import matplotlib.ticker
+    from matplotlib.lines import Line2D
 
-    fig, axes = plt.subplots(1, 3, figsize=(16, 5.6))
+    fig, axes = plt.subplots(1, 3, figsize=(18, 6.2))
+    # One hue per design; the gated threshold arrays a darker shade of their ungated hue.
     colors = {
         TREE_LABEL: "0.2",
         MAC_LABEL: "tab:green",
-        POOLED_LABEL: "tab:blue",
-        TULIP_LABEL: "tab:orange",
+        POOLED_LABEL: "#9ecae1",
+        POOLED_GATED_LABEL: "#08519c",
+        TULIP_LABEL: "#fdae6b",
+        TULIP_GATED_LABEL: "#a63603",
     }
+    tick = {
+        TREE_LABEL: "bare XNOR\ntree\n(ungated)",
+        MAC_LABEL: "MAC-based\nbaseline\n(ungated)",
+        POOLED_LABEL: "threshold,\npooled PE,\nungated",
+        POOLED_GATED_LABEL: "threshold,\npooled PE,\ngated",
+        TULIP_LABEL: "threshold,\nTULIP-like,\nungated",
+        TULIP_GATED_LABEL: "threshold,\nTULIP-like,\ngated",
+    }
+    thresholds = list(dict.fromkeys(r["threshold"] for r in scaled))
     # (a) energy per evaluation at equal throughput with the MAC baseline (8 per cycle).
     ax = axes[0]
     labels, gl, vl = [], [], []
@@ -472,40 +529,40 @@ def plot(measured: list[dict], scaled: list[dict], classes: dict, path: Path, k:
         color="white",
         edgecolor=[colors[s] for s in labels],
         hatch="//",
-        label="vectorless (for reference)",
+        label="vectorless (reference only; charges gated\nflip-flops their clock every cycle)",
     )
-    short = {
-        TREE_LABEL: "bare XNOR\ntree",
-        MAC_LABEL: "MAC-based\nbaseline",
-        POOLED_LABEL: "threshold,\npooled PE",
-        TULIP_LABEL: "threshold,\nTULIP-like PE",
-    }
-    ax.set_xticks(x, [short[s] for s in labels], fontsize=8)
+    for xi, v in zip(x, gl, strict=True):
+        ax.annotate(f"{v:.0f}", (xi - 0.2, v), ha="center", va="bottom", fontsize=7)
+    ax.set_xticks(x, [tick[s] for s in labels], fontsize=7.5)
     ax.set_yscale("log")
     ax.set_ylabel("energy per binary neuron evaluation (pJ)")
     ps = "/".join(
-        str(r["pes"])
-        for r in scaled
-        if r["baseline"] == MAC_LABEL and r["condition"] == "equal throughput"
+        dict.fromkeys(
+            str(r["pes"])
+            for r in scaled
+            if r["baseline"] == MAC_LABEL and r["condition"] == "equal throughput"
+        )
     )
     epc = next(r["evaluations_per_cycle"] for r in measured if r["label"] == MAC_LABEL)
-    ax.set_title(f"(a) K = {k}, {epc:g} evaluations/cycle (threshold P = {ps}), 10 ns", fontsize=9)
-    ax.legend(fontsize=7)
+    ax.set_title(
+        f"(a) equal throughput: K = {k}, {epc:g} evaluations/cycle\n"
+        f"(threshold P = {ps} pooled/TULIP-like), 10 ns",
+        fontsize=9,
+    )
+    ax.legend(fontsize=7, loc="upper left")
     # (b) area and energy/eval at equal throughput and equal area (vs each baseline).
     ax = axes[1]
     for r in scaled:
         if not r.get("pes"):
             continue
         marker = "o" if r["condition"] == "equal throughput" else "s"
-        face = colors[r["threshold"]]
-        edge = colors[r["baseline"]]
         ax.scatter(
             r["area_um2"] * 1e-6,
             r["energy_per_evaluation_pj"],
             marker=marker,
             s=60,
-            color=face,
-            edgecolors=edge,
+            color=colors[r["threshold"]],
+            edgecolors=colors[r["baseline"]],
             linewidths=2,
         )
     for r in measured:
@@ -517,18 +574,24 @@ def plot(measured: list[dict], scaled: list[dict], classes: dict, path: Path, k:
                 s=160,
                 color=colors[r["label"]],
             )
-    from matplotlib.lines import Line2D
-
     handles = [
-        Line2D([], [], marker="*", ls="", color=colors[TREE_LABEL], ms=11, label=TREE_LABEL),
-        Line2D([], [], marker="*", ls="", color=colors[MAC_LABEL], ms=11, label=MAC_LABEL),
-        Line2D([], [], marker="o", ls="", color=colors[POOLED_LABEL], label=POOLED_LABEL),
-        Line2D([], [], marker="o", ls="", color=colors[TULIP_LABEL], label=TULIP_LABEL),
+        Line2D([], [], marker="*", ls="", color=colors[b], ms=11, label=SHORT[b])
+        for b in (TREE_LABEL, MAC_LABEL)
+    ]
+    handles += [
+        Line2D([], [], marker="o", ls="", color=colors[t], label=f"threshold, {SHORT[t]}")
+        for t in thresholds
+    ]
+    handles += [
         Line2D([], [], marker="o", ls="", color="white", mec="k", label="equal throughput"),
         Line2D([], [], marker="s", ls="", color="white", mec="k", label="equal area"),
     ]
     ax.legend(
-        handles=handles, fontsize=6.5, title="ring colour: baseline matched", title_fontsize=6.5
+        handles=handles,
+        fontsize=6.5,
+        title="fill: threshold design; ring: baseline matched",
+        title_fontsize=6.5,
+        loc="center right",
     )
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -539,24 +602,33 @@ def plot(measured: list[dict], scaled: list[dict], classes: dict, path: Path, k:
     ax.grid(True, which="both", alpha=0.3)
     # (c) energy per classification, compute + SRAM, per workload.
     ax = axes[2]
-    order = [TREE_LABEL, MAC_LABEL, POOLED_LABEL, TULIP_LABEL]
+    order = [TREE_LABEL, MAC_LABEL, *thresholds]
     wls = list(classes)
-    w = 0.2
+    w = 0.8 / len(order)
     for i, lab in enumerate(order):
         comp = [classes[wl][lab]["compute_pj"] * 1e-6 for wl in wls]
         sram = [classes[wl][lab]["sram_pj"] * 1e-6 for wl in wls]
-        xs = np.arange(len(wls)) + (i - 1.5) * w
-        ax.bar(xs, comp, w, color=colors[lab], label=lab)
+        xs = np.arange(len(wls)) + (i - (len(order) - 1) / 2) * w
+        ax.bar(xs, comp, w, color=colors[lab], label=SHORT[lab])
         ax.bar(xs, sram, w, bottom=comp, color=colors[lab], alpha=0.35, hatch="..")
     ax.set_xticks(np.arange(len(wls)), wls, fontsize=8)
     ax.set_yscale("log")
     ax.set_ylabel("energy per classification (uJ)")
-
-    ax.set_title("(c) per classification: compute (solid) + SRAM, IHP macros (dotted)", fontsize=9)
-    ax.legend(fontsize=6.5)
+    ax.set_title(
+        "(c) per classification: compute (solid) + SRAM, IHP macros (dotted)\n"
+        "threshold arrays at the MAC baseline's throughput",
+        fontsize=9,
+    )
+    ax.legend(fontsize=6.5, loc="upper left")
+    # Plain numbers on the log axes (1, 2, 5 per decade) rather than powers-of-ten labels.
+    plain = matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}")
+    for axis in (axes[0].yaxis, axes[1].yaxis, axes[2].yaxis, axes[1].xaxis):
+        axis.set_major_locator(matplotlib.ticker.LogLocator(base=10, subs=(1, 2, 5)))
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     fig.suptitle(
-        "Threshold-logic arrays vs binary baselines, IHP SG13G2 130 nm, 10 ns, OpenSTA power "
-        "with gate-level simulated activity, no clock gating on either side",
+        f"Threshold-logic arrays (ungated and clock-gated) vs binary baselines (ungated), K = {k}, "
+        "IHP SG13G2 130 nm, 10 ns, OpenSTA power with gate-level simulated activity",
         fontsize=10,
     )
     fig.tight_layout()
@@ -566,21 +638,42 @@ def plot(measured: list[dict], scaled: list[dict], classes: dict, path: Path, k:
     plt.close(fig)
 
 
-def markdown(measured, scaled, classes, be) -> str:
+def markdown(measured, scaled, classes, be, tls=None) -> str:
     """The tables for docs/threshold.md."""
     out = [
-        "| design | units | evaluations / cycle | cells | flip-flops | area (um^2) | "
-        "energy / evaluation, gate-level (pJ) | vectorless (pJ, reference only) | "
+        "| design | units | evaluations / cycle | clock gates | cells | flip-flops | "
+        "area (um^2) | energy / evaluation, gate-level (pJ) | vectorless (pJ, reference only) | "
         "critical path (ns) | gate-level sim |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in measured:
         out.append(
-            f"| {r['label']} | {r['units']} | {r['evaluations_per_cycle']:.3g} | {r['cells']:,} "
+            f"| {r['label']} | {r['units']} | {r['evaluations_per_cycle']:.3g} "
+            f"| {r.get('clock_gates', 0)} | {r['cells']:,} "
             f"| {r['flip_flops']:,} | {r['area_um2']:,.0f} | {r['energy_per_evaluation_pj']:.2f} "
             f"| {r['vectorless_energy_per_evaluation_pj']:.2f} | {r['critical_path_ns']:.2f} "
             f"| {'pass' if r['gate_level_passed'] else 'FAIL'} |"
         )
+    if tls:
+        out += [
+            "",
+            "| threshold PE | steps | clock gates per PE | area per PE (um^2) | "
+            "energy per PE per cycle (pJ) | shared area (um^2) | shared energy per cycle (pJ) | "
+            "per-PE energy / ungated |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        ungated = {tl["pe"]: tl for tl in tls.values() if not tl.get("clock_gating")}
+        for lab, tl in tls.items():
+            ref = ungated.get(tl["pe"])
+            ratio = (
+                f"{tl['pe_energy_per_cycle_pj'] / ref['pe_energy_per_cycle_pj']:.3f}" if ref else ""
+            )
+            out.append(
+                f"| {SHORT.get(lab, lab)} | {tl['steps']} | {tl.get('clock_gates_per_pe', 0)} "
+                f"| {tl['pe_area_um2']:,.0f} | {tl['pe_energy_per_cycle_pj']:.2f} "
+                f"| {tl['shared_area_um2']:,.0f} | {tl['shared_energy_per_cycle_pj']:.1f} "
+                f"| {ratio} |"
+            )
     out += [
         "",
         "| threshold PE | against | condition | P | area (mm^2) | area / baseline | "
@@ -589,14 +682,12 @@ def markdown(measured, scaled, classes, be) -> str:
         "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in scaled:
+        t, b = SHORT.get(r["threshold"], r["threshold"]), SHORT.get(r["baseline"], r["baseline"])
         if not r.get("pes"):
-            out.append(
-                f"| {r['threshold']} | {r['baseline']} | {r['condition']} | 0 | "
-                f"{r['note']} | | | | | | |"
-            )
+            out.append(f"| {t} | {b} | {r['condition']} | 0 | {r['note']} | | | | | | |")
             continue
         out.append(
-            f"| {r['threshold']} | {r['baseline']} | {r['condition']} | {r['pes']} "
+            f"| {t} | {b} | {r['condition']} | {r['pes']} "
             f"| {r['area_um2'] * 1e-6:.3f} | {r['area_vs_baseline']:.2f} "
             f"| {r['evaluations_per_cycle']:.3g} | {r['throughput_vs_baseline']:.3f} "
             f"| {r['energy_per_evaluation_pj']:.1f} | {r['energy_vs_baseline']:.1f} "
@@ -604,33 +695,38 @@ def markdown(measured, scaled, classes, be) -> str:
         )
     out += [
         "",
-        "| workload | design | evaluations | cycles | compute (uJ) | SRAM (uJ) | total (uJ) | "
+        "| workload | design | P | evaluations | cycles | compute (uJ) | SRAM (uJ) | total (uJ) | "
         "all-in / evaluation (pJ) | vs MAC baseline | vs bare tree | SRAM area (mm^2) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for wl, by in classes.items():
         for lab, c in by.items():
             out.append(
-                f"| {wl} | {lab} | {c['evaluations']:,} | {c['cycles']:,.0f} "
+                f"| {wl} | {SHORT.get(lab, lab)} | {c.get('pes', '')} | {c['evaluations']:,} "
+                f"| {c['cycles']:,.0f} "
                 f"| {c['compute_pj'] * 1e-6:.3f} | {c['sram_pj'] * 1e-6:.3f} "
                 f"| {c['total_pj'] * 1e-6:.3f} | {c['all_in_per_evaluation_pj']:.1f} "
                 f"| {c['total_pj'] / by[MAC_LABEL]['total_pj']:.2f} "
                 f"| {c['total_pj'] / by[TREE_LABEL]['total_pj']:.2f} "
                 f"| {c['sram_area_um2'] * 1e-6:.2f} |"
             )
+    tlabels = [lab for lab in classes[next(iter(classes))] if lab not in (MAC_LABEL, TREE_LABEL)]
     out += [
         "",
         "| workload | against | baseline all-in / evaluation (pJ) | needed for 1x (pJ) | "
-        "needed for 3x (pJ) | pooled PE all-in (SRAM alone) | TULIP-like PE all-in "
-        "(SRAM alone) |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "needed for 3x (pJ) | "
+        + " | ".join(f"{SHORT[t]} all-in (SRAM alone)" for t in tlabels)
+        + " |",
+        "|---|---|---:|---:|---:|" + "---:|" * len(tlabels),
     ]
     for r in be:
+        cells = " | ".join(
+            f"{r[f'{t}: all-in pJ']:.0f} ({r[f'{t}: SRAM only pJ']:.0f})" for t in tlabels
+        )
         out.append(
-            f"| {r['workload']} | {r['baseline']} | {r['baseline_all_in_per_evaluation_pj']:.1f} "
-            f"| {r['needed_for_1x_pj']:.1f} | {r['needed_for_3x_pj']:.1f} "
-            f"| {r[f'{POOLED_LABEL}: all-in pJ']:.0f} ({r[f'{POOLED_LABEL}: SRAM only pJ']:.0f}) "
-            f"| {r[f'{TULIP_LABEL}: all-in pJ']:.0f} ({r[f'{TULIP_LABEL}: SRAM only pJ']:.0f}) |"
+            f"| {r['workload']} | {SHORT[r['baseline']]} "
+            f"| {r['baseline_all_in_per_evaluation_pj']:.1f} "
+            f"| {r['needed_for_1x_pj']:.1f} | {r['needed_for_3x_pj']:.1f} | {cells} |"
         )
     return "\n".join(out)
 
@@ -661,6 +757,12 @@ def measure_all(lib, k: int = K) -> tuple[list[dict], dict, dict]:
     """Every synthesis and gate-level simulation of the comparison at fan-in ``k``."""
     mac = load_design(MAC_FILE)
     tree = tree_design(k)
+    # The gated threshold arrays first: the newest flow (clock-gate cells in synthesis,
+    # gate-level simulation and OpenSTA), so a failure there ends the run early.
+    gated = {}
+    for label in (POOLED_GATED_LABEL, TULIP_GATED_LABEL):
+        print(f"{label}: P = {PE_POINTS}")
+        gated[label] = measure_threshold(load_design(THRESHOLD_FILES[label]), lib, k)
     print(f"bare XNOR tree, K = {k}, n = 8")
     tr = measure(tree, (256, tree.n, k), lib, evaluations=256 * tree.n)
     print(f"MAC baseline, K = {k} ({k // mac.k} chunks per output) and K = 1152 (18 chunks)")
@@ -668,7 +770,10 @@ def measure_all(lib, k: int = K) -> tuple[list[dict], dict, dict]:
     mc = measure(mac, (rows, mac.n, k), lib, evaluations=rows * mac.n)
     mc_acc = measure(mac, (32, mac.n, 1152), lib, evaluations=32 * mac.n)
     tls = {}
-    for label, path in ((POOLED_LABEL, POOLED_FILE), (TULIP_LABEL, TULIP_FILE)):
+    for label, path in THRESHOLD_FILES.items():
+        if label in gated:
+            tls[label] = gated[label]
+            continue
         print(f"{label}: P = {PE_POINTS}")
         tls[label] = measure_threshold(load_design(path), lib, k)
     measured = []
@@ -705,6 +810,7 @@ CSV_KEYS = {
     "measured": (
         "units",
         "evaluations_per_cycle",
+        "clock_gates",
         "cells",
         "flip_flops",
         "area_um2",
@@ -738,7 +844,11 @@ CSV_KEYS = {
 
 def write_csv(path: Path, measured, scaled, classes) -> None:
     flat = [
-        {"table": "measured", "design": r["label"], **{k: r[k] for k in CSV_KEYS["measured"]}}
+        {
+            "table": "measured",
+            "design": r["label"],
+            **{k: r.get(k, 0) for k in CSV_KEYS["measured"]},
+        }
         for r in measured
     ]
     flat += [
@@ -769,6 +879,24 @@ def write_csv(path: Path, measured, scaled, classes) -> None:
     atomic_write(path, buf.getvalue())
 
 
+def migrate(data: dict) -> dict:
+    """A JSON written before the gated rows existed, with its labels mapped to the ungated
+    ones (every row of it was ungated); a current JSON is returned unchanged."""
+
+    def new(label: str) -> str:
+        for old, cur in OLD_LABELS.items():
+            if label == old:
+                return cur
+            if label.startswith(old + ", P = "):
+                return cur + label[len(old) :]
+        return label
+
+    data = dict(data)
+    data["measured"] = [{**r, "label": new(r["label"])} for r in data["measured"]]
+    data["threshold_split"] = {new(lab): tl for lab, tl in data["threshold_split"].items()}
+    return data
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--liberty", default=None)
@@ -797,7 +925,7 @@ def main(argv=None) -> int:
     if args.rederive:
         import json
 
-        data = json.loads(out.with_suffix(".json").read_text())
+        data = migrate(json.loads(out.with_suffix(".json").read_text()))
         measured, tls, mc_acc = data["measured"], data["threshold_split"], data["mac_accumulating"]
         seconds, lib = data["seconds"], data["liberty"]
         command, k = data["command"], data["k"]
@@ -824,7 +952,9 @@ def main(argv=None) -> int:
             "power_method": "OpenSTA power, every cell pin annotated from a gate-level "
             "simulation of the mapped netlist on a binary GEMM; vectorless figures are "
             "reference only",
-            "clock_gating": "none on either side",
+            "clock_gating": "threshold arrays both ungated and gated (clock_gating = true: "
+            "one sg13g2_lgcp_1 per neuron register or PE memory, one for the data registers, "
+            "one for the result register), labelled; both baselines ungated (no gating option)",
             "liberty": str(lib),
             "clock_ns": CLOCK_NS,
             "k": k,
@@ -839,7 +969,7 @@ def main(argv=None) -> int:
             "pe_tradeoff": tradeoff_table(),
         },
     )
-    print(markdown(measured, scaled, classes, be))
+    print(markdown(measured, scaled, classes, be, tls))
     print(f"wrote {out.with_suffix('.csv')}, .png, .svg, .json; measurements took {seconds:.0f} s")
     return 0
 
