@@ -72,6 +72,22 @@ def _heap(m: Module, arith: PEArithmetic, width: int, act, weight, name: str):
     return heap, bits, digits
 
 
+def _csa_accumulator(m: Module, arith: PEArithmetic, width: int, act, weight, name: str):
+    """A carry-save accumulating PE's terms and accumulator registers: ``(heap, bits,
+    digits, plan, masks, regs, acc)``, the term rows and their bits (:func:`_heap`), the
+    3:2 reduction plan of the terms plus the fed-back (sum, carry) pair, the pair's bit
+    masks, its registers (only the bits that can be set) and the pair spread to ``width``."""
+    heap, bits, digits = _heap(m, arith, width, act, weight, name)
+    plan = plan_csa(len(heap) + 2, len(bits))
+    masks = accumulator_masks([row_mask(r) for r in heap], plan, width)
+    regs = [
+        Signal(bin(mask).count("1"), name=f"{name}_acc_{part}")
+        for mask, part in zip(masks, ("s", "c"))
+    ]
+    acc = tuple(spread(reg, mask, width) for reg, mask in zip(regs, masks))
+    return heap, bits, digits, plan, masks, regs, acc
+
+
 def accumulate(
     m: Module,
     arith: PEArithmetic,
@@ -263,14 +279,8 @@ def os_pe(
         with m.If(en & valid):
             m.d.sync += acc.eq(Mux(last, 0, total))
         return total, acc, digits, None
-    heap, bits, digits = _heap(m, arith, width, act, weight, name)
-    plan = plan_csa(len(heap) + 2, len(bits))
-    masks = accumulator_masks([row_mask(r) for r in heap], plan, width)
-    regs = [
-        Signal(bin(mask).count("1"), name=f"{name}_acc_{part}")
-        for mask, part in zip(masks, ("s", "c"))
-    ]
-    acc = tuple(spread(reg, mask, width) for reg, mask in zip(regs, masks))
+    state = _csa_accumulator(m, arith, width, act, weight, name)
+    heap, bits, digits, plan, masks, regs, acc = state
     total = reduce_bit_rows(m, heap + list(acc), bits, width, plan, name=f"{name}_csa")
     with m.If(en & valid):
         for reg, row, mask in zip(regs, total, masks):
@@ -300,14 +310,7 @@ def paper_os_pe(
         total, _ = accumulate(m, arith, False, width, act, weight, prev, name=name)
         m.d.sync += acc.eq(total)
         return acc, None
-    heap, bits, _ = _heap(m, arith, width, act, weight, name)
-    plan = plan_csa(len(heap) + 2, len(bits))
-    masks = accumulator_masks([row_mask(r) for r in heap], plan, width)
-    regs = [
-        Signal(bin(mask).count("1"), name=f"{name}_acc_{part}")
-        for mask, part in zip(masks, ("s", "c"))
-    ]
-    acc = tuple(spread(reg, mask, width) for reg, mask in zip(regs, masks))
+    heap, bits, _, plan, masks, regs, acc = _csa_accumulator(m, arith, width, act, weight, name)
     fed = [[None if b is None else b & keep for b in row] for row in acc]
     total = reduce_bit_rows(m, heap + fed, bits, width, plan, name=f"{name}_csa")
     for reg, row, mask in zip(regs, total, masks):
