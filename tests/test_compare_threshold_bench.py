@@ -114,3 +114,139 @@ def test_break_even(bench):
     assert math.isclose(
         np.mean([r["needed_for_1x_pj"] for r in be]), (30.0 + 24.0) / 2, rel_tol=1e-12
     )
+
+
+# -- clock-gated threshold rows beside the ungated ones --------------------------------------
+
+
+def _gated_split(pe, gated, pe_energy):
+    return {
+        "pe": pe,
+        "clock_gating": gated,
+        "clock_gates_per_pe": (4 if pe == "tulip" else 1) if gated else 0,
+        "steps": 51 if pe == "tulip" else 39,
+        "instruction_bits": 140,
+        "pe_area_um2": 8300.0 if gated else 8265.0,
+        "shared_area_um2": 15000.0,
+        "pe_energy_per_cycle_pj": pe_energy,
+        "shared_energy_per_cycle_pj": 24.0,
+        "pe_vectorless_energy_per_cycle_pj": 7.0,
+        "shared_vectorless_energy_per_cycle_pj": 20.0,
+    }
+
+
+def _gated_tls(bench):
+    return {
+        bench.POOLED_LABEL: _gated_split("pooled", False, 6.6),
+        bench.POOLED_GATED_LABEL: _gated_split("pooled", True, 5.7),
+        bench.TULIP_LABEL: _gated_split("tulip", False, 7.4),
+        bench.TULIP_GATED_LABEL: _gated_split("tulip", True, 5.6),
+    }
+
+
+def _gated_base(area, e):
+    return {
+        "area_um2": area,
+        "evaluations_per_cycle": 8.0,
+        "energy_per_evaluation_pj": e,
+        "vectorless_energy_per_evaluation_pj": e / 1.5,
+    }
+
+
+def test_labels_say_gated_or_ungated(bench):
+    assert set(bench.THRESHOLD_FILES) == {
+        bench.POOLED_LABEL,
+        bench.POOLED_GATED_LABEL,
+        bench.TULIP_LABEL,
+        bench.TULIP_GATED_LABEL,
+    }
+    for label in (*bench.THRESHOLD_FILES, bench.MAC_LABEL, bench.TREE_LABEL):
+        assert label.endswith(", gated") or label.endswith(", ungated"), label
+        assert bench.SHORT[label].endswith("gated")
+    # Only the threshold side has gated files; the baselines stay ungated.
+    assert bench.MAC_LABEL.endswith(", ungated") and bench.TREE_LABEL.endswith(", ungated")
+
+
+def test_gated_example_files_differ_only_in_gating(bench):
+    from shiftadd.design import load_design
+
+    for plain, gated in (
+        (bench.POOLED_LABEL, bench.POOLED_GATED_LABEL),
+        (bench.TULIP_LABEL, bench.TULIP_GATED_LABEL),
+    ):
+        a = load_design(bench.THRESHOLD_FILES[plain]).to_dict()
+        b = load_design(bench.THRESHOLD_FILES[gated]).to_dict()
+        assert not a.get("clock_gating", False) and b["clock_gating"] is True
+        drop = {"name", "clock_gating"}
+        assert {k: v for k, v in a.items() if k not in drop} == {
+            k: v for k, v in b.items() if k not in drop
+        }
+
+
+def test_every_table_has_gated_and_ungated_rows(bench):
+    tls = _gated_tls(bench)
+    bases = {
+        bench.MAC_LABEL: _gated_base(130_000.0, 26.6),
+        bench.TREE_LABEL: _gated_base(108_000.0, 24.5),
+    }
+    scaled = bench.scaled_rows(tls, bases)
+    assert len(scaled) == 4 * 2 * 2
+    thr = {
+        r["threshold"]: r
+        for r in scaled
+        if r["baseline"] == bench.MAC_LABEL and r["condition"] == "equal throughput"
+    }
+    # Gating does not change the steps, so the PE count at equal throughput is the same,
+    # and the gated rows' lower per-PE energy shows in the ratio.
+    assert thr[bench.POOLED_LABEL]["pes"] == thr[bench.POOLED_GATED_LABEL]["pes"] == 312
+    assert (
+        thr[bench.TULIP_GATED_LABEL]["energy_vs_baseline"]
+        < thr[bench.TULIP_LABEL]["energy_vs_baseline"]
+    )
+
+    def cls(total, sram=0.0):
+        return {
+            "total_pj": total,
+            "evaluations": 100,
+            "sram_pj": sram,
+            "compute_pj": total - sram,
+            "cycles": 50.0,
+            "sram_area_um2": 1e6,
+            "all_in_per_evaluation_pj": total / 100,
+        }
+
+    classes = {
+        "w": {
+            bench.MAC_LABEL: cls(3000.0),
+            bench.TREE_LABEL: cls(2400.0),
+            **{lab: cls(9000.0 - i * 500, sram=2000.0) for i, lab in enumerate(tls)},
+        }
+    }
+    be = bench.break_even(classes)
+    for row in be:
+        for lab in tls:
+            assert f"{lab}: all-in pJ" in row
+    text = bench.markdown([], scaled, classes, be, tls)
+    for short in ("pooled, gated", "pooled, ungated", "TULIP-like, gated", "TULIP-like, ungated"):
+        assert f"| {short} |" in text
+        assert f"{short} all-in (SRAM alone)" in text
+    # The split table gives each gated PE's energy relative to its ungated PE.
+    assert f"| {5.6 / 7.4:.3f} |" in text and f"| {5.7 / 6.6:.3f} |" in text
+
+
+def test_old_json_labels_map_to_ungated(bench):
+    old = {
+        "measured": [
+            {"label": "bare XNOR adder tree (stronger baseline)"},
+            {"label": "threshold array, TULIP-like PE, P = 8"},
+        ],
+        "threshold_split": {"threshold array, pooled PE": {"pe": "pooled"}},
+    }
+    new = bench.migrate(old)
+    assert [r["label"] for r in new["measured"]] == [
+        bench.TREE_LABEL,
+        bench.TULIP_LABEL + ", P = 8",
+    ]
+    assert list(new["threshold_split"]) == [bench.POOLED_LABEL]
+    # A current file is unchanged.
+    assert bench.migrate(new) == new
