@@ -43,6 +43,7 @@ __all__ = [
     "fanout",
     "decoded_write",
     "loaded_stages",
+    "weak_buffer_net",
     "timing_paths",
     "element_delay",
     "path_delay",
@@ -276,6 +277,45 @@ def loaded_stages(stages: int, loads: int, what: str) -> Element:
         The element.
     """
     return Element("stage", what, (("stages", stages), ("loads", loads)))
+
+
+#: Loads a flip-flop drives unbuffered: shift-add seed 20261207 #002's slot select (13
+#: loads) has no buffer, #032's (17 loads) two.
+FLOP_DRIVEN_LOADS = 16
+
+#: Loads a weak buffer drives in a tree synthesis leaves on the weakest cells (the
+#: ``stage`` unit's largest unbuffered tap, :func:`loaded_stages`).
+WEAK_TAP_LOADS = 10
+
+
+def weak_buffer_net(loads: int, what: str) -> Element:
+    """A flip-flop's net of ``loads`` gate inputs that synthesis buffers on the weakest cells.
+
+    Off the critical path at the 10 ns target a net of more than
+    :data:`FLOP_DRIVEN_LOADS` loads becomes a tree of ``buf_1`` cells, each driving up to
+    :data:`WEAK_TAP_LOADS` loads: ``ceil(log10 loads)`` levels in series, each a loaded
+    stage (the calibrated ``stage`` unit) at the balanced tree's fan-out
+    ``ceil(loads ** (1 / levels))``. A smaller net is the flip-flop's own (the fan-out
+    unit).
+
+    Parameters
+    ----------
+    loads : int
+        Gate inputs on the net.
+    what : str
+        Description for reports.
+
+    Returns
+    -------
+    Element
+        A ``fanout`` element up to :data:`FLOP_DRIVEN_LOADS` loads, else ``stage``.
+    """
+    if loads <= FLOP_DRIVEN_LOADS:
+        return fanout(loads, what)
+    levels = 1
+    while WEAK_TAP_LOADS**levels < loads:
+        levels += 1
+    return loaded_stages(levels, math.ceil(loads ** (1 / levels)), f"{what} (weak buffers)")
 
 
 @dataclasses.dataclass(frozen=True)

