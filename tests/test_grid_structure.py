@@ -138,7 +138,9 @@ def test_merged_mac_prices_the_accumulator_upper_bits(delay):
 def test_a_pe_without_an_incoming_value_is_shorter(delay):
     from shiftadd.models.timing import TimingPath
 
-    for mode, extra in (("mac", {"weight_bits": 4, "act_signed": True}), ("addsub", {})):
+    # 6 x 3 signed: 4 partial-product rows, 5 with the accumulator (2 -> 3 compressor
+    # levels; a 6 x 4 product's 5 -> 6 rows keep 3 levels, see the test below).
+    for mode, extra in (("mac", {"weight_bits": 3, "act_signed": True}), ("addsub", {})):
         d = SystolicDesign(name="x", rows=1, cols=3, mode=mode, act_bits=6, dataflow="ws", **extra)
         full = TimingPath("a", tuple(pe_elements(d, "activation")))
         alone = TimingPath("b", tuple(pe_elements(d, "activation", accumulate=False)))
@@ -246,3 +248,43 @@ def test_output_stationary_advance_drives_its_whole_net_on_a_loaded_stage():
     big = Matrix2DDesign(name="b", rows=6, cols=6, **kw)
     assert stage(small).get("loads") == advance_loads(small)
     assert stage(big).get("loads") > stage(small).get("loads")
+
+
+@pytest.mark.parametrize(
+    ("rows", "levels"), [(2, 0), (3, 1), (4, 2), (5, 3), (6, 3), (7, 4), (9, 4), (10, 5)]
+)
+def test_csa_tree_levels_follow_maccmap(rows, levels):
+    # Yosys maccmap: every full group of three rows becomes two, the rest pass on.
+    from shiftadd.models.grid.timing import csa_tree_levels
+
+    assert csa_tree_levels(rows) == levels
+
+
+def test_accumulator_row_adds_a_level_only_where_it_deepens_the_tree():
+    from shiftadd.models.grid.timing import mac_tree_rows
+
+    def levels(d):
+        return sum(e.get("levels") for e in pe_elements(d, "activation") if e.kind == "csa")
+
+    kw = dict(name="x", rows=2, cols=2, mode="mac", act_signed=False, weight_signed=False)
+    # unsigned 6 x 5 (held-out cube 20261508 #007's shape): 5 rows, 6 with the accumulator,
+    # both 3 levels; unsigned 6 x 4: 4 rows -> 5, 2 -> 3 levels.
+    same = SystolicDesign(act_bits=6, weight_bits=5, **kw)
+    deeper = SystolicDesign(act_bits=6, weight_bits=4, **kw)
+    assert mac_tree_rows(same) == 5 and mac_tree_rows(deeper) == 4
+    assert levels(same) == 0
+    assert levels(deeper) == 1
+
+
+def test_the_accumulator_chain_after_a_sign_extended_product_spans_its_top_two_bits(delay):
+    # W = P + 1 (held-out cubes 20261508 #001, #013, #025): the accumulator's late carry
+    # chain starts at the product's bit P - 2, three positions, not a 2-bit adder.
+    from shiftadd.models.timing import adder, element_delay
+
+    d = SystolicDesign(
+        name="x", rows=2, cols=2, mode="mac", act_bits=4, weight_bits=2, acc_bits=7, wrap=True
+    )
+    assert d.acc_width == d.product_width + 1
+    els = pe_elements(d, "activation")
+    assert els[-1].kind == "adder" and els[-1].get("width") == 3
+    assert element_delay(els[-1], delay) == element_delay(adder(3, "x"), delay)

