@@ -531,6 +531,31 @@ def chain_pe_items(
     return items
 
 
+def _accumulator_items(register: str, pes: int, bits: int, toggle: float) -> list[Item]:
+    """Every PE's accumulator (``bits`` register bits of kind ``register``) and the gate per
+    bit that clears it for a tile's first step, switching with the accumulated sums."""
+    return [
+        Item(
+            register,
+            "PE accumulators",
+            pes * bits,
+            per="mac",
+            macs=pes,
+            toggle=toggle,
+            driver="sum",
+        ),
+        Item(
+            "and2",
+            "PE accumulator restart",
+            pes * bits,
+            per="mac",
+            macs=pes,
+            toggle=toggle,
+            driver="sum",
+        ),
+    ]
+
+
 def paper_os_items(design: GridDesign) -> list[Item]:
     """Blocks of a paper-mode output-stationary array (``paper_mode``,
     :mod:`shiftadd.hw.systolic_os`): registers without enables (``dff``), zero operands
@@ -566,18 +591,7 @@ def paper_os_items(design: GridDesign) -> list[Item]:
         Item("dff", "operand pass registers", ab * R * (C - 1), driver="act"),
         Item("dff", "operand pass registers (weights)", wb * (R - 1) * C, driver="weight"),
         *_pe_items(d, pes, acc, "PEs"),
-        Item(
-            "dff", "PE accumulators", pes * bits, per="mac", macs=pes, toggle=f["acc"], driver="sum"
-        ),
-        Item(
-            "and2",
-            "PE accumulator restart",
-            pes * bits,
-            per="mac",
-            macs=pes,
-            toggle=f["acc"],
-            driver="sum",
-        ),
+        *_accumulator_items("dff", pes, bits, f["acc"]),
     ]
 
 
@@ -665,24 +679,7 @@ def bill_of_materials(design: GridDesign) -> list[Item]:
         # A result is loaded into the drain and shifted down its column: (R + 1) / 2
         # register writes and (R - 1) / 2 load-or-shift muxes on average.
         items += [
-            Item(
-                "dffe",
-                "PE accumulators",
-                pes * bits,
-                per="mac",
-                macs=pes,
-                toggle=f["acc"],
-                driver="sum",
-            ),
-            Item(
-                "and2",
-                "PE accumulator restart",
-                pes * bits,
-                per="mac",
-                macs=pes,
-                toggle=f["acc"],
-                driver="sum",
-            ),
+            *_accumulator_items("dffe", pes, bits, f["acc"]),
             Item("dffe", "drain registers", pes * bits, active=False),
             per_output("dffe", "drain registers", bits * (R + 1) / 2),
             Item("mux2", "drain load or shift", (R - 1) * C * bits, active=False),
