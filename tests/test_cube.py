@@ -127,7 +127,11 @@ def test_cost_counts_every_pe_and_register():
     mults = sum(i.count for i in items if i.unit == "mult")
     assert mults == d.pes
     psum = next(i for i in items if i.part == "partial-sum registers")
-    assert psum.count == d.pes * d.acc_width
+    # The first layer holds one product each (its width + 1 distinct bits, the rest copies
+    # of the sign bit); the other layers the whole accumulator.
+    face = d.rows * d.cols
+    assert psum.count == face * (d.product_width + 1) + (d.pes - face) * d.acc_width
+    assert d.product_width + 1 < d.acc_width
     # X[r, k] skewed r + k cycles: 8 bits * (4 * 1 + 2 * 6) for rows 2, depth 4
     skew = next(i for i in items if i.part == "activation skew registers")
     assert skew.count == 8 * (4 * 1 + 2 * 6)
@@ -283,3 +287,16 @@ def test_random_cubes_in_amaranth_simulator():
         info = gemm.finish(recorded)
         assert checker.report.passed, (design, checker.report.first_mismatches)
         assert info["gemm_matches"] and info["gemm_cycles_sim"] == info["gemm_cycles_model"]
+
+
+def test_one_layer_cube_keeps_only_the_products_bits_on_its_result_path():
+    """Seed 20261609 #007 (3 x 3 x 1 ternary, acc_bits 10): its netlist keeps 7 of 10 bits of
+    every partial-sum, de-skew and result register (the product's 6 and the carry-in's)."""
+    wide = cube(rows=3, cols=3, depth=1, mode="ternary", act_bits=5, acc_bits=10)
+    items = {i.part: i for i in bill_of_materials(wide)}
+    held = wide.product_width + 1
+    assert held == 7
+    assert items["partial-sum registers"].count == 9 * held
+    assert items["result register"].count == 9 * held + 1
+    deeper = cube(rows=3, cols=3, depth=2, mode="ternary", act_bits=5, acc_bits=10)
+    assert next(i for i in bill_of_materials(deeper) if i.part == "result register").count == 91

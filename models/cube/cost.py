@@ -17,7 +17,7 @@ from ..data_activity import (
     term_width,
     value_toggles,
 )
-from ..grid.cost import chain_pe_items, switching_summary, toggle_factors
+from ..grid.cost import chain_pe_items, first_layer_width, switching_summary, toggle_factors
 
 __all__ = [
     "switching_factors",
@@ -104,6 +104,9 @@ def bill_of_materials(design: CubeDesign) -> list[Item]:
     f = switching_factors(d)
     skew = skew_bits(d)
     rate = face  # a whole tile of results leaves every cycle
+    # A one-layer cube's results are its first-layer sums (one product each): the bits of
+    # the result path above them copy the sign bit (one flip-flop).
+    held = first_layer_width(d) if D == 1 and not cs else W
 
     def per_output(unit, part, count, bits=0.0):
         # Energy of the parts an output element passes on its way out (area, clock and
@@ -128,10 +131,10 @@ def bill_of_materials(design: CubeDesign) -> list[Item]:
         Item("dffe", "activation pass registers", ab * R * D * (C - 1), driver="act"),
         Item("dffe", "weight pass registers", wb * (R - 1) * D * C, driver="weight"),
         Item("dffe", "valid delay", R + C + D - 2),
-        Item("dffe", "result register", face * W + 1, active=False),
-        per_output("dffe", "result register", W),
-        Item("dffe", "de-skew registers", skew["result"], active=False),
-        per_output("dffe", "de-skew registers", W * ((R - 1) + (C - 1)) / 2),
+        Item("dffe", "result register", face * held + 1, active=False),
+        per_output("dffe", "result register", held),
+        Item("dffe", "de-skew registers", skew["result"] * held // W, active=False),
+        per_output("dffe", "de-skew registers", held * ((R - 1) + (C - 1)) / 2),
     ]
     if cs:
         items += [

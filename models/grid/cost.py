@@ -33,6 +33,7 @@ from ..data_activity import (
 __all__ = [
     "BoothDigitGates",
     "booth_digit_gates",
+    "first_layer_width",
     "switching_factors",
     "booth_row_bits",
     "term_rows",
@@ -474,6 +475,27 @@ def pe_items(design: GridDesign, pes: int, prev_masks, label: str, *, macs: floa
     ]
 
 
+def first_layer_width(design: GridDesign) -> int:
+    """Distinct bits of a first-layer partial sum (one product, no sum from before).
+
+    The product's width and one more for the carry-in of a negating PE, at most the
+    accumulator's; the register bits above are copies of the sign bit, which synthesis
+    keeps as one flip-flop (a 3 x 3 x 1 ternary cube with 10-bit accumulators keeps 7 bits
+    of each partial-sum, de-skew and result register).
+
+    Parameters
+    ----------
+    design : GridDesign
+        A grid or cube design.
+
+    Returns
+    -------
+    int
+        Bits.
+    """
+    return min(design.acc_width, design.product_width + 1)
+
+
 def chain_pe_items(
     design: GridDesign,
     per_layer: int,
@@ -526,7 +548,11 @@ def chain_pe_items(
         items = pe_items(d, per_layer, (0, 0), first, macs=macs)
         if layers > 1:
             items += pe_items(d, (layers - 1) * per_layer, None, "PEs", macs=macs)
-        part, bits = "partial-sum registers", pes * d.acc_width
+        # The first layer's sum is one product, sign-extended to the accumulator: the
+        # register bits above the product (plus the carry-in bit of a negating PE) copy its
+        # sign bit, and synthesis keeps one flip-flop for them.
+        part = "partial-sum registers"
+        bits = per_layer * first_layer_width(d) + (pes - per_layer) * d.acc_width
     items.append(Item("dffe", part, bits, per="mac", macs=macs, toggle=toggle, driver="sum"))
     return items
 
