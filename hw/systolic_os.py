@@ -84,21 +84,16 @@ def paper_result_layout(design: GridDesign) -> data.ArrayLayout:
     return data.ArrayLayout(shape_of_range(*design.result_range), n)
 
 
-def pipe(m: Module, value, cycles: int, name: str):
-    """``value`` delayed by ``cycles`` registers that load every cycle (paper mode)."""
-    for i in range(cycles):
-        reg = Signal.like(value, name=f"{name}_d{i + 1}", reset_less=True)
-        m.d.sync += reg.eq(value)
-        value = reg
-    return value
-
-
 def delay(m: Module, value, cycles: int, en, name: str, reset: bool = False):
-    """``value`` delayed by ``cycles`` registers that advance when ``en``."""
+    """``value`` delayed by ``cycles`` registers that advance when ``en`` (every cycle when
+    ``en`` is None, as in paper mode)."""
     for i in range(cycles):
         reg = Signal.like(value, name=f"{name}_d{i + 1}", reset_less=not reset)
-        with m.If(en):
+        if en is None:
             m.d.sync += reg.eq(value)
+        else:
+            with m.If(en):
+                m.d.sync += reg.eq(value)
         value = reg
     return value
 
@@ -359,8 +354,8 @@ class OutputStationaryArray(wiring.Component):
             ends.append(e)
 
         # Physical row p carries tile row R - 1 - p (as the default form).
-        act_edge = [pipe(m, in_act[R - 1 - p], p, f"act_row{p}") for p in range(R)]
-        w_edge = [pipe(m, in_w[j], j, f"w_col{j}") for j in range(C)]
+        act_edge = [delay(m, in_act[R - 1 - p], p, None, f"act_row{p}") for p in range(R)]
+        w_edge = [delay(m, in_w[j], j, None, f"w_col{j}") for j in range(C)]
         acc = [[None] * C for _ in range(R)]
         act_pass = [[None] * C for _ in range(R)]
         w_pass = [[None] * C for _ in range(R)]
@@ -372,9 +367,9 @@ class OutputStationaryArray(wiring.Component):
                     m, self._arith, cs, d.acc_width, a, w, firsts[p + j], name=f"pe{p}_{j}"
                 )
                 if j < C - 1:
-                    act_pass[p][j] = pipe(m, a, 1, f"act_{p}_{j}")
+                    act_pass[p][j] = delay(m, a, 1, None, f"act_{p}_{j}")
                 if p < R - 1:
-                    w_pass[p][j] = pipe(m, w, 1, f"w_{p}_{j}")
+                    w_pass[p][j] = delay(m, w, 1, None, f"w_{p}_{j}")
 
         m.d.comb += result.valid.eq(ends[d.skew_max + 1])
         for r in range(R):
