@@ -99,8 +99,8 @@ def _clock_gate_model(cell, lines: list[str]) -> str:
     ``latch_posedge``, a latch transparent while the clock pin is low holding the enable
     pin (the internal pin, or ``int_gate``), and the gated clock from the output's
     ``state_function`` (or clock AND latch)."""
-    roles = {p.clock_gate: p.name for p in cell.pins.values() if p.clock_gate}
-    if cell.clock_gating != "latch_posedge" or set(roles) != {"clock", "enable", "out"}:
+    roles = cell.clock_gate_pins()
+    if roles is None:
         raise ToolError(
             f"cell {cell.name}: clock gate {cell.clock_gating!r} is not modelled "
             "(only latch_posedge with clock, enable and out pins)"

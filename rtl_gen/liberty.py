@@ -51,6 +51,16 @@ class LibertyCell:
     ff: dict | None = None  # flip-flop: variables and clocked_on/next_state/clear/preset
     clock_gating: str = ""  # clock_gating_integrated_cell, e.g. "latch_posedge"
 
+    def clock_gate_pins(self) -> dict[str, str] | None:
+        """A plain integrated clock gate's pins by role (``clock``, ``enable``, ``out``):
+        ``clock_gating_integrated_cell : latch_posedge`` (a latch transparent while the
+        clock is low, then an AND) with exactly those three roles; None for any other
+        cell."""
+        roles = {p.clock_gate: p.name for p in self.pins.values() if p.clock_gate}
+        if self.clock_gating != "latch_posedge" or set(roles) != {"clock", "enable", "out"}:
+            return None
+        return roles
+
     @property
     def inputs(self) -> list[LibertyPin]:
         return [p for p in self.pins.values() if p.direction == "input"]
@@ -103,8 +113,8 @@ class Liberty:
         counts: the flow instantiates it explicitly, never by technology mapping."""
         found = []
         for cell in self.cells.values():
-            roles = {p.clock_gate: p.name for p in cell.pins.values() if p.clock_gate}
-            if cell.clock_gating == "latch_posedge" and set(roles) == {"clock", "enable", "out"}:
+            roles = cell.clock_gate_pins()
+            if roles is not None:
                 found.append((cell.area, cell.name, roles))
         if not found:
             return None
