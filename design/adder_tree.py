@@ -29,6 +29,7 @@ from ..errors import InputError
 from ..workloads.formats import NumberFormat
 from .arith import Arithmetic, arithmetic, resolve_mode_fields
 from .base import (
+    OMIT_DEFAULT,
     OPERAND_FIELDS,
     Design,
     check_clock,
@@ -112,12 +113,13 @@ class AdderTreeDesign(PipelinedDatapath, Design):
     threshold: bool = False
     pipeline_stages: int = 0
     clock_ns: float = 10.0
-    carry_save_accumulate: bool = False
-    shared_encoder_same_bitweight: bool = False
-    digit_sparse: bool = False
-    digit_group: int | None = None
-    accumulate: bool = False
-    accumulate_k: int | None = None
+    # Options added after plain designs were recorded: left out of to_dict at their defaults.
+    carry_save_accumulate: bool = dataclasses.field(default=False, metadata=OMIT_DEFAULT)
+    shared_encoder_same_bitweight: bool = dataclasses.field(default=False, metadata=OMIT_DEFAULT)
+    digit_sparse: bool = dataclasses.field(default=False, metadata=OMIT_DEFAULT)
+    digit_group: int | None = dataclasses.field(default=None, metadata=OMIT_DEFAULT)
+    accumulate: bool = dataclasses.field(default=False, metadata=OMIT_DEFAULT)
+    accumulate_k: int | None = dataclasses.field(default=None, metadata=OMIT_DEFAULT)
 
     def __post_init__(self):
         if self.digit_sparse is True and self.digit_group is None:
@@ -235,28 +237,6 @@ class AdderTreeDesign(PipelinedDatapath, Design):
     def bitweight(self) -> BitWeightPlan | None:
         """The :class:`~shiftadd.design.bitweight.BitWeightPlan` of the options, or None."""
         return bitweight_plan(self)
-
-    def to_dict(self) -> dict[str, typing.Any]:
-        """The resolved parameters; option fields at their defaults are left out, so a plain
-        design's manifest and hash are what they were before the options existed.
-
-        Returns
-        -------
-        dict
-            ``arch`` and the fields by name, without unset bit-weight options.
-        """
-        out = super().to_dict()
-        for key in (
-            "carry_save_accumulate",
-            "shared_encoder_same_bitweight",
-            "digit_sparse",
-            "digit_group",
-            "accumulate",
-            "accumulate_k",
-        ):
-            if not out.get(key):
-                out.pop(key, None)
-        return out
 
     # -- value ranges ---------------------------------------------------------------------
     @functools.cached_property
